@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libpare_test_support.a"
+)
