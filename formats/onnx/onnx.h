@@ -1,0 +1,38 @@
+// ONNX <-> IR, at the edge. Nothing else in pare includes the protobuf types.
+//
+// load_model: parses the file, resolves external data (which must stay inside
+// the model's folder, symlinks included), converts to the IR and verifies it.
+// Every problem is a pare::Error whose context names the file.
+// save_model: deterministic (same model and options, same bytes) and atomic.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "lib/ir/graph.h"
+
+namespace pare::formats::onnx {
+
+ir::Model load_model(const std::string& path);
+// Parses bytes already in memory; `base_dir` resolves external data ("" = none allowed).
+ir::Model load_model_from_bytes(const std::string& bytes, const std::string& label, const std::string& base_dir);
+
+struct SaveOptions {
+  // Write tensors of at least `external_threshold` bytes into `<model file name>.data`
+  // beside the model. Forced on when the model would exceed protobuf's 2 GiB limit.
+  bool external_data = false;
+  int64_t external_threshold = 1024;
+};
+
+void save_model(const ir::Model& model, const std::string& path, const SaveOptions& options = {});
+// The serialized ModelProto (no external data); what save_model writes.
+std::string serialize_model(const ir::Model& model);
+
+// Runs onnx::checker (full check) on the model; throws pare::Error with its message.
+void check_model(const ir::Model& model);
+
+// Runs ONNX shape inference and fills in dtype/shape of values that lack them
+// (never overrides what the model states). Returns how many values gained a shape.
+int infer_shapes(ir::Model& model);
+
+}  // namespace pare::formats::onnx
