@@ -1,0 +1,22 @@
+// Where the tests find real models: the small ones committed in testdata/, the
+// larger ones in the cache that scripts/fetch_models.sh fills.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace pare::testing {
+
+// $PARE_MODEL_CACHE, else $HOME/.cache/pare/models.
+std::string model_cache_dir();
+// Absolute path of a committed model (testdata/models/NAME).
+std::string testdata_model(const std::string& name);
+// Absolute path of a fetched model; the test fails with a hint to run
+// scripts/fetch_models.sh if it is missing (the Makefile's test target fetches first).
+std::string fetched_model(const std::string& name);
+// Every real model of the test set: the committed ones, then the fetched ones.
+std::vector<std::string> real_models();
+// A fresh empty temporary folder, removed at process exit.
+std::string temp_dir();
+
+}  // namespace pare::testing
