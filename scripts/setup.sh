@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pare needs, only those that are missing.
+# Run as root or with sudo available. Idempotent and quiet when nothing is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libonnx-dev libprotobuf-dev protobuf-compiler   # ONNX schema, checker, shape inference
+  libeigen3-dev                                    # the runner's linear algebra
+  libcli11-dev libfmt-dev nlohmann-json3-dev       # CLI, formatting, JSON reports
+  zlib1g-dev                                       # download-size estimate (deflate)
+  libstb-dev                                       # image decoding for sample data
+  libyaml-cpp-dev                                  # plan and budget files
+  libgtest-dev                                     # tests
+  libonnx-testdata python3-onnx                    # ONNX conformance cases; independent counts in tests
+  nodejs npm                                       # ONNX Runtime (npm onnxruntime-node) for comparisons
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# A machine may have node/npm from elsewhere (not Debian's packages): that is fine.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+filtered=()
+for p in "${missing[@]}"; do [ -n "$p" ] && filtered+=("$p"); done
+
+if [ ${#filtered[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+echo "setup: installing ${filtered[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
