@@ -76,4 +76,6 @@ set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/pare_lib.dir/DependInfo.cmake"
   "CMakeFiles/pare.dir/DependInfo.cmake"
   "CMakeFiles/pare_test_support.dir/DependInfo.cmake"
+  "CMakeFiles/pare_base_tests.dir/DependInfo.cmake"
+  "CMakeFiles/pare_ir_tests.dir/DependInfo.cmake"
   )

@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "lib/base/error.h"
@@ -28,7 +29,11 @@ class Tensor {
   template <typename T>
   static Tensor from(std::vector<int64_t> dims, const std::vector<T>& values) {
     std::vector<uint8_t> bytes(values.size() * sizeof(T));
-    if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
+    if constexpr (std::is_same_v<T, bool>) {  // std::vector<bool> is bit-packed: copy one by one
+      for (size_t i = 0; i < values.size(); ++i) bytes[i] = values[i] ? 1 : 0;
+    } else if (!values.empty()) {
+      std::memcpy(bytes.data(), values.data(), bytes.size());
+    }
     return Tensor(dtype_of<T>(), std::move(dims), std::move(bytes));
   }
   template <typename T>

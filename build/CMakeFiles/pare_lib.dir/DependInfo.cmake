@@ -8,7 +8,7 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
-  "/work/main/formats/onnx/placeholder.cc" "CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o" "gcc" "CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o.d"
+  "/work/main/build/pare_empty.cc" "CMakeFiles/pare_lib.dir/pare_empty.cc.o" "gcc" "CMakeFiles/pare_lib.dir/pare_empty.cc.o.d"
   )
 
 # Targets to which this target links.

@@ -69,28 +69,28 @@ include CMakeFiles/pare_lib.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/pare_lib.dir/flags.make
 
-CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o: CMakeFiles/pare_lib.dir/flags.make
-CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o: /work/main/formats/onnx/placeholder.cc
-CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o: CMakeFiles/pare_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building CXX object CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o"
-	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o -MF CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o.d -o CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o -c /work/main/formats/onnx/placeholder.cc
+CMakeFiles/pare_lib.dir/pare_empty.cc.o: CMakeFiles/pare_lib.dir/flags.make
+CMakeFiles/pare_lib.dir/pare_empty.cc.o: pare_empty.cc
+CMakeFiles/pare_lib.dir/pare_empty.cc.o: CMakeFiles/pare_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building CXX object CMakeFiles/pare_lib.dir/pare_empty.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pare_lib.dir/pare_empty.cc.o -MF CMakeFiles/pare_lib.dir/pare_empty.cc.o.d -o CMakeFiles/pare_lib.dir/pare_empty.cc.o -c /work/main/build/pare_empty.cc
 
-CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.i"
-	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/formats/onnx/placeholder.cc > CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.i
+CMakeFiles/pare_lib.dir/pare_empty.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pare_lib.dir/pare_empty.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/build/pare_empty.cc > CMakeFiles/pare_lib.dir/pare_empty.cc.i
 
-CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.s"
-	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/formats/onnx/placeholder.cc -o CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.s
+CMakeFiles/pare_lib.dir/pare_empty.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pare_lib.dir/pare_empty.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/build/pare_empty.cc -o CMakeFiles/pare_lib.dir/pare_empty.cc.s
 
 # Object files for target pare_lib
 pare_lib_OBJECTS = \
-"CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o"
+"CMakeFiles/pare_lib.dir/pare_empty.cc.o"
 
 # External object files for target pare_lib
 pare_lib_EXTERNAL_OBJECTS =
 
-libpare_lib.a: CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o
+libpare_lib.a: CMakeFiles/pare_lib.dir/pare_empty.cc.o
 libpare_lib.a: CMakeFiles/pare_lib.dir/build.make
 libpare_lib.a: CMakeFiles/pare_lib.dir/link.txt
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking CXX static library libpare_lib.a"

@@ -1,6 +1,6 @@
 file(REMOVE_RECURSE
-  "CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o"
-  "CMakeFiles/pare_lib.dir/formats/onnx/placeholder.cc.o.d"
+  "CMakeFiles/pare_lib.dir/pare_empty.cc.o"
+  "CMakeFiles/pare_lib.dir/pare_empty.cc.o.d"
   "libpare_lib.a"
   "libpare_lib.pdb"
 )

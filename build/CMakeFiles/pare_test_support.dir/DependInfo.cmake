@@ -8,7 +8,8 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
-  "/work/main/tests/support/empty.cc" "CMakeFiles/pare_test_support.dir/tests/support/empty.cc.o" "gcc" "CMakeFiles/pare_test_support.dir/tests/support/empty.cc.o.d"
+  "/work/main/build/pare_empty.cc" "CMakeFiles/pare_test_support.dir/pare_empty.cc.o" "gcc" "CMakeFiles/pare_test_support.dir/pare_empty.cc.o.d"
+  "/work/main/tests/support/models.cc" "CMakeFiles/pare_test_support.dir/tests/support/models.cc.o" "gcc" "CMakeFiles/pare_test_support.dir/tests/support/models.cc.o.d"
   )
 
 # Targets to which this target links.

@@ -69,31 +69,47 @@ include CMakeFiles/pare_test_support.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/pare_test_support.dir/flags.make
 
-CMakeFiles/pare_test_support.dir/tests/support/empty.cc.o: CMakeFiles/pare_test_support.dir/flags.make
-CMakeFiles/pare_test_support.dir/tests/support/empty.cc.o: /work/main/tests/support/empty.cc
-CMakeFiles/pare_test_support.dir/tests/support/empty.cc.o: CMakeFiles/pare_test_support.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building CXX object CMakeFiles/pare_test_support.dir/tests/support/empty.cc.o"
-	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pare_test_support.dir/tests/support/empty.cc.o -MF CMakeFiles/pare_test_support.dir/tests/support/empty.cc.o.d -o CMakeFiles/pare_test_support.dir/tests/support/empty.cc.o -c /work/main/tests/support/empty.cc
+CMakeFiles/pare_test_support.dir/tests/support/models.cc.o: CMakeFiles/pare_test_support.dir/flags.make
+CMakeFiles/pare_test_support.dir/tests/support/models.cc.o: /work/main/tests/support/models.cc
+CMakeFiles/pare_test_support.dir/tests/support/models.cc.o: CMakeFiles/pare_test_support.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building CXX object CMakeFiles/pare_test_support.dir/tests/support/models.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pare_test_support.dir/tests/support/models.cc.o -MF CMakeFiles/pare_test_support.dir/tests/support/models.cc.o.d -o CMakeFiles/pare_test_support.dir/tests/support/models.cc.o -c /work/main/tests/support/models.cc
 
-CMakeFiles/pare_test_support.dir/tests/support/empty.cc.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pare_test_support.dir/tests/support/empty.cc.i"
-	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/tests/support/empty.cc > CMakeFiles/pare_test_support.dir/tests/support/empty.cc.i
+CMakeFiles/pare_test_support.dir/tests/support/models.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pare_test_support.dir/tests/support/models.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/tests/support/models.cc > CMakeFiles/pare_test_support.dir/tests/support/models.cc.i
 
-CMakeFiles/pare_test_support.dir/tests/support/empty.cc.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pare_test_support.dir/tests/support/empty.cc.s"
-	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/support/empty.cc -o CMakeFiles/pare_test_support.dir/tests/support/empty.cc.s
+CMakeFiles/pare_test_support.dir/tests/support/models.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pare_test_support.dir/tests/support/models.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/support/models.cc -o CMakeFiles/pare_test_support.dir/tests/support/models.cc.s
+
+CMakeFiles/pare_test_support.dir/pare_empty.cc.o: CMakeFiles/pare_test_support.dir/flags.make
+CMakeFiles/pare_test_support.dir/pare_empty.cc.o: pare_empty.cc
+CMakeFiles/pare_test_support.dir/pare_empty.cc.o: CMakeFiles/pare_test_support.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building CXX object CMakeFiles/pare_test_support.dir/pare_empty.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pare_test_support.dir/pare_empty.cc.o -MF CMakeFiles/pare_test_support.dir/pare_empty.cc.o.d -o CMakeFiles/pare_test_support.dir/pare_empty.cc.o -c /work/main/build/pare_empty.cc
+
+CMakeFiles/pare_test_support.dir/pare_empty.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pare_test_support.dir/pare_empty.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/build/pare_empty.cc > CMakeFiles/pare_test_support.dir/pare_empty.cc.i
+
+CMakeFiles/pare_test_support.dir/pare_empty.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pare_test_support.dir/pare_empty.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/build/pare_empty.cc -o CMakeFiles/pare_test_support.dir/pare_empty.cc.s
 
 # Object files for target pare_test_support
 pare_test_support_OBJECTS = \
-"CMakeFiles/pare_test_support.dir/tests/support/empty.cc.o"
+"CMakeFiles/pare_test_support.dir/tests/support/models.cc.o" \
+"CMakeFiles/pare_test_support.dir/pare_empty.cc.o"
 
 # External object files for target pare_test_support
 pare_test_support_EXTERNAL_OBJECTS =
 
-libpare_test_support.a: CMakeFiles/pare_test_support.dir/tests/support/empty.cc.o
+libpare_test_support.a: CMakeFiles/pare_test_support.dir/tests/support/models.cc.o
+libpare_test_support.a: CMakeFiles/pare_test_support.dir/pare_empty.cc.o
 libpare_test_support.a: CMakeFiles/pare_test_support.dir/build.make
 libpare_test_support.a: CMakeFiles/pare_test_support.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking CXX static library libpare_test_support.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Linking CXX static library libpare_test_support.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/pare_test_support.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/pare_test_support.dir/link.txt --verbose=$(VERBOSE)
 

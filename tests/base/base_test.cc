@@ -1,0 +1,76 @@
+// lib/base: fp16 conversion, sizes, globs, did-you-mean, atomic files.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "lib/base/atomic_file.h"
+#include "lib/base/error.h"
+#include "lib/base/fp16.h"
+#include "lib/base/strings.h"
+#include "tests/support/models.h"
+
+namespace pare {
+namespace {
+
+TEST(Fp16, RoundTripsEveryHalf) {
+  // Every finite half converts to float and back to the same bits.
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    float f = half_to_float(static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    ASSERT_EQ(float_to_half(f), h) << "half bits " << h;
+  }
+}
+
+TEST(Fp16, RoundsToNearestEvenAndSaturatesToInfinity) {
+  EXPECT_EQ(half_to_float(float_to_half(1.0f + 1.0f / 4096)), 1.0f);       // below half an ulp
+  EXPECT_EQ(half_to_float(float_to_half(1.0f + 3.0f / 2048)), 1.0f + 2.0f / 1024);  // tie -> even
+  EXPECT_TRUE(std::isinf(half_to_float(float_to_half(70000.0f))));
+  EXPECT_EQ(half_to_float(float_to_half(65504.0f)), 65504.0f);
+  EXPECT_EQ(half_to_float(float_to_half(1e-8f)), 0.0f);
+  EXPECT_EQ(half_to_float(float_to_half(5.96046448e-8f)), 5.96046448e-8f);  // smallest subnormal
+}
+
+TEST(Strings, ParseSize) {
+  EXPECT_EQ(parse_size("5MB"), 5000000);
+  EXPECT_EQ(parse_size("750KiB"), 750 * 1024);
+  EXPECT_EQ(parse_size("1200"), 1200);
+  EXPECT_EQ(parse_size("1.5 mb"), 1500000);
+  EXPECT_THROW(parse_size("big"), Error);
+  EXPECT_THROW(parse_size("5XB"), Error);
+}
+
+TEST(Strings, GlobAndDidYouMean) {
+  EXPECT_TRUE(glob_match("conv*", "conv_1"));
+  EXPECT_TRUE(glob_match("*.bias", "layer1.bias"));
+  EXPECT_FALSE(glob_match("conv?", "conv12"));
+  EXPECT_EQ(closest_match("sparsty", {"sparsity", "mode", "skip"}), "sparsity");
+  EXPECT_EQ(closest_match("zzzzzz", {"sparsity", "mode"}), "");
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+}
+
+TEST(AtomicFile, NothingAppearsWithoutCommit) {
+  std::string dir = testing::temp_dir();
+  std::string path = dir + "/out.bin";
+  {
+    AtomicFile f(path);
+    f.write("partial");
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_TRUE(std::filesystem::is_empty(dir));  // the temporary file is gone too
+  write_file_atomic(path, "whole");
+  EXPECT_EQ(read_file(path), "whole");
+}
+
+TEST(AtomicFile, RefusesMissingFolderAndOverwritingInput) {
+  std::string dir = testing::temp_dir();
+  EXPECT_THROW(AtomicFile(dir + "/no/such/folder/x"), Error);
+  write_file_atomic(dir + "/in.onnx", "x");
+  EXPECT_THROW(refuse_overwrite_input(dir + "/in.onnx", dir + "/./in.onnx"), Error);
+  EXPECT_NO_THROW(refuse_overwrite_input(dir + "/in.onnx", dir + "/out.onnx"));
+  EXPECT_THROW(read_file(dir + "/missing"), Error);
+  EXPECT_THROW(read_file(dir), Error);
+}
+
+}  // namespace
+}  // namespace pare
