@@ -1,0 +1,142 @@
+// TensorProto decoding. ONNX allows several encodings of the same data: raw_data
+// (little-endian bytes), typed repeated fields (int32_data also carries int8,
+// uint8, int16, uint16, bool, float16 and bfloat16 values, one per entry), and
+// external data in a file beside the model. All become the same raw layout.
+//
+// External data must stay inside the model's folder: an absolute location, a
+// ".." escape and a symlink pointing outside are all refused, so a model file
+// cannot make pare read arbitrary files.
+#include "formats/onnx/proto_tensor.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "lib/base/error.h"
+#include "lib/ir/shape.h"
+
+namespace pare::formats::onnx {
+namespace fs = std::filesystem;
+namespace pb = ::onnx;
+using ir::DataType;
+
+namespace {
+
+std::string label(const pb::TensorProto& t) { return t.name().empty() ? "(unnamed)" : "'" + t.name() + "'"; }
+
+std::vector<uint8_t> read_external(const pb::TensorProto& t, const std::string& base_dir, size_t want) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto& kv : t.external_data()) {
+    if (kv.key() == "location") location = kv.value();
+    else if (kv.key() == "offset") offset = std::stoll(kv.value());
+    else if (kv.key() == "length") length = std::stoll(kv.value());
+  }
+  if (base_dir.empty()) fail("tensor {} uses external data, which is not allowed here", label(t));
+  if (location.empty()) fail("tensor {} has external data without a location", label(t));
+  fs::path loc(location);
+  if (loc.is_absolute()) fail("tensor {}: external data location '{}' is absolute; it must be relative to the model's folder", label(t), location);
+  std::error_code ec;
+  fs::path dir = fs::canonical(base_dir, ec);
+  if (ec) fail("tensor {}: cannot resolve the model's folder '{}'", label(t), base_dir);
+  fs::path target = fs::weakly_canonical(dir / loc, ec);
+  auto rel = target.lexically_relative(dir);
+  if (ec || rel.empty() || *rel.begin() == "..")
+    fail("tensor {}: external data location '{}' escapes the model's folder", label(t), location);
+  if (!fs::is_regular_file(target, ec)) fail("tensor {}: external data file '{}' does not exist", label(t), location);
+  auto file_size = static_cast<int64_t>(fs::file_size(target, ec));
+  if (length < 0) length = file_size - offset;
+  if (offset < 0 || length < 0 || offset + length > file_size)
+    fail("tensor {}: external data range (offset {}, length {}) lies outside '{}' ({} bytes)", label(t), offset, length,
+         location, file_size);
+  if (static_cast<size_t>(length) != want)
+    fail("tensor {} has {} bytes of external data but its dims need {}", label(t), length, want);
+  std::vector<uint8_t> bytes(static_cast<size_t>(length));
+  std::ifstream in(target, std::ios::binary);
+  in.seekg(offset);
+  in.read(reinterpret_cast<char*>(bytes.data()), length);
+  if (!in) fail("tensor {}: cannot read external data from '{}'", label(t), location);
+  return bytes;
+}
+
+template <typename Field, typename T>
+std::vector<uint8_t> pack(const Field& values, size_t want_count, const pb::TensorProto& t) {
+  if (static_cast<size_t>(values.size()) != want_count)
+    fail("tensor {} has {} values but its dims need {}", label(t), values.size(), want_count);
+  std::vector<uint8_t> bytes(want_count * sizeof(T));
+  for (size_t i = 0; i < want_count; ++i) {
+    T v = static_cast<T>(values.Get(static_cast<int>(i)));
+    std::memcpy(bytes.data() + i * sizeof(T), &v, sizeof(T));
+  }
+  return bytes;
+}
+
+}  // namespace
+
+ir::Tensor tensor_from_proto(const pb::TensorProto& t, const std::string& base_dir) {
+  if (t.has_segment()) fail("tensor {} is segmented, which pare does not support", label(t));
+  if (!ir::is_valid_dtype(t.data_type()) || t.data_type() == 0)
+    fail("tensor {} has an unknown data type {}", label(t), t.data_type());
+  auto dtype = static_cast<DataType>(t.data_type());
+  std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+  int64_t numel;
+  try {
+    numel = ir::checked_numel(dims);
+  } catch (Error& e) {
+    e.with_context("tensor " + label(t));
+    throw;
+  }
+  if (dtype == DataType::kString) {
+    if (t.string_data_size() != numel)
+      fail("tensor {} has {} strings but its dims need {}", label(t), t.string_data_size(), numel);
+    return ir::Tensor::strings(dims, std::vector<std::string>(t.string_data().begin(), t.string_data().end()));
+  }
+  size_t es = ir::size_of(dtype);
+  if (static_cast<uint64_t>(numel) > (uint64_t{1} << 40) / es) fail("tensor {} is too large ({} elements)", label(t), numel);
+  size_t want = static_cast<size_t>(numel) * es;
+  size_t n = static_cast<size_t>(numel);
+
+  std::vector<uint8_t> bytes;
+  if (t.data_location() == pb::TensorProto::EXTERNAL) {
+    bytes = read_external(t, base_dir, want);
+  } else if (t.has_raw_data()) {
+    if (t.raw_data().size() != want)
+      fail("tensor {} has {} bytes of data but dims [{}] of {} need {}", label(t), t.raw_data().size(),
+           fmt::join(dims, ","), ir::name(dtype), want);
+    bytes.assign(t.raw_data().begin(), t.raw_data().end());
+  } else {
+    switch (dtype) {
+      case DataType::kFloat: bytes = pack<decltype(t.float_data()), float>(t.float_data(), n, t); break;
+      case DataType::kDouble: bytes = pack<decltype(t.double_data()), double>(t.double_data(), n, t); break;
+      case DataType::kInt64: bytes = pack<decltype(t.int64_data()), int64_t>(t.int64_data(), n, t); break;
+      case DataType::kUint64: bytes = pack<decltype(t.uint64_data()), uint64_t>(t.uint64_data(), n, t); break;
+      case DataType::kUint32: bytes = pack<decltype(t.uint64_data()), uint32_t>(t.uint64_data(), n, t); break;
+      case DataType::kInt32: bytes = pack<decltype(t.int32_data()), int32_t>(t.int32_data(), n, t); break;
+      case DataType::kInt8: bytes = pack<decltype(t.int32_data()), int8_t>(t.int32_data(), n, t); break;
+      case DataType::kUint8:
+      case DataType::kBool: bytes = pack<decltype(t.int32_data()), uint8_t>(t.int32_data(), n, t); break;
+      case DataType::kInt16: bytes = pack<decltype(t.int32_data()), int16_t>(t.int32_data(), n, t); break;
+      case DataType::kUint16:
+      case DataType::kFloat16:
+      case DataType::kBfloat16: bytes = pack<decltype(t.int32_data()), uint16_t>(t.int32_data(), n, t); break;
+      case DataType::kComplex64: bytes = pack<decltype(t.float_data()), float>(t.float_data(), n * 2, t); break;
+      case DataType::kComplex128: bytes = pack<decltype(t.double_data()), double>(t.double_data(), n * 2, t); break;
+      default: fail("tensor {} has an unsupported data type {}", label(t), ir::name(dtype));
+    }
+  }
+  return ir::Tensor(dtype, std::move(dims), std::move(bytes));
+}
+
+void tensor_to_proto(const ir::Tensor& t, const std::string& name, pb::TensorProto* out) {
+  out->Clear();
+  if (!name.empty()) out->set_name(name);
+  for (int64_t d : t.dims()) out->add_dims(d);
+  out->set_data_type(static_cast<int32_t>(t.dtype()));
+  if (t.dtype() == DataType::kString) {
+    for (const auto& s : t.string_values()) out->add_string_data(s);
+  } else {
+    out->set_raw_data(t.raw(), t.byte_size());
+  }
+}
+
+}  // namespace pare::formats::onnx
