@@ -1,0 +1,44 @@
+// A pass rewrites a Model in place. It has a name, a one-line summary, a typed
+// option table (options.h) and run(). Passes never include formats/: anything
+// they need from files (calibration samples) arrives through PassContext.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/ir/graph.h"
+#include "passes/options.h"
+
+namespace pare::passes {
+
+using Sample = std::map<std::string, ir::Tensor>;
+
+struct PassContext {
+  std::map<std::string, int64_t> stats;  // sorted, so reports are deterministic
+  uint64_t seed = 1;                     // any randomness is seeded from here
+  // Reads a folder of samples for the given graph inputs; injected by the CLI.
+  std::function<std::vector<Sample>(const std::string& dir, const std::vector<std::string>& input_names)> load_samples;
+};
+
+class Pass {
+ public:
+  virtual ~Pass() = default;
+  virtual void run(ir::Model& model, PassContext& ctx) = 0;  // throws pare::Error
+};
+
+struct PassInfo {
+  std::string name;     // kebab-case: "fuse-bn"
+  std::string summary;  // one line for `pare passes`
+  std::vector<OptionSpec> options;
+  std::unique_ptr<Pass> (*create)(const OptionValues&);
+};
+
+// The explicit, alphabetical list of passes (registry.cc).
+const std::vector<const PassInfo*>& all_passes();
+const PassInfo* find_pass(const std::string& name);
+
+}  // namespace pare::passes

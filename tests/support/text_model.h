@@ -1,0 +1,16 @@
+// Small models for tests, written in ONNX's textual syntax (onnx/defs/parser.h):
+//   <ir_version: 8, opset_import: ["" : 13]>
+//   agraph (float[2] x) => (float[2] y) { y = Relu(x) }
+#pragma once
+
+#include <string>
+
+#include "lib/ir/graph.h"
+
+namespace pare::testing {
+
+// Parses the text, then loads it through pare's ONNX loader (so the IR is exactly
+// what a file would give). Throws pare::Error on a parse error.
+ir::Model model_from_text(const std::string& text);
+
+}  // namespace pare::testing
