@@ -1,1 +1,73 @@
-int main() { return 0; }
+// pare's entry point: the subcommand table and the one place errors are printed.
+// Exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input.
+#include <cstdio>
+
+#include "lib/base/error.h"
+#include "tools/pare/commands.h"
+
+namespace {
+
+const std::vector<const pare::cli::Command*>& commands() {
+  static const std::vector<const pare::cli::Command*> table = {
+      &pare::cli::kInspectCommand,
+      &pare::cli::kShrinkCommand,
+      &pare::cli::kPassesCommand,
+  };
+  return table;
+}
+
+void print_help() {
+  std::printf("pare %s: make ONNX models fit on a phone\n\nusage: pare COMMAND [options]   (pare COMMAND --help)\n\n",
+              PARE_VERSION);
+  for (const auto* c : commands()) std::printf("  %-10s %s\n", c->name, c->summary);
+  std::printf("\nexit codes: 0 ok, 1 a check failed, 2 bad usage or bad input\n");
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"pare: make ONNX models fit on a phone", "pare"};
+  app.set_version_flag("--version", std::string("pare ") + PARE_VERSION);
+  std::function<int()> handler;
+  for (const auto* c : commands()) {
+    CLI::App* sub = app.add_subcommand(c->name, c->summary);
+    auto setup = c->setup;
+    auto h = std::make_shared<std::function<int()>>(setup(*sub));
+    sub->callback([h, &handler] { handler = *h; });
+  }
+  app.add_subcommand("help", "list the commands")->callback([&handler] {
+    handler = [] {
+      print_help();
+      return 0;
+    };
+  });
+  app.require_subcommand(0, 1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: printed to stdout
+    // CLI11's own report spans lines; pare's contract is one line and exit code 2.
+    std::fprintf(stderr, "pare: error: %s (see --help)\n", e.what());
+    return 2;
+  }
+  if (!handler) {
+    print_help();
+    return 2;
+  }
+  return handler();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const pare::CheckFailed& e) {
+    std::fprintf(stderr, "pare: check failed: %s\n", e.what());
+    return 1;
+  } catch (const pare::Error& e) {
+    std::fprintf(stderr, "pare: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pare: error: internal error: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,28 @@
+// The subcommand table: each command file exports one Command.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace pare::cli {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  // Declares the command's options on `sub` and returns the handler to run
+  // after parsing; the handler returns the exit code.
+  std::function<std::function<int()>(CLI::App& sub)> setup;
+};
+
+extern const Command kInspectCommand;
+extern const Command kPassesCommand;
+extern const Command kShrinkCommand;
+
+// Parses repeated NAME=N options (--dim batch=1); throws pare::Error on bad text.
+std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& specs);
+
+}  // namespace pare::cli
