@@ -1,0 +1,102 @@
+#include "tests/support/ort.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "formats/tensors/tensors.h"
+#include "lib/base/atomic_file.h"
+#include "lib/base/error.h"
+#include "lib/base/fp16.h"
+#include "tests/support/models.h"
+
+namespace pare::testing {
+namespace fs = std::filesystem;
+
+std::string pare_bin() {
+  const char* b = std::getenv("PARE_BIN");
+  return b && *b ? b : std::string(PARE_BINARY_DIR) + "/pare";
+}
+
+Command run_command(const std::vector<std::string>& argv) {
+  std::string dir = temp_dir();
+  std::string out = dir + "/stdout", err = dir + "/stderr";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(o, 1);
+    dup2(e, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_file(out), read_file(err)};
+}
+
+std::vector<ir::Tensor> run_ort(const std::string& model_path, const std::vector<ir::Tensor>& inputs, int threads) {
+  std::string dir = temp_dir();
+  fs::create_directories(dir + "/in");
+  for (size_t k = 0; k < inputs.size(); ++k)
+    formats::write_tensor_pb(dir + "/in/input_" + std::to_string(k) + ".pb", inputs[k], "");
+  Command c = run_command({"node", std::string(PARE_SOURCE_DIR) + "/tests/ort/ort_run.js", model_path, dir + "/in",
+                           dir + "/out", "--threads", std::to_string(threads)});
+  if (c.exit_code != 0) throw Error("ONNX Runtime failed on " + model_path + ": " + c.err);
+  std::vector<ir::Tensor> outputs;
+  for (size_t k = 0;; ++k) {
+    std::string p = dir + "/out/output_" + std::to_string(k) + ".pb";
+    if (!fs::exists(p)) break;
+    outputs.push_back(formats::read_tensor_pb(p).tensor);
+  }
+  return outputs;
+}
+
+std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
+                                      uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<ir::Tensor> out;
+  for (const ir::Value* v : model.graph->inputs) {
+    if (v->is_constant()) continue;
+    if (!v->shape) throw Error("input '" + v->name() + "' has no shape");
+    std::vector<int64_t> sizes;
+    for (const auto& d : v->shape->dims) {
+      if (d.is_known()) sizes.push_back(d.value);
+      else if (dims.count(d.symbol)) sizes.push_back(dims.at(d.symbol));
+      else throw Error("input '" + v->name() + "': no size given for dim '" + d.str() + "'");
+    }
+    ir::Tensor t = ir::Tensor::zeros(v->dtype, sizes);
+    std::vector<uint8_t> bytes(t.raw(), t.raw() + t.byte_size());
+    if (v->dtype == ir::DataType::kFloat) {
+      for (size_t i = 0; i < static_cast<size_t>(t.numel()); ++i) {
+        float f = uniform(rng);
+        std::memcpy(bytes.data() + 4 * i, &f, 4);
+      }
+    } else if (v->dtype == ir::DataType::kFloat16) {
+      for (size_t i = 0; i < static_cast<size_t>(t.numel()); ++i) {
+        uint16_t h = float_to_half(uniform(rng));
+        std::memcpy(bytes.data() + 2 * i, &h, 2);
+      }
+    }
+    out.emplace_back(v->dtype, sizes, std::move(bytes));
+  }
+  return out;
+}
+
+std::map<std::string, int64_t> dims_for(const std::string& model_path) {
+  std::string name = fs::path(model_path).filename().string();
+  if (name == "ch_ppocr_mobile_v2.0_cls_infer.onnx")
+    return {{"p2o.DynamicDimension.0", 1}, {"p2o.DynamicDimension.1", 48}, {"p2o.DynamicDimension.2", 192}};
+  if (name == "ch_PP-OCRv4_det_infer.onnx")  // the detector needs sides that are multiples of 32
+    return {{"p2o.DynamicDimension.0", 1}, {"p2o.DynamicDimension.1", 320}, {"p2o.DynamicDimension.2", 320}};
+  return {};
+}
+
+}  // namespace pare::testing

@@ -1,0 +1,36 @@
+// ONNX Runtime (npm onnxruntime-node) as the reference peer in tests, through
+// tests/ort/ort_run.js. scripts/setup_ort.sh installs it; make test runs that
+// first, so a missing ORT fails the tests that need it instead of skipping them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lib/ir/graph.h"
+
+namespace pare::testing {
+
+// Runs `model_path` in ORT on `inputs` (in graph-input order); outputs in graph-output order.
+std::vector<ir::Tensor> run_ort(const std::string& model_path, const std::vector<ir::Tensor>& inputs, int threads = 1);
+
+// Deterministic inputs for the model's graph inputs (constants excluded), in order:
+// floats uniform in [-1, 1), integers 0, bools false. Symbolic dims come from `dims`;
+// throws if one is missing.
+std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
+                                      uint64_t seed = 1);
+
+// The symbolic dims to use for each real model of the test set (by file name).
+std::map<std::string, int64_t> dims_for(const std::string& model_path);
+
+// Runs a command line; returns its exit code, stdout and stderr.
+struct Command {
+  int exit_code;
+  std::string out, err;
+};
+Command run_command(const std::vector<std::string>& argv);
+// The path of build/pare (PARE_BIN, set by CMake for tests).
+std::string pare_bin();
+
+}  // namespace pare::testing
