@@ -1,7 +1,10 @@
 #include "tests/support/ort.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+
+#include <csignal>
 #include <unistd.h>
 
 #include <filesystem>
@@ -21,7 +24,7 @@ std::string pare_bin() {
   return b && *b ? b : std::string(PARE_BINARY_DIR) + "/pare";
 }
 
-Command run_command(const std::vector<std::string>& argv) {
+Command run_command(const std::vector<std::string>& argv, int64_t file_size_limit) {
   std::string dir = temp_dir();
   std::string out = dir + "/stdout", err = dir + "/stderr";
   pid_t pid = fork();
@@ -30,6 +33,11 @@ Command run_command(const std::vector<std::string>& argv) {
     int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(o, 1);
     dup2(e, 2);
+    if (file_size_limit >= 0) {
+      signal(SIGXFSZ, SIG_IGN);
+      struct rlimit limit {static_cast<rlim_t>(file_size_limit), static_cast<rlim_t>(file_size_limit)};
+      setrlimit(RLIMIT_FSIZE, &limit);
+    }
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

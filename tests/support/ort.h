@@ -24,12 +24,14 @@ std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std
 // The symbolic dims to use for each real model of the test set (by file name).
 std::map<std::string, int64_t> dims_for(const std::string& model_path);
 
-// Runs a command line; returns its exit code, stdout and stderr.
+// Runs a command line; returns its exit code, stdout and stderr. A
+// `file_size_limit` >= 0 lowers RLIMIT_FSIZE in the child and ignores SIGXFSZ,
+// so its writes past that size fail with EFBIG: a full disk, without root.
 struct Command {
   int exit_code;
   std::string out, err;
 };
-Command run_command(const std::vector<std::string>& argv);
+Command run_command(const std::vector<std::string>& argv, int64_t file_size_limit = -1);
 // The path of build/pare (PARE_BIN, set by CMake for tests).
 std::string pare_bin();
 
