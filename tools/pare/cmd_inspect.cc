@@ -77,7 +77,8 @@ std::string shape_text(const json& shape) {
 
 void print_text(const std::string& path, const json& j) {
   fmt::print("{}\n", path);
-  fmt::print("  producer    {} (ir_version {})\n", j["producer"].get<std::string>(), j["ir_version"].get<int64_t>());
+  std::string producer = j["producer"].get<std::string>();
+  fmt::print("  producer    {} (ir_version {})\n", producer.empty() ? "(not recorded)" : producer, j["ir_version"].get<int64_t>());
   std::vector<std::string> opsets;
   for (const auto& [k, v] : j["opsets"].items()) opsets.push_back(k + " " + std::to_string(v.get<int64_t>()));
   fmt::print("  opsets      {}\n", join(opsets, ", "));
