@@ -59,8 +59,17 @@ struct KernelInit {
   // Compiles a subgraph of this node (for If, Loop, Scan). Set by the session.
   std::function<std::shared_ptr<CompiledGraph>(const ir::Graph&)> compile_subgraph;
 
-  // Attribute helpers that throw a pare::Error naming the node on a bad value.
+  // Throws a pare::Error naming the node, op and opset: "node 'x' (Resize, opset 11): <what>".
   [[noreturn]] void reject(const std::string& what) const;
+  // Attribute shortcuts.
+  int64_t attr_int(std::string_view n, int64_t def) const { return node.attr_int(n, def); }
+  float attr_float(std::string_view n, float def) const { return node.attr_float(n, def); }
+  std::string attr_string(std::string_view n, std::string def) const { return node.attr_string(n, std::move(def)); }
+  std::vector<int64_t> attr_ints(std::string_view n, std::vector<int64_t> def = {}) const {
+    return node.attr_ints(n, std::move(def));
+  }
+  // The constant tensor of input i, or nullptr when that input is computed at run time.
+  const ir::Tensor* constant(size_t i) const { return i < constant_inputs.size() ? constant_inputs[i] : nullptr; }
 };
 
 // Splits [0, n) into chunks over the session's threads and waits for them.
@@ -118,6 +127,13 @@ const std::vector<KernelDef>& all_kernels();
 const KernelDef* find_kernel(const ir::Node& node, int64_t opset);
 
 // Helpers shared by kernels.
+// Numpy broadcasting of two shapes; throws pare::Error when they do not broadcast.
 std::vector<int64_t> broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b);
+// Reads an integer tensor (int32 or int64) as int64 values: shapes, axes, pads.
+std::vector<int64_t> read_ints(const TensorView& t);
+// Normalises a possibly negative axis for a tensor of `rank`; throws if out of range.
+int64_t normalize_axis(int64_t axis, int64_t rank);
+// "node 'x' (Op)" for messages from compute().
+[[noreturn]] void compute_error(const KernelContext& ctx, const std::string& what);
 
 }  // namespace pare::rt

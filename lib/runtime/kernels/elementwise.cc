@@ -1,0 +1,421 @@
+// Elementwise ops: unary math and activations, binary arithmetic with numpy
+// broadcasting, comparisons and logic (bool outputs), variadic Sum/Mean/Min/Max,
+// PRelu and Where.
+//
+// Types: float for math and activations (the runner computes in float32; double
+// where the op is plain arithmetic); int32/int64 (and int8/uint8) for arithmetic,
+// comparisons, Min/Max, Neg, Abs; bool for And/Or/Xor/Not and comparison results.
+// Anything else is rejected at run time with the node named.
+// MACs: elementwise ops are counted as 0 (pare counts multiply-accumulate ops only).
+#include <cmath>
+
+#include "lib/runtime/broadcast.h"
+#include "lib/runtime/kernels/families.h"
+
+namespace pare::rt::kernels {
+namespace {
+
+// ---------- unary ----------
+
+template <typename T, typename F>
+void map_flat(const KernelContext& ctx, const T* x, T* y, int64_t n, const F& f) {
+  constexpr int64_t kChunk = 16384;
+  ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t b, int64_t e) {
+    for (int64_t i = b * kChunk, end = std::min(n, e * kChunk); i < end; ++i) y[i] = f(x[i]);
+  });
+}
+
+// A float activation or math function; F maps float -> float.
+template <typename F>
+class FloatUnary : public Kernel {
+ public:
+  explicit FloatUnary(F f) : f_(f) {}
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    TensorView& y = ctx.allocate_output(0, x.dtype, x.dims);
+    if (x.dtype == DataType::kFloat) {
+      map_flat(ctx, x.as<float>(), y.as<float>(), x.numel(), f_);
+    } else if (x.dtype == DataType::kDouble) {
+      map_flat(ctx, x.as<double>(), y.as<double>(), x.numel(),
+               [this](double v) { return static_cast<double>(f_(static_cast<float>(v))); });
+    } else {
+      compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
+    }
+  }
+
+ private:
+  F f_;
+};
+
+template <typename F>
+std::unique_ptr<Kernel> float_unary(F f) {
+  return std::make_unique<FloatUnary<F>>(f);
+}
+
+// Neg, Abs, Sign on numbers of any common type.
+template <typename F>
+class NumericUnary : public Kernel {
+ public:
+  explicit NumericUnary(F f) : f_(f) {}
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    TensorView& y = ctx.allocate_output(0, x.dtype, x.dims);
+    switch (x.dtype) {
+      case DataType::kFloat: map_flat(ctx, x.as<float>(), y.as<float>(), x.numel(), f_); break;
+      case DataType::kDouble: map_flat(ctx, x.as<double>(), y.as<double>(), x.numel(), f_); break;
+      case DataType::kInt32: map_flat(ctx, x.as<int32_t>(), y.as<int32_t>(), x.numel(), f_); break;
+      case DataType::kInt64: map_flat(ctx, x.as<int64_t>(), y.as<int64_t>(), x.numel(), f_); break;
+      case DataType::kInt8: map_flat(ctx, x.as<int8_t>(), y.as<int8_t>(), x.numel(), f_); break;
+      default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
+    }
+  }
+
+ private:
+  F f_;
+};
+
+template <typename F>
+std::unique_ptr<Kernel> numeric_unary(F f) {
+  return std::make_unique<NumericUnary<F>>(f);
+}
+
+class Not : public Kernel {
+ public:
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    if (x.dtype != DataType::kBool) compute_error(ctx, "Not takes bool");
+    TensorView& y = ctx.allocate_output(0, DataType::kBool, x.dims);
+    map_flat(ctx, x.as<bool>(), y.as<bool>(), x.numel(), [](bool v) { return !v; });
+  }
+};
+
+// Clip: bounds are attributes before opset 11, optional scalar inputs after.
+class Clip : public Kernel {
+ public:
+  explicit Clip(const KernelInit& init) : attr_bounds_(init.opset < 11) {
+    lo_ = init.attr_float("min", -std::numeric_limits<float>::infinity());
+    hi_ = init.attr_float("max", std::numeric_limits<float>::infinity());
+  }
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    double lo = attr_bounds_ ? lo_ : -std::numeric_limits<double>::infinity();
+    double hi = attr_bounds_ ? hi_ : std::numeric_limits<double>::infinity();
+    if (!attr_bounds_) {
+      if (const TensorView* m = ctx.input(1)) lo = scalar(ctx, *m);
+      if (const TensorView* m = ctx.input(2)) hi = scalar(ctx, *m);
+    }
+    TensorView& y = ctx.allocate_output(0, x.dtype, x.dims);
+    auto clip = [&](auto tag) {
+      using T = decltype(tag);
+      T l = std::isinf(lo) ? std::numeric_limits<T>::lowest() : static_cast<T>(lo);
+      T h = std::isinf(hi) ? std::numeric_limits<T>::max() : static_cast<T>(hi);
+      map_flat(ctx, x.as<T>(), y.as<T>(), x.numel(), [l, h](T v) { return v < l ? l : (v > h ? h : v); });
+    };
+    switch (x.dtype) {
+      case DataType::kFloat: clip(float{}); break;
+      case DataType::kDouble: clip(double{}); break;
+      case DataType::kInt32: clip(int32_t{}); break;
+      case DataType::kInt64: clip(int64_t{}); break;
+      case DataType::kInt8: clip(int8_t{}); break;
+      case DataType::kUint8: clip(uint8_t{}); break;
+      default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
+    }
+  }
+
+ private:
+  static double scalar(const KernelContext& ctx, const TensorView& t) {
+    if (t.numel() != 1) compute_error(ctx, "min and max must be scalars");
+    switch (t.dtype) {
+      case DataType::kFloat: return *t.as<float>();
+      case DataType::kDouble: return *t.as<double>();
+      case DataType::kInt32: return *t.as<int32_t>();
+      case DataType::kInt64: return static_cast<double>(*t.as<int64_t>());
+      case DataType::kInt8: return *t.as<int8_t>();
+      case DataType::kUint8: return *t.as<uint8_t>();
+      default: compute_error(ctx, "unsupported bound type");
+    }
+  }
+  bool attr_bounds_;
+  float lo_, hi_;
+};
+
+// ---------- binary ----------
+
+enum class Bin { kAdd, kSub, kMul, kDiv, kPow, kMin, kMax, kMod, kFMod, kEq, kLt, kGt, kLe, kGe, kAnd, kOr, kXor, kPRelu };
+
+bool is_comparison(Bin op) { return op >= Bin::kEq && op <= Bin::kGe; }
+bool is_logic(Bin op) { return op == Bin::kAnd || op == Bin::kOr || op == Bin::kXor; }
+
+template <typename T>
+T apply(Bin op, T a, T b) {
+  switch (op) {
+    case Bin::kAdd: return a + b;
+    case Bin::kSub: return a - b;
+    case Bin::kMul: return a * b;
+    case Bin::kDiv: return a / b;
+    case Bin::kMin: return std::min(a, b);
+    case Bin::kMax: return std::max(a, b);
+    case Bin::kPRelu: return a < 0 ? static_cast<T>(a * b) : a;
+    case Bin::kPow: return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+    case Bin::kFMod:
+      if constexpr (std::is_floating_point_v<T>) return std::fmod(a, b);
+      else return b == 0 ? 0 : static_cast<T>(a % b);
+    case Bin::kMod:
+      if constexpr (std::is_floating_point_v<T>) {
+        T r = std::fmod(a, b);
+        return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+      } else {
+        if (b == 0) return 0;
+        T r = static_cast<T>(a % b);
+        return (r != 0 && ((r < 0) != (b < 0))) ? static_cast<T>(r + b) : r;
+      }
+    default: return 0;
+  }
+}
+
+template <typename T>
+bool compare(Bin op, T a, T b) {
+  switch (op) {
+    case Bin::kEq: return a == b;
+    case Bin::kLt: return a < b;
+    case Bin::kGt: return a > b;
+    case Bin::kLe: return a <= b;
+    case Bin::kGe: return a >= b;
+    case Bin::kAnd: return a && b;
+    case Bin::kOr: return a || b;
+    case Bin::kXor: return static_cast<bool>(a) != static_cast<bool>(b);
+    default: return false;
+  }
+}
+
+// Pow keeps the base's type whatever the exponent's: float ** int64 is common.
+template <typename T>
+std::vector<T> exponent_as(const TensorView& e) {
+  std::vector<T> out(static_cast<size_t>(e.numel()));
+  auto copy = [&](auto tag) {
+    using S = decltype(tag);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(e.as<S>()[i]);
+  };
+  switch (e.dtype) {
+    case DataType::kFloat: copy(float{}); break;
+    case DataType::kDouble: copy(double{}); break;
+    case DataType::kInt32: copy(int32_t{}); break;
+    case DataType::kInt64: copy(int64_t{}); break;
+    default: fail("unsupported exponent type {}", ir::name(e.dtype));
+  }
+  return out;
+}
+
+class Binary : public Kernel {
+ public:
+  explicit Binary(Bin op) : op_(op) {}
+  void compute(KernelContext& ctx) override {
+    const TensorView& a = *ctx.input(0);
+    const TensorView& b = *ctx.input(1);
+    if (a.dtype != b.dtype && op_ != Bin::kPow && op_ != Bin::kPRelu)
+      compute_error(ctx, fmt::format("inputs have different types ({} and {})", ir::name(a.dtype), ir::name(b.dtype)));
+    std::vector<int64_t> out_dims;
+    try {
+      out_dims = broadcast_shapes(a.dims, b.dims);
+    } catch (const Error& e) {
+      compute_error(ctx, e.message());
+    }
+    DataType out_type = is_comparison(op_) || is_logic(op_) ? DataType::kBool : a.dtype;
+    TensorView& y = ctx.allocate_output(0, out_type, out_dims);
+    switch (a.dtype) {
+      case DataType::kFloat: run<float>(ctx, a, b, y); break;
+      case DataType::kDouble: run<double>(ctx, a, b, y); break;
+      case DataType::kInt32: run<int32_t>(ctx, a, b, y); break;
+      case DataType::kInt64: run<int64_t>(ctx, a, b, y); break;
+      case DataType::kInt8: run<int8_t>(ctx, a, b, y); break;
+      case DataType::kUint8: run<uint8_t>(ctx, a, b, y); break;
+      case DataType::kBool: run<bool>(ctx, a, b, y); break;
+      default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(a.dtype)));
+    }
+  }
+
+ private:
+  template <typename T>
+  void run(KernelContext& ctx, const TensorView& a, const TensorView& b, TensorView& y) {
+    if (std::is_same_v<T, bool> && !is_logic(op_) && op_ != Bin::kEq)
+      compute_error(ctx, "bool inputs are only supported for And, Or, Xor and Equal");
+    const T* pa = a.as<T>();
+    const T* pb = nullptr;
+    std::vector<std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>> converted;
+    if constexpr (!std::is_same_v<T, bool>) {
+      if (b.dtype != a.dtype) {
+        converted = exponent_as<T>(b);
+        pb = converted.data();
+      }
+    }
+    if (!pb) pb = b.as<T>();
+    if (is_comparison(op_) || is_logic(op_)) {
+      bool* py = y.as<bool>();
+      loop(ctx, a, b, y, [&](int64_t o, int64_t i, int64_t j) { py[o] = compare(op_, pa[i], pb[j]); });
+    } else {
+      T* py = y.as<T>();
+      Bin op = op_;
+      if (op == Bin::kAdd && a.dims == b.dims) {  // the most common case, kept tight
+        int64_t n = y.numel();
+        ctx.parallel_for((n + 16383) / 16384, [&](int64_t s, int64_t e) {
+          for (int64_t k = s * 16384, end = std::min(n, e * 16384); k < end; ++k) py[k] = pa[k] + pb[k];
+        });
+        return;
+      }
+      loop(ctx, a, b, y, [&](int64_t o, int64_t i, int64_t j) { py[o] = apply(op, pa[i], pb[j]); });
+    }
+  }
+
+  template <typename F>
+  static void loop(const KernelContext& ctx, const TensorView& a, const TensorView& b, const TensorView& y, F&& f) {
+    int64_t n = y.numel();
+    if (a.dims == b.dims || (a.numel() == n && b.numel() == 1) || (a.numel() == 1 && b.numel() == n)) {
+      bool a_scalar = a.numel() == 1 && n != 1, b_scalar = b.numel() == 1 && n != 1;
+      ctx.parallel_for((n + 16383) / 16384, [&](int64_t s, int64_t e) {
+        for (int64_t k = s * 16384, end = std::min(n, e * 16384); k < end; ++k) f(k, a_scalar ? 0 : k, b_scalar ? 0 : k);
+      });
+      return;
+    }
+    for_each_broadcast<2>(ctx, y.dims, {&a.dims, &b.dims}, f);
+  }
+
+  Bin op_;
+};
+
+// Sum, Mean, Min, Max over any number of broadcast inputs.
+class Variadic : public Kernel {
+ public:
+  Variadic(Bin op, bool mean) : op_(op), mean_(mean) {}
+  void compute(KernelContext& ctx) override {
+    std::vector<int64_t> dims = ctx.input(0)->dims;
+    for (size_t k = 1; k < ctx.num_inputs(); ++k) dims = broadcast_shapes(dims, ctx.input(k)->dims);
+    const TensorView& first = *ctx.input(0);
+    TensorView& y = ctx.allocate_output(0, first.dtype, dims);
+    switch (first.dtype) {
+      case DataType::kFloat: run<float>(ctx, y); break;
+      case DataType::kDouble: run<double>(ctx, y); break;
+      case DataType::kInt32: run<int32_t>(ctx, y); break;
+      case DataType::kInt64: run<int64_t>(ctx, y); break;
+      default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(first.dtype)));
+    }
+  }
+
+ private:
+  template <typename T>
+  void run(KernelContext& ctx, TensorView& y) {
+    T* py = y.as<T>();
+    const T* p0 = ctx.input(0)->as<T>();
+    for_each_broadcast<1>(ctx, y.dims, {&ctx.input(0)->dims}, [&](int64_t o, int64_t i) { py[o] = p0[i]; });
+    for (size_t k = 1; k < ctx.num_inputs(); ++k) {
+      const TensorView& in = *ctx.input(k);
+      if (in.dtype != y.dtype) compute_error(ctx, "inputs have different types");
+      const T* pk = in.as<T>();
+      for_each_broadcast<2>(ctx, y.dims, {&y.dims, &in.dims},
+                            [&](int64_t o, int64_t i, int64_t j) { py[o] = apply(op_, py[i], pk[j]); });
+    }
+    if (mean_) {
+      T count = static_cast<T>(ctx.num_inputs());
+      for (int64_t i = 0; i < y.numel(); ++i) py[i] /= count;
+    }
+  }
+  Bin op_;
+  bool mean_;
+};
+
+class Where : public Kernel {
+ public:
+  void compute(KernelContext& ctx) override {
+    const TensorView& c = *ctx.input(0);
+    const TensorView& x = *ctx.input(1);
+    const TensorView& y = *ctx.input(2);
+    if (c.dtype != DataType::kBool || x.dtype != y.dtype) compute_error(ctx, "Where takes a bool condition and two inputs of one type");
+    auto dims = broadcast_shapes(broadcast_shapes(c.dims, x.dims), y.dims);
+    TensorView& out = ctx.allocate_output(0, x.dtype, dims);
+    size_t es = ir::size_of(x.dtype);
+    const bool* pc = c.as<bool>();
+    const auto* px = static_cast<const uint8_t*>(x.data);
+    const auto* py = static_cast<const uint8_t*>(y.data);
+    auto* po = static_cast<uint8_t*>(out.data);
+    for_each_broadcast<3>(ctx, dims, {&c.dims, &x.dims, &y.dims}, [&](int64_t o, int64_t i, int64_t j, int64_t k) {
+      std::memcpy(po + o * es, pc[i] ? px + j * es : py + k * es, es);
+    });
+  }
+};
+
+float erf_f(float x) { return std::erf(x); }
+
+template <Bin op>
+std::unique_ptr<Kernel> binary(const KernelInit&) {
+  return std::make_unique<Binary>(op);
+}
+
+}  // namespace
+
+std::vector<KernelDef> elementwise_kernels() {
+  using I = const KernelInit&;
+  return {
+      {"", "Relu", 1, kLatestOpset, [](I) { return float_unary([](float x) { return x > 0 ? x : 0.0f; }); }, nullptr},
+      {"", "Sigmoid", 1, kLatestOpset, [](I) { return float_unary([](float x) { return 1.0f / (1.0f + std::exp(-x)); }); }, nullptr},
+      {"", "Tanh", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::tanh(x); }); }, nullptr},
+      {"", "Exp", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::exp(x); }); }, nullptr},
+      {"", "Log", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::log(x); }); }, nullptr},
+      {"", "Sqrt", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::sqrt(x); }); }, nullptr},
+      {"", "Reciprocal", 1, kLatestOpset, [](I) { return float_unary([](float x) { return 1.0f / x; }); }, nullptr},
+      {"", "Floor", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::floor(x); }); }, nullptr},
+      {"", "Ceil", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::ceil(x); }); }, nullptr},
+      {"", "Round", 11, kLatestOpset, [](I) { return float_unary([](float x) { return std::nearbyint(x); }); }, nullptr},
+      {"", "Erf", 9, kLatestOpset, [](I) { return float_unary(erf_f); }, nullptr},
+      {"", "Sin", 7, kLatestOpset, [](I) { return float_unary([](float x) { return std::sin(x); }); }, nullptr},
+      {"", "Cos", 7, kLatestOpset, [](I) { return float_unary([](float x) { return std::cos(x); }); }, nullptr},
+      {"", "Softplus", 1, kLatestOpset, [](I) { return float_unary([](float x) { return x > 20 ? x : std::log1p(std::exp(x)); }); }, nullptr},
+      {"", "Softsign", 1, kLatestOpset, [](I) { return float_unary([](float x) { return x / (1 + std::fabs(x)); }); }, nullptr},
+      {"", "HardSigmoid", 1, kLatestOpset, [](I init) {
+         float alpha = init.attr_float("alpha", 0.2f), beta = init.attr_float("beta", 0.5f);
+         return float_unary([alpha, beta](float x) { return std::max(0.0f, std::min(1.0f, alpha * x + beta)); });
+       }, nullptr},
+      {"", "HardSwish", 14, kLatestOpset, [](I) {
+         return float_unary([](float x) { return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f)); });
+       }, nullptr},
+      {"", "LeakyRelu", 1, kLatestOpset, [](I init) {
+         float alpha = init.attr_float("alpha", 0.01f);
+         return float_unary([alpha](float x) { return x < 0 ? alpha * x : x; });
+       }, nullptr},
+      {"", "Elu", 1, kLatestOpset, [](I init) {
+         float alpha = init.attr_float("alpha", 1.0f);
+         return float_unary([alpha](float x) { return x < 0 ? alpha * (std::exp(x) - 1) : x; });
+       }, nullptr},
+      {"", "Selu", 1, kLatestOpset, [](I init) {
+         float alpha = init.attr_float("alpha", 1.67326319217681884765625f), gamma = init.attr_float("gamma", 1.05070102214813232421875f);
+         return float_unary([alpha, gamma](float x) { return x <= 0 ? gamma * (alpha * std::exp(x) - alpha) : gamma * x; });
+       }, nullptr},
+      {"", "Neg", 1, kLatestOpset, [](I) { return numeric_unary([](auto x) { return static_cast<decltype(x)>(-x); }); }, nullptr},
+      {"", "Abs", 1, kLatestOpset, [](I) { return numeric_unary([](auto x) { return x < 0 ? static_cast<decltype(x)>(-x) : x; }); }, nullptr},
+      {"", "Sign", 9, kLatestOpset, [](I) { return numeric_unary([](auto x) { return static_cast<decltype(x)>((x > 0) - (x < 0)); }); }, nullptr},
+      {"", "Not", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Not>(); }, nullptr},
+      {"", "Clip", 1, kLatestOpset, [](I init) -> std::unique_ptr<Kernel> { return std::make_unique<Clip>(init); }, nullptr},
+      {"", "Add", 7, kLatestOpset, binary<Bin::kAdd>, nullptr},
+      {"", "Sub", 7, kLatestOpset, binary<Bin::kSub>, nullptr},
+      {"", "Mul", 7, kLatestOpset, binary<Bin::kMul>, nullptr},
+      {"", "Div", 7, kLatestOpset, binary<Bin::kDiv>, nullptr},
+      {"", "Pow", 7, kLatestOpset, binary<Bin::kPow>, nullptr},
+      {"", "PRelu", 7, kLatestOpset, binary<Bin::kPRelu>, nullptr},
+      {"", "Equal", 7, kLatestOpset, binary<Bin::kEq>, nullptr},
+      {"", "Less", 7, kLatestOpset, binary<Bin::kLt>, nullptr},
+      {"", "Greater", 7, kLatestOpset, binary<Bin::kGt>, nullptr},
+      {"", "LessOrEqual", 12, kLatestOpset, binary<Bin::kLe>, nullptr},
+      {"", "GreaterOrEqual", 12, kLatestOpset, binary<Bin::kGe>, nullptr},
+      {"", "And", 7, kLatestOpset, binary<Bin::kAnd>, nullptr},
+      {"", "Or", 7, kLatestOpset, binary<Bin::kOr>, nullptr},
+      {"", "Xor", 7, kLatestOpset, binary<Bin::kXor>, nullptr},
+      {"", "Mod", 10, kLatestOpset, [](I init) -> std::unique_ptr<Kernel> {
+         return std::make_unique<Binary>(init.attr_int("fmod", 0) ? Bin::kFMod : Bin::kMod);
+       }, nullptr},
+      {"", "Sum", 8, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kAdd, false); }, nullptr},
+      {"", "Mean", 8, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kAdd, true); }, nullptr},
+      {"", "Min", 8, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kMin, false); }, nullptr},
+      {"", "Max", 8, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kMax, false); }, nullptr},
+      {"", "Where", 9, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Where>(); }, nullptr},
+  };
+}
+
+}  // namespace pare::rt::kernels

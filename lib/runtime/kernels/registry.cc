@@ -1,0 +1,18 @@
+// The explicit table of every kernel the runner has: one line per family.
+#include "lib/runtime/kernels/families.h"
+
+namespace pare::rt {
+
+const std::vector<KernelDef>& all_kernels() {
+  static const std::vector<KernelDef> table = [] {
+    std::vector<KernelDef> all;
+    for (auto family : {kernels::elementwise_kernels}) {
+      auto defs = family();
+      all.insert(all.end(), defs.begin(), defs.end());
+    }
+    return all;
+  }();
+  return table;
+}
+
+}  // namespace pare::rt

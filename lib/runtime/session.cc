@@ -1,0 +1,416 @@
+#include "lib/runtime/session.h"
+
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "lib/runtime/arena.h"
+#include "lib/runtime/thread_pool.h"
+
+namespace pare::rt {
+
+// ---------- compiled graphs ----------
+
+class CompiledGraph {
+ public:
+  struct Step {
+    const ir::Node* node;
+    const KernelDef* def;
+    std::unique_ptr<Kernel> kernel;
+    std::vector<int> in, out;  // slots; -1 = absent
+    std::vector<int> release;  // slots whose last use is this step
+  };
+  const ir::Graph* graph = nullptr;
+  std::vector<Step> steps;
+  std::unordered_map<const ir::Value*, int> slot_of;
+  int num_slots = 0;
+  std::vector<std::pair<int, ir::Tensor>> constants;
+  std::vector<int> input_slots;
+  std::vector<const ir::Value*> input_values;
+  std::vector<int> output_slots;
+  std::vector<std::pair<int, const ir::Value*>> captures;
+};
+
+namespace {
+
+struct Slot {
+  TensorView view;
+  void* buffer = nullptr;  // owned arena buffer, if any
+  size_t capacity = 0;
+  bool set = false;
+};
+
+struct Frame {
+  const CompiledGraph* graph;
+  std::vector<Slot> slots;
+  const Frame* parent;
+  std::vector<ir::Tensor> keep;  // tensors whose bytes slots point into (subgraph feeds)
+};
+
+TensorView view_of(const ir::Tensor& t) {
+  TensorView v;
+  v.dtype = t.dtype();
+  v.dims = t.dims();
+  v.data = const_cast<uint8_t*>(t.raw());
+  return v;
+}
+
+ir::Tensor to_tensor(const TensorView& v) {
+  if (v.dtype == DataType::kString) fail("string tensors are not supported by the runner");
+  const auto* p = static_cast<const uint8_t*>(v.data);
+  return ir::Tensor(v.dtype, v.dims, std::vector<uint8_t>(p, p + v.byte_size()));
+}
+
+std::string node_label(const ir::Node& n, int64_t opset) {
+  return fmt::format("node {} ({}, opset {})", n.name.empty() ? "(unnamed)" : "'" + n.name + "'", n.op_type, opset);
+}
+
+bool has_subgraphs(const ir::Node& n) { return !n.subgraphs().empty(); }
+
+}  // namespace
+
+// ---------- the session's shared state ----------
+
+struct Session::Impl {
+  const ir::Model& model;
+  ThreadPool pool;
+  Arena arena;
+  std::shared_ptr<CompiledGraph> main;
+  RunStats* stats = nullptr;  // filled during a run of the main graph
+  std::vector<bool> keep;     // main-graph slots not to release (run_capture)
+
+  Impl(const ir::Model& m, int threads) : model(m), pool(threads) {}
+
+  int64_t opset_of(const ir::Node& n) const { return model.opset(n.domain); }
+
+  std::shared_ptr<CompiledGraph> compile(const ir::Graph& g);
+  void run_frame(Frame& frame, bool is_main);
+  const TensorView* lookup_capture(const Frame& frame, const ir::Value* v) const;
+};
+
+class StepContext : public KernelContext {
+ public:
+  StepContext(Session::Impl& s, Frame& f, const CompiledGraph::Step& step) : s_(s), f_(f), step_(step) {}
+  ~StepContext() override {
+    for (auto [p, cap] : scratch_) s_.arena.release(p, cap);
+  }
+  size_t num_inputs() const override { return step_.in.size(); }
+  const TensorView* input(size_t i) const override {
+    if (i >= step_.in.size() || step_.in[i] < 0) return nullptr;
+    const Slot& slot = f_.slots[step_.in[i]];
+    return slot.set ? &slot.view : nullptr;
+  }
+  size_t num_outputs() const override { return step_.out.size(); }
+  TensorView& allocate_output(size_t i, DataType dtype, std::vector<int64_t> dims) override {
+    PARE_CHECK(i < step_.out.size(), "{} allocates output {} of {}", step_.node->op_type, i, step_.out.size());
+    static TensorView discard;
+    int idx = step_.out[i];
+    TensorView v;
+    v.dtype = dtype;
+    v.dims = std::move(dims);
+    for (int64_t d : v.dims)
+      if (d < 0) compute_error(*this, fmt::format("computed a negative dimension for output {}", i));
+    if (idx < 0) {  // an omitted optional output: give the kernel a buffer to write anyway
+      discard = v;
+      scratch_.emplace_back(nullptr, 0);
+      size_t cap;
+      discard.data = s_.arena.allocate(discard.byte_size(), cap);
+      scratch_.back() = {discard.data, cap};
+      return discard;
+    }
+    Slot& slot = f_.slots[idx];
+    PARE_CHECK(!slot.set, "output {} of {} allocated twice", i, step_.node->op_type);
+    v.data = s_.arena.allocate(v.byte_size(), slot.capacity);
+    slot.buffer = v.data;
+    slot.view = std::move(v);
+    slot.set = true;
+    return slot.view;
+  }
+  void* scratch(size_t bytes) override {
+    size_t cap;
+    void* p = s_.arena.allocate(bytes, cap);
+    scratch_.emplace_back(p, cap);
+    return p;
+  }
+  int threads() const override { return s_.pool.threads(); }
+  void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) const override {
+    s_.pool.parallel_for(n, fn);
+  }
+  std::vector<ir::Tensor> run_subgraph(const CompiledGraph& g, const std::vector<ir::Tensor>& feeds) override;
+  const ir::Node& node() const override { return *step_.node; }
+
+ private:
+  Session::Impl& s_;
+  Frame& f_;
+  const CompiledGraph::Step& step_;
+  std::vector<std::pair<void*, size_t>> scratch_;
+};
+
+const TensorView* Session::Impl::lookup_capture(const Frame& frame, const ir::Value* v) const {
+  for (const Frame* f = &frame; f; f = f->parent) {
+    auto it = f->graph->slot_of.find(v);
+    if (it != f->graph->slot_of.end() && f->slots[it->second].set) return &f->slots[it->second].view;
+  }
+  return nullptr;
+}
+
+std::vector<ir::Tensor> StepContext::run_subgraph(const CompiledGraph& g, const std::vector<ir::Tensor>& feeds) {
+  Frame child{&g, std::vector<Slot>(g.num_slots), &f_, feeds};
+  if (feeds.size() != g.input_slots.size())
+    compute_error(*this, fmt::format("subgraph takes {} inputs, given {}", g.input_slots.size(), feeds.size()));
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    Slot& s = child.slots[g.input_slots[i]];
+    s.view = view_of(child.keep[i]);
+    s.set = true;
+  }
+  s_.run_frame(child, false);
+  std::vector<ir::Tensor> out;
+  for (int idx : g.output_slots) {
+    if (!child.slots[idx].set) compute_error(*this, "a subgraph output was not computed");
+    out.push_back(to_tensor(child.slots[idx].view));
+  }
+  for (Slot& s : child.slots)
+    if (s.buffer) s_.arena.release(s.buffer, s.capacity);
+  return out;
+}
+
+// ---------- compile ----------
+
+std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g) {
+  auto cg = std::make_shared<CompiledGraph>();
+  cg->graph = &g;
+  auto slot = [&](const ir::Value* v) {
+    auto [it, added] = cg->slot_of.emplace(v, cg->num_slots);
+    if (added) ++cg->num_slots;
+    return it->second;
+  };
+  std::unordered_map<const ir::Value*, ir::Tensor> known;  // constants, including pre-evaluated ones
+  for (const ir::Value* v : g.values()) {
+    slot(v);
+    if (v->is_constant()) known.emplace(v, v->constant());
+  }
+  for (const ir::Value* v : g.captured_values()) cg->captures.emplace_back(slot(v), v);
+  for (const ir::Value* v : g.inputs)
+    if (!v->is_constant()) {
+      cg->input_slots.push_back(slot(v));
+      cg->input_values.push_back(v);
+    }
+
+  for (const auto& owned : g.nodes()) {
+    const ir::Node& n = *owned;
+    int64_t opset = opset_of(n);
+    const KernelDef* def = find_kernel(n, opset);
+    if (!def) throw Error(node_label(n, opset) + ": the runner has no kernel for this op");
+    KernelInit init{n, opset, {}, [this](const ir::Graph& sub) { return compile(sub); }};
+    bool all_constant = !has_subgraphs(n);
+    for (const ir::Value* in : n.inputs()) {
+      auto it = in ? known.find(in) : known.end();
+      init.constant_inputs.push_back(it != known.end() ? &it->second : nullptr);
+      if (in && it == known.end()) all_constant = false;
+    }
+    CompiledGraph::Step step{&n, def, def->create(init), {}, {}, {}};
+    for (const ir::Value* in : n.inputs()) step.in.push_back(in ? slot(in) : -1);
+    for (const ir::Value* out : n.outputs()) step.out.push_back(out ? slot(out) : -1);
+    if (all_constant && !n.outputs().empty()) {
+      // Constant pre-evaluation: run the node now, once, and keep its outputs as constants.
+      Frame frame{cg.get(), std::vector<Slot>(cg->num_slots), nullptr, {}};
+      for (size_t i = 0; i < n.inputs().size(); ++i)
+        if (init.constant_inputs[i]) {
+          frame.slots[step.in[i]].view = view_of(*init.constant_inputs[i]);
+          frame.slots[step.in[i]].set = true;
+        }
+      {
+        StepContext ctx(*this, frame, step);
+        step.kernel->compute(ctx);
+      }
+      for (size_t i = 0; i < n.outputs().size(); ++i) {
+        if (step.out[i] < 0) continue;
+        Slot& s = frame.slots[step.out[i]];
+        if (s.set) known.emplace(n.outputs()[i], to_tensor(s.view));
+        arena.release(s.buffer, s.capacity);
+      }
+      continue;
+    }
+    cg->steps.push_back(std::move(step));
+  }
+  for (const auto& [v, t] : known) cg->constants.emplace_back(cg->slot_of.at(v), t);
+  // Sort for a deterministic layout (the map above is unordered).
+  std::sort(cg->constants.begin(), cg->constants.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const ir::Value* v : g.outputs) cg->output_slots.push_back(slot(v));
+
+  // Lifetimes: a computed value is released after its last use; outputs never.
+  std::vector<int> last_use(cg->num_slots, -1);
+  std::vector<bool> computed(cg->num_slots, false);
+  for (size_t i = 0; i < cg->steps.size(); ++i) {
+    const auto& step = cg->steps[i];
+    for (int s : step.in)
+      if (s >= 0) last_use[s] = static_cast<int>(i);
+    for (const ir::Graph* sub : step.node->subgraphs())
+      for (const ir::Value* v : sub->captured_values())
+        if (auto it = cg->slot_of.find(v); it != cg->slot_of.end()) last_use[it->second] = static_cast<int>(i);
+    for (int s : step.out)
+      if (s >= 0) {
+        computed[s] = true;
+        if (last_use[s] < static_cast<int>(i)) last_use[s] = static_cast<int>(i);  // unused: free at once
+      }
+  }
+  for (int s : cg->output_slots) computed[s] = false;
+  for (int s = 0; s < cg->num_slots; ++s)
+    if (computed[s] && last_use[s] >= 0) cg->steps[last_use[s]].release.push_back(s);
+  return cg;
+}
+
+// ---------- run ----------
+
+void Session::Impl::run_frame(Frame& frame, bool is_main) {
+  const CompiledGraph& g = *frame.graph;
+  for (const auto& [idx, t] : g.constants) {
+    frame.slots[idx].view = view_of(t);
+    frame.slots[idx].set = true;
+  }
+  for (const auto& [idx, v] : g.captures) {
+    if (frame.slots[idx].set) continue;
+    const TensorView* outer = frame.parent ? lookup_capture(*frame.parent, v) : nullptr;
+    if (!outer) fail("value '{}' used inside a subgraph is not available", v->name());
+    frame.slots[idx].view = *outer;
+    frame.slots[idx].set = true;
+  }
+  for (size_t i = 0; i < g.steps.size(); ++i) {
+    const auto& step = g.steps[i];
+    {
+      StepContext ctx(*this, frame, step);
+      try {
+        step.kernel->compute(ctx);
+      } catch (Error& e) {
+        if (e.message().rfind("node ", 0) != 0) e.with_context(node_label(*step.node, opset_of(*step.node)));
+        throw;
+      }
+      if (is_main && stats) {
+        NodeShapes shapes;
+        for (int s : step.in) shapes.inputs.push_back(s >= 0 && frame.slots[s].set ? frame.slots[s].view.dims : std::vector<int64_t>{});
+        for (int s : step.out) shapes.outputs.push_back(s >= 0 && frame.slots[s].set ? frame.slots[s].view.dims : std::vector<int64_t>{});
+        if (step.def->macs) stats->macs += step.def->macs(*step.node, shapes);
+        stats->nodes.push_back(step.node);
+        stats->shapes.push_back(std::move(shapes));
+      }
+    }
+    for (int s : step.release) {
+      if (is_main && s < static_cast<int>(keep.size()) && keep[s]) continue;
+      Slot& slot = frame.slots[s];
+      arena.release(slot.buffer, slot.capacity);
+      slot = Slot{};
+    }
+  }
+}
+
+Session::Session(const ir::Model& model, SessionOptions options)
+    : impl_(std::make_unique<Impl>(model, options.threads)) {
+  impl_->main = impl_->compile(*model.graph);
+  for (const ir::Value* v : impl_->main->input_values) {
+    input_names_.push_back(v->name());
+    inputs_.push_back(v);
+  }
+  for (const ir::Value* v : model.graph->outputs) output_names_.push_back(v->name());
+}
+
+Session::~Session() = default;
+
+int Session::threads() const { return impl_->pool.threads(); }
+
+namespace {
+
+void check_input(const ir::Value& declared, const ir::Tensor& t) {
+  auto shape_text = [](const std::vector<int64_t>& d) { return "[" + fmt::format("{}", fmt::join(d, ",")) + "]"; };
+  if (declared.dtype != DataType::kUndefined && declared.dtype != t.dtype())
+    fail("input '{}': expected {}, got {}", declared.name(), ir::name(declared.dtype), ir::name(t.dtype()));
+  if (!declared.shape) return;
+  const auto& dims = declared.shape->dims;
+  bool ok = dims.size() == t.rank();
+  for (size_t i = 0; ok && i < dims.size(); ++i) ok = !dims[i].is_known() || dims[i].value == t.dims()[i];
+  if (!ok) fail("input '{}': expected shape {}, got {}", declared.name(), declared.shape->str(), shape_text(t.dims()));
+}
+
+}  // namespace
+
+std::map<std::string, ir::Tensor> Session::run_capture(const std::map<std::string, ir::Tensor>& inputs,
+                                                       const std::vector<std::string>& names) {
+  Impl& s = *impl_;
+  const CompiledGraph& g = *s.main;
+  for (const auto& [name, t] : inputs)
+    if (std::find(input_names_.begin(), input_names_.end(), name) == input_names_.end())
+      fail("'{}' is not an input of the model (its inputs: {})", name, fmt::join(input_names_, ", "));
+  Frame frame{&g, std::vector<Slot>(g.num_slots), nullptr, {}};
+  frame.keep.reserve(inputs.size());
+  for (size_t i = 0; i < g.input_slots.size(); ++i) {
+    const ir::Value* v = g.input_values[i];
+    auto it = inputs.find(v->name());
+    if (it == inputs.end()) fail("input '{}' is missing", v->name());
+    check_input(*v, it->second);
+    frame.slots[g.input_slots[i]].view = view_of(it->second);
+    frame.slots[g.input_slots[i]].set = true;
+  }
+  s.keep.assign(g.num_slots, false);
+  for (const auto& n : names) {
+    const ir::Value* v = s.model.graph->find_value(n);
+    auto it = v ? g.slot_of.find(v) : g.slot_of.end();
+    if (it == g.slot_of.end()) fail("no value named '{}' in the main graph", n);
+    s.keep[it->second] = true;
+  }
+  stats_ = RunStats{};
+  s.stats = &stats_;
+  s.arena.reset_peak();
+  int64_t base = s.arena.in_use_bytes();
+  try {
+    s.run_frame(frame, true);
+  } catch (...) {
+    for (Slot& slot : frame.slots) s.arena.release(slot.buffer, slot.capacity);
+    throw;
+  }
+  stats_.peak_bytes = s.arena.peak_bytes() - base;
+  std::map<std::string, ir::Tensor> out;
+  for (size_t i = 0; i < g.output_slots.size(); ++i) {
+    const Slot& slot = frame.slots[g.output_slots[i]];
+    if (!slot.set) fail("output '{}' was not computed", output_names_[i]);
+    out.emplace(output_names_[i], to_tensor(slot.view));
+  }
+  for (const auto& n : names) {
+    const Slot& slot = frame.slots[g.slot_of.at(s.model.graph->find_value(n))];
+    if (slot.set) out.emplace(n, to_tensor(slot.view));
+  }
+  for (Slot& slot : frame.slots) s.arena.release(slot.buffer, slot.capacity);
+  s.keep.clear();
+  return out;
+}
+
+std::vector<ir::Tensor> Session::run(const std::map<std::string, ir::Tensor>& inputs) {
+  auto named = run_capture(inputs, {});
+  std::vector<ir::Tensor> out;
+  for (const auto& n : output_names_) out.push_back(named.at(n));
+  return out;
+}
+
+std::vector<std::string> unsupported_nodes(const ir::Model& model) {
+  std::vector<std::string> out;
+  ir::for_each_graph(*model.graph, [&](const ir::Graph& g) {
+    for (const auto& n : g.nodes()) {
+      int64_t opset = model.opset(n->domain);
+      const KernelDef* def = find_kernel(*n, opset);
+      if (!def) {
+        out.push_back(node_label(*n, opset) + ": the runner has no kernel for this op");
+        continue;
+      }
+      std::vector<const ir::Tensor*> constants;
+      for (const ir::Value* in : n->inputs()) constants.push_back(in && in->is_constant() ? &in->constant() : nullptr);
+      // Subgraphs are checked on their own by for_each_graph.
+      KernelInit init{*n, opset, constants, [](const ir::Graph&) { return std::shared_ptr<CompiledGraph>(); }};
+      try {
+        def->create(init);
+      } catch (const Error& e) {
+        out.push_back(e.what());
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace pare::rt

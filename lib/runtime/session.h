@@ -1,0 +1,66 @@
+// pare's reference runner: compile a model once, run it many times.
+//
+// Compile: every node gets its kernel (an op without one, or with an attribute
+// the kernel rejects, fails here with one line naming node, op and opset); nodes
+// whose inputs are all constant are computed once (constant pre-evaluation:
+// shape arithmetic, DequantizeLinear of int8 weights, Cast of fp16 weights); and
+// each value's last use is found so its buffer returns to the arena right after.
+// Run: shapes are computed as the kernels go, so symbolic dims and computed
+// shapes work; peak arena bytes and the shapes seen are recorded.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/runtime/kernel.h"
+
+namespace pare::rt {
+
+struct SessionOptions {
+  int threads = 1;
+};
+
+struct RunStats {
+  int64_t peak_bytes = 0;                // most arena bytes in use at once during the last run
+  std::vector<const ir::Node*> nodes;    // the nodes run, in order (constant-folded ones excluded)
+  std::vector<NodeShapes> shapes;        // their input and output shapes in the last run
+  int64_t macs = 0;                      // sum of KernelDef::macs over the last run
+};
+
+class Session {
+ public:
+  explicit Session(const ir::Model& model, SessionOptions options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Graph inputs that are not constants, in order; and graph outputs.
+  const std::vector<std::string>& input_names() const { return input_names_; }
+  const std::vector<std::string>& output_names() const { return output_names_; }
+  const std::vector<const ir::Value*>& inputs() const { return inputs_; }
+
+  // Outputs in graph-output order. A missing input, or one whose dtype, rank or a
+  // known dim differs from the model's declaration, is a pare::Error.
+  std::vector<ir::Tensor> run(const std::map<std::string, ir::Tensor>& inputs);
+  // Also returns the named intermediate values of the main graph.
+  std::map<std::string, ir::Tensor> run_capture(const std::map<std::string, ir::Tensor>& inputs,
+                                                const std::vector<std::string>& names);
+  const RunStats& last_stats() const { return stats_; }
+  int threads() const;
+
+  struct Impl;  // the compiled graphs, arena and thread pool (session.cc)
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::string> input_names_, output_names_;
+  std::vector<const ir::Value*> inputs_;
+  RunStats stats_;
+};
+
+// One line per node the runner cannot execute ("node 'x' (Op, opset N): why"),
+// subgraphs included; empty when the whole model is supported.
+std::vector<std::string> unsupported_nodes(const ir::Model& model);
+
+}  // namespace pare::rt
