@@ -1,0 +1,150 @@
+// Pooling, float32: MaxPool, AveragePool (1-D and 2-D), GlobalAveragePool,
+// GlobalMaxPool.
+//
+// Windows follow the ONNX rules: pads or auto_pad, strides, dilations (MaxPool),
+// ceil_mode (a last window must start inside the input or its begin padding),
+// count_include_pad (AveragePool). MaxPool's optional Indices output and
+// storage_order=1 are rejected at compile time. Work is split over (n, c) planes.
+#include <cmath>
+#include <limits>
+
+#include "lib/runtime/kernels/families.h"
+
+namespace pare::rt::kernels {
+namespace {
+
+class Pool : public Kernel {
+ public:
+  Pool(const KernelInit& init, bool max) : max_(max) {
+    kernel_ = init.attr_ints("kernel_shape");
+    strides_ = init.attr_ints("strides");
+    pads_ = init.attr_ints("pads");
+    dilations_ = init.attr_ints("dilations");
+    auto_pad_ = init.attr_string("auto_pad", "NOTSET");
+    ceil_ = init.attr_int("ceil_mode", 0) != 0;
+    include_pad_ = init.attr_int("count_include_pad", 0) != 0;
+    if (kernel_.empty() || kernel_.size() > 2) init.reject("kernel_shape must have 1 or 2 dims");
+    if (max && init.node.outputs().size() > 1 && init.node.output(1)) init.reject("the Indices output is not supported");
+    if (init.attr_int("storage_order", 0) != 0) init.reject("storage_order=1 is not supported");
+    if (auto_pad_ != "NOTSET" && auto_pad_ != "VALID" && auto_pad_ != "SAME_UPPER" && auto_pad_ != "SAME_LOWER")
+      init.reject("unknown auto_pad '" + auto_pad_ + "'");
+  }
+
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    size_t s = kernel_.size();
+    if (x.dtype != DataType::kFloat || x.rank() != s + 2) compute_error(ctx, "input must be float32 [N, C, spatial]");
+    bool one_d = s == 1;
+    int64_t n = x.dims[0], c = x.dims[1], h = one_d ? 1 : x.dims[2], w = x.dims.back();
+    std::vector<int64_t> in = {h, w};
+    std::vector<int64_t> k = one_d ? std::vector<int64_t>{1, kernel_[0]} : kernel_;
+    auto ones = [&](const std::vector<int64_t>& v) {
+      if (v.empty()) return std::vector<int64_t>{1, 1};
+      return one_d ? std::vector<int64_t>{1, v[0]} : v;
+    };
+    std::vector<int64_t> st = ones(strides_), di = ones(dilations_);
+    std::vector<int64_t> pb(2, 0), pe(2, 0), out(2);
+    if (!pads_.empty()) {
+      pb = one_d ? std::vector<int64_t>{0, pads_[0]} : std::vector<int64_t>{pads_[0], pads_[1]};
+      pe = one_d ? std::vector<int64_t>{0, pads_[1]} : std::vector<int64_t>{pads_[2], pads_[3]};
+    }
+    for (int i = 0; i < 2; ++i) {
+      int64_t extent = di[i] * (k[i] - 1) + 1;
+      if (auto_pad_ == "SAME_UPPER" || auto_pad_ == "SAME_LOWER") {
+        out[i] = (in[i] + st[i] - 1) / st[i];
+        int64_t total = std::max<int64_t>(0, (out[i] - 1) * st[i] + extent - in[i]);
+        pb[i] = auto_pad_ == "SAME_UPPER" ? total / 2 : total - total / 2;
+        pe[i] = total - pb[i];
+      } else {
+        if (auto_pad_ == "VALID") pb[i] = pe[i] = 0;
+        int64_t span = in[i] + pb[i] + pe[i] - extent;
+        out[i] = (ceil_ ? (span + st[i] - 1) / st[i] : span / st[i]) + 1;
+        if (ceil_ && (out[i] - 1) * st[i] >= in[i] + pb[i]) --out[i];
+      }
+      if (out[i] < 1) compute_error(ctx, "the pooling window is larger than the padded input");
+    }
+    std::vector<int64_t> out_dims = one_d ? std::vector<int64_t>{n, c, out[1]} : std::vector<int64_t>{n, c, out[0], out[1]};
+    TensorView& y = ctx.allocate_output(0, DataType::kFloat, out_dims);
+    const float* px = x.as<float>();
+    float* py = y.as<float>();
+    ctx.parallel_for(n * c, [&](int64_t b, int64_t e) {
+      for (int64_t plane = b; plane < e; ++plane) {
+        const float* xs = px + plane * h * w;
+        float* ys = py + plane * out[0] * out[1];
+        for (int64_t oy = 0; oy < out[0]; ++oy)
+          for (int64_t ox = 0; ox < out[1]; ++ox) {
+            float acc = max_ ? -std::numeric_limits<float>::infinity() : 0.0f;
+            int64_t count = 0, padded = 0;
+            for (int64_t i = 0; i < k[0]; ++i) {
+              int64_t iy = oy * st[0] - pb[0] + i * di[0];
+              for (int64_t j = 0; j < k[1]; ++j) {
+                int64_t ix = ox * st[1] - pb[1] + j * di[1];
+                bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                // count_include_pad counts the explicit padding, not the overhang ceil_mode adds.
+                if (!inside && iy < h + pe[0] && ix < w + pe[1]) ++padded;
+                if (!inside) continue;
+                float v = xs[iy * w + ix];
+                if (max_) acc = std::max(acc, v);
+                else acc += v;
+                ++count;
+              }
+            }
+            if (!max_) acc /= static_cast<float>(include_pad_ ? count + padded : std::max<int64_t>(count, 1));
+            ys[oy * out[1] + ox] = acc;
+          }
+      }
+    });
+  }
+
+ private:
+  bool max_;
+  std::vector<int64_t> kernel_, strides_, pads_, dilations_;
+  std::string auto_pad_;
+  bool ceil_, include_pad_;
+};
+
+class GlobalPool : public Kernel {
+ public:
+  explicit GlobalPool(bool max) : max_(max) {}
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    if (x.dtype != DataType::kFloat || x.rank() < 3) compute_error(ctx, "input must be float32 [N, C, spatial...]");
+    std::vector<int64_t> out_dims(x.rank(), 1);
+    out_dims[0] = x.dims[0];
+    out_dims[1] = x.dims[1];
+    int64_t planes = x.dims[0] * x.dims[1], inner = planes ? x.numel() / planes : 0;
+    TensorView& y = ctx.allocate_output(0, DataType::kFloat, out_dims);
+    const float* px = x.as<float>();
+    float* py = y.as<float>();
+    ctx.parallel_for(planes, [&](int64_t b, int64_t e) {
+      for (int64_t p = b; p < e; ++p) {
+        const float* xs = px + p * inner;
+        if (max_) {
+          float m = -std::numeric_limits<float>::infinity();
+          for (int64_t i = 0; i < inner; ++i) m = std::max(m, xs[i]);
+          py[p] = m;
+        } else {
+          double sum = 0;
+          for (int64_t i = 0; i < inner; ++i) sum += xs[i];
+          py[p] = static_cast<float>(sum / inner);
+        }
+      }
+    });
+  }
+
+ private:
+  bool max_;
+};
+
+}  // namespace
+
+std::vector<KernelDef> pool_kernels() {
+  return {
+      {"", "MaxPool", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Pool>(i, true); }, nullptr},
+      {"", "AveragePool", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Pool>(i, false); }, nullptr},
+      {"", "GlobalAveragePool", 1, kLatestOpset, [](const KernelInit&) -> std::unique_ptr<Kernel> { return std::make_unique<GlobalPool>(false); }, nullptr},
+      {"", "GlobalMaxPool", 1, kLatestOpset, [](const KernelInit&) -> std::unique_ptr<Kernel> { return std::make_unique<GlobalPool>(true); }, nullptr},
+  };
+}
+
+}  // namespace pare::rt::kernels

@@ -1,0 +1,261 @@
+// Reductions: ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSumExp, ArgMax,
+// ArgMin, TopK.
+//
+// Axes come from the attribute (before opset 13 for ReduceSum, before 18 for
+// the others) or from the optional second input; keepdims and
+// noop_with_empty_axes as in the spec. Sums accumulate in double, in a fixed
+// order per output element, so results do not depend on the thread count.
+// TopK breaks ties by the lower index; ArgMax/ArgMin honour select_last_index.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "lib/runtime/kernels/families.h"
+
+namespace pare::rt::kernels {
+namespace {
+
+enum class Red { kMean, kSum, kMax, kMin, kProd, kL1, kL2, kSumSquare, kLogSumExp };
+
+// Splits a tensor into [outer, reduced, inner] index spaces for arbitrary axes by
+// iterating output elements and, per element, every reduced position.
+struct ReducePlan {
+  std::vector<int64_t> out_dims, kept_dims;
+  std::vector<int64_t> out_strides_in_input;  // for each kept axis, its input stride
+  std::vector<int64_t> red_sizes, red_strides;
+  int64_t out_count = 1, red_count = 1;
+};
+
+ReducePlan plan_reduce(const std::vector<int64_t>& dims, std::vector<int64_t> axes, bool keepdims) {
+  int64_t rank = static_cast<int64_t>(dims.size());
+  std::vector<bool> reduced(rank, false);
+  if (axes.empty()) std::fill(reduced.begin(), reduced.end(), true);
+  for (int64_t a : axes) reduced[normalize_axis(a, rank)] = true;
+  std::vector<int64_t> strides(rank, 1);
+  for (int64_t i = rank - 2; i >= 0; --i) strides[i] = strides[i + 1] * dims[i + 1];
+  ReducePlan p;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (reduced[i]) {
+      p.red_sizes.push_back(dims[i]);
+      p.red_strides.push_back(strides[i]);
+      p.red_count *= dims[i];
+      if (keepdims) p.out_dims.push_back(1);
+    } else {
+      p.kept_dims.push_back(dims[i]);
+      p.out_strides_in_input.push_back(strides[i]);
+      p.out_count *= dims[i];
+      p.out_dims.push_back(dims[i]);
+    }
+  }
+  return p;
+}
+
+// Input offsets of every reduced position, in row-major order of the reduced axes.
+std::vector<int64_t> reduced_offsets(const ReducePlan& p) {
+  std::vector<int64_t> offs(p.red_count);
+  for (int64_t r = 0; r < p.red_count; ++r) {
+    int64_t rem = r, off = 0;
+    for (size_t d = p.red_sizes.size(); d-- > 0;) {
+      off += (rem % p.red_sizes[d]) * p.red_strides[d];
+      rem /= p.red_sizes[d];
+    }
+    offs[r] = off;
+  }
+  return offs;
+}
+
+int64_t base_offset(const ReducePlan& p, int64_t o) {
+  int64_t rem = o, off = 0;
+  for (size_t d = p.kept_dims.size(); d-- > 0;) {
+    off += (rem % p.kept_dims[d]) * p.out_strides_in_input[d];
+    rem /= p.kept_dims[d];
+  }
+  return off;
+}
+
+class Reduce : public Kernel {
+ public:
+  Reduce(const KernelInit& init, Red op, int axes_input_since)
+      : op_(op),
+        keepdims_(init.attr_int("keepdims", 1) != 0),
+        noop_empty_(init.attr_int("noop_with_empty_axes", 0) != 0),
+        axes_from_input_(init.opset >= axes_input_since),
+        axes_(init.attr_ints("axes")) {}
+
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    std::vector<int64_t> axes = axes_;
+    if (axes_from_input_) {
+      axes.clear();
+      if (const TensorView* a = ctx.input(1)) axes = read_ints(*a);
+    }
+    if (axes.empty() && noop_empty_ && axes_from_input_) {
+      TensorView& y = ctx.allocate_output(0, x.dtype, x.dims);
+      std::memcpy(y.data, x.data, x.byte_size());
+      return;
+    }
+    ReducePlan p = plan_reduce(x.dims, axes, keepdims_);
+    TensorView& y = ctx.allocate_output(0, x.dtype, p.out_dims);
+    switch (x.dtype) {
+      case DataType::kFloat: run<float>(ctx, x, y, p); break;
+      case DataType::kDouble: run<double>(ctx, x, y, p); break;
+      case DataType::kInt32: run<int32_t>(ctx, x, y, p); break;
+      case DataType::kInt64: run<int64_t>(ctx, x, y, p); break;
+      default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
+    }
+  }
+
+ private:
+  template <typename T>
+  void run(KernelContext& ctx, const TensorView& x, TensorView& y, const ReducePlan& p) {
+    auto offs = reduced_offsets(p);
+    const T* px = x.as<T>();
+    T* py = y.as<T>();
+    ctx.parallel_for(p.out_count, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        const T* base = px + base_offset(p, o);
+        double acc;
+        switch (op_) {
+          case Red::kMax: acc = -std::numeric_limits<double>::infinity(); for (int64_t off : offs) acc = std::max(acc, double(base[off])); break;
+          case Red::kMin: acc = std::numeric_limits<double>::infinity(); for (int64_t off : offs) acc = std::min(acc, double(base[off])); break;
+          case Red::kProd: acc = 1; for (int64_t off : offs) acc *= base[off]; break;
+          case Red::kL1: acc = 0; for (int64_t off : offs) acc += std::fabs(double(base[off])); break;
+          case Red::kL2: acc = 0; for (int64_t off : offs) acc += double(base[off]) * base[off]; acc = std::sqrt(acc); break;
+          case Red::kSumSquare: acc = 0; for (int64_t off : offs) acc += double(base[off]) * base[off]; break;
+          case Red::kLogSumExp: {
+            double m = -std::numeric_limits<double>::infinity();
+            for (int64_t off : offs) m = std::max(m, double(base[off]));
+            acc = 0;
+            for (int64_t off : offs) acc += std::exp(base[off] - m);
+            acc = m + std::log(acc);
+            break;
+          }
+          default: acc = 0; for (int64_t off : offs) acc += base[off]; if (op_ == Red::kMean) acc /= std::max<int64_t>(p.red_count, 1);
+        }
+        py[o] = static_cast<T>(acc);
+      }
+    });
+  }
+  Red op_;
+  bool keepdims_, noop_empty_, axes_from_input_;
+  std::vector<int64_t> axes_;
+};
+
+class ArgExtreme : public Kernel {
+ public:
+  ArgExtreme(const KernelInit& init, bool max)
+      : max_(max), axis_(init.attr_int("axis", 0)), keepdims_(init.attr_int("keepdims", 1) != 0),
+        last_(init.attr_int("select_last_index", 0) != 0) {}
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    int64_t axis = normalize_axis(axis_, static_cast<int64_t>(x.rank()));
+    ReducePlan p = plan_reduce(x.dims, {axis}, keepdims_);
+    TensorView& y = ctx.allocate_output(0, DataType::kInt64, p.out_dims);
+    std::vector<double> vals;
+    auto get = [&](int64_t i) -> double {
+      switch (x.dtype) {
+        case DataType::kFloat: return x.as<float>()[i];
+        case DataType::kDouble: return x.as<double>()[i];
+        case DataType::kInt32: return x.as<int32_t>()[i];
+        case DataType::kInt64: return static_cast<double>(x.as<int64_t>()[i]);
+        case DataType::kUint8: return x.as<uint8_t>()[i];
+        case DataType::kInt8: return x.as<int8_t>()[i];
+        default: compute_error(ctx, "unsupported input type");
+      }
+    };
+    int64_t* py = y.as<int64_t>();
+    for (int64_t o = 0; o < p.out_count; ++o) {
+      int64_t base = base_offset(p, o), best = 0;
+      double bv = get(base);
+      for (int64_t r = 1; r < p.red_count; ++r) {
+        double v = get(base + r * p.red_strides[0]);
+        bool better = max_ ? (v > bv || (last_ && v == bv)) : (v < bv || (last_ && v == bv));
+        if (better) bv = v, best = r;
+      }
+      py[o] = best;
+    }
+  }
+
+ private:
+  bool max_;
+  int64_t axis_;
+  bool keepdims_, last_;
+};
+
+class TopK : public Kernel {
+ public:
+  explicit TopK(const KernelInit& init)
+      : axis_(init.attr_int("axis", -1)), largest_(init.attr_int("largest", 1) != 0), k_attr_(init.attr_int("k", -1)),
+        k_from_input_(init.opset >= 10) {}
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    if (x.dtype != DataType::kFloat && x.dtype != DataType::kInt64 && x.dtype != DataType::kInt32)
+      compute_error(ctx, "only float32, int32 and int64 are supported");
+    int64_t k = k_from_input_ ? read_ints(*ctx.input(1)).at(0) : k_attr_;
+    int64_t axis = normalize_axis(axis_, static_cast<int64_t>(x.rank()));
+    int64_t len = x.dims[axis];
+    if (k < 0 || k > len) compute_error(ctx, fmt::format("k={} is outside [0, {}]", k, len));
+    std::vector<int64_t> dims = x.dims;
+    dims[axis] = k;
+    TensorView& values = ctx.allocate_output(0, x.dtype, dims);
+    TensorView& indices = ctx.allocate_output(1, DataType::kInt64, dims);
+    int64_t inner = 1, outer = 1;
+    for (size_t i = axis + 1; i < x.rank(); ++i) inner *= x.dims[i];
+    for (int64_t i = 0; i < axis; ++i) outer *= x.dims[i];
+    size_t es = ir::size_of(x.dtype);
+    auto value = [&](int64_t i) -> double {
+      if (x.dtype == DataType::kFloat) return x.as<float>()[i];
+      if (x.dtype == DataType::kInt32) return x.as<int32_t>()[i];
+      return static_cast<double>(x.as<int64_t>()[i]);
+    };
+    std::vector<int64_t> order(len);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t in = 0; in < inner; ++in) {
+        int64_t base = o * len * inner + in;
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+          double va = value(base + a * inner), vb = value(base + b * inner);
+          return largest_ ? va > vb : va < vb;
+        });
+        for (int64_t j = 0; j < k; ++j) {
+          int64_t out = o * k * inner + j * inner + in;
+          std::memcpy(static_cast<uint8_t*>(values.data) + out * es,
+                      static_cast<const uint8_t*>(x.data) + (base + order[j] * inner) * es, es);
+          indices.as<int64_t>()[out] = order[j];
+        }
+      }
+  }
+
+ private:
+  int64_t axis_;
+  bool largest_;
+  int64_t k_attr_;
+  bool k_from_input_;
+};
+
+template <Red op, int since>
+std::unique_ptr<Kernel> reduce(const KernelInit& i) {
+  return std::make_unique<Reduce>(i, op, since);
+}
+
+}  // namespace
+
+std::vector<KernelDef> reduce_kernels() {
+  return {
+      {"", "ReduceMean", 1, kLatestOpset, reduce<Red::kMean, 18>, nullptr},
+      {"", "ReduceSum", 1, kLatestOpset, reduce<Red::kSum, 13>, nullptr},
+      {"", "ReduceMax", 1, kLatestOpset, reduce<Red::kMax, 18>, nullptr},
+      {"", "ReduceMin", 1, kLatestOpset, reduce<Red::kMin, 18>, nullptr},
+      {"", "ReduceProd", 1, kLatestOpset, reduce<Red::kProd, 18>, nullptr},
+      {"", "ReduceL1", 1, kLatestOpset, reduce<Red::kL1, 18>, nullptr},
+      {"", "ReduceL2", 1, kLatestOpset, reduce<Red::kL2, 18>, nullptr},
+      {"", "ReduceSumSquare", 1, kLatestOpset, reduce<Red::kSumSquare, 18>, nullptr},
+      {"", "ReduceLogSumExp", 1, kLatestOpset, reduce<Red::kLogSumExp, 18>, nullptr},
+      {"", "ArgMax", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<ArgExtreme>(i, true); }, nullptr},
+      {"", "ArgMin", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<ArgExtreme>(i, false); }, nullptr},
+      {"", "TopK", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<TopK>(i); }, nullptr},
+  };
+}
+
+}  // namespace pare::rt::kernels

@@ -1,0 +1,163 @@
+// Resize (opsets 10-18) and Upsample (7-9), float32: nearest and linear.
+//
+// Output size comes from `sizes` or from `scales` (floor(in * scale)); each
+// output coordinate maps back to the input by the coordinate_transformation_mode
+// (half_pixel, pytorch_half_pixel, align_corners, asymmetric,
+// tf_half_pixel_for_nn). Nearest rounds by nearest_mode; linear interpolates
+// between the two neighbours on every resized axis. Opset 10 Resize and Upsample
+// have the old semantics: asymmetric mapping, nearest rounds down.
+// Rejected at compile time: cubic, tf_crop_and_resize, antialias, and the
+// keep_aspect_ratio_policy other than stretch.
+#include <cmath>
+
+#include "lib/runtime/kernels/families.h"
+
+namespace pare::rt::kernels {
+namespace {
+
+class Resize : public Kernel {
+ public:
+  Resize(const KernelInit& init, bool upsample) : upsample_(upsample), opset_(init.opset) {
+    mode_ = init.attr_string("mode", "nearest");
+    bool legacy = upsample || init.opset < 11;
+    coord_ = legacy ? "asymmetric" : init.attr_string("coordinate_transformation_mode", "half_pixel");
+    nearest_ = legacy ? "floor" : init.attr_string("nearest_mode", "round_prefer_floor");
+    if (mode_ == "bilinear") mode_ = "linear";  // Upsample-7's spelling
+    if (mode_ != "nearest" && mode_ != "linear") init.reject("mode '" + mode_ + "' is not supported (nearest and linear are)");
+    if (coord_ != "half_pixel" && coord_ != "pytorch_half_pixel" && coord_ != "align_corners" && coord_ != "asymmetric" &&
+        coord_ != "tf_half_pixel_for_nn")
+      init.reject("coordinate_transformation_mode '" + coord_ + "' is not supported");
+    if (nearest_ != "round_prefer_floor" && nearest_ != "round_prefer_ceil" && nearest_ != "floor" && nearest_ != "ceil")
+      init.reject("nearest_mode '" + nearest_ + "' is not supported");
+    if (init.attr_int("antialias", 0) != 0) init.reject("antialias is not supported");
+    if (init.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch") init.reject("keep_aspect_ratio_policy is not supported");
+    if (init.node.has_attr("axes")) init.reject("the axes attribute is not supported");
+    if (upsample && init.opset < 9) attr_scales_ = init.node.attr_floats("scales");
+  }
+
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    if (x.dtype != DataType::kFloat) compute_error(ctx, "only float32 is supported");
+    size_t rank = x.rank();
+    std::vector<float> scales(rank, 1.0f);
+    std::vector<int64_t> out(rank);
+    const TensorView* s = nullptr;
+    const TensorView* sz = nullptr;
+    if (upsample_) s = opset_ >= 9 ? ctx.input(1) : nullptr;
+    else if (opset_ < 11) s = ctx.input(1);
+    else {
+      s = ctx.input(2);
+      sz = ctx.input(3);
+    }
+    if (s && s->numel() == 0) s = nullptr;
+    if (sz && sz->numel() == 0) sz = nullptr;
+    if (sz) {
+      auto sizes = read_ints(*sz);
+      if (sizes.size() != rank) compute_error(ctx, "sizes must have one value per axis");
+      for (size_t i = 0; i < rank; ++i) {
+        out[i] = sizes[i];
+        scales[i] = x.dims[i] ? static_cast<float>(out[i]) / static_cast<float>(x.dims[i]) : 1.0f;
+      }
+    } else {
+      if (s) {
+        if (s->dtype != DataType::kFloat || static_cast<size_t>(s->numel()) != rank)
+          compute_error(ctx, "scales must be float32 with one value per axis");
+        scales.assign(s->as<float>(), s->as<float>() + rank);
+      } else if (!attr_scales_.empty()) {
+        scales = attr_scales_;
+      } else {
+        compute_error(ctx, "neither scales nor sizes is given");
+      }
+      for (size_t i = 0; i < rank; ++i) out[i] = static_cast<int64_t>(std::floor(x.dims[i] * scales[i]));
+    }
+    TensorView& y = ctx.allocate_output(0, DataType::kFloat, out);
+    // Per axis and output index: the two source indices and the weight of the second.
+    std::vector<std::vector<int64_t>> lo(rank), hi(rank);
+    std::vector<std::vector<float>> wt(rank);
+    for (size_t a = 0; a < rank; ++a) {
+      lo[a].resize(out[a]);
+      hi[a].resize(out[a]);
+      wt[a].resize(out[a]);
+      for (int64_t o = 0; o < out[a]; ++o) map_index(a, o, x.dims[a], out[a], scales[a], lo[a][o], hi[a][o], wt[a][o]);
+    }
+    std::vector<int64_t> strides(rank, 1);
+    for (int64_t i = static_cast<int64_t>(rank) - 2; i >= 0; --i) strides[i] = strides[i + 1] * x.dims[i + 1];
+    std::vector<size_t> interp;  // axes that need two taps
+    for (size_t a = 0; a < rank; ++a)
+      if (mode_ == "linear" && x.dims[a] != out[a]) interp.push_back(a);
+    const float* px = x.as<float>();
+    float* py = y.as<float>();
+    int64_t inner = rank ? out.back() : 1, rows = inner ? y.numel() / inner : 0;
+    ctx.parallel_for(rows, [&](int64_t r0, int64_t r1) {
+      std::vector<int64_t> idx(rank);
+      for (int64_t r = r0; r < r1; ++r) {
+        int64_t rem = r;
+        for (size_t d = rank >= 1 ? rank - 1 : 0; d-- > 0;) {
+          idx[d] = rem % out[d];
+          rem /= out[d];
+        }
+        for (int64_t c = 0; c < inner; ++c) {
+          idx[rank - 1] = c;
+          float acc = 0;
+          for (int64_t combo = 0; combo < (int64_t{1} << interp.size()); ++combo) {
+            float w = 1;
+            int64_t off = 0;
+            for (size_t a = 0, k = 0; a < rank; ++a) {
+              int64_t o = idx[a];
+              if (k < interp.size() && interp[k] == a) {
+                bool second = (combo >> k) & 1;
+                off += (second ? hi[a][o] : lo[a][o]) * strides[a];
+                w *= second ? wt[a][o] : 1 - wt[a][o];
+                ++k;
+              } else {
+                off += lo[a][o] * strides[a];
+              }
+            }
+            acc += w * px[off];
+          }
+          py[r * inner + c] = acc;
+        }
+      }
+    });
+  }
+
+ private:
+  void map_index(size_t, int64_t o, int64_t in, int64_t out, float scale, int64_t& lo, int64_t& hi, float& w) const {
+    double x;
+    if (coord_ == "half_pixel") x = (o + 0.5) / scale - 0.5;
+    else if (coord_ == "pytorch_half_pixel") x = out > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
+    else if (coord_ == "align_corners") x = out > 1 ? o * static_cast<double>(in - 1) / (out - 1) : 0.0;
+    else if (coord_ == "tf_half_pixel_for_nn") x = (o + 0.5) / scale;
+    else x = o / static_cast<double>(scale);
+    if (mode_ == "nearest") {
+      double r;
+      if (nearest_ == "round_prefer_floor") r = (x - std::floor(x) == 0.5) ? std::floor(x) : std::round(x);
+      else if (nearest_ == "round_prefer_ceil") r = std::round(x);
+      else if (nearest_ == "floor") r = std::floor(x);
+      else r = std::ceil(x);
+      lo = hi = std::clamp<int64_t>(static_cast<int64_t>(r), 0, in - 1);
+      w = 0;
+      return;
+    }
+    x = std::clamp(x, 0.0, static_cast<double>(in - 1));
+    lo = static_cast<int64_t>(std::floor(x));
+    hi = std::min(lo + 1, in - 1);
+    w = static_cast<float>(x - lo);
+  }
+
+  bool upsample_;
+  int64_t opset_;
+  std::string mode_, coord_, nearest_;
+  std::vector<float> attr_scales_;
+};
+
+}  // namespace
+
+std::vector<KernelDef> resize_kernels() {
+  return {
+      {"", "Resize", 10, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Resize>(i, false); }, nullptr},
+      {"", "Upsample", 7, 9, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Resize>(i, true); }, nullptr},
+  };
+}
+
+}  // namespace pare::rt::kernels

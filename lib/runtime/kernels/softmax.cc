@@ -1,0 +1,66 @@
+// Softmax and LogSoftmax, float32, numerically stable (the row maximum is
+// subtracted first).
+// Before opset 13 the input is coerced to 2-D at `axis` (default 1) and the
+// softmax runs over the flattened trailing block; from 13 on it runs over the
+// single `axis` (default -1).
+#include <cmath>
+
+#include "lib/runtime/kernels/families.h"
+
+namespace pare::rt::kernels {
+namespace {
+
+class Softmax : public Kernel {
+ public:
+  Softmax(const KernelInit& init, bool log)
+      : log_(log), legacy_(init.opset < 13), axis_(init.attr_int("axis", init.opset < 13 ? 1 : -1)) {}
+
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    if (x.dtype != DataType::kFloat) compute_error(ctx, "only float32 is supported");
+    int64_t rank = static_cast<int64_t>(x.rank());
+    int64_t axis = normalize_axis(axis_, rank);
+    int64_t outer = 1, len = 1, inner = 1;
+    for (int64_t i = 0; i < rank; ++i) {
+      if (i < axis) outer *= x.dims[i];
+      else if (i == axis || legacy_) len *= x.dims[i];
+      else inner *= x.dims[i];
+    }
+    TensorView& y = ctx.allocate_output(0, DataType::kFloat, x.dims);
+    const float* px = x.as<float>();
+    float* py = y.as<float>();
+    ctx.parallel_for(outer * inner, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        int64_t o = r / inner, in = r % inner;
+        const float* xs = px + o * len * inner + in;
+        float* ys = py + o * len * inner + in;
+        float m = -INFINITY;
+        for (int64_t i = 0; i < len; ++i) m = std::max(m, xs[i * inner]);
+        double sum = 0;
+        for (int64_t i = 0; i < len; ++i) sum += std::exp(xs[i * inner] - m);
+        if (log_) {
+          float ls = static_cast<float>(std::log(sum));
+          for (int64_t i = 0; i < len; ++i) ys[i * inner] = xs[i * inner] - m - ls;
+        } else {
+          float inv = static_cast<float>(1.0 / sum);
+          for (int64_t i = 0; i < len; ++i) ys[i * inner] = std::exp(xs[i * inner] - m) * inv;
+        }
+      }
+    });
+  }
+
+ private:
+  bool log_, legacy_;
+  int64_t axis_;
+};
+
+}  // namespace
+
+std::vector<KernelDef> softmax_kernels() {
+  return {
+      {"", "Softmax", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Softmax>(i, false); }, nullptr},
+      {"", "LogSoftmax", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Softmax>(i, true); }, nullptr},
+  };
+}
+
+}  // namespace pare::rt::kernels
