@@ -201,6 +201,8 @@ std::vector<T> exponent_as(const TensorView& e) {
     case DataType::kDouble: copy(double{}); break;
     case DataType::kInt32: copy(int32_t{}); break;
     case DataType::kInt64: copy(int64_t{}); break;
+    case DataType::kUint32: copy(uint32_t{}); break;
+    case DataType::kUint64: copy(uint64_t{}); break;
     default: fail("unsupported exponent type {}", ir::name(e.dtype));
   }
   return out;
@@ -209,9 +211,26 @@ std::vector<T> exponent_as(const TensorView& e) {
 class Binary : public Kernel {
  public:
   explicit Binary(Bin op) : op_(op) {}
+  // Before opset 7, broadcast=1 with `axis` aligns B with A starting at that axis
+  // (without `axis`, at the end, as numpy does).
+  Binary(Bin op, const KernelInit& init) : op_(op) {
+    if (init.opset < 7 && init.attr_int("broadcast", 0) != 0 && init.node.has_attr("axis"))
+      legacy_axis_ = init.attr_int("axis", 0);
+    // PRelu before opset 7 takes a per-channel slope [C] for an input [N, C, ...].
+    legacy_prelu_ = op == Bin::kPRelu && init.opset < 7;
+  }
   void compute(KernelContext& ctx) override {
     const TensorView& a = *ctx.input(0);
-    const TensorView& b = *ctx.input(1);
+    TensorView b = *ctx.input(1);
+    int64_t legacy_axis = legacy_axis_;
+    if (legacy_prelu_ && b.rank() == 1 && a.rank() > 2 && b.dims[0] == a.dims[1]) legacy_axis = 1;
+    if (legacy_axis >= 0) {
+      int64_t axis = normalize_axis(legacy_axis, static_cast<int64_t>(a.rank()));
+      std::vector<int64_t> dims(axis, 1);
+      dims.insert(dims.end(), b.dims.begin(), b.dims.end());
+      while (dims.size() < a.rank()) dims.push_back(1);
+      b.dims = dims;
+    }
     if (a.dtype != b.dtype && op_ != Bin::kPow && op_ != Bin::kPRelu)
       compute_error(ctx, fmt::format("inputs have different types ({} and {})", ir::name(a.dtype), ir::name(b.dtype)));
     std::vector<int64_t> out_dims;
@@ -229,6 +248,10 @@ class Binary : public Kernel {
       case DataType::kInt64: run<int64_t>(ctx, a, b, y); break;
       case DataType::kInt8: run<int8_t>(ctx, a, b, y); break;
       case DataType::kUint8: run<uint8_t>(ctx, a, b, y); break;
+      case DataType::kInt16: run<int16_t>(ctx, a, b, y); break;
+      case DataType::kUint16: run<uint16_t>(ctx, a, b, y); break;
+      case DataType::kUint32: run<uint32_t>(ctx, a, b, y); break;
+      case DataType::kUint64: run<uint64_t>(ctx, a, b, y); break;
       case DataType::kBool: run<bool>(ctx, a, b, y); break;
       default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(a.dtype)));
     }
@@ -280,6 +303,8 @@ class Binary : public Kernel {
   }
 
   Bin op_;
+  int64_t legacy_axis_ = -1;
+  bool legacy_prelu_ = false;
 };
 
 // Sum, Mean, Min, Max over any number of broadcast inputs.
@@ -296,6 +321,12 @@ class Variadic : public Kernel {
       case DataType::kDouble: run<double>(ctx, y); break;
       case DataType::kInt32: run<int32_t>(ctx, y); break;
       case DataType::kInt64: run<int64_t>(ctx, y); break;
+      case DataType::kInt8: run<int8_t>(ctx, y); break;
+      case DataType::kUint8: run<uint8_t>(ctx, y); break;
+      case DataType::kInt16: run<int16_t>(ctx, y); break;
+      case DataType::kUint16: run<uint16_t>(ctx, y); break;
+      case DataType::kUint32: run<uint32_t>(ctx, y); break;
+      case DataType::kUint64: run<uint64_t>(ctx, y); break;
       default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(first.dtype)));
     }
   }
@@ -345,8 +376,8 @@ class Where : public Kernel {
 float erf_f(float x) { return std::erf(x); }
 
 template <Bin op>
-std::unique_ptr<Kernel> binary(const KernelInit&) {
-  return std::make_unique<Binary>(op);
+std::unique_ptr<Kernel> binary(const KernelInit& init) {
+  return std::make_unique<Binary>(op, init);
 }
 
 }  // namespace
@@ -393,27 +424,27 @@ std::vector<KernelDef> elementwise_kernels() {
       {"", "Sign", 9, kLatestOpset, [](I) { return numeric_unary([](auto x) { return static_cast<decltype(x)>((x > 0) - (x < 0)); }); }, nullptr},
       {"", "Not", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Not>(); }, nullptr},
       {"", "Clip", 1, kLatestOpset, [](I init) -> std::unique_ptr<Kernel> { return std::make_unique<Clip>(init); }, nullptr},
-      {"", "Add", 7, kLatestOpset, binary<Bin::kAdd>, nullptr},
-      {"", "Sub", 7, kLatestOpset, binary<Bin::kSub>, nullptr},
-      {"", "Mul", 7, kLatestOpset, binary<Bin::kMul>, nullptr},
-      {"", "Div", 7, kLatestOpset, binary<Bin::kDiv>, nullptr},
-      {"", "Pow", 7, kLatestOpset, binary<Bin::kPow>, nullptr},
-      {"", "PRelu", 7, kLatestOpset, binary<Bin::kPRelu>, nullptr},
-      {"", "Equal", 7, kLatestOpset, binary<Bin::kEq>, nullptr},
-      {"", "Less", 7, kLatestOpset, binary<Bin::kLt>, nullptr},
-      {"", "Greater", 7, kLatestOpset, binary<Bin::kGt>, nullptr},
+      {"", "Add", 1, kLatestOpset, binary<Bin::kAdd>, nullptr},
+      {"", "Sub", 1, kLatestOpset, binary<Bin::kSub>, nullptr},
+      {"", "Mul", 1, kLatestOpset, binary<Bin::kMul>, nullptr},
+      {"", "Div", 1, kLatestOpset, binary<Bin::kDiv>, nullptr},
+      {"", "Pow", 1, kLatestOpset, binary<Bin::kPow>, nullptr},
+      {"", "PRelu", 1, kLatestOpset, binary<Bin::kPRelu>, nullptr},
+      {"", "Equal", 1, kLatestOpset, binary<Bin::kEq>, nullptr},
+      {"", "Less", 1, kLatestOpset, binary<Bin::kLt>, nullptr},
+      {"", "Greater", 1, kLatestOpset, binary<Bin::kGt>, nullptr},
       {"", "LessOrEqual", 12, kLatestOpset, binary<Bin::kLe>, nullptr},
       {"", "GreaterOrEqual", 12, kLatestOpset, binary<Bin::kGe>, nullptr},
-      {"", "And", 7, kLatestOpset, binary<Bin::kAnd>, nullptr},
-      {"", "Or", 7, kLatestOpset, binary<Bin::kOr>, nullptr},
-      {"", "Xor", 7, kLatestOpset, binary<Bin::kXor>, nullptr},
+      {"", "And", 1, kLatestOpset, binary<Bin::kAnd>, nullptr},
+      {"", "Or", 1, kLatestOpset, binary<Bin::kOr>, nullptr},
+      {"", "Xor", 1, kLatestOpset, binary<Bin::kXor>, nullptr},
       {"", "Mod", 10, kLatestOpset, [](I init) -> std::unique_ptr<Kernel> {
          return std::make_unique<Binary>(init.attr_int("fmod", 0) ? Bin::kFMod : Bin::kMod);
        }, nullptr},
-      {"", "Sum", 8, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kAdd, false); }, nullptr},
-      {"", "Mean", 8, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kAdd, true); }, nullptr},
-      {"", "Min", 8, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kMin, false); }, nullptr},
-      {"", "Max", 8, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kMax, false); }, nullptr},
+      {"", "Sum", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kAdd, false); }, nullptr},
+      {"", "Mean", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kAdd, true); }, nullptr},
+      {"", "Min", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kMin, false); }, nullptr},
+      {"", "Max", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kMax, false); }, nullptr},
       {"", "Where", 9, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Where>(); }, nullptr},
   };
 }

@@ -63,9 +63,10 @@ class InstanceNorm : public Kernel {
                    [&](int64_t row, int64_t) { return scale[row % c]; }, [&](int64_t row, int64_t) { return bias[row % c]; });
   }
 
+  // Normalises each row of `inner` values; optionally stores each row's mean and 1/stddev.
   template <typename S, typename B>
   static void normalize_rows(const KernelContext& ctx, const float* x, float* y, int64_t rows, int64_t inner, float eps,
-                             S scale, B bias) {
+                             S scale, B bias, float* means = nullptr, float* inv_stds = nullptr) {
     ctx.parallel_for(rows, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         const float* xs = x + r * inner;
@@ -74,6 +75,8 @@ class InstanceNorm : public Kernel {
         double mean = sum / inner;
         for (int64_t j = 0; j < inner; ++j) sq += (xs[j] - mean) * (xs[j] - mean);
         float inv = static_cast<float>(1.0 / std::sqrt(sq / inner + eps));
+        if (means) means[r] = static_cast<float>(mean);
+        if (inv_stds) inv_stds[r] = inv;
         for (int64_t j = 0; j < inner; ++j)
           y[r * inner + j] = static_cast<float>(xs[j] - mean) * inv * scale(r, j) + bias(r, j);
       }
@@ -87,8 +90,7 @@ class InstanceNorm : public Kernel {
 class LayerNorm : public Kernel {
  public:
   explicit LayerNorm(const KernelInit& init) : axis_(init.attr_int("axis", -1)), eps_(init.attr_float("epsilon", 1e-5f)) {
-    if (init.node.outputs().size() > 1 && (init.node.output(1) || init.node.output(2)))
-      init.reject("the Mean and InvStdDev outputs are not supported");
+    if (init.attr_int("stash_type", 1) != 1) init.reject("stash_type other than float is not supported");
   }
   void compute(KernelContext& ctx) override {
     const TensorView& x = *ctx.input(0);
@@ -100,11 +102,18 @@ class LayerNorm : public Kernel {
     const TensorView* s = ctx.input(1);
     const TensorView* b = ctx.input(2);
     if (!s || s->numel() != inner || (b && b->numel() != inner)) compute_error(ctx, "scale and bias must cover the normalised axes");
+    if (s->dtype != DataType::kFloat || (b && b->dtype != DataType::kFloat)) compute_error(ctx, "scale and bias must be float32");
     const float* ps = s->as<float>();
     const float* pb = b ? b->as<float>() : nullptr;
     TensorView& y = ctx.allocate_output(0, DataType::kFloat, x.dims);
+    // Mean and InvStdDev have the input's shape with the normalised axes set to 1.
+    std::vector<int64_t> stat_dims = x.dims;
+    for (size_t i = axis; i < x.rank(); ++i) stat_dims[i] = 1;
+    float* means = ctx.num_outputs() > 1 ? ctx.allocate_output(1, DataType::kFloat, stat_dims).as<float>() : nullptr;
+    float* invs = ctx.num_outputs() > 2 ? ctx.allocate_output(2, DataType::kFloat, stat_dims).as<float>() : nullptr;
     InstanceNorm::normalize_rows(ctx, x.as<float>(), y.as<float>(), rows, inner, eps_,
-                                 [&](int64_t, int64_t j) { return ps[j]; }, [&](int64_t, int64_t j) { return pb ? pb[j] : 0.0f; });
+                                 [&](int64_t, int64_t j) { return ps[j]; }, [&](int64_t, int64_t j) { return pb ? pb[j] : 0.0f; },
+                                 means, invs);
   }
 
  private:

@@ -8,7 +8,8 @@ const std::vector<KernelDef>& all_kernels() {
     std::vector<KernelDef> all;
     for (auto family : {kernels::conv_kernels, kernels::gemm_kernels, kernels::norm_kernels, kernels::pool_kernels,
                         kernels::elementwise_kernels, kernels::softmax_kernels, kernels::reduce_kernels,
-                        kernels::shape_kernels, kernels::tensor_kernels, kernels::resize_kernels, kernels::pad_kernels}) {
+                        kernels::shape_kernels, kernels::tensor_kernels, kernels::resize_kernels, kernels::pad_kernels,
+                        kernels::quant_kernels, kernels::rnn_kernels, kernels::control_kernels}) {
       auto defs = family();
       all.insert(all.end(), defs.begin(), defs.end());
     }

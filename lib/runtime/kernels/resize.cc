@@ -126,7 +126,8 @@ class Resize : public Kernel {
     double x;
     if (coord_ == "half_pixel") x = (o + 0.5) / scale - 0.5;
     else if (coord_ == "pytorch_half_pixel") x = out > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
-    else if (coord_ == "align_corners") x = out > 1 ? o * static_cast<double>(in - 1) / (out - 1) : 0.0;
+    // The spec's resized length is in * scale, unrounded, when scales are given.
+    else if (coord_ == "align_corners") x = in * scale > 1 ? o * static_cast<double>(in - 1) / (in * scale - 1) : 0.0;
     else if (coord_ == "tf_half_pixel_for_nn") x = (o + 0.5) / scale;
     else x = o / static_cast<double>(scale);
     if (mode_ == "nearest") {

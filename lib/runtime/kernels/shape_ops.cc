@@ -249,6 +249,34 @@ class Range : public Kernel {
   }
 };
 
+// NonZero: the indices of non-zero elements, as [rank, count] int64 in row-major order.
+class NonZero : public Kernel {
+ public:
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    size_t es = ir::size_of(x.dtype);
+    const auto* px = static_cast<const uint8_t*>(x.data);
+    std::vector<int64_t> hits;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      bool nz = false;
+      for (size_t b = 0; b < es && !nz; ++b) nz = px[i * es + b] != 0;
+      if (x.dtype == DataType::kFloat) nz = x.as<float>()[i] != 0.0f;  // -0.0 is zero
+      if (x.dtype == DataType::kDouble) nz = x.as<double>()[i] != 0.0;
+      if (nz) hits.push_back(i);
+    }
+    int64_t rank = static_cast<int64_t>(x.rank()), n = static_cast<int64_t>(hits.size());
+    TensorView& y = ctx.allocate_output(0, DataType::kInt64, {std::max<int64_t>(rank, 1), n});
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t rem = hits[k];
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        y.as<int64_t>()[d * n + k] = rem % x.dims[d];
+        rem /= x.dims[d];
+      }
+      if (rank == 0) y.as<int64_t>()[k] = 0;
+    }
+  }
+};
+
 template <typename K>
 std::unique_ptr<Kernel> simple(const KernelInit&) {
   return std::make_unique<K>();
@@ -269,6 +297,7 @@ std::vector<KernelDef> shape_kernels() {
       {"", "Tile", 6, kLatestOpset, simple<Tile>, nullptr},
       {"", "Transpose", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Transpose>(i); }, nullptr},
       {"", "Range", 11, kLatestOpset, simple<Range>, nullptr},
+      {"", "NonZero", 9, kLatestOpset, simple<NonZero>, nullptr},
   };
 }
 
