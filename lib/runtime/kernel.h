@@ -133,6 +133,11 @@ std::vector<int64_t> broadcast_shapes(const std::vector<int64_t>& a, const std::
 std::vector<int64_t> read_ints(const TensorView& t);
 // Normalises a possibly negative axis for a tensor of `rank`; throws if out of range.
 int64_t normalize_axis(int64_t axis, int64_t rank);
+// Runs fn(r0, r1) over blocks of [0, rows) whose boundaries depend on `rows` only,
+// spread over the threads. For GEMMs: Eigen picks its blocking (and so its
+// summation order) from the block's size, so blocks must not follow the thread
+// count, or 1 and 2 threads would give different bits.
+void for_row_blocks(const KernelContext& ctx, int64_t rows, const std::function<void(int64_t, int64_t)>& fn);
 // "node 'x' (Op)" for messages from compute().
 [[noreturn]] void compute_error(const KernelContext& ctx, const std::string& what);
 

@@ -8,12 +8,11 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <random>
 
 #include "formats/tensors/tensors.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
-#include "lib/base/fp16.h"
+#include "lib/runtime/inputs.h"
 #include "tests/support/models.h"
 
 namespace pare::testing {
@@ -68,34 +67,7 @@ std::vector<ir::Tensor> run_ort(const std::string& model_path, const std::vector
 
 std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
                                       uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<ir::Tensor> out;
-  for (const ir::Value* v : model.graph->inputs) {
-    if (v->is_constant()) continue;
-    if (!v->shape) throw Error("input '" + v->name() + "' has no shape");
-    std::vector<int64_t> sizes;
-    for (const auto& d : v->shape->dims) {
-      if (d.is_known()) sizes.push_back(d.value);
-      else if (dims.count(d.symbol)) sizes.push_back(dims.at(d.symbol));
-      else throw Error("input '" + v->name() + "': no size given for dim '" + d.str() + "'");
-    }
-    ir::Tensor t = ir::Tensor::zeros(v->dtype, sizes);
-    std::vector<uint8_t> bytes(t.raw(), t.raw() + t.byte_size());
-    if (v->dtype == ir::DataType::kFloat) {
-      for (size_t i = 0; i < static_cast<size_t>(t.numel()); ++i) {
-        float f = uniform(rng);
-        std::memcpy(bytes.data() + 4 * i, &f, 4);
-      }
-    } else if (v->dtype == ir::DataType::kFloat16) {
-      for (size_t i = 0; i < static_cast<size_t>(t.numel()); ++i) {
-        uint16_t h = float_to_half(uniform(rng));
-        std::memcpy(bytes.data() + 2 * i, &h, 2);
-      }
-    }
-    out.emplace_back(v->dtype, sizes, std::move(bytes));
-  }
-  return out;
+  return rt::random_inputs(model, dims, seed);
 }
 
 std::map<std::string, int64_t> dims_for(const std::string& model_path) {

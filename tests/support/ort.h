@@ -15,9 +15,7 @@ namespace pare::testing {
 // Runs `model_path` in ORT on `inputs` (in graph-input order); outputs in graph-output order.
 std::vector<ir::Tensor> run_ort(const std::string& model_path, const std::vector<ir::Tensor>& inputs, int threads = 1);
 
-// Deterministic inputs for the model's graph inputs (constants excluded), in order:
-// floats uniform in [-1, 1), integers 0, bools false. Symbolic dims come from `dims`;
-// throws if one is missing.
+// rt::random_inputs (deterministic, seeded), for the tests.
 std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
                                       uint64_t seed = 1);
 

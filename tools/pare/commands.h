@@ -18,8 +18,10 @@ struct Command {
   std::function<std::function<int()>(CLI::App& sub)> setup;
 };
 
+extern const Command kBenchCommand;
 extern const Command kInspectCommand;
 extern const Command kPassesCommand;
+extern const Command kRunCommand;
 extern const Command kShrinkCommand;
 
 // Parses repeated NAME=N options (--dim batch=1); throws pare::Error on bad text.

@@ -11,6 +11,8 @@ const std::vector<const pare::cli::Command*>& commands() {
   static const std::vector<const pare::cli::Command*> table = {
       &pare::cli::kInspectCommand,
       &pare::cli::kShrinkCommand,
+      &pare::cli::kRunCommand,
+      &pare::cli::kBenchCommand,
       &pare::cli::kPassesCommand,
   };
   return table;

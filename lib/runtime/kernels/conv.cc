@@ -116,8 +116,8 @@ class Conv : public Kernel {
         ConstMap wg(pw + grp * mg * k, mg, k);
         ConstMap cm(cols, k, spatial);
         float* yg = yn + grp * mg * spatial;
-        // Rows of the output (channels) go to different threads; each row is one dot-product block.
-        ctx.parallel_for(mg, [&](int64_t r0, int64_t r1) {
+        // Blocks of output channels go to different threads (see for_row_blocks).
+        for_row_blocks(ctx, mg, [&](int64_t r0, int64_t r1) {
           Map ym(yg + r0 * spatial, r1 - r0, spatial);
           ym.noalias() = wg.middleRows(r0, r1 - r0) * cm;
           if (pb)
@@ -275,7 +275,7 @@ class ConvTranspose : public Kernel {
       for (int64_t grp = 0; grp < a_.group; ++grp) {
         ConstMap wg(pw + grp * cg * k, cg, k);
         ConstMap xg(px + (img * c + grp * cg) * spatial, cg, spatial);
-        ctx.parallel_for(k, [&](int64_t r0, int64_t r1) {
+        for_row_blocks(ctx, k, [&](int64_t r0, int64_t r1) {
           Map cm(col + r0 * spatial, r1 - r0, spatial);
           cm.noalias() = wg.middleCols(r0, r1 - r0).transpose() * xg;
         });

@@ -43,7 +43,7 @@ class Gemm : public Kernel {
     while (cdims.size() < 2) cdims.insert(cdims.begin(), 1);
     if (c && ((cdims[0] != 1 && cdims[0] != m) || (cdims[1] != 1 && cdims[1] != n)))
       compute_error(ctx, "C does not broadcast to [M, N]");
-    ctx.parallel_for(m, [&](int64_t r0, int64_t r1) {
+    for_row_blocks(ctx, m, [&](int64_t r0, int64_t r1) {
       Map Y(py + r0 * n, r1 - r0, n);
       if (!trans_a_ && !trans_b_) Y.noalias() = A.middleRows(r0, r1 - r0) * B;
       else if (!trans_a_ && trans_b_) Y.noalias() = A.middleRows(r0, r1 - r0) * B.transpose();
@@ -96,7 +96,7 @@ class MatMul : public Kernel {
         }
       });
     } else {
-      ctx.parallel_for(m, [&](int64_t r0, int64_t r1) {
+      for_row_blocks(ctx, m, [&](int64_t r0, int64_t r1) {
         Map Y(py + r0 * n, r1 - r0, n);
         Y.noalias() = ConstMap(pa + r0 * k, r1 - r0, k) * ConstMap(pb, k, n);
       });
