@@ -1,10 +1,11 @@
-// Multiply-accumulates of a model, from the shapes its values carry.
+// Multiply-accumulates of a model, from one run of pare's runner.
 //
-// Shapes come from the model and ONNX shape inference after the user fixes
-// symbolic dims (--dim NAME=N). Only ops that do real arithmetic per output
-// element count (Conv, ConvTranspose, Gemm, MatMul); elementwise and data
-// movement ops are not MACs. When a counted op's shapes are unknown, the total
-// is reported unknown with the reason instead of a silent undercount.
+// The runner computes every shape (PP-OCR and M-LSD compute shapes that ONNX's
+// static inference cannot follow), and each kernel family states its own MAC
+// formula (KernelDef::macs), so the op knowledge lives in one place. The run
+// uses seeded synthetic inputs; symbolic dims must be fixed (--dim NAME=N).
+// When the model cannot run (an unsupported op, a dim without a size), the MACs
+// are reported unknown with the reason, never undercounted.
 #pragma once
 
 #include <cstdint>
@@ -19,10 +20,9 @@ struct MacStats {
   bool known = false;
   std::string reason;  // why not known
   int64_t total = 0;
-  std::map<std::string, int64_t> by_op;
+  std::map<std::string, int64_t> by_op;  // ops with a non-zero count
 };
 
-// Works on a copy: fixes the named dims on the graph inputs, infers shapes, counts.
 MacStats count_macs(const ir::Model& model, const std::map<std::string, int64_t>& dims);
 
 }  // namespace pare::metrics

@@ -22,9 +22,20 @@ struct Args {
 
 int bench(const Args& a) {
   ir::Model model = formats::onnx::load_model(a.model);
-  rt::Session session(model, rt::SessionOptions{a.threads});
+  std::unique_ptr<rt::Session> compiled;
+  try {
+    compiled = std::make_unique<rt::Session>(model, rt::SessionOptions{a.threads});
+  } catch (Error& e) {
+    throw e.with_context(a.model);
+  }
+  rt::Session& session = *compiled;
   auto feed = inputs_for(model, session, a.inputs, parse_dims(a.dims), 1);
-  for (int i = 0; i < a.warmup; ++i) session.run(feed);
+  try {
+    session.run(feed);  // fails here, with the model named, rather than mid-measurement
+  } catch (Error& e) {
+    throw e.with_context(a.model);
+  }
+  for (int i = 1; i < a.warmup; ++i) session.run(feed);
   std::vector<double> ms;
   for (int i = 0; i < a.runs; ++i) {
     auto t0 = std::chrono::steady_clock::now();

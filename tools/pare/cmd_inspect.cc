@@ -5,6 +5,7 @@
 #include "lib/base/strings.h"
 #include "lib/metrics/macs.h"
 #include "lib/metrics/size.h"
+#include "lib/runtime/session.h"
 #include "tools/pare/commands.h"
 
 namespace pare::cli {
@@ -57,6 +58,7 @@ json inspect_json(const std::string& path, const std::map<std::string, int64_t>&
   j["opsets"] = opsets;
   j["ir_version"] = m.ir_version;
   j["producer"] = m.producer_name + (m.producer_version.empty() ? "" : " " + m.producer_version);
+  j["unsupported"] = rt::unsupported_nodes(m);
   if (macs.known) {
     json mj = macs.by_op;
     mj["total"] = macs.total;
@@ -105,6 +107,8 @@ void print_text(const std::string& path, const json& j) {
   std::vector<std::string> ops;
   for (const auto& [k, v] : j["ops"].items()) ops.push_back(k + " " + std::to_string(v.get<int64_t>()));
   fmt::print("  ops         {}\n", join(ops, ", "));
+  if (j["unsupported"].empty()) fmt::print("  runner      every node is supported\n");
+  for (const auto& line : j["unsupported"]) fmt::print("  unsupported {}\n", line.get<std::string>());
 }
 
 }  // namespace

@@ -47,9 +47,20 @@ std::string compare(const std::string& name, const ir::Tensor& got, const ir::Te
 
 int run(const Args& a) {
   ir::Model model = formats::onnx::load_model(a.model);
-  rt::Session session(model, rt::SessionOptions{a.threads});
+  std::unique_ptr<rt::Session> compiled;
+  try {
+    compiled = std::make_unique<rt::Session>(model, rt::SessionOptions{a.threads});
+  } catch (Error& e) {
+    throw e.with_context(a.model);
+  }
+  rt::Session& session = *compiled;
   auto feed = inputs_for(model, session, a.inputs, parse_dims(a.dims), a.seed);
-  auto outputs = session.run(feed);
+  std::vector<ir::Tensor> outputs;
+  try {
+    outputs = session.run(feed);
+  } catch (Error& e) {
+    throw e.with_context(a.model);
+  }
   if (!a.outputs.empty()) {
     std::filesystem::create_directories(a.outputs);
     for (size_t k = 0; k < outputs.size(); ++k) {

@@ -1,0 +1,112 @@
+// pare run, pare bench and pare-run from the command line.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "formats/tensors/tensors.h"
+#include "lib/base/atomic_file.h"
+#include "tests/support/models.h"
+#include "tests/support/ort.h"
+
+namespace pare {
+namespace {
+namespace fs = std::filesystem;
+
+const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
+const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+const std::vector<std::string> kClsDims = {"--dim", "p2o.DynamicDimension.0=1", "--dim", "p2o.DynamicDimension.1=48",
+                                           "--dim", "p2o.DynamicDimension.2=192"};
+
+testing::Command pare(std::vector<std::string> args) {
+  args.insert(args.begin(), testing::pare_bin());
+  return testing::run_command(args);
+}
+
+bool one_error_line(const std::string& err) { return std::regex_match(err, std::regex("pare: error: [^\\n]+: [^\\n]+\\n")); }
+
+TEST(Run, WritesOutputsAndChecksThemWithExpect) {
+  std::string dir = testing::temp_dir();
+  auto args = kClsDims;
+  args.insert(args.begin(), {"run", kCls, "--outputs", dir + "/out", "--npy"});
+  auto c = pare(args);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_TRUE(fs::exists(dir + "/out/output_0.pb"));
+  EXPECT_TRUE(fs::exists(dir + "/out/softmax_0.tmp_0.npy"));
+  auto probs = formats::read_tensor_pb(dir + "/out/output_0.pb").tensor.as_double();
+  ASSERT_EQ(probs.size(), 2u);
+  EXPECT_NEAR(probs[0] + probs[1], 1.0, 1e-6);  // a softmax
+  // The same seed reproduces the outputs exactly; another seed does not.
+  args = kClsDims;
+  args.insert(args.begin(), {"run", kCls, "--expect", dir + "/out", "--rtol", "0", "--atol", "0"});
+  EXPECT_EQ(pare(args).exit_code, 0);
+  args.insert(args.end(), {"--seed", "7"});
+  auto off = pare(args);
+  EXPECT_EQ(off.exit_code, 1);
+  EXPECT_NE(off.err.find("pare: check failed: "), std::string::npos);
+  EXPECT_NE(off.err.find("softmax_0.tmp_0: element"), std::string::npos) << off.err;
+}
+
+TEST(Run, ReadsSampleFoldersAndAgreesWithPareRun) {
+  std::string dir = testing::temp_dir();
+  fs::create_directories(dir + "/in");
+  ir::Tensor x = ir::Tensor::zeros(ir::DataType::kFloat, {1, 128, 128, 3});
+  formats::write_tensor_pb(dir + "/in/input_0.pb", x, "");
+  auto a = pare({"run", kFace, "--inputs", dir + "/in", "--outputs", dir + "/a", "--threads", "2"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  auto b = testing::run_command({std::string(PARE_BINARY_DIR) + "/pare-run", kFace, dir + "/in", dir + "/b"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  for (int k = 0; k < 4; ++k) {
+    std::string name = "/output_" + std::to_string(k) + ".pb";
+    EXPECT_EQ(read_file(dir + "/a" + name), read_file(dir + "/b" + name)) << name;
+  }
+}
+
+TEST(Run, BadInputsAreOneLineErrors) {
+  std::string dir = testing::temp_dir();
+  fs::create_directories(dir + "/wrong");
+  formats::write_tensor_pb(dir + "/wrong/input_0.pb", ir::Tensor::zeros(ir::DataType::kFloat, {1, 3, 128, 128}), "");
+  auto c = pare({"run", kFace, "--inputs", dir + "/wrong"});
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_TRUE(one_error_line(c.err)) << c.err;
+  EXPECT_NE(c.err.find("expected shape [1,128,128,3], got [1,3,128,128]"), std::string::npos) << c.err;
+  // A symbolic dim without a size.
+  c = pare({"run", kCls});
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_NE(c.err.find("--dim p2o.DynamicDimension.0=N"), std::string::npos) << c.err;
+  // An op the runner lacks fails before running, naming the file, node, op and opset.
+  std::string cubic = "/usr/share/libonnx-testdata/data/node/test_resize_upsample_sizes_cubic/model.onnx";
+  c = pare({"run", cubic});
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_TRUE(one_error_line(c.err)) << c.err;
+  EXPECT_NE(c.err.find(cubic + ": node (unnamed) (Resize, opset 13): mode 'cubic' is not supported"), std::string::npos) << c.err;
+  auto pr = testing::run_command({std::string(PARE_BINARY_DIR) + "/pare-run", kFace, dir + "/wrong", dir + "/o"});
+  EXPECT_EQ(pr.exit_code, 2);
+  EXPECT_FALSE(fs::exists(dir + "/o/output_0.pb"));
+}
+
+TEST(Bench, ReportsLatencyAndMemoryAsJson) {
+  auto c = pare({"bench", kFace, "--runs", "3", "--warmup", "1", "--json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto j = nlohmann::json::parse(c.out);
+  EXPECT_GT(j["median_ms"].get<double>(), 0.0);
+  EXPECT_LE(j["min_ms"].get<double>(), j["median_ms"].get<double>());
+  // The arena holds at least the input and the largest activation, and less than all activations together.
+  EXPECT_GT(j["peak_bytes"].get<int64_t>(), 128 * 128 * 3 * 4);
+  EXPECT_GT(j["peak_rss_bytes"].get<int64_t>(), j["peak_bytes"].get<int64_t>());
+  EXPECT_EQ(j["macs"].get<int64_t>(), 30760960);  // the Conv MACs inspect reports (checked against onnx's count)
+}
+
+TEST(Inspect, ListsUnsupportedNodes) {
+  auto c = pare({"inspect", "--json", "/usr/share/libonnx-testdata/data/node/test_resize_upsample_sizes_cubic/model.onnx"});
+  ASSERT_EQ(c.exit_code, 0);
+  auto j = nlohmann::json::parse(c.out);
+  ASSERT_EQ(j["unsupported"].size(), 1u);
+  EXPECT_TRUE(j["macs"].is_null());
+  auto face = nlohmann::json::parse(pare({"inspect", "--json", kFace}).out);
+  EXPECT_TRUE(face["unsupported"].empty());
+}
+
+}  // namespace
+}  // namespace pare
