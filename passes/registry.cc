@@ -5,10 +5,14 @@
 namespace pare::passes {
 
 extern const PassInfo kDcePass;
+extern const PassInfo kFoldPass;
+extern const PassInfo kFuseBnPass;
 
 const std::vector<const PassInfo*>& all_passes() {
   static const std::vector<const PassInfo*> passes = {
       &kDcePass,
+      &kFoldPass,
+      &kFuseBnPass,
   };
   return passes;
 }

@@ -246,6 +246,15 @@ void Graph::erase_value(Value* v) {
   v->dead_ = true;
 }
 
+void Graph::make_constant(Value* v, Tensor t) {
+  PARE_CHECK(v->owner_ == this, "make_constant of '{}' from another graph", v->name());
+  if (Node* p = v->producer_) p->outputs_[v->producer_index_] = nullptr;
+  v->producer_ = nullptr;
+  v->producer_index_ = 0;
+  v->constant_origin = ConstantOrigin::kInitializer;
+  v->set_constant(std::move(t));
+}
+
 void Graph::rename(Value* v, const std::string& new_name) {
   v->name_ = new_name;
   root()->register_name(new_name);

@@ -162,6 +162,9 @@ class Graph {
   void erase(Node* n);
   // Drops a constant or other unproduced value with no uses.
   void erase_value(Value* v);
+  // Turns a node output into a constant in place: it keeps its name and uses and
+  // loses its producer (whose output slot becomes omitted). Used by folding.
+  void make_constant(Value* v, Tensor t);
   void rename(Value* v, const std::string& new_name);
 
   // Frees dead nodes and values; stably re-sorts nodes topologically (a node
