@@ -14,7 +14,7 @@ namespace pare::cli {
 namespace {
 
 struct Args {
-  std::string model, inputs, outputs, expect;
+  std::string model, inputs, outputs, expect, save_inputs;
   bool npy = false;
   double rtol = 1e-4, atol = 1e-5;
   int threads = 1;
@@ -55,6 +55,12 @@ int run(const Args& a) {
   }
   rt::Session& session = *compiled;
   auto feed = inputs_for(model, session, a.inputs, parse_dims(a.dims), a.seed);
+  if (!a.save_inputs.empty()) {  // the exact inputs, for another engine or a later --inputs
+    std::filesystem::create_directories(a.save_inputs);
+    for (size_t k = 0; k < session.input_names().size(); ++k)
+      formats::write_tensor_pb(fmt::format("{}/input_{}.pb", a.save_inputs, k), feed.at(session.input_names()[k]),
+                               session.input_names()[k]);
+  }
   std::vector<ir::Tensor> outputs;
   try {
     outputs = session.run(feed);
@@ -103,6 +109,7 @@ const Command kRunCommand = {
       sub.add_option("--threads", a->threads, "threads (results do not depend on it)")->check(CLI::Range(1, 256));
       sub.add_option("--dim", a->dims, "size of a symbolic dim for random inputs, NAME=N (repeatable)");
       sub.add_option("--seed", a->seed, "seed of the random inputs");
+      sub.add_option("--save-inputs", a->save_inputs, "write the inputs used as input_K.pb files here");
       return [a] { return run(*a); };
     }};
 

@@ -114,14 +114,16 @@ class Conv : public Kernel {
           cols = col;
         }
         ConstMap wg(pw + grp * mg * k, mg, k);
-        ConstMap cm(cols, k, spatial);
         float* yg = yn + grp * mg * spatial;
-        // Blocks of output channels go to different threads (see for_row_blocks).
-        for_row_blocks(ctx, mg, [&](int64_t r0, int64_t r1) {
-          Map ym(yg + r0 * spatial, r1 - r0, spatial);
-          ym.noalias() = wg.middleRows(r0, r1 - r0) * cm;
+        // Blocks of output columns (pixels) go to different threads: each block packs
+        // only its own part of the big im2col matrix (see for_row_blocks on why the
+        // blocks depend on the size only).
+        for_row_blocks(ctx, spatial, [&](int64_t c0, int64_t c1) {
+          Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>> cm(cols + c0, k, c1 - c0, Eigen::OuterStride<>(spatial));
+          Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> ym(yg + c0, mg, c1 - c0, Eigen::OuterStride<>(spatial));
+          ym.noalias() = wg * cm;
           if (pb)
-            for (int64_t r = r0; r < r1; ++r) ym.row(r - r0).array() += pb[grp * mg + r];
+            for (int64_t r = 0; r < mg; ++r) ym.row(r).array() += pb[grp * mg + r];
         });
       }
     }
@@ -197,6 +199,10 @@ class Conv : public Kernel {
     });
   }
 
+  // One channel at a time; per output row, each kernel tap adds a scaled input row
+  // segment to the row accumulator, so the inner loop is a contiguous
+  // multiply-add the compiler vectorises (for stride 1; strided rows still skip
+  // all bounds checks inside the loop).
   static void depthwise_conv(const KernelContext& ctx, const Geometry& g, const float* x, const float* w, const float* b,
                              float* y) {
     ctx.parallel_for(g.c, [&](int64_t c0, int64_t c1) {
@@ -205,20 +211,28 @@ class Conv : public Kernel {
         const float* wc = w + c * g.kh * g.kw;
         float* yc = y + c * g.oh * g.ow;
         float bias = b ? b[c] : 0.0f;
-        for (int64_t oy = 0; oy < g.oh; ++oy)
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            float acc = 0.0f;
-            for (int64_t i = 0; i < g.kh; ++i) {
-              int64_t iy = oy * g.sh - g.pt + i * g.dh;
-              if (iy < 0 || iy >= g.h) continue;
-              const float* xr = xc + iy * g.w;
-              for (int64_t j = 0; j < g.kw; ++j) {
-                int64_t ix = ox * g.sw - g.pl + j * g.dw;
-                if (ix >= 0 && ix < g.w) acc += xr[ix] * wc[i * g.kw + j];
+        for (int64_t oy = 0; oy < g.oh; ++oy) {
+          float* row = yc + oy * g.ow;
+          std::fill(row, row + g.ow, bias);
+          for (int64_t i = 0; i < g.kh; ++i) {
+            int64_t iy = oy * g.sh - g.pt + i * g.dh;
+            if (iy < 0 || iy >= g.h) continue;
+            const float* xr = xc + iy * g.w;
+            for (int64_t j = 0; j < g.kw; ++j) {
+              float wv = wc[i * g.kw + j];
+              int64_t shift = j * g.dw - g.pl;  // ix = ox * sw + shift
+              int64_t lo = shift >= 0 ? 0 : (-shift + g.sw - 1) / g.sw;
+              int64_t hi = std::min(g.ow, (g.w - 1 - shift) / g.sw + 1);
+              if (g.w - 1 - shift < 0) continue;
+              if (g.sw == 1) {
+                const float* src = xr + shift;
+                for (int64_t ox = lo; ox < hi; ++ox) row[ox] += wv * src[ox];
+              } else {
+                for (int64_t ox = lo; ox < hi; ++ox) row[ox] += wv * xr[ox * g.sw + shift];
               }
             }
-            yc[oy * g.ow + ox] = acc + bias;
           }
+        }
       }
     });
   }

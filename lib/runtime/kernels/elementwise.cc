@@ -272,34 +272,88 @@ class Binary : public Kernel {
       }
     }
     if (!pb) pb = b.as<T>();
-    if (is_comparison(op_) || is_logic(op_)) {
-      bool* py = y.as<bool>();
-      loop(ctx, a, b, y, [&](int64_t o, int64_t i, int64_t j) { py[o] = compare(op_, pa[i], pb[j]); });
-    } else {
-      T* py = y.as<T>();
-      Bin op = op_;
-      if (op == Bin::kAdd && a.dims == b.dims) {  // the most common case, kept tight
-        int64_t n = y.numel();
-        ctx.parallel_for((n + 16383) / 16384, [&](int64_t s, int64_t e) {
-          for (int64_t k = s * 16384, end = std::min(n, e * 16384); k < end; ++k) py[k] = pa[k] + pb[k];
-        });
-        return;
+    // The op is chosen once, outside the loops, so each loop body is a plain
+    // expression the compiler can vectorise.
+    auto arith = [&](auto f) { broadcast_loop(ctx, a, b, y, pa, pb, y.as<T>(), f); };
+    auto logic = [&](auto f) { broadcast_loop(ctx, a, b, y, pa, pb, y.as<bool>(), f); };
+    switch (op_) {
+      case Bin::kAdd: return arith([](T x, T z) { return static_cast<T>(x + z); });
+      case Bin::kSub: return arith([](T x, T z) { return static_cast<T>(x - z); });
+      case Bin::kMul: return arith([](T x, T z) { return static_cast<T>(x * z); });
+      case Bin::kDiv: return arith([](T x, T z) { return apply(Bin::kDiv, x, z); });
+      case Bin::kEq: return logic([](T x, T z) { return x == z; });
+      case Bin::kLt: return logic([](T x, T z) { return x < z; });
+      case Bin::kGt: return logic([](T x, T z) { return x > z; });
+      case Bin::kLe: return logic([](T x, T z) { return x <= z; });
+      case Bin::kGe: return logic([](T x, T z) { return x >= z; });
+      case Bin::kAnd: case Bin::kOr: case Bin::kXor: {
+        Bin op = op_;
+        return logic([op](T x, T z) { return compare(op, x, z); });
       }
-      loop(ctx, a, b, y, [&](int64_t o, int64_t i, int64_t j) { py[o] = apply(op, pa[i], pb[j]); });
+      default: {
+        Bin op = op_;
+        return arith([op](T x, T z) { return apply(op, x, z); });
+      }
     }
   }
 
-  template <typename F>
-  static void loop(const KernelContext& ctx, const TensorView& a, const TensorView& b, const TensorView& y, F&& f) {
+  // y[o] = f(a[i], b[j]) with numpy broadcasting; rows of the last axis are the
+  // unit of work, with contiguous fast paths for the common layouts.
+  template <typename T, typename R, typename F>
+  static void broadcast_loop(const KernelContext& ctx, const TensorView& a, const TensorView& b, const TensorView& y,
+                             const T* pa, const T* pb, R* py, F f) {
     int64_t n = y.numel();
-    if (a.dims == b.dims || (a.numel() == n && b.numel() == 1) || (a.numel() == 1 && b.numel() == n)) {
-      bool a_scalar = a.numel() == 1 && n != 1, b_scalar = b.numel() == 1 && n != 1;
-      ctx.parallel_for((n + 16383) / 16384, [&](int64_t s, int64_t e) {
-        for (int64_t k = s * 16384, end = std::min(n, e * 16384); k < end; ++k) f(k, a_scalar ? 0 : k, b_scalar ? 0 : k);
+    if (n == 0) return;
+    constexpr int64_t kChunk = 16384;
+    if (a.numel() == n && b.numel() == n) {
+      ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t s, int64_t e) {
+        for (int64_t k = s * kChunk, end = std::min(n, e * kChunk); k < end; ++k) py[k] = f(pa[k], pb[k]);
       });
       return;
     }
-    for_each_broadcast<2>(ctx, y.dims, {&a.dims, &b.dims}, f);
+    if (a.numel() == n && b.numel() == 1) {
+      T bv = pb[0];
+      ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t s, int64_t e) {
+        for (int64_t k = s * kChunk, end = std::min(n, e * kChunk); k < end; ++k) py[k] = f(pa[k], bv);
+      });
+      return;
+    }
+    if (a.numel() == 1 && b.numel() == n) {
+      T av = pa[0];
+      ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t s, int64_t e) {
+        for (int64_t k = s * kChunk, end = std::min(n, e * kChunk); k < end; ++k) py[k] = f(av, pb[k]);
+      });
+      return;
+    }
+    const auto& out = y.dims;
+    size_t rank = out.size();
+    auto sa = broadcast_strides(a.dims, out), sb = broadcast_strides(b.dims, out);
+    int64_t inner = out.back(), rows = n / inner, ia = sa.back(), ib = sb.back();
+    ctx.parallel_for(rows, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        int64_t rem = r, oa = 0, ob = 0;
+        for (size_t d = rank - 1; d-- > 0;) {
+          int64_t idx = rem % out[d];
+          rem /= out[d];
+          oa += idx * sa[d];
+          ob += idx * sb[d];
+        }
+        const T* ra = pa + oa;
+        const T* rb = pb + ob;
+        R* ry = py + r * inner;
+        if (ia == 1 && ib == 1) {
+          for (int64_t i = 0; i < inner; ++i) ry[i] = f(ra[i], rb[i]);
+        } else if (ia == 1 && ib == 0) {
+          T bv = rb[0];
+          for (int64_t i = 0; i < inner; ++i) ry[i] = f(ra[i], bv);
+        } else if (ia == 0 && ib == 1) {
+          T av = ra[0];
+          for (int64_t i = 0; i < inner; ++i) ry[i] = f(av, rb[i]);
+        } else {
+          for (int64_t i = 0; i < inner; ++i) ry[i] = f(ra[i * ia], rb[i * ib]);
+        }
+      }
+    });
   }
 
   Bin op_;

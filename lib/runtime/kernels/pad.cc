@@ -60,32 +60,48 @@ class Pad : public Kernel {
         compute_error(ctx, "a non-zero pad value needs a float input");
       }
     }
+    if (rank == 0) {
+      std::memcpy(y.data, x.data, es);
+      return;
+    }
+    // Row by row along the last axis: the middle of a row is one memcpy, only the
+    // borders are filled element by element.
     std::vector<int64_t> strides(rank, 1);
     for (int64_t i = rank - 2; i >= 0; --i) strides[i] = strides[i + 1] * x.dims[i + 1];
     const auto* px = static_cast<const uint8_t*>(x.data);
     auto* py = static_cast<uint8_t*>(y.data);
-    for (int64_t o = 0; o < y.numel(); ++o) {
-      int64_t rem = o, off = 0;
+    int64_t ow = dims[rank - 1], iw = x.dims[rank - 1], left = pads[rank - 1];
+    int64_t rows = ow ? y.numel() / ow : 0;
+    auto source = [&](int64_t i, int64_t n) -> int64_t {  // -1: outside, constant mode
+      if (i >= 0 && i < n) return i;
+      if (mode_ == "constant") return -1;
+      if (mode_ == "edge") return i < 0 ? 0 : n - 1;
+      int64_t period = 2 * (n - 1);  // reflect, without repeating the edge
+      i = ((i % period) + period) % period;
+      return i >= n ? period - i : i;
+    };
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t rem = r, off = 0;
       bool outside = false;
-      for (int64_t d = rank - 1; d >= 0; --d) {
-        int64_t i = rem % dims[d] - pads[d];
+      for (int64_t d = rank - 2; d >= 0 && !outside; --d) {
+        int64_t i = source(rem % dims[d] - pads[d], x.dims[d]);
         rem /= dims[d];
-        int64_t n = x.dims[d];
-        if (i < 0 || i >= n) {
-          if (mode_ == "constant") {
-            outside = true;
-            break;
-          }
-          if (mode_ == "edge") i = i < 0 ? 0 : n - 1;
-          else {  // reflect, without repeating the edge
-            int64_t period = 2 * (n - 1);
-            i = ((i % period) + period) % period;
-            if (i >= n) i = period - i;
-          }
-        }
-        off += i * strides[d];
+        if (i < 0) outside = true;
+        else off += i * strides[d];
       }
-      std::memcpy(py + o * es, outside ? fill.data() : px + off * es, es);
+      uint8_t* out = py + r * ow * es;
+      if (outside) {
+        for (int64_t o = 0; o < ow; ++o) std::memcpy(out + o * es, fill.data(), es);
+        continue;
+      }
+      const uint8_t* in = px + off * es;
+      int64_t begin = std::clamp<int64_t>(left, 0, ow), end = std::clamp<int64_t>(left + iw, 0, ow);
+      if (end > begin) std::memcpy(out + begin * es, in + (begin - left) * es, (end - begin) * es);
+      for (int64_t o = 0; o < ow; ++o) {
+        if (o >= begin && o < end) continue;
+        int64_t i = source(o - left, iw);
+        std::memcpy(out + o * es, i < 0 ? fill.data() : in + i * es, es);
+      }
     }
   }
 

@@ -80,6 +80,10 @@ class Resize : public Kernel {
       wt[a].resize(out[a]);
       for (int64_t o = 0; o < out[a]; ++o) map_index(a, o, x.dims[a], out[a], scales[a], lo[a][o], hi[a][o], wt[a][o]);
     }
+    if (rank >= 2 && only_last_two_resized(x.dims, out, lo)) {
+      resize_planes(ctx, x, y, lo, hi, wt);
+      return;
+    }
     std::vector<int64_t> strides(rank, 1);
     for (int64_t i = static_cast<int64_t>(rank) - 2; i >= 0; --i) strides[i] = strides[i + 1] * x.dims[i + 1];
     std::vector<size_t> interp;  // axes that need two taps
@@ -122,6 +126,54 @@ class Resize : public Kernel {
   }
 
  private:
+  // True when every axis but the last two keeps its size and maps index i to i.
+  static bool only_last_two_resized(const std::vector<int64_t>& in, const std::vector<int64_t>& out,
+                                    const std::vector<std::vector<int64_t>>& lo) {
+    for (size_t a = 0; a + 2 < in.size(); ++a) {
+      if (in[a] != out[a]) return false;
+      for (int64_t i = 0; i < out[a]; ++i)
+        if (lo[a][i] != i) return false;
+    }
+    return true;
+  }
+
+  // The common case (NCHW images): per plane and output row, two source rows
+  // blended, each output pixel from two columns; nearest has weight 0 on the second.
+  void resize_planes(const KernelContext& ctx, const TensorView& x, TensorView& y,
+                     const std::vector<std::vector<int64_t>>& lo, const std::vector<std::vector<int64_t>>& hi,
+                     const std::vector<std::vector<float>>& wt) const {
+    size_t r = x.rank();
+    int64_t ih = x.dims[r - 2], iw = x.dims[r - 1], oh = y.dims[r - 2], ow = y.dims[r - 1];
+    int64_t planes = ih * iw ? x.numel() / (ih * iw) : 0;
+    const auto &ylo = lo[r - 2], &yhi = hi[r - 2], &xlo = lo[r - 1], &xhi = hi[r - 1];
+    const auto &wy = wt[r - 2], &wx = wt[r - 1];
+    bool linear = mode_ == "linear";
+    const float* px = x.as<float>();
+    float* py = y.as<float>();
+    ctx.parallel_for(planes, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* src = px + p * ih * iw;
+        float* dst = py + p * oh * ow;
+        for (int64_t oy = 0; oy < oh; ++oy) {
+          const float* r0 = src + ylo[oy] * iw;
+          const float* r1 = src + yhi[oy] * iw;
+          float b = linear && ih != oh ? wy[oy] : 0.0f;
+          float* out = dst + oy * ow;
+          if (!linear || iw == ow) {
+            for (int64_t ox = 0; ox < ow; ++ox) out[ox] = r0[xlo[ox]] + b * (r1[xlo[ox]] - r0[xlo[ox]]);
+          } else {
+            for (int64_t ox = 0; ox < ow; ++ox) {
+              float a = wx[ox];
+              float top = r0[xlo[ox]] + a * (r0[xhi[ox]] - r0[xlo[ox]]);
+              float bottom = r1[xlo[ox]] + a * (r1[xhi[ox]] - r1[xlo[ox]]);
+              out[ox] = top + b * (bottom - top);
+            }
+          }
+        }
+      }
+    });
+  }
+
   void map_index(size_t, int64_t o, int64_t in, int64_t out, float scale, int64_t& lo, int64_t& hi, float& w) const {
     double x;
     if (coord_ == "half_pixel") x = (o + 0.5) / scale - 0.5;
