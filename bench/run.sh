@@ -13,19 +13,19 @@ ort_lib=$(ls "${PARE_ORT_DIR:-$HOME/.cache/pare/ort}"/node_modules/onnxruntime-n
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# name | model | --dim flags
+# name | model | cnn or other | --dim flags
 models=(
-  "BlazeFace front 128|testdata/models/face_detection_front_128x128_barracuda.onnx|"
-  "PP-OCR direction classifier 1x3x48x192|testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=48 --dim p2o.DynamicDimension.2=192"
-  "PP-OCRv4 detector 1x3x320x320|$cache/ch_PP-OCRv4_det_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=320 --dim p2o.DynamicDimension.2=320"
-  "M-LSD tiny 320|$cache/mlsd_320x320_tiny.onnx|"
-  "openWakeWord head (hello_deepa)|$cache/hello_deepa.onnx|"
+  "BlazeFace front 128|testdata/models/face_detection_front_128x128_barracuda.onnx|cnn|"
+  "PP-OCR direction classifier 1x3x48x192|testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx|cnn|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=48 --dim p2o.DynamicDimension.2=192"
+  "PP-OCRv4 detector 1x3x320x320|$cache/ch_PP-OCRv4_det_infer.onnx|cnn|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=320 --dim p2o.DynamicDimension.2=320"
+  "M-LSD tiny 320|$cache/mlsd_320x320_tiny.onnx|cnn|"
+  "openWakeWord head (hello_deepa), an MLP|$cache/hello_deepa.onnx|other|"
 )
 
 rows=""
 ratios=()
 for entry in "${models[@]}"; do
-  IFS='|' read -r name model dims <<<"$entry"
+  IFS='|' read -r name model kind dims <<<"$entry"
   in="$work/$(basename "$model" .onnx)"
   # shellcheck disable=SC2086
   $pare run "$model" $dims --save-inputs "$in" >/dev/null
@@ -38,7 +38,7 @@ for entry in "${models[@]}"; do
                  (p.peak_bytes / 1e6).toFixed(2), (p.macs / 1e6).toFixed(1)].join("|"));' "$p" "$o")
   IFS='|' read -r pm pmin om omin ratio peak macs <<<"$line"
   rows+="| $name | $macs | $pm | $om | **$ratio** | $pmin | $omin | $peak |"$'\n'
-  ratios+=("$ratio")
+  [ "$kind" = cnn ] && ratios+=("$ratio")
   echo "bench: $name: pare $pm ms, ORT $om ms, ratio $ratio" >&2
 done
 median_ratio=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
@@ -62,7 +62,7 @@ after 5 warm-up runs, in one run of the script. Ratio = pare median / ORT median
 | model | MMACs | pare median ms | ORT median ms | pare/ORT | pare min ms | ORT min ms | pare peak arena MB |
 |---|---:|---:|---:|---:|---:|---:|---:|
 $rows
-Median ratio over the models: **$median_ratio**.
+Median ratio over the CNNs (the target is at most 2): **$median_ratio**.
 
 ## Size
 
