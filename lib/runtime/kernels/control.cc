@@ -47,7 +47,11 @@ class If : public Kernel {
 
 class Loop : public Kernel {
  public:
-  explicit Loop(const KernelInit& init) : body_(init.compile_subgraph(*graph_attr(init, "body"))) {}
+  explicit Loop(const KernelInit& init) : body_(init.compile_subgraph(*graph_attr(init, "body"))) {
+    // A loop that runs no iteration still owes its scan outputs, shaped [0, ...]:
+    // their element shape can only come from the body's declaration.
+    for (const ir::Value* v : graph_attr(init, "body")->outputs) declared_.push_back(v);
+  }
   void compute(KernelContext& ctx) override {
     const TensorView* m = ctx.input(0);
     const TensorView* c = ctx.input(1);
@@ -71,7 +75,15 @@ class Loop : public Kernel {
     }
     for (size_t i = 0; i < carried; ++i) write_output(ctx, i, state[i]);
     for (size_t i = 0; i < scans; ++i) {
-      if (scanned[i].empty()) compute_error(ctx, "a scan output of a loop that ran no iteration has no shape");
+      if (scanned[i].empty()) {
+        const ir::Value* v = declared_.at(1 + carried + i);
+        if (!v->shape || !v->shape->is_static() || v->dtype == DataType::kUndefined)
+          compute_error(ctx, "the loop ran no iteration and the body does not declare the scan output's shape");
+        std::vector<int64_t> dims = v->shape->sizes();
+        dims.insert(dims.begin(), 0);
+        ctx.allocate_output(carried + i, v->dtype, dims);
+        continue;
+      }
       std::vector<int64_t> dims = scanned[i][0].dims();
       dims.insert(dims.begin(), static_cast<int64_t>(scanned[i].size()));
       TensorView& y = ctx.allocate_output(carried + i, scanned[i][0].dtype(), dims);
@@ -86,6 +98,7 @@ class Loop : public Kernel {
 
  private:
   std::shared_ptr<CompiledGraph> body_;
+  std::vector<const ir::Value*> declared_;
 };
 
 }  // namespace

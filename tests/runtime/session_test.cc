@@ -1,0 +1,118 @@
+// The session: buffer reuse and peak bytes, input checks, compile-time refusal
+// of unsupported ops, subgraphs with captures, capture of intermediate values.
+#include <gtest/gtest.h>
+
+#include "lib/runtime/session.h"
+#include "tests/support/text_model.h"
+
+namespace pare::rt {
+namespace {
+
+std::map<std::string, ir::Tensor> ones(const std::string& name, std::vector<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return {{name, ir::Tensor::from<float>(dims, std::vector<float>(n, 1.0f))}};
+}
+
+TEST(Session, ReusesBuffersAlongAChain) {
+  // Ten 1 MB values in a chain: with reuse, about three are alive at once.
+  std::string text = "<ir_version: 8, opset_import: [\"\" : 13]>\ng (float[256, 1024] x) => (float[256, 1024] y) {\n";
+  std::string prev = "x";
+  for (int i = 0; i < 10; ++i) {
+    std::string out = i == 9 ? "y" : "v" + std::to_string(i);
+    text += "  " + out + " = Relu(" + prev + ")\n";
+    prev = out;
+  }
+  text += "}";
+  ir::Model m = testing::model_from_text(text);
+  Session s(m);
+  s.run(ones("x", {256, 1024}));
+  int64_t value_bytes = 256 * 1024 * 4;
+  EXPECT_GE(s.last_stats().peak_bytes, value_bytes);
+  EXPECT_LE(s.last_stats().peak_bytes, 3 * value_bytes);
+  EXPECT_EQ(s.last_stats().nodes.size(), 10u);
+}
+
+TEST(Session, ChecksInputs) {
+  ir::Model m = testing::model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[N, 3] x) => (float[N, 3] y) { y = Relu(x) })");
+  Session s(m);
+  EXPECT_EQ(s.run(ones("x", {5, 3}))[0].dims(), (std::vector<int64_t>{5, 3}));  // a symbolic dim takes any size
+  auto message = [&](const std::map<std::string, ir::Tensor>& feed) {
+    try {
+      s.run(feed);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(message(ones("x", {5, 4})), "input 'x': expected shape [N,3], got [5,4]");
+  EXPECT_EQ(message({{"x", ir::Tensor::from<int64_t>({1, 3}, {1, 2, 3})}}), "input 'x': expected float, got int64");
+  EXPECT_EQ(message({}), "input 'x' is missing");
+  EXPECT_NE(message({{"x", ones("x", {1, 3}).at("x")}, {"z", ones("x", {1}).at("x")}}).find("'z' is not an input"),
+            std::string::npos);
+}
+
+TEST(Session, RefusesUnsupportedOpsAtCompileTime) {
+  ir::Model m = testing::model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[2] x) => (float[2] y) { y = Acosh(x) })");
+  try {
+    Session s(m);
+    FAIL() << "compiled";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "node (unnamed) (Acosh, opset 13): the runner has no kernel for this op");
+  }
+  EXPECT_EQ(unsupported_nodes(m).size(), 1u);
+}
+
+TEST(Session, RunsIfAndLoopWithCaptures) {
+  ir::Model m = testing::model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (bool c, float[2] x) => (float[2] y, float[2] z, float[3, 2] scan) {
+      a = Relu(x)
+      y = If(c) <
+        then_branch = t () => (float[2] t_out) { t_out = Neg(a) },
+        else_branch = e () => (float[2] e_out) { e_out = Identity(a) }
+      >
+      trips = Constant<value = int64 {3}>()
+      z, scan = Loop(trips, c, x) <
+        body = b (int64 i, bool cond, float[2] acc) => (bool cond_out, float[2] acc_out, float[2] s) {
+          cond_out = Identity(cond)
+          acc_out = Add(acc, a)
+          s = Identity(acc_out)
+        }
+      >
+    })");
+  Session s(m);
+  std::map<std::string, ir::Tensor> feed = {{"c", ir::Tensor::scalar<bool>(true)},
+                                            {"x", ir::Tensor::from<float>({2}, {1.0f, -2.0f})}};
+  auto out = s.run(feed);
+  EXPECT_EQ(out[0].as_float(), (std::vector<float>{-1.0f, 0.0f}));           // Neg(Relu(x))
+  EXPECT_EQ(out[1].as_float(), (std::vector<float>{4.0f, -2.0f}));           // x + 3 * Relu(x)
+  EXPECT_EQ(out[2].dims(), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(out[2].as_float(), (std::vector<float>{2, -2, 3, -2, 4, -2}));
+  feed["c"] = ir::Tensor::scalar<bool>(false);
+  EXPECT_EQ(s.run(feed)[0].as_float(), (std::vector<float>{1.0f, 0.0f}));  // the else branch; the loop runs 0 times
+}
+
+TEST(Session, CapturesIntermediateValuesAndPreEvaluatesConstants) {
+  ir::Model m = testing::model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[2, 3] x) => (float[3, 2] y) <int64[2] shape = {3, 2}> {
+      s2 = Add(shape, shape)
+      s = Div(s2, shape)
+      h = Relu(x)
+      y = Reshape(h, shape)
+    })");
+  Session s(m);
+  auto got = s.run_capture(ones("x", {2, 3}), {"h"});
+  EXPECT_EQ(got.at("h").dims(), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(got.at("y").dims(), (std::vector<int64_t>{3, 2}));
+  // Add and Div only touch constants: computed at compile time, not run.
+  for (const ir::Node* n : s.last_stats().nodes) EXPECT_TRUE(n->op_type == "Relu" || n->op_type == "Reshape") << n->op_type;
+}
+
+}  // namespace
+}  // namespace pare::rt
