@@ -57,12 +57,8 @@ TEST(InspectMacs, KnownForStaticModelsAndFixedDims) {
   EXPECT_EQ(bad.exit_code, 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, Inspect, ::testing::ValuesIn(testing::real_models()), [](const auto& info) {
-  std::string n = std::filesystem::path(info.param).stem().string();
-  for (auto& c : n)
-    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-  return n;
-});
+INSTANTIATE_TEST_SUITE_P(Models, Inspect, ::testing::ValuesIn(testing::real_models()),
+                         [](const auto& info) { return testing::test_name_for(info.param); });
 
 }  // namespace
 }  // namespace pare

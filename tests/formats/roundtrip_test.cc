@@ -125,12 +125,7 @@ TEST_P(RealModel, TruncationIsAnErrorNeverACrash) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, RealModel, ::testing::ValuesIn(testing::real_models()),
-                         [](const auto& info) {
-                           std::string n = std::filesystem::path(info.param).stem().string();
-                           for (auto& c : n)
-                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return testing::test_name_for(info.param); });
 
 }  // namespace
 }  // namespace pare::formats::onnx

@@ -39,12 +39,8 @@ TEST_P(RoundTrip, OrtOutputsAreBitIdenticalAndFilesDeterministic) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, RoundTrip, ::testing::ValuesIn(testing::real_models()), [](const auto& info) {
-  std::string n = std::filesystem::path(info.param).stem().string();
-  for (auto& c : n)
-    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-  return n;
-});
+INSTANTIATE_TEST_SUITE_P(Models, RoundTrip, ::testing::ValuesIn(testing::real_models()),
+                         [](const auto& info) { return testing::test_name_for(info.param); });
 
 }  // namespace
 }  // namespace pare

@@ -84,12 +84,8 @@ TEST_P(RunnerVsOrt, OutputsMatchWithinTolerance) {
   for (size_t k = 0; k < outputs.size(); ++k) EXPECT_TRUE(outputs[k].same_content(outputs2[k])) << "output " << k;
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, RunnerVsOrt, ::testing::ValuesIn(testing::real_models()), [](const auto& info) {
-  std::string n = std::filesystem::path(info.param).stem().string();
-  for (auto& c : n)
-    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-  return n;
-});
+INSTANTIATE_TEST_SUITE_P(Models, RunnerVsOrt, ::testing::ValuesIn(testing::real_models()),
+                         [](const auto& info) { return testing::test_name_for(info.param); });
 
 }  // namespace
 }  // namespace pare

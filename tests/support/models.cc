@@ -29,6 +29,13 @@ std::vector<std::string> real_models() {
           fetched_model("mlsd_320x320_tiny.onnx"), fetched_model("hello_deepa.onnx")};
 }
 
+std::string test_name_for(const std::string& path) {
+  std::string n = fs::path(path).stem().string();
+  for (auto& c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+}
+
 namespace {
 struct TempRoot {
   std::string path;

@@ -13,28 +13,17 @@
 namespace pare::cli {
 namespace {
 
-struct Args {
-  std::string model, inputs;
-  int warmup = 3, runs = 20, threads = 1;
+struct Args : RunnerArgs {
+  int warmup = 3, runs = 20;
   bool json = false;
-  std::vector<std::string> dims;
 };
 
 int bench(const Args& a) {
   ir::Model model = formats::onnx::load_model(a.model);
-  std::unique_ptr<rt::Session> compiled;
-  try {
-    compiled = std::make_unique<rt::Session>(model, rt::SessionOptions{a.threads});
-  } catch (Error& e) {
-    throw e.with_context(a.model);
-  }
+  auto compiled = open_session(model, a);
   rt::Session& session = *compiled;
-  auto feed = inputs_for(model, session, a.inputs, parse_dims(a.dims), 1);
-  try {
-    session.run(feed);  // fails here, with the model named, rather than mid-measurement
-  } catch (Error& e) {
-    throw e.with_context(a.model);
-  }
+  auto feed = inputs_for(model, session, a, 1);
+  run_once(session, feed, a);  // fails here, with the model named, rather than mid-measurement
   for (int i = 1; i < a.warmup; ++i) session.run(feed);
   std::vector<double> ms;
   for (int i = 0; i < a.runs; ++i) {
@@ -64,12 +53,9 @@ int bench(const Args& a) {
 const Command kBenchCommand = {
     "bench", "time a model in pare's runner (latency, peak memory)", [](CLI::App& sub) -> std::function<int()> {
       auto a = std::make_shared<Args>();
-      sub.add_option("model", a->model, "ONNX model file")->required();
-      sub.add_option("--inputs", a->inputs, "folder of input_K.pb or NAME.npy files (default: seeded random inputs)");
+      add_runner_options(sub, *a);
       sub.add_option("--warmup", a->warmup, "untimed runs first")->check(CLI::Range(0, 100000));
       sub.add_option("--runs", a->runs, "timed runs")->check(CLI::Range(1, 100000));
-      sub.add_option("--threads", a->threads, "threads")->check(CLI::Range(1, 256));
-      sub.add_option("--dim", a->dims, "size of a symbolic dim for random inputs, NAME=N (repeatable)");
       sub.add_flag("--json", a->json, "print JSON: median_ms, min_ms, peak_bytes, peak_rss_bytes");
       return [a] { return bench(*a); };
     }};

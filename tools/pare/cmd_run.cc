@@ -13,12 +13,10 @@
 namespace pare::cli {
 namespace {
 
-struct Args {
-  std::string model, inputs, outputs, expect, save_inputs;
+struct Args : RunnerArgs {
+  std::string outputs, expect, save_inputs;
   bool npy = false;
   double rtol = 1e-4, atol = 1e-5;
-  int threads = 1;
-  std::vector<std::string> dims;
   uint64_t seed = 1;
 };
 
@@ -47,26 +45,16 @@ std::string compare(const std::string& name, const ir::Tensor& got, const ir::Te
 
 int run(const Args& a) {
   ir::Model model = formats::onnx::load_model(a.model);
-  std::unique_ptr<rt::Session> compiled;
-  try {
-    compiled = std::make_unique<rt::Session>(model, rt::SessionOptions{a.threads});
-  } catch (Error& e) {
-    throw e.with_context(a.model);
-  }
+  auto compiled = open_session(model, a);
   rt::Session& session = *compiled;
-  auto feed = inputs_for(model, session, a.inputs, parse_dims(a.dims), a.seed);
+  auto feed = inputs_for(model, session, a, a.seed);
   if (!a.save_inputs.empty()) {  // the exact inputs, for another engine or a later --inputs
     std::filesystem::create_directories(a.save_inputs);
     for (size_t k = 0; k < session.input_names().size(); ++k)
       formats::write_tensor_pb(fmt::format("{}/input_{}.pb", a.save_inputs, k), feed.at(session.input_names()[k]),
                                session.input_names()[k]);
   }
-  std::vector<ir::Tensor> outputs;
-  try {
-    outputs = session.run(feed);
-  } catch (Error& e) {
-    throw e.with_context(a.model);
-  }
+  std::vector<ir::Tensor> outputs = run_once(session, feed, a);
   if (!a.outputs.empty()) {
     std::filesystem::create_directories(a.outputs);
     for (size_t k = 0; k < outputs.size(); ++k) {
@@ -99,15 +87,12 @@ int run(const Args& a) {
 const Command kRunCommand = {
     "run", "run a model with pare's reference runner", [](CLI::App& sub) -> std::function<int()> {
       auto a = std::make_shared<Args>();
-      sub.add_option("model", a->model, "ONNX model file")->required();
-      sub.add_option("--inputs", a->inputs, "folder of input_K.pb or NAME.npy files (default: seeded random inputs)");
+      add_runner_options(sub, *a);
       sub.add_option("--outputs", a->outputs, "write output_K.pb files here");
       sub.add_flag("--npy", a->npy, "also write NAME.npy for each output");
       sub.add_option("--expect", a->expect, "compare with output_K.pb files here; exit 1 on a mismatch");
       sub.add_option("--rtol", a->rtol, "relative tolerance for --expect")->check(CLI::NonNegativeNumber);
       sub.add_option("--atol", a->atol, "absolute tolerance for --expect")->check(CLI::NonNegativeNumber);
-      sub.add_option("--threads", a->threads, "threads (results do not depend on it)")->check(CLI::Range(1, 256));
-      sub.add_option("--dim", a->dims, "size of a symbolic dim for random inputs, NAME=N (repeatable)");
       sub.add_option("--seed", a->seed, "seed of the random inputs");
       sub.add_option("--save-inputs", a->save_inputs, "write the inputs used as input_K.pb files here");
       return [a] { return run(*a); };

@@ -1,15 +1,36 @@
-// Inputs for `pare run` and `pare bench`: a sample folder, or seeded synthetic data.
+// What `pare run` and `pare bench` share: the model and input options, opening a
+// session with errors that name the model, and the inputs to feed it.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "lib/runtime/session.h"
 
 namespace pare::cli {
 
-// Reads `dir` (input_K.pb or NAME.npy) when given, else random_inputs(dims, seed).
-std::map<std::string, ir::Tensor> inputs_for(const ir::Model& model, const rt::Session& session, const std::string& dir,
-                                             const std::map<std::string, int64_t>& dims, uint64_t seed);
+struct RunnerArgs {
+  std::string model, inputs;
+  int threads = 1;
+  std::vector<std::string> dims;
+};
+
+// Declares MODEL, --inputs, --threads and --dim on `sub`.
+void add_runner_options(CLI::App& sub, RunnerArgs& a);
+
+// A session for `model`; compile errors name the model file.
+std::unique_ptr<rt::Session> open_session(const ir::Model& model, const RunnerArgs& a);
+
+// Runs once; run-time errors name the model file.
+std::vector<ir::Tensor> run_once(rt::Session& session, const std::map<std::string, ir::Tensor>& feed,
+                                 const RunnerArgs& a);
+
+// Reads a.inputs (input_K.pb or NAME.npy) when given, else random_inputs(dims, seed).
+std::map<std::string, ir::Tensor> inputs_for(const ir::Model& model, const rt::Session& session, const RunnerArgs& a,
+                                             uint64_t seed);
 
 }  // namespace pare::cli
