@@ -218,11 +218,21 @@ void save_model(const ir::Model& model, const std::string& path, const SaveOptio
   sink.threshold = options.external_threshold;
   sink.file_name = std::filesystem::path(path).filename().string() + ".data";
   std::string bytes = serialize(to_proto(model, sink));
-  if (sink.enabled) {
-    std::filesystem::path data_path = std::filesystem::path(path).parent_path() / sink.file_name;
-    write_file_atomic(data_path.string(), sink.data);
+  if (!sink.enabled) {
+    write_file_atomic(path, bytes);
+    return;
   }
-  write_file_atomic(path, bytes);
+  // Both files appear, or neither: the data file first, removed again if the
+  // model file cannot be written.
+  std::filesystem::path data_path = std::filesystem::path(path).parent_path() / sink.file_name;
+  write_file_atomic(data_path.string(), sink.data);
+  try {
+    write_file_atomic(path, bytes);
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(data_path, ec);
+    throw;
+  }
 }
 
 void check_model(const ir::Model& model) {
