@@ -157,6 +157,8 @@ TEST(BadInput, Outputs) {
   EXPECT_TRUE(std::regex_match(c.err, std::regex("pare: error: [^\\n]+: [^\\n]+\\n"))) << c.err;
   // A full disk: writes past 64 KiB fail with EFBIG; nothing is left behind.
   expect_bad_input(model, dir, "out.onnx: write failed", {}, 64 * 1024);
+  // With external data too: neither out.onnx nor out.onnx.data is left.
+  expect_bad_input(model, dir, "write failed", {"--external-data"}, 64 * 1024);
 }
 
 TEST(BadInput, Pipelines) {
