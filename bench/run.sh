@@ -82,8 +82,12 @@ Median ratio over the CNNs (the target is at most 2): **$median_ratio**.
 - Activations (Relu, Clip, HardSigmoid, HardSwish) run as separate passes over
   memory; fusing them into the Conv epilogue (as ORT's graph optimiser does) saves
   one read and write of every activation.
-- Depthwise convolutions are a scalar loop; a vectorised 3x3 kernel per row helps
-  most on MobileNet-style models (BlazeFace, PP-OCR, M-LSD).
+- 3x3 depthwise convolutions (strides 1 and 2) have a one-pass kernel; other sizes
+  (PP-OCR's 5x5) still make one pass over the output row per tap. A one-pass 5x5
+  kernel is next.
+- M-LSD is the furthest behind: most of its time is in 1x1 convolutions over
+  160x160 maps, i.e. Eigen's GEMM against MLAS. Pre-packed weights and NCHWc
+  blocking would close most of that gap.
 - The arena reuses buffers by size but does not plan offsets ahead; a static plan
   when all shapes are known would cut the bookkeeping per run.
 DOC

@@ -49,9 +49,10 @@ std::vector<int64_t> read_ints(const TensorView& t) {
 
 void for_row_blocks(const KernelContext& ctx, int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
   if (rows <= 0) return;
-  // At most 4 blocks of at least 64 rows: enough to share among the threads of a
-  // phone, few enough that re-packing the other operand per block stays cheap.
-  int64_t block = std::max<int64_t>(64, (rows + 3) / 4);
+  // At most 4 blocks of at least 2048 rows: enough to share a big GEMM among the
+  // threads of a phone; small GEMMs stay whole, since each block re-packs the
+  // other operand and single-threaded runs would pay for the split.
+  int64_t block = std::max<int64_t>(2048, (rows + 3) / 4);
   int64_t blocks = (rows + block - 1) / block;
   ctx.parallel_for(blocks, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) fn(b * block, std::min(rows, (b + 1) * block));

@@ -205,6 +205,21 @@ class Conv : public Kernel {
   // all bounds checks inside the loop).
   static void depthwise_conv(const KernelContext& ctx, const Geometry& g, const float* x, const float* w, const float* b,
                              float* y) {
+    if (g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && (g.sw == 1 || g.sw == 2)) {
+      // Mobile networks are made of these: one pass per output row.
+      auto* zeros = static_cast<float*>(const_cast<KernelContext&>(ctx).scratch(sizeof(float) * (g.w + 4)));
+      std::fill(zeros, zeros + g.w + 4, 0.0f);
+      ctx.parallel_for(g.c, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+          const float* xc = x + c * g.h * g.w;
+          float* yc = y + c * g.oh * g.ow;
+          float bias = b ? b[c] : 0.0f;
+          if (g.sw == 1) depthwise3x3<1>(g, xc, w + c * 9, bias, yc, zeros);
+          else depthwise3x3<2>(g, xc, w + c * 9, bias, yc, zeros);
+        }
+      });
+      return;
+    }
     ctx.parallel_for(g.c, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         const float* xc = x + c * g.h * g.w;
@@ -235,6 +250,41 @@ class Conv : public Kernel {
         }
       }
     });
+  }
+
+  // 3x3 depthwise, stride S: rows outside the input read a row of zeros, so the
+  // interior columns are one branch-free, vectorisable pass of nine products;
+  // only the border columns check their bounds.
+  template <int S>
+  static void depthwise3x3(const Geometry& g, const float* xc, const float* w, float bias, float* yc, const float* zeros) {
+    int64_t lo = std::min(g.ow, (g.pl + S - 1) / S);                 // first ox with ox*S - pl >= 0
+    int64_t hi = g.w - 3 + g.pl < 0 ? 0 : std::min(g.ow, (g.w - 3 + g.pl) / S + 1);  // ox*S - pl + 2 <= w - 1
+    hi = std::max(hi, lo);
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      const float* r[3];
+      for (int i = 0; i < 3; ++i) {
+        int64_t iy = oy * S - g.pt + i;
+        r[i] = iy >= 0 && iy < g.h ? xc + iy * g.w : zeros;
+      }
+      float* row = yc + oy * g.ow;
+      const float *a = r[0] - g.pl, *m = r[1] - g.pl, *z = r[2] - g.pl;
+      for (int64_t ox = lo; ox < hi; ++ox) {
+        int64_t ix = ox * S;
+        row[ox] = bias + w[0] * a[ix] + w[1] * a[ix + 1] + w[2] * a[ix + 2] + w[3] * m[ix] + w[4] * m[ix + 1] +
+                  w[5] * m[ix + 2] + w[6] * z[ix] + w[7] * z[ix + 1] + w[8] * z[ix + 2];
+      }
+      auto border = [&](int64_t ox) {
+        float acc = bias;
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 3; ++j) {
+            int64_t ix = ox * S - g.pl + j;
+            if (ix >= 0 && ix < g.w) acc += w[i * 3 + j] * r[i][ix];
+          }
+        row[ox] = acc;
+      };
+      for (int64_t ox = 0; ox < lo; ++ox) border(ox);
+      for (int64_t ox = hi; ox < g.ow; ++ox) border(ox);
+    }
   }
 
   ConvAttrs a_;
