@@ -7,12 +7,14 @@ namespace pare::passes {
 extern const PassInfo kDcePass;
 extern const PassInfo kFoldPass;
 extern const PassInfo kFuseBnPass;
+extern const PassInfo kQuantizePass;
 
 const std::vector<const PassInfo*>& all_passes() {
   static const std::vector<const PassInfo*> passes = {
       &kDcePass,
       &kFoldPass,
       &kFuseBnPass,
+      &kQuantizePass,
   };
   return passes;
 }

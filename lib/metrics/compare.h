@@ -1,0 +1,45 @@
+// How far an output moved: the figures every fidelity report carries.
+//
+// SQNR is 10*log10(sum(ref^2) / sum((ref - got)^2)) in dB (the definition ONNX
+// Runtime's quantization debugger uses), capped at 200 dB and reported as
+// identical when the difference is zero. Top-1 agreement applies to outputs that
+// look like class scores: rank 1 or 2 with a last dimension of 2 or more; it is
+// the fraction of rows whose argmax is the same.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/ir/tensor.h"
+
+namespace pare::metrics {
+
+struct OutputDiff {
+  std::string name;
+  double sqnr_db = 0;  // 200 when identical
+  bool identical = false;
+  double cosine = 1;
+  double max_abs = 0;
+  double mean_abs = 0;
+  std::optional<double> top1_agreement;  // only for class-score-like outputs
+  int64_t elements = 0;
+};
+
+// Accumulates over samples: call add() once per sample, then result().
+class OutputDiffAccumulator {
+ public:
+  explicit OutputDiffAccumulator(std::string name) : name_(std::move(name)) {}
+  // Throws pare::Error when shapes differ.
+  void add(const ir::Tensor& reference, const ir::Tensor& got);
+  OutputDiff result() const;
+
+ private:
+  std::string name_;
+  double signal_ = 0, noise_ = 0, dot_ = 0, ref_sq_ = 0, got_sq_ = 0, max_abs_ = 0, sum_abs_ = 0;
+  int64_t elements_ = 0, rows_ = 0, rows_agree_ = 0;
+  bool class_scores_ = true;
+};
+
+}  // namespace pare::metrics

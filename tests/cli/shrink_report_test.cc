@@ -1,0 +1,56 @@
+// pare shrink --data --report: fidelity figures on sample folders, and a JSON
+// report that is byte-identical across runs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "lib/base/atomic_file.h"
+#include "tests/support/models.h"
+#include "tests/support/ort.h"
+
+namespace pare {
+namespace {
+
+TEST(ShrinkReport, FidelityOnSamplesAndDeterministicJson) {
+  std::string cls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+  std::string dir = testing::temp_dir();
+  for (int s = 0; s < 3; ++s) {  // three samples of 2 text lines each, in sub-folders
+    auto c = testing::run_command({testing::pare_bin(), "run", cls, "--dim", "p2o.DynamicDimension.0=2", "--dim",
+                                   "p2o.DynamicDimension.1=48", "--dim", "p2o.DynamicDimension.2=192", "--seed",
+                                   std::to_string(s + 1), "--save-inputs", dir + "/data/s" + std::to_string(s)});
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+  }
+  std::string reports[2];
+  for (int k = 0; k < 2; ++k) {
+    std::string report = dir + "/r" + std::to_string(k) + ".json";
+    auto c = testing::run_command({testing::pare_bin(), "shrink", cls, "-o", dir + "/q.onnx", "--passes",
+                                   "fuse-bn, quantize(int8, weights-only)", "--data", dir + "/data", "--report", report});
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    EXPECT_NE(c.out.find("top-1 agreement"), std::string::npos) << c.out;
+    reports[k] = read_file(report);
+  }
+  EXPECT_EQ(reports[0], reports[1]);
+  auto j = nlohmann::json::parse(reports[0]);
+  EXPECT_EQ(j["data"]["samples"], 3);
+  EXPECT_EQ(j["input"], cls);  // as given on the command line
+  ASSERT_EQ(j["fidelity"].size(), 1u);
+  const auto& f = j["fidelity"][0];
+  EXPECT_GT(f["sqnr_db"].get<double>(), 10.0);
+  EXPECT_GT(f["cosine"].get<double>(), 0.99);
+  EXPECT_GE(f["top1_agreement"].get<double>(), 0.5);
+  EXPECT_LE(f["top1_agreement"].get<double>(), 1.0);
+  EXPECT_LT(j["after"]["file_bytes"].get<int64_t>(), j["before"]["file_bytes"].get<int64_t>() / 3);
+  EXPECT_EQ(j["after"]["weight_bytes"].contains("int8"), true);
+  EXPECT_EQ(j["passes"].size(), 2u);
+  // A sample that does not fit the model is one clear error.
+  std::filesystem::create_directories(dir + "/bad");
+  write_file_atomic(dir + "/bad/wrong.npy", read_file(dir + "/data/s0/input_0.pb"));
+  auto bad = testing::run_command({testing::pare_bin(), "shrink", cls, "-o", dir + "/q2.onnx", "--data", dir + "/bad"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("wrong.npy"), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/q2.onnx")) << "the model is written only after the data checks";
+}
+
+}  // namespace
+}  // namespace pare
