@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= 2
 DEMO_MODEL := testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx
 DEMO_OUT := $(BUILD)/demo/cls.shrunk.onnx
-DEMO_PASSES ?= dce
+DEMO_PASSES ?= fold, fuse-bn, dce, quantize(int8, weights-only)
 
 .PHONY: setup build demo test bench clean
 
@@ -14,10 +14,15 @@ build: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
+# Synthetic, seeded samples for the demo report; real accuracy needs real inputs (see docs/).
+DEMO_DIMS := --dim p2o.DynamicDimension.0=8 --dim p2o.DynamicDimension.1=48 --dim p2o.DynamicDimension.2=192
+
 demo: build
 	@mkdir -p $(BUILD)/demo
-	$(BUILD)/pare inspect $(DEMO_MODEL)
-	$(BUILD)/pare shrink $(DEMO_MODEL) -o $(DEMO_OUT) --passes '$(DEMO_PASSES)'
+	$(BUILD)/pare inspect $(DEMO_MODEL) $(DEMO_DIMS)
+	@for s in 1 2 3 4; do $(BUILD)/pare run $(DEMO_MODEL) $(DEMO_DIMS) --seed $$s --save-inputs $(BUILD)/demo/samples/$$s >/dev/null; done
+	$(BUILD)/pare shrink $(DEMO_MODEL) -o $(DEMO_OUT) --passes '$(DEMO_PASSES)' \
+	  --data $(BUILD)/demo/samples --report $(BUILD)/demo/report.json
 
 test: build
 	@scripts/fetch_models.sh
