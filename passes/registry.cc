@@ -4,6 +4,7 @@
 
 namespace pare::passes {
 
+extern const PassInfo kCutPass;
 extern const PassInfo kDcePass;
 extern const PassInfo kFoldPass;
 extern const PassInfo kFuseBnPass;
@@ -11,6 +12,7 @@ extern const PassInfo kQuantizePass;
 
 const std::vector<const PassInfo*>& all_passes() {
   static const std::vector<const PassInfo*> passes = {
+      &kCutPass,
       &kDcePass,
       &kFoldPass,
       &kFuseBnPass,

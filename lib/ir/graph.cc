@@ -255,6 +255,14 @@ void Graph::make_constant(Value* v, Tensor t) {
   v->set_constant(std::move(t));
 }
 
+void Graph::make_input(Value* v) {
+  PARE_CHECK(v->owner_ == this && !v->is_constant(), "make_input of '{}'", v->name());
+  if (Node* p = v->producer_) p->outputs_[v->producer_index_] = nullptr;
+  v->producer_ = nullptr;
+  v->producer_index_ = 0;
+  if (!v->is_graph_input()) inputs.push_back(v);
+}
+
 void Graph::rename(Value* v, const std::string& new_name) {
   v->name_ = new_name;
   root()->register_name(new_name);

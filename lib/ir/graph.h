@@ -165,6 +165,9 @@ class Graph {
   // Turns a node output into a constant in place: it keeps its name and uses and
   // loses its producer (whose output slot becomes omitted). Used by folding.
   void make_constant(Value* v, Tensor t);
+  // Turns a node output into a graph input (appended to `inputs`): it keeps its
+  // name, type and uses and loses its producer. Used by cut.
+  void make_input(Value* v);
   void rename(Value* v, const std::string& new_name);
 
   // Frees dead nodes and values; stably re-sorts nodes topologically (a node

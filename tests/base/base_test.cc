@@ -7,6 +7,7 @@
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
 #include "lib/base/fp16.h"
+#include "lib/base/sha256.h"
 #include "lib/base/strings.h"
 #include "tests/support/models.h"
 
@@ -70,6 +71,23 @@ TEST(AtomicFile, RefusesMissingFolderAndOverwritingInput) {
   EXPECT_NO_THROW(refuse_overwrite_input(dir + "/in.onnx", dir + "/out.onnx"));
   EXPECT_THROW(read_file(dir + "/missing"), Error);
   EXPECT_THROW(read_file(dir), Error);
+}
+
+}  // namespace
+}  // namespace pare
+
+namespace pare {
+namespace {
+
+TEST(Sha256, KnownVectorsAndTheCommittedModels) {
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  // The sha256 testdata/LICENSES.md records for the BlazeFace model.
+  EXPECT_EQ(sha256_hex(read_file(testing::testdata_model("face_detection_front_128x128_barracuda.onnx"))),
+            "d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51");
 }
 
 }  // namespace

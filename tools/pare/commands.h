@@ -19,9 +19,11 @@ struct Command {
 };
 
 extern const Command kBenchCommand;
+extern const Command kExtractCommand;
 extern const Command kInspectCommand;
 extern const Command kPassesCommand;
 extern const Command kRunCommand;
+extern const Command kSplitCommand;
 extern const Command kShrinkCommand;
 
 // Parses repeated NAME=N options (--dim batch=1); throws pare::Error on bad text.

@@ -13,6 +13,8 @@ const std::vector<const pare::cli::Command*>& commands() {
       &pare::cli::kShrinkCommand,
       &pare::cli::kRunCommand,
       &pare::cli::kBenchCommand,
+      &pare::cli::kSplitCommand,
+      &pare::cli::kExtractCommand,
       &pare::cli::kPassesCommand,
   };
   return table;
