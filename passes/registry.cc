@@ -8,6 +8,7 @@ extern const PassInfo kCutPass;
 extern const PassInfo kDcePass;
 extern const PassInfo kFoldPass;
 extern const PassInfo kFuseBnPass;
+extern const PassInfo kPrunePass;
 extern const PassInfo kQuantizePass;
 
 const std::vector<const PassInfo*>& all_passes() {
@@ -16,6 +17,7 @@ const std::vector<const PassInfo*>& all_passes() {
       &kDcePass,
       &kFoldPass,
       &kFuseBnPass,
+      &kPrunePass,
       &kQuantizePass,
   };
   return passes;
