@@ -8,6 +8,7 @@ extern const PassInfo kCutPass;
 extern const PassInfo kDcePass;
 extern const PassInfo kFoldPass;
 extern const PassInfo kFuseBnPass;
+extern const PassInfo kOpsetPass;
 extern const PassInfo kPrunePass;
 extern const PassInfo kQuantizePass;
 
@@ -17,6 +18,7 @@ const std::vector<const PassInfo*>& all_passes() {
       &kDcePass,
       &kFoldPass,
       &kFuseBnPass,
+      &kOpsetPass,
       &kPrunePass,
       &kQuantizePass,
   };
