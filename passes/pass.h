@@ -22,6 +22,8 @@ struct PassContext {
   uint64_t seed = 1;                     // any randomness is seeded from here
   // Reads a folder of samples for the given graph inputs; injected by the CLI.
   std::function<std::vector<Sample>(const std::string& dir, const std::vector<std::string>& input_names)> load_samples;
+  // Reports progress of long work (calibration): what, done, total. Optional.
+  std::function<void(const std::string& what, size_t done, size_t total)> progress;
 };
 
 class Pass {

@@ -15,8 +15,13 @@
 //   scale[c] = max|W[c]| / 127,  Wq = round_half_even(W / scale) in [-127, 127]
 //   After:   y = Conv(x, DequantizeLinear<axis>(Wq, scale))
 // Models below opset 13 (no per-axis DequantizeLinear) and below opset 10 (none
-// at all) get the same arithmetic as Cast(Wq) * scale. Static int8 (activations
-// too) needs calibration and is refused with a clear message until it lands.
+// at all) get the same arithmetic as Cast(Wq) * scale.
+//
+// quantize(int8) without weights-only is static int8 (quantize_static.cc):
+// activations too, calibrated on calib=DIR.
+//
+// keep-io=false (fp16): the graph's float32 inputs and outputs become float16,
+// with Casts at the edges, so the app hands the model half the bytes.
 //
 // Both leave alone: constants smaller than min-size (biases, shapes, scalars),
 // constants feeding an op of skip-ops or of the default keep-float list (Resize,
@@ -26,47 +31,12 @@
 
 #include "lib/base/fp16.h"
 #include "lib/base/strings.h"
-#include "passes/pass.h"
+#include "passes/quantize.h"
 
 namespace pare::passes {
 namespace {
 
 const std::vector<std::string> kKeepFloatOps = {"Resize", "Upsample", "Range", "Pad", "ConstantOfShape"};
-
-struct QuantizeOptions {
-  bool fp16 = false;
-  bool weights_only = false;
-  bool per_channel = true;
-  int64_t min_size = 16;
-  std::vector<std::string> skip, skip_ops;
-
-  explicit QuantizeOptions(const OptionValues& v)
-      : fp16(v.str("dtype") == "fp16"),
-        weights_only(v.flag("weights-only")),
-        per_channel(v.flag("per-channel")),
-        min_size(v.integer("min-size")),
-        skip(v.list("skip")),
-        skip_ops(v.list("skip-ops")) {}
-
-  bool node_skipped(const ir::Node& n) const {
-    for (const auto& op : kKeepFloatOps)
-      if (n.op_type == op) return true;
-    for (const auto& op : skip_ops)
-      if (n.op_type == op) return true;
-    for (const auto& glob : skip)
-      if (glob_match(glob, n.name)) return true;
-    return false;
-  }
-};
-
-bool eligible(const ir::Value* v, const QuantizeOptions& o) {
-  if (!v || !v->is_constant() || v->is_graph_output() || v->is_graph_input()) return false;
-  const ir::Tensor& t = v->constant();
-  if (t.dtype() != ir::DataType::kFloat || t.numel() < std::max<int64_t>(o.min_size, 1)) return false;
-  for (const ir::Use& u : v->uses())
-    if (o.node_skipped(*u.node)) return false;
-  return !v->uses().empty();
-}
 
 // Replaces constant `v` by the output of the node `build` makes; that output
 // takes v's own name, so consumers read the same name as before and the file
@@ -117,7 +87,20 @@ int64_t weight_axis(const ir::Node& n, const ir::Tensor& w) {
   return -1;
 }
 
-void to_int8(ir::Graph& g, ir::Value* v, int64_t axis, int64_t opset, bool per_channel, PassContext& ctx) {
+}  // namespace
+
+int64_t weight_axis_of_all_uses(const ir::Value* v) {
+  int64_t axis = -1;
+  for (const ir::Use& u : v->uses()) {
+    int64_t a = u.index == 1 && u.node->domain.empty() ? weight_axis(*u.node, v->constant()) : -1;
+    if (a < 0 || (axis >= 0 && a != axis)) return -1;
+    axis = a;
+  }
+  return axis;
+}
+
+std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis, int64_t opset, bool per_channel,
+                                        PassContext& ctx) {
   const ir::Tensor& t = v->constant();
   auto w = t.span<float>();
   int64_t channels = per_channel ? t.dims()[axis] : 1, inner = 1;
@@ -147,6 +130,38 @@ void to_int8(ir::Graph& g, ir::Value* v, int64_t axis, int64_t opset, bool per_c
     return g.add_node("Mul", {cast->output(0), s}, {name});
   });
   ++ctx.stats["quantized"];
+  return scale;
+}
+
+namespace {
+
+// keep-io=false: float32 graph inputs and outputs become float16 at the edges.
+void halve_io(ir::Graph& g, PassContext& ctx) {
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    ir::Value* v = g.inputs[i];
+    if (v->is_constant() || v->dtype != ir::DataType::kFloat) continue;
+    std::string name = v->name();
+    g.rename(v, g.unique_name(name + "_f32"));
+    ir::Value* half = g.add_value(name);
+    half->dtype = ir::DataType::kFloat16;
+    half->shape = v->shape;
+    g.inputs[i] = half;
+    ir::Node* cast = g.add_node_with_outputs("Cast", {half}, {v});
+    cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(ir::DataType::kFloat)));
+    ++ctx.stats["io_halved"];
+  }
+  for (size_t k = 0; k < g.outputs.size(); ++k) {
+    ir::Value* v = g.outputs[k];
+    if (v->dtype != ir::DataType::kFloat) continue;
+    std::string name = v->name();
+    g.rename(v, g.unique_name(name + "_f32"));
+    ir::Node* cast = g.add_node("Cast", {v}, {name});
+    cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(ir::DataType::kFloat16)));
+    cast->output(0)->dtype = ir::DataType::kFloat16;
+    cast->output(0)->shape = v->shape;
+    g.outputs[k] = cast->output(0);
+    ++ctx.stats["io_halved"];
+  }
 }
 
 class Quantize : public Pass {
@@ -154,52 +169,103 @@ class Quantize : public Pass {
   explicit Quantize(QuantizeOptions o) : o_(std::move(o)) {}
 
   void run(ir::Model& model, PassContext& ctx) override {
-    if (!o_.fp16 && !o_.weights_only)
-      fail("static int8 quantization (activations too, calibrated) is not available yet; "
-           "use quantize(int8, weights-only) or quantize(fp16)");
+    if (!o_.fp16 && !o_.weights_only) return quantize_static(model, o_, ctx);
     int64_t opset = model.opset("");
     int64_t changed = 0;
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
       for (ir::Value* v : g.constants()) {
-        if (!eligible(v, o_)) continue;
+        if (!eligible_weight(v, o_)) continue;
         if (o_.fp16) {
           to_fp16(g, v, ctx);
           ++changed;
           continue;
         }
         // int8: only a weight input whose every use has the same output-channel axis.
-        int64_t axis = -1;
-        bool ok = true;
-        for (const ir::Use& u : v->uses()) {
-          int64_t a = u.index == 1 ? weight_axis(*u.node, v->constant()) : -1;
-          ok = ok && a >= 0 && (axis < 0 || a == axis);
-          axis = a;
-        }
-        if (!ok) continue;
-        to_int8(g, v, axis, opset, o_.per_channel, ctx);
+        int64_t axis = weight_axis_of_all_uses(v);
+        if (axis < 0) continue;
+        quantize_weight_int8(g, v, axis, opset, o_.per_channel, ctx);
         ++changed;
       }
       g.compact();
     });
     if (changed == 0) fail("nothing to quantize: no float32 weight of at least {} elements", o_.min_size);
+    if (o_.fp16 && !o_.keep_io) {
+      halve_io(*model.graph, ctx);
+      model.graph->compact();
+    }
   }
 
  private:
   QuantizeOptions o_;
 };
 
+CalibrationMethod method_of(const std::string& s) {
+  if (s == "minmax") return CalibrationMethod::kMinMax;
+  if (s == "entropy") return CalibrationMethod::kEntropy;
+  return CalibrationMethod::kPercentile;
+}
+
 }  // namespace
+
+QuantizeOptions::QuantizeOptions(const OptionValues& v)
+    : fp16(v.str("dtype") == "fp16"),
+      weights_only(v.flag("weights-only")),
+      per_channel(v.flag("per-channel")),
+      keep_io(v.flag("keep-io")),
+      min_size(v.integer("min-size")),
+      skip(v.list("skip")),
+      skip_ops(v.list("skip-ops")),
+      calib(v.str("calib")),
+      uint8_activations(!v.flag("int8-activations")) {
+  calibration.method = method_of(v.str("method"));
+  calibration.percentile = v.number("percentile");
+  calibration.symmetric = v.flag("symmetric");
+  bool is_static = !fp16 && !weights_only;
+  if (!is_static && !calib.empty())
+    fail("calib= is for static int8 (quantize(int8) without weights-only); {} needs no data",
+         fp16 ? "fp16" : "weights-only");
+  if (is_static && calib.empty())
+    fail("static int8 needs calibration samples: add calib=DIR (a folder of samples or images), "
+         "or use quantize(int8, weights-only), which needs none");
+  if (!fp16 && !keep_io) fail("keep-io=false is for fp16; int8 models keep float32 inputs and outputs");
+}
+
+bool QuantizeOptions::node_skipped(const ir::Node& n) const {
+  for (const auto& op : kKeepFloatOps)
+    if (n.op_type == op) return true;
+  for (const auto& op : skip_ops)
+    if (n.op_type == op) return true;
+  for (const auto& glob : skip)
+    if (glob_match(glob, n.name)) return true;
+  return false;
+}
+
+bool eligible_weight(const ir::Value* v, const QuantizeOptions& o) {
+  if (!v || !v->is_constant() || v->is_graph_output() || v->is_graph_input()) return false;
+  const ir::Tensor& t = v->constant();
+  if (t.dtype() != ir::DataType::kFloat || t.numel() < std::max<int64_t>(o.min_size, 1)) return false;
+  for (const ir::Use& u : v->uses())
+    if (o.node_skipped(*u.node)) return false;
+  return !v->uses().empty();
+}
 
 extern const PassInfo kQuantizePass = {
     "quantize",
-    "store weights as float16, or as int8 with per-channel scales (weights-only)",
+    "store weights as float16 or per-channel int8 (weights-only), or static int8 with calibrated activations (QDQ)",
     {
         {"dtype", OptionType::kChoice, "int8", "the storage type of the weights", 0, 0, false, {"fp16", "int8"}},
         {"weights-only", OptionType::kBool, "false", "int8: quantize weights only, no calibration data needed"},
         {"per-channel", OptionType::kBool, "true", "int8: one scale per output channel (else one per tensor)"},
         {"min-size", OptionType::kInteger, "16", "constants with fewer elements stay float32", 0, 1e12},
-        {"skip", OptionType::kList, "", "node-name globs whose weights stay float32"},
-        {"skip-ops", OptionType::kList, "", "op types whose weights stay float32"},
+        {"skip", OptionType::kList, "", "node-name globs that stay float32 (weights and, static, activations)"},
+        {"skip-ops", OptionType::kList, "", "op types that stay float32"},
+        {"keep-io", OptionType::kBool, "true", "fp16: keep float32 graph inputs and outputs (false: float16 at the edges)"},
+        {"calib", OptionType::kString, "", "static int8: folder of calibration samples (tensors or images)"},
+        {"method", OptionType::kChoice, "percentile", "static int8: how activation ranges are chosen", 0, 0, false,
+         {"minmax", "percentile", "entropy"}},
+        {"percentile", OptionType::kNumber, "99.999", "static int8, method=percentile: the percentile kept", 50, 100},
+        {"int8-activations", OptionType::kBool, "false", "static int8: activations as int8 (default uint8, as most int8 kernels take)"},
+        {"symmetric", OptionType::kBool, "false", "static int8: activation ranges symmetric around zero"},
     },
     [](const OptionValues& v) -> std::unique_ptr<Pass> { return std::make_unique<Quantize>(QuantizeOptions(v)); },
 };

@@ -60,21 +60,62 @@ Sample read_sample_dir(const std::string& dir, const std::vector<std::string>& i
   return sample;
 }
 
-std::vector<Sample> read_samples(const std::string& dir, const std::vector<std::string>& input_names) {
+namespace {
+
+SampleSet read_image_folder(const std::string& dir, const std::vector<fs::path>& files,
+                            const std::vector<std::string>& input_names, const ImageOptions& images) {
+  if (input_names.size() != 1)
+    throw Error(fmt::format("{}: a folder of images feeds a model with one input; this one has {} ({})", dir,
+                            input_names.size(), join(input_names, ", ")));
+  SampleSet set;
+  for (const auto& f : files) {
+    ir::Tensor t = read_image(f.string(), images);
+    if (!set.samples.empty() && t.dims() != set.samples.front().begin()->second.dims())
+      throw Error(fmt::format("{}: its size differs from the first image's; give --image-size WxH to resize all",
+                              f.string()));
+    set.names.push_back(f.filename().string());
+    set.samples.push_back({{input_names[0], std::move(t)}});
+  }
+  return set;
+}
+
+}  // namespace
+
+SampleSet read_sample_set(const std::string& dir, const std::vector<std::string>& input_names,
+                          const ImageOptions& images) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: not a folder of samples", dir));
   bool has_files = false;
-  std::vector<fs::path> subdirs;
+  std::vector<fs::path> subdirs, image_files;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (e.is_regular_file() && is_sample_file(e.path())) has_files = true;
+    if (e.is_regular_file() && is_image_file(e.path().string())) image_files.push_back(e.path());
     if (e.is_directory()) subdirs.push_back(e.path());
   }
-  if (has_files) return {read_sample_dir(dir, input_names)};
   std::sort(subdirs.begin(), subdirs.end());
-  std::vector<Sample> out;
-  for (const auto& d : subdirs) out.push_back(read_sample_dir(d.string(), input_names));
-  if (out.empty()) throw Error(fmt::format("{}: holds no samples (sub-folders of input_K.pb or NAME.npy files)", dir));
-  return out;
+  std::sort(image_files.begin(), image_files.end());
+  if (!image_files.empty() && (has_files || !subdirs.empty()))
+    throw Error(fmt::format("{}: mixes image files with tensor samples; keep one kind per folder", dir));
+  if (!image_files.empty()) return read_image_folder(dir, image_files, input_names, images);
+  if (images.configured())
+    throw Error(fmt::format("{}: image options were given but the folder holds no .png, .jpg or .jpeg files", dir));
+  SampleSet set;
+  if (has_files) {
+    set.names.push_back(fs::path(dir).filename().string());
+    set.samples.push_back(read_sample_dir(dir, input_names));
+    return set;
+  }
+  for (const auto& d : subdirs) {
+    set.names.push_back(d.filename().string());
+    set.samples.push_back(read_sample_dir(d.string(), input_names));
+  }
+  if (set.samples.empty())
+    throw Error(fmt::format("{}: holds no samples (sub-folders of input_K.pb or NAME.npy files, or images)", dir));
+  return set;
+}
+
+std::vector<Sample> read_samples(const std::string& dir, const std::vector<std::string>& input_names) {
+  return read_sample_set(dir, input_names).samples;
 }
 
 }  // namespace pare::formats

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/images/images.h"
 #include "lib/ir/tensor.h"
 
 namespace pare::formats {
@@ -27,5 +28,22 @@ Sample read_sample_dir(const std::string& dir, const std::vector<std::string>& i
 // A folder of samples: either a single sample folder, or sub-folders each holding one
 // (sorted by name, so the order is deterministic).
 std::vector<Sample> read_samples(const std::string& dir, const std::vector<std::string>& input_names);
+
+// Samples with their names (sub-folder or image file name, for --labels). Besides
+// the tensor layouts above, `dir` may be a folder of PNG/JPEG images for a model
+// with one input: each image is one sample, decoded and normalised by `images`.
+// A folder that mixes images with tensor samples is refused.
+struct SampleSet {
+  std::vector<std::string> names;
+  std::vector<Sample> samples;
+};
+// Labels for a sample set, one integer class per sample: each line of `path` is
+// either "NAME LABEL" (NAME a sample's name: image file or sub-folder) or just
+// "LABEL" (then lines follow the samples' sorted order). Blank lines and lines
+// starting with # are ignored. Throws pare::Error naming the file and line.
+std::vector<int64_t> read_labels(const std::string& path, const std::vector<std::string>& sample_names);
+
+SampleSet read_sample_set(const std::string& dir, const std::vector<std::string>& input_names,
+                          const ImageOptions& images = {});
 
 }  // namespace pare::formats

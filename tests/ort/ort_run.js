@@ -1,5 +1,5 @@
 // Runs a model in ONNX Runtime (npm onnxruntime-node) on ONNX test-data files:
-//   node tests/ort/ort_run.js MODEL IN_DIR OUT_DIR [--threads N]
+//   node tests/ort/ort_run.js MODEL IN_DIR OUT_DIR [--threads N] [--opt disabled|basic|extended|all]
 // reads IN_DIR/input_K.pb in the model's input order, writes OUT_DIR/output_K.pb
 // in its output order. One-line error and exit 2 on failure.
 'use strict';
@@ -18,11 +18,16 @@ async function main() {
   let threads = 1;
   const ti = args.indexOf('--threads');
   if (ti >= 0) { threads = Number(args[ti + 1]); args.splice(ti, 2); }
+  // 'disabled' runs QDQ models literally (dequantize, float op, quantize); 'all'
+  // fuses them into integer kernels, which round differently.
+  let opt = 'all';
+  const oi = args.indexOf('--opt');
+  if (oi >= 0) { opt = args[oi + 1]; args.splice(oi, 2); }
   if (args.length !== 3) throw new Error('usage: ort_run.js MODEL IN_DIR OUT_DIR [--threads N]');
   const [model, inDir, outDir] = args;
   const ort = ortModule();
   const session = await ort.InferenceSession.create(model, {
-    intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
+    intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: opt, executionMode: 'sequential',
   });
   const feeds = {};
   session.inputNames.forEach((name, k) => {

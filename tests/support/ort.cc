@@ -48,13 +48,14 @@ Command run_command(const std::vector<std::string>& argv, int64_t file_size_limi
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_file(out), read_file(err)};
 }
 
-std::vector<ir::Tensor> run_ort(const std::string& model_path, const std::vector<ir::Tensor>& inputs, int threads) {
+std::vector<ir::Tensor> run_ort(const std::string& model_path, const std::vector<ir::Tensor>& inputs, int threads,
+                                const std::string& opt) {
   std::string dir = temp_dir();
   fs::create_directories(dir + "/in");
   for (size_t k = 0; k < inputs.size(); ++k)
     formats::write_tensor_pb(dir + "/in/input_" + std::to_string(k) + ".pb", inputs[k], "");
   Command c = run_command({"node", std::string(PARE_SOURCE_DIR) + "/tests/ort/ort_run.js", model_path, dir + "/in",
-                           dir + "/out", "--threads", std::to_string(threads)});
+                           dir + "/out", "--threads", std::to_string(threads), "--opt", opt});
   if (c.exit_code != 0) throw Error("ONNX Runtime failed on " + model_path + ": " + c.err);
   std::vector<ir::Tensor> outputs;
   for (size_t k = 0;; ++k) {

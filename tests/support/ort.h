@@ -13,7 +13,10 @@
 namespace pare::testing {
 
 // Runs `model_path` in ORT on `inputs` (in graph-input order); outputs in graph-output order.
-std::vector<ir::Tensor> run_ort(const std::string& model_path, const std::vector<ir::Tensor>& inputs, int threads = 1);
+// `opt` is ORT's graph optimisation level: "all" (default) or "disabled" (QDQ
+// models then run literally, as pare's runner runs them).
+std::vector<ir::Tensor> run_ort(const std::string& model_path, const std::vector<ir::Tensor>& inputs, int threads = 1,
+                                const std::string& opt = "all");
 
 // rt::random_inputs (deterministic, seeded), for the tests.
 std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,

@@ -9,17 +9,27 @@
 
 #include <CLI/CLI.hpp>
 
+#include "formats/images/images.h"
 #include "lib/runtime/session.h"
 
 namespace pare::cli {
 
+// --image-size, --mean, --std, --layout, --channels: how image files become inputs.
+struct ImageArgs {
+  std::string size, mean, std, layout = "NCHW", channels = "rgb";
+};
+void add_image_options(CLI::App& sub, ImageArgs& a);
+// The parsed options (throws pare::Error naming the option on bad text).
+formats::ImageOptions image_options(const ImageArgs& a);
+
 struct RunnerArgs {
   std::string model, inputs;
+  ImageArgs images;
   int threads = 1;
   std::vector<std::string> dims;
 };
 
-// Declares MODEL, --inputs, --threads and --dim on `sub`.
+// Declares MODEL, --inputs, --threads, --dim and the image options on `sub`.
 void add_runner_options(CLI::App& sub, RunnerArgs& a);
 
 // A session for `model`; compile errors name the model file.
@@ -29,7 +39,8 @@ std::unique_ptr<rt::Session> open_session(const ir::Model& model, const RunnerAr
 std::vector<ir::Tensor> run_once(rt::Session& session, const std::map<std::string, ir::Tensor>& feed,
                                  const RunnerArgs& a);
 
-// Reads a.inputs (input_K.pb or NAME.npy) when given, else random_inputs(dims, seed).
+// Reads a.inputs (a folder of input_K.pb or NAME.npy, or one image file) when given,
+// else random_inputs(dims, seed).
 std::map<std::string, ir::Tensor> inputs_for(const ir::Model& model, const rt::Session& session, const RunnerArgs& a,
                                              uint64_t seed);
 

@@ -1,0 +1,30 @@
+// Per-layer error: where in the graph a shrunk model drifts from the original.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lib/ir/graph.h"
+#include "lib/metrics/compare.h"
+
+namespace pare::metrics {
+
+struct LayerDiff {
+  std::string tensor;  // a main-graph tensor present, as float32, in both models
+  std::string node;    // its producer in the original model
+  std::string op;
+  OutputDiff diff;
+};
+
+// Runs both models on every sample and compares every intermediate float32
+// tensor the two share by name (quantize keeps names, so each compared tensor is
+// the shrunk model's version of the original one). Sorted worst SQNR first, ties
+// by graph order.
+std::vector<LayerDiff> per_layer_error(const ir::Model& before, const ir::Model& after,
+                                       const std::vector<std::map<std::string, ir::Tensor>>& samples);
+
+// The fraction of samples whose first output's largest score is at the label's index.
+double top1_accuracy(const std::vector<ir::Tensor>& scores, const std::vector<int64_t>& labels);
+
+}  // namespace pare::metrics

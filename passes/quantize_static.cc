@@ -1,0 +1,214 @@
+// quantize(int8, calib=DIR): static int8 in QDQ form.
+//
+// Every activation read by a quantizable node passes through one
+// QuantizeLinear -> DequantizeLinear pair, with the scale and zero point that its
+// calibrated range gives:
+//   Before:  y = Conv(x, W, b)
+//   After:   y = Conv(DQ(Q(x, sx, zx), sx, zx), DQ(Wq, sw, axis=0), DQ(bq, sx*sw))
+// Weights are symmetric int8 (per output channel by default), biases int32 with
+// scale sx*sw[c] and zero point 0, as integer kernels need them. The graph still
+// computes in float: a runtime with int8 kernels (ONNX Runtime, TFLite, Core ML
+// after conversion) fuses each DQ -> op -> Q into an integer op, and pare's runner
+// executes the QDQ literally, which is the reference for those fused kernels.
+//
+// Quantizable: Conv, ConvTranspose, Gemm, MatMul (activations, weights, biases);
+// Add, Mul, Concat, MaxPool, AveragePool, GlobalAveragePool (activation inputs).
+// A tensor gets one Q/DQ pair however many quantized nodes read it; its float
+// consumers keep the float tensor. Skipped nodes (skip=, skip-ops=, the keep-float
+// list) keep float inputs. Only the main graph's activations are quantized (the
+// runner captures main-graph tensors); weights inside subgraphs still are.
+// Per-channel QDQ needs opset 13: older models are upgraded first (opset.h).
+#include <cmath>
+#include <set>
+
+#include "lib/base/strings.h"
+#include "passes/opset.h"
+#include "passes/quantize.h"
+
+namespace pare::passes {
+namespace {
+
+const std::set<std::string> kWeightOps = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
+const std::set<std::string> kActivationOps = {"Add", "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool"};
+
+struct QParams {
+  float scale = 1;
+  int32_t zero_point = 0;
+};
+
+// Scale and zero point for range [lo, hi] (lo <= 0 <= hi) on [qmin, qmax].
+QParams qparams(const Range& r, bool uint8, bool symmetric) {
+  double qmin = uint8 ? 0 : -128, qmax = uint8 ? 255 : 127;
+  QParams p;
+  if (symmetric) {
+    double t = std::max(std::fabs(r.lo), std::fabs(r.hi));
+    if (t <= 0) return {1.0f, uint8 ? 128 : 0};
+    p.scale = static_cast<float>(2 * t / (qmax - qmin));
+    p.zero_point = uint8 ? 128 : 0;
+    return p;
+  }
+  double span = static_cast<double>(r.hi) - r.lo;
+  if (span <= 0) return {1.0f, static_cast<int32_t>(uint8 ? 0 : -128)};
+  p.scale = static_cast<float>(span / (qmax - qmin));
+  p.zero_point = static_cast<int32_t>(std::clamp(std::nearbyint(qmin - r.lo / p.scale), qmin, qmax));
+  return p;
+}
+
+// A computed tensor that may be float32: exported models often record no type
+// for intermediate tensors, so calibration (which sees the real tensors) decides.
+bool is_activation(const ir::Value* v) {
+  return v && !v->is_constant() && (v->dtype == ir::DataType::kFloat || v->dtype == ir::DataType::kUndefined) &&
+         (v->producer() || v->is_graph_input());
+}
+
+// The inputs of `n` that get a Q/DQ pair.
+std::vector<size_t> activation_slots(const ir::Node& n) {
+  std::vector<size_t> out;
+  if (!n.domain.empty()) return out;
+  if (kWeightOps.count(n.op_type)) {
+    for (size_t i = 0; i < std::min<size_t>(n.inputs().size(), 2); ++i)
+      if (is_activation(n.input(i))) out.push_back(i);
+  } else if (kActivationOps.count(n.op_type)) {
+    for (size_t i = 0; i < n.inputs().size(); ++i)
+      if (is_activation(n.input(i))) out.push_back(i);
+  }
+  return out;
+}
+
+// Bias of a Conv/ConvTranspose (input 2) or Gemm (input C) as int32 with scale
+// sx*sw[c]: exactly what an integer kernel adds to its int32 accumulator.
+void quantize_bias(ir::Graph& g, ir::Node* n, float input_scale, const std::vector<float>& weight_scales,
+                   PassContext& ctx) {
+  ir::Value* b = n->input(2);
+  if (!b || !b->is_constant() || b->uses().size() != 1 || b->is_graph_output()) return;
+  const ir::Tensor& t = b->constant();
+  if (t.dtype() != ir::DataType::kFloat || t.rank() != 1) return;
+  int64_t c = t.dims()[0];
+  if (weight_scales.size() != 1 && static_cast<int64_t>(weight_scales.size()) != c) return;
+  auto bias = t.span<float>();
+  std::vector<float> scale(c);
+  std::vector<int32_t> q(c);
+  for (int64_t i = 0; i < c; ++i) {
+    scale[i] = input_scale * weight_scales[weight_scales.size() == 1 ? 0 : i];
+    if (scale[i] <= 0) return;
+    double v = std::nearbyint(bias[i] / scale[i]);
+    if (std::fabs(v) > 2147483647.0) return;  // would overflow int32: keep float
+    q[i] = static_cast<int32_t>(v);
+  }
+  ir::Value* bq = g.add_constant(g.unique_name("q32"), ir::Tensor::from<int32_t>({c}, q), b->constant_origin);
+  ir::Value* s = g.add_constant(g.unique_name("s32"), ir::Tensor::from<float>({c}, scale));
+  std::string name = b->name();
+  g.rename(b, g.unique_name("bf"));
+  ir::Node* deq = g.add_node("DequantizeLinear", {bq, s}, {name});
+  deq->set_attr(ir::Attribute::of_int("axis", 0));
+  deq->output(0)->dtype = ir::DataType::kFloat;
+  deq->output(0)->shape = b->shape;
+  g.replace_all_uses(b, deq->output(0));
+  g.erase_value(b);
+  ++ctx.stats["biases_quantized"];
+}
+
+}  // namespace
+
+void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ctx) {
+  if (!ctx.load_samples) fail("calib={}: this caller cannot read sample folders", o.calib);
+  int64_t from = model.opset("");
+  if (from < 13) {
+    upgrade_opset(model, 13);
+    ctx.stats["opset_upgraded_from"] = from;
+  }
+  ir::Graph& g = *model.graph;
+
+  // 1. Which tensors to quantize, in graph order (names are deterministic).
+  std::vector<std::pair<ir::Node*, size_t>> uses;
+  std::vector<std::string> names;
+  std::set<const ir::Value*> seen;
+  for (ir::Node* n : g.nodes_snapshot()) {
+    if (o.node_skipped(*n)) continue;
+    for (size_t i : activation_slots(*n)) {
+      uses.emplace_back(n, i);
+      if (seen.insert(n->input(i)).second) names.push_back(n->input(i)->name());
+    }
+  }
+  if (names.empty()) fail("nothing to quantize: no activation feeds a Conv, Gemm, MatMul, Add, Mul, Concat or pool");
+
+  // 2. Calibrate on the float model.
+  std::vector<std::string> inputs;
+  for (const ir::Value* v : g.inputs)
+    if (!v->is_constant()) inputs.push_back(v->name());
+  std::vector<Sample> samples;
+  try {
+    samples = ctx.load_samples(o.calib, inputs);
+  } catch (Error& e) {
+    e.with_context("calib");
+    throw;
+  }
+  if (samples.empty()) fail("calib={}: holds no samples", o.calib);
+  CalibrationOptions copt = o.calibration;
+  if (ctx.progress) copt.progress = ctx.progress;
+  std::map<std::string, Range> ranges = calibrate(model, samples, names, copt);
+  ctx.stats["samples"] = static_cast<int64_t>(samples.size());
+
+  // 3. One Q/DQ pair per tensor.
+  std::map<const ir::Value*, ir::Value*> dequantized;
+  std::map<const ir::Value*, float> scale_of;
+  ir::DataType qtype = o.uint8_activations ? ir::DataType::kUint8 : ir::DataType::kInt8;
+  for (auto [n, i] : uses) {
+    ir::Value* x = n->input(i);
+    if (!ranges.count(x->name())) continue;  // not float32 after all
+    auto it = dequantized.find(x);
+    if (it == dequantized.end()) {
+      QParams p = qparams(ranges.at(x->name()), o.uint8_activations, o.calibration.symmetric);
+      // Short generated names: exporters' tensor names can be 100 characters, and
+      // a derived name would be stored ~10 times per tensor.
+      ir::Value* s = g.add_constant(g.unique_name("qs"), ir::Tensor::scalar<float>(p.scale));
+      ir::Value* z = g.add_constant(g.unique_name("qz"),
+                                    o.uint8_activations ? ir::Tensor::scalar<uint8_t>(static_cast<uint8_t>(p.zero_point))
+                                                        : ir::Tensor::scalar<int8_t>(static_cast<int8_t>(p.zero_point)));
+      ir::Node* q = g.add_node("QuantizeLinear", {x, s, z}, {g.unique_name("q")});
+      q->output(0)->dtype = qtype;
+      q->output(0)->shape = x->shape;
+      ir::Node* dq = g.add_node("DequantizeLinear", {q->output(0), s, z}, {g.unique_name("dq")});
+      dq->output(0)->dtype = ir::DataType::kFloat;
+      dq->output(0)->shape = x->shape;
+      it = dequantized.emplace(x, dq->output(0)).first;
+      scale_of[x] = p.scale;
+      ++ctx.stats["activations_quantized"];
+    }
+    g.set_input(n, i, it->second);
+  }
+
+  // 4. Weights (per channel) and the biases that go with them.
+  int64_t weights = 0;
+  for (ir::Node* n : g.nodes_snapshot()) {
+    if (n->is_dead() || !kWeightOps.count(n->op_type) || !n->domain.empty() || o.node_skipped(*n)) continue;
+    ir::Value* w = n->input(1);
+    if (!eligible_weight(w, o)) continue;
+    int64_t axis = weight_axis_of_all_uses(w);
+    if (axis < 0) continue;
+    std::vector<float> wscales = quantize_weight_int8(g, w, axis, 13, o.per_channel, ctx);
+    ++weights;
+    ir::Value* x = n->input(0);
+    bool has_bias_slot = n->op_type != "MatMul";  // Gemm's C is per output column, like a Conv bias
+    if (has_bias_slot && x && x->producer() && x->producer()->op_type == "DequantizeLinear") {
+      ir::Value* xq = x->producer()->input(0);
+      const ir::Value* xf = xq && xq->producer() ? xq->producer()->input(0) : nullptr;
+      if (xf && scale_of.count(xf)) quantize_bias(g, n, scale_of[xf], wscales, ctx);
+    }
+  }
+  ctx.stats["weights_quantized"] = weights;
+  // Weights inside subgraphs (If/Loop bodies): stored as int8 too.
+  for_each_graph(g, [&](ir::Graph& sub) {
+    if (&sub == &g) return;
+    for (ir::Value* v : sub.constants()) {
+      if (!eligible_weight(v, o)) continue;
+      int64_t axis = weight_axis_of_all_uses(v);
+      if (axis >= 0) quantize_weight_int8(sub, v, axis, 13, o.per_channel, ctx), ++ctx.stats["weights_quantized"];
+    }
+    sub.compact();
+  });
+  ctx.stats.erase("quantized");  // counted as weights_quantized here
+  g.compact();
+}
+
+}  // namespace pare::passes

@@ -1,0 +1,113 @@
+// True accuracy on a real labeled task: the PP-OCR text-direction classifier
+// (upright = 0, rotated 180 degrees = 1) on text-line images rendered here with
+// DejaVu Sans, calibrated on one set and evaluated on another. Static int8 must
+// stay within 1 point of float32, and ONNX Runtime must agree with pare's runner
+// on the quantized model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "formats/onnx/onnx.h"
+#include "formats/tensors/tensors.h"
+#include "lib/base/atomic_file.h"
+#include "lib/runtime/session.h"
+#include "tests/support/models.h"
+#include "tests/support/ort.h"
+#include "tests/support/text_lines.h"
+
+namespace pare {
+namespace {
+
+constexpr int kCalib = 32, kEval = 200;
+
+struct TextSets {
+  std::string dir, calib, eval;
+};
+
+const TextSets& text_sets() {
+  static TextSets sets = [] {
+    TextSets s;
+    s.dir = testing::temp_dir();
+    s.calib = s.dir + "/calib";
+    s.eval = s.dir + "/eval";
+    testing::write_text_direction_set(s.calib, kCalib, 100);
+    testing::write_text_direction_set(s.eval, kEval, 7);
+    return s;
+  }();
+  return sets;
+}
+
+// The classifier's own preprocessing: 192x48 RGB, (x/255 - 0.5) / 0.5.
+std::vector<std::string> image_flags() { return {"--image-size", "192x48", "--mean", "0.5", "--std", "0.5"}; }
+
+nlohmann::json shrink(const std::string& passes, const std::string& out) {
+  const TextSets& s = text_sets();
+  std::string cls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+  std::vector<std::string> args = {testing::pare_bin(), "shrink", cls, "-o", out, "--passes", passes,
+                                   "--data", s.eval, "--labels", s.eval + "/labels.txt", "--report", out + ".json"};
+  for (const auto& f : image_flags()) args.push_back(f);
+  auto c = testing::run_command(args);
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  return nlohmann::json::parse(read_file(out + ".json"));
+}
+
+TEST(Accuracy, StaticInt8OnTheTextDirectionClassifierStaysWithinOnePoint) {
+  const TextSets& s = text_sets();
+  std::string out = s.dir + "/cls_int8.onnx";
+  auto report = shrink("fold, fuse-bn, dce, quantize(int8, calib=" + s.calib + ")", out);
+  double before = report["accuracy"]["before"], after = report["accuracy"]["after"];
+  std::printf("text direction: float32 %.4f, static int8 %.4f on %d rendered lines\n", before, after, kEval);
+  EXPECT_GE(before, 0.9) << "the float model should read rendered text lines";
+  EXPECT_LE(std::fabs(after - before), 0.01);
+  EXPECT_GE(report["fidelity"][0]["top1_agreement"].get<double>(), 0.98);
+  for (const char* key : {"activations_quantized", "weights_quantized", "biases_quantized"})
+    EXPECT_GT(report["passes"][3]["stats"][key].get<int>(), 0) << key;
+  EXPECT_EQ(report["passes"][3]["stats"]["samples"], kCalib);
+  // Per-layer error needs no labels; spot-check that it lists tensors worst first.
+  std::vector<std::string> args = {testing::pare_bin(), "shrink",  testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"),
+                                   "-o", s.dir + "/w8.onnx", "--passes", "quantize(int8, weights-only)", "--data", s.calib,
+                                   "--per-layer", "--report", s.dir + "/w8.json"};
+  for (const auto& f : image_flags()) args.push_back(f);
+  auto c = testing::run_command(args);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto layers = nlohmann::json::parse(read_file(s.dir + "/w8.json"))["per_layer"];
+  ASSERT_GT(layers.size(), 50u);
+  for (size_t i = 1; i < layers.size(); ++i)
+    EXPECT_LE(layers[i - 1]["sqnr_db"].get<double>(), layers[i]["sqnr_db"].get<double>());
+}
+
+TEST(Accuracy, OnnxRuntimeAgreesWithTheRunnerOnTheStaticInt8Classifier) {
+  const TextSets& s = text_sets();
+  std::string out = s.dir + "/cls_int8_ort.onnx";
+  shrink("quantize(int8, calib=" + s.calib + ", method=minmax)", out);
+  ir::Model m = formats::onnx::load_model(out);
+  rt::Session session(m);
+  formats::ImageOptions img;
+  formats::parse_image_size("192x48", img);
+  img.mean = {0.5f};
+  img.std = {0.5f};
+  auto set = formats::read_sample_set(s.eval, session.input_names(), img);
+  // Literal QDQ (ORT without graph optimisations) and ORT's fused int8 kernels.
+  for (const std::string opt : {"disabled", "all"}) {
+    int agree = 0, n = 8;
+    double worst = 0;
+    for (int i = 0; i < n; ++i) {
+      auto ours = session.run(set.samples[i])[0].as_double();
+      auto theirs = testing::run_ort(out, {set.samples[i].begin()->second}, 1, opt)[0].as_double();
+      ASSERT_EQ(ours.size(), theirs.size());
+      size_t a = std::max_element(ours.begin(), ours.end()) - ours.begin();
+      size_t b = std::max_element(theirs.begin(), theirs.end()) - theirs.begin();
+      agree += a == b;
+      for (size_t k = 0; k < ours.size(); ++k) worst = std::max(worst, std::fabs(ours[k] - theirs[k]));
+    }
+    std::printf("ORT (%s) vs runner: top-1 agree %d/%d, max |diff| of probabilities %.4f\n", opt.c_str(), agree, n, worst);
+    EXPECT_EQ(agree, n) << opt;
+    // One quantization step flipped somewhere moves a probability by a few percent at most.
+    EXPECT_LT(worst, opt == "disabled" ? 0.02 : 0.05) << opt;
+  }
+}
+
+}  // namespace
+}  // namespace pare
