@@ -1,5 +1,7 @@
-// prune(sparsity=S, mode=magnitude): zero the smallest-magnitude weights.
+// prune(sparsity=S, mode=magnitude|channel): make Conv, ConvTranspose, Gemm and
+// MatMul weights smaller.
 //
+// mode=magnitude (the default) zeroes the smallest-magnitude weights.
 // The weight input of Conv, ConvTranspose, Gemm and MatMul (a float32 constant)
 // loses its S smallest-magnitude fraction, per layer (scope=layer) or by one
 // threshold over all of them (scope=global). The file keeps its size, but zeros
@@ -9,12 +11,19 @@
 // by position (the earlier one is kept), so the result is deterministic.
 // Stats: weights_zeroed, layers, and sparsity per layer in permille
 // (layer.<name>), so the report can show where the zeros went.
-// Structured pruning (mode=channel, removing whole channels) is not written yet.
+//
+// mode=channel removes whole output channels of Conv layers (structured
+// pruning, prune_channels.h): floor(S * C) of the C channels of every channel
+// space, the least important by the filters' L1 norm (norm=l2: L2 norm), with
+// every consumer rewritten, so the file and the MACs both shrink. scope and
+// min-size apply to mode=magnitude only, norm to mode=channel only; skip globs
+// apply to both.
 #include <algorithm>
 #include <cmath>
 
 #include "lib/base/strings.h"
 #include "passes/pass.h"
+#include "passes/prune_channels.h"
 
 namespace pare::passes {
 namespace {
@@ -34,10 +43,11 @@ class Prune : public Pass {
  public:
   explicit Prune(const OptionValues& v)
       : sparsity_(v.number("sparsity")), global_(v.str("scope") == "global"), min_size_(v.integer("min-size")),
-        skip_(v.list("skip")) {
+        skip_(v.list("skip")), channel_(v.str("mode") == "channel"), l2_(v.str("norm") == "l2") {
   }
 
   void run(ir::Model& model, PassContext& ctx) override {
+    if (channel_) return prune_channels(model, sparsity_, l2_, skip_, ctx);
     std::vector<Layer> layers = collect(model);
     if (layers.empty()) fail("nothing to prune: no float32 Conv, ConvTranspose, Gemm or MatMul weight of {}+ elements", min_size_);
     if (global_) {
@@ -108,16 +118,24 @@ class Prune : public Pass {
   bool global_;
   int64_t min_size_;
   std::vector<std::string> skip_;
+  bool channel_;
+  bool l2_;
 };
 
 }  // namespace
 
 extern const PassInfo kPrunePass = {
     "prune",
-    "zero the smallest-magnitude weights of Conv, ConvTranspose, Gemm and MatMul (zeros compress)",
+    "zero the smallest weights of Conv, ConvTranspose, Gemm and MatMul (zeros compress), or remove whole Conv channels",
     {
-        {"sparsity", OptionType::kNumber, "0.5", "fraction of each layer's weights (or of all, scope=global) to zero", 0, 1, true},
-        {"mode", OptionType::kChoice, "magnitude", "magnitude: zero single weights", 0, 0, false, {"magnitude"}},
+        {"sparsity", OptionType::kNumber, "0.5",
+         "fraction of each layer's weights (scope=global: of all) to zero; mode=channel: of each space's channels",
+         0, 1, true},
+        {"mode", OptionType::kChoice, "magnitude",
+         "magnitude: zero single weights; channel: remove whole Conv output channels, consumers follow", 0, 0,
+         false, {"magnitude", "channel"}},
+        {"norm", OptionType::kChoice, "l1", "mode=channel: the filter norm that ranks channels", 0, 0, false,
+         {"l1", "l2"}},
         {"scope", OptionType::kChoice, "layer", "one threshold per layer, or one for all layers", 0, 0, false,
          {"layer", "global"}},
         {"min-size", OptionType::kInteger, "64", "weights with fewer elements are left alone", 0, 1e12},
