@@ -19,6 +19,7 @@ struct Command {
 };
 
 extern const Command kBenchCommand;
+extern const Command kCheckCommand;
 extern const Command kExtractCommand;
 extern const Command kInspectCommand;
 extern const Command kPassesCommand;

@@ -1,0 +1,216 @@
+#include "lib/metrics/budget.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+
+#include "lib/base/atomic_file.h"
+#include "lib/base/error.h"
+#include "lib/base/strings.h"
+
+namespace pare::metrics {
+
+namespace fs = std::filesystem;
+
+std::vector<BudgetFailure> check_budget(const Measured& m, const Budget& b) {
+  std::vector<BudgetFailure> out;
+  auto check = [&](const char* what, int64_t value, const std::optional<int64_t>& limit) {
+    if (limit && value > *limit) out.push_back({what, value, *limit});
+  };
+  check("bytes", m.bytes, b.max_bytes);
+  check("download bytes", m.download_bytes, b.max_download_bytes);
+  check("parameters", m.params, b.max_params);
+  if (b.max_macs) {
+    if (!m.macs) out.push_back({"MACs", -1, *b.max_macs, true});
+    else check("MACs", *m.macs, b.max_macs);
+  }
+  return out;
+}
+
+Budget tightest(const Budget& a, const Budget& b) {
+  auto min = [](const std::optional<int64_t>& x, const std::optional<int64_t>& y) -> std::optional<int64_t> {
+    if (!x) return y;
+    if (!y) return x;
+    return std::min(*x, *y);
+  };
+  return {min(a.max_bytes, b.max_bytes), min(a.max_download_bytes, b.max_download_bytes), min(a.max_params, b.max_params),
+          min(a.max_macs, b.max_macs)};
+}
+
+bool is_byte_amount(std::string_view what) { return what == "bytes" || what == "download bytes"; }
+
+std::string format_amount(std::string_view what, int64_t value) {
+  return is_byte_amount(what) ? human_bytes(value) : std::to_string(value);
+}
+
+std::string describe(const BudgetFailure& f) {
+  if (f.unknown) return fmt::format("{} unknown, budget {} cannot be checked", f.what, format_amount(f.what, f.limit));
+  std::string value = format_amount(f.what, f.value), limit = format_amount(f.what, f.limit);
+  if (value == limit) {  // 229.03 kB > budget 229.03 kB says nothing: show the exact bytes too
+    value += fmt::format(" ({} B)", f.value);
+    limit += fmt::format(" ({} B)", f.limit);
+  }
+  return fmt::format("{} {} > budget {}", f.what, value, limit);
+}
+
+int64_t parse_count(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  std::string number(text.substr(0, i));
+  std::string unit(text.substr(i));
+  while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+  double scale = 0;
+  if (unit.empty()) scale = 1;
+  else if (unit == "k" || unit == "K") scale = 1e3;
+  else if (unit == "m" || unit == "M") scale = 1e6;
+  else if (unit == "g" || unit == "G") scale = 1e9;
+  if (i == 0 || scale == 0 || std::count(number.begin(), number.end(), '.') > 1 || number == ".")
+    fail("'{}' is not a count (examples: 200000, 50M, 1.5G)", text);
+  return static_cast<int64_t>(std::llround(std::stod(number) * scale));
+}
+
+namespace {
+
+const std::vector<std::string> kTopKeys = {"models"};
+const std::vector<std::string> kEntryKeys = {"path", "max-bytes", "max-download-bytes", "max-params", "max-macs", "dims"};
+
+int line_of(const YAML::Node& n) { return n.Mark().line + 1; }
+
+bool has_glob(std::string_view s) { return s.find_first_of("*?") != std::string_view::npos; }
+
+std::vector<std::string> components(std::string_view path) {
+  std::vector<std::string> out;
+  for (auto& c : split(path, '/'))
+    if (!c.empty() && c != ".") out.push_back(c);
+  return out;
+}
+
+std::string scalar(const BudgetFile& f, const YAML::Node& n, const std::string& key) {
+  if (!n.IsScalar()) fail("{}: line {}: '{}' must be a single value", f.path, line_of(n), key);
+  return n.Scalar();
+}
+
+BudgetEntry parse_entry(const BudgetFile& f, const YAML::Node& node) {
+  if (!node.IsMap()) fail("{}: line {}: each entry of 'models' must be a mapping with a 'path'", f.path, line_of(node));
+  BudgetEntry e;
+  e.line = line_of(node);
+  bool has_path = false;
+  for (const auto& kv : node) {
+    std::string key = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    int line = line_of(kv.first);
+    if (std::find(kEntryKeys.begin(), kEntryKeys.end(), key) == kEntryKeys.end())
+      fail("{}: line {}: unknown key '{}'{}", f.path, line, key, did_you_mean(key, kEntryKeys));
+    try {
+      if (key == "path") {
+        e.path = scalar(f, v, key);
+        has_path = true;
+        if (e.path.empty()) fail("'path' is empty");
+        if (e.path.front() == '/') fail("'{}' must be relative to the budget file's folder", e.path);
+      } else if (key == "max-bytes") {
+        e.budget.max_bytes = parse_size(scalar(f, v, key));
+      } else if (key == "max-download-bytes") {
+        e.budget.max_download_bytes = parse_size(scalar(f, v, key));
+      } else if (key == "max-params") {
+        e.budget.max_params = parse_count(scalar(f, v, key));
+      } else if (key == "max-macs") {
+        e.budget.max_macs = parse_count(scalar(f, v, key));
+      } else if (key == "dims") {
+        if (!v.IsMap()) fail("'dims' must be a mapping of NAME: N (e.g. dims: {{batch: 1}})");
+        for (const auto& d : v) {
+          std::string name = d.first.Scalar(), text = d.second.IsScalar() ? d.second.Scalar() : "";
+          size_t used = 0;
+          int64_t n = -1;
+          try {
+            n = std::stoll(text, &used);
+          } catch (...) {
+            used = 0;
+          }
+          if (used == 0 || used != text.size() || n < 0) fail("dims: '{}' must be a size, not '{}'", name, text);
+          e.dims[name] = n;
+        }
+      }
+    } catch (const Error& err) {
+      if (!err.context().empty() || starts_with(err.message(), f.path + ":")) throw;
+      fail("{}: line {}: {}: {}", f.path, line, key, err.message());
+    }
+  }
+  if (!has_path) fail("{}: line {}: the entry has no 'path'", f.path, e.line);
+  return e;
+}
+
+}  // namespace
+
+BudgetFile load_budget_file(const std::string& path) {
+  BudgetFile f;
+  f.path = path;
+  f.dir = fs::path(path).parent_path().string();
+  if (f.dir.empty()) f.dir = ".";
+  std::string text = read_file(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    std::string msg = e.msg;
+    std::replace(msg.begin(), msg.end(), '\n', ' ');
+    fail("{}: line {}: YAML syntax error: {}", path, e.mark.line + 1, msg);
+  }
+  if (!root.IsMap()) fail("{}: expected a mapping with a 'models' list", path);
+  for (const auto& kv : root) {
+    std::string key = kv.first.Scalar();
+    if (std::find(kTopKeys.begin(), kTopKeys.end(), key) == kTopKeys.end())
+      fail("{}: line {}: unknown key '{}'{}", path, line_of(kv.first), key, did_you_mean(key, kTopKeys));
+  }
+  YAML::Node models = root["models"];
+  if (!models) fail("{}: no 'models' list", path);
+  if (!models.IsSequence() || models.size() == 0)
+    fail("{}: line {}: 'models' must be a non-empty list of entries with a 'path'", path, line_of(models));
+  for (const auto& node : models) f.entries.push_back(parse_entry(f, node));
+  return f;
+}
+
+bool budget_path_matches(std::string_view pattern, std::string_view relative) {
+  auto p = components(pattern), r = components(relative);
+  if (p.size() != r.size()) return false;
+  for (size_t i = 0; i < p.size(); ++i)
+    if (!glob_match(p[i], r[i])) return false;
+  return true;
+}
+
+std::vector<std::string> expand_budget_entry(const BudgetFile& file, const BudgetEntry& entry) {
+  std::vector<std::string> found = {""};
+  for (const auto& comp : components(entry.path)) {
+    std::vector<std::string> next;
+    for (const auto& prefix : found) {
+      std::string joined = prefix.empty() ? comp : prefix + "/" + comp;
+      if (!has_glob(comp)) {
+        next.push_back(joined);
+        continue;
+      }
+      std::error_code ec;
+      fs::path dir = fs::path(file.dir) / prefix;
+      if (!fs::is_directory(dir, ec)) continue;
+      for (const auto& de : fs::directory_iterator(dir, ec)) {
+        std::string name = de.path().filename().string();
+        if (glob_match(comp, name)) next.push_back(prefix.empty() ? name : prefix + "/" + name);
+      }
+    }
+    found = std::move(next);
+  }
+  std::vector<std::string> files;
+  for (const auto& rel : found) {
+    std::error_code ec;
+    if (!rel.empty() && fs::is_regular_file(fs::path(file.dir) / rel, ec)) files.push_back(rel);
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) {
+    if (has_glob(entry.path)) fail("{}: line {}: '{}' matches no file", file.path, entry.line, entry.path);
+    fail("{}: line {}: {}: no such file", file.path, entry.line, entry.path);
+  }
+  return files;
+}
+
+}  // namespace pare::metrics

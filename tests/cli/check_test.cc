@@ -1,0 +1,421 @@
+// pare check: the CI size-budget gate. Each limit holds just above the real
+// value and fails just below it (the real values computed here with the same
+// metrics functions), --baseline shows each change, --github, --junit and
+// --json write what CI reads, and every mistake in the budget is exit 2.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "formats/onnx/onnx.h"
+#include "lib/base/atomic_file.h"
+#include "lib/base/strings.h"
+#include "lib/metrics/budget.h"
+#include "lib/metrics/macs.h"
+#include "lib/metrics/size.h"
+#include "tests/support/models.h"
+#include "tests/support/ort.h"
+
+namespace pare {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
+const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+
+struct Real {
+  int64_t bytes, download, params, macs;
+};
+
+// What pare check should find, computed with the library directly.
+Real measure(const std::string& path) {
+  auto size = metrics::measure_file(path);
+  ir::Model m = formats::onnx::load_model(path);
+  auto macs = metrics::count_macs(m, testing::dims_for(path));
+  EXPECT_TRUE(macs.known) << path << ": " << macs.reason;
+  return {size.file_bytes, size.download_bytes, metrics::count_weights(m).parameters, macs.total};
+}
+
+// A fresh folder with models/face.onnx and models/cls.onnx (copies of the real
+// models) and `yaml` as budget.yaml; returns the folder.
+std::string workspace(const std::string& yaml) {
+  std::string dir = testing::temp_dir();
+  fs::create_directories(dir + "/models");
+  fs::copy_file(kFace, dir + "/models/face.onnx");
+  fs::copy_file(kCls, dir + "/models/cls.onnx");
+  write_file_atomic(dir + "/budget.yaml", yaml);
+  return dir;
+}
+
+testing::Command check(const std::string& dir, std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {testing::pare_bin(), "check", "--budget", dir + "/budget.yaml"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return testing::run_command(argv);
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + what.size())) ++n;
+  return n;
+}
+
+void expect_one_error_line(const testing::Command& c, const std::string& must_mention) {
+  EXPECT_EQ(c.exit_code, 2) << c.out << c.err;
+  EXPECT_TRUE(std::regex_match(c.err, std::regex("pare: error: [^\\n]+\\n"))) << "stderr: " << c.err;
+  EXPECT_NE(c.err.find(must_mention), std::string::npos) << "stderr: " << c.err;
+}
+
+TEST(CheckBudget, HoldsWithinEveryLimit) {
+  Real face = measure(kFace), cls = measure(kCls);
+  std::string dir = workspace(fmt::format(
+      "# both models, every limit a little above the real value\n"
+      "models:\n"
+      "  - path: models/face.onnx\n"
+      "    max-bytes: {}\n"
+      "    max-download-bytes: {} B\n"
+      "    max-params: {}\n"
+      "  - path: \"models/c*.onnx\"\n"
+      "    max-bytes: {}\n",
+      face.bytes + 1000, face.download + 1000, face.params + 1, cls.bytes + 1));
+  auto c = check(dir);
+  ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
+  EXPECT_EQ(c.err, "");
+  EXPECT_NE(c.out.find("models/face.onnx: ok"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("models/cls.onnx: ok"), std::string::npos) << c.out;
+  EXPECT_EQ(c.out.find("over"), std::string::npos) << c.out;
+  // The measured values and the limits are in the table, as human sizes and plain counts.
+  for (const auto& s : {human_bytes(face.bytes), human_bytes(face.download), std::to_string(face.params),
+                        human_bytes(face.bytes + 1000), human_bytes(cls.bytes)})
+    EXPECT_NE(c.out.find(s), std::string::npos) << s << " missing from\n" << c.out;
+  // MACs cost a run: without a max-macs limit they are not counted, nor shown.
+  EXPECT_EQ(c.out.find("MACs"), std::string::npos) << c.out;
+  // Names are relative to the budget file, never absolute.
+  EXPECT_EQ(c.out.find(dir), std::string::npos) << c.out;
+}
+
+// One limit of the face model set just above, then just below its real value.
+void expect_both_ways(const std::string& key, const std::string& what, int64_t value, bool bytes) {
+  SCOPED_TRACE(key);
+  auto budget = [&](int64_t limit) {
+    return workspace(fmt::format("models:\n  - path: models/face.onnx\n    {}: {}\n", key, limit));
+  };
+  auto ok = check(budget(value + 1));
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_EQ(ok.err, "");
+  EXPECT_NE(ok.out.find("models/face.onnx: ok"), std::string::npos) << ok.out;
+
+  auto over = check(budget(value - 1));
+  EXPECT_EQ(over.exit_code, 1) << over.out << over.err;
+  EXPECT_NE(over.out.find("models/face.onnx: over"), std::string::npos) << over.out;
+  std::string v = bytes ? human_bytes(value) : std::to_string(value);
+  std::string l = bytes ? human_bytes(value - 1) : std::to_string(value - 1);
+  if (v == l) {  // the same human size: the exact bytes tell them apart
+    v += fmt::format(" ({} B)", value);
+    l += fmt::format(" ({} B)", value - 1);
+  }
+  EXPECT_EQ(over.err, "pare: check failed: models/face.onnx: " + what + " " + v + " > budget " + l + "\n");
+}
+
+TEST(CheckBudget, MaxBytesBothWays) { expect_both_ways("max-bytes", "bytes", measure(kFace).bytes, true); }
+
+TEST(CheckBudget, MaxDownloadBytesBothWays) {
+  expect_both_ways("max-download-bytes", "download bytes", measure(kFace).download, true);
+}
+
+TEST(CheckBudget, MaxParamsBothWays) { expect_both_ways("max-params", "parameters", measure(kFace).params, false); }
+
+TEST(CheckBudget, MaxMacsBothWays) {
+  int64_t macs = measure(kFace).macs;
+  ASSERT_GT(macs, 0);
+  expect_both_ways("max-macs", "MACs", macs, false);
+  // With a MACs limit the table shows them.
+  auto c = check(workspace(fmt::format("models:\n  - path: models/face.onnx\n    max-macs: {}\n", macs)));
+  EXPECT_NE(c.out.find("MACs"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find(std::to_string(macs)), std::string::npos) << c.out;
+}
+
+TEST(CheckBudget, SuffixedLimits) {
+  Real face = measure(kFace);
+  // 1000-based K/M/G counts and sizes with units: far above and far below the real values.
+  auto ok = check(workspace("models:\n  - path: models/face.onnx\n    max-macs: 10G\n    max-params: 1.5M\n"
+                            "    max-bytes: 5MB\n    max-download-bytes: 4000 KiB\n"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  ASSERT_LT(face.params, 1500000);
+  ASSERT_GT(face.params, 1000);
+  auto over = check(workspace("models:\n  - path: models/face.onnx\n    max-params: 1k\n"));
+  EXPECT_EQ(over.exit_code, 1) << over.out << over.err;
+  EXPECT_NE(over.err.find("parameters " + std::to_string(face.params) + " > budget 1000\n"), std::string::npos)
+      << over.err;
+}
+
+TEST(CheckBudget, UnknownMacsAreAFailureNotAPass) {
+  // The classifier has symbolic dims: its MACs cannot be counted without them.
+  auto c = check(workspace("models:\n  - path: models/cls.onnx\n    max-macs: 100G\n"));
+  EXPECT_EQ(c.exit_code, 1) << c.out << c.err;
+  EXPECT_TRUE(std::regex_match(c.err, std::regex("pare: check failed: models/cls\\.onnx: MACs unknown [^\\n]+\\n")))
+      << c.err;
+  // Fixing the dims in the budget makes them known, and within 100G.
+  std::string dims;
+  for (const auto& [name, size] : testing::dims_for(kCls)) dims += fmt::format("      \"{}\": {}\n", name, size);
+  ASSERT_FALSE(dims.empty());
+  auto fixed = check(workspace("models:\n  - path: models/cls.onnx\n    max-macs: 100G\n    dims:\n" + dims));
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.out << fixed.err;
+  ir::Model m = formats::onnx::load_model(kCls);
+  auto macs = metrics::count_macs(m, testing::dims_for(kCls));
+  ASSERT_TRUE(macs.known);
+  EXPECT_NE(fixed.out.find(std::to_string(macs.total)), std::string::npos) << fixed.out;
+  // So does --dim on the command line, the fix that the unknown reason suggests.
+  std::vector<std::string> args;
+  for (const auto& [name, size] : testing::dims_for(kCls)) args.insert(args.end(), {"--dim", fmt::format("{}={}", name, size)});
+  auto cli = check(workspace("models:\n  - path: models/cls.onnx\n    max-macs: 100G\n"), args);
+  EXPECT_EQ(cli.exit_code, 0) << cli.out << cli.err;
+  EXPECT_NE(cli.out.find(std::to_string(macs.total)), std::string::npos) << cli.out;
+  // And a MACs limit just below the count fails.
+  auto below = check(workspace(fmt::format("models:\n  - path: models/cls.onnx\n    max-macs: {}\n", macs.total - 1)), args);
+  EXPECT_EQ(below.exit_code, 1) << below.out << below.err;
+  EXPECT_EQ(below.err, fmt::format("pare: check failed: models/cls.onnx: MACs {} > budget {}\n", macs.total, macs.total - 1));
+}
+
+TEST(CheckBudget, OnlyTheFilesGiven) {
+  std::string dir = workspace("models:\n  - path: models/face.onnx\n    max-bytes: 1\n  - path: models/cls.onnx\n");
+  // The face model is over its budget, but only the classifier is asked for.
+  auto c = check(dir, {dir + "/models/cls.onnx"});
+  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+  EXPECT_NE(c.out.find("models/cls.onnx: ok"), std::string::npos) << c.out;
+  EXPECT_EQ(c.out.find("face.onnx"), std::string::npos) << c.out;
+  auto all = check(dir);
+  EXPECT_EQ(all.exit_code, 1) << all.out << all.err;
+  EXPECT_EQ(count(all.err, "pare: check failed: "), 1u) << all.err;
+}
+
+TEST(CheckBudget, JsonIsSortedAndMatchesTheMeasurements) {
+  Real face = measure(kFace);
+  std::string dir = workspace(fmt::format("models:\n  - path: models/face.onnx\n    max-bytes: {}\n    max-macs: {}\n",
+                                          face.bytes - 1, face.macs + 1));
+  auto c = check(dir, {"--json", dir + "/out.json"});
+  EXPECT_EQ(c.exit_code, 1) << c.err;
+  std::string text = read_file(dir + "/out.json");
+  json j = json::parse(text);
+  EXPECT_EQ(j.dump(2) + "\n", text);  // nlohmann's objects are sorted: the file is in its canonical form
+  ASSERT_EQ(j["models"].size(), 1u);
+  const json& m = j["models"][0];
+  EXPECT_EQ(m["file"], "models/face.onnx");
+  EXPECT_EQ(m["bytes"], face.bytes);
+  EXPECT_EQ(m["download_bytes"], face.download);
+  EXPECT_EQ(m["params"], face.params);
+  EXPECT_EQ(m["macs"], face.macs);
+  EXPECT_EQ(m["limits"]["bytes"], face.bytes - 1);
+  EXPECT_EQ(m["limits"]["macs"], face.macs + 1);
+  ASSERT_EQ(m["failures"].size(), 1u);
+  EXPECT_EQ(m["failures"][0]["what"], "bytes");
+  EXPECT_EQ(m["failures"][0]["value"], face.bytes);
+}
+
+TEST(CheckBaseline, ShowsGrowthAndNewModels) {
+  // The baseline: models/a.onnx is the face model.
+  std::string dir = workspace("models:\n  - path: \"parts/*.onnx\"\n    max-bytes: 5MB\n");
+  fs::create_directories(dir + "/parts");
+  fs::copy_file(kFace, dir + "/parts/a.onnx");
+  auto base = check(dir, {"--json", dir + "/base.json"});
+  ASSERT_EQ(base.exit_code, 0) << base.err;
+  // Then a.onnx grows (it becomes the classifier) and b.onnx appears.
+  fs::copy_file(kCls, dir + "/parts/a.onnx", fs::copy_options::overwrite_existing);
+  fs::copy_file(kFace, dir + "/parts/b.onnx");
+  auto c = check(dir, {"--baseline", dir + "/base.json"});
+  ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
+  Real before = measure(kFace), after = measure(kCls);
+  ASSERT_GT(after.bytes, before.bytes);
+  int64_t d = after.bytes - before.bytes;
+  std::string grown = fmt::format("+{}, {:+.1f}%", human_bytes(d), 100.0 * d / before.bytes);
+  EXPECT_NE(c.out.find(grown), std::string::npos) << grown << " missing from\n" << c.out;
+  int64_t dd = after.download - before.download;
+  std::string grown_download = fmt::format("{}{}, {:+.1f}%", dd > 0 ? "+" : "", human_bytes(dd), 100.0 * dd / before.download);
+  EXPECT_NE(c.out.find(grown_download), std::string::npos) << grown_download << " missing from\n" << c.out;
+  // b.onnx is not in the baseline: each of its sizes says "new".
+  size_t b = c.out.find("parts/b.onnx: ok");
+  ASSERT_NE(b, std::string::npos) << c.out;
+  EXPECT_EQ(count(c.out.substr(b), "new"), 3u) << c.out;
+  EXPECT_EQ(count(c.out.substr(0, b), "new"), 0u) << c.out;
+
+  // A baseline that is not pare check JSON is bad input.
+  write_file_atomic(dir + "/bad.json", "{\"models\": 3");
+  expect_one_error_line(check(dir, {"--baseline", dir + "/bad.json"}), "bad.json");
+}
+
+TEST(CheckGithub, AnnotationsAndStepSummary) {
+  Real face = measure(kFace);
+  std::string dir = workspace(fmt::format(
+      "models:\n  - path: models/face.onnx\n    max-bytes: {}\n    max-params: {}\n  - path: models/cls.onnx\n"
+      "    max-bytes: 5MB\n",
+      face.bytes - 1, face.params - 1));
+  std::string summary = dir + "/summary.md";
+  write_file_atomic(summary, "earlier step\n");
+  auto c = testing::run_command({"env", "GITHUB_STEP_SUMMARY=" + summary, testing::pare_bin(), "check", "--budget",
+                                 dir + "/budget.yaml", "--github"});
+  EXPECT_EQ(c.exit_code, 1) << c.out << c.err;
+  EXPECT_EQ(count(c.out, "::error "), 2u) << c.out;
+  std::string v = human_bytes(face.bytes), l = human_bytes(face.bytes - 1);
+  if (v == l) v += fmt::format(" ({} B)", face.bytes), l += fmt::format(" ({} B)", face.bytes - 1);
+  EXPECT_NE(c.out.find("::error file=models/face.onnx::bytes " + v + " exceeds budget " + l + "\n"), std::string::npos)
+      << c.out;
+  EXPECT_NE(c.out.find(fmt::format("::error file=models/face.onnx::parameters {} exceeds budget {}\n", face.params,
+                                   face.params - 1)),
+            std::string::npos)
+      << c.out;
+  EXPECT_EQ(count(c.err, "pare: check failed: models/face.onnx: "), 2u) << c.err;
+
+  std::string md = read_file(summary);
+  EXPECT_TRUE(starts_with(md, "earlier step\n")) << "the summary must be appended to:\n" << md;
+  EXPECT_NE(md.find("| Model |"), std::string::npos) << md;
+  EXPECT_NE(md.find("|---|"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `models/face.onnx` |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `models/cls.onnx` |"), std::string::npos) << md;
+  EXPECT_EQ(count(md, "**over**"), 1u) << md;
+  EXPECT_EQ(count(md, " ok |"), 1u) << md;
+  EXPECT_NE(md.find(human_bytes(face.bytes)), std::string::npos) << md;
+
+  // Without --github: no annotations, and the summary is left alone.
+  auto plain = testing::run_command({"env", "GITHUB_STEP_SUMMARY=" + summary, testing::pare_bin(), "check", "--budget",
+                                     dir + "/budget.yaml"});
+  EXPECT_EQ(plain.exit_code, 1);
+  EXPECT_EQ(plain.out.find("::error"), std::string::npos) << plain.out;
+  EXPECT_EQ(read_file(summary), md);
+}
+
+// Checks that every tag is closed in order and that no '<' or '&' appears raw
+// in text or attributes; returns the tag names in order of opening.
+std::vector<std::string> check_xml(const std::string& x) {
+  std::vector<std::string> stack, opened;
+  size_t p = 0;
+  if (starts_with(x, "<?xml")) p = x.find("?>") + 2;
+  while (true) {
+    size_t lt = x.find('<', p);
+    std::string text = x.substr(p, lt == std::string::npos ? std::string::npos : lt - p);
+    for (size_t a = text.find('&'); a != std::string::npos; a = text.find('&', a + 1))
+      EXPECT_TRUE(std::regex_search(text.substr(a), std::regex("^&(amp|lt|gt|quot|apos|#[0-9]+);"))) << text;
+    if (lt == std::string::npos) break;
+    size_t gt = x.find('>', lt);
+    EXPECT_NE(gt, std::string::npos);
+    if (gt == std::string::npos) break;
+    std::string tag = x.substr(lt + 1, gt - lt - 1);
+    EXPECT_EQ(tag.find('<'), std::string::npos) << tag;
+    for (size_t a = tag.find('&'); a != std::string::npos; a = tag.find('&', a + 1))
+      EXPECT_TRUE(std::regex_search(tag.substr(a), std::regex("^&(amp|lt|gt|quot|apos|#[0-9]+);"))) << tag;
+    EXPECT_EQ(count(tag, "\"") % 2, 0u) << tag;
+    if (starts_with(tag, "/")) {
+      EXPECT_FALSE(stack.empty()) << "</" << tag << "> closes nothing";
+      if (!stack.empty()) {
+        EXPECT_EQ(tag.substr(1), stack.back());
+        stack.pop_back();
+      }
+    } else {
+      std::string name = tag.substr(0, tag.find_first_of(" /"));
+      opened.push_back(name);
+      if (tag.back() != '/') stack.push_back(name);
+    }
+    p = gt + 1;
+  }
+  EXPECT_TRUE(stack.empty()) << "unclosed: " << (stack.empty() ? "" : stack.back());
+  return opened;
+}
+
+TEST(CheckJunit, OneTestcasePerModelAndAFailureWhenOver) {
+  Real face = measure(kFace);
+  std::string dir = workspace(fmt::format("models:\n  - path: \"models/*.onnx\"\n    max-bytes: {}\n", face.bytes));
+  // A name that needs escaping.
+  fs::copy_file(kFace, dir + "/models/a&b <\"q\">.onnx");
+  auto c = check(dir, {"--junit", dir + "/junit.xml"});
+  EXPECT_EQ(c.exit_code, 1) << c.out << c.err;  // the classifier is larger than the face model
+  std::string x = read_file(dir + "/junit.xml");
+  auto tags = check_xml(x);
+  ASSERT_FALSE(tags.empty());
+  EXPECT_EQ(tags.front(), "testsuite");
+  EXPECT_EQ(count(x, "<testsuite "), 1u) << x;
+  EXPECT_EQ(count(x, "<testcase "), 3u) << x;
+  EXPECT_EQ(count(x, "<failure "), 1u) << x;
+  EXPECT_NE(x.find("name=\"pare check\" tests=\"3\" failures=\"1\""), std::string::npos) << x;
+  EXPECT_NE(x.find("<testcase name=\"models/a&amp;b &lt;&quot;q&quot;&gt;.onnx\""), std::string::npos) << x;
+  // The failure is the classifier's, and says why.
+  size_t cls = x.find("<testcase name=\"models/cls.onnx\"");
+  ASSERT_NE(cls, std::string::npos) << x;
+  size_t fail_at = x.find("<failure message=\"bytes ");
+  ASSERT_NE(fail_at, std::string::npos) << x;
+  EXPECT_GT(fail_at, cls);
+  EXPECT_LT(fail_at, x.find("</testcase>", cls));
+  EXPECT_NE(x.find("&gt; budget " + human_bytes(face.bytes)), std::string::npos) << x;
+}
+
+TEST(CheckBadInput, YamlSyntaxError) {
+  std::string dir = workspace("models:\n  - path: models/face.onnx\n    max-bytes: [5MB\n");
+  auto c = check(dir);
+  expect_one_error_line(c, "budget.yaml");
+  EXPECT_NE(c.err.find("line "), std::string::npos) << c.err;
+}
+
+TEST(CheckBadInput, UnknownKey) {
+  auto c = check(workspace("models:\n  - path: models/face.onnx\n    max-byte: 5MB\n"));
+  expect_one_error_line(c, "budget.yaml: line 3: unknown key 'max-byte' (did you mean 'max-bytes'?)");
+  auto top = check(workspace("model:\n  - path: models/face.onnx\n"));
+  expect_one_error_line(top, "unknown key 'model' (did you mean 'models'?)");
+  EXPECT_NE(top.err.find("budget.yaml"), std::string::npos) << top.err;
+}
+
+TEST(CheckBadInput, BadLimits) {
+  expect_one_error_line(check(workspace("models:\n  - path: models/face.onnx\n    max-bytes: 5 parsecs\n")),
+                        "budget.yaml: line 3: max-bytes");
+  expect_one_error_line(check(workspace("models:\n  - path: models/face.onnx\n    max-params: lots\n")),
+                        "budget.yaml: line 3: max-params");
+  expect_one_error_line(check(workspace("models:\n  - max-bytes: 5MB\n")), "no 'path'");
+}
+
+TEST(CheckBadInput, GlobMatchingNothing) {
+  auto c = check(workspace("models:\n  - path: models/face.onnx\n  - path: \"parts/*.onnx\"\n    max-bytes: 1MB\n"));
+  expect_one_error_line(c, "budget.yaml: line 3: 'parts/*.onnx' matches no file");
+  EXPECT_EQ(c.out, "");
+  expect_one_error_line(check(workspace("models:\n  - path: models/gone.onnx\n")), "models/gone.onnx: no such file");
+}
+
+TEST(CheckBadInput, FileNotInBudget) {
+  std::string dir = workspace("models:\n  - path: models/face.onnx\n    max-bytes: 5MB\n");
+  std::string other = dir + "/models/cls.onnx";
+  auto c = check(dir, {other});
+  expect_one_error_line(c, other + ": no budget entry matches it");
+  EXPECT_EQ(c.out, "");
+}
+
+TEST(CheckBudgetLibrary, CheckBudgetAndCounts) {
+  metrics::Measured m{100, 50, 10, std::nullopt};
+  metrics::Budget b;
+  EXPECT_TRUE(metrics::check_budget(m, b).empty());
+  b.max_bytes = 100;  // equal is within budget
+  b.max_download_bytes = 49;
+  b.max_params = 10;
+  auto f = metrics::check_budget(m, b);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].what, "download bytes");
+  EXPECT_EQ(f[0].value, 50);
+  EXPECT_EQ(f[0].limit, 49);
+  b.max_macs = 1000;
+  f = metrics::check_budget(m, b);
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[1].what, "MACs");
+  EXPECT_TRUE(f[1].unknown);
+  m.macs = 1000;
+  EXPECT_EQ(metrics::check_budget(m, b).size(), 1u);
+  EXPECT_EQ(metrics::parse_count("50M"), 50000000);
+  EXPECT_EQ(metrics::parse_count("1.5k"), 1500);
+  EXPECT_EQ(metrics::parse_count("2G"), 2000000000);
+  EXPECT_EQ(metrics::parse_count("200000"), 200000);
+  EXPECT_THROW(metrics::parse_count("5MB"), Error);
+  EXPECT_THROW(metrics::parse_count("-3"), Error);
+  EXPECT_TRUE(metrics::budget_path_matches("parts/*.onnx", "parts/a.onnx"));
+  EXPECT_TRUE(metrics::budget_path_matches("./parts/*.onnx", "parts/a.onnx"));
+  EXPECT_FALSE(metrics::budget_path_matches("parts/*.onnx", "parts/sub/a.onnx"));
+  EXPECT_FALSE(metrics::budget_path_matches("*.onnx", "parts/a.onnx"));
+}
+
+}  // namespace
+}  // namespace pare
