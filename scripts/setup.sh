@@ -12,6 +12,7 @@ packages=(
   libstb-dev                                       # image decoding for sample data
   libyaml-cpp-dev                                  # plan and budget files
   libgtest-dev                                     # tests
+  fonts-dejavu-core                                # tests: text lines rendered for the labeled accuracy check
   libonnx-testdata python3-onnx                    # ONNX conformance cases; independent counts in tests
   nodejs npm                                       # ONNX Runtime (npm onnxruntime-node) for comparisons
 )
