@@ -11,6 +11,7 @@ extern const PassInfo kFuseBnPass;
 extern const PassInfo kOpsetPass;
 extern const PassInfo kPrunePass;
 extern const PassInfo kQuantizePass;
+extern const PassInfo kTrimPass;
 
 const std::vector<const PassInfo*>& all_passes() {
   static const std::vector<const PassInfo*> passes = {
@@ -21,6 +22,7 @@ const std::vector<const PassInfo*>& all_passes() {
       &kOpsetPass,
       &kPrunePass,
       &kQuantizePass,
+      &kTrimPass,
   };
   return passes;
 }
