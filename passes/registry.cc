@@ -11,6 +11,7 @@ extern const PassInfo kFuseBnPass;
 extern const PassInfo kOpsetPass;
 extern const PassInfo kPrunePass;
 extern const PassInfo kQuantizePass;
+extern const PassInfo kStripPass;
 extern const PassInfo kTrimPass;
 
 const std::vector<const PassInfo*>& all_passes() {
@@ -22,6 +23,7 @@ const std::vector<const PassInfo*>& all_passes() {
       &kOpsetPass,
       &kPrunePass,
       &kQuantizePass,
+      &kStripPass,
       &kTrimPass,
   };
   return passes;

@@ -193,13 +193,15 @@ TEST(QuantizeStatic, IsDeterministic) {
 }
 
 // Every real CNN: smaller, valid, and the same in ONNX Runtime (literal QDQ) as
-// in pare's runner. Calibrated and compared on seeded inputs; the size bound is
-// what each model reaches (the two small models carry fixed overhead: names and
-// per-channel scales, see docs/passes.md).
+// in pare's runner. Calibrated and compared on seeded inputs; strip runs last.
+// The size bound is the 30% where the model reaches it; the two small
+// models carry fixed costs beyond their weights (per-channel scales, int32
+// biases with their scales, a Q/DQ pair per activation: docs/quantization.md),
+// so their bound is what they reach.
 TEST(QuantizeStatic, RealModelsRunInOnnxRuntimeAsInTheRunner) {
   const std::map<std::string, double> max_fraction = {
       {"ch_PP-OCRv4_det_infer.onnx", 0.30}, {"mlsd_320x320_tiny.onnx", 0.30},
-      {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 0.37}, {"face_detection_front_128x128_barracuda.onnx", 0.39}};
+      {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 0.34}, {"face_detection_front_128x128_barracuda.onnx", 0.32}};
   for (const std::string& path : testing::real_models()) {
     std::string name = std::filesystem::path(path).filename().string();
     if (!max_fraction.count(name)) continue;
@@ -216,7 +218,7 @@ TEST(QuantizeStatic, RealModelsRunInOnnxRuntimeAsInTheRunner) {
     }
     PassContext ctx;
     ctx.load_samples = [&](const std::string&, const std::vector<std::string>&) { return calib; };
-    Pipeline::parse("fold, fuse-bn, dce, quantize(int8, calib=seeded)").run(m, ctx, false);
+    Pipeline::parse("fold, fuse-bn, dce, quantize(int8, calib=seeded), strip").run(m, ctx, false);
     std::string out = testing::temp_dir() + "/" + name;
     formats::onnx::save_model(m, out);
     double fraction = static_cast<double>(metrics::measure_file(out).file_bytes) /

@@ -46,9 +46,10 @@ struct Case {
   double min_ort_sqnr;                  // ONNX Runtime against pare's runner on the quantized model
 };
 
-// Size bounds as measured: fp16 halves the weights, int8 quarters them; what
-// remains is names and structure. BlazeFace carries ~40 kB of exporter names
-// (tf2onnx), which no weight format shrinks, so its ratios are higher.
+// Size bounds are the quantization issue's targets (fp16 <= 52%, int8 weights
+// <= 30%), met with `strip` last in the pipeline: fp16 halves the weights, int8
+// quarters them, and what remains is names and structure (BlazeFace carries
+// ~40 kB of tf2onnx names, which only strip removes).
 // Fidelity as measured on these seeded inputs. Two models are sensitive, and
 // these tests keep that visible rather than hide it: M-LSD's weights span a
 // range fp16 cannot hold without large relative errors (its outputs fall to
@@ -59,8 +60,8 @@ struct Case {
 // ORT-vs-pare bound here; on an image-like input the two agree to 100 dB.
 std::vector<Case> cases() {
   const double none = -1e9;
-  return {{testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"), 0.52, 0.32, 40, 15, 80},
-          {testing::testdata_model("face_detection_front_128x128_barracuda.onnx"), 0.56, 0.36, 40, 15, 80},
+  return {{testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"), 0.52, 0.30, 40, 15, 80},
+          {testing::testdata_model("face_detection_front_128x128_barracuda.onnx"), 0.52, 0.30, 40, 15, 80},
           {testing::fetched_model("ch_PP-OCRv4_det_infer.onnx"), 0.52, 0.30, 30, none, 55},
           {testing::fetched_model("mlsd_320x320_tiny.onnx"), 0.52, 0.30, none, none, 30},
           {testing::fetched_model("hello_deepa.onnx"), 0.52, 0.30, 40, 15, 80}};
@@ -76,7 +77,7 @@ TEST(Quantize, RealModelsShrinkAndStayClose) {
     for (const std::string q : {"quantize(fp16)", "quantize(int8, weights-only)"}) {
       SCOPED_TRACE(q);
       ir::Model m = formats::onnx::load_model(c.model);
-      run_pipeline(m, "fold, fuse-bn, dce, " + q);
+      run_pipeline(m, "fold, fuse-bn, dce, " + q + ", strip");
       EXPECT_NO_THROW(formats::onnx::check_model(m));
       std::string dir = testing::temp_dir();
       formats::onnx::save_model(m, dir + "/q.onnx");
