@@ -15,6 +15,7 @@ packages=(
   fonts-dejavu-core                                # tests: text lines rendered for the labeled accuracy check
   libonnx-testdata python3-onnx                    # ONNX conformance cases; independent counts in tests
   nodejs npm                                       # ONNX Runtime (npm onnxruntime-node) for comparisons
+  chromium                                         # tests: the HTML report rendered headless
 )
 
 missing=()

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/onnx/onnx.h"
+#include "formats/report/report.h"
 #include "formats/tensors/tensors.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/strings.h"
@@ -27,7 +28,7 @@ namespace pare::cli {
 namespace {
 
 struct Args {
-  std::string model, output, passes, report;
+  std::string model, output, passes, report, markdown, html;
   bool verify_each = false;
   bool external_data = false;
   bool quiet = false;
@@ -101,6 +102,8 @@ int shrink(const Args& args) {
   report_budgets(report, budgets);
 
   if (!a.report.empty()) write_file_atomic(a.report, report.dump(2) + "\n");
+  if (!a.markdown.empty()) write_file_atomic(a.markdown, formats::render_markdown(report));
+  if (!a.html.empty()) write_file_atomic(a.html, formats::render_html(report));
   // The model and the report are right as they are; a budget that does not hold is exit 1.
   return print_budget_failures(a.output, budgets) ? 1 : 0;
 }
@@ -117,6 +120,8 @@ const Command kShrinkCommand = {
       sub.add_flag("--external-data", a->external_data, "store large tensors in OUT.data beside the model");
       sub.add_option("--data", a->eval.data, "samples (input_K.pb or NAME.npy, sub-folders of them, or images): compare outputs before and after");
       sub.add_option("--report", a->report, "write the report as JSON (sorted keys, byte-identical across runs)");
+      sub.add_option("--markdown", a->markdown, "write the report as Markdown");
+      sub.add_option("--html", a->html, "write the report as one self-contained HTML page with SVG charts");
       sub.add_option("--labels", a->eval.labels, "with --data: a class label per sample ('NAME LABEL' lines): true top-1 accuracy before and after");
       sub.add_flag("--per-layer", a->eval.per_layer, "with --data: SQNR of every intermediate tensor against the original, worst first");
       sub.add_flag("-q,--quiet", a->quiet, "no progress bar");
