@@ -20,6 +20,7 @@ struct Command {
 
 extern const Command kBenchCommand;
 extern const Command kCheckCommand;
+extern const Command kCompareCommand;
 extern const Command kExtractCommand;
 extern const Command kInspectCommand;
 extern const Command kPassesCommand;

@@ -12,6 +12,7 @@ const std::vector<const pare::cli::Command*>& commands() {
       &pare::cli::kInspectCommand,
       &pare::cli::kShrinkCommand,
       &pare::cli::kCheckCommand,
+      &pare::cli::kCompareCommand,
       &pare::cli::kRunCommand,
       &pare::cli::kBenchCommand,
       &pare::cli::kSplitCommand,
