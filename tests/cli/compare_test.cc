@@ -1,0 +1,99 @@
+// pare compare A B: the same facts as a shrink report, for two existing models.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "lib/base/atomic_file.h"
+#include "lib/metrics/size.h"
+#include "tests/support/models.h"
+#include "tests/support/ort.h"
+
+namespace pare {
+namespace {
+
+const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+const std::vector<std::string> kDims = {"--dim", "p2o.DynamicDimension.0=1", "--dim", "p2o.DynamicDimension.1=48",
+                                        "--dim", "p2o.DynamicDimension.2=192"};
+
+struct Fixture {
+  std::string dir, small, data;
+};
+
+const Fixture& fixture() {
+  static Fixture f = [] {
+    Fixture x;
+    x.dir = testing::temp_dir();
+    x.small = x.dir + "/small.onnx";
+    x.data = x.dir + "/data";
+    auto c = testing::run_command({testing::pare_bin(), "shrink", kCls, "-o", x.small, "--passes",
+                                   "quantize(int8, weights-only)", "-q"});
+    EXPECT_EQ(c.exit_code, 0) << c.err;
+    for (int s = 1; s <= 3; ++s) {
+      std::vector<std::string> args = {testing::pare_bin(), "run", kCls, "--seed", std::to_string(s), "--save-inputs",
+                                       x.data + "/" + std::to_string(s)};
+      args.insert(args.end(), kDims.begin(), kDims.end());
+      EXPECT_EQ(testing::run_command(args).exit_code, 0);
+    }
+    return x;
+  }();
+  return f;
+}
+
+testing::Command compare(std::vector<std::string> extra) {
+  std::vector<std::string> args = {testing::pare_bin(), "compare", kCls, fixture().small};
+  args.insert(args.end(), kDims.begin(), kDims.end());
+  args.insert(args.end(), extra.begin(), extra.end());
+  return testing::run_command(args);
+}
+
+TEST(Compare, ReportsSizesMacsAndFidelityOfBAgainstA) {
+  const Fixture& f = fixture();
+  auto c = compare({"--data", f.data, "--json", f.dir + "/c.json", "-q"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto j = nlohmann::json::parse(read_file(f.dir + "/c.json"));
+  EXPECT_EQ(j["before"]["file_bytes"], metrics::measure_file(kCls).file_bytes);
+  EXPECT_EQ(j["after"]["file_bytes"], metrics::measure_file(f.small).file_bytes);
+  EXPECT_EQ(j["before"]["macs"], j["after"]["macs"]);  // weights-only int8 computes the same ops
+  EXPECT_GT(j["before"]["macs"].get<int64_t>(), 1000000);
+  ASSERT_EQ(j["fidelity"].size(), 1u);
+  EXPECT_FALSE(j["fidelity"][0]["identical"].get<bool>());
+  EXPECT_GT(j["fidelity"][0]["sqnr_db"].get<double>(), 10.0);
+  // Deterministic.
+  ASSERT_EQ(compare({"--data", f.data, "--json", f.dir + "/c2.json", "-q"}).exit_code, 0);
+  EXPECT_EQ(read_file(f.dir + "/c.json"), read_file(f.dir + "/c2.json"));
+  // A model against itself is identical.
+  std::vector<std::string> self = {testing::pare_bin(), "compare", kCls, kCls, "--data", f.data, "--json",
+                                   f.dir + "/self.json"};
+  ASSERT_EQ(testing::run_command(self).exit_code, 0);
+  EXPECT_TRUE(nlohmann::json::parse(read_file(f.dir + "/self.json"))["fidelity"][0]["identical"].get<bool>());
+}
+
+TEST(Compare, BudgetsOnBBothWays) {
+  const Fixture& f = fixture();
+  int64_t bytes = metrics::measure_file(f.small).file_bytes;
+  EXPECT_EQ(compare({"--max-bytes", std::to_string(bytes)}).exit_code, 0);
+  auto over = compare({"--max-bytes", std::to_string(bytes - 1), "--html", f.dir + "/c.html"});
+  EXPECT_EQ(over.exit_code, 1);
+  EXPECT_NE(over.err.find("pare: check failed: " + f.small + ": bytes"), std::string::npos) << over.err;
+  EXPECT_TRUE(std::filesystem::exists(f.dir + "/c.html"));
+  auto sqnr = compare({"--data", f.data, "--min-sqnr", "200"});
+  EXPECT_EQ(sqnr.exit_code, 1);
+  EXPECT_NE(sqnr.err.find("SQNR"), std::string::npos) << sqnr.err;
+  // Fidelity budgets need data: bad usage.
+  EXPECT_EQ(compare({"--min-sqnr", "20"}).exit_code, 2);
+}
+
+TEST(Compare, ModelsThatCannotBeComparedAreOneLineErrors) {
+  const Fixture& f = fixture();
+  std::string other = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
+  auto c = testing::run_command({testing::pare_bin(), "compare", kCls, other, "--data", f.data});
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_EQ(std::count(c.err.begin(), c.err.end(), '\n'), 1) << c.err;
+  auto missing = testing::run_command({testing::pare_bin(), "compare", kCls, f.dir + "/nope.onnx"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("nope.onnx"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pare
