@@ -97,7 +97,9 @@ std::string human_bytes(int64_t bytes) {
 int64_t parse_size(std::string_view text) {
   size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  if (i == 0) fail("'{}' is not a size (examples: 5MB, 750KiB, 120000)", text);
+  std::string_view digits = text.substr(0, i);
+  if (i == 0 || std::count(digits.begin(), digits.end(), '.') > 1 || digits == ".")
+    fail("'{}' is not a size (examples: 5MB, 750KiB, 120000)", text);
   double number = std::stod(std::string(text.substr(0, i)));
   std::string unit(text.substr(i));
   for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

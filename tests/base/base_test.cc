@@ -39,6 +39,8 @@ TEST(Strings, ParseSize) {
   EXPECT_EQ(parse_size("1.5 mb"), 1500000);
   EXPECT_THROW(parse_size("big"), Error);
   EXPECT_THROW(parse_size("5XB"), Error);
+  EXPECT_THROW(parse_size("1.2.3"), Error);
+  EXPECT_THROW(parse_size(".MB"), Error);
 }
 
 TEST(Strings, GlobAndDidYouMean) {
