@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= 2
 DEMO_MODEL := testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx
 DEMO_OUT := $(BUILD)/demo/cls.shrunk.onnx
-DEMO_PASSES ?= fold, fuse-bn, dce, quantize(int8, weights-only)
+DEMO_PASSES ?= fold, fuse-bn, dce, quantize(int8, weights-only), strip
 
 .PHONY: setup build demo test bench clean
 
@@ -22,7 +22,8 @@ demo: build
 	$(BUILD)/pare inspect $(DEMO_MODEL) $(DEMO_DIMS)
 	@for s in 1 2 3 4; do $(BUILD)/pare run $(DEMO_MODEL) $(DEMO_DIMS) --seed $$s --save-inputs $(BUILD)/demo/samples/$$s >/dev/null; done
 	$(BUILD)/pare shrink $(DEMO_MODEL) -o $(DEMO_OUT) --passes '$(DEMO_PASSES)' \
-	  --data $(BUILD)/demo/samples --report $(BUILD)/demo/report.json
+	  --data $(BUILD)/demo/samples --report $(BUILD)/demo/report.json --html $(BUILD)/demo/report.html \
+	  --max-download-bytes 1MB $(DEMO_DIMS)
 
 test: build
 	@scripts/fetch_models.sh
