@@ -52,5 +52,20 @@ TEST(ShrinkReport, FidelityOnSamplesAndDeterministicJson) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/q2.onnx")) << "the model is written only after the data checks";
 }
 
+TEST(ShrinkReport, TrimRecordsAndMacsBeforeAndAfter) {
+  std::string dir = testing::temp_dir();
+  std::string face = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
+  auto c = testing::run_command({testing::pare_bin(), "shrink", face, "-o", dir + "/t.onnx", "--passes",
+                                 "trim(pre), prune(sparsity=0.25, mode=channel)", "--report", dir + "/t.json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto j = nlohmann::json::parse(read_file(dir + "/t.json"));
+  // BlazeFace's only preprocessing is its NHWC -> NCHW Transpose.
+  EXPECT_EQ(j["trimmed"]["pre.input:0"]["layout"], "NHWC");
+  EXPECT_EQ(j["trimmed"]["pre.input:0"]["removed"][0], "Transpose");
+  int64_t before = j["before"]["macs"], after = j["after"]["macs"];
+  EXPECT_LT(after, before * 4 / 5);  // channel pruning at 25% removes well over a fifth of the MACs
+  EXPECT_GT(j["passes"][1]["stats"]["channels_removed"].get<int64_t>(), 0);
+}
+
 }  // namespace
 }  // namespace pare

@@ -97,6 +97,12 @@ int shrink(const Args& args) {
   nlohmann::json report = {{"input", a.model}, {"output", a.output}, {"pipeline", pipeline.str()},
                            {"before", facts_json(before)}, {"after", facts_json(after)}};
   report_steps(report, steps);
+  // What trim removed, for the app to do outside the model (also in the model's metadata).
+  for (const auto& [key, value] : model.metadata)
+    if (key.rfind("pare.trim.", 0) == 0) {
+      report["trimmed"][key.substr(10)] = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+      fmt::print("  trimmed     {}: {}\n", key.substr(10), value);
+    }
   report_evaluation(report, evaluation, eval);
   std::vector<BudgetResult> budgets = check_limits(limits, after, &evaluation);
   report_budgets(report, budgets);
