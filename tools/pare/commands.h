@@ -19,6 +19,7 @@ struct Command {
 };
 
 extern const Command kBenchCommand;
+extern const Command kBuildCommand;
 extern const Command kCheckCommand;
 extern const Command kCompareCommand;
 extern const Command kExtractCommand;

@@ -98,6 +98,19 @@ Fidelity fidelity(const ir::Model& before, const ir::Model& after, const std::ve
   return f;
 }
 
+// Both models on the samples: fidelity, accuracy when labelled, per-layer error when asked.
+Evaluation evaluate_samples(const ir::Model& before, const ir::Model& after, const std::vector<formats::Sample>& samples,
+                            const std::vector<int64_t>& labels, bool per_layer, Progress& progress) {
+  Evaluation e;
+  e.samples = samples.size();
+  Fidelity f = fidelity(before, after, samples, !labels.empty(), progress);
+  e.diffs = f.outputs;
+  if (!labels.empty())
+    e.accuracy = {metrics::top1_accuracy(f.first_before, labels), metrics::top1_accuracy(f.first_after, labels)};
+  if (per_layer) e.layers = metrics::per_layer_error(before, after, samples);
+  return e;
+}
+
 }  // namespace
 
 const std::vector<std::string>& budget_flags() {
@@ -199,13 +212,14 @@ Evaluation evaluate(const ir::Model& before, const ir::Model& after, const EvalO
     err.with_context("--data");
     throw;
   }
-  e.samples = set.samples.size();
-  Fidelity f = fidelity(before, after, set.samples, !labels.empty(), progress);
-  e.diffs = f.outputs;
-  if (!labels.empty())
-    e.accuracy = {metrics::top1_accuracy(f.first_before, labels), metrics::top1_accuracy(f.first_after, labels)};
-  if (o.per_layer) e.layers = metrics::per_layer_error(before, after, set.samples);
-  return e;
+  return evaluate_samples(before, after, set.samples, labels, o.per_layer, progress);
+}
+
+Evaluation evaluate(const ir::Model& before, const ir::Model& after, const std::vector<formats::Sample>& samples,
+                    const std::vector<std::string>& names, const EvalOptions& o, Progress& progress) {
+  std::vector<int64_t> labels;
+  if (!o.labels.empty()) labels = formats::read_labels(o.labels, names);
+  return evaluate_samples(before, after, samples, labels, o.per_layer, progress);
 }
 
 std::vector<StepReport> run_steps(ir::Model& model, const passes::Pipeline& pipeline, passes::PassContext& ctx,

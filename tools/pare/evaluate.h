@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/images/images.h"
+#include "formats/tensors/tensors.h"
 #include "lib/base/progress.h"
 #include "lib/metrics/budget.h"
 #include "lib/metrics/compare.h"
@@ -90,6 +91,11 @@ struct Evaluation {
 };
 // Reads the samples (errors gain "--data" context) and runs both models.
 Evaluation evaluate(const ir::Model& before, const ir::Model& after, const EvalOptions& o, Progress& progress);
+// The same on samples already in memory (pare build feeds a cut model the source
+// model's intermediate tensors); `names` are the samples' names, for o.labels
+// (o.data is not read).
+Evaluation evaluate(const ir::Model& before, const ir::Model& after, const std::vector<formats::Sample>& samples,
+                    const std::vector<std::string>& names, const EvalOptions& o, Progress& progress);
 // Adds "data", "fidelity", "accuracy", "per_layer" to the report and prints them.
 void report_evaluation(nlohmann::json& report, const Evaluation& e, const EvalOptions& o);
 

@@ -11,6 +11,7 @@ const std::vector<const pare::cli::Command*>& commands() {
   static const std::vector<const pare::cli::Command*> table = {
       &pare::cli::kInspectCommand,
       &pare::cli::kShrinkCommand,
+      &pare::cli::kBuildCommand,
       &pare::cli::kCheckCommand,
       &pare::cli::kCompareCommand,
       &pare::cli::kRunCommand,
