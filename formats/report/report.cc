@@ -349,6 +349,16 @@ std::string render_markdown(const json& r) {
       o += "\n";
     }
   }
+  if (r.contains("latency")) {
+    const json& l = r["latency"];
+    o += "## Latency\n\nMeasured with pare's runner on one thread; the one part of this report that varies between runs.\n\n";
+    md_head(o, {"", "before", "after"}, {false, true, true});
+    md_row(o, {"median ms", fmt::format("{:.3f}", member(member(l, "before"), "median_ms").get<double>()),
+               fmt::format("{:.3f}", member(member(l, "after"), "median_ms").get<double>())});
+    md_row(o, {"min ms", fmt::format("{:.3f}", member(member(l, "before"), "min_ms").get<double>()),
+               fmt::format("{:.3f}", member(member(l, "after"), "min_ms").get<double>())});
+    o += "\n";
+  }
   return o;
 }
 
@@ -781,6 +791,20 @@ std::string render_html(const json& r) {
       o += "</table>\n";
     }
     o += "</section>\n";
+  }
+  if (r.contains("latency")) {
+    const json& l = r["latency"];
+    auto ms = [&](const char* side, const char* key, const std::string& id) {
+      const json& v = member(member(l, side), key);
+      return td(id, v, esc(fmt::format("{:.3f}", v.get<double>())));
+    };
+    o += "<section id=\"latency\">\n<h2>Latency</h2>\n<p>Measured with pare's runner on one thread; the one part of "
+         "this report that varies between runs.</p>\n<table id=\"latency-table\">\n" +
+         th_row({"", "before", "after"});
+    o += "<tr><th>median ms</th>" + ms("before", "median_ms", "latency-before-median") +
+         ms("after", "median_ms", "latency-after-median") + "</tr>\n";
+    o += "<tr><th>min ms</th>" + ms("before", "min_ms", "latency-before-min") + ms("after", "min_ms", "latency-after-min") +
+         "</tr>\n</table>\n</section>\n";
   }
   o += "</main>\n</body>\n</html>\n";
   return o;

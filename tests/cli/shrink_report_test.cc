@@ -65,6 +65,22 @@ TEST(ShrinkReport, TrimRecordsAndMacsBeforeAndAfter) {
   int64_t before = j["before"]["macs"], after = j["after"]["macs"];
   EXPECT_LT(after, before * 4 / 5);  // channel pruning at 25% removes well over a fifth of the MACs
   EXPECT_GT(j["passes"][1]["stats"]["channels_removed"].get<int64_t>(), 0);
+  EXPECT_FALSE(j.contains("latency")) << "latency only when asked: it is the part that varies";
+}
+
+TEST(ShrinkReport, LatencyIsItsOwnSectionInEveryRendering) {
+  std::string dir = testing::temp_dir();
+  std::string face = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
+  auto c = testing::run_command({testing::pare_bin(), "shrink", face, "-o", dir + "/l.onnx", "--passes", "dce",
+                                 "--latency", "3", "--report", dir + "/l.json", "--markdown", dir + "/l.md", "--html",
+                                 dir + "/l.html"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto j = nlohmann::json::parse(read_file(dir + "/l.json"));
+  EXPECT_EQ(j["latency"]["runs"], 3);
+  EXPECT_GT(j["latency"]["before"]["median_ms"].get<double>(), 0.0);
+  EXPECT_GE(j["latency"]["after"]["median_ms"].get<double>(), j["latency"]["after"]["min_ms"].get<double>());
+  EXPECT_NE(read_file(dir + "/l.md").find("## Latency"), std::string::npos);
+  EXPECT_NE(read_file(dir + "/l.html").find("id=\"latency-after-median\""), std::string::npos);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ namespace {
 struct Args {
   std::string a, b, json, markdown, html;
   bool quiet = false;
+  int latency = 0;  // --latency N: timed runs of each model (0: none)
   EvalOptions eval;
   ImageArgs images;
   BudgetArgs budgets;
@@ -52,6 +53,8 @@ int compare(const Args& args) {
   nlohmann::json report = {{"input", args.a}, {"output", args.b}, {"pipeline", ""},
                            {"before", facts_json(fa)}, {"after", facts_json(fb)}};
   report_evaluation(report, evaluation, eval);
+  if (args.latency > 0)
+    report_latency(report, measure_latency(a, dims, args.latency), measure_latency(b, dims, args.latency));
   std::vector<BudgetResult> budgets = check_limits(limits, fb, &evaluation);
   report_budgets(report, budgets);
   if (!args.json.empty()) write_file_atomic(args.json, report.dump(2) + "\n");
@@ -74,6 +77,9 @@ const Command kCompareCommand = {
       sub.add_option("--markdown", a->markdown, "write the report as Markdown");
       sub.add_option("--html", a->html, "write the report as one self-contained HTML page with SVG charts");
       sub.add_flag("-q,--quiet", a->quiet, "no progress bar");
+      sub.add_option("--latency", a->latency,
+                     "time N runs of each model with pare's runner (own report section; the one part that varies)")
+          ->check(CLI::Range(1, 100000));
       add_image_options(sub, a->images);
       add_budget_options(sub, a->budgets);
       return [a] { return compare(*a); };

@@ -32,6 +32,7 @@ struct Args {
   bool verify_each = false;
   bool external_data = false;
   bool quiet = false;
+  int latency = 0;  // --latency N: timed runs of each model (0: none)
   EvalOptions eval;
   ImageArgs images;
   BudgetArgs budgets;
@@ -104,6 +105,8 @@ int shrink(const Args& args) {
       fmt::print("  trimmed     {}: {}\n", key.substr(10), value);
     }
   report_evaluation(report, evaluation, eval);
+  if (a.latency > 0)
+    report_latency(report, measure_latency(original, dims, a.latency), measure_latency(model, dims, a.latency));
   std::vector<BudgetResult> budgets = check_limits(limits, after, &evaluation);
   report_budgets(report, budgets);
 
@@ -131,6 +134,9 @@ const Command kShrinkCommand = {
       sub.add_option("--labels", a->eval.labels, "with --data: a class label per sample ('NAME LABEL' lines): true top-1 accuracy before and after");
       sub.add_flag("--per-layer", a->eval.per_layer, "with --data: SQNR of every intermediate tensor against the original, worst first");
       sub.add_flag("-q,--quiet", a->quiet, "no progress bar");
+      sub.add_option("--latency", a->latency,
+                     "time N runs of each model with pare's runner (own report section; the one part that varies)")
+          ->check(CLI::Range(1, 100000));
       add_image_options(sub, a->images);
       add_budget_options(sub, a->budgets);
       return [a] { return shrink(*a); };

@@ -1,6 +1,7 @@
 #include "tools/pare/evaluate.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include "formats/tensors/tensors.h"
 #include "lib/ir/verify.h"
 #include "lib/base/strings.h"
+#include "lib/runtime/inputs.h"
 #include "lib/runtime/session.h"
 #include "tools/pare/commands.h"
 
@@ -254,6 +256,31 @@ void report_steps(nlohmann::json& report, const std::vector<StepReport>& steps) 
                                 {"download_bytes", r.size.download_bytes},
                                 {"parameters", r.parameters}});
   }
+}
+
+Latency measure_latency(const ir::Model& model, const std::map<std::string, int64_t>& dims, int runs) {
+  rt::Session session(model);
+  auto tensors = rt::random_inputs(model, dims, 1);
+  std::map<std::string, ir::Tensor> feed;
+  for (size_t i = 0; i < tensors.size(); ++i) feed[session.input_names()[i]] = tensors[i];
+  for (int i = 0; i < 2; ++i) session.run(feed);
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    session.run(feed);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+  return {median, ms.front(), runs};
+}
+
+void report_latency(nlohmann::json& report, const Latency& before, const Latency& after) {
+  auto j = [](const Latency& l) { return nlohmann::json{{"median_ms", l.median_ms}, {"min_ms", l.min_ms}}; };
+  report["latency"] = {{"before", j(before)}, {"after", j(after)}, {"runs", after.runs}, {"threads", 1},
+                       {"runner", "pare"}};
+  fmt::print("  latency     median {:.3f} ms -> {:.3f} ms (x{:.2f}), pare's runner, 1 thread, {} runs; not reproducible\n",
+             before.median_ms, after.median_ms, before.median_ms > 0 ? after.median_ms / before.median_ms : 0.0, after.runs);
 }
 
 std::string sqnr_text(const metrics::OutputDiff& d) {

@@ -99,6 +99,17 @@ Evaluation evaluate(const ir::Model& before, const ir::Model& after, const std::
 // Adds "data", "fidelity", "accuracy", "per_layer" to the report and prints them.
 void report_evaluation(nlohmann::json& report, const Evaluation& e, const EvalOptions& o);
 
+// ---- latency (--latency): the one part of a report that is not reproducible ----
+
+struct Latency {
+  double median_ms = 0, min_ms = 0;
+  int runs = 0;
+};
+// Median and min over `runs` timed runs (after 2 warm-ups) on seeded inputs, one thread.
+Latency measure_latency(const ir::Model& model, const std::map<std::string, int64_t>& dims, int runs);
+// Adds "latency" {"before", "after", "runs", "threads"} to the report and prints it.
+void report_latency(nlohmann::json& report, const Latency& before, const Latency& after);
+
 // ---- budgets checked ----
 
 struct BudgetResult {
