@@ -346,6 +346,14 @@ TEST(CheckJunit, OneTestcasePerModelAndAFailureWhenOver) {
   EXPECT_GT(fail_at, cls);
   EXPECT_LT(fail_at, x.find("</testcase>", cls));
   EXPECT_NE(x.find("&gt; budget " + human_bytes(face.bytes)), std::string::npos) << x;
+  // A real XML parser (Python's, as CI tools read JUnit) accepts it and sees the same counts.
+  auto parsed = testing::run_command(
+      {"/usr/bin/python3", "-c",
+       "import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); "
+       "print(r.tag, r.get('tests'), r.get('failures'), len(r.findall('testcase')), len(r.findall('testcase/failure')))",
+       dir + "/junit.xml"});
+  EXPECT_EQ(parsed.exit_code, 0) << parsed.err;
+  EXPECT_EQ(parsed.out, "testsuite 3 1 3 1\n");
 }
 
 TEST(CheckBadInput, YamlSyntaxError) {

@@ -109,5 +109,31 @@ TEST(Accuracy, OnnxRuntimeAgreesWithTheRunnerOnTheStaticInt8Classifier) {
   }
 }
 
+// --min-accuracy and --max-top1-drop both ways, around the figures a first run measured.
+TEST(Accuracy, AccuracyAndTopOneBudgetsBothWays) {
+  const TextSets& s = text_sets();
+  std::string out = s.dir + "/budget.onnx";
+  auto report = shrink("prune(sparsity=0.5)", out);
+  double acc = report["accuracy"]["after"];
+  double drop = 100.0 * (1.0 - report["fidelity"][0]["top1_agreement"].get<double>());
+  ASSERT_LT(acc, 1.0);
+  ASSERT_GT(drop, 0.0) << "pruning half the weights should move a few decisions";
+  auto run = [&](const std::string& flag, double limit) {
+    std::vector<std::string> args = {testing::pare_bin(), "shrink", testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"),
+                                     "-o", out, "--passes", "prune(sparsity=0.5)", "--data", s.eval,
+                                     "--labels", s.eval + "/labels.txt", flag, fmt::format("{}", limit)};
+    for (const auto& f : image_flags()) args.push_back(f);
+    return testing::run_command(args);
+  };
+  EXPECT_EQ(run("--min-accuracy", acc - 0.001).exit_code, 0);
+  auto low = run("--min-accuracy", acc + 0.001);
+  EXPECT_EQ(low.exit_code, 1);
+  EXPECT_NE(low.err.find("pare: check failed: " + out + ": accuracy"), std::string::npos) << low.err;
+  EXPECT_EQ(run("--max-top1-drop", drop + 0.01).exit_code, 0);
+  auto high = run("--max-top1-drop", drop - 0.01);
+  EXPECT_EQ(high.exit_code, 1);
+  EXPECT_NE(high.err.find("top-1 drop"), std::string::npos) << high.err;
+}
+
 }  // namespace
 }  // namespace pare
