@@ -182,7 +182,8 @@ std::string Pipeline::str() const {
   return join(parts, ",");
 }
 
-std::vector<StepResult> Pipeline::run(ir::Model& model, PassContext& ctx, bool verify_each) const {
+std::vector<StepResult> Pipeline::run(ir::Model& model, PassContext& ctx, bool verify_each,
+                                      const std::function<void(const ir::Model&, const StepResult&)>& after_each) const {
   std::vector<StepResult> results;
   for (const auto& step : steps_) {
     ctx.stats.clear();
@@ -194,6 +195,7 @@ std::vector<StepResult> Pipeline::run(ir::Model& model, PassContext& ctx, bool v
       throw;
     }
     results.push_back({step.str(), ctx.stats});
+    if (after_each) after_each(model, results.back());
   }
   return results;
 }

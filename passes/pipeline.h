@@ -10,6 +10,7 @@
 #pragma once
 
 #include <map>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,10 @@ class Pipeline {
   std::string str() const;  // canonical; "" for an empty pipeline
   bool empty() const { return steps_.empty(); }
   const std::vector<PipelineStep>& steps() const { return steps_; }
-  // Runs every step once, in order. `verify_each` checks the IR after each pass.
-  std::vector<StepResult> run(ir::Model& model, PassContext& ctx, bool verify_each) const;
+  // Runs every step once, in order. `verify_each` checks the IR after each pass;
+  // `after_each` (optional) sees the model after each step (the size waterfall).
+  std::vector<StepResult> run(ir::Model& model, PassContext& ctx, bool verify_each,
+                              const std::function<void(const ir::Model&, const StepResult&)>& after_each = {}) const;
 
  private:
   std::vector<PipelineStep> steps_;

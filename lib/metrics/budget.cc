@@ -1,6 +1,6 @@
 #include "lib/metrics/budget.h"
 
-#include <yaml-cpp/yaml.h>
+#include "formats/yaml/yaml.h"
 
 #include <algorithm>
 #include <cctype>
@@ -77,7 +77,7 @@ namespace {
 const std::vector<std::string> kTopKeys = {"models"};
 const std::vector<std::string> kEntryKeys = {"path", "max-bytes", "max-download-bytes", "max-params", "max-macs", "dims"};
 
-int line_of(const YAML::Node& n) { return n.Mark().line + 1; }
+using formats::line_of;
 
 bool has_glob(std::string_view s) { return s.find_first_of("*?") != std::string_view::npos; }
 
@@ -119,19 +119,7 @@ BudgetEntry parse_entry(const BudgetFile& f, const YAML::Node& node) {
       } else if (key == "max-macs") {
         e.budget.max_macs = parse_count(scalar(f, v, key));
       } else if (key == "dims") {
-        if (!v.IsMap()) fail("'dims' must be a mapping of NAME: N (e.g. dims: {{batch: 1}})");
-        for (const auto& d : v) {
-          std::string name = d.first.Scalar(), text = d.second.IsScalar() ? d.second.Scalar() : "";
-          size_t used = 0;
-          int64_t n = -1;
-          try {
-            n = std::stoll(text, &used);
-          } catch (...) {
-            used = 0;
-          }
-          if (used == 0 || used != text.size() || n < 0) fail("dims: '{}' must be a size, not '{}'", name, text);
-          e.dims[name] = n;
-        }
+        e.dims = formats::yaml_dims(v);
       }
     } catch (const Error& err) {
       if (!err.context().empty() || starts_with(err.message(), f.path + ":")) throw;
@@ -149,15 +137,7 @@ BudgetFile load_budget_file(const std::string& path) {
   f.path = path;
   f.dir = fs::path(path).parent_path().string();
   if (f.dir.empty()) f.dir = ".";
-  std::string text = read_file(path);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    std::string msg = e.msg;
-    std::replace(msg.begin(), msg.end(), '\n', ' ');
-    fail("{}: line {}: YAML syntax error: {}", path, e.mark.line + 1, msg);
-  }
+  YAML::Node root = formats::load_yaml_file(path);
   if (!root.IsMap()) fail("{}: expected a mapping with a 'models' list", path);
   for (const auto& kv : root) {
     std::string key = kv.first.Scalar();

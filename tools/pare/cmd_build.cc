@@ -25,7 +25,7 @@
 // and output folders. A subtask whose model is newer than the plan, the model and
 // the samples it uses is up to date: skipped, its entries taken from the previous
 // manifest and report. Budget failures print after everything is written (exit 1).
-#include <yaml-cpp/yaml.h>
+#include "formats/yaml/yaml.h"
 
 #include <algorithm>
 #include <cctype>
@@ -85,7 +85,7 @@ struct Plan {
   std::string output_file(const Subtask& s) const { return (fs::path(resolve(output)) / (s.name + ".onnx")).string(); }
 };
 
-int line_of(const YAML::Node& n) { return n.Mark().line + 1; }
+using formats::line_of;
 
 // The text of a scalar; anything else (a list, a mapping, nothing) is an error naming the key.
 std::string scalar(const Plan& p, const YAML::Node& n, int line, const std::string& key) {
@@ -185,19 +185,10 @@ void parse_image(Plan& p, const YAML::Node& node, int line) {
 }
 
 void parse_dims_map(Plan& p, const YAML::Node& node, int line) {
-  if (!node.IsMap()) fail("{}: line {}: 'dims' must be a mapping of NAME: N (e.g. dims: {{batch: 1}})", p.path, line);
-  for (const auto& d : node) {
-    std::string name = d.first.Scalar(), text = d.second.IsScalar() ? d.second.Scalar() : "";
-    size_t used = 0;
-    int64_t n = -1;
-    try {
-      n = std::stoll(text, &used);
-    } catch (...) {
-      used = 0;
-    }
-    if (used == 0 || used != text.size() || n < 0)
-      fail("{}: line {}: dims: '{}' must be a size, not '{}'", p.path, line_of(d.first), name, text);
-    p.dims[name] = n;
+  try {
+    p.dims = formats::yaml_dims(node);
+  } catch (const Error& e) {
+    fail("{}: line {}: dims: {}", p.path, line, e.message());
   }
 }
 
@@ -274,15 +265,7 @@ Plan load_plan(const std::string& path) {
   Plan p;
   p.path = path;
   p.dir = fs::path(path).parent_path();
-  std::string text = read_file(path);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    std::string msg = e.msg;
-    std::replace(msg.begin(), msg.end(), '\n', ' ');
-    fail("{}: line {}: YAML syntax error: {}", path, e.mark.line + 1, msg);
-  }
+  YAML::Node root = formats::load_yaml_file(path);
   if (!root.IsMap()) fail("{}: expected a mapping with 'model', 'output' and 'subtasks'", path);
   std::map<std::string, int> lines;
   for (const auto& kv : root) {

@@ -7,6 +7,8 @@
 #include <cstdlib>
 
 #include "formats/onnx/onnx.h"
+#include "formats/report/report.h"
+#include "lib/base/atomic_file.h"
 #include "formats/tensors/tensors.h"
 #include "lib/ir/verify.h"
 #include "lib/base/strings.h"
@@ -227,19 +229,11 @@ Evaluation evaluate(const ir::Model& before, const ir::Model& after, const std::
 std::vector<StepReport> run_steps(ir::Model& model, const passes::Pipeline& pipeline, passes::PassContext& ctx,
                                   bool verify_each) {
   std::vector<StepReport> out;
-  for (const auto& step : pipeline.steps()) {
-    ctx.stats.clear();
-    try {
-      step.info->create(step.values)->run(model, ctx);
-      if (verify_each) ir::verify(model);
-    } catch (Error& e) {
-      e.with_context("in pass '" + step.info->name + "'");
-      throw;
-    }
-    std::string bytes = formats::onnx::serialize_model(model);
-    out.push_back({step.str(), ctx.stats, {static_cast<int64_t>(bytes.size()), metrics::deflate_size(bytes)},
-                   metrics::count_weights(model).parameters});
-  }
+  pipeline.run(model, ctx, verify_each, [&](const ir::Model& m, const passes::StepResult& r) {
+    std::string bytes = formats::onnx::serialize_model(m);
+    out.push_back({r.step, r.stats, {static_cast<int64_t>(bytes.size()), metrics::deflate_size(bytes)},
+                   metrics::count_weights(m).parameters});
+  });
   return out;
 }
 
@@ -281,6 +275,16 @@ void report_latency(nlohmann::json& report, const Latency& before, const Latency
                        {"runner", "pare"}};
   fmt::print("  latency     median {:.3f} ms -> {:.3f} ms (x{:.2f}), pare's runner, 1 thread, {} runs; not reproducible\n",
              before.median_ms, after.median_ms, before.median_ms > 0 ? after.median_ms / before.median_ms : 0.0, after.runs);
+}
+
+void print_facts(const std::string& a, const std::string& b, const ModelFacts& before, const ModelFacts& after) {
+  fmt::print("{} -> {}\n", a, b);
+  fmt::print("  file        {}\n", change(before.size.file_bytes, after.size.file_bytes));
+  fmt::print("  download    {}\n", change(before.size.download_bytes, after.size.download_bytes));
+  fmt::print("  parameters  {}\n", change(before.weights.parameters, after.weights.parameters));
+  fmt::print("  nodes       {}\n", change(before.nodes.nodes_total, after.nodes.nodes_total));
+  if (before.macs.known && after.macs.known) fmt::print("  MACs        {}\n", change(before.macs.total, after.macs.total));
+  else fmt::print("  MACs        unknown ({})\n", before.macs.known ? after.macs.reason : before.macs.reason);
 }
 
 std::string sqnr_text(const metrics::OutputDiff& d) {
@@ -387,6 +391,20 @@ void report_budgets(nlohmann::json& report, const std::vector<BudgetResult>& res
                                         : fmt::format("all {} held", results.size()));
 }
 
+int conclude(nlohmann::json& report, const Evaluation& e, const EvalOptions& o,
+             const std::optional<std::pair<Latency, Latency>>& latency, const Limits& limits, const ModelFacts& after,
+             const ReportFiles& files, const std::string& checked_file) {
+  report_evaluation(report, e, o);
+  if (latency) report_latency(report, latency->first, latency->second);
+  std::vector<BudgetResult> budgets = check_limits(limits, after, &e);
+  report_budgets(report, budgets);
+  if (!files.json.empty()) write_file_atomic(files.json, report.dump(2) + "\n");
+  if (!files.markdown.empty()) write_file_atomic(files.markdown, formats::render_markdown(report));
+  if (!files.html.empty()) write_file_atomic(files.html, formats::render_html(report));
+  // The outputs are right as they are; a budget that does not hold is exit 1.
+  return print_budget_failures(checked_file, budgets) ? 1 : 0;
+}
+
 bool print_budget_failures(const std::string& file, const std::vector<BudgetResult>& results) {
   bool failed = false;
   for (const auto& b : results)
@@ -395,6 +413,35 @@ bool print_budget_failures(const std::string& file, const std::vector<BudgetResu
       failed = true;
     }
   return failed;
+}
+
+void add_report_options(CLI::App& sub, ReportArgs& a) {
+  sub.add_option("--data", a.eval.data,
+                 "samples (input_K.pb or NAME.npy, sub-folders of them, or images): compare the outputs");
+  sub.add_option("--labels", a.eval.labels,
+                 "with --data: a class label per sample ('NAME LABEL' lines): true top-1 accuracy of both");
+  sub.add_flag("--per-layer", a.eval.per_layer,
+               "with --data: SQNR of every intermediate tensor the two share by name, worst first");
+  sub.add_option("--markdown", a.files.markdown, "write the report as Markdown");
+  sub.add_option("--html", a.files.html, "write the report as one self-contained HTML page with SVG charts");
+  sub.add_option("--latency", a.latency,
+                 "time N runs of each model with pare's runner (own report section; the one part that varies)")
+      ->check(CLI::Range(1, 100000));
+  sub.add_flag("-q,--quiet", a.quiet, "no progress bar");
+  add_image_options(sub, a.images);
+  add_budget_options(sub, a.budgets);
+}
+
+Prepared prepare(const ReportArgs& a) {
+  Prepared p{parse_limits(a.budgets.given()), parse_dims(a.budgets.dims), a.eval};
+  p.eval.images = image_options(a.images);
+  if (p.limits.needs_data() && !p.eval.enabled())
+    fail("--min-sqnr, --min-cosine, --max-top1-drop and --min-accuracy need --data DIR (the samples to compare on)");
+  if (p.limits.min_accuracy && p.eval.labels.empty())
+    fail("--min-accuracy needs --labels FILE (a class label per sample)");
+  if (!p.eval.enabled() && (!p.eval.labels.empty() || p.eval.per_layer))
+    fail("{} needs --data DIR (the samples to run)", p.eval.labels.empty() ? "--per-layer" : "--labels");
+  return p;
 }
 
 }  // namespace pare::cli

@@ -20,6 +20,7 @@
 #include "lib/metrics/macs.h"
 #include "lib/metrics/size.h"
 #include "passes/pipeline.h"
+#include "tools/pare/run_inputs.h"
 
 namespace pare::cli {
 
@@ -59,6 +60,8 @@ struct ModelFacts {
 };
 ModelFacts measure_model(const ir::Model& model, const std::string& path, const std::map<std::string, int64_t>& dims);
 nlohmann::json facts_json(const ModelFacts& f);
+// "A -> B" and the file, download, parameters, nodes and MACs lines.
+void print_facts(const std::string& a, const std::string& b, const ModelFacts& before, const ModelFacts& after);
 
 // ---- the pipeline, step by step ----
 
@@ -121,11 +124,43 @@ struct BudgetResult {
 std::vector<BudgetResult> check_limits(const Limits& limits, const ModelFacts& after, const Evaluation* e);
 // Adds "budgets" to the report and prints a one-line summary.
 void report_budgets(nlohmann::json& report, const std::vector<BudgetResult>& results);
+// Where a report goes: JSON, Markdown and HTML, each when its path is not empty.
+struct ReportFiles {
+  std::string json, markdown, html;
+};
+
+// The common end of shrink and compare: adds the evaluation, latency (when
+// measured) and budgets to the report, writes the report files, then prints a
+// "check failed" line per budget that does not hold. Returns the exit code (0 or 1).
+int conclude(nlohmann::json& report, const Evaluation& e, const EvalOptions& o,
+             const std::optional<std::pair<Latency, Latency>>& latency, const Limits& limits, const ModelFacts& after,
+             const ReportFiles& files, const std::string& checked_file);
 // Prints "pare: check failed: FILE: ..." for each failure; true if any.
 bool print_budget_failures(const std::string& file, const std::vector<BudgetResult>& results);
 
 // "   578966 -> 180080       (-68.9%)"
 std::string change(int64_t before, int64_t after);
 std::string sqnr_text(const metrics::OutputDiff& d);
+
+// ---- the options shrink and compare share ----
+
+struct ReportArgs {
+  EvalOptions eval;
+  ImageArgs images;
+  BudgetArgs budgets;
+  ReportFiles files;  // .json is declared by each command (--report, --json)
+  int latency = 0;    // --latency N: timed runs of each model (0: none)
+  bool quiet = false;
+};
+// --data, --labels, --per-layer, --markdown, --html, --latency, -q, image and budget options.
+void add_report_options(CLI::App& sub, ReportArgs& a);
+
+struct Prepared {
+  Limits limits;
+  std::map<std::string, int64_t> dims;
+  EvalOptions eval;  // with the image options parsed
+};
+// Parses and cross-checks the options before any work (errors name the flag).
+Prepared prepare(const ReportArgs& a);
 
 }  // namespace pare::cli
