@@ -8,6 +8,7 @@
 #include "lib/base/error.h"
 #include "lib/base/fp16.h"
 #include "lib/base/sha256.h"
+#include "lib/base/progress.h"
 #include "lib/base/strings.h"
 #include "tests/support/models.h"
 
@@ -90,6 +91,22 @@ TEST(Sha256, KnownVectorsAndTheCommittedModels) {
   // The sha256 testdata/LICENSES.md records for the BlazeFace model.
   EXPECT_EQ(sha256_hex(read_file(testing::testdata_model("face_detection_front_128x128_barracuda.onnx"))),
             "d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51");
+}
+
+}  // namespace
+}  // namespace pare
+
+namespace pare {
+namespace {
+
+TEST(Progress, RendersCountRateAndEta) {
+  std::string line = Progress::render("calibrating", 25, 100, 5.0, 20);
+  EXPECT_EQ(line, "calibrating [=====>              ] 25/100 5.0/s ETA 15s");
+  EXPECT_EQ(Progress::render("x", 4, 4, 2.0, 4), "x [====] 4/4 2.0/s");  // no ETA when done
+  // Off a terminal (as in tests and CI) it draws nothing.
+  Progress quiet(false);
+  quiet.update("x", 1, 2);
+  quiet.finish();
 }
 
 }  // namespace
