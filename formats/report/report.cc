@@ -175,6 +175,29 @@ json dtype_bytes(const json& weights, const std::string& dtype) {
   return v.is_null() && weights.is_object() ? json(0) : v;
 }
 
+// The layers that hold the most weight bytes after, with the same node's entry
+// before (null when the node is new or was renamed): "size by layer".
+constexpr size_t kTopLayers = 20;
+struct LayerSize {
+  const json* after;
+  json before_bytes;
+};
+std::vector<LayerSize> top_layers(const json& before, const json& after) {
+  std::vector<LayerSize> out;
+  const json& la = member(after, "layers");
+  const json& lb = member(before, "layers");
+  if (!la.is_array()) return out;
+  for (const auto& l : la) {
+    if (out.size() == kTopLayers) break;
+    json prior = nullptr;
+    if (lb.is_array())
+      for (const auto& b : lb)
+        if (member(b, "node") == member(l, "node")) prior = member(b, "bytes");
+    out.push_back({&l, prior});
+  }
+  return out;
+}
+
 bool has_waterfall(const json& passes) {
   return std::any_of(passes.begin(), passes.end(),
                      [](const json& p) { return member(p, "file_bytes").is_number(); });
@@ -252,6 +275,15 @@ std::string render_markdown(const json& r) {
     md_head(o, {"dtype", "before", "after"}, {false, true, true});
     for (const auto& d : dtypes_of(wb, wa)) md_row(o, {md_code(d, true), md_size(dtype_bytes(wb, d)), md_size(dtype_bytes(wa, d))});
     md_row(o, {"total", md_size(member(wb, "total")), md_size(member(wa, "total"))});
+    o += "\n";
+  }
+  auto layers_by_size = top_layers(before, after);
+  if (!layers_by_size.empty()) {
+    o += fmt::format("### Weight bytes by layer (the {} largest after)\n\n", layers_by_size.size());
+    md_head(o, {"layer", "op", "before", "after"}, {false, false, true, true});
+    for (const auto& l : layers_by_size)
+      md_row(o, {md_code(text(member(*l.after, "node")), true), md_code(text(member(*l.after, "op")), true),
+                 l.before_bytes.is_number() ? md_size(l.before_bytes) : "n/a", md_size(member(*l.after, "bytes"))});
     o += "\n";
   }
 
@@ -562,6 +594,36 @@ std::string dtype_chart(const json& wb, const json& wa) {
   return o + "</svg>\n";
 }
 
+// Weight bytes of the largest layers after, with their bytes before.
+std::string layer_size_chart(const std::vector<LayerSize>& layers) {
+  double top = 1;
+  for (const auto& l : layers)
+    top = std::max({top, number_or(member(*l.after, "bytes"), 0), number_or(l.before_bytes, 0)});
+  const double row = 34, head = 28;
+  double height = head + row * layers.size() + 8;
+  std::string o = svg_open("chart-layer-sizes", "Weight bytes of the largest layers, before and after", height);
+  o += legend_item(kLabelWidth, 4, kPalette[9], "before");
+  o += legend_item(kLabelWidth + 90, 4, kPalette[0], "after");
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const json& l = *layers[i].after;
+    std::string name = text(member(l, "node"));
+    double y = head + row * i;
+    o += fmt::format("<text x=\"4\" y=\"{}\">{}<title>{}</title></text>\n", f1(y + 18), esc(shorten(name, 32)), esc(name));
+    const json* values[] = {&layers[i].before_bytes, &member(l, "bytes")};
+    const char* sides[] = {"before", "after"};
+    const char* colors[] = {kPalette[9], kPalette[0]};
+    for (int k = 0; k < 2; ++k) {
+      if (!values[k]->is_number()) continue;
+      double yy = y + 3 + 14 * k, w = kBarArea * values[k]->get<double>() / top;
+      o += bar("bar layer-size", kLabelWidth, yy, w, 13, colors[k], *values[k],
+               fmt::format(" data-side=\"{}\" data-layer=\"{}\"", sides[k], esc(name)),
+               fmt::format("{} {}: {} bytes", name, sides[k], num(*values[k], Kind::Int)));
+      o += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", f1(kLabelWidth + w + 4), f1(yy + 10.5), esc(human(*values[k])));
+    }
+  }
+  return o + "</svg>\n";
+}
+
 // SQNR of the worst layers as bars, red under 20 dB, amber under 30 dB.
 std::string layer_chart(const json& layers, const json& budgets) {
   size_t n = std::min<size_t>(layers.size(), 30);
@@ -656,6 +718,20 @@ std::string render_html(const json& r) {
     o += "<tr><th>total</th>" + td_size("weights-before-total", member(wb, "total")) +
          td_size("weights-after-total", member(wa, "total")) + "</tr>\n</table>\n";
     o += dtype_chart(wb, wa);
+  }
+  auto layers_by_size = top_layers(before, after);
+  if (!layers_by_size.empty()) {
+    o += fmt::format("<h3>Weight bytes by layer (the {} largest after)</h3>\n", layers_by_size.size());
+    o += layer_size_chart(layers_by_size);
+    o += "<table id=\"layer-size-table\">\n" + th_row({"layer", "op", "before", "after"});
+    for (size_t i = 0; i < layers_by_size.size(); ++i) {
+      const auto& l = layers_by_size[i];
+      std::string id = fmt::format("layer-size-{}-", i);
+      o += "<tr>" + td_code(id + "node", text(member(*l.after, "node"))) + td_code(id + "op", text(member(*l.after, "op"))) +
+           (l.before_bytes.is_number() ? td_size(id + "before", l.before_bytes) : td_text(id + "before", "n/a")) +
+           td_size(id + "after", member(*l.after, "bytes")) + "</tr>\n";
+    }
+    o += "</table>\n";
   }
   o += "</section>\n";
 

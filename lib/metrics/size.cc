@@ -1,5 +1,7 @@
 #include "lib/metrics/size.h"
 
+#include <map>
+#include <algorithm>
 #include <zlib.h>
 
 #include <filesystem>
@@ -60,6 +62,44 @@ WeightStats count_weights(const ir::Model& model) {
     }
   });
   return w;
+}
+
+std::vector<LayerWeights> weights_by_layer(const ir::Model& model) {
+  std::vector<LayerWeights> out;
+  std::map<const ir::Node*, size_t> index;
+  ir::for_each_graph(*model.graph, [&](const ir::Graph& g) {
+    // Values computed from constants only (DequantizeLinear of int8 weights...).
+    std::set<const ir::Value*> constant_derived;
+    for (const auto& n : g.nodes()) {
+      bool all = !n->inputs().empty();
+      for (const ir::Value* in : n->inputs())
+        all = all && (!in || in->is_constant() || constant_derived.count(in));
+      if (all)
+        for (const ir::Value* o : n->outputs()) constant_derived.insert(o);
+    }
+    for (const ir::Value* v : g.constants()) {
+      const ir::Tensor& t = v->constant();
+      if (t.dtype() == ir::DataType::kString) continue;
+      // Follow the first use through constant-only nodes to the node that computes with it.
+      const ir::Value* at = v;
+      const ir::Node* user = nullptr;
+      for (int hops = 0; hops < 8 && !at->uses().empty(); ++hops) {
+        user = at->uses().front().node;
+        if (user->outputs().empty() || !constant_derived.count(user->output(0))) break;
+        at = user->output(0);
+      }
+      if (!user) continue;
+      auto [it, fresh] = index.emplace(user, out.size());
+      if (fresh) {
+        std::string name = user->name.empty() && user->output(0) ? user->output(0)->name() : user->name;
+        out.push_back({name, user->op_type, 0, 0});
+      }
+      out[it->second].bytes += static_cast<int64_t>(t.byte_size());
+      out[it->second].parameters += t.numel();
+    }
+  });
+  std::stable_sort(out.begin(), out.end(), [](const LayerWeights& a, const LayerWeights& b) { return a.bytes > b.bytes; });
+  return out;
 }
 
 GraphStats count_nodes(const ir::Model& model) {

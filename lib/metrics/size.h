@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "lib/ir/graph.h"
 
@@ -29,6 +30,17 @@ struct WeightStats {
   std::map<std::string, int64_t> bytes_by_dtype;
 };
 WeightStats count_weights(const ir::Model& model);
+
+// The weights a compute node reads, wherever they are stored: a constant counts
+// for the first node that reads it through any chain of constant-only nodes
+// (DequantizeLinear, Cast, Mul of a scale), so an int8 weight and its scales
+// count for the Conv that uses them. Sorted by bytes, largest first.
+struct LayerWeights {
+  std::string node;  // its name, or its first output's when unnamed
+  std::string op;
+  int64_t bytes = 0, parameters = 0;
+};
+std::vector<LayerWeights> weights_by_layer(const ir::Model& model);
 
 struct GraphStats {
   int64_t nodes = 0;        // main graph; Constant nodes are constants, not counted here

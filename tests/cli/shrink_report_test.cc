@@ -68,6 +68,25 @@ TEST(ShrinkReport, TrimRecordsAndMacsBeforeAndAfter) {
   EXPECT_FALSE(j.contains("latency")) << "latency only when asked: it is the part that varies";
 }
 
+TEST(ShrinkReport, WeightBytesByLayerFollowQuantizedWeightsToTheirConv) {
+  std::string dir = testing::temp_dir();
+  std::string cls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+  auto c = testing::run_command({testing::pare_bin(), "shrink", cls, "-o", dir + "/q.onnx", "--passes",
+                                 "fuse-bn, quantize(int8, weights-only)", "--report", dir + "/q.json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto j = nlohmann::json::parse(read_file(dir + "/q.json"));
+  for (const char* side : {"before", "after"}) {
+    int64_t sum = 0;
+    for (const auto& l : j[side]["layers"]) sum += l["bytes"].get<int64_t>();
+    EXPECT_EQ(sum, j[side]["weight_bytes"]["total"].get<int64_t>()) << side << ": every weight byte is in one layer";
+  }
+  // The int8 weight and its scales count for the Conv, not for DequantizeLinear.
+  const auto& top = j["after"]["layers"][0];
+  EXPECT_EQ(top["op"], "Conv");
+  for (const auto& l : j["after"]["layers"]) EXPECT_NE(l["op"], "DequantizeLinear");
+  EXPECT_EQ(j["after"]["parameters_by_dtype"].contains("int8"), true);
+}
+
 TEST(ShrinkReport, LatencyIsItsOwnSectionInEveryRendering) {
   std::string dir = testing::temp_dir();
   std::string face = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");

@@ -355,3 +355,26 @@ TEST(Report, HtmlInHeadlessChromium) {
 
 }  // namespace
 }  // namespace pare::formats
+
+namespace pare::formats {
+namespace {
+
+TEST(Report, SizeByLayerShowsTheLargestLayersAfterWithTheirBytesBefore) {
+  json r = minimal_report();
+  r["before"]["layers"] = json::array({{{"node", "conv1"}, {"op", "Conv"}, {"bytes", 4000}, {"parameters", 1000}},
+                                       {{"node", "fc"}, {"op", "Gemm"}, {"bytes", 800}, {"parameters", 200}}});
+  r["after"]["layers"] = json::array({{{"node", "conv1"}, {"op", "Conv"}, {"bytes", 1040}, {"parameters", 1010}},
+                                      {{"node", "new<&>"}, {"op", "MatMul"}, {"bytes", 64}, {"parameters", 64}}});
+  std::string md = render_markdown(r), html = render_html(r);
+  EXPECT_NE(md.find("### Weight bytes by layer (the 2 largest after)"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `conv1` | `Conv` | 4000 (4.00 kB) | 1040 (1.04 kB) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| n/a | 64 (64 B) |"), std::string::npos) << md;
+  EXPECT_NE(html.find("id=\"chart-layer-sizes\""), std::string::npos);
+  EXPECT_NE(html.find("id=\"layer-size-0-after\""), std::string::npos);
+  EXPECT_EQ(count(html, "class=\"bar layer-size\""), 3u);  // conv1 before and after, the new layer after
+  EXPECT_NE(html.find("new&lt;&amp;&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("new<&>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pare::formats

@@ -186,7 +186,7 @@ Limits parse_limits(const BudgetTexts& texts, const std::string& prefix) {
 
 ModelFacts measure_model(const ir::Model& model, const std::string& path, const std::map<std::string, int64_t>& dims) {
   return {metrics::measure_file(path), metrics::count_weights(model), metrics::count_nodes(model),
-          metrics::count_macs(model, dims)};
+          metrics::count_macs(model, dims), metrics::weights_by_layer(model)};
 }
 
 nlohmann::json facts_json(const ModelFacts& f) {
@@ -197,6 +197,10 @@ nlohmann::json facts_json(const ModelFacts& f) {
                       {"nodes", f.nodes.nodes_total}};
   if (f.macs.known) j["macs"] = f.macs.total;
   else j["macs_unknown_reason"] = f.macs.reason;
+  j["parameters_by_dtype"] = f.weights.parameters_by_dtype;
+  j["layers"] = nlohmann::json::array();
+  for (const auto& l : f.layers)
+    j["layers"].push_back({{"node", l.node}, {"op", l.op}, {"bytes", l.bytes}, {"parameters", l.parameters}});
   return j;
 }
 

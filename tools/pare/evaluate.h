@@ -57,6 +57,7 @@ struct ModelFacts {
   metrics::WeightStats weights;
   metrics::GraphStats nodes;
   metrics::MacStats macs;
+  std::vector<metrics::LayerWeights> layers;  // weight bytes by layer, largest first
 };
 ModelFacts measure_model(const ir::Model& model, const std::string& path, const std::map<std::string, int64_t>& dims);
 nlohmann::json facts_json(const ModelFacts& f);
