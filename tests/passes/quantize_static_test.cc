@@ -112,11 +112,30 @@ TEST(QuantizeStatic, OptionsChangeWhatTheyShould) {
     quantize(m, ", per-channel=false", calib);
     EXPECT_EQ(nodes_of(*m.graph, "Conv")[0]->input(1)->producer()->input(1)->constant().numel(), 1);
   }
-  {  // skip-ops keeps Add's inputs float; skip by name keeps the Conv float
+  {  // skip-ops keeps Add's inputs float
     ir::Model m = testing::model_from_text(kNet);
     auto stats = quantize(m, ", skip-ops=Add", calib);
     EXPECT_EQ(stats["activations_quantized"], 1);
     EXPECT_EQ(quantizer_of(*m.graph, "Add", 0), nullptr);
+  }
+  {  // skip= by node-name glob keeps the Conv's input, weight and bias float
+    ir::Model m = testing::model_from_text(kNet);
+    for (const auto& n : m.graph->nodes())
+      if (n->op_type == "Conv") n->name = "backbone/conv_first";
+    auto stats = quantize(m, ", skip=backbone/*", calib);
+    EXPECT_EQ(stats["weights_quantized"], 0);
+    EXPECT_EQ(stats["activations_quantized"], 2);  // the Add's two inputs only
+    const ir::Node* conv = nodes_of(*m.graph, "Conv")[0];
+    EXPECT_TRUE(conv->input(1)->is_constant());
+    EXPECT_EQ(quantizer_of(*m.graph, "Conv", 0), nullptr);
+  }
+  {  // percentile= reaches the calibration: a lower percentile gives a smaller input scale
+    ir::Model hi = testing::model_from_text(kNet), lo = testing::model_from_text(kNet);
+    quantize(hi, ", percentile=100", calib);
+    quantize(lo, ", percentile=90", calib);
+    float s_hi = quantizer_of(*hi.graph, "Conv", 0)->input(1)->constant().as_float()[0];
+    float s_lo = quantizer_of(*lo.graph, "Conv", 0)->input(1)->constant().as_float()[0];
+    EXPECT_LT(s_lo, s_hi);
   }
 }
 
