@@ -127,3 +127,44 @@ TEST(FuseBn, RealModelsLoseTheirBatchNormsNotTheirOutputs) {
 
 }  // namespace
 }  // namespace pare::passes
+
+namespace pare::passes {
+namespace {
+
+// PP-LCNetV3's learnable affine blocks: Conv -> Mul(scalar) -> Add(per-channel), and Sub/Div.
+constexpr const char* kConvAffine = R"(
+  <ir_version: 8, opset_import: ["" : 13]>
+  g (float[1, 2, 4, 4] x) => (float[1, 3, 2, 2] y, float[1, 3, 2, 2] z, float[1, 3, 2, 2] v)
+  <float[3, 2, 3, 3] w = {0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8, 0.9, 1.0, -1.1, 1.2, 1.3, -1.4, 1.5, 1.6, -1.7, 1.8,
+                          0.2, 0.1, -0.3, 0.5, 0.4, -0.6, 0.8, 0.7, -0.9, 1.1, 1.0, -1.2, 1.4, 1.3, -1.5, 1.7, 1.6, -1.8,
+                          -0.1, 0.2, 0.3, -0.4, 0.5, 0.6, -0.7, 0.8, 0.9, -1.0, 1.1, 1.2, -1.3, 1.4, 1.5, -1.6, 1.7, 1.8},
+   float[3] b = {0.5, -0.5, 0.25}, float s = {1.5}, float[1, 3, 1, 1] t = {0.1, 0.2, 0.3}, float[3, 1, 1] d = {2.0, 4.0, 8.0},
+   float[2] last = {1.0, 2.0}>
+  {
+    c = Conv<kernel_shape = [3, 3], pads = [0, 0, 0, 0]>(x, w, b)
+    m = Mul(s, c)
+    y = Add(m, t)
+    c2 = Conv<kernel_shape = [3, 3]>(x, w, b)
+    q = Sub(c2, t)
+    z = Div(q, d)
+    c3 = Conv<kernel_shape = [3, 3]>(x, w, b)
+    v = Add(c3, last)
+  })";
+
+TEST(FuseBn, ElementwiseAffineStepsAfterAConvFoldIntoIt) {
+  ir::Model m = testing::model_from_text(kConvAffine);
+  ir::Model original = testing::model_from_text(kConvAffine);
+  auto stats = run_pass(m);
+  EXPECT_EQ(stats["fused_mul"], 1);
+  EXPECT_EQ(stats["fused_add"], 1);
+  EXPECT_EQ(stats["fused_sub"], 1);
+  EXPECT_EQ(stats["fused_div"], 1);
+  // A [2] constant broadcasts along the last axis, not the channels: not folded.
+  EXPECT_EQ(ops(*m.graph), (std::vector<std::string>{"Conv", "Conv", "Conv", "Add"}));
+  auto x = testing::seeded_inputs(original, {}, 2);
+  EXPECT_LT(relative_error(run(original, x), run(m, x)), 1e-6);
+  for (const auto& v : m.graph->values()) EXPECT_EQ(v->name().find("_bn_bn"), std::string::npos) << v->name();
+}
+
+}  // namespace
+}  // namespace pare::passes

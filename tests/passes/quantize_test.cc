@@ -62,7 +62,9 @@ std::vector<Case> cases() {
   const double none = -1e9;
   return {{testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"), 0.52, 0.30, 40, 15, 80},
           {testing::testdata_model("face_detection_front_128x128_barracuda.onnx"), 0.52, 0.30, 40, 15, 80},
-          {testing::fetched_model("ch_PP-OCRv4_det_infer.onnx"), 0.52, 0.30, 30, none, 55},
+          // det on uniform noise: fuse-bn folds its affine blocks into the convs, which moves
+          // fp16 rounding (28.6 dB here; 47.8 dB on rendered text pages, docs/quantization.md).
+          {testing::fetched_model("ch_PP-OCRv4_det_infer.onnx"), 0.52, 0.30, 25, none, 55},
           {testing::fetched_model("mlsd_320x320_tiny.onnx"), 0.52, 0.30, none, none, 30},
           {testing::fetched_model("hello_deepa.onnx"), 0.52, 0.30, 40, 15, 80}};
 }
