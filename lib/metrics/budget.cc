@@ -72,10 +72,35 @@ int64_t parse_count(std::string_view text) {
   return static_cast<int64_t>(std::llround(std::stod(number) * scale));
 }
 
+const std::vector<std::string>& budget_keys() {
+  static const std::vector<std::string> keys = {"max-bytes",  "max-download-bytes", "max-params",    "max-macs",
+                                                "min-sqnr",   "min-cosine",         "max-top1-drop", "min-accuracy"};
+  return keys;
+}
+
+const std::vector<std::string>& fidelity_budget_keys() {
+  static const std::vector<std::string> keys = {"min-sqnr", "min-cosine", "max-top1-drop", "min-accuracy"};
+  return keys;
+}
+
+std::string BudgetFile::resolve(const std::string& written) const {
+  return written.empty() ? "" : (fs::path(dir) / written).string();
+}
+
 namespace {
 
 const std::vector<std::string> kTopKeys = {"models"};
-const std::vector<std::string> kEntryKeys = {"path", "max-bytes", "max-download-bytes", "max-params", "max-macs", "dims"};
+const std::vector<std::string> kImageKeys = {"size", "mean", "std", "layout", "channels"};
+
+const std::vector<std::string>& entry_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k = {"path"};
+    k.insert(k.end(), budget_keys().begin(), budget_keys().end());
+    k.insert(k.end(), {"dims", "reference", "data", "labels", "image"});
+    return k;
+  }();
+  return keys;
+}
 
 using formats::line_of;
 
@@ -89,44 +114,115 @@ std::vector<std::string> components(std::string_view path) {
 }
 
 std::string scalar(const BudgetFile& f, const YAML::Node& n, const std::string& key) {
-  if (!n.IsScalar()) fail("{}: line {}: '{}' must be a single value", f.path, line_of(n), key);
+  if (!n.IsScalar() || n.Scalar().empty()) fail("{}: line {}: '{}' must be a single value", f.path, line_of(n), key);
   return n.Scalar();
+}
+
+// `image: {size: WxH, mean, std, layout, channels}`, as the image flags of pare shrink.
+formats::ImageOptions parse_image(const BudgetFile& f, const YAML::Node& node, int line) {
+  if (!node.IsMap())
+    fail("{}: line {}: 'image' must be a mapping such as {{size: 128x128, mean: \"0.5\", std: \"0.5\"}}", f.path, line);
+  formats::ImageOptions o;
+  for (const auto& kv : node) {
+    std::string key = kv.first.Scalar();
+    int at = line_of(kv.first);
+    if (std::find(kImageKeys.begin(), kImageKeys.end(), key) == kImageKeys.end())
+      fail("{}: line {}: image: unknown key '{}'{}", f.path, at, key, did_you_mean(key, kImageKeys));
+    std::string text;
+    if (kv.second.IsSequence() && (key == "mean" || key == "std")) {
+      std::vector<std::string> parts;
+      for (const auto& x : kv.second) parts.push_back(x.IsScalar() ? x.Scalar() : "?");
+      text = join(parts, ",");
+    } else {
+      text = scalar(f, kv.second, "image: " + key);
+    }
+    try {
+      if (key == "size") formats::parse_image_size(text, o);
+      else if (key == "mean") o.mean = formats::parse_float_list("mean", text);
+      else if (key == "std") o.std = formats::parse_float_list("std", text);
+      else if (key == "layout") {
+        if (text != "NCHW" && text != "NHWC") fail("layout: '{}' is not NCHW or NHWC", text);
+        o.nhwc = text == "NHWC";
+      } else if (key == "channels") {
+        if (text != "rgb" && text != "bgr") fail("channels: '{}' is not rgb or bgr", text);
+        o.bgr = text == "bgr";
+      }
+    } catch (const Error& e) {
+      std::string m = e.what();
+      if (starts_with(m, "--image-size: ")) m = "size: " + m.substr(14);
+      fail("{}: line {}: image: {}", f.path, at, m);
+    }
+  }
+  return o;
+}
+
+void check_exists(const BudgetFile& f, int line, const std::string& key, const std::string& written, bool folder) {
+  std::error_code ec;
+  fs::path path = f.resolve(written);
+  if (!fs::exists(path, ec))
+    fail("{}: line {}: {}: '{}': no such {} (paths are relative to the budget file's folder)", f.path, line, key,
+         written, folder ? "folder" : "file");
+  if (folder && !fs::is_directory(path, ec)) fail("{}: line {}: {}: '{}' is not a folder", f.path, line, key, written);
+  if (!folder && fs::is_directory(path, ec))
+    fail("{}: line {}: {}: '{}' is a folder, not a file", f.path, line, key, written);
 }
 
 BudgetEntry parse_entry(const BudgetFile& f, const YAML::Node& node) {
   if (!node.IsMap()) fail("{}: line {}: each entry of 'models' must be a mapping with a 'path'", f.path, line_of(node));
   BudgetEntry e;
   e.line = line_of(node);
-  bool has_path = false;
+  const auto& keys = entry_keys();
+  const auto& limits = budget_keys();
   for (const auto& kv : node) {
     std::string key = kv.first.Scalar();
     const YAML::Node& v = kv.second;
     int line = line_of(kv.first);
-    if (std::find(kEntryKeys.begin(), kEntryKeys.end(), key) == kEntryKeys.end())
-      fail("{}: line {}: unknown key '{}'{}", f.path, line, key, did_you_mean(key, kEntryKeys));
-    try {
-      if (key == "path") {
-        e.path = scalar(f, v, key);
-        has_path = true;
-        if (e.path.empty()) fail("'path' is empty");
-        if (e.path.front() == '/') fail("'{}' must be relative to the budget file's folder", e.path);
-      } else if (key == "max-bytes") {
-        e.budget.max_bytes = parse_size(scalar(f, v, key));
-      } else if (key == "max-download-bytes") {
-        e.budget.max_download_bytes = parse_size(scalar(f, v, key));
-      } else if (key == "max-params") {
-        e.budget.max_params = parse_count(scalar(f, v, key));
-      } else if (key == "max-macs") {
-        e.budget.max_macs = parse_count(scalar(f, v, key));
-      } else if (key == "dims") {
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      fail("{}: line {}: unknown key '{}'{}", f.path, line, key, did_you_mean(key, keys));
+    if (e.lines.count(key)) fail("{}: line {}: '{}' is given twice (first on line {})", f.path, line, key, e.lines[key]);
+    e.lines[key] = line;
+    if (std::find(limits.begin(), limits.end(), key) != limits.end()) {
+      e.limits[key] = scalar(f, v, key);  // parsed by the caller, which names this line
+    } else if (key == "path") {
+      e.path = scalar(f, v, key);
+      if (e.path.front() == '/')
+        fail("{}: line {}: path: '{}' must be relative to the budget file's folder", f.path, line, e.path);
+    } else if (key == "reference") {
+      e.reference = scalar(f, v, key);
+    } else if (key == "data") {
+      e.data = scalar(f, v, key);
+    } else if (key == "labels") {
+      e.labels = scalar(f, v, key);
+    } else if (key == "image") {
+      e.images = parse_image(f, v, line);
+    } else if (key == "dims") {
+      try {
         e.dims = formats::yaml_dims(v);
+      } catch (const Error& err) {
+        fail("{}: line {}: dims: {}", f.path, line, err.message());
       }
-    } catch (const Error& err) {
-      if (!err.context().empty() || starts_with(err.message(), f.path + ":")) throw;
-      fail("{}: line {}: {}: {}", f.path, line, key, err.message());
     }
   }
-  if (!has_path) fail("{}: line {}: the entry has no 'path'", f.path, e.line);
+  if (!e.lines.count("path")) fail("{}: line {}: the entry has no 'path'", f.path, e.line);
+  // What compares the model needs its counterparts: a reference and samples go together.
+  auto needs = [&](const std::string& key, const std::vector<std::pair<std::string, std::string>>& wanted) {
+    std::vector<std::string> missing;
+    for (const auto& [k, why] : wanted)
+      if (!e.lines.count(k)) missing.push_back(fmt::format("'{}' ({})", k, why));
+    if (!missing.empty()) fail("{}: line {}: {} needs {}", f.path, e.lines.at(key), key, join(missing, " and "));
+  };
+  const std::pair<std::string, std::string> kReference = {"reference", "the model it is compared with"};
+  const std::pair<std::string, std::string> kData = {"data", "the samples to compare on"};
+  for (const auto& key : fidelity_budget_keys())
+    if (e.lines.count(key)) needs(key, {kReference, kData});
+  if (e.lines.count("min-accuracy")) needs("min-accuracy", {{"labels", "a class label per sample"}});
+  if (e.lines.count("reference")) needs("reference", {kData});
+  for (const char* key : {"data", "labels", "image"})
+    if (e.lines.count(key)) needs(key, {kReference});
+  if (e.lines.count("labels")) needs("labels", {kData});
+  if (!e.reference.empty()) check_exists(f, e.lines.at("reference"), "reference", e.reference, false);
+  if (!e.data.empty()) check_exists(f, e.lines.at("data"), "data", e.data, true);
+  if (!e.labels.empty()) check_exists(f, e.lines.at("labels"), "labels", e.labels, false);
   return e;
 }
 

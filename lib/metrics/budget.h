@@ -13,6 +13,17 @@
 //       dims: {batch: 1}          # fixes symbolic dims for the MAC count
 //     - path: "parts/*.onnx"
 //       max-download-bytes: 1MB
+//     - path: models/face_int8.onnx
+//       reference: models/face.onnx   # fidelity: the model it is compared with,
+//       data: samples                 # on these samples (sample folders or images)
+//       labels: labels.txt            # optional: true top-1 accuracy
+//       image: {size: 128x128, mean: "0.5", std: "0.5", layout: NCHW, channels: rgb}
+//       min-sqnr: 30                  # dB, the worst output's
+//       min-cosine: 0.999
+//       max-top1-drop: 1              # percentage points of top-1 disagreement
+//       min-accuracy: 0.9             # needs labels
+// The budget values are kept as written: the CLI parses all eight with the
+// same code as the budget flags of pare shrink (cli::parse_limits).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +32,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "formats/images/images.h"
 
 namespace pare::metrics {
 
@@ -59,22 +72,37 @@ std::string describe(const BudgetFailure& failure);
 // Parses a count: "200000", "50M", "1.5k", "2G" (1000-based); throws pare::Error on bad text.
 int64_t parse_count(std::string_view text);
 
+// The budget keys of an entry (the budget flags of pare shrink, without "--"),
+// in report order; and the four that compare the model with a reference on samples.
+const std::vector<std::string>& budget_keys();
+const std::vector<std::string>& fidelity_budget_keys();
+
 // One entry of a budget file.
 struct BudgetEntry {
   std::string path;  // as written: relative to the budget file's folder, may hold globs
-  Budget budget;
-  std::map<std::string, int64_t> dims;  // for the MAC count
-  int line = 0;                         // 1-based, for messages
+  std::map<std::string, std::string> limits;  // budget key -> its value as written ("max-bytes" -> "500KB")
+  std::map<std::string, int> lines;           // every key given -> its 1-based line
+  std::map<std::string, int64_t> dims;        // for the MAC count
+  // Fidelity: as written, relative to the budget file's folder ("" when not given).
+  std::string reference, data, labels;
+  formats::ImageOptions images;  // how image samples in `data` become inputs
+  int line = 0;                  // 1-based, for messages
+  bool compares() const { return !reference.empty(); }
 };
 
 struct BudgetFile {
   std::string path;  // as given
   std::string dir;   // the folder that entry paths are relative to ("." for the current one)
   std::vector<BudgetEntry> entries;
+  // A path as written in the file, as this process opens it.
+  std::string resolve(const std::string& written) const;
 };
 
 // Reads and validates a budget file; throws pare::Error naming the file (and
-// the line) on a YAML syntax error, an unknown key, a bad size or count.
+// the line) on a YAML syntax error, an unknown key, a value that is not a single
+// value, a fidelity budget without 'reference' and 'data' (min-accuracy: without
+// 'labels'), and a reference, data or labels that does not exist. The budget
+// values themselves are checked by the caller (cli::parse_limits).
 BudgetFile load_budget_file(const std::string& path);
 
 // True if `relative` (a '/'-separated path relative to the budget file's folder)

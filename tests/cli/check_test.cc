@@ -1,7 +1,9 @@
-// pare check: the CI size-budget gate. Each limit holds just above the real
+// pare check: the CI budget gate. Each limit holds just above the real
 // value and fails just below it (the real values computed here with the same
 // metrics functions), --baseline shows each change, --github, --junit and
 // --json write what CI reads, and every mistake in the budget is exit 2.
+// Fidelity budgets compare an int8 classifier with its float reference on
+// seeded samples, around the figures that pare compare reports for the pair.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -391,6 +393,181 @@ TEST(CheckBadInput, FileNotInBudget) {
   std::string other = dir + "/models/cls.onnx";
   auto c = check(dir, {other});
   expect_one_error_line(c, other + ": no budget entry matches it");
+  EXPECT_EQ(c.out, "");
+}
+
+// ---- fidelity budgets: a model against its reference on samples ----
+
+const std::vector<std::string> kClsDims = {"--dim", "p2o.DynamicDimension.0=1", "--dim", "p2o.DynamicDimension.1=48",
+                                           "--dim", "p2o.DynamicDimension.2=192"};
+
+// models/ref.onnx (the classifier), models/q.onnx (its weights-only int8 copy),
+// samples/1..3 (seeded inputs), and the worst SQNR and cosine of q against ref
+// on them as pare compare reports them.
+struct FidelityFixture {
+  std::string dir;
+  double sqnr = 0, cosine = 0;
+  json fidelity;  // pare compare's "fidelity" list
+};
+
+const FidelityFixture& fidelity_fixture() {
+  static FidelityFixture f = [] {
+    FidelityFixture x;
+    x.dir = testing::temp_dir();
+    fs::create_directories(x.dir + "/models");
+    fs::copy_file(kCls, x.dir + "/models/ref.onnx");
+    auto shrink = testing::run_command({testing::pare_bin(), "shrink", x.dir + "/models/ref.onnx", "-o",
+                                        x.dir + "/models/q.onnx", "--passes", "quantize(int8, weights-only)", "-q"});
+    EXPECT_EQ(shrink.exit_code, 0) << shrink.err;
+    for (int s = 1; s <= 3; ++s) {
+      std::vector<std::string> args = {testing::pare_bin(), "run", x.dir + "/models/ref.onnx", "--seed",
+                                       std::to_string(s), "--save-inputs", x.dir + "/samples/" + std::to_string(s)};
+      args.insert(args.end(), kClsDims.begin(), kClsDims.end());
+      auto run = testing::run_command(args);
+      EXPECT_EQ(run.exit_code, 0) << run.err;
+    }
+    auto compare = testing::run_command({testing::pare_bin(), "compare", x.dir + "/models/ref.onnx",
+                                         x.dir + "/models/q.onnx", "--data", x.dir + "/samples", "--json",
+                                         x.dir + "/compare.json", "-q"});
+    EXPECT_EQ(compare.exit_code, 0) << compare.err;
+    x.fidelity = json::parse(read_file(x.dir + "/compare.json"))["fidelity"];
+    EXPECT_FALSE(x.fidelity.empty());
+    x.sqnr = x.cosine = 1e300;
+    for (const auto& d : x.fidelity) {  // the budgets hold the worst output to them
+      x.sqnr = std::min(x.sqnr, d["sqnr_db"].get<double>());
+      x.cosine = std::min(x.cosine, d["cosine"].get<double>());
+    }
+    return x;
+  }();
+  return f;
+}
+
+// Writes `yaml` as the fixture's budget.yaml and checks it.
+testing::Command fidelity_check(const std::string& yaml, std::vector<std::string> extra = {}) {
+  const FidelityFixture& f = fidelity_fixture();
+  write_file_atomic(f.dir + "/budget.yaml", yaml);
+  return check(f.dir, extra);
+}
+
+std::string compared(const std::string& budgets) {
+  return "models:\n  - path: models/q.onnx\n    reference: models/ref.onnx\n    data: samples\n" + budgets;
+}
+
+TEST(CheckFidelity, MinSqnrBothWays) {
+  const FidelityFixture& f = fidelity_fixture();
+  ASSERT_GT(f.sqnr, 10.0);  // int8 weights: close to the reference, yet not identical
+  ASSERT_LT(f.sqnr, 100.0);
+  const std::string dir = f.dir;
+  int64_t bytes = metrics::measure_file(dir + "/models/q.onnx").file_bytes;
+
+  // 1 dB below the real SQNR holds (as does a size limit beside it).
+  std::string below = fmt::format("{:.3f}", f.sqnr - 1);
+  auto ok = fidelity_check(compared(fmt::format("    min-sqnr: {}\n    max-bytes: {}\n", below, bytes)),
+                           {"--json", dir + "/base.json", "-q"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_EQ(ok.err, "");
+  EXPECT_NE(ok.out.find("models/q.onnx: ok"), std::string::npos) << ok.out;
+  EXPECT_TRUE(std::regex_search(ok.out, std::regex("\n +SQNR +" + fmt::format("{:.2f}", f.sqnr) + " dB +" +
+                                                   fmt::format("{}", std::stod(below)) + " dB +ok\n")))
+      << ok.out;
+  EXPECT_NE(ok.out.find("compared with models/ref.onnx on 3 samples of samples"), std::string::npos) << ok.out;
+  // The same again against that run as the baseline: the SQNR did not change.
+  auto again = fidelity_check(compared(fmt::format("    min-sqnr: {}\n", below)), {"--baseline", dir + "/base.json"});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_TRUE(std::regex_search(again.out, std::regex("\n +SQNR .* no change +ok\n"))) << again.out;
+
+  // 1 dB above fails: exit 1, and the one line says by how much.
+  std::string above = fmt::format("{:.3f}", f.sqnr + 1);
+  double limit = std::stod(above);
+  std::string summary = dir + "/summary.md";
+  write_file_atomic(summary, "");
+  write_file_atomic(dir + "/budget.yaml", compared(fmt::format("    min-sqnr: {}\n    max-bytes: {}\n", above, bytes)));
+  auto over = testing::run_command({"env", "GITHUB_STEP_SUMMARY=" + summary, testing::pare_bin(), "check", "--budget",
+                                    dir + "/budget.yaml", "--json", dir + "/out.json", "--junit", dir + "/junit.xml",
+                                    "--github", "-q"});
+  EXPECT_EQ(over.exit_code, 1) << over.out << over.err;
+  std::string failure = fmt::format("SQNR {:.1f} dB < budget {} dB", f.sqnr, limit);
+  EXPECT_EQ(over.err, "pare: check failed: models/q.onnx: " + failure + "\n");
+  EXPECT_NE(over.out.find("models/q.onnx: over"), std::string::npos) << over.out;
+  EXPECT_NE(over.out.find(fmt::format("::error file=models/q.onnx::SQNR {:.1f} dB is below budget {} dB\n", f.sqnr, limit)),
+            std::string::npos)
+      << over.out;
+
+  // --json: the comparison, and the budget results with their values.
+  json j = json::parse(read_file(dir + "/out.json"));
+  ASSERT_EQ(j["models"].size(), 1u);
+  const json& m = j["models"][0];
+  EXPECT_EQ(m["reference"], "models/ref.onnx");
+  EXPECT_EQ(m["samples"], 3);
+  ASSERT_EQ(m["fidelity"].size(), f.fidelity.size());
+  EXPECT_NEAR(m["fidelity"][0]["sqnr_db"].get<double>(), f.fidelity[0]["sqnr_db"].get<double>(), 1e-9);
+  EXPECT_EQ(m["limits"]["min_sqnr"], limit);
+  EXPECT_EQ(m["limits"]["bytes"], bytes);
+  ASSERT_EQ(m["budgets"].size(), 2u) << m.dump(2);
+  EXPECT_EQ(m["budgets"][0]["what"], "bytes");
+  EXPECT_EQ(m["budgets"][0]["ok"], true);
+  EXPECT_EQ(m["budgets"][1]["what"], "SQNR");
+  EXPECT_EQ(m["budgets"][1]["ok"], false);
+  EXPECT_NEAR(m["budgets"][1]["value"].get<double>(), f.sqnr, 1e-9);
+  EXPECT_EQ(m["budgets"][1]["failure"], failure);
+  ASSERT_EQ(m["failures"].size(), 1u);
+  EXPECT_EQ(m["failures"][0]["what"], "SQNR");
+  EXPECT_NEAR(m["failures"][0]["value"].get<double>(), f.sqnr, 1e-9);
+
+  // JUnit: the model's testcase fails with the same text.
+  std::string x = read_file(dir + "/junit.xml");
+  check_xml(x);
+  EXPECT_NE(x.find("tests=\"1\" failures=\"1\""), std::string::npos) << x;
+  EXPECT_NE(x.find(fmt::format("<failure message=\"SQNR {:.1f} dB &lt; budget {} dB\"/>", f.sqnr, limit)),
+            std::string::npos)
+      << x;
+
+  // The step summary has an SQNR column (no cosine one: no entry has that budget).
+  std::string md = read_file(summary);
+  EXPECT_NE(md.find(" Parameters | SQNR | Status |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("Cosine"), std::string::npos) << md;
+  EXPECT_NE(md.find(fmt::format("**{:.2f} dB / {} dB**", f.sqnr, limit)), std::string::npos) << md;
+}
+
+TEST(CheckFidelity, MinCosineFailsAtOne) {
+  const FidelityFixture& f = fidelity_fixture();
+  ASSERT_LT(f.cosine, 1.0);
+  auto c = fidelity_check(compared("    min-cosine: 1.0\n"), {"-q"});
+  EXPECT_EQ(c.exit_code, 1) << c.out << c.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(c.err, m, std::regex("pare: check failed: models/q\\.onnx: cosine (0\\.([0-9]+)) < budget 1\n")))
+      << c.err;
+  // The cosine, with as many decimals (at least 4) as it takes to read below 1.
+  std::string shown = m[1];
+  size_t decimals = m[2].length();
+  EXPECT_GE(decimals, 4u);
+  EXPECT_EQ(shown, fmt::format("{:.{}f}", f.cosine, decimals));
+  EXPECT_LT(std::stod(shown), 1.0);
+  EXPECT_TRUE(std::regex_search(c.out, std::regex("\n +cosine +" + fmt::format("{:.6f}", f.cosine) + " +1 +over\n")))
+      << c.out;
+}
+
+TEST(CheckFidelity, BudgetsWithoutReferenceOrDataAreErrors) {
+  auto none = fidelity_check("models:\n  - path: models/q.onnx\n    min-sqnr: 20\n");
+  expect_one_error_line(none, "budget.yaml: line 3: min-sqnr needs 'reference'");
+  EXPECT_NE(none.err.find("'data'"), std::string::npos) << none.err;
+  EXPECT_EQ(none.out, "");
+  expect_one_error_line(
+      fidelity_check("models:\n  - path: models/q.onnx\n    reference: models/ref.onnx\n    min-cosine: 0.9\n"),
+      "budget.yaml: line 4: min-cosine needs 'data'");
+  expect_one_error_line(fidelity_check("models:\n  - path: models/q.onnx\n    data: samples\n    max-top1-drop: 1\n"),
+                        "budget.yaml: line 4: max-top1-drop needs 'reference'");
+  expect_one_error_line(fidelity_check(compared("    min-accuracy: 0.5\n")),
+                        "budget.yaml: line 5: min-accuracy needs 'labels'");
+  // A bad value names its line and key, as a bad size does.
+  expect_one_error_line(fidelity_check(compared("    max-bytes: 5MB\n    min-sqnr: loud\n")),
+                        "budget.yaml: line 6: min-sqnr: 'loud' is not a number of dB");
+}
+
+TEST(CheckFidelity, MissingReferenceIsAnError) {
+  auto c = fidelity_check("models:\n  - path: models/q.onnx\n    reference: models/gone.onnx\n    data: samples\n"
+                          "    min-sqnr: 20\n");
+  expect_one_error_line(c, "budget.yaml: line 3: reference: 'models/gone.onnx': no such file");
   EXPECT_EQ(c.out, "");
 }
 

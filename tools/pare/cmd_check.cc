@@ -1,9 +1,12 @@
 // pare check [FILES...] --budget BUDGET.yaml [--baseline OLD.json] [--github]
 //            [--junit FILE] [--json FILE]
-// The CI size-budget gate (in the spirit of size-limit): measures each model
-// the budget file names, prints a table per model, and exits 1 when one is
-// over a limit, with one "pare: check failed: FILE: WHAT VALUE > budget LIMIT"
-// line on stderr per exceeded limit.
+// The CI budget gate (in the spirit of size-limit): measures each model the
+// budget file names, prints a table per model, and exits 1 when one is over a
+// limit, with one "pare: check failed: FILE: WHAT VALUE > budget LIMIT" line on
+// stderr per budget that does not hold. The budgets are the eight of pare
+// shrink: sizes, parameters and MACs, and (for an entry with a reference model
+// and samples) SQNR, cosine, top-1 drop and accuracy against the reference,
+// parsed, evaluated and described by the same code (evaluate.h).
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -14,11 +17,13 @@
 #include "formats/onnx/onnx.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
+#include "lib/base/progress.h"
 #include "lib/base/strings.h"
 #include "lib/metrics/budget.h"
 #include "lib/metrics/macs.h"
 #include "lib/metrics/size.h"
 #include "tools/pare/commands.h"
+#include "tools/pare/evaluate.h"
 
 namespace pare::cli {
 namespace {
@@ -30,22 +35,27 @@ struct Args {
   std::vector<std::string> files;
   std::vector<std::string> dims;  // --dim NAME=N for every model; an entry's dims: win
   std::string budget, baseline, junit, json;
-  bool github = false;
+  bool github = false, quiet = false;
 };
 
 // One model to check: the limits of every budget entry that names it (the
-// tightest of each), and what was measured.
+// tightest of each), the entry that names its reference (if any), and what was measured.
 struct Row {
   std::string name;  // relative to the budget file's folder: what every report shows
   std::string path;  // what to open
-  metrics::Budget budget;
+  Limits limits;
   std::map<std::string, int64_t> dims;
+  const metrics::BudgetEntry* compare = nullptr;  // the entry with 'reference' and 'data'
   metrics::Measured measured;
   std::string macs_reason;  // why MACs are unknown, when a MACs budget asked for them
-  std::vector<metrics::BudgetFailure> failures;
+  std::optional<Evaluation> evaluation;  // against the reference, when there is one
+  std::vector<BudgetResult> results;     // check_limits: every limit, held or not
+  bool over() const {
+    return std::any_of(results.begin(), results.end(), [](const BudgetResult& b) { return !b.ok; });
+  }
 };
 
-// The measures of a row: what (as in BudgetFailure), JSON key, value, limit.
+// The measures of a row: what (as in BudgetResult), JSON key, value, limit.
 struct Measure {
   const char* what;
   const char* key;
@@ -54,20 +64,83 @@ struct Measure {
 };
 
 std::vector<Measure> measures(const Row& r) {
+  const metrics::Budget& b = r.limits.size;
   std::vector<Measure> out = {
-      {"bytes", "bytes", r.measured.bytes, r.budget.max_bytes},
-      {"download bytes", "download_bytes", r.measured.download_bytes, r.budget.max_download_bytes},
-      {"parameters", "params", r.measured.params, r.budget.max_params},
+      {"bytes", "bytes", r.measured.bytes, b.max_bytes},
+      {"download bytes", "download_bytes", r.measured.download_bytes, b.max_download_bytes},
+      {"parameters", "params", r.measured.params, b.max_params},
   };
   // MACs cost a run of the model: counted (and shown) only when a limit asks for them.
-  if (r.budget.max_macs) out.push_back({"MACs", "macs", r.measured.macs, r.budget.max_macs});
+  if (b.max_macs) out.push_back({"MACs", "macs", r.measured.macs, b.max_macs});
   return out;
 }
 
 bool is_over(const Row& r, std::string_view what) {
-  for (const auto& f : r.failures)
-    if (f.what == what) return true;
+  for (const auto& b : r.results)
+    if (b.what == what && !b.ok) return true;
   return false;
+}
+
+// The fidelity budgets as check_limits names them, in report order: the
+// Markdown column, the key in "limits", the unit and decimals shown.
+struct FidelityMeasure {
+  const char* what;
+  const char* title;
+  const char* key;
+  const char* unit;
+  int decimals;
+};
+const std::vector<FidelityMeasure>& fidelity_measures() {
+  static const std::vector<FidelityMeasure> m = {{"SQNR", "SQNR", "min_sqnr", " dB", 2},
+                                                 {"cosine", "Cosine", "min_cosine", "", 6},
+                                                 {"top-1 drop", "Top-1 drop", "max_top1_drop", " points", 2},
+                                                 {"accuracy", "Accuracy", "min_accuracy", "", 4}};
+  return m;
+}
+
+const BudgetResult* result_of(const Row& r, std::string_view what) {
+  for (const auto& b : r.results)
+    if (b.what == what) return &b;
+  return nullptr;
+}
+
+std::string fidelity_value(const FidelityMeasure& m, const BudgetResult& b) {
+  if (!b.value.is_number()) return "unknown";
+  return fmt::format("{:.{}f}{}", b.value.get<double>(), m.decimals, m.unit);
+}
+
+std::string fidelity_limit(const FidelityMeasure& m, const BudgetResult& b) {
+  return fmt::format("{}{}", b.limit.get<double>(), m.unit);
+}
+
+// The limits an entry sets, parsed as pare shrink parses its budget flags;
+// errors name the budget file, the line and the key.
+Limits entry_limits(const metrics::BudgetFile& f, const metrics::BudgetEntry& e) {
+  for (const auto& [key, text] : e.limits) parse_limits({{key, text}}, fmt::format("{}: line {}: ", f.path, e.lines.at(key)));
+  return parse_limits(e.limits, fmt::format("{}: line {}: ", f.path, e.line));
+}
+
+// The tighter of two sets of limits, limit by limit.
+Limits tightest(const Limits& a, const Limits& b) {
+  using D = std::optional<double>;
+  auto pick = [](const D& x, const D& y, bool highest) -> D {
+    if (!x) return y;
+    if (!y) return x;
+    return highest ? std::max(*x, *y) : std::min(*x, *y);
+  };
+  Limits l;
+  l.size = metrics::tightest(a.size, b.size);
+  l.min_sqnr = pick(a.min_sqnr, b.min_sqnr, true);
+  l.min_cosine = pick(a.min_cosine, b.min_cosine, true);
+  l.max_top1_drop = pick(a.max_top1_drop, b.max_top1_drop, false);
+  l.min_accuracy = pick(a.min_accuracy, b.min_accuracy, true);
+  return l;
+}
+
+bool same_comparison(const metrics::BudgetEntry& a, const metrics::BudgetEntry& b) {
+  const auto &x = a.images, &y = b.images;
+  return a.reference == b.reference && a.data == b.data && a.labels == b.labels && x.width == y.width &&
+         x.height == y.height && x.mean == y.mean && x.std == y.std && x.nhwc == y.nhwc && x.bgr == y.bgr;
 }
 
 // `file` relative to `dir`, '/'-separated, both resolved the same way (symlinked
@@ -81,28 +154,44 @@ std::string relative_to(const std::string& file, const std::string& dir) {
   return fp.lexically_normal().lexically_relative(dp).generic_string();
 }
 
-std::vector<Row> select_rows(const metrics::BudgetFile& budget, const std::vector<std::string>& files) {
+std::vector<Row> select_rows(const metrics::BudgetFile& budget, const std::vector<Limits>& limits,
+                             const std::vector<std::string>& files) {
   std::vector<Row> rows;
-  auto add = [&rows](const std::string& name, const std::string& path, const metrics::BudgetEntry& e) {
-    for (auto& r : rows)
-      if (r.name == name) {
-        r.budget = metrics::tightest(r.budget, e.budget);
-        for (const auto& [k, v] : e.dims) r.dims.emplace(k, v);
-        return;
-      }
-    rows.push_back(Row{name, path, e.budget, e.dims, {}, {}, {}});
+  auto add = [&](const std::string& name, const std::string& path, size_t i) {
+    const metrics::BudgetEntry& e = budget.entries[i];
+    Row* r = nullptr;
+    for (auto& x : rows)
+      if (x.name == name) r = &x;
+    if (!r) {
+      r = &rows.emplace_back();
+      r->name = name;
+      r->path = path;
+      r->limits = limits[i];
+      r->dims = e.dims;
+    } else {
+      r->limits = tightest(r->limits, limits[i]);
+      for (const auto& [k, v] : e.dims) r->dims.emplace(k, v);
+    }
+    if (e.compares()) {
+      if (r->compare && !same_comparison(*r->compare, e))
+        fail("{}: line {}: {} is also matched by the entry on line {}, which compares it with another reference or "
+             "samples (one model, one comparison)",
+             budget.path, e.line, name, r->compare->line);
+      if (!r->compare) r->compare = &e;
+    }
   };
   if (files.empty()) {
-    for (const auto& e : budget.entries)
-      for (const auto& rel : metrics::expand_budget_entry(budget, e)) add(rel, (fs::path(budget.dir) / rel).string(), e);
+    for (size_t i = 0; i < budget.entries.size(); ++i)
+      for (const auto& rel : metrics::expand_budget_entry(budget, budget.entries[i]))
+        add(rel, (fs::path(budget.dir) / rel).string(), i);
     return rows;
   }
   for (const auto& file : files) {
     std::string rel = relative_to(file, budget.dir);
     bool matched = false;
-    for (const auto& e : budget.entries)
-      if (metrics::budget_path_matches(e.path, rel)) {
-        add(rel, file, e);
+    for (size_t i = 0; i < budget.entries.size(); ++i)
+      if (metrics::budget_path_matches(budget.entries[i].path, rel)) {
+        add(rel, file, i);
         matched = true;
       }
     if (!matched)
@@ -111,18 +200,48 @@ std::vector<Row> select_rows(const metrics::BudgetFile& budget, const std::vecto
   return rows;
 }
 
-void measure(Row& r) {
-  auto size = metrics::measure_file(r.path);
-  r.measured.bytes = size.file_bytes;
-  r.measured.download_bytes = size.download_bytes;
-  ir::Model model = formats::onnx::load_model(r.path);
-  r.measured.params = metrics::count_weights(model).parameters;
-  if (r.budget.max_macs) {
-    auto macs = metrics::count_macs(model, r.dims);
-    if (macs.known) r.measured.macs = macs.total;
-    else r.macs_reason = macs.reason;
+// The row's model against its reference on the entry's samples; errors name
+// the budget file, the entry's line and both models.
+Evaluation compare(const Row& r, const metrics::BudgetFile& budget, const ir::Model& model, Progress& progress) {
+  const metrics::BudgetEntry& e = *r.compare;
+  ir::Model reference;
+  try {
+    reference = formats::onnx::load_model(budget.resolve(e.reference));
+  } catch (Error& err) {
+    throw err.with_context(fmt::format("{}: line {}: reference", budget.path, e.lines.at("reference")));
   }
-  r.failures = metrics::check_budget(r.measured, r.budget);
+  EvalOptions o;
+  o.data = budget.resolve(e.data);
+  o.labels = budget.resolve(e.labels);
+  o.images = e.images;
+  try {
+    return evaluate(reference, model, o, progress);
+  } catch (Error& err) {
+    // evaluate() names the samples "--data", as shrink's flag: here they are the entry's 'data'.
+    std::vector<std::string> frames = err.context();
+    bool data = !frames.empty() && frames.front() == "--data";
+    if (data) frames.front() = "data '" + e.data + "'";
+    frames.insert(frames.begin(), {fmt::format("{}: line {}", budget.path, e.lines.at(data ? "data" : "reference")),
+                                   r.name + " against " + e.reference});
+    Error out(err.message());
+    for (auto it = frames.rbegin(); it != frames.rend(); ++it) out.with_context(*it);
+    throw out;
+  }
+}
+
+void measure(Row& r, const metrics::BudgetFile& budget, Progress& progress) {
+  ModelFacts facts;
+  facts.size = metrics::measure_file(r.path);
+  ir::Model model = formats::onnx::load_model(r.path);
+  facts.weights = metrics::count_weights(model);
+  if (r.limits.size.max_macs) facts.macs = metrics::count_macs(model, r.dims);
+  r.measured.bytes = facts.size.file_bytes;
+  r.measured.download_bytes = facts.size.download_bytes;
+  r.measured.params = facts.weights.parameters;
+  if (facts.macs.known) r.measured.macs = facts.macs.total;
+  else if (r.limits.size.max_macs) r.macs_reason = facts.macs.reason;
+  if (r.compare) r.evaluation = compare(r, budget, model, progress);
+  r.results = check_limits(r.limits, facts, r.evaluation ? &*r.evaluation : nullptr);
 }
 
 // --- baseline ---
@@ -158,6 +277,19 @@ std::string change(const Measure& m, const json* base) {
   return fmt::format("{}, {:+.1f}%", amount, 100.0 * static_cast<double>(d) / static_cast<double>(old));
 }
 
+// The change of a fidelity value since the baseline ("+0.52 dB", "no change", "new", "").
+std::string change(const FidelityMeasure& m, const BudgetResult& b, const json* base) {
+  if (!base) return "new";
+  if (!b.value.is_number() || !base->contains("budgets") || !(*base)["budgets"].is_array()) return "";
+  for (const auto& old : (*base)["budgets"])
+    if (old.is_object() && old.contains("what") && old["what"] == b.what && old.contains("value") &&
+        old["value"].is_number()) {
+      double d = b.value.get<double>() - old["value"].get<double>();
+      return d == 0 ? "no change" : fmt::format("{:+.{}f}{}", d, m.decimals, m.unit);
+    }
+  return "";
+}
+
 const json* baseline_of(const std::map<std::string, json>& baseline, const std::string& name) {
   auto it = baseline.find(name);
   return it == baseline.end() ? nullptr : &it->second;
@@ -185,7 +317,7 @@ std::string value_text(const Row& r, const Measure& m) {
 }
 
 void print_row(const Row& r, const std::map<std::string, json>* baseline) {
-  fmt::print("{}: {}\n", r.name, r.failures.empty() ? "ok" : "over");
+  fmt::print("{}: {}\n", r.name, r.over() ? "over" : "ok");
   std::vector<std::vector<std::string>> cells;
   std::vector<std::string> header = {"measure", "value", "limit"};
   if (baseline) header.push_back("change");
@@ -198,30 +330,17 @@ void print_row(const Row& r, const std::map<std::string, json>* baseline) {
     row.push_back(!m.limit ? "" : is_over(r, m.what) ? "over" : "ok");
     cells.push_back(row);
   }
+  for (const auto& m : fidelity_measures())
+    if (const BudgetResult* b = result_of(r, m.what)) {
+      std::vector<std::string> row = {m.what, fidelity_value(m, *b), fidelity_limit(m, *b)};
+      if (baseline) row.push_back(change(m, *b, base));
+      row.push_back(b->ok ? "ok" : "over");
+      cells.push_back(row);
+    }
   print_table(cells);
   if (!r.macs_reason.empty()) fmt::print("  MACs unknown: {}\n", r.macs_reason);
-}
-
-// --- failure messages ---
-
-// Value and limit as printed: human sizes for bytes, plain counts; the exact
-// bytes follow when both would print the same.
-std::pair<std::string, std::string> amounts(const metrics::BudgetFailure& f) {
-  std::string v = f.unknown ? "unknown" : metrics::format_amount(f.what, f.value);
-  std::string l = metrics::format_amount(f.what, f.limit);
-  if (!f.unknown && v == l) {
-    v += fmt::format(" ({} B)", f.value);
-    l += fmt::format(" ({} B)", f.limit);
-  }
-  return {v, l};
-}
-
-std::string failure_line(const Row& r, const metrics::BudgetFailure& f) {
-  if (f.unknown)
-    return fmt::format("{}: {} unknown ({}), so budget {} cannot be checked", r.name, f.what, r.macs_reason,
-                       metrics::format_amount(f.what, f.limit));
-  auto [v, l] = amounts(f);
-  return fmt::format("{}: {} {} > budget {}", r.name, f.what, v, l);
+  if (r.evaluation)
+    fmt::print("  compared with {} on {} samples of {}\n", r.compare->reference, r.evaluation->samples, r.compare->data);
 }
 
 // --- GitHub Actions ---
@@ -247,19 +366,20 @@ std::string github_escape_property(const std::string& s) {
   return out;
 }
 
+// A failure as a GitHub annotation: "exceeds" and "is below" where the
+// failure line says ">" and "<".
+std::string annotation(const BudgetResult& b) {
+  std::string m = b.failure;
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{" > budget ", " exceeds budget "},
+                                 std::pair<std::string, std::string>{" < budget ", " is below budget "}})
+    if (size_t at = m.find(from); at != std::string::npos) return m.replace(at, from.size(), to);
+  return m;
+}
+
 void print_github_annotations(const std::vector<Row>& rows) {
   for (const auto& r : rows)
-    for (const auto& f : r.failures) {
-      std::string message;
-      if (f.unknown) {
-        message = fmt::format("{} unknown ({}), budget {} cannot be checked", f.what, r.macs_reason,
-                              metrics::format_amount(f.what, f.limit));
-      } else {
-        auto [v, l] = amounts(f);
-        message = fmt::format("{} {} exceeds budget {}", f.what, v, l);
-      }
-      fmt::print("::error file={}::{}\n", github_escape_property(r.name), github_escape_data(message));
-    }
+    for (const auto& b : r.results)
+      if (!b.ok) fmt::print("::error file={}::{}\n", github_escape_property(r.name), github_escape_data(annotation(b)));
 }
 
 std::string markdown_cell(std::string s) {
@@ -276,19 +396,22 @@ void append_step_summary(const std::string& path, const std::vector<Row>& rows, 
                          const std::map<std::string, json>* baseline) {
   bool any_macs = false;
   size_t over = 0;
+  std::vector<const FidelityMeasure*> fidelity;  // the columns that some row has
+  for (const auto& m : fidelity_measures())
+    if (std::any_of(rows.begin(), rows.end(), [&](const Row& r) { return result_of(r, m.what) != nullptr; }))
+      fidelity.push_back(&m);
   for (const auto& r : rows) {
-    any_macs = any_macs || r.budget.max_macs.has_value();
-    over += r.failures.empty() ? 0 : 1;
+    any_macs = any_macs || r.limits.size.max_macs.has_value();
+    over += r.over() ? 1 : 0;
   }
   std::string md = fmt::format("### pare check: {}\n\n", markdown_cell(budget_path));
   const char* models = rows.size() == 1 ? "model" : "models";
   md += over ? fmt::format("{} of {} {} over budget.\n\n", over, rows.size(), models)
              : fmt::format("{} {} within budget.\n\n", rows.size(), models);
-  md += "| Model | Bytes | Download bytes | Parameters |";
-  if (any_macs) md += " MACs |";
-  md += " Status |\n|---|---|---|---|";
-  if (any_macs) md += "---|";
-  md += "---|\n";
+  std::string header = "| Model | Bytes | Download bytes | Parameters |", rule = "|---|---|---|---|";
+  if (any_macs) header += " MACs |", rule += "---|";
+  for (const auto* m : fidelity) header += fmt::format(" {} |", m->title), rule += "---|";
+  md += header + " Status |\n" + rule + "---|\n";
   for (const auto& r : rows) {
     const json* base = baseline ? baseline_of(*baseline, r.name) : nullptr;
     md += "| `" + markdown_cell(r.name) + "` |";
@@ -309,7 +432,21 @@ void append_step_summary(const std::string& path, const std::vector<Row>& rows, 
       if (is_over(r, m.what)) cell = "**" + cell + "**";
       md += " " + markdown_cell(cell) + " |";
     }
-    md += r.failures.empty() ? " ok |\n" : " **over** |\n";
+    for (const auto* m : fidelity) {
+      const BudgetResult* b = result_of(r, m->what);
+      if (!b) {
+        md += " |";
+        continue;
+      }
+      std::string cell = fidelity_value(*m, *b) + " / " + fidelity_limit(*m, *b);
+      if (baseline) {
+        std::string c = change(*m, *b, base);
+        if (!c.empty()) cell += " (" + c + ")";
+      }
+      if (!b->ok) cell = "**" + cell + "**";
+      md += " " + markdown_cell(cell) + " |";
+    }
+    md += r.over() ? " **over** |\n" : " ok |\n";
   }
   md += "\n";
   std::ofstream out(path, std::ios::app | std::ios::binary);
@@ -320,6 +457,17 @@ void append_step_summary(const std::string& path, const std::vector<Row>& rows, 
 }
 
 // --- JSON and JUnit ---
+
+json fidelity_json(const std::vector<metrics::OutputDiff>& diffs) {
+  json out = json::array();
+  for (const auto& d : diffs) {
+    json j = {{"name", d.name},     {"sqnr_db", d.sqnr_db}, {"identical", d.identical},
+              {"cosine", d.cosine}, {"max_abs", d.max_abs}, {"mean_abs", d.mean_abs}};
+    if (d.top1_agreement) j["top1_agreement"] = *d.top1_agreement;
+    out.push_back(j);
+  }
+  return out;
+}
 
 json rows_json(const std::vector<Row>& rows) {
   json models = json::array();
@@ -334,14 +482,30 @@ json rows_json(const std::vector<Row>& rows) {
     json limits = json::object();
     for (const auto& x : measures(r))
       if (x.limit) limits[x.key] = *x.limit;
+    for (const auto& x : fidelity_measures())
+      if (const BudgetResult* b = result_of(r, x.what)) limits[x.key] = b->limit;
     m["limits"] = limits;
     json failures = json::array();
-    for (const auto& f : r.failures) {
-      json fj = {{"what", f.what}, {"limit", f.limit}};
-      fj["value"] = f.unknown ? json(nullptr) : json(f.value);
-      failures.push_back(fj);
-    }
+    for (const auto& b : r.results)
+      if (!b.ok) failures.push_back({{"what", b.what}, {"limit", b.limit}, {"value", b.value}});
     m["failures"] = failures;
+    if (r.evaluation) {  // the comparison with the reference, and every budget as check_limits gave it
+      const metrics::BudgetEntry& e = *r.compare;
+      m["reference"] = e.reference;
+      m["data"] = e.data;
+      if (!e.labels.empty()) m["labels"] = e.labels;
+      m["samples"] = r.evaluation->samples;
+      m["fidelity"] = fidelity_json(r.evaluation->diffs);
+      if (r.evaluation->accuracy)
+        m["accuracy"] = {{"before", r.evaluation->accuracy->first}, {"after", r.evaluation->accuracy->second}};
+      json budgets = json::array();
+      for (const auto& b : r.results) {
+        json j = {{"what", b.what}, {"value", b.value}, {"limit", b.limit}, {"ok", b.ok}};
+        if (!b.ok) j["failure"] = b.failure;
+        budgets.push_back(j);
+      }
+      m["budgets"] = budgets;
+    }
     models.push_back(m);
   }
   return json{{"models", models}};
@@ -369,20 +533,18 @@ std::string xml_escape(const std::string& s) {
 
 std::string junit_xml(const std::vector<Row>& rows) {
   size_t failures = 0;
-  for (const auto& r : rows) failures += r.failures.empty() ? 0 : 1;
+  for (const auto& r : rows) failures += r.over() ? 1 : 0;
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   x += fmt::format("<testsuite name=\"pare check\" tests=\"{}\" failures=\"{}\" errors=\"0\">\n", rows.size(), failures);
   for (const auto& r : rows) {
     std::string name = xml_escape(r.name);
-    if (r.failures.empty()) {
+    if (!r.over()) {
       x += fmt::format("  <testcase name=\"{}\" classname=\"pare check\"/>\n", name);
       continue;
     }
     std::vector<std::string> lines;
-    for (const auto& f : r.failures) {
-      std::string line = failure_line(r, f);
-      lines.push_back(line.substr(r.name.size() + 2));  // without "NAME: "
-    }
+    for (const auto& b : r.results)
+      if (!b.ok) lines.push_back(b.failure);
     x += fmt::format("  <testcase name=\"{}\" classname=\"pare check\">\n", name);
     x += fmt::format("    <failure message=\"{}\"/>\n", xml_escape(join(lines, "; ")));
     x += "  </testcase>\n";
@@ -393,22 +555,25 @@ std::string junit_xml(const std::vector<Row>& rows) {
 
 int check(const Args& a) {
   metrics::BudgetFile budget = metrics::load_budget_file(a.budget);
+  std::vector<Limits> limits;
+  for (const auto& e : budget.entries) limits.push_back(entry_limits(budget, e));
   std::map<std::string, json> baseline;
   if (!a.baseline.empty()) baseline = load_baseline(a.baseline);
   const std::map<std::string, json>* base = a.baseline.empty() ? nullptr : &baseline;
 
   std::map<std::string, int64_t> dims = parse_dims(a.dims);
-  std::vector<Row> rows = select_rows(budget, a.files);
+  std::vector<Row> rows = select_rows(budget, limits, a.files);
+  Progress progress(!a.quiet && stderr_is_terminal());
   for (auto& r : rows) {
     for (const auto& [k, v] : dims) r.dims.emplace(k, v);  // emplace: the budget entry's dims stay
-    measure(r);
+    measure(r, budget, progress);
   }
 
   size_t over = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     if (i) fmt::print("\n");
     print_row(rows[i], base);
-    over += rows[i].failures.empty() ? 0 : 1;
+    over += rows[i].over() ? 1 : 0;
   }
   const char* models = rows.size() == 1 ? "model" : "models";
   fmt::print("\n{}\n", over ? fmt::format("{} of {} {} over budget", over, rows.size(), models)
@@ -421,19 +586,20 @@ int check(const Args& a) {
   if (!a.json.empty()) write_file_atomic(a.json, rows_json(rows).dump(2) + "\n");
   if (!a.junit.empty()) write_file_atomic(a.junit, junit_xml(rows));
   std::fflush(stdout);
-  for (const auto& r : rows)
-    for (const auto& f : r.failures) std::fprintf(stderr, "pare: check failed: %s\n", failure_line(r, f).c_str());
+  for (const auto& r : rows) print_budget_failures(r.name, r.results);
   return over ? 1 : 0;
 }
 
 }  // namespace
 
 const Command kCheckCommand = {
-    "check", "CI size budget: fail when a model grows past its limits (budget YAML)",
+    "check", "CI budget gate: fail when a model grows past its limits or drifts from its reference (budget YAML)",
     [](CLI::App& sub) -> std::function<int()> {
       auto a = std::make_shared<Args>();
       sub.add_option("files", a->files, "models to check (each must match an entry of the budget; default: all entries)");
-      sub.add_option("--budget", a->budget, "budget file (YAML: models: [{path, max-bytes, max-download-bytes, max-params, max-macs, dims}])")
+      sub.add_option("--budget", a->budget,
+                     "budget file (YAML: models: [{path, max-bytes, max-download-bytes, max-params, max-macs, dims, "
+                     "reference, data, labels, image, min-sqnr, min-cosine, max-top1-drop, min-accuracy}])")
           ->required();
       sub.add_option("--dim", a->dims,
                      "fix a symbolic dim for MACs, e.g. --dim batch=1 (repeatable; a budget entry's dims: win)");
@@ -442,6 +608,7 @@ const Command kCheckCommand = {
                    "GitHub Actions: ::error annotations, and a Markdown table appended to $GITHUB_STEP_SUMMARY");
       sub.add_option("--junit", a->junit, "write a JUnit XML report to this file");
       sub.add_option("--json", a->json, "write the measurements as JSON (sorted keys; the --baseline format)");
+      sub.add_flag("-q,--quiet", a->quiet, "no progress bar while models are compared with their references");
       return [a] { return check(*a); };
     }};
 
