@@ -4,6 +4,7 @@
 
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
+#include "lib/base/strings.h"
 
 namespace pare::formats {
 
@@ -35,6 +36,46 @@ std::map<std::string, int64_t> yaml_dims(const YAML::Node& node) {
     out[name] = n;
   }
   return out;
+}
+
+ImageOptions yaml_image(const YAML::Node& node, const std::string& file, int line) {
+  static const std::vector<std::string> keys = {"size", "mean", "std", "layout", "channels"};
+  if (!node.IsMap())
+    fail("{}: line {}: 'image' must be a mapping such as {{size: 128x128, mean: \"0.5\", std: \"0.5\"}}", file, line);
+  ImageOptions o;
+  for (const auto& kv : node) {
+    std::string key = kv.first.Scalar();
+    int at = line_of(kv.first);
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      fail("{}: line {}: image: unknown key '{}'{}", file, at, key, did_you_mean(key, keys));
+    std::string text;
+    if (kv.second.IsSequence() && (key == "mean" || key == "std")) {
+      std::vector<std::string> parts;
+      for (const auto& x : kv.second) parts.push_back(x.IsScalar() ? x.Scalar() : "?");
+      text = join(parts, ",");
+    } else if (kv.second.IsScalar() && !kv.second.Scalar().empty()) {
+      text = kv.second.Scalar();
+    } else {
+      fail("{}: line {}: image: '{}' must be a single value", file, at, key);
+    }
+    try {
+      if (key == "size") parse_image_size(text, o);
+      else if (key == "mean") o.mean = parse_float_list("mean", text);
+      else if (key == "std") o.std = parse_float_list("std", text);
+      else if (key == "layout") {
+        if (text != "NCHW" && text != "NHWC") fail("layout: '{}' is not NCHW or NHWC", text);
+        o.nhwc = text == "NHWC";
+      } else if (key == "channels") {
+        if (text != "rgb" && text != "bgr") fail("channels: '{}' is not rgb or bgr", text);
+        o.bgr = text == "bgr";
+      }
+    } catch (const Error& e) {
+      std::string m = e.what();
+      if (starts_with(m, "--image-size: ")) m = "size: " + m.substr(14);
+      fail("{}: line {}: image: {}", file, at, m);
+    }
+  }
+  return o;
 }
 
 }  // namespace pare::formats

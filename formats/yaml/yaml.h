@@ -8,6 +8,8 @@
 #include <map>
 #include <string>
 
+#include "formats/images/images.h"
+
 namespace pare::formats {
 
 // Parses the file; a syntax error is one pare::Error "FILE: line N: YAML syntax error: ...".
@@ -19,5 +21,9 @@ inline int line_of(const YAML::Node& n) { return n.Mark().line + 1; }
 // A `dims: {NAME: N}` mapping (sizes of symbolic dims). Throws pare::Error
 // "'NAME' must be a size, not 'TEXT'" (the caller adds file, line and key).
 std::map<std::string, int64_t> yaml_dims(const YAML::Node& node);
+
+// `image: {size: WxH, mean, std, layout, channels}`, as pare shrink's image flags
+// (mean/std as "0.5,0.5,0.5" or a list). Errors: "FILE: line N: image: ...".
+ImageOptions yaml_image(const YAML::Node& node, const std::string& file, int line);
 
 }  // namespace pare::formats

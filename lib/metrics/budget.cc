@@ -90,7 +90,6 @@ std::string BudgetFile::resolve(const std::string& written) const {
 namespace {
 
 const std::vector<std::string> kTopKeys = {"models"};
-const std::vector<std::string> kImageKeys = {"size", "mean", "std", "layout", "channels"};
 
 const std::vector<std::string>& entry_keys() {
   static const std::vector<std::string> keys = [] {
@@ -116,44 +115,6 @@ std::vector<std::string> components(std::string_view path) {
 std::string scalar(const BudgetFile& f, const YAML::Node& n, const std::string& key) {
   if (!n.IsScalar() || n.Scalar().empty()) fail("{}: line {}: '{}' must be a single value", f.path, line_of(n), key);
   return n.Scalar();
-}
-
-// `image: {size: WxH, mean, std, layout, channels}`, as the image flags of pare shrink.
-formats::ImageOptions parse_image(const BudgetFile& f, const YAML::Node& node, int line) {
-  if (!node.IsMap())
-    fail("{}: line {}: 'image' must be a mapping such as {{size: 128x128, mean: \"0.5\", std: \"0.5\"}}", f.path, line);
-  formats::ImageOptions o;
-  for (const auto& kv : node) {
-    std::string key = kv.first.Scalar();
-    int at = line_of(kv.first);
-    if (std::find(kImageKeys.begin(), kImageKeys.end(), key) == kImageKeys.end())
-      fail("{}: line {}: image: unknown key '{}'{}", f.path, at, key, did_you_mean(key, kImageKeys));
-    std::string text;
-    if (kv.second.IsSequence() && (key == "mean" || key == "std")) {
-      std::vector<std::string> parts;
-      for (const auto& x : kv.second) parts.push_back(x.IsScalar() ? x.Scalar() : "?");
-      text = join(parts, ",");
-    } else {
-      text = scalar(f, kv.second, "image: " + key);
-    }
-    try {
-      if (key == "size") formats::parse_image_size(text, o);
-      else if (key == "mean") o.mean = formats::parse_float_list("mean", text);
-      else if (key == "std") o.std = formats::parse_float_list("std", text);
-      else if (key == "layout") {
-        if (text != "NCHW" && text != "NHWC") fail("layout: '{}' is not NCHW or NHWC", text);
-        o.nhwc = text == "NHWC";
-      } else if (key == "channels") {
-        if (text != "rgb" && text != "bgr") fail("channels: '{}' is not rgb or bgr", text);
-        o.bgr = text == "bgr";
-      }
-    } catch (const Error& e) {
-      std::string m = e.what();
-      if (starts_with(m, "--image-size: ")) m = "size: " + m.substr(14);
-      fail("{}: line {}: image: {}", f.path, at, m);
-    }
-  }
-  return o;
 }
 
 void check_exists(const BudgetFile& f, int line, const std::string& key, const std::string& written, bool folder) {
@@ -194,7 +155,7 @@ BudgetEntry parse_entry(const BudgetFile& f, const YAML::Node& node) {
     } else if (key == "labels") {
       e.labels = scalar(f, v, key);
     } else if (key == "image") {
-      e.images = parse_image(f, v, line);
+      e.images = formats::yaml_image(v, f.path, line);
     } else if (key == "dims") {
       try {
         e.dims = formats::yaml_dims(v);

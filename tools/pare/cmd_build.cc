@@ -57,7 +57,6 @@ using nlohmann::json;
 const std::vector<std::string> kTopKeys = {"model", "output", "data", "labels", "calib", "image", "dims", "subtasks"};
 const std::vector<std::string> kSubtaskKeys = {"cut", "passes", "budget"};
 const std::vector<std::string> kCutKeys = {"inputs", "outputs"};
-const std::vector<std::string> kImageKeys = {"size", "mean", "std", "layout", "channels"};
 
 struct Subtask {
   std::string name;
@@ -149,40 +148,7 @@ void check_exists(const Plan& p, int line, const std::string& key, const std::st
   if (!folder && fs::is_directory(path, ec)) fail("{}: line {}: {}: '{}' is a folder, not a file", p.path, line, key, written);
 }
 
-void parse_image(Plan& p, const YAML::Node& node, int line) {
-  if (!node.IsMap())
-    fail("{}: line {}: 'image' must be a mapping such as {{size: 128x128, mean: \"0.5\", std: \"0.5\"}}", p.path, line);
-  for (const auto& kv : node) {
-    std::string key = kv.first.Scalar();
-    int at = line_of(kv.first);
-    if (std::find(kImageKeys.begin(), kImageKeys.end(), key) == kImageKeys.end())
-      fail("{}: line {}: image: unknown key '{}'{}", p.path, at, key, did_you_mean(key, kImageKeys));
-    std::string text;
-    if (kv.second.IsSequence() && (key == "mean" || key == "std")) {
-      std::vector<std::string> parts;
-      for (const auto& x : kv.second) parts.push_back(x.IsScalar() ? x.Scalar() : "?");
-      text = join(parts, ",");
-    } else {
-      text = scalar(p, kv.second, at, "image: " + key);
-    }
-    try {
-      if (key == "size") formats::parse_image_size(text, p.images);
-      else if (key == "mean") p.images.mean = formats::parse_float_list("mean", text);
-      else if (key == "std") p.images.std = formats::parse_float_list("std", text);
-      else if (key == "layout") {
-        if (text != "NCHW" && text != "NHWC") fail("layout: '{}' is not NCHW or NHWC", text);
-        p.images.nhwc = text == "NHWC";
-      } else if (key == "channels") {
-        if (text != "rgb" && text != "bgr") fail("channels: '{}' is not rgb or bgr", text);
-        p.images.bgr = text == "bgr";
-      }
-    } catch (const Error& e) {
-      std::string m = e.what();
-      if (starts_with(m, "--image-size: ")) m = "size: " + m.substr(14);
-      fail("{}: line {}: image: {}", p.path, at, m);
-    }
-  }
-}
+void parse_image(Plan& p, const YAML::Node& node, int line) { p.images = formats::yaml_image(node, p.path, line); }
 
 void parse_dims_map(Plan& p, const YAML::Node& node, int line) {
   try {
@@ -463,7 +429,7 @@ class Builder {
     if (s.has_cut) {
       std::string bytes = formats::onnx::serialize_model(before);
       before_facts = {{static_cast<int64_t>(bytes.size()), metrics::deflate_size(bytes)}, metrics::count_weights(before),
-                      metrics::count_nodes(before), metrics::count_macs(before, p.dims)};
+                      metrics::count_nodes(before), metrics::count_macs(before, p.dims), metrics::weights_by_layer(before)};
     } else {
       before_facts = measure_model(before, source, p.dims);
     }
