@@ -14,12 +14,17 @@
 namespace pare {
 namespace fs = std::filesystem;
 
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-  fs::path p(path_);
+void check_output_path(const std::string& path) {
+  if (path.empty()) return;
+  fs::path p(path);
   fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: output folder '{}' does not exist", path_, dir.string()));
-  if (fs::is_directory(p, ec)) throw Error(fmt::format("{}: is a directory, not a file", path_));
+  if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: output folder '{}' does not exist", path, dir.string()));
+  if (fs::is_directory(p, ec)) throw Error(fmt::format("{}: is a directory, not a file", path));
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  check_output_path(path_);
   tmp_ = path_ + ".tmp." + std::to_string(::getpid());
   file_ = std::fopen(tmp_.c_str(), "wb");
   if (!file_) throw Error(fmt::format("{}: cannot write: {}", path_, std::strerror(errno)));

@@ -37,6 +37,10 @@ void write_file_atomic(const std::string& path, std::string_view contents);
 // Reads a whole file; throws pare::Error (missing, a directory, unreadable).
 std::string read_file(const std::string& path);
 
+// Checks, before any work, that `path` could be written: its folder exists and it
+// is not a folder. Throws the same errors AtomicFile would. Empty paths pass.
+void check_output_path(const std::string& path);
+
 // Throws if `output` resolves to the same file as `input` (same device and inode),
 // or to the same path once both are made absolute.
 void refuse_overwrite_input(const std::string& input, const std::string& output);

@@ -87,6 +87,17 @@ TEST(ShrinkReport, WeightBytesByLayerFollowQuantizedWeightsToTheirConv) {
   EXPECT_EQ(j["after"]["parameters_by_dtype"].contains("int8"), true);
 }
 
+TEST(ShrinkReport, AnUnwritableReportPathIsCheckedBeforeAnyWork) {
+  std::string dir = testing::temp_dir();
+  std::string face = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
+  for (const char* flag : {"--report", "--markdown", "--html"}) {
+    auto c = testing::run_command({testing::pare_bin(), "shrink", face, "-o", dir + "/m.onnx", flag, dir + "/no/such/r"});
+    EXPECT_EQ(c.exit_code, 2) << flag;
+    EXPECT_NE(c.err.find("output folder"), std::string::npos) << c.err;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/m.onnx")) << flag << ": the model must not be written";
+  }
+}
+
 TEST(ShrinkReport, LatencyIsItsOwnSectionInEveryRendering) {
   std::string dir = testing::temp_dir();
   std::string face = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");

@@ -37,6 +37,7 @@ struct Args {
 int shrink(const Args& args) {
   // Check the cheap things first, so a mistake costs nothing.
   refuse_overwrite_input(args.model, args.output);
+  check_output_path(args.output);
   auto [limits, dims, eval] = prepare(args.report);
   passes::Pipeline pipeline = passes::Pipeline::parse(args.passes);
   const Args& a = args;

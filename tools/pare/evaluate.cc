@@ -437,6 +437,8 @@ void add_report_options(CLI::App& sub, ReportArgs& a) {
 }
 
 Prepared prepare(const ReportArgs& a) {
+  // Every output is checked first, so a bad report path costs no work and leaves no model behind.
+  for (const std::string* f : {&a.files.json, &a.files.markdown, &a.files.html}) check_output_path(*f);
   Prepared p{parse_limits(a.budgets.given()), parse_dims(a.budgets.dims), a.eval};
   p.eval.images = image_options(a.images);
   if (p.limits.needs_data() && !p.eval.enabled())
