@@ -30,7 +30,9 @@ TEST_P(Inspect, AgreesWithAnIndependentCount) {
   EXPECT_EQ(p["nodes"], q["nodes"]);
   EXPECT_EQ(p["nodes_total"], q["nodes_total"]);
   // Where the independent count could size every Conv, pare's Conv MACs agree.
-  if (!q["conv_macs"].is_null() && p["macs"].is_object()) EXPECT_EQ(p["macs"].value("Conv", int64_t{0}), q["conv_macs"].get<int64_t>());
+  if (!q["conv_macs"].is_null() && p["macs"].is_object()) {
+    EXPECT_EQ(p["macs"].value("Conv", int64_t{0}), q["conv_macs"].get<int64_t>());
+  }
   // Sizes: the file as it is, and its deflate size computed here again.
   std::string bytes = read_file(GetParam());
   EXPECT_EQ(p["file_bytes"], static_cast<int64_t>(bytes.size()));
