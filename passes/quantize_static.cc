@@ -120,12 +120,22 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
   ir::Graph& g = *model.graph;
 
   // 1. Which tensors to quantize, in graph order (names are deterministic).
+  // Tensors computed from constants only (BlazeFace's ConstantOfShape zero
+  // channels) are constants in disguise: a Q/DQ pair on them would only cost bytes.
+  std::set<const ir::Value*> constant_derived;
+  for (const auto& n : g.nodes()) {
+    bool all = !n->inputs().empty();
+    for (const ir::Value* in : n->inputs()) all = all && (!in || in->is_constant() || constant_derived.count(in));
+    if (all && n->subgraphs().empty())
+      for (const ir::Value* out : n->outputs()) constant_derived.insert(out);
+  }
   std::vector<std::pair<ir::Node*, size_t>> uses;
   std::vector<std::string> names;
   std::set<const ir::Value*> seen;
   for (ir::Node* n : g.nodes_snapshot()) {
     if (o.node_skipped(*n)) continue;
     for (size_t i : activation_slots(*n)) {
+      if (constant_derived.count(n->input(i))) continue;
       uses.emplace_back(n, i);
       if (seen.insert(n->input(i)).second) names.push_back(n->input(i)->name());
     }

@@ -139,6 +139,21 @@ TEST(QuantizeStatic, OptionsChangeWhatTheyShould) {
   }
 }
 
+TEST(QuantizeStatic, TensorsComputedFromConstantsGetNoQdq) {
+  // BlazeFace pads channels with Concat(x, ConstantOfShape(...)): the zeros are a constant in disguise.
+  const char* text = R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 2, 2, 2] x) => (float[1, 4, 2, 2] y)
+    <int64[4] shape = {1, 2, 2, 2}> {
+      zeros = ConstantOfShape(shape)
+      y = Concat<axis = 1>(x, zeros)
+    })";
+  ir::Model m = testing::model_from_text(text);
+  auto stats = quantize(m, "", samples(m, 2));
+  EXPECT_EQ(stats["activations_quantized"], 1);  // x only
+  EXPECT_EQ(nodes_of(*m.graph, "QuantizeLinear").size(), 1u);
+}
+
 TEST(QuantizeStatic, CalibrationMethodsClipOutliersDifferently) {
   // 100000 values of an exponential distribution (inverse CDF on a grid): a long
   // thin tail, as ReLU activations have. Max = ln(100000) = 11.5.
@@ -220,7 +235,7 @@ TEST(QuantizeStatic, IsDeterministic) {
 TEST(QuantizeStatic, RealModelsRunInOnnxRuntimeAsInTheRunner) {
   const std::map<std::string, double> max_fraction = {
       {"ch_PP-OCRv4_det_infer.onnx", 0.30}, {"mlsd_320x320_tiny.onnx", 0.30},
-      {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 0.34}, {"face_detection_front_128x128_barracuda.onnx", 0.32}};
+      {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 0.34}, {"face_detection_front_128x128_barracuda.onnx", 0.315}};
   for (const std::string& path : testing::real_models()) {
     std::string name = std::filesystem::path(path).filename().string();
     if (!max_fraction.count(name)) continue;
@@ -260,7 +275,9 @@ TEST(QuantizeStatic, RealModelsRunInOnnxRuntimeAsInTheRunner) {
       auto d = acc.result();
       std::printf("  output %zu: runner vs ORT SQNR %.1f dB\n", k, d.sqnr_db);
       ASSERT_EQ(ours[k].dims(), theirs[k].dims());
-      if (name != "ch_PP-OCRv4_det_infer.onnx") EXPECT_GT(d.sqnr_db, 30.0) << "output " << k;
+      if (name != "ch_PP-OCRv4_det_infer.onnx") {
+        EXPECT_GT(d.sqnr_db, 30.0) << "output " << k;
+      }
     }
   }
 }
