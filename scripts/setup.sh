@@ -36,4 +36,16 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 echo "setup: installing ${filtered[*]}"
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
+# Chromium is installed with its recommended packages (fonts, Mesa's software
+# renderer, udev), as Debian sets it up to run; everything else without.
+plain=()
+with_recommends=()
+for p in "${filtered[@]}"; do
+  if [ "$p" = chromium ]; then with_recommends+=("$p"); else plain+=("$p"); fi
+done
+if [ ${#plain[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${plain[@]}" >/dev/null
+fi
+if [ ${#with_recommends[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${with_recommends[@]}" >/dev/null
+fi
