@@ -36,10 +36,7 @@ void fill_types(const ir::Model& model, const std::vector<ir::Value*>& values, c
           all_sized = false;
         }
   rt::Session session(model);
-  auto tensors = rt::random_inputs(model, run_dims);
-  std::map<std::string, ir::Tensor> feed;
-  for (size_t i = 0; i < tensors.size(); ++i) feed[session.input_names()[i]] = tensors[i];
-  auto seen = session.run_capture(feed, unknown);
+  auto seen = session.run_capture(rt::random_feed(model, run_dims), unknown);
   for (ir::Value* v : values) {
     auto it = seen.find(v->name());
     if (it == seen.end()) continue;

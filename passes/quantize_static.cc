@@ -22,6 +22,7 @@
 #include <set>
 
 #include "lib/base/strings.h"
+#include "lib/runtime/inputs.h"
 #include "passes/opset.h"
 #include "passes/quantize.h"
 
@@ -122,13 +123,7 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
   // 1. Which tensors to quantize, in graph order (names are deterministic).
   // Tensors computed from constants only (BlazeFace's ConstantOfShape zero
   // channels) are constants in disguise: a Q/DQ pair on them would only cost bytes.
-  std::set<const ir::Value*> constant_derived;
-  for (const auto& n : g.nodes()) {
-    bool all = !n->inputs().empty();
-    for (const ir::Value* in : n->inputs()) all = all && (!in || in->is_constant() || constant_derived.count(in));
-    if (all && n->subgraphs().empty())
-      for (const ir::Value* out : n->outputs()) constant_derived.insert(out);
-  }
+  std::set<const ir::Value*> constant_derived = ir::constant_derived_values(g);
   std::vector<std::pair<ir::Node*, size_t>> uses;
   std::vector<std::string> names;
   std::set<const ir::Value*> seen;
@@ -143,12 +138,9 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
   if (names.empty()) fail("nothing to quantize: no activation feeds a Conv, Gemm, MatMul, Add, Mul, Concat or pool");
 
   // 2. Calibrate on the float model.
-  std::vector<std::string> inputs;
-  for (const ir::Value* v : g.inputs)
-    if (!v->is_constant()) inputs.push_back(v->name());
   std::vector<Sample> samples;
   try {
-    samples = ctx.load_samples(o.calib, inputs);
+    samples = ctx.load_samples(o.calib, rt::input_names(model));
   } catch (Error& e) {
     e.with_context("calib");
     throw;
@@ -161,7 +153,7 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
 
   // 3. One Q/DQ pair per tensor.
   std::map<const ir::Value*, ir::Value*> dequantized;
-  std::map<const ir::Value*, float> scale_of;
+  std::map<const ir::Value*, float> scale_of;  // of each DequantizeLinear output: a bias needs its input's scale
   ir::DataType qtype = o.uint8_activations ? ir::DataType::kUint8 : ir::DataType::kInt8;
   for (auto [n, i] : uses) {
     ir::Value* x = n->input(i);
@@ -182,14 +174,14 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
       dq->output(0)->dtype = ir::DataType::kFloat;
       dq->output(0)->shape = x->shape;
       it = dequantized.emplace(x, dq->output(0)).first;
-      scale_of[x] = p.scale;
+      scale_of[dq->output(0)] = p.scale;
       ++ctx.stats["activations_quantized"];
     }
     g.set_input(n, i, it->second);
   }
 
-  // 4. Weights (per channel) and the biases that go with them.
-  int64_t weights = 0;
+  // 4. Weights (per channel) and the biases that go with them; quantize_weight_int8
+  // counts each weight in stats["quantized"].
   for (ir::Node* n : g.nodes_snapshot()) {
     if (n->is_dead() || !kWeightOps.count(n->op_type) || !n->domain.empty() || o.node_skipped(*n)) continue;
     ir::Value* w = n->input(1);
@@ -197,27 +189,21 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
     int64_t axis = weight_axis_of_all_uses(w);
     if (axis < 0) continue;
     std::vector<float> wscales = quantize_weight_int8(g, w, axis, 13, o.per_channel, ctx);
-    ++weights;
-    ir::Value* x = n->input(0);
-    bool has_bias_slot = n->op_type != "MatMul";  // Gemm's C is per output column, like a Conv bias
-    if (has_bias_slot && x && x->producer() && x->producer()->op_type == "DequantizeLinear") {
-      ir::Value* xq = x->producer()->input(0);
-      const ir::Value* xf = xq && xq->producer() ? xq->producer()->input(0) : nullptr;
-      if (xf && scale_of.count(xf)) quantize_bias(g, n, scale_of[xf], wscales, ctx);
-    }
+    auto input_scale = scale_of.find(n->input(0));
+    // Gemm's C is per output column, like a Conv bias; MatMul has none.
+    if (n->op_type != "MatMul" && input_scale != scale_of.end()) quantize_bias(g, n, input_scale->second, wscales, ctx);
   }
-  ctx.stats["weights_quantized"] = weights;
   // Weights inside subgraphs (If/Loop bodies): stored as int8 too.
   for_each_graph(g, [&](ir::Graph& sub) {
     if (&sub == &g) return;
     for (ir::Value* v : sub.constants()) {
-      if (!eligible_weight(v, o)) continue;
-      int64_t axis = weight_axis_of_all_uses(v);
-      if (axis >= 0) quantize_weight_int8(sub, v, axis, 13, o.per_channel, ctx), ++ctx.stats["weights_quantized"];
+      int64_t axis = eligible_weight(v, o) ? weight_axis_of_all_uses(v) : -1;
+      if (axis >= 0) quantize_weight_int8(sub, v, axis, 13, o.per_channel, ctx);
     }
     sub.compact();
   });
-  ctx.stats.erase("quantized");  // counted as weights_quantized here
+  ctx.stats["weights_quantized"] = ctx.stats["quantized"];
+  ctx.stats.erase("quantized");
   g.compact();
 }
 

@@ -430,4 +430,17 @@ void for_each_graph(const Graph& g, const std::function<void(const Graph&)>& fn)
       for (Graph* sub : n->subgraphs()) for_each_graph(static_cast<const Graph&>(*sub), fn);
 }
 
+std::set<const Value*> constant_derived_values(const Graph& g) {
+  std::set<const Value*> out;
+  for (const auto& n : g.nodes()) {
+    if (n->is_dead() || n->inputs().empty() || !n->subgraphs().empty()) continue;
+    bool all = true;
+    for (const Value* in : n->inputs()) all = all && (!in || in->is_constant() || out.count(in));
+    if (all)
+      for (const Value* o : n->outputs())
+        if (o) out.insert(o);
+  }
+  return out;
+}
+
 }  // namespace pare::ir

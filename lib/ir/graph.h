@@ -225,4 +225,9 @@ class Model {
 void for_each_graph(Graph& g, const std::function<void(Graph&)>& fn);
 void for_each_graph(const Graph& g, const std::function<void(const Graph&)>& fn);
 
+// The outputs of `g`'s nodes whose inputs are all constants or such outputs
+// (nodes with subgraphs excluded): constants in disguise until `fold` runs, such as
+// DequantizeLinear of an int8 weight or ConstantOfShape. Needs `g` in graph order.
+std::set<const Value*> constant_derived_values(const Graph& g);
+
 }  // namespace pare::ir

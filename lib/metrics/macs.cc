@@ -10,10 +10,7 @@ MacStats count_macs(const ir::Model& model, const std::map<std::string, int64_t>
   MacStats s;
   try {
     rt::Session session(model);
-    auto tensors = rt::random_inputs(model, dims);
-    std::map<std::string, ir::Tensor> feed;
-    for (size_t i = 0; i < tensors.size(); ++i) feed[session.input_names()[i]] = tensors[i];
-    session.run(feed);
+    session.run(rt::random_feed(model, dims));
     const auto& stats = session.last_stats();
     for (size_t i = 0; i < stats.nodes.size(); ++i) {
       const ir::Node& n = *stats.nodes[i];

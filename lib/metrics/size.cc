@@ -69,14 +69,7 @@ std::vector<LayerWeights> weights_by_layer(const ir::Model& model) {
   std::map<const ir::Node*, size_t> index;
   ir::for_each_graph(*model.graph, [&](const ir::Graph& g) {
     // Values computed from constants only (DequantizeLinear of int8 weights...).
-    std::set<const ir::Value*> constant_derived;
-    for (const auto& n : g.nodes()) {
-      bool all = !n->inputs().empty();
-      for (const ir::Value* in : n->inputs())
-        all = all && (!in || in->is_constant() || constant_derived.count(in));
-      if (all)
-        for (const ir::Value* o : n->outputs()) constant_derived.insert(o);
-    }
+    std::set<const ir::Value*> constant_derived = ir::constant_derived_values(g);
     for (const ir::Value* v : g.constants()) {
       const ir::Tensor& t = v->constant();
       if (t.dtype() == ir::DataType::kString) continue;

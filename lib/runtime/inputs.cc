@@ -45,4 +45,20 @@ std::vector<ir::Tensor> random_inputs(const ir::Model& model, const std::map<std
   return out;
 }
 
+std::vector<std::string> input_names(const ir::Model& model) {
+  std::vector<std::string> out;
+  for (const ir::Value* v : model.graph->inputs)
+    if (!v->is_constant()) out.push_back(v->name());
+  return out;
+}
+
+std::map<std::string, ir::Tensor> random_feed(const ir::Model& model, const std::map<std::string, int64_t>& dims,
+                                              uint64_t seed) {
+  std::vector<std::string> names = input_names(model);
+  std::vector<ir::Tensor> tensors = random_inputs(model, dims, seed);
+  std::map<std::string, ir::Tensor> feed;
+  for (size_t i = 0; i < tensors.size(); ++i) feed[names[i]] = tensors[i];
+  return feed;
+}
+
 }  // namespace pare::rt

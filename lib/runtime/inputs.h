@@ -17,4 +17,12 @@ namespace pare::rt {
 std::vector<ir::Tensor> random_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
                                       uint64_t seed = 1);
 
+// The names of the inputs a run takes: the graph inputs that are not constants,
+// in order (what Session::input_names() gives, without compiling a session).
+std::vector<std::string> input_names(const ir::Model& model);
+
+// random_inputs() keyed by input name, ready for Session::run.
+std::map<std::string, ir::Tensor> random_feed(const ir::Model& model, const std::map<std::string, int64_t>& dims,
+                                              uint64_t seed = 1);
+
 }  // namespace pare::rt
