@@ -1,6 +1,9 @@
 #include "passes/options.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstring>
 
 #include "lib/base/error.h"
 #include "lib/base/strings.h"
@@ -13,11 +16,12 @@ const OptionValue& OptionValues::at(const std::string& name) const {
   return it->second;
 }
 
-namespace {
-
-// Quotes a value that the pipeline grammar could not read back bare.
 std::string quote_if_needed(const std::string& s) {
-  if (!s.empty() && s.find_first_of(",()=\" \t") == std::string::npos) return s;
+  // A bare value ends at ',' or ')' or any white space (pipeline.cc); '(' '=' and '"' would misread.
+  bool bare = !s.empty() && std::none_of(s.begin(), s.end(), [](char c) {
+    return std::strchr(",()=\"", c) != nullptr || std::isspace(static_cast<unsigned char>(c));
+  });
+  if (bare) return s;
   std::string out = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\') out += '\\';
@@ -25,6 +29,8 @@ std::string quote_if_needed(const std::string& s) {
   }
   return out + "\"";
 }
+
+namespace {
 
 std::string format_number(double v) { return fmt::format("{:g}", v); }
 

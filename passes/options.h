@@ -48,5 +48,8 @@ OptionValues default_values(const std::vector<OptionSpec>& specs);
 // "key=value" pieces in table order, defaults included (lists: one per element).
 std::vector<std::string> print_options(const std::vector<OptionSpec>& specs, const OptionValues& values);
 std::string type_name(const OptionSpec& spec);
+// `s` as a pipeline option value: bare when the grammar reads it back bare, else
+// double-quoted with " and \ escaped.
+std::string quote_if_needed(const std::string& s);
 
 }  // namespace pare::passes

@@ -1,6 +1,7 @@
 #include "formats/yaml/yaml.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
@@ -17,6 +18,23 @@ YAML::Node load_yaml_file(const std::string& path) {
     std::replace(msg.begin(), msg.end(), '\n', ' ');
     fail("{}: line {}: YAML syntax error: {}", path, e.mark.line + 1, msg);
   }
+}
+
+std::string yaml_scalar(const YAML::Node& n, const std::string& file, int line, const std::string& key) {
+  if (!n.IsScalar() || n.Scalar().empty()) fail("{}: line {}: '{}' must be a single value", file, line, key);
+  return n.Scalar();
+}
+
+void check_yaml_path(const std::string& file, int line, const std::string& key, const std::string& written,
+                     const std::string& resolved, bool folder, const std::string& relative_to) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(resolved, ec))
+    fail("{}: line {}: {}: '{}': no such {} (paths are relative to {})", file, line, key, written,
+         folder ? "folder" : "file", relative_to);
+  if (folder && !fs::is_directory(resolved, ec)) fail("{}: line {}: {}: '{}' is not a folder", file, line, key, written);
+  if (!folder && fs::is_directory(resolved, ec))
+    fail("{}: line {}: {}: '{}' is a folder, not a file", file, line, key, written);
 }
 
 std::map<std::string, int64_t> yaml_dims(const YAML::Node& node) {

@@ -18,6 +18,16 @@ YAML::Node load_yaml_file(const std::string& path);
 // The 1-based line a node starts on.
 inline int line_of(const YAML::Node& n) { return n.Mark().line + 1; }
 
+// The text of a scalar node; anything else (a list, a mapping, nothing) is
+// "FILE: line N: 'KEY' must be a single value".
+std::string yaml_scalar(const YAML::Node& n, const std::string& file, int line, const std::string& key);
+
+// Checks that a path written in FILE under KEY (`resolved`: as this process opens
+// it) exists and is a folder (or a file). Errors name the file, line and key and
+// say what paths are relative to (`relative_to`: "the plan's folder").
+void check_yaml_path(const std::string& file, int line, const std::string& key, const std::string& written,
+                     const std::string& resolved, bool folder, const std::string& relative_to);
+
 // A `dims: {NAME: N}` mapping (sizes of symbolic dims). Throws pare::Error
 // "'NAME' must be a size, not 'TEXT'" (the caller adds file, line and key).
 std::map<std::string, int64_t> yaml_dims(const YAML::Node& node);

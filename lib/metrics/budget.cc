@@ -113,19 +113,11 @@ std::vector<std::string> components(std::string_view path) {
 }
 
 std::string scalar(const BudgetFile& f, const YAML::Node& n, const std::string& key) {
-  if (!n.IsScalar() || n.Scalar().empty()) fail("{}: line {}: '{}' must be a single value", f.path, line_of(n), key);
-  return n.Scalar();
+  return formats::yaml_scalar(n, f.path, line_of(n), key);
 }
 
 void check_exists(const BudgetFile& f, int line, const std::string& key, const std::string& written, bool folder) {
-  std::error_code ec;
-  fs::path path = f.resolve(written);
-  if (!fs::exists(path, ec))
-    fail("{}: line {}: {}: '{}': no such {} (paths are relative to the budget file's folder)", f.path, line, key,
-         written, folder ? "folder" : "file");
-  if (folder && !fs::is_directory(path, ec)) fail("{}: line {}: {}: '{}' is not a folder", f.path, line, key, written);
-  if (!folder && fs::is_directory(path, ec))
-    fail("{}: line {}: {}: '{}' is a folder, not a file", f.path, line, key, written);
+  formats::check_yaml_path(f.path, line, key, written, f.resolve(written), folder, "the budget file's folder");
 }
 
 BudgetEntry parse_entry(const BudgetFile& f, const YAML::Node& node) {

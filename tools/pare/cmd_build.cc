@@ -41,6 +41,7 @@
 #include "lib/base/sha256.h"
 #include "lib/base/strings.h"
 #include "lib/ir/verify.h"
+#include "lib/runtime/inputs.h"
 #include "lib/runtime/session.h"
 #include "passes/pipeline.h"
 #include "tools/pare/commands.h"
@@ -86,10 +87,8 @@ struct Plan {
 
 using formats::line_of;
 
-// The text of a scalar; anything else (a list, a mapping, nothing) is an error naming the key.
 std::string scalar(const Plan& p, const YAML::Node& n, int line, const std::string& key) {
-  if (!n.IsScalar() || n.Scalar().empty()) fail("{}: line {}: '{}' must be a single value", p.path, line, key);
-  return n.Scalar();
+  return formats::yaml_scalar(n, p.path, line, key);
 }
 
 // A list of names: [a, b] or a single name.
@@ -108,27 +107,12 @@ std::vector<std::string> name_list(const Plan& p, const YAML::Node& n, int line,
   return out;
 }
 
-// A value in the pipeline grammar: bare when it can be, else quoted with escapes.
-std::string pipeline_value(const std::string& text) {
-  bool bare = !text.empty() && text.front() != '"';
-  for (char c : text)
-    if (c == ',' || c == ')' || c == '(' || c == '"' || c == '\\' || c == '=' || std::isspace(static_cast<unsigned char>(c)))
-      bare = false;
-  if (bare) return text;
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // `text` with every ${calib} replaced by `calib` (as a pipeline value).
 std::string with_calib(const std::string& text, const std::string& calib) {
   std::string out;
   size_t pos = 0;
   for (size_t at; (at = text.find("${calib}", pos)) != std::string::npos; pos = at + 8)
-    out += text.substr(pos, at - pos) + pipeline_value(calib);
+    out += text.substr(pos, at - pos) + passes::quote_if_needed(calib);
   return out + text.substr(pos);
 }
 
@@ -139,13 +123,7 @@ std::string pipeline_message(const Error& e) {
 }
 
 void check_exists(const Plan& p, int line, const std::string& key, const std::string& written, bool folder) {
-  std::error_code ec;
-  fs::path path = p.resolve(written);
-  if (!fs::exists(path, ec))
-    fail("{}: line {}: {}: '{}': no such {} (paths are relative to the plan's folder)", p.path, line, key, written,
-         folder ? "folder" : "file");
-  if (folder && !fs::is_directory(path, ec)) fail("{}: line {}: {}: '{}' is not a folder", p.path, line, key, written);
-  if (!folder && fs::is_directory(path, ec)) fail("{}: line {}: {}: '{}' is a folder, not a file", p.path, line, key, written);
+  formats::check_yaml_path(p.path, line, key, written, p.resolve(written), folder, "the plan's folder");
 }
 
 void parse_image(Plan& p, const YAML::Node& node, int line) { p.images = formats::yaml_image(node, p.path, line); }
@@ -412,8 +390,8 @@ class Builder {
       ir::Model m = formats::onnx::load_model(source);
       if (s.has_cut) {
         std::vector<std::string> args;
-        for (const auto& n : s.cut_inputs) args.push_back("inputs=" + pipeline_value(n));
-        for (const auto& n : s.cut_outputs) args.push_back("outputs=" + pipeline_value(n));
+        for (const auto& n : s.cut_inputs) args.push_back("inputs=" + passes::quote_if_needed(n));
+        for (const auto& n : s.cut_outputs) args.push_back("outputs=" + passes::quote_if_needed(n));
         passes::Pipeline cut = passes::Pipeline::parse("cut(" + join(args, ", ") + ")");
         passes::PassContext ctx;
         try {
@@ -454,7 +432,7 @@ class Builder {
     EvalOptions shown_eval{p.data, p.labels, p.images, false};
     Evaluation evaluation;
     if (!p.data.empty()) {
-      std::vector<std::string> inputs = rt::Session(before).input_names();
+      std::vector<std::string> inputs = rt::input_names(before);
       formats::SampleSet set = samples_->read(p.resolve(p.data), inputs, progress_);
       EvalOptions eval{p.resolve(p.data), p.resolve(p.labels), p.images, false};
       evaluation = evaluate(before, model, set.samples, set.names, eval, progress_);
