@@ -34,17 +34,16 @@ struct Args {
   ReportArgs report;
 };
 
-int shrink(const Args& args) {
+int shrink(const Args& a) {
   // Check the cheap things first, so a mistake costs nothing.
-  refuse_overwrite_input(args.model, args.output);
-  check_output_path(args.output);
-  auto [limits, dims, eval] = prepare(args.report);
-  passes::Pipeline pipeline = passes::Pipeline::parse(args.passes);
-  const Args& a = args;
+  refuse_overwrite_input(a.model, a.output);
+  check_output_path(a.output);
+  auto [limits, dims, eval] = prepare(a.report);
+  passes::Pipeline pipeline = passes::Pipeline::parse(a.passes);
   ir::Model model = formats::onnx::load_model(a.model);
-  // The original, kept for --data: the pipeline edits `model` in place.
+  // The original, for the "before" facts, fidelity and latency: the pipeline edits `model` in place.
   ir::Model original = formats::onnx::load_model(a.model);
-  formats::ImageOptions images = eval.images;
+  const formats::ImageOptions& images = eval.images;
   Progress progress(!a.report.quiet && stderr_is_terminal());
   ModelFacts before = measure_model(original, a.model, dims);
 
@@ -65,7 +64,6 @@ int shrink(const Args& args) {
     e.with_context(a.model);
     throw;
   }
-  if (!pipeline.empty()) model.set_metadata("pare.pipeline", pipeline.str());
   // Fidelity before anything is written: bad samples must leave no output behind.
   Evaluation evaluation = evaluate(original, model, eval, progress);
   formats::onnx::SaveOptions options;

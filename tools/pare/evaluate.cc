@@ -205,16 +205,12 @@ nlohmann::json facts_json(const ModelFacts& f) {
 }
 
 Evaluation evaluate(const ir::Model& before, const ir::Model& after, const EvalOptions& o, Progress& progress) {
-  Evaluation e;
-  if (!o.enabled()) {
-    if (!o.labels.empty() || o.per_layer)
-      fail("{} needs --data DIR (the samples to run)", o.labels.empty() ? "--per-layer" : "--labels");
-    return e;
-  }
+  // Labels and --per-layer without data are refused earlier (prepare, plan and budget loading).
+  if (!o.enabled()) return {};
   formats::SampleSet set;
   std::vector<int64_t> labels;
   try {
-    set = formats::read_sample_set(o.data, rt::Session(before).input_names(), o.images);
+    set = formats::read_sample_set(o.data, rt::input_names(before), o.images);
     if (!o.labels.empty()) labels = formats::read_labels(o.labels, set.names);
   } catch (Error& err) {
     err.with_context("--data");
@@ -258,9 +254,7 @@ void report_steps(nlohmann::json& report, const std::vector<StepReport>& steps) 
 
 Latency measure_latency(const ir::Model& model, const std::map<std::string, int64_t>& dims, int runs) {
   rt::Session session(model);
-  auto tensors = rt::random_inputs(model, dims, 1);
-  std::map<std::string, ir::Tensor> feed;
-  for (size_t i = 0; i < tensors.size(); ++i) feed[session.input_names()[i]] = tensors[i];
+  auto feed = rt::random_feed(model, dims);
   for (int i = 0; i < 2; ++i) session.run(feed);
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
