@@ -54,11 +54,7 @@ const std::string& fixture() {
     std::string d = testing::temp_dir() + "/fixture";
     fs::create_directories(d + "/models");
     fs::copy_file(kFace, d + "/models/face.onnx");
-    for (int s = 1; s <= 3; ++s) {
-      auto c = testing::run_command({testing::pare_bin(), "run", kFace, "--seed", std::to_string(s), "--save-inputs",
-                                     d + "/samples/" + std::to_string(s)});
-      EXPECT_EQ(c.exit_code, 0) << c.err;
-    }
+    testing::save_seeded_samples(kFace, d + "/samples", 3);
     return d;
   }();
   return dir;

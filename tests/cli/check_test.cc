@@ -419,13 +419,7 @@ const FidelityFixture& fidelity_fixture() {
     auto shrink = testing::run_command({testing::pare_bin(), "shrink", x.dir + "/models/ref.onnx", "-o",
                                         x.dir + "/models/q.onnx", "--passes", "quantize(int8, weights-only)", "-q"});
     EXPECT_EQ(shrink.exit_code, 0) << shrink.err;
-    for (int s = 1; s <= 3; ++s) {
-      std::vector<std::string> args = {testing::pare_bin(), "run", x.dir + "/models/ref.onnx", "--seed",
-                                       std::to_string(s), "--save-inputs", x.dir + "/samples/" + std::to_string(s)};
-      args.insert(args.end(), kClsDims.begin(), kClsDims.end());
-      auto run = testing::run_command(args);
-      EXPECT_EQ(run.exit_code, 0) << run.err;
-    }
+    testing::save_seeded_samples(x.dir + "/models/ref.onnx", x.dir + "/samples", 3, kClsDims);
     auto compare = testing::run_command({testing::pare_bin(), "compare", x.dir + "/models/ref.onnx",
                                          x.dir + "/models/q.onnx", "--data", x.dir + "/samples", "--json",
                                          x.dir + "/compare.json", "-q"});

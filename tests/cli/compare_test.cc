@@ -29,12 +29,7 @@ const Fixture& fixture() {
     auto c = testing::run_command({testing::pare_bin(), "shrink", kCls, "-o", x.small, "--passes",
                                    "quantize(int8, weights-only)", "-q"});
     EXPECT_EQ(c.exit_code, 0) << c.err;
-    for (int s = 1; s <= 3; ++s) {
-      std::vector<std::string> args = {testing::pare_bin(), "run", kCls, "--seed", std::to_string(s), "--save-inputs",
-                                       x.data + "/" + std::to_string(s)};
-      args.insert(args.end(), kDims.begin(), kDims.end());
-      EXPECT_EQ(testing::run_command(args).exit_code, 0);
-    }
+    testing::save_seeded_samples(kCls, x.data, 3, kDims);
     return x;
   }();
   return f;

@@ -45,14 +45,7 @@ const Fixture& fixture() {
     Fixture f;
     f.dir = testing::temp_dir();
     f.data = f.dir + "/data";
-    for (int s = 1; s <= 3; ++s) {
-      std::vector<std::string> argv = {testing::pare_bin(), "run", kCls};
-      argv.insert(argv.end(), kDims.begin(), kDims.end());
-      for (const std::string& x : std::vector<std::string>{"--seed", std::to_string(s), "--save-inputs", f.data + "/" + std::to_string(s)})
-        argv.push_back(x);
-      auto c = testing::run_command(argv);
-      EXPECT_EQ(c.exit_code, 0) << c.err;
-    }
+    testing::save_seeded_samples(kCls, f.data, 3, kDims);
     f.reference = f.dir + "/reference.onnx";
     auto c = testing::run_command({testing::pare_bin(), "shrink", kCls, "-o", f.reference, "--passes", kQuant});
     EXPECT_EQ(c.exit_code, 0) << c.err;

@@ -23,6 +23,17 @@ std::string pare_bin() {
   return b && *b ? b : std::string(PARE_BINARY_DIR) + "/pare";
 }
 
+void save_seeded_samples(const std::string& model, const std::string& dir, int count,
+                         const std::vector<std::string>& extra) {
+  for (int s = 1; s <= count; ++s) {
+    std::vector<std::string> argv = {pare_bin(), "run", model, "--seed", std::to_string(s), "--save-inputs",
+                                     dir + "/" + std::to_string(s)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    Command c = run_command(argv);
+    if (c.exit_code != 0) throw Error("pare run " + model + " --seed " + std::to_string(s) + ": " + c.err);
+  }
+}
+
 Command run_command(const std::vector<std::string>& argv, int64_t file_size_limit) {
   std::string dir = temp_dir();
   std::string out = dir + "/stdout", err = dir + "/stderr";

@@ -36,4 +36,10 @@ Command run_command(const std::vector<std::string>& argv, int64_t file_size_limi
 // The path of build/pare (PARE_BIN, set by CMake for tests).
 std::string pare_bin();
 
+// Writes DIR/1 .. DIR/count, each a sample folder of `pare run MODEL --seed S
+// --save-inputs` (with `extra` arguments such as --dim), as CLI tests feed --data.
+// Throws pare::Error with pare's stderr when a run fails.
+void save_seeded_samples(const std::string& model, const std::string& dir, int count,
+                         const std::vector<std::string>& extra = {});
+
 }  // namespace pare::testing

@@ -28,7 +28,6 @@
 #include "formats/yaml/yaml.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
