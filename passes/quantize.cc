@@ -216,7 +216,8 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
       skip(v.list("skip")),
       skip_ops(v.list("skip-ops")),
       calib(v.str("calib")),
-      uint8_activations(!v.flag("int8-activations")) {
+      uint8_activations(!v.flag("int8-activations")),
+      int32_bias(v.str("bias") == "int32") {
   calibration.method = method_of(v.str("method"));
   calibration.percentile = v.number("percentile");
   calibration.symmetric = v.flag("symmetric");
@@ -227,6 +228,7 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
   if (is_static && calib.empty())
     fail("static int8 needs calibration samples: add calib=DIR (a folder of samples or images), "
          "or use quantize(int8, weights-only), which needs none");
+  if (!is_static && v.str("bias") != "float") fail("bias=int32 is for static int8; weights-only keeps biases float");
   if (!fp16 && !keep_io) fail("keep-io=false is for fp16; int8 models keep float32 inputs and outputs");
 }
 
@@ -266,6 +268,9 @@ extern const PassInfo kQuantizePass = {
         {"percentile", OptionType::kNumber, "99.999", "static int8, method=percentile: the percentile kept", 50, 100},
         {"int8-activations", OptionType::kBool, "false", "static int8: activations as int8 (default uint8, as most int8 kernels take)"},
         {"symmetric", OptionType::kBool, "false", "static int8: activation ranges symmetric around zero"},
+        {"bias", OptionType::kChoice, "float",
+         "static int8: biases stay float (runtimes derive the int32 bias) or are stored int32", 0, 0, false,
+         {"float", "int32"}},
     },
     [](const OptionValues& v) -> std::unique_ptr<Pass> { return std::make_unique<Quantize>(QuantizeOptions(v)); },
 };

@@ -21,6 +21,7 @@ struct QuantizeOptions {
   std::string calib;  // folder of samples
   CalibrationOptions calibration;
   bool uint8_activations = true;
+  bool int32_bias = false;  // else biases stay float (runtimes derive the int32 bias)
 
   explicit QuantizeOptions(const OptionValues& v);
   // Nodes whose inputs stay float: the keep-float list, skip-ops and skip globs.
@@ -42,7 +43,7 @@ std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis
                                         PassContext& ctx);
 
 // Static int8: calibrates activations on o.calib and inserts QuantizeLinear /
-// DequantizeLinear pairs; weights per channel, biases int32 (quantize_static.cc).
+// DequantizeLinear pairs; weights per channel, biases float or int32 (quantize_static.cc).
 void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ctx);
 
 }  // namespace pare::passes

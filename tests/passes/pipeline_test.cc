@@ -42,7 +42,8 @@ TEST(Pipeline, ListsRepeatTheirKeyAndQuoteWhatNeedsIt) {
   std::string canonical = Pipeline::parse("quantize(fp16, skip=conv*, skip=\"head, 2\")").str();
   EXPECT_EQ(canonical,
             "quantize(dtype=fp16,weights-only=false,per-channel=true,min-size=16,skip=conv*,skip=\"head, 2\","
-            "keep-io=true,calib=\"\",method=percentile,percentile=99.999,int8-activations=false,symmetric=false)");
+            "keep-io=true,calib=\"\",method=percentile,percentile=99.999,int8-activations=false,symmetric=false,"
+            "bias=float)");
   EXPECT_EQ(Pipeline::parse(canonical).str(), canonical);
 }
 

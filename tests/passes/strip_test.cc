@@ -47,6 +47,49 @@ TEST(Strip, RenamesInnerTensorsOnlyAndClearsDocs) {
   EXPECT_EQ(k.graph->nodes()[0]->output(0)->name(), "t");
 }
 
+// defaults: an attribute goes when its value is what its absence means, by the
+// schema (group=1, HardSigmoid alpha=0.2) or by the spatial ops' rule (strides
+// and dilations of 1, pads of 0); anything else stays. constants: Constant-node
+// weights become initializers.
+TEST(Strip, DropsDefaultAttributesAndUnwrapsConstantNodes) {
+  const char* text = R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 2, 8, 8] x) => (float[1, 2, 4, 4] y) {
+      w = Constant<value = float[2, 1, 3, 3] {1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0}>()
+      a = Conv<group = 2, kernel_shape = [3, 3], strides = [1, 1], dilations = [1, 1], pads = [1, 1, 1, 1]>(x, w)
+      b = Conv<group = 2, strides = [2, 2], dilations = [1, 1], pads = [0, 0, 0, 0]>(a, w)
+      c = HardSigmoid<alpha = 0.2, beta = 0.5>(b)
+      y = HardSigmoid<alpha = 0.1666, beta = 0.5, auto_unknown = 1>(c)
+    })";
+  ir::Model m = testing::model_from_text(text);
+  ir::Model original = testing::model_from_text(text);
+  auto attr_names = [](const ir::Node& n) {
+    std::vector<std::string> out;
+    for (const auto& a : n.attrs) out.push_back(a.name);
+    return out;
+  };
+  // The unknown attribute would fail ONNX's checker; it is only there to be kept.
+  auto stats = run_pipeline(m, "strip(names=false)");
+  const auto& nodes = m.graph->nodes();
+  ASSERT_EQ(nodes.size(), 4u);
+  EXPECT_EQ(attr_names(*nodes[0]), (std::vector<std::string>{"group", "kernel_shape", "pads"}));
+  EXPECT_EQ(attr_names(*nodes[1]), (std::vector<std::string>{"group", "strides"}));
+  EXPECT_EQ(attr_names(*nodes[2]), (std::vector<std::string>{}));  // alpha 0.2 and beta 0.5 are HardSigmoid's defaults
+  EXPECT_EQ(attr_names(*nodes[3]), (std::vector<std::string>{"alpha", "auto_unknown"}));
+  EXPECT_EQ(stats["default_attributes_dropped"], 7);
+  EXPECT_EQ(stats["constant_nodes_to_initializers"], 1);
+  EXPECT_EQ(nodes[0]->input(1)->constant_origin, ir::ConstantOrigin::kInitializer);
+  auto x = testing::seeded_inputs(original, {}, 3);
+  rt::Session a(original), b(m);
+  EXPECT_TRUE(a.run({{"x", x[0]}})[0].same_content(b.run({{"x", x[0]}})[0]));
+
+  ir::Model k = testing::model_from_text(text);
+  stats = run_pipeline(k, "strip(names=false, defaults=false, constants=false)");
+  EXPECT_EQ(attr_names(*k.graph->nodes()[0]).size(), 5u);
+  EXPECT_EQ(k.graph->nodes()[0]->input(1)->constant_origin, ir::ConstantOrigin::kConstantNode);
+  EXPECT_EQ(stats.count("default_attributes_dropped"), 0u);
+}
+
 // On every real model: smaller, identical results in the runner, valid, and
 // ORT's results on the stripped model equal its results on the original.
 TEST(Strip, RealModelsGetSmallerAndComputeTheSame) {

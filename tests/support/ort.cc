@@ -9,6 +9,8 @@
 
 #include <filesystem>
 
+#include <onnx/onnx_pb.h>
+
 #include "formats/tensors/tensors.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
@@ -75,6 +77,19 @@ std::vector<ir::Tensor> run_ort(const std::string& model_path, const std::vector
     outputs.push_back(formats::read_tensor_pb(p).tensor);
   }
   return outputs;
+}
+
+std::map<std::string, int> ort_optimized_ops(const std::string& model_path, const std::string& opt) {
+  std::string out = temp_dir() + "/optimized.onnx";
+  Command c = run_command({"node", std::string(PARE_SOURCE_DIR) + "/tests/ort/ort_optimize.js", model_path, out,
+                           "--opt", opt});
+  if (c.exit_code != 0) throw Error("ONNX Runtime failed on " + model_path + ": " + c.err);
+  ::onnx::ModelProto m;
+  std::string bytes = read_file(out);
+  if (!m.ParseFromString(bytes)) throw Error(out + ": not a model");
+  std::map<std::string, int> ops;
+  for (const auto& n : m.graph().node()) ++ops[n.op_type()];
+  return ops;
 }
 
 std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,

@@ -18,6 +18,10 @@ namespace pare::testing {
 std::vector<ir::Tensor> run_ort(const std::string& model_path, const std::vector<ir::Tensor>& inputs, int threads = 1,
                                 const std::string& opt = "all");
 
+// How many nodes of each op type the graph that ORT runs after its optimisations
+// at level `opt` has (what it fused, e.g. QDQ groups into QLinearConv).
+std::map<std::string, int> ort_optimized_ops(const std::string& model_path, const std::string& opt = "extended");
+
 // rt::random_inputs (deterministic, seeded), for the tests.
 std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
                                       uint64_t seed = 1);
