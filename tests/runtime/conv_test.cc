@@ -105,6 +105,10 @@ TEST(Conv, MatchesNaiveLoops) {
       {1, 4, 9, 10, 4, 3, 3, 4, 2, 2, 1, 1, 0, 0, 1, 1},     // 3x3 stride 2, padded after only (TF style)
       {2, 3, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},      // 1x1 input, all border
       {1, 1, 70, 80, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},    // 5600 columns: several column blocks
+      {1, 6, 12, 11, 6, 5, 5, 6, 2, 2, 1, 1, 2, 2, 1, 2},    // depthwise 5x5 stride 2, asymmetric pads
+      {1, 3, 4, 3, 3, 5, 5, 3, 1, 1, 1, 1, 2, 2, 2, 2},      // depthwise 5x5, input narrower than the kernel
+      {1, 3, 9, 11, 4, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},     // im2col, stride 2
+      {1, 2, 8, 9, 3, 3, 3, 1, 1, 1, 1, 3, 0, 4, 1, 0},      // im2col, dilated columns, pads wider than a tap
   };
   for (const auto& k : cases) {
     SCOPED_TRACE(testing::Message() << "c=" << k.c << " m=" << k.m << " k=" << k.kh << "x" << k.kw << " g=" << k.group);

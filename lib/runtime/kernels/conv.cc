@@ -121,9 +121,14 @@ class Conv : public Kernel {
         for_row_blocks(ctx, spatial, [&](int64_t c0, int64_t c1) {
           Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>> cm(cols + c0, k, c1 - c0, Eigen::OuterStride<>(spatial));
           Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> ym(yg + c0, mg, c1 - c0, Eigen::OuterStride<>(spatial));
-          ym.noalias() = wg * cm;
-          if (pb)
-            for (int64_t r = 0; r < mg; ++r) ym.row(r).array() += pb[grp * mg + r];
+          // Accumulating onto the bias spares the zero fill Eigen would do and a
+          // second pass over the output to add the bias.
+          if (pb) {
+            for (int64_t r = 0; r < mg; ++r) ym.row(r).setConstant(pb[grp * mg + r]);
+            ym.noalias() += wg * cm;
+          } else {
+            ym.noalias() = wg * cm;
+          }
         });
       }
     }
@@ -175,6 +180,17 @@ class Conv : public Kernel {
     return g;
   }
 
+  // The valid output columns of one kernel column: those whose input column
+  // ox*sw - pl + kj*dw lies in [0, w). Outside them im2col writes zeros.
+  static std::pair<int64_t, int64_t> valid_columns(const Geometry& g, int64_t kj) {
+    int64_t shift = kj * g.dw - g.pl;  // ix = ox * sw + shift
+    if (g.w - 1 - shift < 0) return {0, 0};
+    int64_t lo = shift >= 0 ? 0 : (-shift + g.sw - 1) / g.sw;
+    int64_t hi = std::min(g.ow, (g.w - 1 - shift) / g.sw + 1);
+    lo = std::min(lo, g.ow);
+    return {lo, std::max(lo, hi)};
+  }
+
   static void im2col(const KernelContext& ctx, const Geometry& g, int64_t channels, const float* x, float* col) {
     int64_t rows = channels * g.kh * g.kw, spatial = g.oh * g.ow;
     ctx.parallel_for(rows, [&](int64_t r0, int64_t r1) {
@@ -182,6 +198,8 @@ class Conv : public Kernel {
         int64_t c = r / (g.kh * g.kw), ki = (r / g.kw) % g.kh, kj = r % g.kw;
         const float* xc = x + c * g.h * g.w;
         float* out = col + r * spatial;
+        auto [lo, hi] = valid_columns(g, kj);
+        int64_t shift = kj * g.dw - g.pl;
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           int64_t iy = oy * g.sh - g.pt + ki * g.dh;
           float* row = out + oy * g.ow;
@@ -190,10 +208,13 @@ class Conv : public Kernel {
             continue;
           }
           const float* xr = xc + iy * g.w;
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            int64_t ix = ox * g.sw - g.pl + kj * g.dw;
-            row[ox] = (ix >= 0 && ix < g.w) ? xr[ix] : 0.0f;
+          std::fill(row, row + lo, 0.0f);
+          if (g.sw == 1) {
+            std::copy(xr + lo + shift, xr + hi + shift, row + lo);
+          } else {
+            for (int64_t ox = lo; ox < hi; ++ox) row[ox] = xr[ox * g.sw + shift];
           }
+          std::fill(row + hi, row + g.ow, 0.0f);
         }
       }
     });
@@ -205,17 +226,25 @@ class Conv : public Kernel {
   // all bounds checks inside the loop).
   static void depthwise_conv(const KernelContext& ctx, const Geometry& g, const float* x, const float* w, const float* b,
                              float* y) {
-    if (g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && (g.sw == 1 || g.sw == 2)) {
-      // Mobile networks are made of these: one pass per output row.
-      auto* zeros = static_cast<float*>(const_cast<KernelContext&>(ctx).scratch(sizeof(float) * (g.w + 4)));
-      std::fill(zeros, zeros + g.w + 4, 0.0f);
+    if (g.kh == g.kw && (g.kw == 3 || g.kw == 5) && g.dh == 1 && g.dw == 1 && g.sh == g.sw &&
+        (g.sw == 1 || g.sw == 2)) {
+      // Mobile networks are made of these (3x3; 5x5 in PP-OCR and MobileNetV3):
+      // one pass per output row.
+      auto* zeros = static_cast<float*>(const_cast<KernelContext&>(ctx).scratch(sizeof(float) * (g.w + 2 * g.kw)));
+      std::fill(zeros, zeros + g.w + 2 * g.kw, 0.0f);
       ctx.parallel_for(g.c, [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {
           const float* xc = x + c * g.h * g.w;
           float* yc = y + c * g.oh * g.ow;
           float bias = b ? b[c] : 0.0f;
-          if (g.sw == 1) depthwise3x3<1>(g, xc, w + c * 9, bias, yc, zeros);
-          else depthwise3x3<2>(g, xc, w + c * 9, bias, yc, zeros);
+          const float* wc = w + c * g.kh * g.kw;
+          if (g.kw == 3) {
+            if (g.sw == 1) depthwise_square<3, 1>(g, xc, wc, bias, yc, zeros);
+            else depthwise_square<3, 2>(g, xc, wc, bias, yc, zeros);
+          } else {
+            if (g.sw == 1) depthwise_square<5, 1>(g, xc, wc, bias, yc, zeros);
+            else depthwise_square<5, 2>(g, xc, wc, bias, yc, zeros);
+          }
         }
       });
       return;
@@ -252,33 +281,36 @@ class Conv : public Kernel {
     });
   }
 
-  // 3x3 depthwise, stride S: rows outside the input read a row of zeros, so the
-  // interior columns are one branch-free, vectorisable pass of nine products;
+  // KxK depthwise, stride S: rows outside the input read a row of zeros, so the
+  // interior columns are one branch-free, vectorisable pass of K*K products
+  // (summed in the same order as the general loop: bias, then row by row);
   // only the border columns check their bounds.
-  template <int S>
-  static void depthwise3x3(const Geometry& g, const float* xc, const float* w, float bias, float* yc, const float* zeros) {
-    int64_t lo = std::min(g.ow, (g.pl + S - 1) / S);                 // first ox with ox*S - pl >= 0
-    int64_t hi = g.w - 3 + g.pl < 0 ? 0 : std::min(g.ow, (g.w - 3 + g.pl) / S + 1);  // ox*S - pl + 2 <= w - 1
+  template <int K, int S>
+  static void depthwise_square(const Geometry& g, const float* xc, const float* w, float bias, float* yc,
+                               const float* zeros) {
+    int64_t lo = std::min(g.ow, (g.pl + S - 1) / S);  // first ox with ox*S - pl >= 0
+    int64_t hi = g.w - K + g.pl < 0 ? 0 : std::min(g.ow, (g.w - K + g.pl) / S + 1);  // ox*S - pl + K-1 <= w - 1
     hi = std::max(hi, lo);
     for (int64_t oy = 0; oy < g.oh; ++oy) {
-      const float* r[3];
-      for (int i = 0; i < 3; ++i) {
+      const float* r[K];
+      for (int i = 0; i < K; ++i) {
         int64_t iy = oy * S - g.pt + i;
         r[i] = iy >= 0 && iy < g.h ? xc + iy * g.w : zeros;
       }
       float* row = yc + oy * g.ow;
-      const float *a = r[0] - g.pl, *m = r[1] - g.pl, *z = r[2] - g.pl;
       for (int64_t ox = lo; ox < hi; ++ox) {
-        int64_t ix = ox * S;
-        row[ox] = bias + w[0] * a[ix] + w[1] * a[ix + 1] + w[2] * a[ix + 2] + w[3] * m[ix] + w[4] * m[ix + 1] +
-                  w[5] * m[ix + 2] + w[6] * z[ix] + w[7] * z[ix + 1] + w[8] * z[ix + 2];
+        int64_t ix = ox * S - g.pl;
+        float acc = bias;
+        for (int i = 0; i < K; ++i)
+          for (int j = 0; j < K; ++j) acc += w[i * K + j] * r[i][ix + j];
+        row[ox] = acc;
       }
       auto border = [&](int64_t ox) {
         float acc = bias;
-        for (int i = 0; i < 3; ++i)
-          for (int j = 0; j < 3; ++j) {
+        for (int i = 0; i < K; ++i)
+          for (int j = 0; j < K; ++j) {
             int64_t ix = ox * S - g.pl + j;
-            if (ix >= 0 && ix < g.w) acc += w[i * 3 + j] * r[i][ix];
+            if (ix >= 0 && ix < g.w) acc += w[i * K + j] * r[i][ix];
           }
         row[ox] = acc;
       };
