@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= 2
 DEMO_MODEL := testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx
 DEMO_OUT := $(BUILD)/demo/cls.shrunk.onnx
-DEMO_PASSES ?= fold, fuse-bn, dce, quantize(int8, weights-only), strip
+DEMO_PASSES ?= fold, fuse-bn, fuse-act, dce, quantize(int8, weights-only), strip
 
 .PHONY: setup build demo test bench clean
 

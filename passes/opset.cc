@@ -1,4 +1,4 @@
-// opset(version=13): raise the ai.onnx opset import, rewriting the nodes whose
+// opset(version=13 or 14): raise the ai.onnx opset import, rewriting the nodes whose
 // signature changed on the way so the model computes exactly what it did.
 //
 //   Slice (10), TopK (10)            attributes starts/ends/axes, k -> int64 inputs
@@ -14,6 +14,11 @@
 //                                    otherwise Flatten -> op(axis=1) -> Reshape.
 //   BatchNormalization (9)           `spatial` dropped when 1 (the only form later
 //                                    versions keep)
+//   BatchNormalization (14)          refused with training outputs (mean, var...):
+//                                    from 14 only training_mode=1 has them
+//   HardSwish (14)                   new; the other ops of 14 gained types only or
+//                                    attributes whose default is the old behaviour
+//                                    (Reshape's allowzero, the RNNs' layout)
 // Ops with no later form (Upsample, Scatter) and Resize-10, whose coordinate rule
 // has no exact Resize-11 spelling for every mode, are refused with the node named.
 // Every other op kept its meaning for these versions (new attributes default to
@@ -152,6 +157,10 @@ bool upgrade_node(ir::Graph& g, ir::Node* n, int64_t from, int64_t to) {
     return true;
   }
   if ((op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") && crosses(13)) return upgrade_softmax(g, n);
+  if (op == "BatchNormalization" && crosses(14)) {
+    for (size_t i = 1; i < n->outputs().size(); ++i)
+      if (n->output(i)) fail("{}: its training outputs have no opset-14 form", n->describe());
+  }
   return false;
 }
 
@@ -184,7 +193,7 @@ int64_t upgrade_opset(ir::Model& model, int64_t target) {
   });
   for (auto& o : model.opsets)
     if (o.domain.empty() || o.domain == "ai.onnx") o.version = target;
-  if (model.ir_version < 7) model.ir_version = 7;  // opset 13 needs IR version 7
+  if (model.ir_version < 7) model.ir_version = 7;  // opsets 13 and 14 need IR version 7
   return rewritten;
 }
 

@@ -12,7 +12,7 @@ namespace pare::passes {
 
 // The highest opset upgrade_opset can reach: the rules below cover every change
 // of signature up to it.
-constexpr int64_t kMaxUpgradeOpset = 13;
+constexpr int64_t kMaxUpgradeOpset = 14;
 
 // Rewrites every graph (subgraphs too) so that it means the same under ai.onnx
 // `target` and sets the model's import. Returns the number of nodes rewritten.

@@ -17,7 +17,8 @@
 // executes the QDQ literally, which is the reference for those fused kernels.
 //
 // Quantizable: Conv, ConvTranspose, Gemm, MatMul (activations, weights, biases);
-// Add, Mul, Concat, MaxPool, AveragePool, GlobalAveragePool (activation inputs).
+// Add, Mul, Concat, MaxPool, AveragePool, GlobalAveragePool, HardSwish,
+// HardSigmoid, Sigmoid (activation inputs).
 // A tensor gets one Q/DQ pair however many quantized nodes read it; its float
 // consumers keep the float tensor. Skipped nodes (skip=, skip-ops=, the keep-float
 // list) keep float inputs. Only the main graph's activations are quantized (the
@@ -35,7 +36,12 @@ namespace pare::passes {
 namespace {
 
 const std::set<std::string> kWeightOps = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
-const std::set<std::string> kActivationOps = {"Add", "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool"};
+// HardSwish, HardSigmoid and Sigmoid have no integer kernel in most runtimes, but
+// quantizing their input quantizes the output of the Conv before them, which a
+// runtime then runs as an integer Conv (ONNX Runtime: QLinearConv); without it
+// the Conv stays float (9 of the PP-OCR classifier's 53).
+const std::set<std::string> kActivationOps = {
+    "Add", "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "HardSwish", "HardSigmoid", "Sigmoid"};
 
 struct QParams {
   float scale = 1;
@@ -140,7 +146,8 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
       if (seen.insert(n->input(i)).second) names.push_back(n->input(i)->name());
     }
   }
-  if (names.empty()) fail("nothing to quantize: no activation feeds a Conv, Gemm, MatMul, Add, Mul, Concat or pool");
+  if (names.empty())
+    fail("nothing to quantize: no activation feeds a Conv, Gemm, MatMul, Add, Mul, Concat, pool or sigmoid");
 
   // 2. Calibrate on the float model.
   std::vector<Sample> samples;

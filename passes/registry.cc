@@ -7,6 +7,7 @@ namespace pare::passes {
 extern const PassInfo kCutPass;
 extern const PassInfo kDcePass;
 extern const PassInfo kFoldPass;
+extern const PassInfo kFuseActPass;
 extern const PassInfo kFuseBnPass;
 extern const PassInfo kOpsetPass;
 extern const PassInfo kPrunePass;
@@ -19,6 +20,7 @@ const std::vector<const PassInfo*>& all_passes() {
       &kCutPass,
       &kDcePass,
       &kFoldPass,
+      &kFuseActPass,
       &kFuseBnPass,
       &kOpsetPass,
       &kPrunePass,

@@ -81,29 +81,45 @@ TEST(Opset, RefusesWhatItCannotCarryOver) {
     <ir_version: 8, opset_import: ["" : 13]>
     g (float[2] x) => (float[2] y) { y = Relu(x) })");
   EXPECT_THROW(upgrade_opset(newer, 11), Error);
-  EXPECT_THROW(Pipeline::parse("opset(version=14)"), Error);
+  EXPECT_THROW(Pipeline::parse("opset(version=15)"), Error);
+  // BatchNormalization's training outputs exist only with training_mode=1 from 14.
+  ir::Model bn = testing::model_from_text(R"(
+    <ir_version: 7, opset_import: ["" : 13]>
+    g (float[1, 2, 2, 2] x, float[2] s, float[2] b, float[2] m, float[2] v) => (float[1, 2, 2, 2] y, float[2] rm) {
+      y, rm = BatchNormalization(x, s, b, m, v)
+    })");
+  try {
+    upgrade_opset(bn, 14);
+    FAIL() << "a BatchNormalization with training outputs was upgraded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("training outputs"), std::string::npos) << e.what();
+  }
 }
 
-TEST(Opset, RealClassifierFromNineToThirteenAgreesWithOnnxRuntime) {
-  std::string path = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
-  ir::Model m = formats::onnx::load_model(path);
-  ASSERT_EQ(m.opset(""), 9);
-  auto inputs = testing::seeded_inputs(m, testing::dims_for(path), 3);
-  auto before = run(m, inputs);
-  PassContext ctx;
-  auto stats = Pipeline::parse("opset").run(m, ctx, /*verify_each=*/true).back().stats;
-  EXPECT_EQ(stats["from"], 9);
-  EXPECT_GT(stats["nodes_rewritten"], 0);
-  EXPECT_NO_THROW(formats::onnx::check_model(m));
-  auto after = run(m, inputs);
-  EXPECT_TRUE(before[0].same_content(after[0]));
+TEST(Opset, RealClassifierFromNineToThirteenAndFourteenAgreesWithOnnxRuntime) {
+  for (int version : {13, 14}) {
+    SCOPED_TRACE(version);
+    std::string path = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+    ir::Model m = formats::onnx::load_model(path);
+    ASSERT_EQ(m.opset(""), 9);
+    auto inputs = testing::seeded_inputs(m, testing::dims_for(path), 3);
+    auto before = run(m, inputs);
+    PassContext ctx;
+    auto stats = Pipeline::parse("opset(version=" + std::to_string(version) + ")").run(m, ctx, true).back().stats;
+    EXPECT_EQ(m.opset(""), version);
+    EXPECT_EQ(stats["from"], 9);
+    EXPECT_GT(stats["nodes_rewritten"], 0);
+    EXPECT_NO_THROW(formats::onnx::check_model(m));
+    auto after = run(m, inputs);
+    EXPECT_TRUE(before[0].same_content(after[0]));
 
-  std::string out = testing::temp_dir() + "/cls13.onnx";
-  formats::onnx::save_model(m, out);
-  auto ort = testing::run_ort(out, inputs);
-  auto a = ort[0].as_double(), b = after[0].as_double();
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5);
+    std::string out = testing::temp_dir() + "/cls" + std::to_string(version) + ".onnx";
+    formats::onnx::save_model(m, out);
+    auto ort = testing::run_ort(out, inputs);
+    auto a = ort[0].as_double(), b = after[0].as_double();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5);
+  }
 }
 
 }  // namespace

@@ -79,7 +79,7 @@ TEST(Quantize, RealModelsShrinkAndStayClose) {
     for (const std::string q : {"quantize(fp16)", "quantize(int8, weights-only)"}) {
       SCOPED_TRACE(q);
       ir::Model m = formats::onnx::load_model(c.model);
-      run_pipeline(m, "fold, fuse-bn, dce, " + q + ", strip");
+      run_pipeline(m, "fold, fuse-bn, fuse-act, dce, " + q + ", strip");
       EXPECT_NO_THROW(formats::onnx::check_model(m));
       std::string dir = testing::temp_dir();
       formats::onnx::save_model(m, dir + "/q.onnx");
