@@ -33,6 +33,14 @@ std::optional<float> scalar_constant(const ir::Value* v) {
   return t.span<float>()[0];
 }
 
+// A one-element constant combined with `x` leaves x's shape alone when its rank
+// is at most 1 (x is an activation, rank >= 1) or at most x's known rank;
+// otherwise broadcasting would add dims that the fused op would not.
+bool keeps_shape(const ir::Value* c, const ir::Value* x) {
+  size_t rank = c->constant().rank();
+  return rank <= 1 || (x->shape && x->shape->rank() >= rank);
+}
+
 bool near(std::optional<float> v, double want) {
   return v && std::fabs(*v - want) <= 1e-6 * std::max(1.0, std::fabs(want));
 }
@@ -61,8 +69,13 @@ bool is_relu6(const ir::Node& n, int64_t opset) {
 
 // Dividing by 6 or multiplying by 1/6, with `v` the other operand.
 bool is_sixth_of(const ir::Node& n, const ir::Value* v) {
-  if (n.op_type == "Div") return n.inputs().size() == 2 && n.input(0) == v && near(scalar_constant(n.input(1)), 6.0);
-  if (n.op_type == "Mul") return near(scalar_constant(other_operand(n, v)), 1.0 / 6.0);
+  if (n.op_type == "Div")
+    return n.inputs().size() == 2 && n.input(0) == v && near(scalar_constant(n.input(1)), 6.0) &&
+           keeps_shape(n.input(1), v);
+  if (n.op_type == "Mul") {
+    const ir::Value* c = other_operand(n, v);
+    return near(scalar_constant(c), 1.0 / 6.0) && keeps_shape(c, v);
+  }
   return false;
 }
 
@@ -81,7 +94,9 @@ std::optional<Match> match_from_clip(ir::Node& clip, int64_t opset) {
   if (!add || add->op_type != "Add" || !add->domain.empty() || sole_reader(a) != &clip) return std::nullopt;
   Match m;
   for (size_t i = 0; i < 2 && !m.x; ++i)
-    if (near(scalar_constant(add->input(1 - i)), 3.0) && !add->input(i)->is_constant()) m.x = add->input(i);
+    if (near(scalar_constant(add->input(1 - i)), 3.0) && !add->input(i)->is_constant() &&
+        keeps_shape(add->input(1 - i), add->input(i)))
+      m.x = add->input(i);
   if (!m.x) return std::nullopt;
   m.nodes = {add, &clip};
   ir::Node* next = sole_reader(clip.output(0));

@@ -118,6 +118,10 @@ TEST(FuseAct, LeavesAloneWhatDoesNotMatchExactly) {
       g (float[1, 3, 4, 4] x) => (float[1, 3, 4, 4] y, float[1, 3, 4, 4] z)
       <float three = {3.0}, float zero = {0.0}, float six = {6.0}> {
         a = Add(x, three)  c = Clip(a, zero, six)  y = Div(c, six)  z = Relu(a) })",
+      // a [1, 1, 1, 1] constant would broadcast a [3, 4] x to rank 4
+      R"(<ir_version: 8, opset_import: ["" : 13]>
+      g (float[3, 4] x) => (float[1, 1, 3, 4] y) <float[1, 1, 1, 1] three = {3.0}, float zero = {0.0}, float six = {6.0}> {
+        a = Add(x, three)  c = Clip(a, zero, six)  y = Div(c, six) })",
       // x * relu6(x + 3) without the division is not hard-swish
       R"(<ir_version: 8, opset_import: ["" : 13]>
       g (float[1, 3, 4, 4] x) => (float[1, 3, 4, 4] y) <float three = {3.0}, float zero = {0.0}, float six = {6.0}> {
