@@ -86,7 +86,7 @@ Median ratio over the CNNs (the target is at most 2): **$median_ratio**.
 
 | binary | bytes |
 |---|---:|
-| \`pare-run\` (the runner and tensor I/O, stripped; links libprotobuf and libonnx_proto dynamically) | $pare_run_bytes |
+| \`pare-run\` (the runner and tensor I/O, stripped; links libprotobuf, libonnx_proto and libonnx, 3.1 MB, whose schemas the loader checks every node against) | $pare_run_bytes |
 | ONNX Runtime's \`libonnxruntime.so.1\` (linux x64, from onnxruntime-node) | $ort_bytes |
 
 ## Where the time goes, and the work to get nearer 1x

@@ -151,7 +151,7 @@ bool is_image_file(const std::string& path) {
 }
 
 ir::Tensor read_image(const std::string& path, const ImageOptions& o) {
-  std::string bytes = read_file(path);  // its errors already name the file
+  std::string bytes = read_input_file(path);  // its errors already name the file
   try {
     // Options first: a wrong --mean should not wait for a large decode to be reported.
     auto mean = per_channel(o.mean, "mean");

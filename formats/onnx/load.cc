@@ -5,10 +5,15 @@
 // was an initializer or a Constant node (and which attribute form it used).
 // Rejects, with one line naming what, the parts pare does not model: sparse
 // tensors, model-local functions, training info and non-tensor value types.
+// Also rejects nodes whose inputs or outputs do not fit their ONNX schema, so
+// passes and kernels may index a node's required inputs and outputs (only ops at
+// opsets libonnx knows are checked).
 #include <filesystem>
+#include <limits>
 #include <unordered_map>
 
 #include <google/protobuf/io/coded_stream.h>
+#include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 
 #include "formats/onnx/onnx.h"
@@ -21,8 +26,50 @@ namespace pare::formats::onnx {
 namespace {
 namespace pb = ::onnx;
 
+// The schema libonnx has for `op` at `opset`, or nullptr: unknown ops and domains,
+// and opsets newer than libonnx knows (an op's signature may have changed since,
+// as ReduceMean's did at 18), are left to the runner.
+const pb::OpSchema* known_schema(const std::string& op, const std::string& domain, int64_t opset) {
+  const auto& versions = pb::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto it = versions.find(domain);
+  if (it == versions.end() || opset < it->second.first || opset > it->second.second) return nullptr;
+  const pb::OpSchema* schema = pb::OpSchemaRegistry::Schema(op, static_cast<int>(opset), domain);
+  return schema && !schema->deprecated() ? schema : nullptr;
+}
+
+// How many inputs or outputs a node really has: trailing "" mean absent.
+int used_count(const google::protobuf::RepeatedPtrField<std::string>& names) {
+  int n = names.size();
+  while (n > 0 && names[n - 1].empty()) --n;
+  return n;
+}
+
+std::string count_of(int n, const std::string& what) { return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s"); }
+
+// "2 inputs", "2 to 3 inputs", "at least 1 input".
+std::string arity(int min, int max, const std::string& what) {
+  if (min == max) return count_of(min, what);
+  if (max == std::numeric_limits<int>::max()) return "at least " + count_of(min, what);
+  return fmt::format("{} to {} {}s", min, max, what);
+}
+
+// Rejects a node with too few or too many inputs or outputs for its schema, or
+// with a required input left empty (""). `label` is "node 'name' (Op)".
+void check_signature(const pb::NodeProto& np, const std::string& label, const pb::OpSchema& schema) {
+  int inputs = used_count(np.input()), outputs = used_count(np.output());
+  if (inputs < schema.min_input() || inputs > schema.max_input())
+    fail("{}: takes {}, has {}", label, arity(schema.min_input(), schema.max_input(), "input"), inputs);
+  if (outputs < schema.min_output() || outputs > schema.max_output())
+    fail("{}: takes {}, has {}", label, arity(schema.min_output(), schema.max_output(), "output"), outputs);
+  const auto& formal = schema.inputs();
+  for (int i = 0; i < inputs && i < static_cast<int>(formal.size()); ++i)
+    if (np.input(i).empty() && formal[i].GetOption() == pb::OpSchema::Single)
+      fail("{}: input {} ({}) is required", label, i, formal[i].GetName());
+}
+
 struct Loader {
   std::string base_dir;  // external data is resolved here; "" forbids external data
+  const ir::Model& model;  // its opsets pick the schema each node is checked against
 
   void read_type(const pb::TypeProto& type, ir::Value* v) {
     if (type.value_case() == pb::TypeProto::VALUE_NOT_SET) return;
@@ -132,6 +179,16 @@ struct Loader {
     if (an == "value") v->doc_string = a.t().doc_string();
   }
 
+  // The node's schema check, when libonnx knows the op. Unnamed nodes are named by
+  // their place in the file's node list, as "#3".
+  void check_node(const pb::NodeProto& np, int index) const {
+    std::string domain = np.domain() == "ai.onnx" ? "" : np.domain();
+    const pb::OpSchema* schema = known_schema(np.op_type(), domain, model.opset(domain));
+    if (!schema) return;
+    std::string who = np.name().empty() ? fmt::format("#{}", index) : "'" + np.name() + "'";
+    check_signature(np, fmt::format("node {} ({})", who, np.op_type()), *schema);
+  }
+
   void read_graph(const pb::GraphProto& gp, ir::Graph& g) {
     g.name = gp.name();
     g.doc_string = gp.doc_string();
@@ -169,7 +226,9 @@ struct Loader {
 
     // First create every node output (files may list nodes out of order), then wire inputs.
     std::vector<std::pair<const pb::NodeProto*, ir::Node*>> nodes;
-    for (const auto& np : gp.node()) {
+    for (int k = 0; k < gp.node_size(); ++k) {
+      const pb::NodeProto& np = gp.node(k);
+      check_node(np, k);
       if (np.op_type() == "Constant" && (np.domain().empty() || np.domain() == "ai.onnx")) {
         read_constant_node(np, g);
         define(g.find_value(np.output(0)));
@@ -252,7 +311,7 @@ ir::Model load_model_from_bytes(const std::string& bytes, const std::string& lab
     if (mp.graph().node_size() > 0 && m.opset("") == 0)
       fail("not a valid ONNX model: no opset is imported for the default domain");
 
-    Loader loader{base_dir};
+    Loader loader{base_dir, m};
     loader.read_graph(mp.graph(), *m.graph);
     ir::verify(m);
     return m;
@@ -263,7 +322,7 @@ ir::Model load_model_from_bytes(const std::string& bytes, const std::string& lab
 }
 
 ir::Model load_model(const std::string& path) {
-  std::string bytes = read_file(path);  // its errors already name the file
+  std::string bytes = read_input_file(path);  // its errors already name the file
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   return load_model_from_bytes(bytes, path, dir.empty() ? "." : dir.string());
 }

@@ -8,10 +8,13 @@
 // cannot make pare read arbitrary files.
 #include "formats/onnx/proto_tensor.h"
 
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
+#include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
 #include "lib/ir/shape.h"
 
@@ -24,13 +27,29 @@ namespace {
 
 std::string label(const pb::TensorProto& t) { return t.name().empty() ? "(unnamed)" : "'" + t.name() + "'"; }
 
+// An external data offset or length: decimal digits that fit int64_t. Anything else
+// (a sign, spaces, "abc", 1e20) comes from a damaged or hand-edited model and must be
+// a pare::Error naming the tensor, not a std::stoll exception the CLI can only call a
+// bug; a negative length must not pass for "the rest of the file".
+int64_t external_number(const pb::TensorProto& t, const std::string& key, const std::string& text) {
+  int64_t v = 0;
+  const char* end = text.data() + text.size();
+  auto [stop, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || stop != end)
+    fail("tensor {}: external data {} '{}' is not a non-negative integer", label(t), key, text);
+  if (ec == std::errc::result_out_of_range)
+    fail("tensor {}: external data {} '{}' is too large", label(t), key, text);
+  return v;
+}
+
 std::vector<uint8_t> read_external(const pb::TensorProto& t, const std::string& base_dir, size_t want) {
   std::string location;
-  int64_t offset = 0, length = -1;
+  int64_t offset = 0;
+  std::optional<int64_t> length;  // absent: the rest of the file
   for (const auto& kv : t.external_data()) {
     if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = std::stoll(kv.value());
-    else if (kv.key() == "length") length = std::stoll(kv.value());
+    else if (kv.key() == "offset") offset = external_number(t, kv.key(), kv.value());
+    else if (kv.key() == "length") length = external_number(t, kv.key(), kv.value());
   }
   if (base_dir.empty()) fail("tensor {} uses external data, which is not allowed here", label(t));
   if (location.empty()) fail("tensor {} has external data without a location", label(t));
@@ -45,17 +64,19 @@ std::vector<uint8_t> read_external(const pb::TensorProto& t, const std::string& 
     fail("tensor {}: external data location '{}' escapes the model's folder", label(t), location);
   if (!fs::is_regular_file(target, ec)) fail("tensor {}: external data file '{}' does not exist", label(t), location);
   auto file_size = static_cast<int64_t>(fs::file_size(target, ec));
-  if (length < 0) length = file_size - offset;
-  if (offset < 0 || length < 0 || offset + length > file_size)
-    fail("tensor {}: external data range (offset {}, length {}) lies outside '{}' ({} bytes)", label(t), offset, length,
+  int64_t size = length.value_or(file_size - offset);
+  // Compared without offset + size, which could overflow: both may be near INT64_MAX.
+  if (offset > file_size || size < 0 || size > file_size - offset)
+    fail("tensor {}: external data range (offset {}, length {}) lies outside '{}' ({} bytes)", label(t), offset, size,
          location, file_size);
-  if (static_cast<size_t>(length) != want)
-    fail("tensor {} has {} bytes of external data but its dims need {}", label(t), length, want);
-  std::vector<uint8_t> bytes(static_cast<size_t>(length));
+  if (static_cast<size_t>(size) != want)
+    fail("tensor {} has {} bytes of external data but its dims need {}", label(t), size, want);
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
   std::ifstream in(target, std::ios::binary);
   in.seekg(offset);
-  in.read(reinterpret_cast<char*>(bytes.data()), length);
+  in.read(reinterpret_cast<char*>(bytes.data()), size);
   if (!in) fail("tensor {}: cannot read external data from '{}'", label(t), location);
+  note_input(target.string());  // an output must never replace the model's data file
   return bytes;
 }
 

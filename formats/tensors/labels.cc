@@ -11,7 +11,7 @@
 namespace pare::formats {
 
 std::vector<int64_t> read_labels(const std::string& path, const std::vector<std::string>& sample_names) {
-  std::istringstream in(read_file(path));
+  std::istringstream in(read_input_file(path));
   std::map<std::string, int64_t> by_name;
   std::vector<int64_t> in_order;
   std::string line;

@@ -1,6 +1,7 @@
 // NumPy .npy files (format versions 1, 2 and 3): little-endian, C order.
 // Fortran order and big-endian data are refused with a clear message rather
 // than silently transposed or byte-swapped.
+#include <charconv>
 #include <cstring>
 
 #include "formats/tensors/tensors.h"
@@ -23,21 +24,63 @@ constexpr Descr kDescrs[] = {
     {"i8", ir::DataType::kInt64}, {"u8", ir::DataType::kUint64}, {"b1", ir::DataType::kBool},
 };
 
-// The value text after 'key': in a Python dict literal header.
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+// The value text after 'key': in a Python dict literal header. A tuple without its ')'
+// is refused: read on to the end of the header, it would pass for a shape.
 std::string header_field(const std::string& header, const std::string& key) {
   auto k = header.find("'" + key + "'");
   if (k == std::string::npos) fail("npy header has no '{}'", key);
   auto colon = header.find(':', k);
-  auto start = header.find_first_not_of(' ', colon + 1);
-  if (header[start] == '(') return header.substr(start, header.find(')', start) - start + 1);
+  auto start = colon == std::string::npos ? colon : header.find_first_not_of(' ', colon + 1);
+  if (start == std::string::npos) fail("npy header has no value for '{}'", key);
+  if (header[start] == '(') {
+    auto close = header.find(')', start);
+    if (close == std::string::npos)
+      fail("npy header: '{}' is not a closed tuple such as (2, 3): '{}'", key, trim(header.substr(start)));
+    return header.substr(start, close - start + 1);
+  }
   auto end = header.find_first_of(",}", start);
   return header.substr(start, end - start);
+}
+
+// One dim of 'shape': decimal digits that fit int64_t, with the 'L' that Python 2's
+// NumPy wrote after longs. A dim that is anything else is a damaged header to report,
+// not a number to guess (std::stoll took "-4" and "2x" and threw on "abc").
+int64_t parse_dim(const std::string& shape, const std::string& part) {
+  std::string digits = part.size() > 1 && part.back() == 'L' ? part.substr(0, part.size() - 1) : part;
+  int64_t v = 0;
+  const char* end = digits.data() + digits.size();
+  auto [stop, ec] = std::from_chars(digits.data(), end, v);
+  if (digits.find_first_not_of("0123456789") != std::string::npos || stop != end)
+    fail("npy header: 'shape' {}: '{}' is not a dimension (an integer >= 0)", shape, part);
+  if (ec == std::errc::result_out_of_range) fail("npy header: 'shape' {}: '{}' is too large", shape, part);
+  return v;
+}
+
+// 'shape' as NumPy writes it: (), (3,), (2, 3).
+std::vector<int64_t> parse_shape(const std::string& shape) {
+  if (shape.empty() || shape.front() != '(') fail("npy header: 'shape' is not a tuple such as (2, 3): '{}'", shape);
+  std::vector<std::string> parts = split(shape.substr(1, shape.size() - 2), ',');
+  std::vector<int64_t> dims;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string part = trim(parts[i]);
+    // Empty are the inside of () and what follows the comma of (3,); any other is a typo.
+    bool allowed_empty = parts.size() == 1 || (i > 0 && i + 1 == parts.size());
+    if (part.empty() && allowed_empty) continue;
+    if (part.empty()) fail("npy header: 'shape' {} has an empty dimension", shape);
+    dims.push_back(parse_dim(shape, part));
+  }
+  return dims;
 }
 
 }  // namespace
 
 ir::Tensor read_npy(const std::string& path) {
-  std::string bytes = read_file(path);
+  std::string bytes = read_input_file(path);
   try {
     if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) fail("not a NumPy .npy file");
     int major = static_cast<uint8_t>(bytes[6]);
@@ -68,9 +111,7 @@ ir::Tensor read_npy(const std::string& path) {
     for (const auto& d : kDescrs)
       if (code == d.code) dtype = d.dtype;
     if (dtype == ir::DataType::kUndefined) fail("unsupported dtype {}", descr);
-    std::vector<int64_t> dims;
-    for (const auto& part : split(shape.substr(1, shape.size() - 2), ','))
-      if (part.find_first_not_of(' ') != std::string::npos) dims.push_back(std::stoll(part));
+    std::vector<int64_t> dims = parse_shape(shape);
     size_t data_start = offset + header_len;
     int64_t numel = ir::checked_numel(dims);
     size_t want = static_cast<size_t>(numel) * ir::size_of(dtype);

@@ -9,7 +9,7 @@
 namespace pare::formats {
 
 NamedTensor read_tensor_pb(const std::string& path) {
-  std::string bytes = read_file(path);
+  std::string bytes = read_input_file(path);
   try {
     ::onnx::TensorProto t;
     if (bytes.empty() || !t.ParseFromString(bytes)) fail("not a valid TensorProto file: truncated or not protobuf");

@@ -1,6 +1,7 @@
 // Sample folders: the inputs of one run, as ONNX test data (input_K.pb) or
 // NumPy files (NAME.npy). Shared by `pare run`, calibration and evaluation.
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 #include "formats/tensors/tensors.h"
@@ -17,14 +18,52 @@ bool is_sample_file(const fs::path& p) {
   return p.extension() == ".npy" || (starts_with(n, "input_") && p.extension() == ".pb");
 }
 
+// Checks that `dir` is a folder; `not_one` says what it should have been. A path
+// that cannot even be examined (a symlink loop, no permission) says why instead.
+void require_folder(const std::string& dir, const char* not_one) {
+  std::error_code ec;
+  fs::file_status st = fs::status(dir, ec);
+  if (st.type() == fs::file_type::none) throw Error(fmt::format("{}: {}", dir, ec.message()));
+  if (!fs::is_directory(st)) throw Error(fmt::format("{}: {}", dir, not_one));
+}
+
+struct Entry {
+  fs::path path;
+  fs::file_status status;  // of the symlink's target, as is_regular_file() looks at it
+};
+
+// The entries of a folder, through the std::error_code calls: the throwing ones would
+// turn a symlink loop or an unreadable entry into a filesystem_error, which the CLI can
+// only report as a bug. A dangling symlink stays what it was: neither file nor folder.
+std::vector<Entry> list_folder(const std::string& dir) {
+  std::vector<Entry> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    Entry e{it->path(), it->status(ec)};
+    // file_type::none is how std::filesystem tells a failure from "not found".
+    if (e.status.type() == fs::file_type::none) throw Error(fmt::format("{}: {}", e.path.string(), ec.message()));
+    ec.clear();
+    out.push_back(std::move(e));
+  }
+  if (ec) throw Error(fmt::format("{}: {}", dir, ec.message()));
+  return out;
+}
+
+// K of input_K.pb, or SIZE_MAX when K is not a number or is too large to be any input.
+size_t input_index(const std::string& k) {
+  size_t index = SIZE_MAX;
+  auto [end, ec] = std::from_chars(k.data(), k.data() + k.size(), index);
+  bool digits = !k.empty() && k.find_first_not_of("0123456789") == std::string::npos;
+  return digits && ec == std::errc() && end == k.data() + k.size() ? index : SIZE_MAX;
+}
+
 }  // namespace
 
 Sample read_sample_dir(const std::string& dir, const std::vector<std::string>& input_names) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: not a folder of input tensors", dir));
+  require_folder(dir, "not a folder of input tensors");
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && is_sample_file(e.path())) files.push_back(e.path());
+  for (const auto& e : list_folder(dir))
+    if (fs::is_regular_file(e.status) && is_sample_file(e.path)) files.push_back(e.path);
   std::sort(files.begin(), files.end());
   if (files.empty())
     throw Error(fmt::format("{}: holds no input_K.pb or NAME.npy files (expected inputs: {})", dir,
@@ -44,7 +83,7 @@ Sample read_sample_dir(const std::string& dir, const std::vector<std::string>& i
       } else {
         // input_K.pb is graph input K.
         std::string k = f.stem().string().substr(6);
-        size_t index = k.find_first_not_of("0123456789") == std::string::npos && !k.empty() ? std::stoul(k) : SIZE_MAX;
+        size_t index = input_index(k);
         if (index >= input_names.size())
           throw Error(fmt::format("{}: the model has {} inputs, so there is no input {}", f.string(),
                                   input_names.size(), k));
@@ -83,14 +122,13 @@ SampleSet read_image_folder(const std::string& dir, const std::vector<fs::path>&
 
 SampleSet read_sample_set(const std::string& dir, const std::vector<std::string>& input_names,
                           const ImageOptions& images) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: not a folder of samples", dir));
+  require_folder(dir, "not a folder of samples");
   bool has_files = false;
   std::vector<fs::path> subdirs, image_files;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.is_regular_file() && is_sample_file(e.path())) has_files = true;
-    if (e.is_regular_file() && is_image_file(e.path().string())) image_files.push_back(e.path());
-    if (e.is_directory()) subdirs.push_back(e.path());
+  for (const auto& e : list_folder(dir)) {
+    if (fs::is_regular_file(e.status) && is_sample_file(e.path)) has_files = true;
+    if (fs::is_regular_file(e.status) && is_image_file(e.path.string())) image_files.push_back(e.path);
+    if (fs::is_directory(e.status)) subdirs.push_back(e.path);
   }
   std::sort(subdirs.begin(), subdirs.end());
   std::sort(image_files.begin(), image_files.end());

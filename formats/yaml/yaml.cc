@@ -1,17 +1,94 @@
 #include "formats/yaml/yaml.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
 #include "lib/base/strings.h"
 
 namespace pare::formats {
+namespace {
+
+// What yaml-cpp 0.7 lets through while it builds a node, checked on the parser's
+// events: a quoted scalar without its closing quote (yaml-cpp throws "illegal EOF in
+// scalar" only when no newline follows, so `b: "abc` then a newline loads as
+// "abc <the rest of the file>"), and a second document, which YAML::Load drops
+// without a word although the user meant its keys to count.
+class StructureCheck : public YAML::EventHandler {
+ public:
+  StructureCheck(const std::string& path, const std::string& text) : path_(path), text_(text) {
+    // yaml-cpp counts positions after a UTF-8 byte order mark; in UTF-16 or UTF-32
+    // text (which has NUL bytes) its positions are not byte offsets, so quotes go unchecked.
+    if (text_.compare(0, 3, "\xEF\xBB\xBF") == 0) bom_ = 3;
+    positions_are_bytes_ = text_.find('\0') == std::string::npos;
+  }
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    ++documents_;
+    document_line_ = mark.line + 1;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}  // an empty second document drops nothing
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { content(); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    content();
+    check_closed(mark);
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    content();
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    content();
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void content() const {
+    if (documents_ > 1)
+      fail("{}: line {}: a second YAML document ('---'); pare reads one document per file", path_, document_line_);
+  }
+
+  // A scalar's mark is at its first property (&anchor, !tag) or at its first
+  // character. A quoted one must find its closing quote by YAML's escape rules
+  // (\" in double quotes, '' in single ones) before the end of the file.
+  void check_closed(const YAML::Mark& mark) const {
+    if (!positions_are_bytes_ || mark.pos < 0) return;
+    size_t i = static_cast<size_t>(mark.pos) + bom_;
+    while (i < text_.size() && (text_[i] == '&' || text_[i] == '!')) {
+      i = text_.find_first_of(" \t\r\n", i);
+      i = i == std::string::npos ? i : text_.find_first_not_of(" \t\r\n", i);
+    }
+    if (i >= text_.size() || (text_[i] != '"' && text_[i] != '\'')) return;  // plain or block scalar
+    char quote = text_[i];
+    for (size_t j = i + 1; j < text_.size(); ++j) {
+      if (quote == '"' && text_[j] == '\\') ++j;
+      else if (text_[j] == quote && quote == '\'' && j + 1 < text_.size() && text_[j + 1] == '\'') ++j;
+      else if (text_[j] == quote) return;
+    }
+    fail("{}: line {}: a quoted string is not closed (its closing {} is missing)", path_, mark.line + 1, quote);
+  }
+
+  const std::string& path_;
+  const std::string& text_;
+  size_t bom_ = 0;
+  bool positions_are_bytes_ = true;
+  int documents_ = 0, document_line_ = 0;
+};
+
+}  // namespace
 
 YAML::Node load_yaml_file(const std::string& path) {
-  std::string text = read_file(path);
+  std::string text = read_input_file(path);
   try {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    StructureCheck check(path, text);
+    while (parser.HandleNextDocument(check)) {
+    }
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {
     std::string msg = e.msg;

@@ -12,7 +12,8 @@
 
 namespace pare::formats {
 
-// Parses the file; a syntax error is one pare::Error "FILE: line N: YAML syntax error: ...".
+// Parses the file; a syntax error is one pare::Error "FILE: line N: YAML syntax error: ...",
+// and so are a quoted string left open and a second document (a file is one document).
 YAML::Node load_yaml_file(const std::string& path);
 
 // The 1-based line a node starts on.

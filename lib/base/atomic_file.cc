@@ -1,5 +1,6 @@
 #include "lib/base/atomic_file.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,61 @@
 namespace pare {
 namespace fs = std::filesystem;
 
+namespace {
+
+// A file as the kernel knows it (device and inode, when it exists) and as a path
+// (absolute, with symlinks and dot segments resolved as far as they exist).
+struct FileId {
+  bool exists = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  fs::path canonical;
+};
+
+FileId file_id(const std::string& path) {
+  FileId id;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    id.exists = true;
+    id.dev = st.st_dev;
+    id.ino = st.st_ino;
+  }
+  std::error_code ec;
+  id.canonical = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  return id;
+}
+
+bool same_file(const FileId& a, const FileId& b) {
+  if (a.exists && b.exists) return a.dev == b.dev && a.ino == b.ino;
+  return !a.canonical.empty() && a.canonical == b.canonical;
+}
+
+// Where AtomicFile writes before renaming into place.
+std::string temp_path_for(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+
+bool& inputs_guarded() {
+  static bool on = false;
+  return on;
+}
+
+std::vector<FileId>& noted_inputs() {
+  static std::vector<FileId> inputs;
+  return inputs;
+}
+
+}  // namespace
+
+
+void guard_inputs() { inputs_guarded() = true; }
+
+void note_input(const std::string& path) {
+  if (!inputs_guarded()) return;
+  FileId id = file_id(path);
+  for (const FileId& known : noted_inputs())
+    if (same_file(known, id)) return;
+  noted_inputs().push_back(std::move(id));
+}
+
 void check_output_path(const std::string& path) {
   if (path.empty()) return;
   fs::path p(path);
@@ -21,11 +77,35 @@ void check_output_path(const std::string& path) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(fmt::format("{}: output folder '{}' does not exist", path, dir.string()));
   if (fs::is_directory(p, ec)) throw Error(fmt::format("{}: is a directory, not a file", path));
+  if (fs::exists(p, ec) && !fs::is_regular_file(p, ec))
+    throw Error(fmt::format("{}: exists and is not a regular file (a device, pipe or socket); choose another path", path));
+  // Creating the temporary file is the one sure test (permissions, root on a
+  // read-only or virtual file system such as /proc).
+  std::string probe = temp_path_for(path);
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) throw Error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
+  ::close(fd);
+  ::unlink(probe.c_str());
+  FileId id = file_id(path);
+  for (const FileId& input : noted_inputs())
+    if (same_file(input, id))
+      throw Error(fmt::format("{}: would overwrite an input of this command; choose another path", path));
+}
+
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& option_and_path) {
+  for (size_t i = 0; i < option_and_path.size(); ++i) {
+    if (option_and_path[i].second.empty()) continue;
+    FileId a = file_id(option_and_path[i].second);
+    for (size_t j = 0; j < i; ++j)
+      if (!option_and_path[j].second.empty() && same_file(file_id(option_and_path[j].second), a))
+        throw Error(fmt::format("{}: named by both {} and {}; each output needs its own file", option_and_path[i].second,
+                                option_and_path[j].first, option_and_path[i].first));
+  }
 }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   check_output_path(path_);
-  tmp_ = path_ + ".tmp." + std::to_string(::getpid());
+  tmp_ = temp_path_for(path_);
   file_ = std::fopen(tmp_.c_str(), "wb");
   if (!file_) throw Error(fmt::format("{}: cannot write: {}", path_, std::strerror(errno)));
 }
@@ -70,6 +150,12 @@ std::string read_file(const std::string& path) {
   ss << in.rdbuf();
   if (in.bad()) throw Error(fmt::format("{}: read failed", path));
   return ss.str();
+}
+
+std::string read_input_file(const std::string& path) {
+  std::string bytes = read_file(path);
+  note_input(path);
+  return bytes;
 }
 
 void refuse_overwrite_input(const std::string& input, const std::string& output) {

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pare {
 
@@ -36,10 +38,27 @@ void write_file_atomic(const std::string& path, std::string_view contents);
 
 // Reads a whole file; throws pare::Error (missing, a directory, unreadable).
 std::string read_file(const std::string& path);
+// read_file for a file that is an input of the command (note_input, then read).
+std::string read_input_file(const std::string& path);
 
-// Checks, before any work, that `path` could be written: its folder exists and it
-// is not a folder. Throws the same errors AtomicFile would. Empty paths pass.
+// Checks, before any work, that `path` could be written: its folder exists and is
+// writable, it is not a folder or another non-regular file (a device, a pipe),
+// and it is none of the inputs noted so far. Throws the same errors AtomicFile
+// would. Empty paths pass.
 void check_output_path(const std::string& path);
+
+// Notes a file this process reads as an input (a model, its external data, a
+// sample, labels, a budget or plan, golden outputs): from then on AtomicFile
+// refuses to write over it, however the output path spells it (./m.onnx, a
+// symlink). The loaders call it, so every command is covered. It does nothing
+// until guard_inputs() is called: pare's main() does, since there one process is
+// one command; library users and tests that rewrite files they read do not.
+void note_input(const std::string& path);
+void guard_inputs();
+
+// Throws if two of `paths` (empty ones aside) name the same file: two options of
+// one command would otherwise overwrite each other's output.
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& option_and_path);
 
 // Throws if `output` resolves to the same file as `input` (same device and inode),
 // or to the same path once both are made absolute.

@@ -113,6 +113,7 @@ int64_t parse_size(std::string_view text) {
   else if (unit == "mib") scale = 1024.0 * 1024;
   else if (unit == "gib") scale = 1024.0 * 1024 * 1024;
   else fail("'{}' has an unknown size unit '{}' (use B, KB, MB, GB, KiB, MiB, GiB)", text, unit);
+  if (number * scale >= 9.2e18) fail("'{}' is too large a size", text);  // beyond int64
   return static_cast<int64_t>(std::llround(number * scale));
 }
 

@@ -69,7 +69,9 @@ int64_t parse_count(std::string_view text) {
   else if (unit == "g" || unit == "G") scale = 1e9;
   if (i == 0 || scale == 0 || std::count(number.begin(), number.end(), '.') > 1 || number == ".")
     fail("'{}' is not a count (examples: 200000, 50M, 1.5G)", text);
-  return static_cast<int64_t>(std::llround(std::stod(number) * scale));
+  double value = std::stod(number) * scale;
+  if (value >= 9.2e18) fail("'{}' is too large a count", text);  // beyond int64
+  return static_cast<int64_t>(std::llround(value));
 }
 
 const std::vector<std::string>& budget_keys() {

@@ -67,6 +67,26 @@ std::string node_label(const ir::Node& n, int64_t opset) {
 
 bool has_subgraphs(const ir::Node& n) { return !n.subgraphs().empty(); }
 
+// The bytes a tensor of `dims` needs, in 128 bits so that a shape whose size
+// overflows 64 bits is still reported exactly; saturates beyond that.
+unsigned __int128 bytes_needed(DataType dtype, const std::vector<int64_t>& dims) {
+  if (std::find(dims.begin(), dims.end(), 0) != dims.end()) return 0;
+  unsigned __int128 n = ir::size_of(dtype);
+  for (int64_t d : dims)
+    if (__builtin_mul_overflow(n, static_cast<unsigned __int128>(d), &n)) return ~static_cast<unsigned __int128>(0);
+  return n;
+}
+
+// Runs one step's kernel; an error that does not name the node yet gets its label.
+void compute_step(const CompiledGraph::Step& step, KernelContext& ctx, int64_t opset) {
+  try {
+    step.kernel->compute(ctx);
+  } catch (Error& e) {
+    if (e.message().rfind("node ", 0) != 0) e.with_context(node_label(*step.node, opset));
+    throw;
+  }
+}
+
 }  // namespace
 
 // ---------- the session's shared state ----------
@@ -110,17 +130,23 @@ class StepContext : public KernelContext {
     v.dims = std::move(dims);
     for (int64_t d : v.dims)
       if (d < 0) compute_error(*this, fmt::format("computed a negative dimension for output {}", i));
+    // Beyond PTRDIFF_MAX no allocation can succeed, and numel() and byte_size() would overflow.
+    unsigned __int128 need = bytes_needed(dtype, v.dims);
+    if (need > PTRDIFF_MAX)
+      compute_error(*this, fmt::format("output {} of shape [{}] needs {}{} bytes", i, fmt::join(v.dims, ","),
+                                       need == ~static_cast<unsigned __int128>(0) ? "more than " : "", need));
+    std::string what = fmt::format("output {}", i);
     if (idx < 0) {  // an omitted optional output: give the kernel a buffer to write anyway
       discard = v;
       scratch_.emplace_back(nullptr, 0);
       size_t cap;
-      discard.data = s_.arena.allocate(discard.byte_size(), cap);
+      discard.data = allocate(discard.byte_size(), cap, what);
       scratch_.back() = {discard.data, cap};
       return discard;
     }
     Slot& slot = f_.slots[idx];
     PARE_CHECK(!slot.set, "output {} of {} allocated twice", i, step_.node->op_type);
-    v.data = s_.arena.allocate(v.byte_size(), slot.capacity);
+    v.data = allocate(v.byte_size(), slot.capacity, what);
     slot.buffer = v.data;
     slot.view = std::move(v);
     slot.set = true;
@@ -128,7 +154,7 @@ class StepContext : public KernelContext {
   }
   void* scratch(size_t bytes) override {
     size_t cap;
-    void* p = s_.arena.allocate(bytes, cap);
+    void* p = allocate(bytes, cap, "scratch memory");
     scratch_.emplace_back(p, cap);
     return p;
   }
@@ -140,6 +166,15 @@ class StepContext : public KernelContext {
   const ir::Node& node() const override { return *step_.node; }
 
  private:
+  // An arena buffer; running out of memory is the model's size, not a bug: say which node and how much.
+  void* allocate(size_t bytes, size_t& capacity, const std::string& what) {
+    try {
+      return s_.arena.allocate(bytes, capacity);
+    } catch (const std::bad_alloc&) {
+      compute_error(*this, fmt::format("cannot allocate {} bytes for {}", bytes, what));
+    }
+  }
+
   Session::Impl& s_;
   Frame& f_;
   const CompiledGraph::Step& step_;
@@ -221,7 +256,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g) {
         }
       {
         StepContext ctx(*this, frame, step);
-        step.kernel->compute(ctx);
+        compute_step(step, ctx, opset);
       }
       for (size_t i = 0; i < n.outputs().size(); ++i) {
         if (step.out[i] < 0) continue;
@@ -279,12 +314,7 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
     const auto& step = g.steps[i];
     {
       StepContext ctx(*this, frame, step);
-      try {
-        step.kernel->compute(ctx);
-      } catch (Error& e) {
-        if (e.message().rfind("node ", 0) != 0) e.with_context(node_label(*step.node, opset_of(*step.node)));
-        throw;
-      }
+      compute_step(step, ctx, opset_of(*step.node));
       if (is_main && stats) {
         NodeShapes shapes;
         for (int s : step.in) shapes.inputs.push_back(s >= 0 && frame.slots[s].set ? frame.slots[s].view.dims : std::vector<int64_t>{});

@@ -5,6 +5,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <regex>
 
@@ -159,6 +161,51 @@ TEST(BadInput, Outputs) {
   expect_bad_input(model, dir, "out.onnx: write failed", {}, 64 * 1024);
   // With external data too: neither out.onnx nor out.onnx.data is left.
   expect_bad_input(model, dir, "write failed", {"--external-data"}, 64 * 1024);
+}
+
+// No output of a command may be one of its inputs, whatever option names it and
+// however the path is spelled, nor two outputs one file, nor a device or pipe;
+// each is refused before anything is written.
+TEST(BadInput, OutputsNeverReplaceInputsOrEachOther) {
+  std::string dir = testing::temp_dir();
+  std::string model = dir + "/model.onnx";
+  fs::copy_file(kGood, model);
+  std::string model_bytes = read_file(model);
+  testing::save_seeded_samples(model, dir + "/samples", 1, {"--dim", "p2o.DynamicDimension.0=1", "--dim",
+                                                            "p2o.DynamicDimension.1=48", "--dim",
+                                                            "p2o.DynamicDimension.2=192"});
+  std::string sample = dir + "/samples/1/input_0.pb";
+  std::string sample_bytes = read_file(sample);
+  auto refused = [&](std::vector<std::string> args, const std::string& must_mention) {
+    args.insert(args.begin(), testing::pare_bin());
+    auto c = testing::run_command(args);
+    EXPECT_EQ(c.exit_code, 2) << c.err;
+    EXPECT_TRUE(std::regex_match(c.err, std::regex("pare: error: [^\\n]+: [^\\n]+\\n"))) << "stderr: " << c.err;
+    EXPECT_NE(c.err.find(must_mention), std::string::npos) << "stderr: " << c.err;
+    EXPECT_FALSE(fs::exists(dir + "/out.onnx")) << "the model was written although a report could not be";
+  };
+  refused({"shrink", model, "-o", dir + "/out.onnx", "--report", dir + "/out.onnx"}, "named by both -o and --report");
+  refused({"shrink", model, "-o", dir + "/out.onnx", "--report", dir + "/r.json", "--markdown", dir + "/./r.json"},
+          "each output needs its own file");
+  refused({"shrink", model, "-o", dir + "/out.onnx", "--data", dir + "/samples", "--report", sample},
+          "would overwrite an input");
+  refused({"shrink", model, "-o", dir + "/out.onnx", "--report", "/proc/pare-report.json"}, "cannot write");
+  ASSERT_EQ(::mkfifo((dir + "/fifo").c_str(), 0644), 0);
+  refused({"shrink", model, "-o", dir + "/fifo"}, "not a regular file");
+  refused({"compare", model, kGood, "--json", model}, "would overwrite an input");
+  write_file_atomic(dir + "/budget.yaml", "models:\n  - path: model.onnx\n    max-bytes: 10MB\n");
+  std::string budget_bytes = read_file(dir + "/budget.yaml");
+  refused({"check", "--budget", dir + "/budget.yaml", "--junit", dir + "/budget.yaml"}, "would overwrite an input");
+  refused({"run", model, "--inputs", dir + "/samples/1", "--expect", dir + "/samples/1", "--outputs",
+           dir + "/samples/./1"},
+          "name the same folder");
+  EXPECT_TRUE(read_file(model) == model_bytes) << "the model was overwritten";
+  EXPECT_TRUE(read_file(sample) == sample_bytes) << "the sample was overwritten";
+  EXPECT_TRUE(read_file(dir + "/budget.yaml") == budget_bytes) << "the budget file was overwritten";
+  // Nonsense numbers are bad usage, not a failed check or a silent pass.
+  refused({"shrink", model, "-o", dir + "/out.onnx", "--max-params", "99999999999999999999"}, "too large");
+  refused({"run", model, "--inputs", dir + "/samples/1", "--expect", dir + "/samples/1", "--rtol", "nan"},
+          "not a finite number");
 }
 
 TEST(BadInput, Pipelines) {

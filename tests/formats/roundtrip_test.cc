@@ -1,11 +1,13 @@
 // ONNX load -> save -> load keeps every node, name, attribute, doc string,
 // metadata entry, opset and constant; the checker accepts the output; saving is
-// deterministic.
+// deterministic. Loading rejects nodes that do not fit their ONNX schema.
 #include <gtest/gtest.h>
 
+#include <onnx/defs/parser.h>
 #include <onnx/onnx_pb.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "formats/onnx/onnx.h"
 #include "lib/base/atomic_file.h"
@@ -122,6 +124,79 @@ TEST_P(RealModel, TruncationIsAnErrorNeverACrash) {
     }
   }
   EXPECT_GT(errors, 30);  // nearly every cut breaks the model, and each says so
+}
+
+// Loads `text` as "m.onnx" after `edit` changes its first node (files the text
+// syntax cannot write: empty input names, no outputs); returns the error, or "".
+std::string load_error(const std::string& text, const std::function<void(::onnx::NodeProto&)>& edit) {
+  ::onnx::ModelProto mp;
+  auto status = ::onnx::OnnxParser::Parse(mp, text.c_str());
+  EXPECT_TRUE(status.IsOK()) << status.ErrorMessage();
+  ::onnx::GraphProto* g = mp.mutable_graph();
+  if (g->node(0).op_type() == "If") g = g->mutable_node(0)->mutable_attribute(0)->mutable_g();  // edit inside the body
+  edit(*g->mutable_node(0));
+  std::string bytes;
+  mp.SerializeToString(&bytes);
+  try {
+    load_model_from_bytes(bytes, "m.onnx", "");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Sets the node's name and its inputs and outputs ("" for an absent one).
+std::function<void(::onnx::NodeProto&)> wire(const std::vector<std::string>& inputs,
+                                             const std::vector<std::string>& outputs, const std::string& name = "n") {
+  return [=](::onnx::NodeProto& n) {
+    n.set_name(name);
+    n.clear_input();
+    for (const auto& i : inputs) n.add_input(i);
+    n.clear_output();
+    for (const auto& o : outputs) n.add_output(o);
+  };
+}
+
+TEST(Load, RejectsNodesThatDoNotFitTheirSchema) {
+  auto model = [](const std::string& op) {
+    return "<ir_version: 8, opset_import: [\"\" : 13]>\n"
+           "g (float[1, 3, 8, 8] x, float[4, 3, 3, 3] w, float[4] b) => (float[1, 4, 6, 6] y) { y = " + op + " }";
+  };
+  std::string add = model("Add(x, x)"), relu = model("Relu(x)"), conv = model("Conv(x, w, b)");
+  EXPECT_EQ(load_error(add, wire({"x"}, {"y"})), "m.onnx: node 'n' (Add): takes 2 inputs, has 1");
+  EXPECT_EQ(load_error(add, wire({"x", ""}, {"y"})), "m.onnx: node 'n' (Add): takes 2 inputs, has 1");
+  EXPECT_EQ(load_error(add, wire({"x", "x", "x"}, {"y"}, "")), "m.onnx: node #0 (Add): takes 2 inputs, has 3");
+  EXPECT_EQ(load_error(relu, wire({}, {"y"})), "m.onnx: node 'n' (Relu): takes 1 input, has 0");
+  EXPECT_EQ(load_error(relu, wire({"x", "x", "x"}, {"y"})), "m.onnx: node 'n' (Relu): takes 1 input, has 3");
+  EXPECT_EQ(load_error(relu, wire({"x"}, {})), "m.onnx: node 'n' (Relu): takes 1 output, has 0");
+  EXPECT_EQ(load_error(relu, wire({"x"}, {"y", "z"})), "m.onnx: node 'n' (Relu): takes 1 output, has 2");
+  EXPECT_EQ(load_error(conv, wire({"x"}, {"y"})), "m.onnx: node 'n' (Conv): takes 2 to 3 inputs, has 1");
+  EXPECT_EQ(load_error(conv, wire({"x", "", "b"}, {"y"})), "m.onnx: node 'n' (Conv): input 1 (W) is required");
+  std::string concat = model("Concat<axis = 1>(x, x)");
+  EXPECT_EQ(load_error(concat, wire({}, {"y"})), "m.onnx: node 'n' (Concat): takes at least 1 input, has 0");
+  // Inside a subgraph too.
+  std::string in_if = R"(<ir_version: 8, opset_import: ["" : 13]>
+    g (bool c, float[2] x) => (float[2] y) {
+      y = If(c) <then_branch = t () => (float[2] a) { a = Add(x, x) }, else_branch = e () => (float[2] b) { b = Neg(x) }>
+    })";
+  EXPECT_EQ(load_error(in_if, wire({"x"}, {"a"})), "m.onnx: node 'n' (Add): takes 2 inputs, has 1");
+}
+
+TEST(Load, AcceptsOptionalInputsLeftEmptyAndOpsLibonnxDoesNotKnow) {
+  auto keep = [](::onnx::NodeProto&) {};
+  // Conv without its bias; Resize's roi left empty in the middle; trailing "" are absent.
+  std::string resize = R"(<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 1, 2, 2] x, float[4] s) => (float[1, 1, 4, 4] y) { y = Resize(x, x, s) })";
+  EXPECT_EQ(load_error(resize, wire({"x", "", "s"}, {"y"})), "");
+  EXPECT_EQ(load_error(resize, wire({"x", "", "s", ""}, {"y", ""})), "");
+  std::string conv = R"(<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 3, 8, 8] x, float[4, 3, 3, 3] w) => (float[1, 4, 6, 6] y) { y = Conv(x, w) })";
+  EXPECT_EQ(load_error(conv, keep), "");
+  // Unknown ops, and opsets newer than libonnx knows (ReduceMean took axes as an input at 18), load.
+  EXPECT_EQ(load_error(R"(<ir_version: 8, opset_import: ["" : 13]>
+    g (float[2] x) => (float[2] y) { y = NoSuchOp(x, x, x) })", keep), "");
+  EXPECT_EQ(load_error(R"(<ir_version: 8, opset_import: ["" : 18]>
+    g (float[2, 3] x, int64[1] a) => (float[2, 1] y) { y = ReduceMean(x, a) })", keep), "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, RealModel, ::testing::ValuesIn(testing::real_models()),

@@ -5,6 +5,7 @@
 
 #include "formats/tensors/tensors.h"
 #include "lib/base/atomic_file.h"
+#include "lib/base/error.h"
 #include "tests/support/models.h"
 
 namespace pare::formats {
@@ -73,6 +74,143 @@ TEST(Tensors, SampleFolders) {
     EXPECT_NE(std::string(e.what()).find("pixels"), std::string::npos);
   }
   EXPECT_THROW(read_samples(testing::temp_dir(), {"x"}), Error);  // empty folder
+}
+
+// An .npy file of `data_bytes` zero bytes whose header states `shape` as written
+// (the header is the last field, so a tuple without ')' runs to the header's end).
+std::string npy_with_shape(const std::string& dir, const std::string& shape, size_t data_bytes) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape;
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string bytes = "\x93NUMPY";
+  bytes += '\x01';
+  bytes += '\x00';
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header + std::string(data_bytes, '\0');
+  std::string path = dir + "/x.npy";
+  write_file_atomic(path, bytes);
+  return path;
+}
+
+// The pare::Error message of `f`, or "" when it does not throw one.
+template <typename F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Tensors, NpyShapesAsNumPyWritesThem) {
+  std::string dir = testing::temp_dir();
+  struct Case {
+    std::string shape;
+    std::vector<int64_t> dims;
+  };
+  for (const Case& c : std::vector<Case>{{"(), }", {}},
+                                         {"(4,), }", {4}},
+                                         {"(2, 2), }", {2, 2}},
+                                         {"(2,2,), }", {2, 2}},
+                                         {"( 1 , 4 ), }", {1, 4}},
+                                         {"(4L,), }", {4}},  // Python 2 numpy wrote longs
+                                         {"(0, 3), }", {0, 3}}}) {
+    int64_t n = 1;
+    for (int64_t d : c.dims) n *= d;
+    ir::Tensor t = read_npy(npy_with_shape(dir, c.shape, static_cast<size_t>(n) * 4));
+    EXPECT_EQ(t.dims(), c.dims) << c.shape;
+  }
+}
+
+TEST(Tensors, NpyShapeThatIsNotATupleOfSizesIsAnErrorNamingTheFile) {
+  std::string dir = testing::temp_dir();
+  struct Case {
+    std::string shape, says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"(abc,), }", "'abc' is not a dimension"},
+           {"(99999999999999999999,), }", "'99999999999999999999' is too large"},
+           {"(-4,), }", "'-4' is not a dimension"},
+           {"(4, 2x), }", "'2x' is not a dimension"},
+           {"(4 4,), }", "'4 4' is not a dimension"},
+           {"(,), }", "has an empty dimension"},
+           {"(2,,2), }", "has an empty dimension"},
+           {"(4, ", "is not a closed tuple"},
+           {"(4, }", "is not a closed tuple"},
+           {"4, }", "is not a tuple"},
+       }) {
+    std::string path = npy_with_shape(dir, c.shape, 16);
+    std::string m = error_of([&] { read_npy(path); });
+    EXPECT_NE(m.find(path + ": "), std::string::npos) << c.shape << " gave: " << m;
+    EXPECT_NE(m.find("'shape'"), std::string::npos) << c.shape << " gave: " << m;
+    EXPECT_NE(m.find(c.says), std::string::npos) << c.shape << " gave: " << m;
+  }
+}
+
+TEST(Tensors, SampleIndexTooLargeForAnyInputIsNoSuchInput) {
+  std::string dir = testing::temp_dir();
+  write_tensor_pb(dir + "/input_99999999999999999999.pb", ir::Tensor::scalar<float>(1), "");
+  std::string m = error_of([&] { read_sample_dir(dir, {"image"}); });
+  EXPECT_NE(m.find("input_99999999999999999999.pb: the model has 1 inputs, so there is no input 99999999999999999999"),
+            std::string::npos)
+      << m;
+  // As any input the model does not have.
+  std::string other = testing::temp_dir();
+  write_tensor_pb(other + "/input_1.pb", ir::Tensor::scalar<float>(1), "");
+  EXPECT_NE(error_of([&] { read_sample_dir(other, {"image"}); }).find("so there is no input 1"), std::string::npos);
+}
+
+// A folder with a symlink loop (a -> b -> a) beside a valid sample.
+std::string folder_with_loop(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  write_tensor_pb(dir + "/input_0.pb", ir::Tensor::scalar<float>(1), "");
+  std::filesystem::create_symlink("b", dir + "/a");
+  std::filesystem::create_symlink("a", dir + "/b");
+  return dir;
+}
+
+bool names_a_loop(const std::string& m, const std::string& dir) {
+  return m.find("Too many levels of symbolic links") != std::string::npos &&
+         (m.find(dir + "/a: ") != std::string::npos || m.find(dir + "/b: ") != std::string::npos);
+}
+
+TEST(Tensors, SymlinkLoopInASampleFolderIsAnErrorNamingIt) {
+  std::string root = testing::temp_dir();
+  std::string one = folder_with_loop(root + "/one");
+  std::string m = error_of([&] { read_sample_dir(one, {"x"}); });
+  EXPECT_TRUE(names_a_loop(m, one)) << m;
+  m = error_of([&] { read_sample_set(one, {"x"}); });
+  EXPECT_TRUE(names_a_loop(m, one)) << m;
+  // In a sub-folder of a folder of samples, and as the folder itself.
+  std::string set = root + "/set";
+  folder_with_loop(set + "/s0");
+  m = error_of([&] { read_sample_set(set, {"x"}); });
+  EXPECT_TRUE(names_a_loop(m, set + "/s0")) << m;
+  m = error_of([&] { read_sample_set(one + "/a", {"x"}); });
+  EXPECT_NE(m.find(one + "/a: Too many levels of symbolic links"), std::string::npos) << m;
+}
+
+TEST(Tensors, DanglingSymlinkInASampleFolderIsSkippedAsBefore) {
+  std::string dir = testing::temp_dir();
+  write_tensor_pb(dir + "/input_0.pb", ir::Tensor::scalar<float>(1), "");
+  std::filesystem::create_symlink("nowhere", dir + "/input_1.pb");
+  EXPECT_EQ(read_sample_dir(dir, {"x"}).size(), 1u);
+}
+
+TEST(Tensors, LabelsThatAreNotClassIndicesAreErrorsNamingFileAndLine) {
+  std::string path = testing::temp_dir() + "/labels.txt";
+  for (const std::string bad : {"99999999999999999999", "-1", "abc", "1.5", "3x"}) {
+    write_file_atomic(path, "# header\n" + bad + "\n");
+    std::string m = error_of([&] { read_labels(path, {"s0"}); });
+    EXPECT_NE(m.find(path + ":2: '" + bad + "' is not a class index"), std::string::npos) << m;
+    write_file_atomic(path, "s0 " + bad + "\n");
+    m = error_of([&] { read_labels(path, {"s0"}); });
+    EXPECT_NE(m.find(path + ":1: '" + bad + "' is not a class index"), std::string::npos) << m;
+  }
+  write_file_atomic(path, "s0 9223372036854775807\n");
+  EXPECT_EQ(read_labels(path, {"s0"}), std::vector<int64_t>{9223372036854775807});
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Conv, ConvTranspose, MatMul and Gemm against naive loops written here, over odd
-// sizes and every attribute variant, with 1 and 2 threads (bit-identical).
+// sizes and every attribute variant, with 1 and 2 threads (bit-identical); Conv and
+// pooling attributes that make no window are errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -63,6 +64,16 @@ void expect_close(const ir::Tensor& got, const std::vector<float>& want, const s
   auto g = got.as_float();
   ASSERT_EQ(g.size(), want.size());
   for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], want[i], 1e-4f * (1 + std::fabs(want[i]))) << "element " << i;
+}
+
+// The error of compiling and running `t`, or "" when it runs.
+std::string error_of(OneNode& t) {
+  try {
+    t.run();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 struct ConvCase {
@@ -142,6 +153,72 @@ TEST(Conv, RejectsWhatItCannotRunAtCompileTime) {
   }
   OneNode three_d("Conv", {{{1, 2, 4, 4, 4}, false}, {{3, 2, 3, 3, 3}, true}}, {});
   EXPECT_THROW(Session s(three_d.model), Error);
+}
+
+TEST(Conv, ListsNeedAValuePerSpatialAxisAndTheBiasOnePerChannel) {
+  using ir::Attribute;
+  auto conv = [](std::vector<Attribute> attrs, bool constant_w = true, int64_t biases = 4) {
+    OneNode t("Conv", {{{1, 3, 8, 8}, false}, {{4, 3, 3, 3}, constant_w}, {{biases}, true}}, std::move(attrs));
+    return error_of(t);
+  };
+  const std::string at_compile = "node (unnamed) (Conv, opset 13): ", at_run = "node (unnamed) (Conv): ";
+  EXPECT_EQ(conv({Attribute::of_ints("pads", {1, 1})}), at_compile + "pads must have 4 values for 2 spatial axes, has 2");
+  EXPECT_EQ(conv({Attribute::of_ints("pads", {1})}), at_compile + "pads must have 4 values for 2 spatial axes, has 1");
+  EXPECT_EQ(conv({Attribute::of_ints("strides", {2})}), at_compile + "strides must have 2 values for 2 spatial axes, has 1");
+  EXPECT_EQ(conv({Attribute::of_ints("dilations", {1, 1, 1})}),
+            at_compile + "dilations must have 2 values for 2 spatial axes, has 3");
+  EXPECT_EQ(conv({Attribute::of_ints("kernel_shape", {3})}),
+            at_compile + "kernel_shape [3] does not match the weights' [3,3]");
+  EXPECT_EQ(conv({Attribute::of_ints("pads", {1, -1, 1, 1})}), at_compile + "pads must not be negative");
+  // With W computed, the lists are checked when its shape is known.
+  EXPECT_EQ(conv({Attribute::of_ints("pads", {1, 1})}, false), at_run + "pads must have 4 values for 2 spatial axes, has 2");
+  EXPECT_EQ(conv({Attribute::of_ints("kernel_shape", {2, 2})}, false),
+            at_run + "kernel_shape [2,2] does not match the weights' [3,3]");
+  EXPECT_EQ(conv({}, true, 7), at_run + "the bias must be float32 [4], one value per output channel; it is float [7]");
+  EXPECT_EQ(conv({Attribute::of_ints("pads", {1, 1, 1, 1}), Attribute::of_ints("strides", {2, 1})}, false), "");
+}
+
+TEST(ConvTranspose, OutputPaddingMustBeBelowTheStrideOrDilation) {
+  using ir::Attribute;
+  auto deconv = [](std::vector<int64_t> strides, std::vector<int64_t> dilations, std::vector<int64_t> output_padding,
+                   int64_t biases = 2) {
+    OneNode t("ConvTranspose", {{{1, 3, 5, 4}, false}, {{3, 2, 3, 3}, true}, {{biases}, true}},
+              {Attribute::of_ints("strides", strides), Attribute::of_ints("dilations", dilations),
+               Attribute::of_ints("output_padding", output_padding)});
+    return error_of(t);
+  };
+  const std::string at_compile = "node (unnamed) (ConvTranspose, opset 13): ";
+  const std::string too_big = " must be at least 0 and less than the stride or dilation of its axis";
+  EXPECT_EQ(deconv({2, 2}, {1, 1}, {2, 1}), at_compile + "output_padding [2,1]" + too_big);
+  EXPECT_EQ(deconv({1, 1}, {1, 1}, {0, 1}), at_compile + "output_padding [0,1]" + too_big);
+  EXPECT_EQ(deconv({2, 2}, {1, 1}, {-1, 0}), at_compile + "output_padding [-1,0]" + too_big);
+  EXPECT_EQ(deconv({2, 2}, {1, 1}, {1}), at_compile + "output_padding must have 2 values for 2 spatial axes, has 1");
+  EXPECT_EQ(deconv({2, 2}, {1, 1}, {1, 1}, 3),
+            "node (unnamed) (ConvTranspose): the bias must be float32 [2], one value per output channel; it is float [3]");
+  EXPECT_EQ(deconv({2, 2}, {1, 1}, {1, 1}), "");
+  EXPECT_EQ(deconv({1, 1}, {2, 2}, {1, 1}), "");  // below the dilation
+}
+
+TEST(Pool, WindowsMustBeNonEmptyAndStepForward) {
+  using ir::Attribute;
+  auto pool = [](const std::string& op, std::vector<Attribute> attrs) {
+    OneNode t(op, {{{1, 3, 8, 8}, false}}, std::move(attrs));
+    return error_of(t);
+  };
+  Attribute k2 = Attribute::of_ints("kernel_shape", {2, 2});
+  const std::string avg = "node (unnamed) (AveragePool, opset 13): ", max = "node (unnamed) (MaxPool, opset 13): ";
+  EXPECT_EQ(pool("AveragePool", {k2, Attribute::of_ints("strides", {0, 0})}), avg + "strides must be at least 1, got [0,0]");
+  EXPECT_EQ(pool("AveragePool", {Attribute::of_ints("kernel_shape", {0, 0})}),
+            avg + "kernel_shape must be at least 1, got [0,0]");
+  EXPECT_EQ(pool("MaxPool", {Attribute::of_ints("kernel_shape", {-2, -2})}),
+            max + "kernel_shape must be at least 1, got [-2,-2]");
+  EXPECT_EQ(pool("MaxPool", {k2, Attribute::of_ints("dilations", {1, 0})}), max + "dilations must be at least 1, got [1,0]");
+  EXPECT_EQ(pool("MaxPool", {k2, Attribute::of_ints("pads", {0, -1, 0, 0})}), max + "pads must be at least 0, got [0,-1,0,0]");
+  EXPECT_EQ(pool("MaxPool", {k2, Attribute::of_ints("pads", {1, 1})}), max + "pads must have 4 values for 2 spatial axes, has 2");
+  EXPECT_EQ(pool("AveragePool", {k2, Attribute::of_ints("strides", {2})}),
+            avg + "strides must have 2 values for 2 spatial axes, has 1");
+  EXPECT_EQ(pool("AveragePool", {k2, Attribute::of_ints("strides", {2, 2}), Attribute::of_ints("pads", {1, 1, 1, 1})}), "");
+  EXPECT_EQ(pool("MaxPool", {k2, Attribute::of_ints("dilations", {2, 2})}), "");
 }
 
 TEST(ConvTranspose, MatchesNaiveScatter) {

@@ -1,5 +1,6 @@
 // The session: buffer reuse and peak bytes, input checks, compile-time refusal
-// of unsupported ops, subgraphs with captures, capture of intermediate values.
+// of unsupported ops and invalid attributes, outputs too large to allocate,
+// subgraphs with captures, capture of intermediate values.
 #include <gtest/gtest.h>
 
 #include "lib/runtime/session.h"
@@ -65,6 +66,60 @@ TEST(Session, RefusesUnsupportedOpsAtCompileTime) {
     EXPECT_EQ(std::string(e.what()), "node (unnamed) (Acosh, opset 13): the runner has no kernel for this op");
   }
   EXPECT_EQ(unsupported_nodes(m).size(), 1u);
+}
+
+TEST(Session, RefusesATransposeWhosePermIsNoPermutation) {
+  auto transpose = [](const std::string& perm) {
+    ir::Model m = testing::model_from_text(R"(
+      <ir_version: 8, opset_import: ["" : 13]>
+      g (float[1, 3, 8, 8] x) => (float[a, b, c, d] y) { y = Transpose<perm = )" + perm + R"(>(x) })");
+    try {
+      Session(m).run(ones("x", {1, 3, 8, 8}));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(transpose("[0, 0, 0, 0]"), "node (unnamed) (Transpose, opset 13): perm [0,0,0,0] is not a permutation of 0..3");
+  EXPECT_EQ(transpose("[0, 1, 2, 4]"), "node (unnamed) (Transpose, opset 13): perm [0,1,2,4] is not a permutation of 0..3");
+  EXPECT_EQ(transpose("[0, 2, 1]"), "node (unnamed) (Transpose): perm must have one entry per axis");
+  EXPECT_EQ(transpose("[0, 2, 3, 1]"), "");
+}
+
+TEST(Session, OutputsTooLargeToAllocateAreErrorsNamingTheNodeAndTheSize) {
+  // A constant shape: the node is computed when the session compiles.
+  ir::Model constant = testing::model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[2] x) => (float[a, b] y) <int64[2] shape = {2147483648, 2147483648}> { y = ConstantOfShape(shape) })");
+  try {
+    Session s(constant);
+    FAIL() << "compiled";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "node (unnamed) (ConstantOfShape): output 0 of shape [2147483648,2147483648] needs 18446744073709551616 bytes");
+  }
+  // A shape given at run time: too large to count in 64 bits, or to allocate.
+  ir::Model m = testing::model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (int64[n] shape) => (float[k] y) { y = ConstantOfShape(shape) })");
+  Session s(m);
+  auto run = [&](const std::vector<int64_t>& dims) {
+    try {
+      s.run({{"shape", ir::Tensor::from<int64_t>({static_cast<int64_t>(dims.size())}, dims)}});
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string node = "node (unnamed) (ConstantOfShape): ";
+  EXPECT_EQ(run({int64_t{1} << 40, int64_t{1} << 40}),
+            node + "output 0 of shape [1099511627776,1099511627776] needs 4835703278458516698824704 bytes");
+  EXPECT_EQ(run({int64_t{1} << 62, int64_t{1} << 62, int64_t{1} << 62}),
+            node + "output 0 of shape [4611686018427387904,4611686018427387904,4611686018427387904] needs more than "
+                   "340282366920938463463374607431768211455 bytes");
+  EXPECT_EQ(run({int64_t{1} << 60}), node + "cannot allocate 4611686018427387904 bytes for output 0");
+  EXPECT_EQ(run({int64_t{1} << 62, 0}), "");  // no elements: nothing to allocate
+  EXPECT_EQ(run({2, 3}), "");                 // and the session still runs
 }
 
 TEST(Session, RunsIfAndLoopWithCaptures) {

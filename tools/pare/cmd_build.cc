@@ -547,15 +547,22 @@ int build(const Args& a) {
       if (!e && t > deps) {
         try {
           fresh = sha256_hex(read_file(out)) == old_manifest[s.name].value("sha256", "");
-        } catch (const Error&) {
+        } catch (...) {  // unreadable output, or a hand-edited record: rebuild
         }
       }
     }
     Built b;
     if (fresh) {
-      b.manifest = old_manifest[s.name];
-      b.report = old_report[s.name];
-      b.budgets = stored_budgets(b.report);
+      try {
+        b.manifest = old_manifest[s.name];
+        b.report = old_report[s.name];
+        b.budgets = stored_budgets(b.report);
+      } catch (const json::exception&) {  // a record pare did not write: rebuild
+        fresh = false;
+        b = Built{};
+      }
+    }
+    if (fresh) {
       fmt::print("{}: up to date\n", s.name);
     } else {
       if (!builder) {

@@ -247,7 +247,7 @@ void measure(Row& r, const metrics::BudgetFile& budget, Progress& progress) {
 // --- baseline ---
 
 std::map<std::string, json> load_baseline(const std::string& path) {
-  std::string text = read_file(path);
+  std::string text = read_input_file(path);
   json j;
   try {
     j = json::parse(text);
@@ -554,6 +554,9 @@ std::string junit_xml(const std::vector<Row>& rows) {
 }
 
 int check(const Args& a) {
+  check_output_path(a.json);
+  check_output_path(a.junit);
+  check_distinct_outputs({{"--json", a.json}, {"--junit", a.junit}});
   metrics::BudgetFile budget = metrics::load_budget_file(a.budget);
   std::vector<Limits> limits;
   for (const auto& e : budget.entries) limits.push_back(entry_limits(budget, e));
@@ -583,6 +586,10 @@ int check(const Args& a) {
     const char* summary = std::getenv("GITHUB_STEP_SUMMARY");
     if (summary && *summary) append_step_summary(summary, rows, a.budget, base);
   }
+  // Every input has been read now (budget, baseline, models, samples): neither
+  // report may be one of them, checked before either is written.
+  check_output_path(a.json);
+  check_output_path(a.junit);
   if (!a.json.empty()) write_file_atomic(a.json, rows_json(rows).dump(2) + "\n");
   if (!a.junit.empty()) write_file_atomic(a.junit, junit_xml(rows));
   std::fflush(stdout);

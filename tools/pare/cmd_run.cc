@@ -43,7 +43,17 @@ std::string compare(const std::string& name, const ir::Tensor& got, const ir::Te
   return fmt::format("{}: element {} is {} but {} was expected (tolerance rtol {} atol {})", name, at, g[at], e[at], rtol, atol);
 }
 
+bool same_folder(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return std::filesystem::weakly_canonical(std::filesystem::absolute(a, ec), ec) ==
+         std::filesystem::weakly_canonical(std::filesystem::absolute(b, ec), ec);
+}
+
 int run(const Args& a) {
+  // Outputs written into the folder of expected outputs would replace what they
+  // are checked against (and the check would pass).
+  if (!a.outputs.empty() && !a.expect.empty() && same_folder(a.outputs, a.expect))
+    fail("{}: --outputs and --expect name the same folder; write the outputs elsewhere", a.outputs);
   ir::Model model = formats::onnx::load_model(a.model);
   auto compiled = open_session(model, a);
   rt::Session& session = *compiled;
@@ -91,8 +101,8 @@ const Command kRunCommand = {
       sub.add_option("--outputs", a->outputs, "write output_K.pb files here");
       sub.add_flag("--npy", a->npy, "also write NAME.npy for each output");
       sub.add_option("--expect", a->expect, "compare with output_K.pb files here; exit 1 on a mismatch");
-      sub.add_option("--rtol", a->rtol, "relative tolerance for --expect")->check(CLI::NonNegativeNumber);
-      sub.add_option("--atol", a->atol, "absolute tolerance for --expect")->check(CLI::NonNegativeNumber);
+      sub.add_option("--rtol", a->rtol, "relative tolerance for --expect")->check(finite_non_negative());
+      sub.add_option("--atol", a->atol, "absolute tolerance for --expect")->check(finite_non_negative());
       sub.add_option("--seed", a->seed, "seed of the random inputs");
       sub.add_option("--save-inputs", a->save_inputs, "write the inputs used as input_K.pb files here");
       return [a] { return run(*a); };

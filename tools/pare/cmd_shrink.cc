@@ -38,6 +38,9 @@ int shrink(const Args& a) {
   // Check the cheap things first, so a mistake costs nothing.
   refuse_overwrite_input(a.model, a.output);
   check_output_path(a.output);
+  const ReportFiles& files = a.report.files;
+  check_distinct_outputs({{"-o", a.output}, {"-o's external data", a.output + ".data"}, {"--report", files.json},
+                          {"--markdown", files.markdown}, {"--html", files.html}});
   auto [limits, dims, eval] = prepare(a.report);
   passes::Pipeline pipeline = passes::Pipeline::parse(a.passes);
   ir::Model model = formats::onnx::load_model(a.model);
@@ -66,6 +69,11 @@ int shrink(const Args& a) {
   }
   // Fidelity before anything is written: bad samples must leave no output behind.
   Evaluation evaluation = evaluate(original, model, eval, progress);
+  // Every input has been read now (samples, calibration data, labels): no output
+  // may be one of them, checked before the first byte is written.
+  check_output_path(a.output);
+  check_output_path(a.output + ".data");
+  check_report_files(files);
   formats::onnx::SaveOptions options;
   options.external_data = a.external_data;
   formats::onnx::save_model(model, a.output, options);

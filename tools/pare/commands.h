@@ -32,4 +32,7 @@ extern const Command kShrinkCommand;
 // Parses repeated NAME=N options (--dim batch=1); throws pare::Error on bad text.
 std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& specs);
 
+// An option validator: a finite number >= 0 (CLI11's NonNegativeNumber lets NaN through).
+CLI::Validator finite_non_negative();
+
 }  // namespace pare::cli

@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include "lib/base/error.h"
 #include "tools/pare/commands.h"
 
@@ -21,6 +23,23 @@ std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& specs)
     out[s.substr(0, eq)] = v;
   }
   return out;
+}
+
+CLI::Validator finite_non_negative() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double v = 0;
+        size_t used = 0;
+        try {
+          v = std::stod(text, &used);
+        } catch (...) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || !std::isfinite(v) || v < 0)
+          return "'" + text + "' is not a finite number >= 0";
+        return "";
+      },
+      "NUMBER >= 0");
 }
 
 }  // namespace pare::cli

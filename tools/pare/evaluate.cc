@@ -396,11 +396,17 @@ int conclude(nlohmann::json& report, const Evaluation& e, const EvalOptions& o,
   if (latency) report_latency(report, latency->first, latency->second);
   std::vector<BudgetResult> budgets = check_limits(limits, after, &e);
   report_budgets(report, budgets);
+  // Again, now that every input has been read (samples, labels): all or nothing.
+  check_report_files(files);
   if (!files.json.empty()) write_file_atomic(files.json, report.dump(2) + "\n");
   if (!files.markdown.empty()) write_file_atomic(files.markdown, formats::render_markdown(report));
   if (!files.html.empty()) write_file_atomic(files.html, formats::render_html(report));
   // The outputs are right as they are; a budget that does not hold is exit 1.
   return print_budget_failures(checked_file, budgets) ? 1 : 0;
+}
+
+void check_report_files(const ReportFiles& files) {
+  for (const std::string* f : {&files.json, &files.markdown, &files.html}) check_output_path(*f);
 }
 
 bool print_budget_failures(const std::string& file, const std::vector<BudgetResult>& results) {
@@ -433,6 +439,7 @@ void add_report_options(CLI::App& sub, ReportArgs& a) {
 Prepared prepare(const ReportArgs& a) {
   // Every output is checked first, so a bad report path costs no work and leaves no model behind.
   for (const std::string* f : {&a.files.json, &a.files.markdown, &a.files.html}) check_output_path(*f);
+  check_distinct_outputs({{"the JSON report", a.files.json}, {"--markdown", a.files.markdown}, {"--html", a.files.html}});
   Prepared p{parse_limits(a.budgets.given()), parse_dims(a.budgets.dims), a.eval};
   p.eval.images = image_options(a.images);
   if (p.limits.needs_data() && !p.eval.enabled())

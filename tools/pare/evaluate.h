@@ -129,6 +129,8 @@ void report_budgets(nlohmann::json& report, const std::vector<BudgetResult>& res
 struct ReportFiles {
   std::string json, markdown, html;
 };
+// check_output_path on each (none is an input read so far, each can be written).
+void check_report_files(const ReportFiles& files);
 
 // The common end of shrink and compare: adds the evaluation, latency (when
 // measured) and budgets to the report, writes the report files, then prints a

@@ -1,7 +1,11 @@
 // pare's entry point: the subcommand table and the one place errors are printed.
 // Exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input.
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <new>
 
+#include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
 #include "tools/pare/commands.h"
 
@@ -65,6 +69,10 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) a write should fail with EFBIG, which
+  // AtomicFile reports and cleans up after, instead of the signal killing pare.
+  std::signal(SIGXFSZ, SIG_IGN);
+  pare::guard_inputs();  // no output of this command may replace one of its inputs
   try {
     return run(argc, argv);
   } catch (const pare::CheckFailed& e) {
@@ -72,6 +80,15 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const pare::Error& e) {
     std::fprintf(stderr, "pare: error: %s\n", e.what());
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // Creating an output folder where a file is, a read-only disk, a symlink loop.
+    std::string path = e.path1().string();
+    std::fprintf(stderr, "pare: error: %s: %s\n", path.empty() ? "(file system)" : path.c_str(),
+                 e.code().message().c_str());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "pare: error: out of memory (a tensor or --dim too large for this machine?)\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pare: error: internal error: %s\n", e.what());

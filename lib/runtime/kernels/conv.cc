@@ -1,8 +1,10 @@
 // Conv and ConvTranspose, 1-D and 2-D, float32.
 //
 // Attributes are validated once: group, strides, dilations, pads or auto_pad
-// (NOTSET, SAME_UPPER, SAME_LOWER, VALID), kernel_shape (must match W). 3-D
-// convolutions are rejected at compile time.
+// (NOTSET, SAME_UPPER, SAME_LOWER, VALID), kernel_shape (must match W),
+// output_padding (below the stride or dilation); per-axis lists must have one
+// value per spatial axis of W (checked at run time when W is computed), and a
+// bias one value per output channel. 3-D convolutions are rejected at compile time.
 // Conv computes, per image and group, Y_g = W_g x col(X_g) with Eigen's GEMM,
 // where col is the im2col matrix [C/g*kh*kw, OH*OW]; a 1x1, stride-1, unpadded
 // convolution uses X_g itself as col (a plain GEMM), and a depthwise one
@@ -26,7 +28,6 @@ struct ConvAttrs {
   int64_t group = 1;
   std::string auto_pad = "NOTSET";
   std::vector<int64_t> strides, dilations, pads, kernel, output_padding, output_shape;
-  size_t spatial = 2;
 
   explicit ConvAttrs(const KernelInit& init, bool transpose) {
     group = init.attr_int("group", 1);
@@ -38,18 +39,47 @@ struct ConvAttrs {
     strides = init.attr_ints("strides");
     dilations = init.attr_ints("dilations");
     pads = init.attr_ints("pads");
-    output_padding = init.attr_ints("output_padding");
-    output_shape = init.attr_ints("output_shape");
+    if (transpose) {  // Conv has neither
+      output_padding = init.attr_ints("output_padding");
+      output_shape = init.attr_ints("output_shape");
+    }
     if (const ir::Tensor* w = init.constant(1)) {
       if (w->rank() < 3 || w->rank() > 4) init.reject(fmt::format("{}-D convolutions are not supported", w->rank() - 2));
-      if (!kernel.empty() && kernel != std::vector<int64_t>(w->dims().begin() + 2, w->dims().end()))
-        init.reject("kernel_shape does not match the weights");
+      std::string wrong = mismatch(std::vector<int64_t>(w->dims().begin() + 2, w->dims().end()));
+      if (!wrong.empty()) init.reject(wrong);
     }
     for (int64_t v : strides)
       if (v < 1) init.reject("strides must be positive");
     for (int64_t v : dilations)
       if (v < 1) init.reject("dilations must be positive");
-    (void)transpose;
+    for (int64_t v : pads)
+      if (v < 0) init.reject("pads must not be negative");
+    // The spec's bound: output_padding only picks among the output sizes that a Conv
+    // with this stride (or dilation) maps to one input size.
+    for (size_t i = 0; i < output_padding.size(); ++i) {
+      int64_t bound = std::max(i < strides.size() ? strides[i] : 1, i < dilations.size() ? dilations[i] : 1);
+      if (output_padding[i] < 0 || output_padding[i] >= bound)
+        init.reject(fmt::format("output_padding [{}] must be at least 0 and less than the stride or dilation of its axis",
+                                fmt::join(output_padding, ",")));
+    }
+  }
+
+  // What is wrong with the attributes for a kernel of `kernel_dims` (W's dims after
+  // the first two), or "": each per-axis list is absent or has one value per
+  // spatial axis (pads two), since the geometry indexes them by axis.
+  std::string mismatch(const std::vector<int64_t>& kernel_dims) const {
+    size_t s = kernel_dims.size();
+    if (!kernel.empty() && kernel != kernel_dims)
+      return fmt::format("kernel_shape [{}] does not match the weights' [{}]", fmt::join(kernel, ","),
+                         fmt::join(kernel_dims, ","));
+    for (const auto& [name, v, count] : {std::tuple{"strides", &strides, s}, {"dilations", &dilations, s},
+                                         {"pads", &pads, 2 * s}, {"output_padding", &output_padding, s}})
+      if (!v->empty() && v->size() != count)
+        return fmt::format("{} must have {} values for {} spatial axes, has {}", name, count, s, v->size());
+    // ConvTranspose reads the last s values: output_shape may also list N and C.
+    if (!output_shape.empty() && output_shape.size() != s && output_shape.size() != s + 2)
+      return fmt::format("output_shape must have {} values (or {} with N and C), has {}", s, s + 2, output_shape.size());
+    return "";
   }
 };
 
@@ -72,10 +102,21 @@ std::pair<int64_t, int64_t> same_pads(const std::string& mode, int64_t total) {
   return mode == "SAME_UPPER" ? std::pair{total / 2, total - total / 2} : std::pair{total - total / 2, total / 2};
 }
 
-void check_rank(const KernelContext& ctx, const TensorView& x, const TensorView& w) {
+// Checks what the attributes alone could not: types, ranks, and the attributes
+// against W when W is computed.
+void check_inputs(const KernelContext& ctx, const ConvAttrs& a, const TensorView& x, const TensorView& w) {
   if (x.dtype != DataType::kFloat || w.dtype != DataType::kFloat) compute_error(ctx, "only float32 is supported");
   if (x.rank() != w.rank() || x.rank() < 3 || x.rank() > 4)
     compute_error(ctx, fmt::format("input rank {} and weight rank {} do not make a 1-D or 2-D convolution", x.rank(), w.rank()));
+  std::string wrong = a.mismatch(std::vector<int64_t>(w.dims.begin() + 2, w.dims.end()));
+  if (!wrong.empty()) compute_error(ctx, wrong);
+}
+
+// The bias, if any, holds one float per output channel (`m`).
+void check_bias(const KernelContext& ctx, const TensorView* b, int64_t m) {
+  if (b && (b->dtype != DataType::kFloat || b->dims != std::vector<int64_t>{m}))
+    compute_error(ctx, fmt::format("the bias must be float32 [{}], one value per output channel; it is {} [{}]", m,
+                                   ir::name(b->dtype), fmt::join(b->dims, ",")));
 }
 
 class Conv : public Kernel {
@@ -86,8 +127,9 @@ class Conv : public Kernel {
     const TensorView& x = *ctx.input(0);
     const TensorView& w = *ctx.input(1);
     const TensorView* b = ctx.input(2);
-    check_rank(ctx, x, w);
+    check_inputs(ctx, a_, x, w);
     Geometry g = geometry(ctx, x, w);
+    check_bias(ctx, b, g.m);
     std::vector<int64_t> out_dims = {g.n, g.m, g.oh, g.ow};
     if (x.rank() == 3) out_dims = {g.n, g.m, g.ow};
     TensorView& y = ctx.allocate_output(0, DataType::kFloat, out_dims);
@@ -330,12 +372,13 @@ class ConvTranspose : public Kernel {
     const TensorView& x = *ctx.input(0);
     const TensorView& w = *ctx.input(1);
     const TensorView* b = ctx.input(2);
-    check_rank(ctx, x, w);
+    check_inputs(ctx, a_, x, w);
     bool one_d = x.rank() == 3;
     size_t s = x.rank() - 2;
     int64_t n = x.dims[0], c = x.dims[1], h = one_d ? 1 : x.dims[2], wd = x.dims.back();
     int64_t mg = w.dims[1], m = mg * a_.group, kh = one_d ? 1 : w.dims[2], kw = w.dims.back();
     if (w.dims[0] != c) compute_error(ctx, fmt::format("weights expect {} input channels, the input has {}", w.dims[0], c));
+    check_bias(ctx, b, m);
     auto st = or_ones(a_.strides, s), di = or_ones(a_.dilations, s);
     std::vector<int64_t> op = a_.output_padding.empty() ? std::vector<int64_t>(s, 0) : a_.output_padding;
     std::vector<int64_t> pads = a_.pads.empty() ? std::vector<int64_t>(2 * s, 0) : a_.pads;

@@ -23,7 +23,20 @@ class Pool : public Kernel {
     auto_pad_ = init.attr_string("auto_pad", "NOTSET");
     ceil_ = init.attr_int("ceil_mode", 0) != 0;
     include_pad_ = init.attr_int("count_include_pad", 0) != 0;
-    if (kernel_.empty() || kernel_.size() > 2) init.reject("kernel_shape must have 1 or 2 dims");
+    size_t s = kernel_.size();
+    if (s == 0 || s > 2) init.reject("kernel_shape must have 1 or 2 dims");
+    // Each list is absent (its default) or has a value per spatial axis (pads: a
+    // begin and an end); compute() indexes them by axis and divides by strides.
+    auto check = [&](const char* name, const std::vector<int64_t>& v, size_t count, int64_t min) {
+      if (!v.empty() && v.size() != count)
+        init.reject(fmt::format("{} must have {} values for {} spatial axes, has {}", name, count, s, v.size()));
+      for (int64_t x : v)
+        if (x < min) init.reject(fmt::format("{} must be at least {}, got [{}]", name, min, fmt::join(v, ",")));
+    };
+    check("kernel_shape", kernel_, s, 1);
+    check("strides", strides_, s, 1);
+    check("dilations", dilations_, s, 1);
+    check("pads", pads_, 2 * s, 0);
     if (max && init.node.outputs().size() > 1 && init.node.output(1)) init.reject("the Indices output is not supported");
     if (init.attr_int("storage_order", 0) != 0) init.reject("storage_order=1 is not supported");
     if (auto_pad_ != "NOTSET" && auto_pad_ != "VALID" && auto_pad_ != "SAME_UPPER" && auto_pad_ != "SAME_LOWER")
