@@ -208,6 +208,28 @@ TEST(BadInput, OutputsNeverReplaceInputsOrEachOther) {
           "not a finite number");
 }
 
+// --npy names files after outputs; two names that map to one file name would
+// silently lose an output.
+TEST(BadInput, NpyOutputsThatWouldShareAFile) {
+  std::string dir = testing::temp_dir();
+  auto m = tiny_model();
+  m.mutable_graph()->mutable_node(0)->set_output(0, "y:0");
+  m.mutable_graph()->mutable_output(0)->set_name("y:0");
+  auto* neg = m.mutable_graph()->add_node();
+  neg->set_op_type("Neg");
+  neg->add_input("x");
+  neg->add_output("y_0");
+  *m.mutable_graph()->add_output() = m.graph().output(0);
+  m.mutable_graph()->mutable_output(1)->set_name("y_0");
+  std::string model = write_model(m, dir, "two.onnx");
+  auto c = testing::run_command({testing::pare_bin(), "run", model, "--outputs", dir + "/out", "--npy"});
+  EXPECT_EQ(c.exit_code, 2) << c.err;
+  EXPECT_NE(c.err.find("outputs 'y:0' and 'y_0' would both be written as y_0.npy"), std::string::npos) << c.err;
+  EXPECT_FALSE(fs::exists(dir + "/out"));
+  c = testing::run_command({testing::pare_bin(), "run", model, "--outputs", dir + "/out"});
+  EXPECT_EQ(c.exit_code, 0) << c.err;  // the .pb files are numbered
+}
+
 TEST(BadInput, Pipelines) {
   std::string dir = testing::temp_dir();
   expect_bad_input(kGood, dir, "unknown pass 'dcee' (did you mean 'dce'?)", {"--passes", "dcee"});

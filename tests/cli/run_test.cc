@@ -75,6 +75,7 @@ TEST(Run, BadInputsAreOneLineErrors) {
   c = pare({"run", kCls});
   EXPECT_EQ(c.exit_code, 2);
   EXPECT_NE(c.err.find("--dim p2o.DynamicDimension.0=N"), std::string::npos) << c.err;
+  EXPECT_EQ(c.err.rfind("pare: error: " + kCls + ": input 'x'", 0), 0u) << "the model is named: " << c.err;
   // An op the runner lacks fails before running, naming the file, node, op and opset.
   std::string cubic = "/usr/share/libonnx-testdata/data/node/test_resize_upsample_sizes_cubic/model.onnx";
   c = pare({"run", cubic});

@@ -66,6 +66,15 @@ int run(const Args& a) {
   }
   std::vector<ir::Tensor> outputs = run_once(session, feed, a);
   if (!a.outputs.empty()) {
+    if (a.npy) {  // two output names that make one file name would lose an output
+      std::map<std::string, std::string> by_file;
+      for (const auto& name : session.output_names()) {
+        auto [it, fresh] = by_file.emplace(file_stem(name), name);
+        if (!fresh)
+          fail("{}: outputs '{}' and '{}' would both be written as {}.npy; use the .pb files", a.outputs, it->second,
+               name, it->first);
+      }
+    }
     std::filesystem::create_directories(a.outputs);
     for (size_t k = 0; k < outputs.size(); ++k) {
       formats::write_tensor_pb(fmt::format("{}/output_{}.pb", a.outputs, k), outputs[k], session.output_names()[k]);
