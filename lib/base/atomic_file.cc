@@ -59,7 +59,6 @@ std::vector<FileId>& noted_inputs() {
 
 }  // namespace
 
-
 void guard_inputs() { inputs_guarded() = true; }
 
 void note_input(const std::string& path) {
