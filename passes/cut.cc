@@ -88,8 +88,7 @@ void cut(ir::Model& model, const std::vector<std::string>& inputs, const std::ve
     for (const ir::Value* o : n->outputs()) live = live || (o && (!o->uses().empty() || o->is_graph_output()));
     if (!live) g.erase(n);
   }
-  for (ir::Value* v : g.values())
-    if (!v->producer() && v->uses().empty() && !v->is_graph_output() && !v->is_graph_input()) g.erase_value(v);
+  for (ir::Value* v : g.values()) g.erase_if_unused(v);
   // The interface: exactly the named inputs, or the original ones still in use.
   // (An initializer listed as an input, old style, stays while it is used.)
   std::vector<ir::Value*> kept;

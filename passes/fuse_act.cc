@@ -17,7 +17,6 @@
 // that become 36 or 18). The intermediate tensors must feed nothing else and not
 // be graph outputs; the constants must be scalars (3 and 6, or 1/6 for a Mul).
 // The last node's output keeps its name, so graph outputs never change.
-#include <algorithm>
 #include <cmath>
 
 #include "passes/pass.h"
@@ -164,16 +163,14 @@ class FuseAct : public Pass {
     out->shape = y->shape;
     std::string name = y->name();
     g.replace_all_uses(y, out, /*allow_output_rename=*/true);
-    std::vector<ir::Value*> constants;  // in first-seen order: erased at most once each
+    std::vector<ir::Value*> constants;
     for (auto it = m.nodes.rbegin(); it != m.nodes.rend(); ++it) {
       for (ir::Value* v : (*it)->inputs())
-        if (v && v->is_constant() && std::find(constants.begin(), constants.end(), v) == constants.end())
-          constants.push_back(v);
+        if (v && v->is_constant()) constants.push_back(v);
       g.erase(*it);
     }
     g.rename(out, name);  // y is dead: its name passes to the fused output
-    for (ir::Value* v : constants)
-      if (v->owner() == &g && v->uses().empty() && !v->is_graph_input() && !v->is_graph_output()) g.erase_value(v);
+    for (ir::Value* v : constants) g.erase_if_unused(v);  // 3 and 6, unless shared
   }
 };
 

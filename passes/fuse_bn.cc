@@ -199,9 +199,7 @@ class FuseBn : public Pass {
     g.erase(&bn);
     std::string name = y->name();
     g.rename(x, name);  // y is dead: its name passes to the fused output
-    for (ir::Value* v : replaced)
-      if (v && v->owner() == &g && v->is_constant() && v->uses().empty() && !v->is_graph_input() && !v->is_graph_output())
-        g.erase_value(v);
+    for (ir::Value* v : replaced) g.erase_if_unused(v);
     return true;
   }
 };

@@ -650,7 +650,7 @@ class ChannelPruner {
     if (origin == ir::ConstantOrigin::kNone) origin = ir::ConstantOrigin::kInitializer;
     ir::Value* nv = g_.add_constant(g_.unique_name(v->name()), std::move(t), origin);
     g_.set_input(&node, index, nv);
-    if (v->owner() == &g_ && v->uses().empty() && !v->is_graph_output() && !v->is_graph_input()) g_.erase_value(v);
+    g_.erase_if_unused(v);
   }
 
   ir::Graph& g_;

@@ -246,6 +246,14 @@ void Graph::erase_value(Value* v) {
   v->dead_ = true;
 }
 
+bool Graph::erase_if_unused(Value* v) {
+  if (!v || v->owner_ != this || v->dead_ || v->producer_ || !v->uses_.empty() || v->is_graph_input() ||
+      v->is_graph_output())
+    return false;
+  erase_value(v);
+  return true;
+}
+
 void Graph::make_constant(Value* v, Tensor t) {
   PARE_CHECK(v->owner_ == this, "make_constant of '{}' from another graph", v->name());
   if (Node* p = v->producer_) p->outputs_[v->producer_index_] = nullptr;

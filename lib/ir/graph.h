@@ -162,6 +162,10 @@ class Graph {
   void erase(Node* n);
   // Drops a constant or other unproduced value with no uses.
   void erase_value(Value* v);
+  // erase_value(v) if `v` is an unproduced value of this graph (a constant) that
+  // nothing reads any more and that is no graph input or output; passes call it on
+  // the constants a rewrite stopped using. Returns whether it erased.
+  bool erase_if_unused(Value* v);
   // Turns a node output into a constant in place: it keeps its name and uses and
   // loses its producer (whose output slot becomes omitted). Used by folding.
   void make_constant(Value* v, Tensor t);
