@@ -11,7 +11,8 @@
 // provenance, trim records) and the graph's I/O are kept.
 //
 // strip(defaults) removes attributes whose value is the one ONNX gives when the
-// attribute is absent: the schema's default (Conv group=1, HardSigmoid alpha=0.2)
+// attribute is absent: the schema's default (Conv group=1, HardSigmoid alpha=0.2;
+// only at opsets libonnx knows, since a later version may change a default)
 // and, for the convolution and pooling family, the spec's "absent means 1 along
 // each axis" (strides, dilations) and "absent means 0" (pads, output_padding).
 // Exporters write them on every node: ~60 bytes per Conv.
@@ -23,6 +24,7 @@
 
 #include <set>
 
+#include "formats/onnx/schema.h"
 #include "passes/pass.h"
 
 namespace pare::passes {
@@ -53,7 +55,7 @@ bool is_default(const ir::Node& n, const ir::Attribute& a, int64_t opset) {
     if (a.name == "strides" || a.name == "dilations") return all_equal(a.ints, 1);
     if (a.name == "pads" || a.name == "output_padding") return all_equal(a.ints, 0);
   }
-  const auto* schema = ::onnx::OpSchemaRegistry::Schema(n.op_type, static_cast<int>(opset), n.domain);
+  const auto* schema = formats::onnx::known_schema(n.op_type, n.domain, opset);
   if (!schema) return false;
   auto it = schema->attributes().find(a.name);
   if (it == schema->attributes().end()) return false;

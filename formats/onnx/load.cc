@@ -18,6 +18,7 @@
 
 #include "formats/onnx/onnx.h"
 #include "formats/onnx/proto_tensor.h"
+#include "formats/onnx/schema.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
 #include "lib/ir/verify.h"
@@ -25,17 +26,6 @@
 namespace pare::formats::onnx {
 namespace {
 namespace pb = ::onnx;
-
-// The schema libonnx has for `op` at `opset`, or nullptr: unknown ops and domains,
-// and opsets newer than libonnx knows (an op's signature may have changed since,
-// as ReduceMean's did at 18), are left to the runner.
-const pb::OpSchema* known_schema(const std::string& op, const std::string& domain, int64_t opset) {
-  const auto& versions = pb::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
-  auto it = versions.find(domain);
-  if (it == versions.end() || opset < it->second.first || opset > it->second.second) return nullptr;
-  const pb::OpSchema* schema = pb::OpSchemaRegistry::Schema(op, static_cast<int>(opset), domain);
-  return schema && !schema->deprecated() ? schema : nullptr;
-}
 
 // How many inputs or outputs a node really has: trailing "" mean absent.
 int used_count(const google::protobuf::RepeatedPtrField<std::string>& names) {

@@ -88,6 +88,18 @@ TEST(Strip, DropsDefaultAttributesAndUnwrapsConstantNodes) {
   EXPECT_EQ(attr_names(*k.graph->nodes()[0]).size(), 5u);
   EXPECT_EQ(k.graph->nodes()[0]->input(1)->constant_origin, ir::ConstantOrigin::kConstantNode);
   EXPECT_EQ(stats.count("default_attributes_dropped"), 0u);
+
+  // An opset newer than libonnx knows: its defaults may have changed, so schema
+  // defaults stay; the spatial ops' "absent means 1 / 0" holds at every opset.
+  ir::Model newer = testing::model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 99]>
+    g (float[1, 2, 8, 8] x) => (float[1, 2, 8, 8] y) {
+      c = MaxPool<kernel_shape = [1, 1], strides = [1, 1]>(x)
+      y = HardSigmoid<alpha = 0.2>(c)
+    })");
+  stats = run_pipeline(newer, "strip(names=false)");
+  EXPECT_EQ(attr_names(*newer.graph->nodes()[0]), (std::vector<std::string>{"kernel_shape"}));
+  EXPECT_EQ(attr_names(*newer.graph->nodes()[1]), (std::vector<std::string>{"alpha"}));
 }
 
 // On every real model: smaller, identical results in the runner, valid, and
