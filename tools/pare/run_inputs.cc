@@ -64,16 +64,12 @@ std::map<std::string, ir::Tensor> inputs_for(const ir::Model& model, const rt::S
       if (!s.count(name)) throw Error(fmt::format("{}: no tensor for input '{}'", a.inputs, name));
     return s;
   }
-  std::vector<ir::Tensor> tensors;
   try {
-    tensors = rt::random_inputs(model, parse_dims(a.dims), seed);
+    return rt::random_feed(model, parse_dims(a.dims), seed);
   } catch (Error& e) {  // an input without a size for a dim: the model's, so name it
     e.with_context(a.model);
     throw;
   }
-  std::map<std::string, ir::Tensor> out;
-  for (size_t i = 0; i < tensors.size(); ++i) out[session.input_names()[i]] = tensors[i];
-  return out;
 }
 
 }  // namespace pare::cli
