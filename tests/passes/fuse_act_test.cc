@@ -7,7 +7,6 @@
 #include <filesystem>
 
 #include "formats/onnx/onnx.h"
-#include "lib/runtime/session.h"
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
@@ -25,13 +24,6 @@ std::vector<std::string> ops(const ir::Graph& g) {
   std::vector<std::string> out;
   for (const auto& n : g.nodes()) out.push_back(n->op_type);
   return out;
-}
-
-std::vector<ir::Tensor> run(const ir::Model& m, const std::vector<ir::Tensor>& inputs) {
-  rt::Session s(m);
-  std::map<std::string, ir::Tensor> feed;
-  for (size_t i = 0; i < inputs.size(); ++i) feed[s.input_names()[i]] = inputs[i];
-  return s.run(feed);
 }
 
 double max_abs_diff(const ir::Tensor& a, const ir::Tensor& b) {
@@ -56,7 +48,7 @@ void expect_same_function(const char* text, const std::vector<std::string>& fuse
   EXPECT_EQ(m.graph->outputs[0]->name(), "y");
   EXPECT_TRUE(m.graph->constants().empty()) << "the constants 3 and 6 went with their nodes";
   EXPECT_NO_THROW(formats::onnx::check_model(m));
-  EXPECT_LT(max_abs_diff(run(original, {ramp()})[0], run(m, {ramp()})[0]), 1e-6) << text;
+  EXPECT_LT(max_abs_diff(testing::run_model(original, {ramp()})[0], testing::run_model(m, {ramp()})[0]), 1e-6) << text;
 }
 
 TEST(FuseAct, HardSwishInEverySpelling) {
@@ -157,7 +149,7 @@ TEST(FuseAct, RealModelsComputeTheSame) {
     SCOPED_TRACE(name);
     ir::Model m = formats::onnx::load_model(path);
     auto inputs = testing::seeded_inputs(m, testing::dims_for(path), 4);
-    auto before = run(m, inputs);
+    auto before = testing::run_model(m, inputs);
     size_t nodes = m.graph->nodes().size();
     auto stats = run_pass(m);
     EXPECT_EQ(stats["hard_swish"], expected.at(name));
@@ -166,7 +158,7 @@ TEST(FuseAct, RealModelsComputeTheSame) {
     EXPECT_NO_THROW(formats::onnx::check_model(m));
     std::string out = testing::temp_dir() + "/" + name;
     formats::onnx::save_model(m, out);
-    auto after = run(m, inputs), ort = testing::run_ort(out, inputs);
+    auto after = testing::run_model(m, inputs), ort = testing::run_ort(out, inputs);
     for (size_t k = 0; k < before.size(); ++k) {
       auto a = before[k].as_double(), b = after[k].as_double(), o = ort[k].as_double();
       double scale = 1.0;

@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "formats/onnx/onnx.h"
-#include "lib/runtime/session.h"
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
@@ -37,13 +36,6 @@ double relative_error(const std::vector<ir::Tensor>& a, const std::vector<ir::Te
   return worst;
 }
 
-std::vector<ir::Tensor> run(const ir::Model& m, const std::vector<ir::Tensor>& inputs) {
-  rt::Session s(m);
-  std::map<std::string, ir::Tensor> feed;
-  for (size_t i = 0; i < inputs.size(); ++i) feed[s.input_names()[i]] = inputs[i];
-  return s.run(feed);
-}
-
 constexpr const char* kConvBn = R"(
   <ir_version: 8, opset_import: ["" : 13]>
   g (float[1, 2, 5, 5] x) => (float[1, 3, 3, 3] y)
@@ -66,7 +58,7 @@ TEST(FuseBn, ConvAndBatchNormBecomeOneConvComputingTheSame) {
   EXPECT_EQ(m.graph->nodes()[0]->output(0)->name(), "y");
   EXPECT_EQ(m.graph->constants().size(), 2u);  // the fused W and b; the BN parameters are gone
   auto inputs = testing::seeded_inputs(original, {});
-  EXPECT_LT(relative_error(run(original, inputs), run(m, inputs)), 1e-6);
+  EXPECT_LT(relative_error(testing::run_model(original, inputs), testing::run_model(m, inputs)), 1e-6);
 }
 
 TEST(FuseBn, GemmAndBatchNorm) {
@@ -83,7 +75,7 @@ TEST(FuseBn, GemmAndBatchNorm) {
   EXPECT_EQ(run_pass(m)["fused"], 1);
   EXPECT_EQ(ops(*m.graph), std::vector<std::string>{"Gemm"});
   auto inputs = testing::seeded_inputs(original, {});
-  EXPECT_LT(relative_error(run(original, inputs), run(m, inputs)), 1e-6);
+  EXPECT_LT(relative_error(testing::run_model(original, inputs), testing::run_model(m, inputs)), 1e-6);
 }
 
 TEST(FuseBn, LeavesSharedOutputsAndTrainingModeAlone) {
@@ -121,7 +113,7 @@ TEST(FuseBn, RealModelsLoseTheirBatchNormsNotTheirOutputs) {
     run_pass(b);
     auto inputs = testing::seeded_inputs(a, testing::dims_for(path));
     // Folding the BN changes the order of float operations only.
-    EXPECT_LT(relative_error(run(a, inputs), run(b, inputs)), 1e-4) << path;
+    EXPECT_LT(relative_error(testing::run_model(a, inputs), testing::run_model(b, inputs)), 1e-4) << path;
   }
 }
 
@@ -162,7 +154,7 @@ TEST(FuseBn, ElementwiseAffineStepsAfterAConvFoldIntoIt) {
   // A [2] constant broadcasts along the last axis, not the channels: not folded.
   EXPECT_EQ(ops(*m.graph), (std::vector<std::string>{"Conv", "Conv", "Conv", "Add"}));
   auto x = testing::seeded_inputs(original, {}, 2);
-  EXPECT_LT(relative_error(run(original, x), run(m, x)), 1e-6);
+  EXPECT_LT(relative_error(testing::run_model(original, x), testing::run_model(m, x)), 1e-6);
   for (const auto& v : m.graph->values()) EXPECT_EQ(v->name().find("_bn_bn"), std::string::npos) << v->name();
 }
 

@@ -5,7 +5,6 @@
 
 #include "formats/onnx/onnx.h"
 #include "lib/base/error.h"
-#include "lib/runtime/session.h"
 #include "passes/opset.h"
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
@@ -14,13 +13,6 @@
 
 namespace pare::passes {
 namespace {
-
-std::vector<ir::Tensor> run(const ir::Model& m, const std::vector<ir::Tensor>& inputs) {
-  rt::Session s(m);
-  std::map<std::string, ir::Tensor> feed;
-  for (size_t i = 0; i < inputs.size(); ++i) feed[s.input_names()[i]] = inputs[i];
-  return s.run(feed);
-}
 
 int count_op(const ir::Graph& g, const std::string& op) {
   int n = 0;
@@ -47,13 +39,13 @@ constexpr const char* kOpset9 = R"(
 TEST(Opset, RewritesKeepEveryResultFromNineToThirteen) {
   ir::Model m = testing::model_from_text(kOpset9);
   auto inputs = testing::seeded_inputs(m, {}, 7);
-  auto before = run(m, inputs);
+  auto before = testing::run_model(m, inputs);
   EXPECT_EQ(upgrade_opset(m, 13), 8);  // Clip, Softmax, 2 Slice, Pad, Unsqueeze, Squeeze, Split
   EXPECT_EQ(m.opset(""), 13);
   EXPECT_NO_THROW(formats::onnx::check_model(m));
   // Softmax on axis 1 of a rank-3 tensor flattened the tail before 13: spelled out now.
   EXPECT_EQ(count_op(*m.graph, "Flatten"), 1);
-  auto after = run(m, inputs);
+  auto after = testing::run_model(m, inputs);
   ASSERT_EQ(before.size(), after.size());
   for (size_t k = 0; k < before.size(); ++k) EXPECT_TRUE(before[k].same_content(after[k])) << "output " << k;
 }
@@ -103,14 +95,14 @@ TEST(Opset, RealClassifierFromNineToThirteenAndFourteenAgreesWithOnnxRuntime) {
     ir::Model m = formats::onnx::load_model(path);
     ASSERT_EQ(m.opset(""), 9);
     auto inputs = testing::seeded_inputs(m, testing::dims_for(path), 3);
-    auto before = run(m, inputs);
+    auto before = testing::run_model(m, inputs);
     PassContext ctx;
     auto stats = Pipeline::parse("opset(version=" + std::to_string(version) + ")").run(m, ctx, true).back().stats;
     EXPECT_EQ(m.opset(""), version);
     EXPECT_EQ(stats["from"], 9);
     EXPECT_GT(stats["nodes_rewritten"], 0);
     EXPECT_NO_THROW(formats::onnx::check_model(m));
-    auto after = run(m, inputs);
+    auto after = testing::run_model(m, inputs);
     EXPECT_TRUE(before[0].same_content(after[0]));
 
     std::string out = testing::temp_dir() + "/cls" + std::to_string(version) + ".onnx";

@@ -11,7 +11,6 @@
 #include "formats/onnx/onnx.h"
 #include "lib/metrics/macs.h"
 #include "lib/metrics/size.h"
-#include "lib/runtime/session.h"
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
@@ -32,13 +31,6 @@ const ir::Tensor& constant(const ir::Model& m, const std::string& name) {
 }
 std::vector<float> values(const ir::Model& m, const std::string& name) { return constant(m, name).as_float(); }
 std::vector<int64_t> dims(const ir::Model& m, const std::string& name) { return constant(m, name).dims(); }
-
-std::vector<ir::Tensor> run(const ir::Model& m, const std::vector<ir::Tensor>& inputs) {
-  rt::Session s(m);
-  std::map<std::string, ir::Tensor> feed;
-  for (size_t i = 0; i < inputs.size(); ++i) feed[s.input_names()[i]] = inputs[i];
-  return s.run(feed);
-}
 
 using F = std::vector<float>;
 using D = std::vector<int64_t>;
@@ -80,7 +72,7 @@ TEST(PruneChannels, ConvBnReluConvLosesTheSmallestFiltersEverywhere) {
   EXPECT_EQ(m.graph->outputs[0]->shape->str(), "[1,3,3,3]");
   // The removed channels were exactly zero: the runner gives the same bits.
   auto inputs = testing::seeded_inputs(original, {});
-  auto before = run(original, inputs), after = run(m, inputs);
+  auto before = testing::run_model(original, inputs), after = testing::run_model(m, inputs);
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(after[0].dims(), (D{1, 3, 3, 3}));
   EXPECT_TRUE(before[0].same_content(after[0]));
@@ -127,7 +119,7 @@ TEST(PruneChannels, ResidualAddPrunesBothSourcesAtTheSameIndices) {
   EXPECT_EQ(values(m, "wa"), (F{2.0f, -2.0f, 0.5f, 0.5f}));
   EXPECT_EQ(values(m, "wb"), (F{1.0f, 1.0f, 1.0f, -1.0f}));
   EXPECT_EQ(values(m, "wc"), (F{3.0f, 4.0f}));
-  EXPECT_EQ(run(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 1, 2, 2}));
+  EXPECT_EQ(testing::run_model(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 1, 2, 2}));
 }
 
 TEST(PruneChannels, SqueezeExcitationMulUnitesTheGateWithItsInput) {
@@ -161,7 +153,7 @@ TEST(PruneChannels, SqueezeExcitationMulUnitesTheGateWithItsInput) {
   EXPECT_EQ(dims(m, "w2"), (D{2, 1, 1, 1}));                // excite: filters 1 and 3, input 0
   EXPECT_EQ(values(m, "w2"), (F{1.0f, 1.0f}));
   EXPECT_EQ(values(m, "w3"), (F{2.0f, 4.0f}));
-  EXPECT_EQ(run(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 1, 4, 4}));
+  EXPECT_EQ(testing::run_model(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 1, 4, 4}));
   EXPECT_NO_THROW(formats::onnx::check_model(m));
 }
 
@@ -185,7 +177,7 @@ TEST(PruneChannels, DepthwiseConvFollowsAndItsGroupShrinks) {
   EXPECT_EQ(values(m, "bd"), (F{0.1f, 0.3f}));
   EXPECT_EQ(values(m, "w2"), (F{1.0f, 3.0f}));
   EXPECT_EQ(m.graph->nodes()[1]->attr_int("group", 0), 2);
-  EXPECT_EQ(run(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 1, 5, 5}));
+  EXPECT_EQ(testing::run_model(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 1, 5, 5}));
 }
 
 TEST(PruneChannels, ConcatPlacesEachInputsChannelsAndConsumersFollowTheOffsets) {
@@ -207,7 +199,7 @@ TEST(PruneChannels, ConcatPlacesEachInputsChannelsAndConsumersFollowTheOffsets) 
   EXPECT_EQ(values(m, "wa"), (F{1.0f, 1.0f}));
   EXPECT_EQ(values(m, "wb"), (F{1.0f, 1.0f, 2.0f, 2.0f}));
   EXPECT_EQ(values(m, "wc"), (F{2.0f, 3.0f, 5.0f}));
-  EXPECT_EQ(run(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 1, 2, 2}));
+  EXPECT_EQ(testing::run_model(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 1, 2, 2}));
 }
 
 TEST(PruneChannels, ZeroPaddingByConcatOfConstantOfShapeShrinksItsShape) {
@@ -232,7 +224,7 @@ TEST(PruneChannels, ZeroPaddingByConcatOfConstantOfShapeShrinksItsShape) {
   EXPECT_EQ(values(m, "wb"), (F{0.1f, 0.1f, 2.0f, 2.0f}));
   EXPECT_EQ(constant(m, "shape").as_int64(), (D{1, 1, 2, 2}));
   EXPECT_EQ(values(m, "wc"), (F{2.0f, 3.0f}));
-  EXPECT_EQ(run(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 1, 2, 2}));
+  EXPECT_EQ(testing::run_model(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 1, 2, 2}));
   EXPECT_NO_THROW(formats::onnx::check_model(m));
 }
 
@@ -253,7 +245,7 @@ TEST(PruneChannels, FlattenThenGemmLosesTheWeightColumns) {
   EXPECT_EQ(dims(m, "wg"), (D{3, 2}));
   EXPECT_EQ(values(m, "wg"), (F{1.0f, 3.0f, 5.0f, 7.0f, 9.0f, 11.0f}));
   EXPECT_EQ(values(m, "bg"), (F{0.0f, 1.0f, 2.0f}));
-  EXPECT_EQ(run(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 3}));
+  EXPECT_EQ(testing::run_model(m, testing::seeded_inputs(m, {}))[0].dims(), (D{1, 3}));
 }
 
 TEST(PruneChannels, TiesKeepTheLowerIndex) {
@@ -397,7 +389,7 @@ TEST_P(PruneChannelsReal, QuarterOfTheChannelsCutMacsAndParametersByAFifthAndThe
   ir::Model saved = formats::onnx::load_model(file);
   auto inputs = testing::seeded_inputs(saved, dims);
   auto reference = testing::run_ort(file, inputs);
-  auto outputs = run(saved, inputs);
+  auto outputs = testing::run_model(saved, inputs);
   ASSERT_EQ(outputs.size(), reference.size());
   for (size_t k = 0; k < outputs.size(); ++k) {
     ASSERT_EQ(outputs[k].dims(), reference[k].dims()) << "output " << k;

@@ -8,7 +8,6 @@
 #include "formats/onnx/onnx.h"
 #include "lib/base/fp16.h"
 #include "lib/metrics/compare.h"
-#include "lib/runtime/session.h"
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
@@ -20,13 +19,6 @@ namespace {
 std::map<std::string, int64_t> run_pipeline(ir::Model& m, const std::string& pipeline) {
   PassContext ctx;
   return Pipeline::parse(pipeline).run(m, ctx, /*verify_each=*/true).back().stats;
-}
-
-std::vector<ir::Tensor> run(const ir::Model& m, const std::vector<ir::Tensor>& inputs) {
-  rt::Session s(m);
-  std::map<std::string, ir::Tensor> feed;
-  for (size_t i = 0; i < inputs.size(); ++i) feed[s.input_names()[i]] = inputs[i];
-  return s.run(feed);
 }
 
 double worst_sqnr(const std::vector<ir::Tensor>& ref, const std::vector<ir::Tensor>& got) {
@@ -74,7 +66,7 @@ TEST(Quantize, RealModelsShrinkAndStayClose) {
     SCOPED_TRACE(c.model);
     ir::Model original = formats::onnx::load_model(c.model);
     auto inputs = testing::seeded_inputs(original, testing::dims_for(c.model));
-    auto reference = run(original, inputs);
+    auto reference = testing::run_model(original, inputs);
     double original_bytes = static_cast<double>(formats::onnx::serialize_model(original).size());
     for (const std::string q : {"quantize(fp16)", "quantize(int8, weights-only)"}) {
       SCOPED_TRACE(q);
@@ -86,7 +78,7 @@ TEST(Quantize, RealModelsShrinkAndStayClose) {
       double ratio = static_cast<double>(formats::onnx::serialize_model(m).size()) / original_bytes;
       bool fp16 = q == "quantize(fp16)";
       EXPECT_LE(ratio, fp16 ? c.max_fp16_ratio : c.max_int8_ratio);
-      auto got = run(m, inputs);
+      auto got = testing::run_model(m, inputs);
       EXPECT_GE(worst_sqnr(reference, got), fp16 ? c.min_fp16_sqnr : c.min_int8_sqnr);
       // ONNX Runtime runs the quantized model and agrees with pare's runner on it.
       auto ort = testing::run_ort(dir + "/q.onnx", inputs);
@@ -120,7 +112,7 @@ TEST(Quantize, Int8UsesPerAxisDequantizeFromOpset13AndMulBefore) {
     // The Gemm still reads "w": consumers see the same names as before.
     EXPECT_EQ(m.graph->nodes().back()->input(1)->name(), "w");
     auto inputs = testing::seeded_inputs(original, {});
-    EXPECT_GE(worst_sqnr(run(original, inputs), run(m, inputs)), 30.0);
+    EXPECT_GE(worst_sqnr(testing::run_model(original, inputs), testing::run_model(m, inputs)), 30.0);
   }
 }
 
@@ -189,7 +181,7 @@ TEST(Quantize, Fp16WithoutKeepIoHalvesInputsAndOutputsAndStillRuns) {
   ir::Tensor x16(ir::DataType::kFloat16, x.dims(),
                  std::vector<uint8_t>(reinterpret_cast<uint8_t*>(half.data()),
                                       reinterpret_cast<uint8_t*>(half.data()) + half.size() * 2));
-  auto y = run(m, {x16}), ref = run(original, {x});
+  auto y = testing::run_model(m, {x16}), ref = testing::run_model(original, {x});
   std::string out = testing::temp_dir() + "/bf16io.onnx";
   formats::onnx::save_model(m, out);
   auto ort = testing::run_ort(out, {x16});

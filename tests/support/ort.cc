@@ -15,6 +15,7 @@
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
 #include "lib/runtime/inputs.h"
+#include "lib/runtime/session.h"
 #include "tests/support/models.h"
 
 namespace pare::testing {
@@ -90,6 +91,13 @@ std::map<std::string, int> ort_optimized_ops(const std::string& model_path, cons
   std::map<std::string, int> ops;
   for (const auto& n : m.graph().node()) ++ops[n.op_type()];
   return ops;
+}
+
+std::vector<ir::Tensor> run_model(const ir::Model& model, const std::vector<ir::Tensor>& inputs) {
+  rt::Session s(model);
+  std::map<std::string, ir::Tensor> feed;
+  for (size_t i = 0; i < inputs.size(); ++i) feed[s.input_names()[i]] = inputs[i];
+  return s.run(feed);
 }
 
 std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,

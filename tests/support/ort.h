@@ -22,6 +22,10 @@ std::vector<ir::Tensor> run_ort(const std::string& model_path, const std::vector
 // at level `opt` has (what it fused, e.g. QDQ groups into QLinearConv).
 std::map<std::string, int> ort_optimized_ops(const std::string& model_path, const std::string& opt = "extended");
 
+// Runs `model` in pare's runner on `inputs` (in graph-input order, as seeded_inputs
+// gives them); outputs in graph-output order.
+std::vector<ir::Tensor> run_model(const ir::Model& model, const std::vector<ir::Tensor>& inputs);
+
 // rt::random_inputs (deterministic, seeded), for the tests.
 std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
                                       uint64_t seed = 1);
