@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <cstring>
 
 #include "lib/base/error.h"
@@ -45,29 +44,16 @@ OptionValue parse_option_value(const OptionSpec& spec, const std::string& text) 
   };
   switch (spec.type) {
     case OptionType::kNumber: {
-      size_t used = 0;
-      double v = 0;
-      try {
-        v = std::stod(text, &used);
-      } catch (...) {
-        used = 0;
-      }
-      if (used == 0 || used != text.size() || !std::isfinite(v))
-        fail("option '{}' takes a number, got '{}'", spec.name, text);
-      check_range(v);
-      return v;
+      std::optional<double> v = finite_number(text);
+      if (!v) fail("option '{}' takes a number, got '{}'", spec.name, text);
+      check_range(*v);
+      return *v;
     }
     case OptionType::kInteger: {
-      size_t used = 0;
-      int64_t v = 0;
-      try {
-        v = std::stoll(text, &used);
-      } catch (...) {
-        used = 0;
-      }
-      if (used == 0 || used != text.size()) fail("option '{}' takes a whole number, got '{}'", spec.name, text);
-      check_range(static_cast<double>(v));
-      return v;
+      std::optional<int64_t> v = whole_number(text);
+      if (!v) fail("option '{}' takes a whole number, got '{}'", spec.name, text);
+      check_range(static_cast<double>(*v));
+      return *v;
     }
     case OptionType::kBool:
       if (text == "true" || text == "1" || text == "yes") return true;

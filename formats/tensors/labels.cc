@@ -17,15 +17,9 @@ std::vector<int64_t> read_labels(const std::string& path, const std::vector<std:
   std::string line;
   int line_no = 0;
   auto parse_label = [&](const std::string& text) -> int64_t {
-    size_t used = 0;
-    int64_t v = -1;
-    try {
-      v = std::stoll(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != text.size() || v < 0) fail("{}:{}: '{}' is not a class index (an integer >= 0)", path, line_no, text);
-    return v;
+    std::optional<int64_t> v = whole_number(text);
+    if (!v || *v < 0) fail("{}:{}: '{}' is not a class index (an integer >= 0)", path, line_no, text);
+    return *v;
   };
   while (std::getline(in, line)) {
     ++line_no;

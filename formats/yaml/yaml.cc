@@ -119,16 +119,9 @@ std::map<std::string, int64_t> yaml_dims(const YAML::Node& node) {
   std::map<std::string, int64_t> out;
   for (const auto& d : node) {
     std::string name = d.first.Scalar(), text = d.second.IsScalar() ? d.second.Scalar() : "";
-    size_t used = 0;
-    int64_t n = -1;
-    try {
-      n = std::stoll(text, &used);
-    } catch (...) {
-      used = 0;
-    }
-    if (used == 0 || used != text.size() || n < 0)
-      fail("'{}' must be a size, not '{}'", name, text);
-    out[name] = n;
+    std::optional<int64_t> n = whole_number(text);
+    if (!n || *n < 0) fail("'{}' must be a size, not '{}'", name, text);
+    out[name] = *n;
   }
   return out;
 }

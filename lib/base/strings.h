@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,5 +30,10 @@ std::string human_bytes(int64_t bytes);
 
 // Parses "5MB", "750KiB", "1200", "3.5M" into bytes; throws pare::Error on bad text.
 int64_t parse_size(std::string_view text);
+
+// `text` as a whole number or a finite number, in std::stoll's / std::stod's
+// syntax with every character used; nothing if it is not one (or out of range).
+std::optional<int64_t> whole_number(const std::string& text);
+std::optional<double> finite_number(const std::string& text);
 
 }  // namespace pare
