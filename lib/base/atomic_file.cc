@@ -39,7 +39,7 @@ FileId file_id(const std::string& path) {
   return id;
 }
 
-bool same_file(const FileId& a, const FileId& b) {
+bool same_id(const FileId& a, const FileId& b) {
   if (a.exists && b.exists) return a.dev == b.dev && a.ino == b.ino;
   return !a.canonical.empty() && a.canonical == b.canonical;
 }
@@ -65,7 +65,7 @@ void note_input(const std::string& path) {
   if (!inputs_guarded()) return;
   FileId id = file_id(path);
   for (const FileId& known : noted_inputs())
-    if (same_file(known, id)) return;
+    if (same_id(known, id)) return;
   noted_inputs().push_back(std::move(id));
 }
 
@@ -87,7 +87,7 @@ void check_output_path(const std::string& path) {
   ::unlink(probe.c_str());
   FileId id = file_id(path);
   for (const FileId& input : noted_inputs())
-    if (same_file(input, id))
+    if (same_id(input, id))
       throw Error(fmt::format("{}: would overwrite an input of this command; choose another path", path));
 }
 
@@ -96,7 +96,7 @@ void check_distinct_outputs(const std::vector<std::pair<std::string, std::string
     if (option_and_path[i].second.empty()) continue;
     FileId a = file_id(option_and_path[i].second);
     for (size_t j = 0; j < i; ++j)
-      if (!option_and_path[j].second.empty() && same_file(file_id(option_and_path[j].second), a))
+      if (!option_and_path[j].second.empty() && same_id(file_id(option_and_path[j].second), a))
         throw Error(fmt::format("{}: named by both {} and {}; each output needs its own file", option_and_path[i].second,
                                 option_and_path[j].first, option_and_path[i].first));
   }
@@ -157,13 +157,11 @@ std::string read_input_file(const std::string& path) {
   return bytes;
 }
 
+bool same_file(const std::string& a, const std::string& b) { return same_id(file_id(a), file_id(b)); }
+
 void refuse_overwrite_input(const std::string& input, const std::string& output) {
-  struct stat a {}, b {};
-  bool same = ::stat(input.c_str(), &a) == 0 && ::stat(output.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
-              a.st_ino == b.st_ino;
-  std::error_code ec;
-  same = same || fs::weakly_canonical(input, ec) == fs::weakly_canonical(output, ec);
-  if (same) throw Error(fmt::format("{}: output would overwrite the input model; choose another path", output));
+  if (same_file(input, output))
+    throw Error(fmt::format("{}: output would overwrite the input model; choose another path", output));
 }
 
 }  // namespace pare

@@ -60,8 +60,11 @@ void guard_inputs();
 // one command would otherwise overwrite each other's output.
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& option_and_path);
 
-// Throws if `output` resolves to the same file as `input` (same device and inode),
-// or to the same path once both are made absolute.
+// True when `a` and `b` name one file or folder: the same device and inode when
+// both exist, else the same path once absolute with symlinks and dots resolved.
+bool same_file(const std::string& a, const std::string& b);
+
+// Throws if `output` is the same file as `input` (same_file).
 void refuse_overwrite_input(const std::string& input, const std::string& output);
 
 }  // namespace pare

@@ -6,6 +6,7 @@
 
 #include "formats/onnx/onnx.h"
 #include "formats/tensors/tensors.h"
+#include "lib/base/atomic_file.h"
 #include "lib/base/strings.h"
 #include "tools/pare/commands.h"
 #include "tools/pare/run_inputs.h"
@@ -43,16 +44,10 @@ std::string compare(const std::string& name, const ir::Tensor& got, const ir::Te
   return fmt::format("{}: element {} is {} but {} was expected (tolerance rtol {} atol {})", name, at, g[at], e[at], rtol, atol);
 }
 
-bool same_folder(const std::string& a, const std::string& b) {
-  std::error_code ec;
-  return std::filesystem::weakly_canonical(std::filesystem::absolute(a, ec), ec) ==
-         std::filesystem::weakly_canonical(std::filesystem::absolute(b, ec), ec);
-}
-
 int run(const Args& a) {
   // Outputs written into the folder of expected outputs would replace what they
   // are checked against (and the check would pass).
-  if (!a.outputs.empty() && !a.expect.empty() && same_folder(a.outputs, a.expect))
+  if (!a.outputs.empty() && !a.expect.empty() && same_file(a.outputs, a.expect))
     fail("{}: --outputs and --expect name the same folder; write the outputs elsewhere", a.outputs);
   ir::Model model = formats::onnx::load_model(a.model);
   auto compiled = open_session(model, a);
