@@ -8,7 +8,6 @@
 // cannot make pare read arbitrary files.
 #include "formats/onnx/proto_tensor.h"
 
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +15,7 @@
 
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
+#include "lib/base/strings.h"
 #include "lib/ir/shape.h"
 
 namespace pare::formats::onnx {
@@ -32,14 +32,11 @@ std::string label(const pb::TensorProto& t) { return t.name().empty() ? "(unname
 // a pare::Error naming the tensor, not a std::stoll exception the CLI can only call a
 // bug; a negative length must not pass for "the rest of the file".
 int64_t external_number(const pb::TensorProto& t, const std::string& key, const std::string& text) {
-  int64_t v = 0;
-  const char* end = text.data() + text.size();
-  auto [stop, ec] = std::from_chars(text.data(), end, v);
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || stop != end)
-    fail("tensor {}: external data {} '{}' is not a non-negative integer", label(t), key, text);
-  if (ec == std::errc::result_out_of_range)
-    fail("tensor {}: external data {} '{}' is too large", label(t), key, text);
-  return v;
+  bool too_large = false;
+  std::optional<int64_t> v = decimal_digits(text, &too_large);
+  if (too_large) fail("tensor {}: external data {} '{}' is too large", label(t), key, text);
+  if (!v) fail("tensor {}: external data {} '{}' is not a non-negative integer", label(t), key, text);
+  return *v;
 }
 
 std::vector<uint8_t> read_external(const pb::TensorProto& t, const std::string& base_dir, size_t want) {

@@ -1,7 +1,6 @@
 // NumPy .npy files (format versions 1, 2 and 3): little-endian, C order.
 // Fortran order and big-endian data are refused with a clear message rather
 // than silently transposed or byte-swapped.
-#include <charconv>
 #include <cstring>
 
 #include "formats/tensors/tensors.h"
@@ -52,13 +51,11 @@ std::string header_field(const std::string& header, const std::string& key) {
 // not a number to guess (std::stoll took "-4" and "2x" and threw on "abc").
 int64_t parse_dim(const std::string& shape, const std::string& part) {
   std::string digits = part.size() > 1 && part.back() == 'L' ? part.substr(0, part.size() - 1) : part;
-  int64_t v = 0;
-  const char* end = digits.data() + digits.size();
-  auto [stop, ec] = std::from_chars(digits.data(), end, v);
-  if (digits.find_first_not_of("0123456789") != std::string::npos || stop != end)
-    fail("npy header: 'shape' {}: '{}' is not a dimension (an integer >= 0)", shape, part);
-  if (ec == std::errc::result_out_of_range) fail("npy header: 'shape' {}: '{}' is too large", shape, part);
-  return v;
+  bool too_large = false;
+  std::optional<int64_t> v = decimal_digits(digits, &too_large);
+  if (too_large) fail("npy header: 'shape' {}: '{}' is too large", shape, part);
+  if (!v) fail("npy header: 'shape' {}: '{}' is not a dimension (an integer >= 0)", shape, part);
+  return *v;
 }
 
 // 'shape' as NumPy writes it: (), (3,), (2, 3).

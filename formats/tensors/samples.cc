@@ -1,7 +1,6 @@
 // Sample folders: the inputs of one run, as ONNX test data (input_K.pb) or
 // NumPy files (NAME.npy). Shared by `pare run`, calibration and evaluation.
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 
 #include "formats/tensors/tensors.h"
@@ -51,10 +50,8 @@ std::vector<Entry> list_folder(const std::string& dir) {
 
 // K of input_K.pb, or SIZE_MAX when K is not a number or is too large to be any input.
 size_t input_index(const std::string& k) {
-  size_t index = SIZE_MAX;
-  auto [end, ec] = std::from_chars(k.data(), k.data() + k.size(), index);
-  bool digits = !k.empty() && k.find_first_not_of("0123456789") == std::string::npos;
-  return digits && ec == std::errc() && end == k.data() + k.size() ? index : SIZE_MAX;
+  std::optional<int64_t> index = decimal_digits(k);
+  return index ? static_cast<size_t>(*index) : SIZE_MAX;
 }
 
 }  // namespace

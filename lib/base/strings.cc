@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 
 #include "lib/base/error.h"
@@ -115,6 +116,17 @@ std::optional<double> finite_number(const std::string& text) {
     return std::nullopt;
   }
   if (used != text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<int64_t> decimal_digits(std::string_view text, bool* too_large) {
+  if (too_large) *too_large = false;
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  int64_t v = 0;
+  if (std::from_chars(text.data(), text.data() + text.size(), v).ec == std::errc::result_out_of_range) {
+    if (too_large) *too_large = true;
+    return std::nullopt;
+  }
   return v;
 }
 

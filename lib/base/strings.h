@@ -35,5 +35,9 @@ int64_t parse_size(std::string_view text);
 // syntax with every character used; nothing if it is not one (or out of range).
 std::optional<int64_t> whole_number(const std::string& text);
 std::optional<double> finite_number(const std::string& text);
+// `text` as decimal digits only (not empty; no sign, spaces or exponent) that fit
+// int64_t, as file formats write sizes and offsets; nothing otherwise. `too_large`,
+// if given, tells a number beyond int64 from text that is no number at all.
+std::optional<int64_t> decimal_digits(std::string_view text, bool* too_large = nullptr);
 
 }  // namespace pare
