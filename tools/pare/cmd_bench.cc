@@ -2,8 +2,6 @@
 // the runner's peak arena bytes, and the process's peak resident memory.
 #include <sys/resource.h>
 
-#include <algorithm>
-#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "formats/onnx/onnx.h"
@@ -25,25 +23,18 @@ int bench(const Args& a) {
   auto feed = inputs_for(model, session, a, 1);
   run_once(session, feed, a);  // fails here, with the model named, rather than mid-measurement
   for (int i = 1; i < a.warmup; ++i) session.run(feed);
-  std::vector<double> ms;
-  for (int i = 0; i < a.runs; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    session.run(feed);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+  Latency t = time_runs(session, feed, a.runs);
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   int64_t rss = static_cast<int64_t>(usage.ru_maxrss) * 1024;
   int64_t peak = session.last_stats().peak_bytes;
   if (a.json) {
-    nlohmann::json j = {{"median_ms", median}, {"min_ms", ms.front()}, {"peak_bytes", peak}, {"peak_rss_bytes", rss},
+    nlohmann::json j = {{"median_ms", t.median_ms}, {"min_ms", t.min_ms}, {"peak_bytes", peak}, {"peak_rss_bytes", rss},
                         {"runs", a.runs},      {"warmup", a.warmup},   {"threads", a.threads}, {"macs", session.last_stats().macs}};
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{}: median {:.3f} ms, min {:.3f} ms over {} runs ({} threads); peak arena {} bytes, peak RSS {} bytes\n",
-               a.model, median, ms.front(), a.runs, a.threads, peak, rss);
+               a.model, t.median_ms, t.min_ms, a.runs, a.threads, peak, rss);
   }
   return 0;
 }

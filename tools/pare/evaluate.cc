@@ -1,7 +1,6 @@
 #include "tools/pare/evaluate.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -256,15 +255,7 @@ Latency measure_latency(const ir::Model& model, const std::map<std::string, int6
   rt::Session session(model);
   auto feed = rt::random_feed(model, dims);
   for (int i = 0; i < 2; ++i) session.run(feed);
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    session.run(feed);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
-  return {median, ms.front(), runs};
+  return time_runs(session, feed, runs);
 }
 
 void report_latency(nlohmann::json& report, const Latency& before, const Latency& after) {
@@ -438,7 +429,7 @@ void add_report_options(CLI::App& sub, ReportArgs& a) {
 
 Prepared prepare(const ReportArgs& a) {
   // Every output is checked first, so a bad report path costs no work and leaves no model behind.
-  for (const std::string* f : {&a.files.json, &a.files.markdown, &a.files.html}) check_output_path(*f);
+  check_report_files(a.files);
   check_distinct_outputs({{"the JSON report", a.files.json}, {"--markdown", a.files.markdown}, {"--html", a.files.html}});
   Prepared p{parse_limits(a.budgets.given()), parse_dims(a.budgets.dims), a.eval};
   p.eval.images = image_options(a.images);

@@ -105,10 +105,6 @@ void report_evaluation(nlohmann::json& report, const Evaluation& e, const EvalOp
 
 // ---- latency (--latency): the one part of a report that is not reproducible ----
 
-struct Latency {
-  double median_ms = 0, min_ms = 0;
-  int runs = 0;
-};
 // Median and min over `runs` timed runs (after 2 warm-ups) on seeded inputs, one thread.
 Latency measure_latency(const ir::Model& model, const std::map<std::string, int64_t>& dims, int runs);
 // Adds "latency" {"before", "after", "runs", "threads"} to the report and prints it.

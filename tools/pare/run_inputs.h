@@ -1,5 +1,5 @@
 // What `pare run` and `pare bench` share: the model and input options, opening a
-// session with errors that name the model, and the inputs to feed it.
+// session with errors that name the model, the inputs to feed it, and timing.
 #pragma once
 
 #include <map>
@@ -43,5 +43,12 @@ std::vector<ir::Tensor> run_once(rt::Session& session, const std::map<std::strin
 // else random_inputs(dims, seed).
 std::map<std::string, ir::Tensor> inputs_for(const ir::Model& model, const rt::Session& session, const RunnerArgs& a,
                                              uint64_t seed);
+
+struct Latency {
+  double median_ms = 0, min_ms = 0;
+  int runs = 0;
+};
+// Median and min of `runs` timed runs of `session` on `feed` (warm-ups are the caller's).
+Latency time_runs(rt::Session& session, const std::map<std::string, ir::Tensor>& feed, int runs);
 
 }  // namespace pare::cli
