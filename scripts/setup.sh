@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages pare needs, only those that are missing.
+# Installs the Debian packages pare needs, only those that are missing
+# (--build: only those building needs).
 # Run as root or with sudo available. Idempotent and quiet when nothing is missing.
 set -euo pipefail
 
-packages=(
+# What building pare needs (make build, make demo, make install).
+build_packages=(
   build-essential cmake pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler   # ONNX schema, checker, shape inference
   libeigen3-dev                                    # the runner's linear algebra
@@ -11,12 +13,18 @@ packages=(
   zlib1g-dev                                       # download-size estimate (deflate)
   libstb-dev                                       # image decoding for sample data
   libyaml-cpp-dev                                  # plan and budget files
+)
+# What the tests and benchmarks need on top (make test, make bench).
+test_packages=(
   libgtest-dev                                     # tests
   fonts-dejavu-core                                # tests: text lines rendered for the labeled accuracy check
   libonnx-testdata python3-onnx                    # ONNX conformance cases; independent counts in tests
   nodejs npm                                       # ONNX Runtime (npm onnxruntime-node) for comparisons
   chromium                                         # tests: the HTML report rendered headless
 )
+# scripts/setup.sh --build installs only what building needs.
+packages=("${build_packages[@]}")
+[ "${1:-}" = "--build" ] || packages+=("${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

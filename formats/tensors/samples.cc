@@ -96,29 +96,7 @@ Sample read_sample_dir(const std::string& dir, const std::vector<std::string>& i
   return sample;
 }
 
-namespace {
-
-SampleSet read_image_folder(const std::string& dir, const std::vector<fs::path>& files,
-                            const std::vector<std::string>& input_names, const ImageOptions& images) {
-  if (input_names.size() != 1)
-    throw Error(fmt::format("{}: a folder of images feeds a model with one input; this one has {} ({})", dir,
-                            input_names.size(), join(input_names, ", ")));
-  SampleSet set;
-  for (const auto& f : files) {
-    ir::Tensor t = read_image(f.string(), images);
-    if (!set.samples.empty() && t.dims() != set.samples.front().begin()->second.dims())
-      throw Error(fmt::format("{}: its size differs from the first image's; give --image-size WxH to resize all",
-                              f.string()));
-    set.names.push_back(f.filename().string());
-    set.samples.push_back({{input_names[0], std::move(t)}});
-  }
-  return set;
-}
-
-}  // namespace
-
-SampleSet read_sample_set(const std::string& dir, const std::vector<std::string>& input_names,
-                          const ImageOptions& images) {
+std::vector<SampleEntry> list_sample_entries(const std::string& dir) {
   require_folder(dir, "not a folder of samples");
   bool has_files = false;
   std::vector<fs::path> subdirs, image_files;
@@ -131,21 +109,43 @@ SampleSet read_sample_set(const std::string& dir, const std::vector<std::string>
   std::sort(image_files.begin(), image_files.end());
   if (!image_files.empty() && (has_files || !subdirs.empty()))
     throw Error(fmt::format("{}: mixes image files with tensor samples; keep one kind per folder", dir));
-  if (!image_files.empty()) return read_image_folder(dir, image_files, input_names, images);
-  if (images.configured())
+  std::vector<SampleEntry> entries;
+  for (const auto& f : image_files) entries.push_back({f.filename().string(), f.string(), true});
+  if (has_files) entries.push_back({fs::path(dir).filename().string(), dir, false});
+  else
+    for (const auto& d : subdirs) entries.push_back({d.filename().string(), d.string(), false});
+  if (entries.empty())
+    throw Error(fmt::format("{}: holds no samples (sub-folders of input_K.pb or NAME.npy files, or images)", dir));
+  return entries;
+}
+
+Sample read_sample_entry(const SampleEntry& entry, const std::vector<std::string>& input_names,
+                         const ImageOptions& images) {
+  if (!entry.image) return read_sample_dir(entry.path, input_names);
+  if (input_names.size() != 1)
+    throw Error(fmt::format("{}: an image feeds a model with one input; this one has {} ({})", entry.path,
+                            input_names.size(), join(input_names, ", ")));
+  return {{input_names[0], read_image(entry.path, images)}};
+}
+
+SampleSet read_sample_set(const std::string& dir, const std::vector<std::string>& input_names,
+                          const ImageOptions& images) {
+  std::vector<SampleEntry> entries = list_sample_entries(dir);
+  bool image_folder = entries.front().image;
+  if (image_folder && input_names.size() != 1)
+    throw Error(fmt::format("{}: a folder of images feeds a model with one input; this one has {} ({})", dir,
+                            input_names.size(), join(input_names, ", ")));
+  if (!image_folder && images.configured())
     throw Error(fmt::format("{}: image options were given but the folder holds no .png, .jpg or .jpeg files", dir));
   SampleSet set;
-  if (has_files) {
-    set.names.push_back(fs::path(dir).filename().string());
-    set.samples.push_back(read_sample_dir(dir, input_names));
-    return set;
+  for (const auto& e : entries) {
+    Sample s = read_sample_entry(e, input_names, images);
+    if (image_folder && !set.samples.empty() && s.begin()->second.dims() != set.samples.front().begin()->second.dims())
+      throw Error(fmt::format("{}: its size differs from the first image's; give --image-size WxH to resize all",
+                              e.path));
+    set.names.push_back(e.name);
+    set.samples.push_back(std::move(s));
   }
-  for (const auto& d : subdirs) {
-    set.names.push_back(d.filename().string());
-    set.samples.push_back(read_sample_dir(d.string(), input_names));
-  }
-  if (set.samples.empty())
-    throw Error(fmt::format("{}: holds no samples (sub-folders of input_K.pb or NAME.npy files, or images)", dir));
   return set;
 }
 

@@ -46,4 +46,16 @@ std::vector<int64_t> read_labels(const std::string& path, const std::vector<std:
 SampleSet read_sample_set(const std::string& dir, const std::vector<std::string>& input_names,
                           const ImageOptions& images = {});
 
+// The samples of a folder without reading them, for work over more samples than
+// fit in memory (a photo gallery): the same folder layouts and checks as
+// read_sample_set, sorted by name. `image` entries are one image file each.
+struct SampleEntry {
+  std::string name;  // image file name or sample folder name (keys --labels)
+  std::string path;
+  bool image = false;
+};
+std::vector<SampleEntry> list_sample_entries(const std::string& dir);
+Sample read_sample_entry(const SampleEntry& entry, const std::vector<std::string>& input_names,
+                         const ImageOptions& images = {});
+
 }  // namespace pare::formats

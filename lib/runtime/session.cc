@@ -94,12 +94,14 @@ void compute_step(const CompiledGraph::Step& step, KernelContext& ctx, int64_t o
 struct Session::Impl {
   const ir::Model& model;
   ThreadPool pool;
-  Arena arena;
+  std::shared_ptr<Arena> arena_owner;  // the options' shared arena, or one of its own
+  Arena& arena;
   std::shared_ptr<CompiledGraph> main;
   RunStats* stats = nullptr;  // filled during a run of the main graph
   std::vector<bool> keep;     // main-graph slots not to release (run_capture)
 
-  Impl(const ir::Model& m, int threads) : model(m), pool(threads) {}
+  Impl(const ir::Model& m, const SessionOptions& o)
+      : model(m), pool(o.threads), arena_owner(o.arena ? o.arena : std::make_shared<Arena>()), arena(*arena_owner) {}
 
   int64_t opset_of(const ir::Node& n) const { return model.opset(n.domain); }
 
@@ -334,7 +336,7 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
 }
 
 Session::Session(const ir::Model& model, SessionOptions options)
-    : impl_(std::make_unique<Impl>(model, options.threads)) {
+    : impl_(std::make_unique<Impl>(model, options)) {
   impl_->main = impl_->compile(*model.graph);
   for (const ir::Value* v : impl_->main->input_values) {
     input_names_.push_back(v->name());

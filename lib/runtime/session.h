@@ -18,8 +18,15 @@
 
 namespace pare::rt {
 
+class Arena;
+
 struct SessionOptions {
+  SessionOptions(int threads_ = 1) : threads(threads_) {}  // NOLINT: SessionOptions{2} reads as "two threads"
   int threads = 1;
+  // Buffers for run-time values. Sessions that run one after another (several
+  // models over the same inputs) may share one, so memory freed by one model
+  // serves the next; a session never shares it with a concurrent run.
+  std::shared_ptr<Arena> arena;
 };
 
 struct RunStats {

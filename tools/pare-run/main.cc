@@ -1,44 +1,22 @@
-// pare-run: pare's reference runner alone, as an app would ship it: load an ONNX
-// model, run it on a folder of input tensors, write the outputs. No passes, no
-// reports, no ONNX checker: only the IR, the runtime and tensor I/O.
+// pare-run: pare's runner alone, as an app would ship it: load an ONNX model,
+// run it on input tensors, write the outputs. No passes, no reports, no ONNX
+// checker: only the loader, the runtime (through its C API) and tensor I/O.
 //
-//   pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N]
+//   pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N]          (cmd_run.cc)
+//   pare-run batch MODEL... --inputs DIR -o OUT [...]          (cmd_batch.cc)
 // Exit codes as pare's: 0 ok, 2 bad usage or bad input.
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
+#include <exception>
 #include <string>
+#include <vector>
 
-#include "formats/onnx/onnx.h"
-#include "formats/tensors/tensors.h"
-#include "lib/runtime/session.h"
+#include "tools/pare-run/commands.h"
 
 int main(int argc, char** argv) {
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
-    int threads = 1;
-    for (size_t i = 0; i < args.size(); ++i)
-      if (args[i] == "--threads" && i + 1 < args.size()) {
-        threads = std::stoi(args[i + 1]);
-        args.erase(args.begin() + i, args.begin() + i + 2);
-        break;
-      }
-    if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "--version")) {
-      std::printf("pare-run %s: pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N]\n", PARE_VERSION);
-      return 0;
-    }
-    if (args.size() != 3 || threads < 1) {
-      std::fprintf(stderr, "pare-run: error: usage: pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N]\n");
-      return 2;
-    }
-    pare::ir::Model model = pare::formats::onnx::load_model(args[0]);
-    pare::rt::Session session(model, pare::rt::SessionOptions{threads});
-    auto outputs = session.run(pare::formats::read_sample_dir(args[1], session.input_names()));
-    std::filesystem::create_directories(args[2]);
-    for (size_t k = 0; k < outputs.size(); ++k)
-      pare::formats::write_tensor_pb(args[2] + "/output_" + std::to_string(k) + ".pb", outputs[k],
-                                     session.output_names()[k]);
-    return 0;
+    if (!args.empty() && args[0] == "batch") return pare::run_tool::batch_main({args.begin() + 1, args.end()});
+    return pare::run_tool::run_main(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pare-run: error: %s\n", e.what());
     return 2;

@@ -22,6 +22,7 @@ extern const Command kBenchCommand;
 extern const Command kBuildCommand;
 extern const Command kCheckCommand;
 extern const Command kCompareCommand;
+extern const Command kDedupeCommand;
 extern const Command kExtractCommand;
 extern const Command kInspectCommand;
 extern const Command kPassesCommand;

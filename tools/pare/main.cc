@@ -22,6 +22,7 @@ const std::vector<const pare::cli::Command*>& commands() {
       &pare::cli::kBenchCommand,
       &pare::cli::kSplitCommand,
       &pare::cli::kExtractCommand,
+      &pare::cli::kDedupeCommand,
       &pare::cli::kPassesCommand,
   };
   return table;

@@ -1,0 +1,176 @@
+#include "jobs/dedupe.h"
+
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "formats/onnx/onnx.h"
+#include "lib/base/atomic_file.h"
+#include "lib/base/error.h"
+#include "lib/base/sha256.h"
+#include "lib/metrics/size.h"
+#include "lib/runtime/inputs.h"
+#include "lib/runtime/session.h"
+#include "passes/share.h"
+
+namespace pare::jobs {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Feed = std::map<std::string, ir::Tensor>;
+
+Feed run(const ir::Model& m, const Feed& available) {
+  rt::Session s(m);
+  Feed in;
+  for (const auto& n : s.input_names()) in[n] = available.at(n);
+  std::vector<ir::Tensor> outs = s.run(in);
+  Feed named;
+  for (size_t k = 0; k < outs.size(); ++k) named[s.output_names()[k]] = outs[k];
+  return named;
+}
+
+bool same_bits(const ir::Tensor& a, const ir::Tensor& b) {
+  return a.dtype() == b.dtype() && a.dims() == b.dims() && a.byte_size() == b.byte_size() &&
+         (a.byte_size() == 0 || std::memcmp(a.raw(), b.raw(), a.byte_size()) == 0);
+}
+
+// One seeded tensor per input name across the models (the first model that has
+// the name decides its shape), so trunk and heads see the same values.
+Feed shared_feed(const std::vector<ir::Model>& models, const DedupeJob& job) {
+  Feed feed;
+  for (const ir::Model& m : models)
+    for (auto& [name, t] : rt::random_feed(m, job.dims, job.seed)) feed.emplace(name, t);
+  return feed;
+}
+
+// trunk, then head i, must give model i's outputs bit for bit.
+void check_chain(const std::vector<ir::Model>& models, const ir::Model& trunk, const std::vector<ir::Model>& heads,
+                 const DedupeJob& job) {
+  Feed feed = shared_feed(models, job);
+  Feed trunk_out = run(trunk, feed);
+  for (size_t i = 0; i < models.size(); ++i) {
+    Feed head_feed = feed;
+    for (const auto& [n, t] : trunk_out) head_feed[n] = t;
+    Feed got = run(heads[i], head_feed), want = run(models[i], feed);
+    for (const auto& [name, t] : want) {
+      auto it = got.find(name);
+      if (it == got.end() || !same_bits(it->second, t))
+        throw InternalError(fmt::format("{}: trunk then head does not reproduce output '{}'", job.models[i], name));
+    }
+  }
+}
+
+DedupeFile describe(const ir::Model& m, const std::string& file, const std::string& bytes) {
+  DedupeFile f;
+  f.file = file;
+  f.bytes = static_cast<int64_t>(bytes.size());
+  f.download_bytes = metrics::deflate_size(bytes);
+  f.sha256 = sha256_hex(bytes);
+  for (const ir::Value* v : m.graph->inputs)
+    if (!v->is_constant()) f.inputs.push_back(v->name());
+  for (const ir::Value* v : m.graph->outputs) f.outputs.push_back(v->name());
+  return f;
+}
+
+nlohmann::json to_json(const DedupeFile& f) {
+  return {{"file", f.file},     {"bytes", f.bytes},   {"download_bytes", f.download_bytes},
+          {"sha256", f.sha256}, {"inputs", f.inputs}, {"outputs", f.outputs}};
+}
+
+}  // namespace
+
+int64_t DedupeReport::bytes_before() const {
+  int64_t n = 0;
+  for (const auto& h : heads) n += h.model_bytes;
+  return n;
+}
+int64_t DedupeReport::bytes_after() const {
+  int64_t n = trunk.bytes;
+  for (const auto& h : heads) n += h.file.bytes;
+  return n;
+}
+int64_t DedupeReport::download_before() const {
+  int64_t n = 0;
+  for (const auto& h : heads) n += h.model_download_bytes;
+  return n;
+}
+int64_t DedupeReport::download_after() const {
+  int64_t n = trunk.download_bytes;
+  for (const auto& h : heads) n += h.file.download_bytes;
+  return n;
+}
+
+DedupeReport run_dedupe(const DedupeJob& job) {
+  if (job.models.size() < 2) fail("dedupe needs at least two models, got {}", job.models.size());
+  std::set<std::string> files = {"trunk.onnx", "manifest.json"};
+  for (const auto& path : job.models) {
+    std::string file = fs::path(path).filename().string();
+    if (!files.insert(file).second)
+      fail("{}: its head would be {}/{}, which another file of the output already takes", path, job.out_dir, file);
+  }
+  std::vector<ir::Model> models;
+  for (const auto& path : job.models) models.push_back(formats::onnx::load_model(path));
+  std::vector<const ir::Model*> views;
+  for (const auto& m : models) views.push_back(&m);
+  passes::SharePlan plan = passes::plan_sharing(views);
+  if (plan.empty()) fail("the models compute nothing alike from the same inputs: there is no trunk to share");
+  ir::Model trunk = passes::build_trunk(views, plan);
+  std::vector<ir::Model> heads;
+  for (size_t i = 0; i < models.size(); ++i) {
+    // A copy through the serialised form: the IR has no deep copy, and this one is exact.
+    ir::Model head = formats::onnx::load_model_from_bytes(formats::onnx::serialize_model(models[i]), job.models[i], "");
+    passes::make_head(head, plan, i);
+    heads.push_back(std::move(head));
+  }
+  check_chain(models, trunk, heads, job);
+
+  DedupeReport report;
+  report.shared_nodes = plan.shared_nodes;
+  std::string trunk_bytes = formats::onnx::serialize_model(trunk);
+  report.trunk = describe(trunk, "trunk.onnx", trunk_bytes);
+  std::vector<std::string> head_bytes;
+  for (size_t i = 0; i < heads.size(); ++i) {
+    head_bytes.push_back(formats::onnx::serialize_model(heads[i]));
+    DedupeHead h;
+    h.model = job.models[i];
+    metrics::FileSize before = metrics::measure_file(job.models[i]);
+    h.model_bytes = before.file_bytes;
+    h.model_download_bytes = before.download_bytes;
+    h.file = describe(heads[i], fs::path(job.models[i]).filename().string(), head_bytes.back());
+    h.reads = plan.head_inputs[i];
+    report.heads.push_back(std::move(h));
+  }
+  // Every output is checked before the first is written.
+  fs::create_directories(job.out_dir);
+  std::vector<std::string> paths = {job.out_dir + "/trunk.onnx", job.out_dir + "/manifest.json"};
+  for (const auto& h : report.heads) paths.push_back(job.out_dir + "/" + h.file.file);
+  for (const auto& p : paths) check_output_path(p);
+  write_file_atomic(paths[0], trunk_bytes);
+  for (size_t i = 0; i < heads.size(); ++i) write_file_atomic(paths[2 + i], head_bytes[i]);
+  write_file_atomic(paths[1], dedupe_manifest(report));
+  return report;
+}
+
+std::string dedupe_manifest(const DedupeReport& r) {
+  nlohmann::json heads = nlohmann::json::array();
+  for (const auto& h : r.heads) {
+    nlohmann::json j = to_json(h.file);
+    j["reads"] = h.reads;
+    j["model"] = fs::path(h.model).filename().string();
+    heads.push_back(std::move(j));
+  }
+  nlohmann::json m = {{"pare_dedupe", 1},
+                      {"trunk", to_json(r.trunk)},
+                      {"heads", heads},
+                      {"shared_nodes", r.shared_nodes},
+                      {"bytes_before", r.bytes_before()},
+                      {"bytes_after", r.bytes_after()},
+                      {"download_bytes_before", r.download_before()},
+                      {"download_bytes_after", r.download_after()}};
+  return m.dump(2) + "\n";
+}
+
+}  // namespace pare::jobs

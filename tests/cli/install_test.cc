@@ -1,0 +1,82 @@
+// make install / cmake --install: the binaries, the C library and its header,
+// and a C program built against the installed package (pkg-config and CMake).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "lib/base/atomic_file.h"
+#include "tests/support/models.h"
+#include "tests/support/ort.h"
+
+namespace pare {
+namespace {
+namespace fs = std::filesystem;
+
+// The C example of docs/runtime.md.
+std::string docs_example() {
+  std::string doc = read_file(std::string(PARE_SOURCE_DIR) + "/docs/runtime.md");
+  size_t begin = doc.find("```c\n") + 5;
+  return doc.substr(begin, doc.find("```", begin) - begin);
+}
+
+class Install : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    prefix_ = new std::string(testing::temp_dir() + "/prefix");
+    auto c = testing::run_command({"cmake", "--install", PARE_BINARY_DIR, "--prefix", *prefix_});
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+  }
+  static std::string* prefix_;
+};
+std::string* Install::prefix_ = nullptr;
+
+const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
+
+TEST_F(Install, PutsBinariesLibrariesAndHeaderInPlace) {
+  auto v = testing::run_command({*prefix_ + "/bin/pare", "--version"});
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_EQ(v.out.rfind("pare ", 0), 0u) << v.out;
+  EXPECT_EQ(testing::run_command({*prefix_ + "/bin/pare-run", "--version"}).exit_code, 0);
+  EXPECT_TRUE(fs::exists(*prefix_ + "/include/pare/pare.h"));
+  EXPECT_TRUE(fs::exists(*prefix_ + "/lib/libpare_runtime.a"));
+  EXPECT_TRUE(fs::exists(*prefix_ + "/lib/libpare_runtime.so"));
+  EXPECT_TRUE(fs::exists(*prefix_ + "/lib/pkgconfig/pare_runtime.pc"));
+  EXPECT_TRUE(fs::exists(*prefix_ + "/lib/cmake/pare/pareConfig.cmake"));
+  // The shared library exports the C API and nothing of pare's C++ inside.
+  auto nm = testing::run_command({"nm", "-D", "--defined-only", *prefix_ + "/lib/libpare_runtime.so"});
+  ASSERT_EQ(nm.exit_code, 0) << nm.err;
+  EXPECT_NE(nm.out.find(" pare_session_run"), std::string::npos);
+  EXPECT_EQ(nm.out.find("_ZN4pare"), std::string::npos);
+}
+
+TEST_F(Install, ACProgramBuildsWithPkgConfig) {
+  std::string dir = testing::temp_dir();
+  write_file_atomic(dir + "/example.c", docs_example());
+  std::string script = "PKG_CONFIG_PATH=" + *prefix_ + "/lib/pkgconfig; export PKG_CONFIG_PATH; cc -std=c99 " + dir +
+                       "/example.c $(pkg-config --cflags --libs pare_runtime) -Wl,-rpath," + *prefix_ + "/lib -o " +
+                       dir + "/example";
+  auto cc = testing::run_command({"sh", "-c", script});
+  ASSERT_EQ(cc.exit_code, 0) << cc.err;
+  auto run = testing::run_command({dir + "/example", kFace});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("Identity:0 [1,512,1]"), std::string::npos) << run.out;
+}
+
+TEST_F(Install, ACProgramBuildsWithFindPackage) {
+  std::string dir = testing::temp_dir();
+  write_file_atomic(dir + "/example.c", docs_example());
+  write_file_atomic(dir + "/CMakeLists.txt",
+                    "cmake_minimum_required(VERSION 3.20)\nproject(example C CXX)\n"
+                    "find_package(pare 0.1 REQUIRED)\nadd_executable(example example.c)\n"
+                    "target_link_libraries(example PRIVATE pare::runtime)\n");
+  auto conf = testing::run_command({"cmake", "-S", dir, "-B", dir + "/b", "-DCMAKE_PREFIX_PATH=" + *prefix_});
+  ASSERT_EQ(conf.exit_code, 0) << conf.out << conf.err;
+  auto build = testing::run_command({"cmake", "--build", dir + "/b"});
+  ASSERT_EQ(build.exit_code, 0) << build.out << build.err;
+  auto run = testing::run_command({dir + "/b/example", kFace});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("Identity_2:0 [1,512,16]"), std::string::npos) << run.out;
+}
+
+}  // namespace
+}  // namespace pare

@@ -1,0 +1,100 @@
+// pare-run MODEL INPUT_DIR OUTPUT_DIR: one model on one sample folder, through
+// the C API an app would use (include/pare/pare.h), so the runner pare measures
+// with and the one apps link are the same code path.
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "formats/tensors/tensors.h"
+#include "include/pare/pare.h"
+#include "lib/base/error.h"
+#include "lib/base/strings.h"
+#include "tools/pare-run/commands.h"
+
+namespace pare::run_tool {
+namespace {
+
+const char* const kUsage = "usage: pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N]";
+
+// Owns a C API session; throws pare::Error with the API's last error.
+class CSession {
+ public:
+  CSession(const std::string& path, int threads) {
+    pare_options o;
+    pare_options_init(&o);
+    o.threads = threads;
+    s_ = pare_session_create(path.c_str(), &o);
+    if (!s_) throw Error(pare_last_error());
+  }
+  ~CSession() { pare_session_destroy(s_); }
+  CSession(const CSession&) = delete;
+  CSession& operator=(const CSession&) = delete;
+
+  void check(int status) const {
+    if (status != PARE_OK) throw Error(pare_last_error());
+  }
+  std::vector<std::string> names(bool inputs) const {
+    std::vector<std::string> out;
+    size_t n = inputs ? pare_session_input_count(s_) : pare_session_output_count(s_);
+    for (size_t i = 0; i < n; ++i) {
+      pare_tensor_info info;
+      check(inputs ? pare_session_input_info(s_, i, &info) : pare_session_output_info(s_, i, &info));
+      out.push_back(info.name);
+    }
+    return out;
+  }
+  pare_session* get() const { return s_; }
+
+ private:
+  pare_session* s_ = nullptr;
+};
+
+}  // namespace
+
+int run_main(std::vector<std::string> args) {
+  int threads = 1;
+  for (size_t i = 0; i < args.size(); ++i)
+    if (args[i] == "--threads") {
+      std::optional<int64_t> n = i + 1 < args.size() ? whole_number(args[i + 1]) : std::nullopt;
+      if (!n || *n < 1 || *n > 256) {
+        std::fprintf(stderr, "pare-run: error: --threads needs a whole number from 1 to 256\n");
+        return 2;
+      }
+      threads = static_cast<int>(*n);
+      args.erase(args.begin() + i, args.begin() + i + 2);
+      break;
+    }
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "--version")) {
+    std::printf("pare-run %s: %s\n       pare-run batch MODEL... --inputs DIR -o OUT [options]  (batch --help)\n",
+                pare_version(), kUsage + 7);
+    return 0;
+  }
+  if (args.size() != 3) {
+    std::fprintf(stderr, "pare-run: error: %s\n", kUsage);
+    return 2;
+  }
+  CSession session(args[0], threads);
+  std::vector<std::string> in_names = session.names(true), out_names = session.names(false);
+  formats::Sample sample = formats::read_sample_dir(args[1], in_names);
+  for (size_t i = 0; i < in_names.size(); ++i) {
+    const ir::Tensor& t = sample.at(in_names[i]);
+    session.check(pare_session_set_input(session.get(), i, static_cast<pare_dtype>(t.dtype()), t.dims().data(),
+                                         t.rank(), t.raw(), t.byte_size()));
+  }
+  session.check(pare_session_run(session.get()));
+  std::filesystem::create_directories(args[2]);
+  for (size_t k = 0; k < out_names.size(); ++k) {
+    pare_tensor_info info;
+    const void* data = nullptr;
+    size_t bytes = 0;
+    session.check(pare_session_output(session.get(), k, &info, &data, &bytes));
+    const auto* p = static_cast<const uint8_t*>(data);
+    ir::Tensor t(static_cast<ir::DataType>(info.dtype), std::vector<int64_t>(info.dims, info.dims + info.rank),
+                 std::vector<uint8_t>(p, p + bytes));
+    formats::write_tensor_pb(args[2] + "/output_" + std::to_string(k) + ".pb", t, out_names[k]);
+  }
+  return 0;
+}
+
+}  // namespace pare::run_tool
