@@ -175,7 +175,8 @@ class MelWeightMatrix : public Kernel {
     if (mels < 1 || dft < 1 || rate < 1 || lo < 0 || hi <= lo) compute_error(ctx, "invalid mel filter parameters");
     int64_t bins = dft / 2 + 1;
     auto mel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
-    double mlo = mel(lo), step = (mel(hi) - mlo) / static_cast<double>(mels + 1);
+    // The spec's reference (and ONNX Runtime) divide the mel range by num_mel_bins + 2.
+    double mlo = mel(lo), step = (mel(hi) - mlo) / static_cast<double>(mels + 2);
     std::vector<int64_t> edge(static_cast<size_t>(mels + 2));
     for (int64_t i = 0; i < mels + 2; ++i) {
       double hz = 700 * (std::pow(10, (i * step + mlo) / 2595) - 1);

@@ -1,8 +1,9 @@
 // MaxUnpool: scatters the values of a MaxPool back to the flat positions its
 // Indices output recorded, zeros elsewhere. The output shape is output_shape
 // when given, else (in - 1) * stride + kernel - pads per spatial axis.
-// Indices are flat over the whole output tensor, as MaxPool writes them; one
-// out of range is an error. MACs: 0.
+// Indices are flat over the whole unpooled tensor, as MaxPool writes them; one
+// out of range is an error. With output_shape, elements keep their coordinates.
+// MACs: 0.
 #include <cstring>
 
 #include "lib/runtime/kernels/families.h"
@@ -25,23 +26,30 @@ class MaxUnpool : public Kernel {
     size_t sp = kernel_.size();
     if (x.rank() != sp + 2) compute_error(ctx, "X must have kernel_shape's spatial rank + 2");
     if (ind.dims != x.dims || ind.dtype != DataType::kInt64) compute_error(ctx, "I must be int64 of X's shape");
-    std::vector<int64_t> dims{x.dims[0], x.dims[1]};
+    // Indices address the unpooled shape MaxPool saw; an explicit output_shape
+    // (MaxPool's input may have been larger) keeps each element's coordinates.
+    std::vector<int64_t> inferred{x.dims[0], x.dims[1]};
+    for (size_t i = 0; i < sp; ++i) {
+      int64_t s = strides_.empty() ? 1 : strides_[i], pb = pads_.empty() ? 0 : pads_[i], pe = pads_.empty() ? 0 : pads_[i + sp];
+      inferred.push_back((x.dims[2 + i] - 1) * s + kernel_[i] - pb - pe);
+    }
+    std::vector<int64_t> dims = inferred;
     if (const TensorView* os = ctx.input(2); os && os->numel() > 0) {
       dims = read_ints(*os);
       if (dims.size() != x.rank()) compute_error(ctx, "output_shape must have X's rank");
-    } else {
-      for (size_t i = 0; i < sp; ++i) {
-        int64_t s = strides_.empty() ? 1 : strides_[i], pb = pads_.empty() ? 0 : pads_[i], pe = pads_.empty() ? 0 : pads_[i + sp];
-        dims.push_back((x.dims[2 + i] - 1) * s + kernel_[i] - pb - pe);
-      }
+      for (size_t i = 0; i < dims.size(); ++i)
+        if (dims[i] < inferred[i]) compute_error(ctx, "output_shape is smaller than the unpooled shape");
     }
     TensorView& y = ctx.allocate_output(0, x.dtype, dims);
     std::memset(y.data, 0, y.byte_size());
-    int64_t total = y.numel();
+    int64_t total = product(inferred, 0, inferred.size());
+    auto ys = strides_of(dims), is = strides_of(inferred);
     for (int64_t k = 0; k < x.numel(); ++k) {
       int64_t j = ind.as<int64_t>()[k];
       if (j < 0 || j >= total) compute_error(ctx, fmt::format("index {} is out of range for an output of {} elements", j, total));
-      copy_element(x, k, y, j);
+      int64_t to = 0;
+      for (size_t d = 0; d < dims.size(); ++d) to += (j / is[d]) % inferred[d] * ys[d];
+      copy_element(x, k, y, to);
     }
   }
 
