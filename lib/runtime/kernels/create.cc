@@ -1,26 +1,35 @@
 // create_kernel: how the session builds the kernel of a node. Three steps, so
 // that the family files stay simple and fast:
-//  1. the table's kernel (def.create);
-//  2. where that kernel refuses the node at compile time (Resize cubic or
-//     tf_crop_and_resize, 3-D pools, MaxPool's Indices output, 3-D Conv with
-//     constant weights, BatchNormalization in training mode) and a reference
-//     kernel exists for the op, the reference kernel instead; Conv also
-//     switches at run time when X has more than 2 spatial dims (its weights
-//     may be a graph input);
+//  1. a reference kernel, for the nodes the table's fast kernel does not take
+//     by design (handed_over below: Resize cubic or tf_crop_and_resize, pools
+//     with more than 2 spatial dims or MaxPool's Indices / storage_order, Conv
+//     with constant weights of more than 2 spatial dims, BatchNormalization in
+//     training mode);
+//  2. otherwise the table's kernel (def.create), whose refusals keep their
+//     messages; Conv switches to the reference at run time when X has more
+//     than 2 spatial dims (its weights may be a graph input);
 //  3. the float16 bridge (kernels/float16.cc) around float32 kernels.
 #include "lib/runtime/kernels/families.h"
 
 namespace pare::rt {
 namespace {
 
-using Factory = std::unique_ptr<Kernel> (*)(const KernelInit&);
+bool has_output(const ir::Node& n, size_t i) { return n.outputs().size() > i && n.output(i); }
 
-Factory reference_for(std::string_view op) {
-  if (op == "Resize") return kernels::make_general_resize;
-  if (op == "Conv") return kernels::make_reference_conv;
-  if (op == "MaxPool") return [](const KernelInit& i) { return kernels::make_reference_pool(i, true); };
-  if (op == "AveragePool") return [](const KernelInit& i) { return kernels::make_reference_pool(i, false); };
-  if (op == "BatchNormalization") return kernels::make_batchnorm_training;
+// The reference kernel for `init`'s node when the fast kernel does not take it, else nullptr.
+std::unique_ptr<Kernel> handed_over(const KernelDef& def, const KernelInit& init) {
+  if (!def.domain.empty()) return nullptr;
+  std::string_view op = def.op_type;
+  if (op == "Resize" && (init.attr_string("mode", "nearest") == "cubic" ||
+                         (init.opset >= 11 && init.attr_string("coordinate_transformation_mode", "") == "tf_crop_and_resize")))
+    return kernels::make_general_resize(init);
+  if (op == "MaxPool" || op == "AveragePool") {
+    bool max = op == "MaxPool";
+    if (init.attr_ints("kernel_shape").size() > 2 || (max && (has_output(init.node, 1) || init.attr_int("storage_order", 0) != 0)))
+      return kernels::make_reference_pool(init, max);
+  }
+  if (op == "Conv" && init.constant(1) && init.constant(1)->dims().size() > 4) return kernels::make_reference_conv(init);
+  if (op == "BatchNormalization" && init.attr_int("training_mode", 0) != 0) return kernels::make_batchnorm_training(init);
   return nullptr;
 }
 
@@ -41,19 +50,11 @@ class ByRank : public Kernel {
 }  // namespace
 
 std::unique_ptr<Kernel> create_kernel(const KernelDef& def, const KernelInit& init) {
-  Factory reference = def.domain.empty() ? reference_for(def.op_type) : nullptr;
-  std::unique_ptr<Kernel> k;
-  try {
+  std::unique_ptr<Kernel> k = handed_over(def, init);
+  if (!k) {
     k = def.create(init);
-  } catch (const Error& refused) {
-    if (!reference) throw;
-    try {
-      k = reference(init);
-    } catch (const Error&) {
-      throw refused;  // neither runs it: the table kernel's reason is the one to give
-    }
+    if (def.domain.empty() && def.op_type == "Conv") k = std::make_unique<ByRank>(std::move(k), kernels::make_reference_conv(init));
   }
-  if (reference && def.op_type == "Conv") k = std::make_unique<ByRank>(std::move(k), reference(init));
   return kernels::bridge_float16(def, std::move(k));
 }
 
