@@ -76,7 +76,8 @@ class NonMaxSuppression : public Kernel {
         std::vector<double> sc(static_cast<size_t>(nbox));
         for (int64_t i = 0; i < nbox; ++i) {
           sc[i] = get(scores, (b * nc + c) * nbox + i);
-          if (!has_score_th || sc[i] > score_th) order.push_back(i);
+          // NaN scores are never selected (and would break the sort's ordering).
+          if (!std::isnan(sc[i]) && (!has_score_th || sc[i] > score_th)) order.push_back(i);
         }
         std::stable_sort(order.begin(), order.end(), [&](int64_t p, int64_t q) { return sc[p] > sc[q]; });
         std::vector<int64_t> kept;
@@ -138,8 +139,12 @@ class RoiAlign : public Kernel {
         rh = std::max(rh, 1.0);
       }
       double bh = rh / out_h_, bw = rw / out_w_;
+      if (!(std::fabs(rh) < 1e7 && std::fabs(rw) < 1e7)) compute_error(ctx, fmt::format("roi {} is not a finite region of the image scale", k));
       int64_t gh = ratio_ > 0 ? ratio_ : static_cast<int64_t>(std::ceil(rh / out_h_));
       int64_t gw = ratio_ > 0 ? ratio_ : static_cast<int64_t>(std::ceil(rw / out_w_));
+      // A roi of absurd size would mean billions of samples per bin: refuse instead of hanging.
+      if (gh > 65536 || gw > 65536)
+        compute_error(ctx, fmt::format("roi {} spans more than the sampling grid can hold", k));
       double count = std::max<int64_t>(gh * gw, 1);
       for (int64_t ch = 0; ch < c; ++ch) {
         int64_t base = (b * c + ch) * h * w;

@@ -148,8 +148,12 @@ class Einsum : public Kernel {
         if (ctx.input(k)->dims[d] != 1) strides[k][pos] += st[d];
       }
     }
-    int64_t out_count = y.numel(), sum_count = 1;
-    for (size_t i = out.size(); i < all.size(); ++i) sum_count *= size[all[i]];
+    int64_t out_count = y.numel(), sum_count = 1, points = 0;
+    bool overflow = false;
+    for (size_t i = out.size(); i < all.size(); ++i) overflow = overflow || __builtin_mul_overflow(sum_count, size[all[i]], &sum_count);
+    // The reference loop visits every point of the iteration space: refuse one that would not finish.
+    if (overflow || __builtin_mul_overflow(out_count, sum_count, &points) || points > (int64_t{1} << 36))
+      compute_error(ctx, "the contraction's iteration space is too large for the reference kernel");
     bool real = is_real(first.dtype);
     std::vector<int64_t> idx(all.size());
     for (int64_t o = 0; o < out_count; ++o) {

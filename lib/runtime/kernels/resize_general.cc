@@ -62,7 +62,7 @@ class GeneralResize : public Kernel {
       if (static_cast<size_t>(s->numel()) != rank) compute_error(ctx, "scales must have one value per axis");
       for (size_t i = 0; i < rank; ++i) {
         scales[i] = get(*s, static_cast<int64_t>(i));
-        if (scales[i] <= 0) compute_error(ctx, "scales must be positive");
+        if (!(scales[i] > 0) || !std::isfinite(scales[i])) compute_error(ctx, "scales must be positive and finite");
         out[i] = static_cast<int64_t>(std::floor(x.dims[i] * scales[i]));
       }
     } else {
