@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "lib/runtime/arena.h"
+#include "lib/runtime/kernels/families.h"
 #include "lib/runtime/thread_pool.h"
 
 namespace pare::rt {
@@ -245,7 +246,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g) {
       init.constant_inputs.push_back(it != known.end() ? &it->second : nullptr);
       if (in && it == known.end()) all_constant = false;
     }
-    CompiledGraph::Step step{&n, def, def->create(init), {}, {}, {}};
+    CompiledGraph::Step step{&n, def, create_kernel(*def, init), {}, {}, {}};
     for (const ir::Value* in : n.inputs()) step.in.push_back(in ? slot(in) : -1);
     for (const ir::Value* out : n.outputs()) step.out.push_back(out ? slot(out) : -1);
     if (all_constant && !n.outputs().empty()) {
@@ -436,7 +437,7 @@ std::vector<std::string> unsupported_nodes(const ir::Model& model) {
       // Subgraphs are checked on their own by for_each_graph.
       KernelInit init{*n, opset, constants, [](const ir::Graph&) { return std::shared_ptr<CompiledGraph>(); }};
       try {
-        def->create(init);
+        create_kernel(*def, init);
       } catch (const Error& e) {
         out.push_back(e.what());
       }

@@ -86,6 +86,17 @@ TEST_P(RunnerVsOrt, OutputsMatchWithinTolerance) {
 
 INSTANTIATE_TEST_SUITE_P(Models, RunnerVsOrt, ::testing::ValuesIn(testing::real_models()),
                          [](const auto& info) { return testing::test_name_for(info.param); });
+INSTANTIATE_TEST_SUITE_P(Coverage, RunnerVsOrt, ::testing::ValuesIn(testing::coverage_models()),
+                         [](const auto& info) { return testing::test_name_for(info.param); });
+
+// What `pare inspect` reports as unsupported: nothing, for the coverage models.
+TEST(CoverageModels, HaveNoUnsupportedOp) {
+  for (const std::string& path : testing::coverage_models()) {
+    ir::Model model = formats::onnx::load_model(path);
+    auto unsupported = rt::unsupported_nodes(model);
+    EXPECT_TRUE(unsupported.empty()) << path << ": " << (unsupported.empty() ? "" : unsupported.front());
+  }
+}
 
 }  // namespace
 }  // namespace pare

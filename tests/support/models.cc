@@ -58,4 +58,6 @@ std::string temp_dir() {
   return p;
 }
 
+std::vector<std::string> coverage_models() { return {fetched_model("ch_PP-OCRv4_rec_infer.onnx")}; }
+
 }  // namespace pare::testing

@@ -16,6 +16,10 @@ std::string testdata_model(const std::string& name);
 std::string fetched_model(const std::string& name);
 // Every real model of the test set: the committed ones, then the fetched ones.
 std::vector<std::string> real_models();
+// Real models that exercise the runner's operator coverage (issue 18): run against
+// ONNX Runtime and checked for unsupported ops, kept apart from real_models() so
+// the pass and CLI tests do not grow with them.
+std::vector<std::string> coverage_models();
 // A GoogleTest-safe test name for a model path: its file stem, [A-Za-z0-9_] only.
 std::string test_name_for(const std::string& path);
 // A fresh empty temporary folder, removed at process exit.

@@ -111,6 +111,8 @@ std::map<std::string, int64_t> dims_for(const std::string& model_path) {
     return {{"p2o.DynamicDimension.0", 1}, {"p2o.DynamicDimension.1", 48}, {"p2o.DynamicDimension.2", 192}};
   if (name == "ch_PP-OCRv4_det_infer.onnx")  // the detector needs sides that are multiples of 32
     return {{"p2o.DynamicDimension.0", 1}, {"p2o.DynamicDimension.1", 320}, {"p2o.DynamicDimension.2", 320}};
+  if (name == "ch_PP-OCRv4_rec_infer.onnx")  // a text line: height 48, width 320
+    return {{"p2o.DynamicDimension.0", 1}, {"p2o.DynamicDimension.1", 320}};
   return {};
 }
 

@@ -23,4 +23,38 @@ std::vector<KernelDef> quant_kernels();        // QuantizeLinear, DequantizeLine
 std::vector<KernelDef> rnn_kernels();          // LSTM, GRU
 std::vector<KernelDef> control_kernels();      // If, Loop
 
+// Operator coverage (issue 18): one line per family, each in its own file.
+std::vector<KernelDef> loss_kernels();             // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+std::vector<KernelDef> indexing_kernels();         // GatherElements/ND, Scatter*, OneHot, Compress, Trilu, CumSum, DepthToSpace, ...
+std::vector<KernelDef> unary_extra_kernels();      // trigonometric/hyperbolic, Gelu, Celu, Shrink, IsNaN, IsInf, BitShift
+std::vector<KernelDef> normalize_extra_kernels();  // Hardmax, LRN, MeanVarianceNormalization
+std::vector<KernelDef> passthrough_kernels();      // Dropout, CastLike
+std::vector<KernelDef> linalg_kernels();           // Einsum, Det
+std::vector<KernelDef> quant_linear_kernels();     // MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv, DynamicQuantizeLinear
+std::vector<KernelDef> detection_kernels();        // NonMaxSuppression, RoiAlign, GridSample
+std::vector<KernelDef> signal_kernels();           // DFT, STFT, Hann/Hamming/BlackmanWindow, MelWeightMatrix
+std::vector<KernelDef> unique_kernels();           // Unique
+std::vector<KernelDef> unpool_kernels();           // MaxUnpool
+std::vector<KernelDef> rnn_simple_kernels();       // RNN
+std::vector<KernelDef> text_kernels();             // TfIdfVectorizer
+std::vector<KernelDef> scan_kernels();             // Scan
+std::vector<KernelDef> training_kernels();         // Adagrad, Momentum, Adam (ai.onnx.preview.training)
+// Reference kernels that kernels/create.cc uses where a fast kernel refuses a node:
+// Resize's cubic mode and tf_crop_and_resize; N-D Conv; N-D pools and MaxPool's Indices.
+std::unique_ptr<Kernel> make_general_resize(const KernelInit& init);
+std::unique_ptr<Kernel> make_reference_conv(const KernelInit& init);
+std::unique_ptr<Kernel> make_reference_pool(const KernelInit& init, bool max);
+std::unique_ptr<Kernel> make_batchnorm_training(const KernelInit& init);
+// Wraps a float32 kernel so it also runs float16 tensors (kernels/float16.cc).
+std::unique_ptr<Kernel> bridge_float16(const KernelDef& def, std::unique_ptr<Kernel> k);
+
 }  // namespace pare::rt::kernels
+
+namespace pare::rt {
+
+// The kernel the session runs for a node: def.create(init), or a reference
+// kernel where that one refuses the node, wrapped so that float32 kernels also
+// run float16 tensors (kernels/create.cc).
+std::unique_ptr<Kernel> create_kernel(const KernelDef& def, const KernelInit& init);
+
+}  // namespace pare::rt

@@ -1,4 +1,4 @@
-// Reductions: ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSumExp, ArgMax,
+// Reductions: ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSumExp/LogSum, ArgMax,
 // ArgMin, TopK.
 //
 // Axes come from the attribute (before opset 13 for ReduceSum, before 18 for
@@ -16,7 +16,7 @@
 namespace pare::rt::kernels {
 namespace {
 
-enum class Red { kMean, kSum, kMax, kMin, kProd, kL1, kL2, kSumSquare, kLogSumExp };
+enum class Red { kMean, kSum, kMax, kMin, kProd, kL1, kL2, kSumSquare, kLogSumExp, kLogSum };
 
 // Splits a tensor into [outer, reduced, inner] index spaces for arbitrary axes by
 // iterating output elements and, per element, every reduced position.
@@ -131,6 +131,7 @@ class Reduce : public Kernel {
             acc = m + std::log(acc);
             break;
           }
+          case Red::kLogSum: acc = 0; for (int64_t off : offs) acc += base[off]; acc = std::log(acc); break;
           default: acc = 0; for (int64_t off : offs) acc += base[off]; if (op_ == Red::kMean) acc /= std::max<int64_t>(p.red_count, 1);
         }
         py[o] = static_cast<T>(acc);
@@ -252,6 +253,7 @@ std::vector<KernelDef> reduce_kernels() {
       {"", "ReduceL2", 1, kLatestOpset, reduce<Red::kL2, 18>, nullptr},
       {"", "ReduceSumSquare", 1, kLatestOpset, reduce<Red::kSumSquare, 18>, nullptr},
       {"", "ReduceLogSumExp", 1, kLatestOpset, reduce<Red::kLogSumExp, 18>, nullptr},
+      {"", "ReduceLogSum", 1, kLatestOpset, reduce<Red::kLogSum, 18>, nullptr},
       {"", "ArgMax", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<ArgExtreme>(i, true); }, nullptr},
       {"", "ArgMin", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<ArgExtreme>(i, false); }, nullptr},
       {"", "TopK", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<TopK>(i); }, nullptr},

@@ -13,6 +13,15 @@ const std::vector<KernelDef>& all_kernels() {
       auto defs = family();
       all.insert(all.end(), defs.begin(), defs.end());
     }
+    // Operator coverage (issue 18).
+    for (auto family : {kernels::loss_kernels, kernels::indexing_kernels, kernels::unary_extra_kernels,
+                        kernels::normalize_extra_kernels, kernels::passthrough_kernels, kernels::linalg_kernels,
+                        kernels::quant_linear_kernels, kernels::detection_kernels, kernels::signal_kernels,
+                        kernels::unique_kernels, kernels::unpool_kernels, kernels::rnn_simple_kernels, kernels::text_kernels,
+                        kernels::scan_kernels, kernels::training_kernels}) {
+      auto defs = family();
+      all.insert(all.end(), defs.begin(), defs.end());
+    }
     return all;
   }();
   return table;
