@@ -20,6 +20,9 @@ namespace pare::rt {
 
 struct SessionOptions {
   int threads = 1;
+  // Fuse activations into the kernel that feeds them (Conv + Relu, Clip,
+  // HardSigmoid, HardSwish, LeakyRelu, Sigmoid). Off gives one kernel per node.
+  bool fuse = true;
 };
 
 struct RunStats {

@@ -1,0 +1,90 @@
+#include "lib/runtime/epilogue.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "lib/runtime/epilogue_simd.h"
+
+namespace pare::rt {
+
+float Epilogue::apply(float x) const {
+  switch (kind) {
+    case Kind::kNone: return x;
+    case Kind::kRelu: return x > 0 ? x : 0.0f;
+    case Kind::kClip: return x < a ? a : (x > b ? b : x);
+    case Kind::kHardSigmoid: return std::max(0.0f, std::min(1.0f, a * x + b));
+    case Kind::kHardSwish: return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
+    case Kind::kLeakyRelu: return x < 0 ? a * x : x;
+    case Kind::kSigmoid: return 1.0f / (1.0f + std::exp(-x));
+  }
+  return x;
+}
+
+void Epilogue::apply(float* p, int64_t n) const {
+  if (kind == Kind::kNone) return;
+  int64_t i = 0;
+#if PARE_EPILOGUE_AVX
+  if (kind != Kind::kSigmoid) {
+    EpilogueVec v(*this);
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, v(_mm256_loadu_ps(p + i)));
+  }
+#endif
+  for (; i < n; ++i) p[i] = apply(p[i]);
+}
+
+namespace {
+
+// A scalar bound of Clip (opset 11+): absent is unbounded; a computed one cannot be fused.
+std::optional<float> clip_bound(const ir::Node& node, size_t i, const std::vector<const ir::Tensor*>& constants,
+                                float unbounded, bool& fusable) {
+  if (i >= node.inputs().size() || !node.inputs()[i]) return unbounded;
+  const ir::Tensor* t = i < constants.size() ? constants[i] : nullptr;
+  if (!t || t->numel() != 1 || t->dtype() != ir::DataType::kFloat) {
+    fusable = false;
+    return std::nullopt;
+  }
+  return t->as_float()[0];
+}
+
+}  // namespace
+
+std::optional<Epilogue> epilogue_of(const ir::Node& node, int64_t opset, const std::vector<const ir::Tensor*>& constants) {
+  if (!node.domain.empty() && node.domain != "ai.onnx") return std::nullopt;
+  if (node.inputs().empty() || node.outputs().size() != 1) return std::nullopt;
+  const std::string& op = node.op_type;
+  Epilogue e;
+  using K = Epilogue::Kind;
+  if (op == "Relu") {
+    e.kind = K::kRelu;
+  } else if (op == "Sigmoid") {
+    e.kind = K::kSigmoid;
+  } else if (op == "HardSigmoid") {
+    e = {K::kHardSigmoid, node.attr_float("alpha", 0.2f), node.attr_float("beta", 0.5f)};
+  } else if (op == "HardSwish" && opset >= 14) {
+    e.kind = K::kHardSwish;
+  } else if (op == "LeakyRelu") {
+    e = {K::kLeakyRelu, node.attr_float("alpha", 0.01f), 0};
+  } else if (op == "Clip") {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    e.kind = K::kClip;
+    if (opset < 11) {
+      e.a = node.attr_float("min", -kInf);
+      e.b = node.attr_float("max", kInf);
+    } else {
+      bool fusable = true;
+      auto lo = clip_bound(node, 1, constants, -kInf, fusable), hi = clip_bound(node, 2, constants, kInf, fusable);
+      if (!fusable) return std::nullopt;
+      e.a = *lo;
+      e.b = *hi;
+    }
+    // Clip's kernel clamps infinite bounds to the float range; the same here.
+    e.a = std::isinf(e.a) ? std::numeric_limits<float>::lowest() : e.a;
+    e.b = std::isinf(e.b) ? std::numeric_limits<float>::max() : e.b;
+  } else {
+    return std::nullopt;
+  }
+  return e;
+}
+
+}  // namespace pare::rt

@@ -1,0 +1,149 @@
+#include "lib/runtime/kernels/packed_gemm.h"
+
+#include <algorithm>
+
+#include "lib/runtime/epilogue_simd.h"
+
+namespace pare::rt::kernels {
+
+PackedA pack_a(const float* a, int64_t m, int64_t k, int64_t lda) {
+  PackedA p;
+  p.m = m;
+  p.k = k;
+  p.data.assign(static_cast<size_t>(p.panels() * kPanelRows * k), 0.0f);
+  for (int64_t r = 0; r < m; ++r) {
+    float* panel = p.data.data() + (r / kPanelRows) * kPanelRows * k;
+    for (int64_t i = 0; i < k; ++i) panel[i * kPanelRows + r % kPanelRows] = a[r * lda + i];
+  }
+  return p;
+}
+
+namespace {
+
+// Writes the valid part of a tile computed into `tile` (kPanelRows x kTileCols);
+// Sigmoid, the one epilogue without a vector form, is applied here.
+void store_tile(const float* tile, int64_t rows, int64_t cols, const Epilogue& e, float* c, int64_t ldc) {
+  bool scalar_epilogue = e.kind == Epilogue::Kind::kSigmoid;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* out = c + r * ldc;
+    const float* in = tile + r * kTileCols;
+    for (int64_t j = 0; j < cols; ++j) out[j] = scalar_epilogue ? e.apply(in[j]) : in[j];
+  }
+}
+
+#if PARE_EPILOGUE_AVX
+
+// One tile over the whole of K: 12 accumulators of 8 floats; per k, two loads of
+// B, six broadcasts of A and twelve fused multiply-adds.
+template <bool kMasked>
+void tile_avx(int64_t k, const float* ap, const float* b, int64_t ldb, int64_t cols, const float* bias6,
+              const EpilogueVec& ev, bool vector_epilogue, float* c, int64_t ldc, int64_t rows) {
+  __m256i mask0 = _mm256_setzero_si256(), mask1 = _mm256_setzero_si256();
+  if constexpr (kMasked) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols)), lane);
+    mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols) - 8), lane);
+  }
+  __m256 c00 = _mm256_broadcast_ss(bias6 + 0), c01 = c00;
+  __m256 c10 = _mm256_broadcast_ss(bias6 + 1), c11 = c10;
+  __m256 c20 = _mm256_broadcast_ss(bias6 + 2), c21 = c20;
+  __m256 c30 = _mm256_broadcast_ss(bias6 + 3), c31 = c30;
+  __m256 c40 = _mm256_broadcast_ss(bias6 + 4), c41 = c40;
+  __m256 c50 = _mm256_broadcast_ss(bias6 + 5), c51 = c50;
+  for (int64_t i = 0; i < k; ++i) {
+    __m256 b0, b1;
+    if constexpr (kMasked) {
+      b0 = _mm256_maskload_ps(b, mask0);
+      b1 = _mm256_maskload_ps(b + 8, mask1);
+    } else {
+      b0 = _mm256_loadu_ps(b);
+      b1 = _mm256_loadu_ps(b + 8);
+    }
+    __m256 a;
+    a = _mm256_broadcast_ss(ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(ap + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(ap + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(ap + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(ap + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(ap + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    ap += kPanelRows;
+    b += ldb;
+  }
+  __m256 acc[kPanelRows][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (vector_epilogue)
+    for (auto& row : acc) {
+      row[0] = ev(row[0]);
+      row[1] = ev(row[1]);
+    }
+  if (!kMasked && rows == kPanelRows && vector_epilogue) {
+    for (int64_t r = 0; r < kPanelRows; ++r) {
+      _mm256_storeu_ps(c + r * ldc, acc[r][0]);
+      _mm256_storeu_ps(c + r * ldc + 8, acc[r][1]);
+    }
+    return;
+  }
+  alignas(32) float tile[kPanelRows * kTileCols];
+  for (int64_t r = 0; r < kPanelRows; ++r) {
+    _mm256_store_ps(tile + r * kTileCols, acc[r][0]);
+    _mm256_store_ps(tile + r * kTileCols + 8, acc[r][1]);
+  }
+  store_tile(tile, rows, cols, ev.kind == Epilogue::Kind::kSigmoid ? Epilogue{Epilogue::Kind::kSigmoid} : Epilogue{}, c,
+             ldc);
+}
+
+#endif
+
+// The portable tile: the same order of operations without fused multiply-adds.
+[[maybe_unused]] void tile_portable(int64_t k, const float* ap, const float* b, int64_t ldb, int64_t cols, const float* bias6,
+                   const Epilogue& e, float* c, int64_t ldc, int64_t rows) {
+  float tile[kPanelRows * kTileCols];
+  for (int64_t r = 0; r < kPanelRows; ++r)
+    for (int64_t j = 0; j < kTileCols; ++j) tile[r * kTileCols + j] = bias6[r];
+  for (int64_t i = 0; i < k; ++i) {
+    const float* brow = b + i * ldb;
+    for (int64_t r = 0; r < kPanelRows; ++r) {
+      float av = ap[i * kPanelRows + r];
+      for (int64_t j = 0; j < cols; ++j) tile[r * kTileCols + j] += av * brow[j];
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) c[r * ldc + j] = e.apply(tile[r * kTileCols + j]);
+}
+
+}  // namespace
+
+void packed_gemm(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb, int64_t n,
+                 const float* bias, const Epilogue& epilogue, float* c, int64_t ldc) {
+#if PARE_EPILOGUE_AVX
+  EpilogueVec ev(epilogue);
+  bool vector_epilogue = epilogue.kind != Epilogue::Kind::kSigmoid;
+#endif
+  for (int64_t p = panel0; p < panel1; ++p) {
+    int64_t r0 = p * kPanelRows, rows = std::min(kPanelRows, a.m - r0);
+    float bias6[kPanelRows] = {};
+    if (bias) std::copy(bias + r0, bias + r0 + rows, bias6);
+    const float* ap = a.panel(p);
+    float* crow = c + r0 * ldc;
+    int64_t j = 0;
+#if PARE_EPILOGUE_AVX
+    for (; j + kTileCols <= n; j += kTileCols)
+      tile_avx<false>(a.k, ap, b + j, ldb, kTileCols, bias6, ev, vector_epilogue, crow + j, ldc, rows);
+    if (j < n) tile_avx<true>(a.k, ap, b + j, ldb, n - j, bias6, ev, vector_epilogue, crow + j, ldc, rows);
+#else
+    for (; j < n; j += kTileCols)
+      tile_portable(a.k, ap, b + j, ldb, std::min(kTileCols, n - j), bias6, epilogue, crow + j, ldc, rows);
+#endif
+  }
+}
+
+void gemm_reference(const float* a, int64_t m, int64_t k, int64_t lda, const float* b, int64_t ldb, int64_t n,
+                    const float* bias, const Epilogue& epilogue, float* c, int64_t ldc) {
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      float acc = bias ? bias[r] : 0.0f;
+      for (int64_t i = 0; i < k; ++i) acc += a[r * lda + i] * b[i * ldb + j];
+      c[r * ldc + j] = epilogue.apply(acc);
+    }
+}
+
+}  // namespace pare::rt::kernels
