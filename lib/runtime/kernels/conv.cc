@@ -9,8 +9,9 @@
 // im2col matrix [C/g*kh*kw, OH*OW]; a 1x1, stride-1, unpadded convolution uses
 // X_g itself as col (a plain GEMM), and a depthwise one (group == C == M) a
 // direct loop. With constant weights (the usual case) W_g is packed once at
-// compile time and the GEMM is packed_gemm over blocks of pixels whose im2col
-// columns are written straight into a small per-thread buffer; with computed
+// compile time and the GEMM is packed_gemm_panels over blocks of pixels whose
+// im2col columns (or X's, for 1x1) are written straight into a small per-thread
+// buffer in the tile's column panels; with computed
 // weights it is Eigen's GEMM over the whole im2col matrix. An activation the
 // session fused into the Conv (init.epilogue) is applied as outputs are stored. ConvTranspose is the adjoint: col = W_g^T x X_g,
 // then col2im scatters and adds into Y. Work is split over output channels (or
@@ -193,25 +194,24 @@ class Conv : public Kernel {
     int64_t cols = block_columns(k), blocks = (spatial + cols - 1) / cols, threads = ctx.threads();
     int64_t chunks = blocks >= 2 * threads ? 1 : std::min(panels, (2 * threads + blocks - 1) / blocks);
     int64_t units = blocks * chunks, tasks = std::min(threads, units);
-    float* buffers = pointwise ? nullptr
-                               : static_cast<float*>(const_cast<KernelContext&>(ctx).scratch(sizeof(float) * tasks * k * cols));
+    // cols is a multiple of kTileCols: a block's panels fill its buffer exactly.
+    auto* buffers = static_cast<float*>(const_cast<KernelContext&>(ctx).scratch(sizeof(float) * tasks * k * cols));
     ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
-        float* buffer = buffers ? buffers + t * k * cols : nullptr;
+        float* buffer = buffers + t * k * cols;
         int64_t packed_block = -1;
         for (int64_t u = t * units / tasks; u < (t + 1) * units / tasks; ++u) {
           int64_t block = u / chunks, chunk = u % chunks;
           int64_t p0 = block * cols, p1 = std::min(spatial, p0 + cols);
-          const float* b = x + p0;
-          int64_t ldb = spatial;
-          if (!pointwise) {
-            if (packed_block != block) im2col_block(g, k / (g.kh * g.kw), x, p0, p1, buffer);
-            packed_block = block;
-            b = buffer;
-            ldb = p1 - p0;
+          // B in column panels (packed_gemm_panels): im2col writes them directly, a
+          // 1x1 convolution copies its block of X.
+          if (packed_block != block) {
+            if (pointwise) pack_b_panels(x + p0, spatial, k, p1 - p0, buffer);
+            else im2col_block(g, k / (g.kh * g.kw), x, p0, p1, buffer);
           }
-          packed_gemm(w, chunk * panels / chunks, (chunk + 1) * panels / chunks, b, ldb, p1 - p0, bias, epilogue_,
-                      y + p0, spatial);
+          packed_block = block;
+          packed_gemm_panels(w, chunk * panels / chunks, (chunk + 1) * panels / chunks, buffer, p1 - p0, bias,
+                             epilogue_, y + p0, spatial);
         }
       }
     });
@@ -250,36 +250,69 @@ class Conv : public Kernel {
     }
   }
 
-  // Columns [p0, p1) of the im2col matrix of `channels` channels, row by row into
-  // out[row * (p1 - p0) + column - p0]: the packed path's B block.
+  // dst[0, n) = src[0, n), or zeros when src is nullptr, for the runs of at most
+  // 16 floats im2col_block writes: a whole panel row is two vector moves, not a
+  // call to memmove (masked stores would be microcoded on AMD).
+  static void short_fill(float* dst, int64_t n, const float* src) {
+#if PARE_EPILOGUE_AVX
+    if (n == 16) {
+      __m256 v0 = src ? _mm256_loadu_ps(src) : _mm256_setzero_ps();
+      __m256 v1 = src ? _mm256_loadu_ps(src + 8) : _mm256_setzero_ps();
+      _mm256_storeu_ps(dst, v0);
+      _mm256_storeu_ps(dst + 8, v1);
+      return;
+    }
+#endif
+    for (int64_t i = 0; i < n; ++i) dst[i] = src ? src[i] : 0.0f;
+  }
+
+  // Columns [p0, p1) of the im2col matrix of `channels` channels, in the column
+  // panels packed_gemm_panels reads (the last one zero-padded): element (row,
+  // column q - p0) at out[(q / 16) * rows * 16 + row * 16 + q % 16].
   static void im2col_block(const Geometry& g, int64_t channels, const float* x, int64_t p0, int64_t p1, float* out) {
-    int64_t width = p1 - p0;
-    for (int64_t r = 0; r < channels * g.kh * g.kw; ++r) {
+    int64_t rows = channels * g.kh * g.kw, width = p1 - p0, padded = (width + kTileCols - 1) / kTileCols * kTileCols;
+    // out index of block column q (0-based) in row r.
+    auto at = [&](int64_t r, int64_t q) { return (q / kTileCols) * rows * kTileCols + r * kTileCols + q % kTileCols; };
+    // Runs of columns [q0, q1) that stay inside one panel, in order.
+    auto for_runs = [&](int64_t q0, int64_t q1, auto&& fn) {
+      while (q0 < q1) {
+        int64_t end = std::min(q1, (q0 / kTileCols + 1) * kTileCols);
+        fn(q0, end);
+        q0 = end;
+      }
+    };
+    for (int64_t r = 0; r < rows; ++r) {
       int64_t c = r / (g.kh * g.kw), ki = (r / g.kw) % g.kh, kj = r % g.kw;
       const float* xc = x + c * g.h * g.w;
       auto [lo, hi] = valid_columns(g, kj);
       int64_t shift = kj * g.dw - g.pl;
+      auto zeros = [&](int64_t q0, int64_t q1) {
+        for_runs(q0, q1, [&](int64_t a, int64_t b) { short_fill(out + at(r, a), b - a, nullptr); });
+      };
       for (int64_t p = p0; p < p1;) {
         int64_t oy = p / g.ow, ox0 = p % g.ow, ox1 = std::min(g.ow, ox0 + (p1 - p));
-        float* row = out + r * width + (p - p0) - ox0;  // row[ox] for ox in [ox0, ox1)
+        int64_t q = p - p0 - ox0;  // block column of output column ox is q + ox
         int64_t iy = oy * g.sh - g.pt + ki * g.dh;
         if (iy < 0 || iy >= g.h) {
-          std::fill(row + ox0, row + ox1, 0.0f);
+          zeros(q + ox0, q + ox1);
         } else {
           const float* xr = xc + iy * g.w;
           int64_t a = std::clamp(lo, ox0, ox1), b = std::clamp(hi, a, ox1);
-          std::fill(row + ox0, row + a, 0.0f);
-          if (g.sw == 1) {
-            std::copy(xr + a + shift, xr + b + shift, row + a);
-          } else {
-            for (int64_t ox = a; ox < b; ++ox) row[ox] = xr[ox * g.sw + shift];
-          }
-          std::fill(row + b, row + ox1, 0.0f);
+          zeros(q + ox0, q + a);
+          for_runs(q + a, q + b, [&](int64_t q0, int64_t q1) {
+            float* dst = out + at(r, q0);
+            const float* src = xr + (q0 - q) * g.sw + shift;
+            if (g.sw == 1) short_fill(dst, q1 - q0, src);
+            else for (int64_t i = 0; i < q1 - q0; ++i) dst[i] = src[i * g.sw];
+          });
+          zeros(q + b, q + ox1);
         }
         p += ox1 - ox0;
       }
+      zeros(width, padded);
     }
   }
+
 
   Geometry geometry(const KernelContext& ctx, const TensorView& x, const TensorView& w) const {
     bool one_d = x.rank() == 3;

@@ -37,6 +37,15 @@ PackedA pack_a(const float* a, int64_t m, int64_t k, int64_t lda);
 void packed_gemm(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb, int64_t n,
                  const float* bias, const Epilogue& epilogue, float* c, int64_t ldc);
 
+// B in column panels: B[k, j] = b[(j / kTileCols) * k_total * kTileCols + k * kTileCols + j % kTileCols],
+// the last panel zero-padded to kTileCols columns. The tile then reads B
+// sequentially: no cache-set conflicts from a row stride that is a multiple of
+// 4 KB (a 1x1 convolution's B rows are whole feature maps apart).
+void packed_gemm_panels(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t n,
+                        const float* bias, const Epilogue& epilogue, float* c, int64_t ldc);
+// Writes rows [0, k) and columns [0, n) of B (b[i * ldb + j]) as packed_gemm_panels reads them.
+void pack_b_panels(const float* b, int64_t ldb, int64_t k, int64_t n, float* out);
+
 // The reference: the same sums in the same order (the optimised path may fuse
 // each multiply-add), one output at a time.
 void gemm_reference(const float* a, int64_t m, int64_t k, int64_t lda, const float* b, int64_t ldb, int64_t n,
