@@ -9,6 +9,13 @@
 namespace pare::rt {
 
 float Epilogue::apply(float x) const {
+  x = activate(x);
+  if (!round_trip) return x;
+  float q = std::clamp(std::nearbyint(x / scale) + zero_point, qmin, qmax);
+  return (q - zero_point) * scale;
+}
+
+float Epilogue::activate(float x) const {
   switch (kind) {
     case Kind::kNone: return x;
     case Kind::kRelu: return x > 0 ? x : 0.0f;
@@ -22,7 +29,7 @@ float Epilogue::apply(float x) const {
 }
 
 void Epilogue::apply(float* p, int64_t n) const {
-  if (kind == Kind::kNone) return;
+  if (none()) return;
   int64_t i = 0;
 #if PARE_EPILOGUE_AVX
   if (kind != Kind::kSigmoid) {
@@ -85,6 +92,30 @@ std::optional<Epilogue> epilogue_of(const ir::Node& node, int64_t opset, const s
     return std::nullopt;
   }
   return e;
+}
+
+bool add_round_trip(Epilogue& e, const ir::Node& q, const std::vector<const ir::Tensor*>& q_constants,
+                    const ir::Node& dq, const std::vector<const ir::Tensor*>& dq_constants) {
+  auto scalar = [](const std::vector<const ir::Tensor*>& c, size_t i) -> const ir::Tensor* {
+    return i < c.size() && c[i] && c[i]->numel() == 1 ? c[i] : nullptr;
+  };
+  const ir::Tensor *qs = scalar(q_constants, 1), *ds = scalar(dq_constants, 1);
+  if (!qs || !ds || qs->dtype() != ir::DataType::kFloat || ds->dtype() != ir::DataType::kFloat) return false;
+  if (q.attr_int("saturate", 1) != 1 || q.attr_int("block_size", 0) != 0 || dq.attr_int("block_size", 0) != 0) return false;
+  bool q_has_zp = q.inputs().size() > 2 && q.inputs()[2], dq_has_zp = dq.inputs().size() > 2 && dq.inputs()[2];
+  const ir::Tensor *qz = q_has_zp ? scalar(q_constants, 2) : nullptr, *dz = dq_has_zp ? scalar(dq_constants, 2) : nullptr;
+  if ((q_has_zp && !qz) || (dq_has_zp && !dz)) return false;
+  ir::DataType type = qz ? qz->dtype() : ir::DataType::kUint8;
+  if (type != ir::DataType::kUint8 && type != ir::DataType::kInt8) return false;
+  if (dz && dz->dtype() != type) return false;
+  float qzp = qz ? static_cast<float>(qz->as_double()[0]) : 0.0f, dzp = dz ? static_cast<float>(dz->as_double()[0]) : 0.0f;
+  if (qs->as_float()[0] != ds->as_float()[0] || qzp != dzp) return false;
+  e.round_trip = true;
+  e.scale = qs->as_float()[0];
+  e.zero_point = qzp;
+  e.qmin = type == ir::DataType::kUint8 ? 0.0f : -128.0f;
+  e.qmax = type == ir::DataType::kUint8 ? 255.0f : 127.0f;
+  return true;
 }
 
 }  // namespace pare::rt

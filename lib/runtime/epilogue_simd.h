@@ -16,19 +16,36 @@ namespace pare::rt {
 
 #if PARE_EPILOGUE_AVX
 struct EpilogueVec {
+  const Epilogue* source;  // for what has no vector form (Sigmoid)
   Epilogue::Kind kind;
-  __m256 a, b, zero, one, sixth, half;
+  bool round_trip;
+  __m256 a, b, zero, one, sixth, half, scale, zero_point, qmin, qmax;
   explicit EpilogueVec(const Epilogue& e)
-      : kind(e.kind),
+      : source(&e),
+        kind(e.kind),
+        round_trip(e.round_trip),
         a(_mm256_set1_ps(e.a)),
         b(_mm256_set1_ps(e.b)),
         zero(_mm256_setzero_ps()),
         one(_mm256_set1_ps(1.0f)),
         sixth(_mm256_set1_ps(6.0f)),
-        half(_mm256_set1_ps(0.5f)) {}
+        half(_mm256_set1_ps(0.5f)),
+        scale(_mm256_set1_ps(e.scale)),
+        zero_point(_mm256_set1_ps(e.zero_point)),
+        qmin(_mm256_set1_ps(e.qmin)),
+        qmax(_mm256_set1_ps(e.qmax)) {}
+  __m256 operator()(__m256 x) const {
+    x = activate(x);
+    if (!round_trip) return x;
+    // _MM_FROUND_TO_NEAREST_INT rounds half to even, as nearbyint does.
+    __m256 q = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(x, scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                             zero_point);
+    q = _mm256_min_ps(_mm256_max_ps(q, qmin), qmax);
+    return _mm256_mul_ps(_mm256_sub_ps(q, zero_point), scale);
+  }
   // Operand order follows the scalar formulas' NaN behaviour: _mm256_max_ps(p, q)
   // returns q when either is NaN.
-  __m256 operator()(__m256 x) const {
+  __m256 activate(__m256 x) const {
     using K = Epilogue::Kind;
     switch (kind) {
       case K::kRelu: return _mm256_max_ps(x, zero);

@@ -7,6 +7,7 @@
 
 #include "lib/runtime/arena.h"
 #include "lib/runtime/epilogue.h"
+#include "lib/runtime/kernels/epilogue_kernel.h"
 #include "lib/runtime/thread_pool.h"
 
 namespace pare::rt {
@@ -21,7 +22,7 @@ class CompiledGraph {
     std::unique_ptr<Kernel> kernel;
     std::vector<int> in, out;  // slots; -1 = absent
     std::vector<int> release;  // slots whose last use is this step
-    const ir::Node* fused = nullptr;  // an activation computed by this step's kernel (epilogue)
+    std::vector<const ir::Node*> fused;  // nodes computed by this step's kernel (its epilogue), in order
   };
   const ir::Graph* graph = nullptr;
   std::vector<Step> steps;
@@ -246,6 +247,63 @@ struct Readers {
   }
 };
 
+// The epilogue of the nodes after `n` that its kernel can compute, appending
+// them to `chain`; nullopt when there are none. Each must be the only reader of
+// the previous output, have a kernel, and compute elementwise on it.
+template <typename ConstantsOf>
+struct ChainFinder {
+  const ir::Model& model;
+  const Readers& readers;
+  const ConstantsOf& constants_of;
+
+  // The only reader of v when it computes elementwise on v (its first input).
+  const ir::Node* next(const ir::Value* v) const {
+    const ir::Node* r = readers.sole_reader(v);
+    bool onnx = r && (r->domain.empty() || r->domain == "ai.onnx");
+    bool elementwise = onnx && r->inputs()[0] == v && r->outputs().size() == 1 && r->outputs()[0] && r->subgraphs().empty();
+    return elementwise && find_kernel(*r, model.opset(r->domain)) ? r : nullptr;
+  }
+
+  // Adds to `e` and `chain` an activation `act` (when it is one), then a
+  // QuantizeLinear -> DequantizeLinear round trip reading `act`'s output, or
+  // `act` itself when it is the QuantizeLinear.
+  void extend(Epilogue& e, const ir::Node* act, std::vector<const ir::Node*>& chain) const {
+    const ir::Node* q = act;
+    if (act && act->op_type != "QuantizeLinear")
+      if (auto a = epilogue_of(*act, model.opset(act->domain), constants_of(*act))) {
+        e = *a;
+        chain.push_back(act);
+        q = next(act->outputs()[0]);
+      }
+    const ir::Node* dq = q && q->op_type == "QuantizeLinear" ? next(q->outputs()[0]) : nullptr;
+    if (dq && dq->op_type == "DequantizeLinear" && add_round_trip(e, *q, constants_of(*q), *dq, constants_of(*dq))) {
+      chain.push_back(q);
+      chain.push_back(dq);
+    }
+  }
+
+  // The epilogue of the nodes after `n` its kernel can compute, appended to `chain`.
+  std::optional<Epilogue> after(const ir::Node& n, std::vector<const ir::Node*>& chain) const {
+    Epilogue e;
+    extend(e, next(n.outputs()[0]), chain);
+    if (chain.empty()) return std::nullopt;
+    return e;
+  }
+
+  // The epilogue of `n` and the nodes after it when that includes a QDQ round
+  // trip (an activation alone already has its own one-pass kernel).
+  std::optional<Epilogue> from(const ir::Node& n, std::vector<const ir::Node*>& chain) const {
+    if (n.domain != "" && n.domain != "ai.onnx") return std::nullopt;
+    Epilogue e;
+    extend(e, &n, chain);
+    if (!e.round_trip) {
+      chain.clear();
+      return std::nullopt;
+    }
+    return e;
+  }
+};
+
 }  // namespace
 
 std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool fuse) {
@@ -278,6 +336,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
     }
     return c;
   };
+  ChainFinder<decltype(constants_of)> finder{model, readers, constants_of};
   for (const auto& owned : g.nodes()) {
     const ir::Node& n = *owned;
     if (fused_nodes.count(&n)) continue;
@@ -288,25 +347,26 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
     bool all_constant = !has_subgraphs(n);
     for (size_t i = 0; i < n.inputs().size(); ++i)
       if (n.inputs()[i] && !init.constant_inputs[i]) all_constant = false;
-    // Epilogue fusion: an activation that alone reads this node's only output is
-    // computed by this node's kernel, which then writes the activation's output.
-    const ir::Node* act = nullptr;
+    // Epilogue fusion: the nodes after this one, each alone reading the previous
+    // one's only output (an activation, then a QuantizeLinear -> DequantizeLinear
+    // round trip), are computed by this node's kernel, which writes the last one's output.
+    // A chain that starts at the node itself (an activation or QuantizeLinear
+    // before a round trip) runs as one epilogue kernel, the node's own included.
+    std::vector<const ir::Node*> chain;
     std::optional<Epilogue> epilogue;
-    if (fuse && !all_constant && fusable_producer(n) && n.outputs().size() == 1 && n.outputs()[0]) {
-      act = readers.sole_reader(n.outputs()[0]);
-      if (act && act->inputs()[0] == n.outputs()[0] && act->outputs().size() == 1 && act->outputs()[0] &&
-          find_kernel(*act, opset_of(*act)))
-        epilogue = epilogue_of(*act, opset_of(*act), constants_of(*act));
-      if (!epilogue) act = nullptr;
-    }
+    bool single_output = n.outputs().size() == 1 && n.outputs()[0];
+    if (fuse && !all_constant && single_output)
+      epilogue = fusable_producer(n) ? finder.after(n, chain) : finder.from(n, chain);
+    bool own = epilogue && !fusable_producer(n);  // n is chain[0], computed by the epilogue kernel
     if (epilogue) init.epilogue = &*epilogue;
-    CompiledGraph::Step step{&n, def, def->create(init), {}, {}, {}, act};
+    if (own) chain.erase(chain.begin());
+    CompiledGraph::Step step{&n, def, own ? kernels::make_epilogue_kernel(*epilogue) : def->create(init), {}, {}, {}, chain};
     for (const ir::Value* in : n.inputs()) step.in.push_back(in ? slot(in) : -1);
     for (const ir::Value* out : n.outputs()) step.out.push_back(out ? slot(out) : -1);
-    if (act) {
+    for (const ir::Node* fused : chain) {
       cg->fused_away.insert(step.out[0]);
-      step.out[0] = slot(act->outputs()[0]);
-      fused_nodes.insert(act);
+      step.out[0] = slot(fused->outputs()[0]);
+      fused_nodes.insert(fused);
     }
     if (all_constant && !n.outputs().empty()) {
       // Constant pre-evaluation: run the node now, once, and keep its outputs as constants.
@@ -382,12 +442,12 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
         for (int s : step.in) shapes.inputs.push_back(s >= 0 && frame.slots[s].set ? frame.slots[s].view.dims : std::vector<int64_t>{});
         for (int s : step.out) shapes.outputs.push_back(s >= 0 && frame.slots[s].set ? frame.slots[s].view.dims : std::vector<int64_t>{});
         if (step.def->macs) stats->macs += step.def->macs(*step.node, shapes);
-        NodeShapes fused_shapes{shapes.outputs, shapes.outputs};  // an activation keeps its input's shape
+        NodeShapes fused_shapes{shapes.outputs, shapes.outputs};  // epilogue nodes keep their input's shape
         stats->nodes.push_back(step.node);
         stats->shapes.push_back(std::move(shapes));
-        if (step.fused) {
-          stats->nodes.push_back(step.fused);
-          stats->shapes.push_back(std::move(fused_shapes));
+        for (const ir::Node* fused : step.fused) {
+          stats->nodes.push_back(fused);
+          stats->shapes.push_back(fused_shapes);
         }
       }
     }

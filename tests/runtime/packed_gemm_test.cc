@@ -23,8 +23,22 @@ std::vector<float> random_floats(size_t n, uint64_t seed) {
 
 std::vector<Epilogue> every_epilogue() {
   using K = Epilogue::Kind;
-  return {{K::kNone}, {K::kRelu}, {K::kClip, -1.0f, 2.5f}, {K::kHardSigmoid, 0.2f, 0.5f}, {K::kHardSwish},
-          {K::kLeakyRelu, 0.1f, 0}, {K::kSigmoid}};
+  std::vector<Epilogue> all = {{K::kNone}, {K::kRelu}, {K::kClip, -1.0f, 2.5f}, {K::kHardSigmoid, 0.2f, 0.5f},
+                               {K::kHardSwish}, {K::kLeakyRelu, 0.1f, 0}, {K::kSigmoid}};
+  for (K kind : {K::kNone, K::kRelu, K::kSigmoid}) {  // with a uint8 and an int8 QDQ round trip
+    Epilogue u8{kind};
+    u8.round_trip = true;
+    u8.scale = 0.03f;
+    u8.zero_point = 128;
+    u8.qmax = 255;
+    Epilogue s8 = u8;
+    s8.zero_point = -3;
+    s8.qmin = -128;
+    s8.qmax = 127;
+    all.push_back(u8);
+    all.push_back(s8);
+  }
+  return all;
 }
 
 TEST(PackedGemm, MatchesTheReferenceOverOddShapes) {
@@ -67,7 +81,8 @@ TEST(Epilogue, VectorAndScalarFormsAgree) {
   for (const Epilogue& e : every_epilogue()) {
     std::vector<float> v = x;
     e.apply(v.data(), static_cast<int64_t>(v.size()));
-    for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(v[i], e.apply(x[i])) << int(e.kind) << " at " << i;
+    for (size_t i = 0; i < x.size(); ++i)
+      EXPECT_EQ(v[i], e.apply(x[i])) << int(e.kind) << (e.round_trip ? " with QDQ" : "") << " at " << i;
   }
 }
 
@@ -158,6 +173,62 @@ TEST(ConvEpilogue, AnActivationWithAnotherReaderIsNotFused) {
   ASSERT_EQ(out.size(), 2u);
   auto y = out[0].as_float(), c = out[1].as_float();
   for (size_t i = 0; i < c.size(); ++i) EXPECT_EQ(y[i], c[i] > 0 ? c[i] : 0.0f);
+}
+
+// x -> Conv -> Relu -> QuantizeLinear -> DequantizeLinear -> y, as pare's static
+// quantization writes it: the round trip fuses into the Conv's epilogue.
+TEST(ConvEpilogue, AQdqRoundTripFusesWithinOneQuantizationStep) {
+  for (auto type : {ir::DataType::kUint8, ir::DataType::kInt8}) {
+    ConvAct t("Relu", {1, 5, 17, 19}, {9, 5, 3, 3}, 1, 1, 1);
+    ir::Graph& g = *t.model.graph;
+    float scale = 0.05f;
+    ir::Value* s = g.add_constant("s", ir::Tensor::scalar<float>(scale));
+    ir::Value* zp = type == ir::DataType::kUint8 ? g.add_constant("zp", ir::Tensor::scalar<uint8_t>(uint8_t{3}))
+                                                 : g.add_constant("zp", ir::Tensor::scalar<int8_t>(int8_t{-7}));
+    ir::Value* y = g.outputs[0];
+    ir::Node* q = g.add_node("QuantizeLinear", {y, s, zp}, {"yq"});
+    ir::Node* dq = g.add_node("DequantizeLinear", {q->output(0), s, zp}, {"ydq"});
+    g.outputs = {dq->output(0)};
+    ir::Tensor fused = t.run(1, true), literal = t.run(1, false);
+    Session check(t.model);
+    check.run(t.feed);
+    EXPECT_EQ(check.last_stats().nodes.size(), 4u) << "Conv, Relu, QuantizeLinear and DequantizeLinear all counted";
+    auto f = fused.as_float(), l = literal.as_float();
+    ASSERT_EQ(f.size(), l.size());
+    int differ = 0;
+    for (size_t i = 0; i < f.size(); ++i) {
+      ASSERT_LE(std::fabs(f[i] - l[i]), scale * 1.001f) << "element " << i;  // at most one quantization step
+      differ += f[i] != l[i];
+    }
+    EXPECT_LT(differ, static_cast<int>(f.size()) / 100) << "fused and literal round trips mostly agree exactly";
+    EXPECT_TRUE(fused.same_content(t.run(2, true))) << "threads change the result";
+  }
+}
+
+// Without a Conv before it, [Relu ->] QuantizeLinear -> DequantizeLinear runs as
+// one epilogue kernel, with the literal nodes' exact results.
+TEST(EpilogueKernel, RoundTripsMatchTheLiteralNodesExactly) {
+  for (bool relu : {false, true}) {
+    ir::Model m;
+    m.opsets = {{"", 13}};
+    ir::Graph& g = *m.graph;
+    ir::Value* x = g.add_value("x");
+    x->dtype = ir::DataType::kFloat;
+    x->shape = ir::Shape::of({3, 50001});
+    g.inputs.push_back(x);
+    ir::Value* s = g.add_constant("s", ir::Tensor::scalar<float>(0.031f));
+    ir::Value* zp = g.add_constant("zp", ir::Tensor::scalar<uint8_t>(uint8_t{100}));
+    ir::Value* v = relu ? g.add_node("Relu", {x}, {"r"})->output(0) : x;
+    ir::Node* q = g.add_node("QuantizeLinear", {v, s, zp}, {"q"});
+    ir::Node* dq = g.add_node("DequantizeLinear", {q->output(0), s, zp}, {"y"});
+    g.outputs.push_back(dq->output(0));
+    std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>({3, 50001}, random_floats(150003, 11))}};
+    Session fused(m);
+    ir::Tensor a = fused.run(feed)[0];
+    EXPECT_EQ(fused.last_stats().nodes.size(), relu ? 3u : 2u);
+    EXPECT_TRUE(a.same_content(Session(m, SessionOptions{1, false}).run(feed)[0])) << (relu ? "with Relu" : "alone");
+    EXPECT_TRUE(a.same_content(Session(m, SessionOptions{2, true}).run(feed)[0]));
+  }
 }
 
 }  // namespace

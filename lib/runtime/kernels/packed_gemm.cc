@@ -23,7 +23,7 @@ namespace {
 // Writes the valid part of a tile computed into `tile` (kPanelRows x kTileCols);
 // Sigmoid, the one epilogue without a vector form, is applied here.
 void store_tile(const float* tile, int64_t rows, int64_t cols, const Epilogue& e, float* c, int64_t ldc) {
-  bool scalar_epilogue = e.kind == Epilogue::Kind::kSigmoid;
+  bool scalar_epilogue = !e.none();
   for (int64_t r = 0; r < rows; ++r) {
     float* out = c + r * ldc;
     const float* in = tile + r * kTileCols;
@@ -99,8 +99,8 @@ void tile_avx(int64_t k, const float* ap, const float* b, int64_t ldb, int64_t c
     _mm256_store_ps(tile + r * kTileCols, acc[r][0]);
     _mm256_store_ps(tile + r * kTileCols + 8, acc[r][1]);
   }
-  bool sigmoid = last && ev.kind == Epilogue::Kind::kSigmoid;
-  store_tile(tile, rows, cols, sigmoid ? Epilogue{Epilogue::Kind::kSigmoid} : Epilogue{}, c, ldc);
+  // Without a vector form, the whole epilogue is applied here, on the last block of K.
+  store_tile(tile, rows, cols, last && !vector_epilogue ? *ev.source : Epilogue{}, c, ldc);
 }
 
 #endif
