@@ -49,6 +49,7 @@ struct TensorView {
 };
 
 class CompiledGraph;  // a subgraph compiled by the session (If/Loop/Scan bodies)
+struct Epilogue;      // an activation fused into a kernel's output (epilogue.h)
 
 // Everything a kernel may look at when it is built.
 struct KernelInit {
@@ -58,6 +59,9 @@ struct KernelInit {
   std::vector<const ir::Tensor*> constant_inputs;
   // Compiles a subgraph of this node (for If, Loop, Scan). Set by the session.
   std::function<std::shared_ptr<CompiledGraph>(const ir::Graph&)> compile_subgraph;
+  // An activation the session fused after this node, or nullptr. Only kernels
+  // the session knows to apply it get one (Conv; see session.cc, fusable_producer).
+  const Epilogue* epilogue = nullptr;
 
   // Throws a pare::Error naming the node, op and opset: "node 'x' (Resize, opset 11): <what>".
   [[noreturn]] void reject(const std::string& what) const;

@@ -1,11 +1,14 @@
 #include "lib/runtime/session.h"
 
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "lib/runtime/arena.h"
 #include "lib/runtime/kernels/families.h"
+#include "lib/runtime/epilogue.h"
+#include "lib/runtime/kernels/epilogue_kernel.h"
 #include "lib/runtime/thread_pool.h"
 
 namespace pare::rt {
@@ -20,6 +23,7 @@ class CompiledGraph {
     std::unique_ptr<Kernel> kernel;
     std::vector<int> in, out;  // slots; -1 = absent
     std::vector<int> release;  // slots whose last use is this step
+    std::vector<const ir::Node*> fused;  // nodes computed by this step's kernel (its epilogue), in order
   };
   const ir::Graph* graph = nullptr;
   std::vector<Step> steps;
@@ -30,6 +34,7 @@ class CompiledGraph {
   std::vector<const ir::Value*> input_values;
   std::vector<int> output_slots;
   std::vector<std::pair<int, const ir::Value*>> captures;
+  std::unordered_set<int> fused_away;  // slots of values no step writes (a Conv's output before its fused activation)
 };
 
 namespace {
@@ -101,12 +106,15 @@ struct Session::Impl {
   RunStats* stats = nullptr;  // filled during a run of the main graph
   std::vector<bool> keep;     // main-graph slots not to release (run_capture)
 
+  std::shared_ptr<CompiledGraph> plain;  // main compiled without fusion, for run_capture of fused-away values
+  bool fuse = true;
+
   Impl(const ir::Model& m, const SessionOptions& o)
-      : model(m), pool(o.threads), arena_owner(o.arena ? o.arena : std::make_shared<Arena>()), arena(*arena_owner) {}
+      : model(m), pool(o.threads), arena_owner(o.arena ? o.arena : std::make_shared<Arena>()), arena(*arena_owner), fuse(o.fuse) {}
 
   int64_t opset_of(const ir::Node& n) const { return model.opset(n.domain); }
 
-  std::shared_ptr<CompiledGraph> compile(const ir::Graph& g);
+  std::shared_ptr<CompiledGraph> compile(const ir::Graph& g, bool fuse);
   void run_frame(Frame& frame, bool is_main);
   const TensorView* lookup_capture(const Frame& frame, const ir::Value* v) const;
 };
@@ -214,7 +222,94 @@ std::vector<ir::Tensor> StepContext::run_subgraph(const CompiledGraph& g, const 
 
 // ---------- compile ----------
 
-std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g) {
+namespace {
+
+// Kernels that apply an Epilogue they are given (KernelInit::epilogue).
+bool fusable_producer(const ir::Node& n) { return (n.domain.empty() || n.domain == "ai.onnx") && n.op_type == "Conv"; }
+
+// For each value: how many node inputs, subgraph captures and graph outputs read
+// it, and its one reader when that count is 1.
+struct Readers {
+  std::unordered_map<const ir::Value*, int> count;
+  std::unordered_map<const ir::Value*, const ir::Node*> only;
+  explicit Readers(const ir::Graph& g) {
+    for (const auto& n : g.nodes()) {
+      for (const ir::Value* in : n->inputs())
+        if (in) {
+          ++count[in];
+          only[in] = n.get();
+        }
+      for (const ir::Graph* sub : n->subgraphs())
+        for (const ir::Value* v : sub->captured_values()) count[v] += 2;  // never fused away
+    }
+    for (const ir::Value* v : g.outputs) count[v] += 2;
+  }
+  const ir::Node* sole_reader(const ir::Value* v) const {
+    auto it = count.find(v);
+    return it != count.end() && it->second == 1 ? only.at(v) : nullptr;
+  }
+};
+
+// The epilogue of the nodes after `n` that its kernel can compute, appending
+// them to `chain`; nullopt when there are none. Each must be the only reader of
+// the previous output, have a kernel, and compute elementwise on it.
+template <typename ConstantsOf>
+struct ChainFinder {
+  const ir::Model& model;
+  const Readers& readers;
+  const ConstantsOf& constants_of;
+
+  // The only reader of v when it computes elementwise on v (its first input).
+  const ir::Node* next(const ir::Value* v) const {
+    const ir::Node* r = readers.sole_reader(v);
+    bool onnx = r && (r->domain.empty() || r->domain == "ai.onnx");
+    bool elementwise = onnx && r->inputs()[0] == v && r->outputs().size() == 1 && r->outputs()[0] && r->subgraphs().empty();
+    return elementwise && find_kernel(*r, model.opset(r->domain)) ? r : nullptr;
+  }
+
+  // Adds to `e` and `chain` an activation `act` (when it is one), then a
+  // QuantizeLinear -> DequantizeLinear round trip reading `act`'s output, or
+  // `act` itself when it is the QuantizeLinear.
+  void extend(Epilogue& e, const ir::Node* act, std::vector<const ir::Node*>& chain) const {
+    const ir::Node* q = act;
+    if (act && act->op_type != "QuantizeLinear")
+      if (auto a = epilogue_of(*act, model.opset(act->domain), constants_of(*act))) {
+        e = *a;
+        chain.push_back(act);
+        q = next(act->outputs()[0]);
+      }
+    const ir::Node* dq = q && q->op_type == "QuantizeLinear" ? next(q->outputs()[0]) : nullptr;
+    if (dq && dq->op_type == "DequantizeLinear" && add_round_trip(e, *q, constants_of(*q), *dq, constants_of(*dq))) {
+      chain.push_back(q);
+      chain.push_back(dq);
+    }
+  }
+
+  // The epilogue of the nodes after `n` its kernel can compute, appended to `chain`.
+  std::optional<Epilogue> after(const ir::Node& n, std::vector<const ir::Node*>& chain) const {
+    Epilogue e;
+    extend(e, next(n.outputs()[0]), chain);
+    if (chain.empty()) return std::nullopt;
+    return e;
+  }
+
+  // The epilogue of `n` and the nodes after it when that includes a QDQ round
+  // trip (an activation alone already has its own one-pass kernel).
+  std::optional<Epilogue> from(const ir::Node& n, std::vector<const ir::Node*>& chain) const {
+    if (n.domain != "" && n.domain != "ai.onnx") return std::nullopt;
+    Epilogue e;
+    extend(e, &n, chain);
+    if (!e.round_trip) {
+      chain.clear();
+      return std::nullopt;
+    }
+    return e;
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool fuse) {
   auto cg = std::make_shared<CompiledGraph>();
   cg->graph = &g;
   auto slot = [&](const ir::Value* v) {
@@ -234,21 +329,48 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g) {
       cg->input_values.push_back(v);
     }
 
+  Readers readers(g);
+  std::unordered_set<const ir::Node*> fused_nodes;  // activations computed by their producer's kernel
+  auto constants_of = [&](const ir::Node& n) {
+    std::vector<const ir::Tensor*> c;
+    for (const ir::Value* in : n.inputs()) {
+      auto it = in ? known.find(in) : known.end();
+      c.push_back(it != known.end() ? &it->second : nullptr);
+    }
+    return c;
+  };
+  ChainFinder<decltype(constants_of)> finder{model, readers, constants_of};
   for (const auto& owned : g.nodes()) {
     const ir::Node& n = *owned;
+    if (fused_nodes.count(&n)) continue;
     int64_t opset = opset_of(n);
     const KernelDef* def = find_kernel(n, opset);
     if (!def) throw Error(node_label(n, opset) + ": the runner has no kernel for this op");
-    KernelInit init{n, opset, {}, [this](const ir::Graph& sub) { return compile(sub); }};
+    KernelInit init{n, opset, constants_of(n), [this, fuse](const ir::Graph& sub) { return compile(sub, fuse); }};
     bool all_constant = !has_subgraphs(n);
-    for (const ir::Value* in : n.inputs()) {
-      auto it = in ? known.find(in) : known.end();
-      init.constant_inputs.push_back(it != known.end() ? &it->second : nullptr);
-      if (in && it == known.end()) all_constant = false;
-    }
-    CompiledGraph::Step step{&n, def, create_kernel(*def, init), {}, {}, {}};
+    for (size_t i = 0; i < n.inputs().size(); ++i)
+      if (n.inputs()[i] && !init.constant_inputs[i]) all_constant = false;
+    // Epilogue fusion: the nodes after this one, each alone reading the previous
+    // one's only output (an activation, then a QuantizeLinear -> DequantizeLinear
+    // round trip), are computed by this node's kernel, which writes the last one's output.
+    // A chain that starts at the node itself (an activation or QuantizeLinear
+    // before a round trip) runs as one epilogue kernel, the node's own included.
+    std::vector<const ir::Node*> chain;
+    std::optional<Epilogue> epilogue;
+    bool single_output = n.outputs().size() == 1 && n.outputs()[0];
+    if (fuse && !all_constant && single_output)
+      epilogue = fusable_producer(n) ? finder.after(n, chain) : finder.from(n, chain);
+    bool own = epilogue && !fusable_producer(n);  // n is chain[0], computed by the epilogue kernel
+    if (epilogue) init.epilogue = &*epilogue;
+    if (own) chain.erase(chain.begin());
+    CompiledGraph::Step step{&n, def, own ? kernels::make_epilogue_kernel(*epilogue) : create_kernel(*def, init), {}, {}, {}, chain};
     for (const ir::Value* in : n.inputs()) step.in.push_back(in ? slot(in) : -1);
     for (const ir::Value* out : n.outputs()) step.out.push_back(out ? slot(out) : -1);
+    for (const ir::Node* fused : chain) {
+      cg->fused_away.insert(step.out[0]);
+      step.out[0] = slot(fused->outputs()[0]);
+      fused_nodes.insert(fused);
+    }
     if (all_constant && !n.outputs().empty()) {
       // Constant pre-evaluation: run the node now, once, and keep its outputs as constants.
       Frame frame{cg.get(), std::vector<Slot>(cg->num_slots), nullptr, {}};
@@ -323,8 +445,13 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
         for (int s : step.in) shapes.inputs.push_back(s >= 0 && frame.slots[s].set ? frame.slots[s].view.dims : std::vector<int64_t>{});
         for (int s : step.out) shapes.outputs.push_back(s >= 0 && frame.slots[s].set ? frame.slots[s].view.dims : std::vector<int64_t>{});
         if (step.def->macs) stats->macs += step.def->macs(*step.node, shapes);
+        NodeShapes fused_shapes{shapes.outputs, shapes.outputs};  // epilogue nodes keep their input's shape
         stats->nodes.push_back(step.node);
         stats->shapes.push_back(std::move(shapes));
+        for (const ir::Node* fused : step.fused) {
+          stats->nodes.push_back(fused);
+          stats->shapes.push_back(fused_shapes);
+        }
       }
     }
     for (int s : step.release) {
@@ -338,7 +465,7 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
 
 Session::Session(const ir::Model& model, SessionOptions options)
     : impl_(std::make_unique<Impl>(model, options)) {
-  impl_->main = impl_->compile(*model.graph);
+  impl_->main = impl_->compile(*model.graph, options.fuse);
   for (const ir::Value* v : impl_->main->input_values) {
     input_names_.push_back(v->name());
     inputs_.push_back(v);
@@ -368,7 +495,19 @@ void check_input(const ir::Value& declared, const ir::Tensor& t) {
 std::map<std::string, ir::Tensor> Session::run_capture(const std::map<std::string, ir::Tensor>& inputs,
                                                        const std::vector<std::string>& names) {
   Impl& s = *impl_;
-  const CompiledGraph& g = *s.main;
+  // A value fused away (a Conv's output that its activation consumed in the same
+  // kernel) exists only in the graph compiled without fusion.
+  const CompiledGraph* chosen = s.main.get();
+  for (const auto& n : names) {
+    const ir::Value* v = s.model.graph->find_value(n);
+    auto it = v ? s.main->slot_of.find(v) : s.main->slot_of.end();
+    if (it != s.main->slot_of.end() && s.main->fused_away.count(it->second)) {
+      if (!s.plain) s.plain = s.compile(*s.model.graph, false);
+      chosen = s.plain.get();
+      break;
+    }
+  }
+  const CompiledGraph& g = *chosen;
   for (const auto& [name, t] : inputs)
     if (std::find(input_names_.begin(), input_names_.end(), name) == input_names_.end())
       fail("'{}' is not an input of the model (its inputs: {})", name, fmt::join(input_names_, ", "));

@@ -21,12 +21,16 @@ namespace pare::rt {
 class Arena;
 
 struct SessionOptions {
-  SessionOptions(int threads_ = 1) : threads(threads_) {}  // NOLINT: SessionOptions{2} reads as "two threads"
+  // SessionOptions{2} reads as "two threads", SessionOptions{1, false} as "one thread, no fusion".
+  SessionOptions(int threads_ = 1, bool fuse_ = true) : threads(threads_), fuse(fuse_) {}  // NOLINT
   int threads = 1;
   // Buffers for run-time values. Sessions that run one after another (several
   // models over the same inputs) may share one, so memory freed by one model
   // serves the next; a session never shares it with a concurrent run.
   std::shared_ptr<Arena> arena;
+  // Fuse activations into the kernel that feeds them (Conv + Relu, Clip,
+  // HardSigmoid, HardSwish, LeakyRelu, Sigmoid). Off gives one kernel per node.
+  bool fuse = true;
 };
 
 struct RunStats {

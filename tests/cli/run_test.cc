@@ -93,6 +93,9 @@ TEST(Bench, ReportsLatencyAndMemoryAsJson) {
   auto j = nlohmann::json::parse(c.out);
   EXPECT_GT(j["median_ms"].get<double>(), 0.0);
   EXPECT_LE(j["min_ms"].get<double>(), j["median_ms"].get<double>());
+  EXPECT_LE(j["median_ms"].get<double>(), j["p90_ms"].get<double>());
+  EXPECT_GT(j["compile_ms"].get<double>(), 0.0);
+  EXPECT_GT(j["first_run_ms"].get<double>(), 0.0);
   // The arena holds at least the input and the largest activation, and less than all activations together.
   EXPECT_GT(j["peak_bytes"].get<int64_t>(), 128 * 128 * 3 * 4);
   EXPECT_GT(j["peak_rss_bytes"].get<int64_t>(), j["peak_bytes"].get<int64_t>());

@@ -5,16 +5,24 @@
 // output_padding (below the stride or dilation); per-axis lists must have one
 // value per spatial axis of W (checked at run time when W is computed), and a
 // bias one value per output channel. 3-D convolutions are rejected at compile time.
-// Conv computes, per image and group, Y_g = W_g x col(X_g) with Eigen's GEMM,
-// where col is the im2col matrix [C/g*kh*kw, OH*OW]; a 1x1, stride-1, unpadded
-// convolution uses X_g itself as col (a plain GEMM), and a depthwise one
-// (group == C == M) a direct loop. ConvTranspose is the adjoint: col = W_g^T x X_g,
+// Conv computes, per image and group, Y_g = W_g x col(X_g), where col is the
+// im2col matrix [C/g*kh*kw, OH*OW]; a 1x1, stride-1, unpadded convolution uses
+// X_g itself as col (a plain GEMM), and a depthwise one (group == C == M) a
+// direct loop. With constant weights (the usual case) W_g is packed once at
+// compile time and the GEMM is packed_gemm_panels over blocks of pixels whose
+// im2col columns (or X's, for 1x1) are written straight into a small per-thread
+// buffer in the tile's column panels; with computed
+// weights it is Eigen's GEMM over the whole im2col matrix. An activation the
+// session fused into the Conv (init.epilogue) is applied as outputs are stored. ConvTranspose is the adjoint: col = W_g^T x X_g,
 // then col2im scatters and adds into Y. Work is split over output channels (or
 // channel rows), never over a reduction, so threads do not change results.
 // MACs: Conv = |Y| * C/g * kh*kw; ConvTranspose = |X| * M/g * kh*kw.
 #include <Eigen/Core>
 
+#include "lib/runtime/epilogue.h"
+#include "lib/runtime/epilogue_simd.h"
 #include "lib/runtime/kernels/families.h"
+#include "lib/runtime/kernels/packed_gemm.h"
 
 namespace pare::rt::kernels {
 namespace {
@@ -124,7 +132,18 @@ void check_bias(const KernelContext& ctx, const TensorView* b, int64_t m) {
 
 class Conv : public Kernel {
  public:
-  explicit Conv(const KernelInit& init) : a_(init, false) {}
+  explicit Conv(const KernelInit& init) : a_(init, false) {
+    if (init.epilogue) epilogue_ = *init.epilogue;
+    const ir::Tensor* w = init.constant(1);
+    // Depthwise weights (one input channel per group) are read directly.
+    if (w && w->dtype() == DataType::kFloat && !(w->dims()[1] == 1 && a_.group == w->dims()[0])) {
+      int64_t m = w->dims()[0], mg = m / a_.group, k = w->numel() / std::max<int64_t>(m, 1);
+      if (m % a_.group == 0) {
+        const float* pw = w->span<float>().data();
+        for (int64_t grp = 0; grp < a_.group; ++grp) packed_.push_back(pack_a(pw + grp * mg * k, mg, k, k));
+      }
+    }
+  }
 
   void compute(KernelContext& ctx) override {
     const TensorView& x = *ctx.input(0);
@@ -140,46 +159,161 @@ class Conv : public Kernel {
     const float* pw = w.as<float>();
     const float* pb = b ? b->as<float>() : nullptr;
     float* py = y.as<float>();
-    int64_t cg = g.c / a_.group, mg = g.m / a_.group, k = cg * g.kh * g.kw, spatial = g.oh * g.ow;
+    int64_t cg = g.c / a_.group, mg = g.m / a_.group, spatial = g.oh * g.ow;
     bool depthwise = a_.group == g.c && a_.group == g.m;
     bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w;
-    float* col = (depthwise || pointwise) ? nullptr : static_cast<float*>(ctx.scratch(sizeof(float) * k * spatial));
     for (int64_t n = 0; n < g.n; ++n) {
       const float* xn = px + n * g.c * g.h * g.w;
       float* yn = py + n * g.m * spatial;
       if (depthwise) {
-        depthwise_conv(ctx, g, xn, pw, pb, yn);
-        continue;
-      }
-      for (int64_t grp = 0; grp < a_.group; ++grp) {
-        const float* xg = xn + grp * cg * g.h * g.w;
-        const float* cols = xg;
-        if (!pointwise) {
-          im2col(ctx, g, cg, xg, col);
-          cols = col;
-        }
-        ConstMap wg(pw + grp * mg * k, mg, k);
-        float* yg = yn + grp * mg * spatial;
-        // Blocks of output columns (pixels) go to different threads: each block packs
-        // only its own part of the big im2col matrix (see for_row_blocks on why the
-        // blocks depend on the size only).
-        for_row_blocks(ctx, spatial, [&](int64_t c0, int64_t c1) {
-          Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>> cm(cols + c0, k, c1 - c0, Eigen::OuterStride<>(spatial));
-          Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> ym(yg + c0, mg, c1 - c0, Eigen::OuterStride<>(spatial));
-          // Accumulating onto the bias spares the zero fill Eigen would do and a
-          // second pass over the output to add the bias.
-          if (pb) {
-            for (int64_t r = 0; r < mg; ++r) ym.row(r).setConstant(pb[grp * mg + r]);
-            ym.noalias() += wg * cm;
-          } else {
-            ym.noalias() = wg * cm;
-          }
-        });
+        depthwise_conv(ctx, g, xn, pw, pb, epilogue_, yn);
+      } else if (!packed_.empty()) {
+        for (int64_t grp = 0; grp < a_.group; ++grp)
+          packed_conv(ctx, g, packed_[grp], pointwise, xn + grp * cg * g.h * g.w, pb ? pb + grp * mg : nullptr,
+                      yn + grp * mg * spatial);
+      } else {
+        eigen_conv(ctx, g, pointwise, xn, pw, pb, yn);
       }
     }
   }
 
  private:
+  // The pixels per block of the packed path: about 192 KB of im2col columns, so
+  // that a block stays in L2 while every panel of weights passes over it. Any
+  // block size gives the same results (see packed_gemm.h).
+  static int64_t block_columns(int64_t k) {
+    return std::clamp<int64_t>(49152 / std::max<int64_t>(k, 1) / kTileCols * kTileCols, 64, 1024);
+  }
+
+  // One group of one image on pre-packed weights. Work units are (pixel block,
+  // range of weight panels); a few tasks, one per thread, each take a contiguous
+  // run of units and own one im2col buffer.
+  void packed_conv(const KernelContext& ctx, const Geometry& g, const PackedA& w, bool pointwise, const float* x,
+                   const float* bias, float* y) const {
+    int64_t spatial = g.oh * g.ow, k = w.k, panels = w.panels();
+    int64_t cols = block_columns(k), blocks = (spatial + cols - 1) / cols, threads = ctx.threads();
+    int64_t chunks = blocks >= 2 * threads ? 1 : std::min(panels, (2 * threads + blocks - 1) / blocks);
+    int64_t units = blocks * chunks, tasks = std::min(threads, units);
+    // cols is a multiple of kTileCols: a block's panels fill its buffer exactly.
+    auto* buffers = static_cast<float*>(const_cast<KernelContext&>(ctx).scratch(sizeof(float) * tasks * k * cols));
+    ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        float* buffer = buffers + t * k * cols;
+        int64_t packed_block = -1;
+        for (int64_t u = t * units / tasks; u < (t + 1) * units / tasks; ++u) {
+          int64_t block = u / chunks, chunk = u % chunks;
+          int64_t p0 = block * cols, p1 = std::min(spatial, p0 + cols);
+          // B in column panels (packed_gemm_panels): im2col writes them directly, a
+          // 1x1 convolution copies its block of X.
+          if (packed_block != block) {
+            if (pointwise) pack_b_panels(x + p0, spatial, k, p1 - p0, buffer);
+            else im2col_block(g, k / (g.kh * g.kw), x, p0, p1, buffer);
+          }
+          packed_block = block;
+          packed_gemm_panels(w, chunk * panels / chunks, (chunk + 1) * panels / chunks, buffer, p1 - p0, bias,
+                             epilogue_, y + p0, spatial);
+        }
+      }
+    });
+  }
+
+  // Computed weights: Eigen's GEMM over the whole im2col matrix, then the epilogue.
+  void eigen_conv(const KernelContext& ctx, const Geometry& g, bool pointwise, const float* xn, const float* pw,
+                  const float* pb, float* yn) const {
+    int64_t cg = g.c / a_.group, mg = g.m / a_.group, k = cg * g.kh * g.kw, spatial = g.oh * g.ow;
+    float* col = pointwise ? nullptr : static_cast<float*>(const_cast<KernelContext&>(ctx).scratch(sizeof(float) * k * spatial));
+    for (int64_t grp = 0; grp < a_.group; ++grp) {
+      const float* xg = xn + grp * cg * g.h * g.w;
+      const float* cols = xg;
+      if (!pointwise) {
+        im2col(ctx, g, cg, xg, col);
+        cols = col;
+      }
+      ConstMap wg(pw + grp * mg * k, mg, k);
+      float* yg = yn + grp * mg * spatial;
+      // Blocks of output columns (pixels) go to different threads: each block packs
+      // only its own part of the big im2col matrix (see for_row_blocks on why the
+      // blocks depend on the size only).
+      for_row_blocks(ctx, spatial, [&](int64_t c0, int64_t c1) {
+        Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>> cm(cols + c0, k, c1 - c0, Eigen::OuterStride<>(spatial));
+        Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> ym(yg + c0, mg, c1 - c0, Eigen::OuterStride<>(spatial));
+        // Accumulating onto the bias spares the zero fill Eigen would do and a
+        // second pass over the output to add the bias.
+        if (pb) {
+          for (int64_t r = 0; r < mg; ++r) ym.row(r).setConstant(pb[grp * mg + r]);
+          ym.noalias() += wg * cm;
+        } else {
+          ym.noalias() = wg * cm;
+        }
+        for (int64_t r = 0; r < mg; ++r) epilogue_.apply(yg + r * spatial + c0, c1 - c0);
+      });
+    }
+  }
+
+  // dst[0, n) = src[0, n), or zeros when src is nullptr, for the runs of at most
+  // 16 floats im2col_block writes: a whole panel row is two vector moves, not a
+  // call to memmove (masked stores would be microcoded on AMD).
+  static void short_fill(float* dst, int64_t n, const float* src) {
+#if PARE_EPILOGUE_AVX
+    if (n == 16) {
+      __m256 v0 = src ? _mm256_loadu_ps(src) : _mm256_setzero_ps();
+      __m256 v1 = src ? _mm256_loadu_ps(src + 8) : _mm256_setzero_ps();
+      _mm256_storeu_ps(dst, v0);
+      _mm256_storeu_ps(dst + 8, v1);
+      return;
+    }
+#endif
+    for (int64_t i = 0; i < n; ++i) dst[i] = src ? src[i] : 0.0f;
+  }
+
+  // Columns [p0, p1) of the im2col matrix of `channels` channels, in the column
+  // panels packed_gemm_panels reads (the last one zero-padded): element (row,
+  // column q - p0) at out[(q / 16) * rows * 16 + row * 16 + q % 16].
+  static void im2col_block(const Geometry& g, int64_t channels, const float* x, int64_t p0, int64_t p1, float* out) {
+    int64_t rows = channels * g.kh * g.kw, width = p1 - p0, padded = (width + kTileCols - 1) / kTileCols * kTileCols;
+    // out index of block column q (0-based) in row r.
+    auto at = [&](int64_t r, int64_t q) { return (q / kTileCols) * rows * kTileCols + r * kTileCols + q % kTileCols; };
+    // Runs of columns [q0, q1) that stay inside one panel, in order.
+    auto for_runs = [&](int64_t q0, int64_t q1, auto&& fn) {
+      while (q0 < q1) {
+        int64_t end = std::min(q1, (q0 / kTileCols + 1) * kTileCols);
+        fn(q0, end);
+        q0 = end;
+      }
+    };
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t c = r / (g.kh * g.kw), ki = (r / g.kw) % g.kh, kj = r % g.kw;
+      const float* xc = x + c * g.h * g.w;
+      auto [lo, hi] = valid_columns(g, kj);
+      int64_t shift = kj * g.dw - g.pl;
+      auto zeros = [&](int64_t q0, int64_t q1) {
+        for_runs(q0, q1, [&](int64_t a, int64_t b) { short_fill(out + at(r, a), b - a, nullptr); });
+      };
+      for (int64_t p = p0; p < p1;) {
+        int64_t oy = p / g.ow, ox0 = p % g.ow, ox1 = std::min(g.ow, ox0 + (p1 - p));
+        int64_t q = p - p0 - ox0;  // block column of output column ox is q + ox
+        int64_t iy = oy * g.sh - g.pt + ki * g.dh;
+        if (iy < 0 || iy >= g.h) {
+          zeros(q + ox0, q + ox1);
+        } else {
+          const float* xr = xc + iy * g.w;
+          int64_t a = std::clamp(lo, ox0, ox1), b = std::clamp(hi, a, ox1);
+          zeros(q + ox0, q + a);
+          for_runs(q + a, q + b, [&](int64_t q0, int64_t q1) {
+            float* dst = out + at(r, q0);
+            const float* src = xr + (q0 - q) * g.sw + shift;
+            if (g.sw == 1) short_fill(dst, q1 - q0, src);
+            else for (int64_t i = 0; i < q1 - q0; ++i) dst[i] = src[i * g.sw];
+          });
+          zeros(q + b, q + ox1);
+        }
+        p += ox1 - ox0;
+      }
+      zeros(width, padded);
+    }
+  }
+
+
   Geometry geometry(const KernelContext& ctx, const TensorView& x, const TensorView& w) const {
     bool one_d = x.rank() == 3;
     Geometry g{};
@@ -270,7 +404,7 @@ class Conv : public Kernel {
   // multiply-add the compiler vectorises (for stride 1; strided rows still skip
   // all bounds checks inside the loop).
   static void depthwise_conv(const KernelContext& ctx, const Geometry& g, const float* x, const float* w, const float* b,
-                             float* y) {
+                             const Epilogue& e, float* y) {
     if (g.kh == g.kw && (g.kw == 3 || g.kw == 5) && g.dh == 1 && g.dw == 1 && g.sh == g.sw &&
         (g.sw == 1 || g.sw == 2)) {
       // Mobile networks are made of these (3x3; 5x5 in PP-OCR and MobileNetV3):
@@ -284,11 +418,11 @@ class Conv : public Kernel {
           float bias = b ? b[c] : 0.0f;
           const float* wc = w + c * g.kh * g.kw;
           if (g.kw == 3) {
-            if (g.sw == 1) depthwise_square<3, 1>(g, xc, wc, bias, yc, zeros);
-            else depthwise_square<3, 2>(g, xc, wc, bias, yc, zeros);
+            if (g.sw == 1) depthwise_square<3, 1>(g, xc, wc, bias, e, yc, zeros);
+            else depthwise_square<3, 2>(g, xc, wc, bias, e, yc, zeros);
           } else {
-            if (g.sw == 1) depthwise_square<5, 1>(g, xc, wc, bias, yc, zeros);
-            else depthwise_square<5, 2>(g, xc, wc, bias, yc, zeros);
+            if (g.sw == 1) depthwise_square<5, 1>(g, xc, wc, bias, e, yc, zeros);
+            else depthwise_square<5, 2>(g, xc, wc, bias, e, yc, zeros);
           }
         }
       });
@@ -321,6 +455,7 @@ class Conv : public Kernel {
               }
             }
           }
+          e.apply(row, g.ow);
         }
       }
     });
@@ -331,8 +466,8 @@ class Conv : public Kernel {
   // (summed in the same order as the general loop: bias, then row by row);
   // only the border columns check their bounds.
   template <int K, int S>
-  static void depthwise_square(const Geometry& g, const float* xc, const float* w, float bias, float* yc,
-                               const float* zeros) {
+  static void depthwise_square(const Geometry& g, const float* xc, const float* w, float bias, const Epilogue& e,
+                               float* yc, const float* zeros) {
     int64_t lo = std::min(g.ow, (g.pl + S - 1) / S);  // first ox with ox*S - pl >= 0
     int64_t hi = g.w - K + g.pl < 0 ? 0 : std::min(g.ow, (g.w - K + g.pl) / S + 1);  // ox*S - pl + K-1 <= w - 1
     hi = std::max(hi, lo);
@@ -343,7 +478,11 @@ class Conv : public Kernel {
         r[i] = iy >= 0 && iy < g.h ? xc + iy * g.w : zeros;
       }
       float* row = yc + oy * g.ow;
-      for (int64_t ox = lo; ox < hi; ++ox) {
+      int64_t ox = lo;
+#if PARE_EPILOGUE_AVX
+      ox = depthwise_row_avx<K, S>(g, r, w, bias, lo, hi, row);
+#endif
+      for (; ox < hi; ++ox) {
         int64_t ix = ox * S - g.pl;
         float acc = bias;
         for (int i = 0; i < K; ++i)
@@ -361,10 +500,48 @@ class Conv : public Kernel {
       };
       for (int64_t ox = 0; ox < lo; ++ox) border(ox);
       for (int64_t ox = hi; ox < g.ow; ++ox) border(ox);
+      e.apply(row, g.ow);
     }
   }
 
+#if PARE_EPILOGUE_AVX
+  // The interior of one output row, 8 outputs at a time, in the scalar loop's
+  // order (bias, then the taps row by row) with fused multiply-adds; stride 2
+  // loads 16 inputs and keeps the even ones. Stops where a load would pass the
+  // end of the input row; returns the first output left to the scalar loop.
+  template <int K, int S>
+  static int64_t depthwise_row_avx(const Geometry& g, const float* const* r, const float* w, float bias, int64_t lo,
+                                   int64_t hi, float* row) {
+    __m256 wv[K * K];
+    for (int i = 0; i < K * K; ++i) wv[i] = _mm256_set1_ps(w[i]);
+    const __m256 b = _mm256_set1_ps(bias);
+    int64_t ox = lo;
+    // Last input read for outputs [ox, ox + 8): (ox + 7) * S - pl + K - 1 (+1 for the stride-2 pair load).
+    for (; ox + 8 <= hi && (ox + 7) * S - g.pl + K - 1 + (S - 1) < g.w; ox += 8) {
+      int64_t ix = ox * S - g.pl;
+      __m256 acc = b;
+      for (int i = 0; i < K; ++i)
+        for (int j = 0; j < K; ++j) {
+          const float* p = r[i] + ix + j;
+          __m256 v;
+          if constexpr (S == 1) {
+            v = _mm256_loadu_ps(p);
+          } else {
+            __m256 lo8 = _mm256_loadu_ps(p), hi8 = _mm256_loadu_ps(p + 8);
+            __m256 even = _mm256_shuffle_ps(lo8, hi8, _MM_SHUFFLE(2, 0, 2, 0));
+            v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0)));
+          }
+          acc = _mm256_fmadd_ps(wv[i * K + j], v, acc);
+        }
+      _mm256_storeu_ps(row + ox, acc);
+    }
+    return ox;
+  }
+#endif
+
   ConvAttrs a_;
+  Epilogue epilogue_;
+  std::vector<PackedA> packed_;  // per group, when W is a constant
 };
 
 class ConvTranspose : public Kernel {

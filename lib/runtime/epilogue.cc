@@ -1,0 +1,121 @@
+#include "lib/runtime/epilogue.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "lib/runtime/epilogue_simd.h"
+
+namespace pare::rt {
+
+float Epilogue::apply(float x) const {
+  x = activate(x);
+  if (!round_trip) return x;
+  float q = std::clamp(std::nearbyint(x / scale) + zero_point, qmin, qmax);
+  return (q - zero_point) * scale;
+}
+
+float Epilogue::activate(float x) const {
+  switch (kind) {
+    case Kind::kNone: return x;
+    case Kind::kRelu: return x > 0 ? x : 0.0f;
+    case Kind::kClip: return x < a ? a : (x > b ? b : x);
+    case Kind::kHardSigmoid: return std::max(0.0f, std::min(1.0f, a * x + b));
+    case Kind::kHardSwish: return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
+    case Kind::kLeakyRelu: return x < 0 ? a * x : x;
+    case Kind::kSigmoid: return 1.0f / (1.0f + std::exp(-x));
+  }
+  return x;
+}
+
+void Epilogue::apply(float* p, int64_t n) const {
+  if (none()) return;
+  int64_t i = 0;
+#if PARE_EPILOGUE_AVX
+  if (kind != Kind::kSigmoid) {
+    EpilogueVec v(*this);
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, v(_mm256_loadu_ps(p + i)));
+  }
+#endif
+  for (; i < n; ++i) p[i] = apply(p[i]);
+}
+
+namespace {
+
+// A scalar bound of Clip (opset 11+): absent is unbounded; a computed one cannot be fused.
+std::optional<float> clip_bound(const ir::Node& node, size_t i, const std::vector<const ir::Tensor*>& constants,
+                                float unbounded, bool& fusable) {
+  if (i >= node.inputs().size() || !node.inputs()[i]) return unbounded;
+  const ir::Tensor* t = i < constants.size() ? constants[i] : nullptr;
+  if (!t || t->numel() != 1 || t->dtype() != ir::DataType::kFloat) {
+    fusable = false;
+    return std::nullopt;
+  }
+  return t->as_float()[0];
+}
+
+}  // namespace
+
+std::optional<Epilogue> epilogue_of(const ir::Node& node, int64_t opset, const std::vector<const ir::Tensor*>& constants) {
+  if (!node.domain.empty() && node.domain != "ai.onnx") return std::nullopt;
+  if (node.inputs().empty() || node.outputs().size() != 1) return std::nullopt;
+  const std::string& op = node.op_type;
+  Epilogue e;
+  using K = Epilogue::Kind;
+  if (op == "Relu") {
+    e.kind = K::kRelu;
+  } else if (op == "Sigmoid") {
+    e.kind = K::kSigmoid;
+  } else if (op == "HardSigmoid") {
+    e = {K::kHardSigmoid, node.attr_float("alpha", 0.2f), node.attr_float("beta", 0.5f)};
+  } else if (op == "HardSwish" && opset >= 14) {
+    e.kind = K::kHardSwish;
+  } else if (op == "LeakyRelu") {
+    e = {K::kLeakyRelu, node.attr_float("alpha", 0.01f), 0};
+  } else if (op == "Clip") {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    e.kind = K::kClip;
+    if (opset < 11) {
+      e.a = node.attr_float("min", -kInf);
+      e.b = node.attr_float("max", kInf);
+    } else {
+      bool fusable = true;
+      auto lo = clip_bound(node, 1, constants, -kInf, fusable), hi = clip_bound(node, 2, constants, kInf, fusable);
+      if (!fusable) return std::nullopt;
+      e.a = *lo;
+      e.b = *hi;
+    }
+    // Clip's kernel clamps infinite bounds to the float range; the same here.
+    e.a = std::isinf(e.a) ? std::numeric_limits<float>::lowest() : e.a;
+    e.b = std::isinf(e.b) ? std::numeric_limits<float>::max() : e.b;
+  } else {
+    return std::nullopt;
+  }
+  return e;
+}
+
+bool add_round_trip(Epilogue& e, const ir::Node& q, const std::vector<const ir::Tensor*>& q_constants,
+                    const ir::Node& dq, const std::vector<const ir::Tensor*>& dq_constants) {
+  auto scalar = [](const std::vector<const ir::Tensor*>& c, size_t i) -> const ir::Tensor* {
+    return i < c.size() && c[i] && c[i]->numel() == 1 ? c[i] : nullptr;
+  };
+  const ir::Tensor *qs = scalar(q_constants, 1), *ds = scalar(dq_constants, 1);
+  if (!qs || !ds || qs->dtype() != ir::DataType::kFloat || ds->dtype() != ir::DataType::kFloat) return false;
+  if (q.attr_int("saturate", 1) != 1 || q.attr_int("block_size", 0) != 0 || dq.attr_int("block_size", 0) != 0) return false;
+  bool q_has_zp = q.inputs().size() > 2 && q.inputs()[2], dq_has_zp = dq.inputs().size() > 2 && dq.inputs()[2];
+  const ir::Tensor *qz = q_has_zp ? scalar(q_constants, 2) : nullptr, *dz = dq_has_zp ? scalar(dq_constants, 2) : nullptr;
+  if ((q_has_zp && !qz) || (dq_has_zp && !dz)) return false;
+  ir::DataType type = qz ? qz->dtype() : ir::DataType::kUint8;
+  if (type != ir::DataType::kUint8 && type != ir::DataType::kInt8) return false;
+  if (dz && dz->dtype() != type) return false;
+  float qzp = qz ? static_cast<float>(qz->as_double()[0]) : 0.0f, dzp = dz ? static_cast<float>(dz->as_double()[0]) : 0.0f;
+  if (qs->as_float()[0] != ds->as_float()[0] || qzp != dzp) return false;
+  e.round_trip = true;
+  e.scale = qs->as_float()[0];
+  e.zero_point = qzp;
+  e.qmin = type == ir::DataType::kUint8 ? 0.0f : -128.0f;
+  e.qmax = type == ir::DataType::kUint8 ? 255.0f : 127.0f;
+  return true;
+}
+
+}  // namespace pare::rt

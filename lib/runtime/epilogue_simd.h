@@ -1,0 +1,66 @@
+// The epilogue on 8 floats at a time, for kernels that keep their results in
+// AVX registers. Sigmoid has no vector form here (callers apply it after the
+// store, while the tile is still in L1). Internal to lib/runtime.
+#pragma once
+
+#include "lib/runtime/epilogue.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define PARE_EPILOGUE_AVX 1
+#else
+#define PARE_EPILOGUE_AVX 0
+#endif
+
+namespace pare::rt {
+
+#if PARE_EPILOGUE_AVX
+struct EpilogueVec {
+  const Epilogue* source;  // for what has no vector form (Sigmoid)
+  Epilogue::Kind kind;
+  bool round_trip;
+  __m256 a, b, zero, one, sixth, half, scale, zero_point, qmin, qmax;
+  explicit EpilogueVec(const Epilogue& e)
+      : source(&e),
+        kind(e.kind),
+        round_trip(e.round_trip),
+        a(_mm256_set1_ps(e.a)),
+        b(_mm256_set1_ps(e.b)),
+        zero(_mm256_setzero_ps()),
+        one(_mm256_set1_ps(1.0f)),
+        sixth(_mm256_set1_ps(6.0f)),
+        half(_mm256_set1_ps(0.5f)),
+        scale(_mm256_set1_ps(e.scale)),
+        zero_point(_mm256_set1_ps(e.zero_point)),
+        qmin(_mm256_set1_ps(e.qmin)),
+        qmax(_mm256_set1_ps(e.qmax)) {}
+  __m256 operator()(__m256 x) const {
+    x = activate(x);
+    if (!round_trip) return x;
+    // _MM_FROUND_TO_NEAREST_INT rounds half to even, as nearbyint does.
+    __m256 q = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(x, scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                             zero_point);
+    q = _mm256_min_ps(_mm256_max_ps(q, qmin), qmax);
+    return _mm256_mul_ps(_mm256_sub_ps(q, zero_point), scale);
+  }
+  // Operand order follows the scalar formulas' NaN behaviour: _mm256_max_ps(p, q)
+  // returns q when either is NaN.
+  __m256 activate(__m256 x) const {
+    using K = Epilogue::Kind;
+    switch (kind) {
+      case K::kRelu: return _mm256_max_ps(x, zero);
+      case K::kClip: return _mm256_min_ps(b, _mm256_max_ps(a, x));
+      case K::kHardSigmoid:
+        return _mm256_max_ps(_mm256_min_ps(_mm256_add_ps(_mm256_mul_ps(a, x), b), one), zero);
+      case K::kHardSwish: {
+        __m256 t = _mm256_add_ps(_mm256_div_ps(x, sixth), half);
+        return _mm256_mul_ps(x, _mm256_max_ps(_mm256_min_ps(t, one), zero));
+      }
+      case K::kLeakyRelu: return _mm256_blendv_ps(x, _mm256_mul_ps(a, x), _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+      default: return x;
+    }
+  }
+};
+#endif
+
+}  // namespace pare::rt

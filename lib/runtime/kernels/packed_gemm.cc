@@ -1,0 +1,207 @@
+#include "lib/runtime/kernels/packed_gemm.h"
+
+#include <algorithm>
+
+#include "lib/runtime/epilogue_simd.h"
+
+namespace pare::rt::kernels {
+
+PackedA pack_a(const float* a, int64_t m, int64_t k, int64_t lda) {
+  PackedA p;
+  p.m = m;
+  p.k = k;
+  p.data.assign(static_cast<size_t>(p.panels() * kPanelRows * k), 0.0f);
+  for (int64_t r = 0; r < m; ++r) {
+    float* panel = p.data.data() + (r / kPanelRows) * kPanelRows * k;
+    for (int64_t i = 0; i < k; ++i) panel[i * kPanelRows + r % kPanelRows] = a[r * lda + i];
+  }
+  return p;
+}
+
+namespace {
+
+// Writes the valid part of a tile computed into `tile` (kPanelRows x kTileCols);
+// Sigmoid, the one epilogue without a vector form, is applied here.
+void store_tile(const float* tile, int64_t rows, int64_t cols, const Epilogue& e, float* c, int64_t ldc) {
+  bool scalar_epilogue = !e.none();
+  for (int64_t r = 0; r < rows; ++r) {
+    float* out = c + r * ldc;
+    const float* in = tile + r * kTileCols;
+    for (int64_t j = 0; j < cols; ++j) out[j] = scalar_epilogue ? e.apply(in[j]) : in[j];
+  }
+}
+
+#if PARE_EPILOGUE_AVX
+
+// One tile over the whole of K: 12 accumulators of 8 floats; per k, two loads of
+// B, six broadcasts of A and twelve fused multiply-adds.
+// With `resume`, the accumulators start from the partial sums a previous block
+// of K stored in C (storing and reloading a float is exact, so splitting K
+// leaves every output's chain of multiply-adds unchanged); with `last` false the
+// sums are stored as they are, for the next block of K to resume.
+template <bool kMasked>
+void tile_avx(int64_t k, const float* ap, const float* b, int64_t ldb, int64_t cols, const float* bias6,
+              const EpilogueVec& ev, bool vector_epilogue, float* c, int64_t ldc, int64_t rows, bool resume,
+              bool last) {
+  __m256i mask0 = _mm256_setzero_si256(), mask1 = _mm256_setzero_si256();
+  if constexpr (kMasked) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols)), lane);
+    mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols) - 8), lane);
+  }
+  alignas(32) float tile[kPanelRows * kTileCols];
+  bool whole = rows == kPanelRows && cols == kTileCols;
+  if (resume) {  // the tile's partial sums, zeros outside C
+    std::fill(tile, tile + kPanelRows * kTileCols, 0.0f);
+    for (int64_t r = 0; r < rows; ++r) std::copy(c + r * ldc, c + r * ldc + cols, tile + r * kTileCols);
+  } else {
+    for (int64_t r = 0; r < kPanelRows; ++r) std::fill(tile + r * kTileCols, tile + (r + 1) * kTileCols, bias6[r]);
+  }
+  __m256 c00 = _mm256_load_ps(tile + 0), c01 = _mm256_load_ps(tile + 8);
+  __m256 c10 = _mm256_load_ps(tile + 16), c11 = _mm256_load_ps(tile + 24);
+  __m256 c20 = _mm256_load_ps(tile + 32), c21 = _mm256_load_ps(tile + 40);
+  __m256 c30 = _mm256_load_ps(tile + 48), c31 = _mm256_load_ps(tile + 56);
+  __m256 c40 = _mm256_load_ps(tile + 64), c41 = _mm256_load_ps(tile + 72);
+  __m256 c50 = _mm256_load_ps(tile + 80), c51 = _mm256_load_ps(tile + 88);
+  for (int64_t i = 0; i < k; ++i) {
+    __m256 b0, b1;
+    if constexpr (kMasked) {
+      b0 = _mm256_maskload_ps(b, mask0);
+      b1 = _mm256_maskload_ps(b + 8, mask1);
+    } else {
+      b0 = _mm256_loadu_ps(b);
+      b1 = _mm256_loadu_ps(b + 8);
+    }
+    __m256 a;
+    a = _mm256_broadcast_ss(ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(ap + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(ap + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(ap + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(ap + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(ap + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    ap += kPanelRows;
+    b += ldb;
+  }
+  __m256 acc[kPanelRows][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (last && vector_epilogue)
+    for (auto& row : acc) {
+      row[0] = ev(row[0]);
+      row[1] = ev(row[1]);
+    }
+  if (whole && (vector_epilogue || !last)) {
+    for (int64_t r = 0; r < kPanelRows; ++r) {
+      _mm256_storeu_ps(c + r * ldc, acc[r][0]);
+      _mm256_storeu_ps(c + r * ldc + 8, acc[r][1]);
+    }
+    return;
+  }
+  for (int64_t r = 0; r < kPanelRows; ++r) {
+    _mm256_store_ps(tile + r * kTileCols, acc[r][0]);
+    _mm256_store_ps(tile + r * kTileCols + 8, acc[r][1]);
+  }
+  // Without a vector form, the whole epilogue is applied here, on the last block of K.
+  store_tile(tile, rows, cols, last && !vector_epilogue ? *ev.source : Epilogue{}, c, ldc);
+}
+
+#endif
+
+// The portable tile: the same order of operations without fused multiply-adds.
+[[maybe_unused]] void tile_portable(int64_t k, const float* ap, const float* b, int64_t ldb, int64_t cols, const float* bias6,
+                   const Epilogue& e, float* c, int64_t ldc, int64_t rows) {
+  float tile[kPanelRows * kTileCols];
+  for (int64_t r = 0; r < kPanelRows; ++r)
+    for (int64_t j = 0; j < kTileCols; ++j) tile[r * kTileCols + j] = bias6[r];
+  for (int64_t i = 0; i < k; ++i) {
+    const float* brow = b + i * ldb;
+    for (int64_t r = 0; r < kPanelRows; ++r) {
+      float av = ap[i * kPanelRows + r];
+      for (int64_t j = 0; j < cols; ++j) tile[r * kTileCols + j] += av * brow[j];
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) c[r * ldc + j] = e.apply(tile[r * kTileCols + j]);
+}
+
+}  // namespace
+
+namespace {
+
+// The two layouts of B: rows `ldb` apart with tile j at column j (plain), or
+// tile j in its own zero-padded panel `panel_stride` apart with rows kTileCols apart.
+void gemm_tiles(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb, int64_t panel_stride,
+                bool padded, int64_t n, const float* bias, const Epilogue& epilogue, float* c, int64_t ldc) {
+  auto bias_of = [&](int64_t p, float* bias6) {
+    int64_t r0 = p * kPanelRows, rows = std::min(kPanelRows, a.m - r0);
+    std::fill(bias6, bias6 + kPanelRows, 0.0f);
+    if (bias) std::copy(bias + r0, bias + r0 + rows, bias6);
+    return rows;
+  };
+#if PARE_EPILOGUE_AVX
+  EpilogueVec ev(epilogue);
+  bool vector_epilogue = epilogue.kind != Epilogue::Kind::kSigmoid;
+  // Blocks of K bound the slice of A a panel keeps in L1 (6 x 512 floats).
+  constexpr int64_t kBlockK = 512;
+  for (int64_t k0 = 0; k0 < a.k; k0 += kBlockK) {
+    int64_t kc = std::min(kBlockK, a.k - k0);
+    bool resume = k0 > 0, last = k0 + kc == a.k;
+    for (int64_t p = panel0; p < panel1; ++p) {
+      float bias6[kPanelRows];
+      int64_t rows = bias_of(p, bias6);
+      const float* ap = a.panel(p) + k0 * kPanelRows;
+      for (int64_t j = 0; j < n; j += kTileCols) {
+        int64_t cols = std::min(kTileCols, n - j);
+        const float* bj = b + j / kTileCols * panel_stride + k0 * ldb;
+        float* cj = c + p * kPanelRows * ldc + j;
+        // Full loads where B is whole or zero-padded; only the store is partial.
+        if (cols == kTileCols || padded)
+          tile_avx<false>(kc, ap, bj, ldb, cols, bias6, ev, vector_epilogue, cj, ldc, rows, resume, last);
+        else
+          tile_avx<true>(kc, ap, bj, ldb, cols, bias6, ev, vector_epilogue, cj, ldc, rows, resume, last);
+      }
+    }
+  }
+#else
+  for (int64_t p = panel0; p < panel1; ++p) {
+    float bias6[kPanelRows];
+    int64_t rows = bias_of(p, bias6);
+    for (int64_t j = 0; j < n; j += kTileCols)
+      tile_portable(a.k, a.panel(p), b + j / kTileCols * panel_stride, ldb, std::min(kTileCols, n - j), bias6, epilogue,
+                    c + p * kPanelRows * ldc + j, ldc, rows);
+  }
+#endif
+}
+
+}  // namespace
+
+void packed_gemm(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb, int64_t n,
+                 const float* bias, const Epilogue& epilogue, float* c, int64_t ldc) {
+  gemm_tiles(a, panel0, panel1, b, ldb, kTileCols, false, n, bias, epilogue, c, ldc);
+}
+
+void packed_gemm_panels(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t n,
+                        const float* bias, const Epilogue& epilogue, float* c, int64_t ldc) {
+  gemm_tiles(a, panel0, panel1, b, kTileCols, a.k * kTileCols, true, n, bias, epilogue, c, ldc);
+}
+
+void pack_b_panels(const float* b, int64_t ldb, int64_t k, int64_t n, float* out) {
+  for (int64_t j0 = 0; j0 < n; j0 += kTileCols) {
+    int64_t cols = std::min(kTileCols, n - j0);
+    float* panel = out + j0 * k;
+    for (int64_t i = 0; i < k; ++i) {
+      std::copy(b + i * ldb + j0, b + i * ldb + j0 + cols, panel + i * kTileCols);
+      std::fill(panel + i * kTileCols + cols, panel + (i + 1) * kTileCols, 0.0f);
+    }
+  }
+}
+
+void gemm_reference(const float* a, int64_t m, int64_t k, int64_t lda, const float* b, int64_t ldb, int64_t n,
+                    const float* bias, const Epilogue& epilogue, float* c, int64_t ldc) {
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      float acc = bias ? bias[r] : 0.0f;
+      for (int64_t i = 0; i < k; ++i) acc += a[r * lda + i] * b[i * ldb + j];
+      c[r * ldc + j] = epilogue.apply(acc);
+    }
+}
+
+}  // namespace pare::rt::kernels

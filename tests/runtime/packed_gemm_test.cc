@@ -1,0 +1,235 @@
+// The optimised Conv paths against their references: packed_gemm against the
+// plain triple loop over odd shapes and every epilogue; Conv with a fused
+// activation against the same model run node by node; outputs bit-identical
+// with 1 and 2 threads; capture of a value that fusion removed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "lib/runtime/epilogue.h"
+#include "lib/runtime/kernels/packed_gemm.h"
+#include "lib/runtime/session.h"
+
+namespace pare::rt {
+namespace {
+
+std::vector<float> random_floats(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(static_cast<double>(rng() >> 11) * 0x1.0p-53 * 8 - 4);
+  return v;
+}
+
+std::vector<Epilogue> every_epilogue() {
+  using K = Epilogue::Kind;
+  std::vector<Epilogue> all = {{K::kNone}, {K::kRelu}, {K::kClip, -1.0f, 2.5f}, {K::kHardSigmoid, 0.2f, 0.5f},
+                               {K::kHardSwish}, {K::kLeakyRelu, 0.1f, 0}, {K::kSigmoid}};
+  for (K kind : {K::kNone, K::kRelu, K::kSigmoid}) {  // with a uint8 and an int8 QDQ round trip
+    Epilogue u8{kind};
+    u8.round_trip = true;
+    u8.scale = 0.03f;
+    u8.zero_point = 128;
+    u8.qmax = 255;
+    Epilogue s8 = u8;
+    s8.zero_point = -3;
+    s8.qmin = -128;
+    s8.qmax = 127;
+    all.push_back(u8);
+    all.push_back(s8);
+  }
+  return all;
+}
+
+TEST(PackedGemm, MatchesTheReferenceOverOddShapes) {
+  for (int64_t m : {1, 5, 6, 7, 13})
+    for (int64_t k : {1, 3, 27, 130, 600})  // 600: three blocks of K
+      for (int64_t n : {1, 15, 16, 17, 40})
+        for (const Epilogue& e : every_epilogue()) {
+          SCOPED_TRACE(testing::Message() << "m=" << m << " k=" << k << " n=" << n << " epilogue " << int(e.kind));
+          int64_t lda = k + 2, ldb = n + 3, ldc = n + 1;  // strides wider than the matrices
+          auto a = random_floats(m * lda, 1), b = random_floats(k * ldb, 2), bias = random_floats(m, 3);
+          std::vector<float> want(m * ldc, 7.0f), got(m * ldc, 7.0f);
+          kernels::gemm_reference(a.data(), m, k, lda, b.data(), ldb, n, bias.data(), e, want.data(), ldc);
+          kernels::PackedA packed = kernels::pack_a(a.data(), m, k, lda);
+          kernels::packed_gemm(packed, 0, packed.panels(), b.data(), ldb, n, bias.data(), e, got.data(), ldc);
+          for (int64_t i = 0; i < m * ldc; ++i)
+            ASSERT_NEAR(got[i], want[i], 1e-4f * (1 + std::fabs(want[i]) + std::sqrt(float(k)))) << "element " << i;
+          // B in column panels gives the very same bits.
+          std::vector<float> panels((n + 15) / 16 * 16 * k, -1.0f), from_panels(m * ldc, 7.0f);
+          kernels::pack_b_panels(b.data(), ldb, k, n, panels.data());
+          kernels::packed_gemm_panels(packed, 0, packed.panels(), panels.data(), n, bias.data(), e, from_panels.data(), ldc);
+          ASSERT_EQ(from_panels, got);
+        }
+}
+
+TEST(PackedGemm, PanelRangesComputeTheirRowsOnly) {
+  int64_t m = 20, k = 9, n = 21;
+  auto a = random_floats(m * k, 4), b = random_floats(k * n, 5);
+  kernels::PackedA packed = kernels::pack_a(a.data(), m, k, k);
+  std::vector<float> whole(m * n), parts(m * n, 0.0f);
+  kernels::packed_gemm(packed, 0, packed.panels(), b.data(), n, n, nullptr, Epilogue{}, whole.data(), n);
+  kernels::packed_gemm(packed, 0, 2, b.data(), n, n, nullptr, Epilogue{}, parts.data(), n);
+  kernels::packed_gemm(packed, 2, packed.panels(), b.data(), n, n, nullptr, Epilogue{}, parts.data(), n);
+  EXPECT_EQ(whole, parts);  // the blocking never changes a result
+}
+
+TEST(Epilogue, VectorAndScalarFormsAgree) {
+  auto x = random_floats(37, 6);
+  x[3] = -0.0f;
+  x[4] = 0.0f;
+  for (const Epilogue& e : every_epilogue()) {
+    std::vector<float> v = x;
+    e.apply(v.data(), static_cast<int64_t>(v.size()));
+    for (size_t i = 0; i < x.size(); ++i)
+      EXPECT_EQ(v[i], e.apply(x[i])) << int(e.kind) << (e.round_trip ? " with QDQ" : "") << " at " << i;
+  }
+}
+
+// x -> Conv(W, B) -> activation -> y, with W and B constant.
+struct ConvAct {
+  ir::Model model;
+  std::map<std::string, ir::Tensor> feed;
+  ConvAct(const std::string& act, std::vector<int64_t> xd, std::vector<int64_t> wd, int64_t group, int64_t stride,
+          int64_t pad, int64_t opset = 14) {
+    model.opsets = {{"", opset}};
+    ir::Graph& g = *model.graph;
+    ir::Value* x = g.add_value("x");
+    x->dtype = ir::DataType::kFloat;
+    x->shape = ir::Shape::of(xd);
+    g.inputs.push_back(x);
+    int64_t xn = 1, wn = 1;
+    for (int64_t d : xd) xn *= d;
+    for (int64_t d : wd) wn *= d;
+    feed["x"] = ir::Tensor::from<float>(xd, random_floats(xn, 7));
+    ir::Value* w = g.add_constant("w", ir::Tensor::from<float>(wd, random_floats(wn, 8)));
+    ir::Value* b = g.add_constant("b", ir::Tensor::from<float>({wd[0]}, random_floats(wd[0], 9)));
+    ir::Node* conv = g.add_node("Conv", {x, w, b}, {"c"});
+    conv->attrs = {ir::Attribute::of_int("group", group), ir::Attribute::of_ints("strides", {stride, stride}),
+                   ir::Attribute::of_ints("pads", {pad, pad, pad, pad})};
+    std::vector<ir::Value*> ins = {conv->output(0)};
+    if (act == "Clip") {
+      ins.push_back(g.add_constant("lo", ir::Tensor::scalar<float>(0.0f)));
+      ins.push_back(g.add_constant("hi", ir::Tensor::scalar<float>(6.0f)));
+    }
+    ir::Node* a = g.add_node(act, ins, {"y"});
+    if (act == "HardSigmoid") a->attrs = {ir::Attribute::of_float("alpha", 0.1666f)};
+    g.outputs.push_back(a->output(0));
+  }
+  ir::Tensor run(int threads, bool fuse) { return Session(model, SessionOptions{threads, fuse}).run(feed)[0]; }
+};
+
+TEST(ConvEpilogue, FusedActivationsMatchNodeByNode) {
+  struct Shape {
+    std::vector<int64_t> x, w;
+    int64_t group, stride, pad;
+  };
+  std::vector<Shape> shapes = {
+      {{1, 7, 19, 23}, {13, 7, 3, 3}, 1, 1, 1},     // im2col, odd everything
+      {{2, 9, 17, 18}, {11, 9, 1, 1}, 1, 1, 0},     // 1x1 as a plain GEMM, two images
+      {{1, 6, 21, 40}, {6, 1, 3, 3}, 6, 2, 1},      // depthwise 3x3 stride 2
+      {{1, 5, 20, 37}, {5, 1, 5, 5}, 5, 1, 2},      // depthwise 5x5 stride 1
+      {{1, 8, 33, 45}, {8, 1, 5, 5}, 8, 2, 2},      // depthwise 5x5 stride 2
+      {{1, 8, 9, 70}, {8, 1, 3, 3}, 8, 1, 1},       // depthwise 3x3 stride 1, long rows
+      {{1, 8, 11, 13}, {12, 4, 3, 3}, 2, 2, 1},     // grouped
+      {{1, 3, 64, 70}, {16, 3, 3, 3}, 1, 2, 1},     // a first layer: several pixel blocks
+      {{1, 300, 3, 5}, {7, 300, 1, 1}, 1, 1, 0},    // long K, few pixels
+  };
+  for (const std::string act : {"Relu", "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Sigmoid"})
+    for (const auto& s : shapes) {
+      SCOPED_TRACE(testing::Message() << act << " x=" << s.x[1] << "x" << s.x[2] << "x" << s.x[3] << " w=" << s.w[0]
+                                      << "x" << s.w[1] << "x" << s.w[2]);
+      ConvAct t(act, s.x, s.w, s.group, s.stride, s.pad);
+      ir::Tensor fused = t.run(1, true), separate = t.run(1, false);
+      ASSERT_EQ(fused.dims(), separate.dims());
+      auto f = fused.as_float(), p = separate.as_float();
+      for (size_t i = 0; i < f.size(); ++i) ASSERT_NEAR(f[i], p[i], 1e-4f * (1 + std::fabs(p[i]))) << "element " << i;
+      EXPECT_TRUE(fused.same_content(t.run(2, true))) << "threads change the result";
+    }
+}
+
+TEST(ConvEpilogue, RecordsBothNodesAndCapturesTheValueFusionRemoved) {
+  ConvAct t("Relu", {1, 3, 8, 8}, {4, 3, 3, 3}, 1, 1, 1);
+  Session s(t.model);
+  auto got = s.run_capture(t.feed, {"c"});
+  ASSERT_EQ(got.count("c"), 1u);
+  auto c = got.at("c").as_float(), y = got.at("y").as_float();
+  bool some_negative = false;
+  for (size_t i = 0; i < c.size(); ++i) {
+    some_negative |= c[i] < 0;
+    EXPECT_EQ(y[i], c[i] > 0 ? c[i] : 0.0f);
+  }
+  EXPECT_TRUE(some_negative) << "the captured value is the Conv's, before Relu";
+  s.run(t.feed);
+  ASSERT_EQ(s.last_stats().nodes.size(), 2u);
+  EXPECT_EQ(s.last_stats().nodes[1]->op_type, "Relu");
+}
+
+TEST(ConvEpilogue, AnActivationWithAnotherReaderIsNotFused) {
+  // c feeds Relu and is a graph output too: Conv must still write c.
+  ConvAct t("Relu", {1, 3, 8, 8}, {4, 3, 3, 3}, 1, 1, 1);
+  t.model.graph->outputs.push_back(t.model.graph->find_value("c"));
+  auto out = Session(t.model).run(t.feed);
+  ASSERT_EQ(out.size(), 2u);
+  auto y = out[0].as_float(), c = out[1].as_float();
+  for (size_t i = 0; i < c.size(); ++i) EXPECT_EQ(y[i], c[i] > 0 ? c[i] : 0.0f);
+}
+
+// x -> Conv -> Relu -> QuantizeLinear -> DequantizeLinear -> y, as pare's static
+// quantization writes it: the round trip fuses into the Conv's epilogue.
+TEST(ConvEpilogue, AQdqRoundTripFusesWithinOneQuantizationStep) {
+  for (auto type : {ir::DataType::kUint8, ir::DataType::kInt8}) {
+    ConvAct t("Relu", {1, 5, 17, 19}, {9, 5, 3, 3}, 1, 1, 1);
+    ir::Graph& g = *t.model.graph;
+    float scale = 0.05f;
+    ir::Value* s = g.add_constant("s", ir::Tensor::scalar<float>(scale));
+    ir::Value* zp = type == ir::DataType::kUint8 ? g.add_constant("zp", ir::Tensor::scalar<uint8_t>(uint8_t{3}))
+                                                 : g.add_constant("zp", ir::Tensor::scalar<int8_t>(int8_t{-7}));
+    ir::Value* y = g.outputs[0];
+    ir::Node* q = g.add_node("QuantizeLinear", {y, s, zp}, {"yq"});
+    ir::Node* dq = g.add_node("DequantizeLinear", {q->output(0), s, zp}, {"ydq"});
+    g.outputs = {dq->output(0)};
+    ir::Tensor fused = t.run(1, true), literal = t.run(1, false);
+    Session check(t.model);
+    check.run(t.feed);
+    EXPECT_EQ(check.last_stats().nodes.size(), 4u) << "Conv, Relu, QuantizeLinear and DequantizeLinear all counted";
+    auto f = fused.as_float(), l = literal.as_float();
+    ASSERT_EQ(f.size(), l.size());
+    int differ = 0;
+    for (size_t i = 0; i < f.size(); ++i) {
+      ASSERT_LE(std::fabs(f[i] - l[i]), scale * 1.001f) << "element " << i;  // at most one quantization step
+      differ += f[i] != l[i];
+    }
+    EXPECT_LT(differ, static_cast<int>(f.size()) / 100) << "fused and literal round trips mostly agree exactly";
+    EXPECT_TRUE(fused.same_content(t.run(2, true))) << "threads change the result";
+  }
+}
+
+// Without a Conv before it, [Relu ->] QuantizeLinear -> DequantizeLinear runs as
+// one epilogue kernel, with the literal nodes' exact results.
+TEST(EpilogueKernel, RoundTripsMatchTheLiteralNodesExactly) {
+  for (bool relu : {false, true}) {
+    ir::Model m;
+    m.opsets = {{"", 13}};
+    ir::Graph& g = *m.graph;
+    ir::Value* x = g.add_value("x");
+    x->dtype = ir::DataType::kFloat;
+    x->shape = ir::Shape::of({3, 50001});
+    g.inputs.push_back(x);
+    ir::Value* s = g.add_constant("s", ir::Tensor::scalar<float>(0.031f));
+    ir::Value* zp = g.add_constant("zp", ir::Tensor::scalar<uint8_t>(uint8_t{100}));
+    ir::Value* v = relu ? g.add_node("Relu", {x}, {"r"})->output(0) : x;
+    ir::Node* q = g.add_node("QuantizeLinear", {v, s, zp}, {"q"});
+    ir::Node* dq = g.add_node("DequantizeLinear", {q->output(0), s, zp}, {"y"});
+    g.outputs.push_back(dq->output(0));
+    std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>({3, 50001}, random_floats(150003, 11))}};
+    Session fused(m);
+    ir::Tensor a = fused.run(feed)[0];
+    EXPECT_EQ(fused.last_stats().nodes.size(), relu ? 3u : 2u);
+    EXPECT_TRUE(a.same_content(Session(m, SessionOptions{1, false}).run(feed)[0])) << (relu ? "with Relu" : "alone");
+    EXPECT_TRUE(a.same_content(Session(m, SessionOptions{2, true}).run(feed)[0]));
+  }
+}
+
+}  // namespace
+}  // namespace pare::rt
