@@ -14,6 +14,13 @@ void compute_error(const KernelContext& ctx, const std::string& what) {
   throw Error(fmt::format("node {} ({}): {}", n.name.empty() ? "(unnamed)" : "'" + n.name + "'", n.op_type, what));
 }
 
+std::unique_ptr<Kernel> create_kernel(const KernelDef& def, const KernelInit& init) {
+  if (def.op_type != "Cast" && def.op_type != "DequantizeLinear")
+    for (const ir::Tensor* t : init.constant_inputs)
+      if (t && ir::is_4bit(t->dtype())) init.reject(fmt::format("{} inputs are only read by Cast and DequantizeLinear", ir::name(t->dtype())));
+  return def.create(init);
+}
+
 const KernelDef* find_kernel(const ir::Node& node, int64_t opset) {
   std::string_view domain = node.domain == "ai.onnx" ? "" : std::string_view(node.domain);
   for (const auto& def : all_kernels())

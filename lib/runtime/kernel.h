@@ -39,7 +39,7 @@ struct TensorView {
     return n;
   }
   size_t rank() const { return dims.size(); }
-  size_t byte_size() const { return static_cast<size_t>(numel()) * ir::size_of(dtype); }
+  size_t byte_size() const { return static_cast<size_t>(ir::storage_bytes(dtype, static_cast<uint64_t>(numel()))); }
   template <typename T>
   T* as() const {
     PARE_CHECK(ir::dtype_of<T>() == dtype || (sizeof(T) == ir::size_of(dtype) && sizeof(T) == 2),
@@ -123,6 +123,10 @@ inline constexpr int kLatestOpset = 1000;
 
 // The explicit table of every kernel (kernels/registry.cc).
 const std::vector<KernelDef>& all_kernels();
+// def.create(init), after refusing packed 4-bit inputs for every op but Cast
+// and DequantizeLinear (the only kernels that read int4/uint4; the others copy
+// elements by size_of, which is 0 for them).
+std::unique_ptr<Kernel> create_kernel(const KernelDef& def, const KernelInit& init);
 // The def that runs `node` at `opset`, or nullptr.
 const KernelDef* find_kernel(const ir::Node& node, int64_t opset);
 

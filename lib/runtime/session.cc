@@ -71,10 +71,10 @@ bool has_subgraphs(const ir::Node& n) { return !n.subgraphs().empty(); }
 // overflows 64 bits is still reported exactly; saturates beyond that.
 unsigned __int128 bytes_needed(DataType dtype, const std::vector<int64_t>& dims) {
   if (std::find(dims.begin(), dims.end(), 0) != dims.end()) return 0;
-  unsigned __int128 n = ir::size_of(dtype);
+  unsigned __int128 n = ir::is_4bit(dtype) ? 1 : ir::size_of(dtype);
   for (int64_t d : dims)
     if (__builtin_mul_overflow(n, static_cast<unsigned __int128>(d), &n)) return ~static_cast<unsigned __int128>(0);
-  return n;
+  return ir::is_4bit(dtype) ? (n + 1) / 2 : n;
 }
 
 // Runs one step's kernel; an error that does not name the node yet gets its label.
@@ -243,7 +243,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g) {
       init.constant_inputs.push_back(it != known.end() ? &it->second : nullptr);
       if (in && it == known.end()) all_constant = false;
     }
-    CompiledGraph::Step step{&n, def, def->create(init), {}, {}, {}};
+    CompiledGraph::Step step{&n, def, create_kernel(*def, init), {}, {}, {}};
     for (const ir::Value* in : n.inputs()) step.in.push_back(in ? slot(in) : -1);
     for (const ir::Value* out : n.outputs()) step.out.push_back(out ? slot(out) : -1);
     if (all_constant && !n.outputs().empty()) {
@@ -434,7 +434,7 @@ std::vector<std::string> unsupported_nodes(const ir::Model& model) {
       // Subgraphs are checked on their own by for_each_graph.
       KernelInit init{*n, opset, constants, [](const ir::Graph&) { return std::shared_ptr<CompiledGraph>(); }};
       try {
-        def->create(init);
+        create_kernel(*def, init);
       } catch (const Error& e) {
         out.push_back(e.what());
       }
