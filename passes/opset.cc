@@ -1,4 +1,4 @@
-// opset(version=13 or 14): raise the ai.onnx opset import, rewriting the nodes whose
+// opset(version=7..21): raise the ai.onnx opset import, rewriting the nodes whose
 // signature changed on the way so the model computes exactly what it did.
 //
 //   Slice (10), TopK (10)            attributes starts/ends/axes, k -> int64 inputs
@@ -19,6 +19,19 @@
 //   HardSwish (14)                   new; the other ops of 14 gained types only or
 //                                    attributes whose default is the old behaviour
 //                                    (Reshape's allowzero, the RNNs' layout)
+//   RoiAlign (16)                    the default coordinate_transformation_mode
+//                                    became half_pixel: the old output_half_pixel
+//                                    is written explicitly
+//   ReduceMax, ReduceMin, ReduceMean,
+//   ReduceProd, ReduceL1, ReduceL2,
+//   ReduceLogSum, ReduceLogSumExp,
+//   ReduceSumSquare (18)             attribute axes -> int64 input
+//   Split (18)                       without a split input, num_outputs is written
+//                                    (13's equal parts; 18 asks for one of the two)
+//   GridSample (20)                  modes bilinear/bicubic renamed linear/cubic
+//   GroupNormalization (21), DFT (20) refused: their inputs changed meaning
+// Opsets 15 to 21 otherwise added types (int4 and uint4 at 21, for blocked
+// DequantizeLinear), new ops and attributes whose default is the old behaviour.
 // Ops with no later form (Upsample, Scatter) and Resize-10, whose coordinate rule
 // has no exact Resize-11 spelling for every mode, are refused with the node named.
 // Every other op kept its meaning for these versions (new attributes default to
@@ -151,12 +164,41 @@ bool upgrade_node(ir::Graph& g, ir::Node* n, int64_t from, int64_t to) {
     attr_to_input(g, n, "axes", 1, "axes");
     return true;
   }
-  if (op == "Split" && crosses(13)) {
-    if (!n->has_attr("split")) return false;
-    attr_to_input(g, n, "split", 1, "split");
-    return true;
+  if (op == "Split" && (crosses(13) || crosses(18))) {
+    bool changed = false;
+    if (crosses(13) && n->has_attr("split")) {
+      attr_to_input(g, n, "split", 1, "split");
+      changed = true;
+    }
+    if (crosses(18) && !n->input(1) && !n->has_attr("num_outputs")) {
+      n->set_attr(ir::Attribute::of_int("num_outputs", static_cast<int64_t>(n->outputs().size())));
+      changed = true;
+    }
+    return changed;
   }
   if ((op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") && crosses(13)) return upgrade_softmax(g, n);
+  if (op == "RoiAlign" && crosses(16)) {
+    if (n->has_attr("coordinate_transformation_mode")) return false;
+    n->set_attr(ir::Attribute::of_string("coordinate_transformation_mode", "output_half_pixel"));
+    return true;
+  }
+  if (op.rfind("Reduce", 0) == 0 && op != "ReduceSum" && crosses(18)) {
+    if (!n->has_attr("axes")) return false;
+    attr_to_input(g, n, "axes", 1, "axes");
+    return true;
+  }
+  if (op == "GridSample" && crosses(20)) {
+    std::string mode = n->attr_string("mode", "bilinear");
+    if (mode == "bilinear" || mode == "bicubic") {
+      n->set_attr(ir::Attribute::of_string("mode", mode == "bilinear" ? "linear" : "cubic"));
+      return true;
+    }
+    return false;
+  }
+  if (op == "GroupNormalization" && crosses(21))
+    fail("{}: GroupNormalization's scale and bias changed from per group to per channel in opset 21; pare does not "
+         "rewrite it", n->describe());
+  if (op == "DFT" && crosses(20)) fail("{}: DFT's axis became an input in opset 20; pare does not rewrite it", n->describe());
   if (op == "BatchNormalization" && crosses(14)) {
     for (size_t i = 1; i < n->outputs().size(); ++i)
       if (n->output(i)) fail("{}: its training outputs have no opset-14 form", n->describe());
@@ -193,7 +235,9 @@ int64_t upgrade_opset(ir::Model& model, int64_t target) {
   });
   for (auto& o : model.opsets)
     if (o.domain.empty() || o.domain == "ai.onnx") o.version = target;
-  if (model.ir_version < 7) model.ir_version = 7;  // opsets 13 and 14 need IR version 7
+  // The IR version each opset came with: 7 for 13 and 14, 8 for 15 to 18, 9 for 19 and 20, 10 for 21.
+  int64_t ir = target >= 21 ? 10 : target >= 19 ? 9 : target >= 15 ? 8 : 7;
+  if (model.ir_version < ir) model.ir_version = ir;
   return rewritten;
 }
 

@@ -12,7 +12,12 @@ namespace pare::passes {
 
 // The highest opset upgrade_opset can reach: the rules below cover every change
 // of signature up to it.
-constexpr int64_t kMaxUpgradeOpset = 14;
+constexpr int64_t kMaxUpgradeOpset = 21;
+
+// The highest opset libonnx 1.12 (Debian's) has schemas for: beyond it, the
+// ONNX checker and shape inference know nothing, and pare checks models itself
+// (formats/onnx check_model).
+constexpr int64_t kLibonnxMaxOpset = 17;
 
 // Rewrites every graph (subgraphs too) so that it means the same under ai.onnx
 // `target` and sets the model's import. Returns the number of nodes rewritten.

@@ -17,6 +17,19 @@
 // Models below opset 13 (no per-axis DequantizeLinear) and below opset 10 (none
 // at all) get the same arithmetic as Cast(Wq) * scale.
 //
+// quantize(int4, weights-only, block=32): symmetric int4 in blocks of `block`
+// weights along the input-channel axis (Conv axis 1; ConvTranspose, MatMul and
+// Gemm's K axis), one scale per block:
+//   scale[b] = max|W[b]| / 7,  Wq = round_half_even(W / scale) in [-8, 7]
+//   After:   y = Conv(x, Cast<to=float>(DequantizeLinear<axis=1, block_size=32>(Wq, scale16)))
+// Blocked DequantizeLinear and int4 need opset 21: the model is raised first
+// (upgrade_opset). Scales are float16 (DequantizeLinear-21 then computes in
+// float16, exactly: a 4-bit integer times a float16 fits float16's mantissa, and
+// a Cast brings the weight to float32), unless a scale is not a normal float16,
+// then the tensor keeps float32 scales (counted int4_float32_scales). A weight
+// whose input channels `block` does not divide (depthwise kernels, 3-channel
+// first layers) gets per-channel int8 instead (counted int8_fallback_block).
+//
 // quantize(int8) without weights-only is static int8 (quantize_static.cc):
 // activations too, calibrated on calib=DIR.
 //
@@ -31,6 +44,7 @@
 
 #include "lib/base/fp16.h"
 #include "lib/base/strings.h"
+#include "passes/opset.h"
 #include "passes/quantize.h"
 
 namespace pare::passes {
@@ -38,20 +52,7 @@ namespace {
 
 const std::vector<std::string> kKeepFloatOps = {"Resize", "Upsample", "Range", "Pad", "ConstantOfShape"};
 
-// Replaces constant `v` by the output of the node `build` makes; that output
-// takes v's own name, so consumers read the same name as before and the file
-// carries no second copy of (often long) exporter names. The new constants get
-// short generated names (h16, q8, s8 ...).
-template <typename Build>
-void replace_constant(ir::Graph& g, ir::Value* v, Build build) {
-  std::string name = v->name();
-  g.rename(v, g.unique_name(name + "_replaced"));
-  ir::Node* n = build(name);
-  n->output(0)->dtype = ir::DataType::kFloat;
-  n->output(0)->shape = v->shape;
-  g.replace_all_uses(v, n->output(0));
-  g.erase_value(v);
-}
+}  // namespace
 
 void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx) {
   const ir::Tensor& t = v->constant();
@@ -77,6 +78,8 @@ void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx) {
   });
   ++ctx.stats["converted"];
 }
+
+namespace {
 
 // The output-channel axis of a node's weight input, or -1 if the node has none.
 int64_t weight_axis(const ir::Node& n, const ir::Tensor& w) {
@@ -133,7 +136,69 @@ std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis
   return scale;
 }
 
+void quantize_weight_int4(ir::Graph& g, ir::Value* v, int64_t in_axis, int64_t block, bool fp16_scales,
+                          PassContext& ctx) {
+  const ir::Tensor& t = v->constant();
+  auto w = t.span<float>();
+  int64_t len = t.dims()[in_axis], inner = 1;
+  for (size_t i = in_axis + 1; i < t.rank(); ++i) inner *= t.dims()[i];
+  int64_t blocks = len / block;
+  // Element i = (o * len + a) * inner + r lies in block (o * blocks + a / block) * inner + r.
+  auto block_of = [&](size_t i) {
+    int64_t r = static_cast<int64_t>(i) % inner, a = static_cast<int64_t>(i) / inner % len;
+    return (static_cast<int64_t>(i) / inner / len * blocks + a / block) * inner + r;
+  };
+  std::vector<float> scale(static_cast<size_t>(t.numel() / block), 0.0f);
+  for (size_t i = 0; i < w.size(); ++i) scale[block_of(i)] = std::max(scale[block_of(i)], std::fabs(w[i]));
+  for (float& s : scale) s = s > 0 ? s / 7.0f : 1.0f;
+  // float16 scales only when every one is a normal float16: a subnormal or
+  // flushed scale would change the weights far more than rounding does.
+  bool half = fp16_scales;
+  for (float s : scale)
+    if (std::fabs(half_to_float(float_to_half(s))) < 6.104e-5f || s > 65504.0f) half = false;
+  std::vector<uint16_t> scale16(scale.size());
+  if (half)
+    for (size_t k = 0; k < scale.size(); ++k) {
+      scale16[k] = float_to_half(scale[k]);
+      scale[k] = half_to_float(scale16[k]);  // quantize against the scale the file holds
+    }
+  std::vector<uint8_t> packed(static_cast<size_t>(ir::storage_bytes(ir::DataType::kInt4, w.size())), 0);
+  for (size_t i = 0; i < w.size(); ++i) {
+    int q = static_cast<int>(std::clamp(std::nearbyint(w[i] / scale[block_of(i)]), -8.0f, 7.0f));
+    packed[i / 2] |= static_cast<uint8_t>((q & 0xF) << (4 * (i % 2)));
+  }
+  ir::Value* wq = g.add_constant(g.unique_name("q4"), ir::Tensor(ir::DataType::kInt4, t.dims(), std::move(packed)),
+                                 v->constant_origin);
+  std::vector<int64_t> scale_dims = t.dims();
+  scale_dims[in_axis] = blocks;
+  ir::Tensor scales = half ? ir::Tensor::from<uint16_t>(scale_dims, scale16) : ir::Tensor::from<float>(scale_dims, scale);
+  if (half) scales = ir::Tensor(ir::DataType::kFloat16, scale_dims, std::vector<uint8_t>(scales.raw(), scales.raw() + scales.byte_size()));
+  ir::Value* s = g.add_constant(g.unique_name("s4"), scales);
+  replace_constant(g, v, [&](const std::string& name) {
+    ir::Node* deq = g.add_node("DequantizeLinear", {wq, s}, {half ? g.unique_name("q4h") : name});
+    deq->set_attr(ir::Attribute::of_int("axis", in_axis));
+    deq->set_attr(ir::Attribute::of_int("block_size", block));
+    if (!half) return deq;
+    // DequantizeLinear-21 computes in the scale's type: float16 here, then float32 for the op.
+    deq->output(0)->dtype = ir::DataType::kFloat16;
+    deq->output(0)->shape = v->shape;
+    ir::Node* cast = g.add_node("Cast", {deq->output(0)}, {name});
+    cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(ir::DataType::kFloat)));
+    return cast;
+  });
+  ++ctx.stats["quantized_int4"];
+  if (!half && fp16_scales) ++ctx.stats["int4_float32_scales"];
+}
+
 namespace {
+
+// Why a weight cannot be block-quantized (it then gets per-channel int8), or "".
+std::string int4_refusal(const ir::Value* v, int64_t out_axis, int64_t block) {
+  const ir::Tensor& t = v->constant();
+  int64_t in = t.dims()[input_axis_of(out_axis)];
+  if (in % block != 0) return "int8_fallback_block";  // includes depthwise kernels (1 input channel per group)
+  return "";
+}
 
 // keep-io=false: float32 graph inputs and outputs become float16 at the edges.
 void halve_io(ir::Graph& g, PassContext& ctx) {
@@ -170,8 +235,9 @@ class Quantize : public Pass {
 
   void run(ir::Model& model, PassContext& ctx) override {
     if (!o_.fp16 && !o_.weights_only) return quantize_static(model, o_, ctx);
+    if (o_.int4) raise_for_int4(model, ctx);
     int64_t opset = model.opset("");
-    int64_t changed = 0;
+    int64_t changed = 0, blocked = 0;
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
       for (ir::Value* v : g.constants()) {
         if (!eligible_weight(v, o_)) continue;
@@ -183,12 +249,24 @@ class Quantize : public Pass {
         // int8: only a weight input whose every use has the same output-channel axis.
         int64_t axis = weight_axis_of_all_uses(v);
         if (axis < 0) continue;
+        if (o_.int4) {
+          std::string refusal = int4_refusal(v, axis, o_.block);
+          if (refusal.empty()) {
+            quantize_weight_int4(g, v, input_axis_of(axis), o_.block, o_.fp16_scales, ctx);
+            ++blocked;
+            ++changed;
+            continue;
+          }
+          ++ctx.stats[refusal];
+        }
         quantize_weight_int8(g, v, axis, opset, o_.per_channel, ctx);
         ++changed;
       }
       g.compact();
     });
     if (changed == 0) fail("nothing to quantize: no float32 weight of at least {} elements", o_.min_size);
+    if (o_.int4 && blocked == 0)
+      fail("block={} divides the input channels of no weight: every weight would fall back to int8", o_.block);
     if (o_.fp16 && !o_.keep_io) {
       halve_io(*model.graph, ctx);
       model.graph->compact();
@@ -196,6 +274,14 @@ class Quantize : public Pass {
   }
 
  private:
+  // Blocked DequantizeLinear and int4 need opset 21 (and IR version 10).
+  static void raise_for_int4(ir::Model& model, PassContext& ctx) {
+    int64_t from = model.opset("");
+    if (from >= 21) return;
+    ctx.stats["opset_raised_from"] = from;
+    ctx.stats["opset_nodes_rewritten"] = upgrade_opset(model, 21);
+  }
+
   QuantizeOptions o_;
 };
 
@@ -209,6 +295,9 @@ CalibrationMethod method_of(const std::string& s) {
 
 QuantizeOptions::QuantizeOptions(const OptionValues& v)
     : fp16(v.str("dtype") == "fp16"),
+      int4(v.str("dtype") == "int4"),
+      block(v.integer("block")),
+      fp16_scales(v.str("scales") == "float16"),
       weights_only(v.flag("weights-only")),
       per_channel(v.flag("per-channel")),
       keep_io(v.flag("keep-io")),
@@ -221,6 +310,9 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
   calibration.method = method_of(v.str("method"));
   calibration.percentile = v.number("percentile");
   calibration.symmetric = v.flag("symmetric");
+  if (int4 && !weights_only) fail("int4 is weights-only: write quantize(int4, weights-only, block=32)");
+  if (int4 && !per_channel) fail("int4 has one scale per block; per-channel=false does not apply");
+  if (int4 && block % 2 != 0) fail("block={} must be even (two int4 values per byte)", block);
   bool is_static = !fp16 && !weights_only;
   if (!is_static && !calib.empty())
     fail("calib= is for static int8 (quantize(int8) without weights-only); {} needs no data",
@@ -255,8 +347,11 @@ extern const PassInfo kQuantizePass = {
     "quantize",
     "store weights as float16 or per-channel int8 (weights-only), or static int8 with calibrated activations (QDQ)",
     {
-        {"dtype", OptionType::kChoice, "int8", "the storage type of the weights", 0, 0, false, {"fp16", "int8"}},
+        {"dtype", OptionType::kChoice, "int8", "the storage type of the weights", 0, 0, false, {"fp16", "int8", "int4"}},
         {"weights-only", OptionType::kBool, "false", "int8: quantize weights only, no calibration data needed"},
+        {"block", OptionType::kInteger, "32", "int4: weights per scale along the input-channel axis", 2, 1e9},
+        {"scales", OptionType::kChoice, "float16", "int4: the type of the block scales (float16 when every scale fits)", 0, 0,
+         false, {"float16", "float32"}},
         {"per-channel", OptionType::kBool, "true", "int8: one scale per output channel (else one per tensor)"},
         {"min-size", OptionType::kInteger, "16", "constants with fewer elements stay float32", 0, 1e12},
         {"skip", OptionType::kList, "", "node-name globs that stay float32 (weights and, static, activations)"},

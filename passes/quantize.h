@@ -12,6 +12,9 @@ namespace pare::passes {
 
 struct QuantizeOptions {
   bool fp16 = false;
+  bool int4 = false;          // block-wise int4 weights (weights-only)
+  int64_t block = 32;         // int4: weights per scale, along the input-channel axis
+  bool fp16_scales = true;    // int4: scales stored as float16 (else float32)
   bool weights_only = false;
   bool per_channel = true;
   bool keep_io = true;  // fp16: graph inputs and outputs stay float32
@@ -28,6 +31,25 @@ struct QuantizeOptions {
   bool node_skipped(const ir::Node& n) const;
 };
 
+// Replaces constant `v` by the output of the node `build(name)` makes; that
+// output takes v's own name, so consumers read the same name as before and the
+// file carries no second copy of (often long) exporter names. The new constants
+// get short generated names (h16, q8, s8, p4 ...). Shared by quantize and palettize.
+template <typename Build>
+void replace_constant(ir::Graph& g, ir::Value* v, Build build) {
+  std::string name = v->name();
+  g.rename(v, g.unique_name(name + "_replaced"));
+  ir::Node* n = build(name);
+  n->output(0)->dtype = ir::DataType::kFloat;
+  n->output(0)->shape = v->shape;
+  g.replace_all_uses(v, n->output(0));
+  g.erase_value(v);
+}
+
+// Stores float32 constant `v` as float16 behind a Cast to float32 (quantize(fp16)'s
+// rewrite; values beyond float16 are clamped, counted as `clamped`).
+void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx);
+
 // A float32 constant this pass may rewrite: big enough, used, not a graph
 // input or output, and not read by a skipped node.
 bool eligible_weight(const ir::Value* v, const QuantizeOptions& o);
@@ -41,6 +63,15 @@ int64_t weight_axis_of_all_uses(const ir::Value* v);
 // any); consumers keep reading the same name. Returns the scales.
 std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis, int64_t opset, bool per_channel,
                                         PassContext& ctx);
+
+// The input-channel axis of a weight whose output-channel axis is `axis` (the
+// other of the first two: Conv 1, ConvTranspose 0, MatMul 0, Gemm 0 or 1).
+inline int64_t input_axis_of(int64_t output_axis) { return output_axis == 0 ? 1 : 0; }
+
+// Replaces weight `v` by symmetric int4 in blocks of `block` along `in_axis`
+// behind DequantizeLinear(block_size) (opset 21), scales float16 when every
+// scale is a normal float16 and `fp16_scales`, else float32 (quantize.cc).
+void quantize_weight_int4(ir::Graph& g, ir::Value* v, int64_t in_axis, int64_t block, bool fp16_scales, PassContext& ctx);
 
 // Static int8: calibrates activations on o.calib and inserts QuantizeLinear /
 // DequantizeLinear pairs; weights per channel, biases float or int32 (quantize_static.cc).

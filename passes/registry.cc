@@ -6,10 +6,12 @@ namespace pare::passes {
 
 extern const PassInfo kCutPass;
 extern const PassInfo kDcePass;
+extern const PassInfo kEqualizePass;
 extern const PassInfo kFoldPass;
 extern const PassInfo kFuseActPass;
 extern const PassInfo kFuseBnPass;
 extern const PassInfo kOpsetPass;
+extern const PassInfo kPalettizePass;
 extern const PassInfo kPrunePass;
 extern const PassInfo kQuantizePass;
 extern const PassInfo kStripPass;
@@ -19,10 +21,12 @@ const std::vector<const PassInfo*>& all_passes() {
   static const std::vector<const PassInfo*> passes = {
       &kCutPass,
       &kDcePass,
+      &kEqualizePass,
       &kFoldPass,
       &kFuseActPass,
       &kFuseBnPass,
       &kOpsetPass,
+      &kPalettizePass,
       &kPrunePass,
       &kQuantizePass,
       &kStripPass,

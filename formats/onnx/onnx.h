@@ -29,6 +29,8 @@ void save_model(const ir::Model& model, const std::string& path, const SaveOptio
 std::string serialize_model(const ir::Model& model);
 
 // Runs onnx::checker (full check) on the model; throws pare::Error with its message.
+// Beyond libonnx's opset 17 / IR version 8: pare's own checks (IR invariants and
+// the runner's kernel checks of every node), see save.cc.
 void check_model(const ir::Model& model);
 
 // Runs ONNX shape inference and fills in dtype/shape of values that lack them

@@ -8,6 +8,8 @@
 // cannot make pare read arbitrary files.
 #include "formats/onnx/proto_tensor.h"
 
+#include <algorithm>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -109,9 +111,9 @@ ir::Tensor tensor_from_proto(const pb::TensorProto& t, const std::string& base_d
       fail("tensor {} has {} strings but its dims need {}", label(t), t.string_data_size(), numel);
     return ir::Tensor::strings(dims, std::vector<std::string>(t.string_data().begin(), t.string_data().end()));
   }
-  size_t es = ir::size_of(dtype);
+  size_t es = std::max<size_t>(ir::size_of(dtype), 1);
   if (static_cast<uint64_t>(numel) > (uint64_t{1} << 40) / es) fail("tensor {} is too large ({} elements)", label(t), numel);
-  size_t want = static_cast<size_t>(numel) * es;
+  size_t want = static_cast<size_t>(ir::storage_bytes(dtype, static_cast<uint64_t>(numel)));
   size_t n = static_cast<size_t>(numel);
 
   std::vector<uint8_t> bytes;
@@ -139,6 +141,9 @@ ir::Tensor tensor_from_proto(const pb::TensorProto& t, const std::string& base_d
       case DataType::kBfloat16: bytes = pack<decltype(t.int32_data()), uint16_t>(t.int32_data(), n, t); break;
       case DataType::kComplex64: bytes = pack<decltype(t.float_data()), float>(t.float_data(), n * 2, t); break;
       case DataType::kComplex128: bytes = pack<decltype(t.double_data()), double>(t.double_data(), n * 2, t); break;
+      // int32_data holds one byte (two packed 4-bit values) per entry.
+      case DataType::kUint4:
+      case DataType::kInt4: bytes = pack<decltype(t.int32_data()), uint8_t>(t.int32_data(), want, t); break;
       default: fail("tensor {} has an unsupported data type {}", label(t), ir::name(dtype));
     }
   }

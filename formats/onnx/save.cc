@@ -18,6 +18,8 @@
 #include "formats/onnx/proto_tensor.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
+#include "lib/ir/verify.h"
+#include "lib/runtime/session.h"
 
 namespace pare::formats::onnx {
 namespace {
@@ -236,6 +238,20 @@ void save_model(const ir::Model& model, const std::string& path, const SaveOptio
 }
 
 void check_model(const ir::Model& model) {
+  // libonnx 1.12 knows opsets up to 17 and IR versions up to 8; it rejects
+  // newer models outright. pare checks those itself: the IR's invariants, and
+  // every node built by the runner's kernel (its attributes and the types and
+  // shapes of its constant inputs). Ops the runner lacks are reported; type
+  // constraints of computed inputs go unchecked.
+  constexpr int64_t kLibonnxOpset = 17, kLibonnxIrVersion = 8;
+  if (model.opset("") > kLibonnxOpset || model.ir_version > kLibonnxIrVersion) {
+    ir::verify(model);
+    auto problems = rt::unsupported_nodes(model);
+    if (!problems.empty())
+      fail("pare's check (opset {} is beyond libonnx's {}) rejects the model: {}", model.opset(""), kLibonnxOpset,
+           problems.front());
+    return;
+  }
   ExternalSink none;
   pb::ModelProto mp = to_proto(model, none);
   try {

@@ -27,13 +27,25 @@ enum class DataType : int32_t {
   kComplex64 = 14,
   kComplex128 = 15,
   kBfloat16 = 16,
+  // 4-bit integers (opset 21): two per byte, the first element in the low nibble;
+  // an odd count leaves the last high nibble 0. size_of() is 0 for them: byte
+  // counts come from storage_bytes(), and kernels that copy elements by size
+  // refuse them (only Cast and DequantizeLinear read them).
+  kUint4 = 21,
+  kInt4 = 22,
 };
 
 // Bytes per element; 0 for kUndefined and kString (strings are stored apart).
 size_t size_of(DataType t);
+// True for kInt4 and kUint4.
+bool is_4bit(DataType t);
+// Bytes that `numel` elements take in memory and in ONNX raw_data (packed for 4-bit types).
+uint64_t storage_bytes(DataType t, uint64_t numel);
+// Element i of a packed 4-bit buffer, sign-extended for kInt4.
+int8_t load_4bit(DataType t, const uint8_t* bytes, uint64_t i);
 // Lower-case ONNX spelling: "float", "float16", "int64", "bool".
 std::string_view name(DataType t);
-// True for a value of 0..16 that is a known element type.
+// True for a value of 0..16, 21 or 22: a known element type.
 bool is_valid_dtype(int32_t v);
 bool is_float(DataType t);    // float, double, float16, bfloat16
 bool is_integer(DataType t);  // signed or unsigned integer types

@@ -10,10 +10,11 @@ Tensor::Tensor(DataType dtype, std::vector<int64_t> dims, std::vector<uint8_t> b
   numel_ = checked_numel(dims_);
   if (dtype == DataType::kString) fail("string tensors are built with Tensor::strings");
   size_t es = size_of(dtype);
-  if (es == 0) fail("tensor has no element type");
-  if (static_cast<uint64_t>(numel_) > UINT64_MAX / es || numel_ * es != bytes.size())
+  if (es == 0 && !is_4bit(dtype)) fail("tensor has no element type");
+  if ((es > 0 && static_cast<uint64_t>(numel_) > UINT64_MAX / es) ||
+      storage_bytes(dtype, static_cast<uint64_t>(numel_)) != bytes.size())
     fail("tensor data has {} bytes but dims {} of {} need {}", bytes.size(), fmt::join(dims_, "x"), name(dtype),
-         static_cast<uint64_t>(numel_) * es);
+         storage_bytes(dtype, static_cast<uint64_t>(numel_)));
   bytes_ = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
 }
 
@@ -30,7 +31,7 @@ Tensor Tensor::strings(std::vector<int64_t> dims, std::vector<std::string> value
 
 Tensor Tensor::zeros(DataType dtype, std::vector<int64_t> dims) {
   int64_t n = checked_numel(dims);
-  return Tensor(dtype, std::move(dims), std::vector<uint8_t>(static_cast<size_t>(n) * size_of(dtype), 0));
+  return Tensor(dtype, std::move(dims), std::vector<uint8_t>(storage_bytes(dtype, static_cast<uint64_t>(n)), 0));
 }
 
 const std::vector<std::string>& Tensor::string_values() const {
@@ -63,6 +64,10 @@ std::vector<Out> convert(const Tensor& t, F&& from_float16) {
     case DataType::kInt64: load(int64_t{}); break;
     case DataType::kUint64: load(uint64_t{}); break;
     case DataType::kBool: load(uint8_t{}); break;
+    case DataType::kUint4:
+    case DataType::kInt4:
+      for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<Out>(load_4bit(t.dtype(), p, i));
+      break;
     case DataType::kFloat16:
     case DataType::kBfloat16:
       for (size_t i = 0; i < out.size(); ++i) {

@@ -39,7 +39,7 @@ struct TensorView {
     return n;
   }
   size_t rank() const { return dims.size(); }
-  size_t byte_size() const { return static_cast<size_t>(numel()) * ir::size_of(dtype); }
+  size_t byte_size() const { return static_cast<size_t>(ir::storage_bytes(dtype, static_cast<uint64_t>(numel()))); }
   template <typename T>
   T* as() const {
     PARE_CHECK(ir::dtype_of<T>() == dtype || (sizeof(T) == ir::size_of(dtype) && sizeof(T) == 2),

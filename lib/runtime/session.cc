@@ -77,10 +77,10 @@ bool has_subgraphs(const ir::Node& n) { return !n.subgraphs().empty(); }
 // overflows 64 bits is still reported exactly; saturates beyond that.
 unsigned __int128 bytes_needed(DataType dtype, const std::vector<int64_t>& dims) {
   if (std::find(dims.begin(), dims.end(), 0) != dims.end()) return 0;
-  unsigned __int128 n = ir::size_of(dtype);
+  unsigned __int128 n = ir::is_4bit(dtype) ? 1 : ir::size_of(dtype);
   for (int64_t d : dims)
     if (__builtin_mul_overflow(n, static_cast<unsigned __int128>(d), &n)) return ~static_cast<unsigned __int128>(0);
-  return n;
+  return ir::is_4bit(dtype) ? (n + 1) / 2 : n;
 }
 
 // Runs one step's kernel; an error that does not name the node yet gets its label.

@@ -1,5 +1,6 @@
 // create_kernel: how the session builds the kernel of a node. Three steps, so
 // that the family files stay simple and fast:
+//  0. packed 4-bit constant inputs are refused but by Cast and DequantizeLinear;
 //  1. a reference kernel, for the nodes the table's fast kernel does not take
 //     by design (handed_over below: Resize cubic or tf_crop_and_resize, pools
 //     with more than 2 spatial dims or MaxPool's Indices / storage_order, Conv
@@ -50,6 +51,12 @@ class ByRank : public Kernel {
 }  // namespace
 
 std::unique_ptr<Kernel> create_kernel(const KernelDef& def, const KernelInit& init) {
+  // Only Cast and DequantizeLinear read packed int4/uint4; the other kernels copy
+  // elements by size_of, which is 0 for them.
+  if (def.op_type != "Cast" && def.op_type != "DequantizeLinear")
+    for (const ir::Tensor* t : init.constant_inputs)
+      if (t && ir::is_4bit(t->dtype()))
+        init.reject(fmt::format("{} inputs are only read by Cast and DequantizeLinear", ir::name(t->dtype())));
   std::unique_ptr<Kernel> k = handed_over(def, init);
   if (!k) {
     k = def.create(init);

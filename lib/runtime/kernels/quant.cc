@@ -6,8 +6,12 @@
 //   DQ: y = (x - zero_point) * scale                                (float)
 // Per-tensor (scalar scale) or per-axis (1-D scale along `axis`, opset 13+).
 // The output type of Q is the zero point's type (uint8 when it is absent).
-// Blocked quantization (block_size, opset 21) is rejected at compile time.
+// DequantizeLinear also reads int4/uint4 (packed, opset 21), float16 scales
+// (its output then is float16) and blocked scales (block_size, opset 21);
+// QuantizeLinear rejects block_size at compile time.
 #include <cmath>
+
+#include "lib/base/fp16.h"
 
 #include "lib/runtime/kernels/families.h"
 
@@ -75,43 +79,97 @@ class Quantize : public Kernel {
   int64_t axis_;
 };
 
+// Where the scale of each element of x is: per tensor, per axis, or per block
+// of `block` elements along the axis (opset 21; scale has x's rank and
+// ceil(x.dims[axis] / block) entries along it).
+struct ScaleIndex {
+  int64_t inner = 1, len = 1, count = 1, block = 0;  // block 0: not blocked
+  int64_t of(int64_t i) const {
+    if (block == 0) return count == 1 ? 0 : (i / inner) % count;
+    int64_t r = i % inner, a = (i / inner) % len, o = i / inner / len;
+    return (o * count + a / block) * inner + r;
+  }
+};
+
+ScaleIndex blocked_index(const KernelContext& ctx, const TensorView& x, const TensorView& scale, int64_t axis_attr,
+                         int64_t block) {
+  if (scale.rank() != x.rank()) compute_error(ctx, "a blocked scale must have the rank of x");
+  int64_t axis = normalize_axis(axis_attr, static_cast<int64_t>(x.rank()));
+  ScaleIndex s;
+  s.block = block;
+  s.len = x.dims[axis];
+  s.count = (s.len + block - 1) / block;
+  for (size_t d = 0; d < x.rank(); ++d) {
+    int64_t want = static_cast<int64_t>(d) == axis ? s.count : x.dims[d];
+    if (scale.dims[d] != want)
+      compute_error(ctx, fmt::format("blocked scale has {} entries on axis {} where x's dims and block_size {} need {}",
+                                     scale.dims[d], d, block, want));
+  }
+  for (size_t i = axis + 1; i < x.rank(); ++i) s.inner *= x.dims[i];
+  return s;
+}
+
+// Element i of an integer tensor of any type DequantizeLinear reads.
+int64_t load_integer(const TensorView& t, int64_t i) {
+  switch (t.dtype) {
+    case DataType::kUint8: return t.as<uint8_t>()[i];
+    case DataType::kInt8: return t.as<int8_t>()[i];
+    case DataType::kInt32: return t.as<int32_t>()[i];
+    case DataType::kUint4:
+    case DataType::kInt4: return ir::load_4bit(t.dtype, static_cast<const uint8_t*>(t.data), static_cast<uint64_t>(i));
+    default: return 0;  // refused before
+  }
+}
+
+bool dequantizable(DataType t) {
+  return t == DataType::kUint8 || t == DataType::kInt8 || t == DataType::kInt32 || ir::is_4bit(t);
+}
+
+// DequantizeLinear: y = (x - zero_point) * scale, computed in float32 and
+// stored in the scale's type (float32, or float16 from opset 19). x may be
+// int4/uint4 and blocked from opset 21. Runs once, at compile time, for
+// constant weights.
 class Dequantize : public Kernel {
  public:
-  explicit Dequantize(const KernelInit& init) : axis_(init.attr_int("axis", 1)) { check_block_size(init); }
+  explicit Dequantize(const KernelInit& init)
+      : axis_(init.attr_int("axis", 1)), block_(init.attr_int("block_size", 0)) {
+    if (block_ != 0 && init.opset < 21) init.reject("block_size needs opset 21");
+    if (block_ < 0) init.reject("block_size must be positive");
+  }
   void compute(KernelContext& ctx) override {
     const TensorView& x = *ctx.input(0);
     const TensorView& scale = *ctx.input(1);
     const TensorView* zp = ctx.input(2);
-    if (scale.dtype != DataType::kFloat) compute_error(ctx, "scale must be float32");
+    if (scale.dtype != DataType::kFloat && scale.dtype != DataType::kFloat16)
+      compute_error(ctx, "scale must be float32 or float16");
+    if (!dequantizable(x.dtype)) compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
     if (zp && (zp->dtype != x.dtype || zp->numel() != scale.numel()))
       compute_error(ctx, "zero_point must match x's type and scale's size");
-    Channels ch = channels(ctx, x, scale, axis_);
-    TensorView& y = ctx.allocate_output(0, DataType::kFloat, x.dims);
-    switch (x.dtype) {
-      case DataType::kUint8: run<uint8_t>(ctx, x, scale, zp, ch, y); break;
-      case DataType::kInt8: run<int8_t>(ctx, x, scale, zp, ch, y); break;
-      case DataType::kInt32: run<int32_t>(ctx, x, scale, zp, ch, y); break;
-      default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
+    ScaleIndex si;
+    if (block_ > 0) {
+      si = blocked_index(ctx, x, scale, axis_, block_);
+    } else {
+      Channels ch = channels(ctx, x, scale, axis_);
+      si.inner = ch.inner;
+      si.count = ch.count;
     }
-  }
-
- private:
-  template <typename T>
-  static void run(const KernelContext& ctx, const TensorView& x, const TensorView& scale, const TensorView* zp,
-                  const Channels& ch, TensorView& y) {
-    const T* px = x.as<T>();
-    const T* pz = zp ? zp->as<T>() : nullptr;
-    const float* ps = scale.as<float>();
-    float* py = y.as<float>();
+    TensorView& y = ctx.allocate_output(0, scale.dtype, x.dims);
+    std::vector<float> s(static_cast<size_t>(scale.numel()));
+    for (size_t k = 0; k < s.size(); ++k)
+      s[k] = scale.dtype == DataType::kFloat ? scale.as<float>()[k] : half_to_float(scale.as<uint16_t>()[k]);
     int64_t n = x.numel();
     ctx.parallel_for((n + 16383) / 16384, [&](int64_t b, int64_t e) {
       for (int64_t i = b * 16384, end = std::min(n, e * 16384); i < end; ++i) {
-        int64_t c = ch.of(i);
-        py[i] = static_cast<float>(static_cast<int64_t>(px[i]) - (pz ? static_cast<int64_t>(pz[c]) : 0)) * ps[c];
+        int64_t c = si.of(i);
+        float v = static_cast<float>(load_integer(x, i) - (zp ? load_integer(*zp, c) : 0)) * s[c];
+        if (y.dtype == DataType::kFloat) y.as<float>()[i] = v;
+        else y.as<uint16_t>()[i] = float_to_half(v);
       }
     });
   }
-  int64_t axis_;
+
+ private:
+  int64_t axis_, block_;
 };
 
 }  // namespace

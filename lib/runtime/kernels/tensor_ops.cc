@@ -203,6 +203,8 @@ long double load(const TensorView& t, int64_t i) {
     case DataType::kInt64: return t.as<int64_t>()[i];
     case DataType::kUint64: return t.as<uint64_t>()[i];
     case DataType::kBool: return t.as<bool>()[i] ? 1 : 0;
+    case DataType::kUint4:
+    case DataType::kInt4: return ir::load_4bit(t.dtype, static_cast<const uint8_t*>(t.data), static_cast<uint64_t>(i));
     default: fail("cannot cast from {}", ir::name(t.dtype));
   }
 }
@@ -229,7 +231,7 @@ class Cast : public Kernel {
  public:
   explicit Cast(const KernelInit& init) : to_(static_cast<DataType>(init.attr_int("to", 0))) {
     if (!ir::is_valid_dtype(static_cast<int32_t>(to_)) || to_ == DataType::kUndefined || to_ == DataType::kString ||
-        to_ == DataType::kBfloat16 || to_ == DataType::kComplex64 || to_ == DataType::kComplex128)
+        to_ == DataType::kBfloat16 || to_ == DataType::kComplex64 || to_ == DataType::kComplex128 || ir::is_4bit(to_))
       init.reject(fmt::format("cast to {} is not supported", ir::name(to_)));
   }
   void compute(KernelContext& ctx) override {

@@ -1,0 +1,340 @@
+// palettize(bits=N): each weight of Conv, ConvTranspose, Gemm and MatMul becomes
+// a sorted table of at most 2^N float32 values (deterministic k-means,
+// palettize.h) and one index per weight, rebuilt by standard ONNX ops:
+//   Before:  y = Conv(x, W)                                    W float32
+//   After:   y = Conv(x, Gather(T, Cast<to=int32>(I)))         I uint8, T float32 [2^N]
+// With group=G every G output channels have their own table; the tables are
+// stored one after another and each index is offset by its group's start:
+//   After:   y = Conv(x, Gather(T, Add(Cast<to=int32>(I), O)))  O int32, O[c] = (c / G) * 2^N
+// Like quantize, the model still computes in float32: the runner and ONNX
+// Runtime evaluate the constant Cast/Gather once, at load (fold refuses to undo
+// them because that would grow the file). The indices are stored one per byte
+// whatever N is: deflate's Huffman codes then spend about the indices' entropy
+// (k-means clusters are unequally full, so below N bits), which packing them
+// tighter does not beat; docs/quantization.md has the measurements.
+//
+// What stays float32 (each counted in the stats as kept_<reason>):
+//   small      fewer than min-size elements, or fewer than 2 per table entry
+//              (the table would cost about what it saves)
+//   depthwise  Conv kernels with one input channel per group (9 weights per
+//              channel for 3x3): few weights, each channel's sharpest filter;
+//              palettize them with depthwise=true
+//   first      the kernel of a Conv that reads a graph input directly (3 input
+//              channels: small, and its error reaches every later layer);
+//              palettize it with first=true
+//   skip       a node-name glob of skip= matches a consumer
+//   non-finite a weight holds inf or NaN
+// Biases and every other constant are not weights of these ops and stay as they are.
+#include "passes/palettize.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "lib/base/strings.h"
+#include "passes/opset.h"
+#include "passes/pass.h"
+#include "passes/quantize.h"
+
+namespace pare::passes {
+
+namespace {
+
+struct Distinct {
+  std::vector<double> value, count;  // sorted distinct values and how often each occurs
+  std::vector<double> sum_count, sum_value;  // prefix sums: [i] = over the first i distinct values
+};
+
+Distinct distinct_of(std::vector<float> sorted) {
+  Distinct d;
+  for (size_t i = 0; i < sorted.size();) {
+    size_t j = i;
+    while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
+    d.value.push_back(sorted[i]);
+    d.count.push_back(static_cast<double>(j - i));
+    i = j;
+  }
+  d.sum_count.assign(d.value.size() + 1, 0.0);
+  d.sum_value.assign(d.value.size() + 1, 0.0);
+  for (size_t i = 0; i < d.value.size(); ++i) {
+    d.sum_count[i + 1] = d.sum_count[i] + d.count[i];
+    d.sum_value[i + 1] = d.sum_value[i] + d.count[i] * d.value[i];
+  }
+  return d;
+}
+
+// One Lloyd step in 1-D: cluster j holds the distinct values between the
+// midpoints to its neighbours (a value on a midpoint goes to the lower one);
+// each non-empty cluster moves to its weighted mean. True if anything moved.
+bool lloyd_step(const Distinct& d, std::vector<double>& centroids) {
+  size_t k = centroids.size();
+  std::vector<size_t> start(k + 1, 0);
+  start[k] = d.value.size();
+  for (size_t j = 1; j < k; ++j) {
+    double mid = 0.5 * (centroids[j - 1] + centroids[j]);
+    start[j] = static_cast<size_t>(std::upper_bound(d.value.begin(), d.value.end(), mid) - d.value.begin());
+    start[j] = std::max(start[j], start[j - 1]);
+  }
+  bool moved = false;
+  for (size_t j = 0; j < k; ++j) {
+    double n = d.sum_count[start[j + 1]] - d.sum_count[start[j]];
+    if (n <= 0) continue;  // empty: stays where it is
+    double mean = (d.sum_value[start[j + 1]] - d.sum_value[start[j]]) / n;
+    if (mean != centroids[j]) moved = true;
+    centroids[j] = mean;
+  }
+  return moved;
+}
+
+// Index of the nearest entry of a sorted table (ties: the lower).
+uint8_t nearest(const std::vector<double>& midpoints, float v) {
+  return static_cast<uint8_t>(std::lower_bound(midpoints.begin(), midpoints.end(), static_cast<double>(v)) -
+                              midpoints.begin());
+}
+
+// Sum over the distinct values of count * (value - nearest centroid)^2.
+double distortion(const Distinct& d, const std::vector<double>& centroids) {
+  double total = 0;
+  size_t j = 0;
+  for (size_t i = 0; i < d.value.size(); ++i) {
+    while (j + 1 < centroids.size() && d.value[i] > 0.5 * (centroids[j] + centroids[j + 1])) ++j;
+    total += d.count[i] * (d.value[i] - centroids[j]) * (d.value[i] - centroids[j]);
+  }
+  return total;
+}
+
+std::vector<double> lloyd(const Distinct& d, std::vector<double> centroids) {
+  for (int it = 0; it < kPaletteIterations && lloyd_step(d, centroids); ++it) {
+  }
+  return centroids;
+}
+
+}  // namespace
+
+Palette palettize_values(std::span<const float> values, int bits) {
+  PARE_CHECK(bits >= 1 && bits <= 8, "palette of {} bits", bits);
+  size_t k = size_t{1} << bits;
+  std::vector<float> sorted(values.begin(), values.end());
+  std::sort(sorted.begin(), sorted.end());
+  Distinct d = distinct_of(sorted);
+  Palette p;
+  if (d.value.size() <= k) {
+    for (double v : d.value) p.table.push_back(static_cast<float>(v));
+  } else {
+    // Two fixed starts, the better result kept: quantiles (good for few
+    // entries) and an even grid over [min, max] (reaches the tails, which
+    // quantiles starve when there are many entries; Lloyd never does worse than
+    // its start, so the table beats evenly spaced levels).
+    std::vector<double> quantiles(k), grid(k);
+    double lo = sorted.front(), hi = sorted.back();
+    for (size_t j = 0; j < k; ++j) {
+      quantiles[j] = sorted[static_cast<size_t>((j + 0.5) * sorted.size() / k)];
+      grid[j] = lo + (hi - lo) * static_cast<double>(j) / static_cast<double>(k - 1);
+    }
+    quantiles = lloyd(d, quantiles);
+    grid = lloyd(d, grid);
+    const std::vector<double>& centroids = distortion(d, grid) < distortion(d, quantiles) ? grid : quantiles;
+    for (double c : centroids) p.table.push_back(static_cast<float>(c));
+    std::sort(p.table.begin(), p.table.end());
+    p.table.erase(std::unique(p.table.begin(), p.table.end()), p.table.end());
+  }
+  std::vector<double> midpoints;
+  for (size_t j = 1; j < p.table.size(); ++j) midpoints.push_back(0.5 * (double{p.table[j - 1]} + p.table[j]));
+  p.index.resize(values.size());
+  for (size_t i = 0; i < values.size(); ++i) p.index[i] = nearest(midpoints, values[i]);
+  return p;
+}
+
+namespace {
+
+struct PalettizeOptions {
+  int bits;
+  int64_t group, min_size;
+  bool depthwise, first;
+  std::vector<std::string> skip;
+  bool packed = true;          // bits <= 4: raise to opset 21 for uint4 indices
+  bool kept_fp16 = true;       // depthwise and first-layer kernels stored as float16
+  bool uint4_allowed = false;  // set from the model: opset 21 or later
+};
+
+// Raw deflate size at level 9, as the download is measured (lib/metrics/size.cc;
+// passes do not reach into metrics, so the few lines are here).
+int64_t deflated_size(const std::vector<uint8_t>& bytes) {
+  z_stream zs{};
+  if (deflateInit2(&zs, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK) throw InternalError("deflateInit2 failed");
+  std::vector<uint8_t> out(deflateBound(&zs, static_cast<uLong>(bytes.size())));
+  zs.next_in = const_cast<Bytef*>(bytes.data());
+  zs.avail_in = static_cast<uInt>(bytes.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&zs, Z_FINISH);
+  int64_t n = static_cast<int64_t>(zs.total_out);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) throw InternalError("deflate failed");
+  return n;
+}
+
+// Indices below 16, two per byte, the first in the low nibble (ONNX's uint4).
+std::vector<uint8_t> pack_nibbles(const std::vector<uint8_t>& index) {
+  std::vector<uint8_t> packed((index.size() + 1) / 2, 0);
+  for (size_t i = 0; i < index.size(); ++i) packed[i / 2] |= static_cast<uint8_t>(index[i] << (4 * (i % 2)));
+  return packed;
+}
+
+bool is_depthwise_kernel(const ir::Node& n, const ir::Tensor& w) {
+  return n.op_type == "Conv" && n.attr_int("group", 1) > 1 && w.rank() >= 3 && w.dims()[1] == 1;
+}
+
+bool reads_graph_input(const ir::Node& n) {
+  const ir::Value* x = n.input(0);
+  return x && x->is_graph_input() && !x->is_constant();
+}
+
+// Why weight `v` stays float32, or "" when it is palettized. `axis` is its
+// output-channel axis (-1: not a weight of the ops this pass handles).
+std::string kept_reason(const ir::Value* v, int64_t axis, const PalettizeOptions& o) {
+  const ir::Tensor& t = v->constant();
+  for (const ir::Use& u : v->uses())
+    for (const auto& glob : o.skip)
+      if (glob_match(glob, u.node->name)) return "skip";
+  int64_t per_table = o.group > 0 ? t.numel() / t.dims()[axis] * std::min(o.group, t.dims()[axis]) : t.numel();
+  if (t.numel() < o.min_size || per_table < 2 * (int64_t{1} << o.bits)) return "small";
+  for (const ir::Use& u : v->uses()) {
+    if (!o.depthwise && is_depthwise_kernel(*u.node, t)) return "depthwise";
+    if (!o.first && u.node->op_type == "Conv" && reads_graph_input(*u.node)) return "first";
+  }
+  for (float f : t.span<float>())
+    if (!std::isfinite(f)) return "non-finite";
+  return "";
+}
+
+// Stores `v` as table + indices (+ group offsets) behind Cast/Gather.
+void palettize_weight(ir::Graph& g, ir::Value* v, int64_t axis, const PalettizeOptions& o, PassContext& ctx) {
+  const ir::Tensor& t = v->constant();
+  auto w = t.span<float>();
+  int64_t channels = t.dims()[axis], inner = 1;
+  for (size_t i = axis + 1; i < t.rank(); ++i) inner *= t.dims()[i];
+  int64_t group = o.group > 0 ? o.group : channels;
+  int64_t groups = (channels + group - 1) / group;
+  auto group_of = [&](size_t i) { return (static_cast<int64_t>(i) / inner) % channels / group; };
+
+  std::vector<std::vector<float>> members(groups);
+  for (size_t i = 0; i < w.size(); ++i) members[group_of(i)].push_back(w[i]);
+  std::vector<Palette> palettes;
+  size_t k = 0;
+  for (const auto& m : members) {
+    palettes.push_back(palettize_values(m, o.bits));
+    k = std::max(k, palettes.back().table.size());
+  }
+  // Tables of one size, one after another (a short table is padded with its last value, never indexed).
+  std::vector<float> table;
+  for (const Palette& p : palettes) {
+    table.insert(table.end(), p.table.begin(), p.table.end());
+    table.resize(table.size() + k - p.table.size(), p.table.back());
+  }
+  std::vector<uint8_t> index(w.size());
+  std::vector<size_t> next(groups, 0);
+  for (size_t i = 0; i < w.size(); ++i) {
+    int64_t gi = group_of(i);
+    index[i] = palettes[gi].index[next[gi]++];
+  }
+
+  // The same indices one per byte or, from opset 21 and for at most 16 entries,
+  // packed as uint4: whichever deflates smaller (values are the same either way).
+  ir::Tensor indices(ir::DataType::kUint8, t.dims(), index);
+  if (o.uint4_allowed && k <= 16) {
+    std::vector<uint8_t> packed = pack_nibbles(index);
+    if (deflated_size(packed) < deflated_size(index)) indices = ir::Tensor(ir::DataType::kUint4, t.dims(), packed);
+  }
+  ++ctx.stats[indices.dtype() == ir::DataType::kUint4 ? "indices_uint4" : "indices_uint8"];
+  ir::Value* idx = g.add_constant(g.unique_name("p" + std::to_string(o.bits)), indices, v->constant_origin);
+  ir::Value* tab = g.add_constant(g.unique_name("pt"),
+                                  ir::Tensor::from<float>({static_cast<int64_t>(table.size())}, table));
+  replace_constant(g, v, [&](const std::string& name) {
+    ir::Node* cast = g.add_node("Cast", {idx}, {g.unique_name("pi")});
+    cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(ir::DataType::kInt32)));
+    ir::Value* at = cast->output(0);
+    if (groups > 1) {
+      std::vector<int64_t> offset_dims(t.rank(), 1);
+      offset_dims[axis] = channels;
+      std::vector<int32_t> offsets(channels);
+      for (int64_t c = 0; c < channels; ++c) offsets[c] = static_cast<int32_t>(c / group * static_cast<int64_t>(k));
+      ir::Value* off = g.add_constant(g.unique_name("po"), ir::Tensor::from<int32_t>(offset_dims, offsets));
+      at = g.add_node("Add", {at, off}, {g.unique_name("pi")})->output(0);
+    }
+    return g.add_node("Gather", {tab, at}, {name});
+  });
+}
+
+class Palettize : public Pass {
+ public:
+  explicit Palettize(PalettizeOptions o) : o_(std::move(o)) {}
+
+  void run(ir::Model& model, PassContext& ctx) override {
+    if (model.opset("") < 7) fail("palettize needs opset 7 or later (broadcasting Add); raise it with opset(version=13)");
+    if (o_.packed && o_.bits <= 4 && model.opset("") < 21) {
+      ctx.stats["opset_raised_from"] = model.opset("");
+      try {
+        ctx.stats["opset_nodes_rewritten"] = upgrade_opset(model, 21);
+      } catch (Error& e) {
+        e.with_context("palettize: packed 4-bit indices need opset 21 (packed=false keeps the opset, one index per byte)");
+        throw;
+      }
+    }
+    o_.uint4_allowed = model.opset("") >= 21;
+    int64_t changed = 0;
+    ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
+      for (ir::Value* v : g.constants()) {
+        if (v->is_graph_output() || v->is_graph_input() || v->uses().empty()) continue;
+        if (v->constant().dtype() != ir::DataType::kFloat) continue;
+        int64_t axis = weight_axis_of_all_uses(v);
+        if (axis < 0) continue;  // not a weight: biases, shapes, other constants
+        std::string reason = kept_reason(v, axis, o_);
+        if (!reason.empty()) {
+          ++ctx.stats["kept_" + reason];
+          if (o_.kept_fp16 && (reason == "depthwise" || reason == "first")) to_fp16(g, v, ctx);
+          continue;
+        }
+        if (o_.group > v->constant().dims()[axis])
+          fail("group={} is larger than the {} output channels of weight '{}'", o_.group, v->constant().dims()[axis],
+               v->name());
+        palettize_weight(g, v, axis, o_, ctx);
+        ++ctx.stats["palettized"];
+        ++changed;
+      }
+      g.compact();
+    });
+    if (changed == 0) fail("nothing to palettize: no float32 weight of Conv, ConvTranspose, Gemm or MatMul qualifies");
+  }
+
+ private:
+  PalettizeOptions o_;
+};
+
+}  // namespace
+
+extern const PassInfo kPalettizePass = {
+    "palettize",
+    "store each weight as a table of 2^bits values (k-means) and one index per weight",
+    {
+        {"bits", OptionType::kInteger, "4", "index bits: the table holds up to 2^bits values", 2, 8},
+        {"group", OptionType::kInteger, "0", "output channels per table (0: one table per tensor)", 0, 1e9},
+        {"min-size", OptionType::kInteger, "16", "weights with fewer elements stay float32", 0, 1e12},
+        {"depthwise", OptionType::kBool, "false", "palettize depthwise Conv kernels too (default: they stay float32)"},
+        {"first", OptionType::kBool, "false", "palettize the kernel of a Conv reading a graph input (default: float32)"},
+        {"skip", OptionType::kList, "", "node-name globs whose weights stay float32"},
+        {"packed", OptionType::kBool, "true",
+         "bits<=4: raise the model to opset 21 so indices can be stored packed as uint4 (where that deflates smaller)"},
+        {"kept", OptionType::kChoice, "float16", "how depthwise and first-layer kernels that stay unpalettized are stored",
+         0, 0, false, {"float16", "float32"}},
+    },
+    [](const OptionValues& v) -> std::unique_ptr<Pass> {
+      return std::make_unique<Palettize>(PalettizeOptions{static_cast<int>(v.integer("bits")), v.integer("group"),
+                                                          v.integer("min-size"), v.flag("depthwise"), v.flag("first"),
+                                                          v.list("skip"), v.flag("packed"),
+                                                          v.str("kept") == "float16"});
+    },
+};
+
+}  // namespace pare::passes
