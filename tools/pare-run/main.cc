@@ -7,11 +7,15 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "formats/onnx/onnx.h"
 #include "formats/tensors/tensors.h"
+#include "lib/base/error.h"
+#include "lib/base/strings.h"
 #include "lib/runtime/session.h"
+#include "lib/runtime/thread_pool.h"
 
 int main(int argc, char** argv) {
   try {
@@ -19,7 +23,15 @@ int main(int argc, char** argv) {
     int threads = 1;
     for (size_t i = 0; i < args.size(); ++i)
       if (args[i] == "--threads" && i + 1 < args.size()) {
-        threads = std::stoi(args[i + 1]);
+        // Whole numbers only, bounded as pare's own --threads: "abc", "4x" or
+        // 100000 are bad usage, not an exception text or 100,000 threads.
+        std::optional<int64_t> n = pare::whole_number(args[i + 1]);
+        if (!n || *n < 1 || *n > pare::rt::kMaxThreads) {
+          std::fprintf(stderr, "pare-run: error: --threads: '%s' is not a whole number from 1 to %d\n",
+                       pare::printable(args[i + 1]).c_str(), pare::rt::kMaxThreads);
+          return 2;
+        }
+        threads = static_cast<int>(*n);
         args.erase(args.begin() + i, args.begin() + i + 2);
         break;
       }
@@ -31,6 +43,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "pare-run: error: usage: pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N]\n");
       return 2;
     }
+    pare::rt::default_run_limits() = pare::rt::limits_from_environment(pare::rt::untrusted_model_limits());
     pare::ir::Model model = pare::formats::onnx::load_model(args[0]);
     pare::rt::Session session(model, pare::rt::SessionOptions{threads});
     auto outputs = session.run(pare::formats::read_sample_dir(args[1], session.input_names()));
@@ -40,7 +53,7 @@ int main(int argc, char** argv) {
                                      session.output_names()[k]);
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "pare-run: error: %s\n", e.what());
+    std::fprintf(stderr, "pare-run: error: %s\n", pare::printable(e.what()).c_str());
     return 2;
   }
 }
