@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
@@ -36,6 +38,14 @@ void check_contract(const std::function<void()>& body) {
 std::string scratch_file(const uint8_t* data, size_t size, const std::string& suffix) {
   const char* tmp = std::getenv("TMPDIR");
   std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/pare_fuzz_" + std::to_string(::getpid()) + suffix;
+  static std::vector<std::string> written;  // removed when the process exits
+  if (std::find(written.begin(), written.end(), path) == written.end()) {
+    if (written.empty())
+      std::atexit([] {
+        for (const auto& p : written) std::remove(p.c_str());
+      });
+    written.push_back(path);
+  }
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   return path;

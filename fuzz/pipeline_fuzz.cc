@@ -1,14 +1,7 @@
-// The textual pipeline parser (--passes, a plan's passes:), and building each
-// pass from its options. Seeds: fuzz/corpus/pipeline/.
-#include <cstddef>
-#include <cstdint>
-#include <string>
-
-#include "fuzz/fuzz_support.h"
-#include "passes/pipeline.h"
+// libFuzzer entry point of pipeline_fuzz; the body is pare::fuzz::pipeline_input (fuzz/targets.cc).
+#include "fuzz/targets.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string text(reinterpret_cast<const char*>(data), size);
-  pare::fuzz::check_contract([&] { pare::passes::Pipeline::parse(text); });
+  pare::fuzz::pipeline_input(data, size);
   return 0;
 }

@@ -36,7 +36,7 @@ TEST(Untrusted, IntegerDivisionByZeroIsAnErrorNamingTheNode) {
   auto m = binary_model("Div", "int64");
   std::map<std::string, ir::Tensor> feed = {{"a", ir::Tensor::from<int64_t>({3}, {1, 2, 3})},
                                             {"b", ir::Tensor::from<int64_t>({3}, {1, 0, 1})}};
-  EXPECT_NE(error_of(m, feed).find("(Div, opset 13): integer division by zero (divisor element 1)"), std::string::npos)
+  EXPECT_NE(error_of(m, feed).find("(Div): integer division by zero (divisor element 1)"), std::string::npos)
       << error_of(m, feed);
   auto m32 = binary_model("Div", "int32");
   std::map<std::string, ir::Tensor> feed32 = {{"a", ir::Tensor::from<int32_t>({3}, {1, 2, 3})},
