@@ -5,7 +5,7 @@ DEMO_MODEL := testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx
 DEMO_OUT := $(BUILD)/demo/cls.shrunk.onnx
 DEMO_PASSES ?= fold, fuse-bn, fuse-act, dce, quantize(int8, weights-only), strip
 
-.PHONY: setup build demo test bench clean install configure build-pare
+.PHONY: setup build demo test bench clean install configure build-pare fuzz test-sanitize
 
 setup:
 	@scripts/setup.sh
@@ -46,10 +46,31 @@ test: build
 	@scripts/setup_ort.sh
 	@cd $(BUILD) && ctest -j$(JOBS) --output-on-failure --timeout 1200
 
+# The test suite built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (every finding fatal) in its own build folder; see docs/security.md.
+ASAN_BUILD ?= build-asan
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+test-sanitize: setup
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Release -DPARE_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	@scripts/fetch_models.sh
+	@scripts/setup_ort.sh
+	@cd $(ASAN_BUILD) && $(SANITIZER_ENV) ctest -j$(JOBS) --output-on-failure --timeout 2400
+
+# libFuzzer targets (fuzz/, Debian's clang) built in their own folder, then
+# each run for FUZZ_SECONDS (after replaying fuzz/regressions/); see docs/security.md.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DPARE_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_targets
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 bench: build
 	@scripts/fetch_models.sh
 	@scripts/setup_ort.sh
 	@bench/run.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

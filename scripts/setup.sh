@@ -21,6 +21,7 @@ test_packages=(
   libonnx-testdata python3-onnx                    # ONNX conformance cases; independent counts in tests
   nodejs npm                                       # ONNX Runtime (npm onnxruntime-node) for comparisons
   chromium                                         # tests: the HTML report rendered headless
+  clang libclang-rt-dev                            # make fuzz: libFuzzer and the sanitizer runtimes for clang
 )
 # scripts/setup.sh --build installs only what building needs.
 packages=("${build_packages[@]}")

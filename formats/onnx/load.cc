@@ -10,7 +10,11 @@
 // opsets libonnx knows are checked).
 #include <filesystem>
 #include <limits>
+#include <algorithm>
+#include <map>
+#include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <google/protobuf/io/coded_stream.h>
 #include <onnx/defs/schema.h>
@@ -26,6 +30,9 @@
 namespace pare::formats::onnx {
 namespace {
 namespace pb = ::onnx;
+
+// protobuf parses no message over 2 GiB - 1 (its sizes are int32).
+constexpr int64_t kMaxProtobufBytes = INT32_MAX;
 
 // How many inputs or outputs a node really has: trailing "" mean absent.
 int used_count(const google::protobuf::RepeatedPtrField<std::string>& names) {
@@ -43,18 +50,93 @@ std::string arity(int min, int max, const std::string& what) {
   return fmt::format("{} to {} {}s", min, max, what);
 }
 
-// Rejects a node with too few or too many inputs or outputs for its schema, or
-// with a required input left empty (""). `label` is "node 'name' (Op)".
-void check_signature(const pb::NodeProto& np, const std::string& label, const pb::OpSchema& schema) {
+// The name ONNX gives an attribute kind, for messages.
+std::string kind_word(int kind) {
+  switch (kind) {
+    case pb::AttributeProto::FLOAT: return "a float";
+    case pb::AttributeProto::INT: return "an int";
+    case pb::AttributeProto::STRING: return "a string";
+    case pb::AttributeProto::TENSOR: return "a tensor";
+    case pb::AttributeProto::GRAPH: return "a graph";
+    case pb::AttributeProto::FLOATS: return "a list of floats";
+    case pb::AttributeProto::INTS: return "a list of ints";
+    case pb::AttributeProto::STRINGS: return "a list of strings";
+    case pb::AttributeProto::TENSORS: return "a list of tensors";
+    case pb::AttributeProto::GRAPHS: return "a list of graphs";
+    default: return fmt::format("of kind {}", kind);
+  }
+}
+
+// Rejects a node with too few or too many inputs or outputs for its signature,
+// with a required input left empty (""), or whose attributes are not of the kind
+// the op defines (a Softmax axis given as a string would otherwise run as axis
+// 0, Conv strides given as floats as stride 1) or miss a required one.
+// `label` is "node 'name' (Op)".
+void check_signature(const pb::NodeProto& np, const std::string& label, const OpSignature& sig) {
   int inputs = used_count(np.input()), outputs = used_count(np.output());
-  if (inputs < schema.min_input() || inputs > schema.max_input())
-    fail("{}: takes {}, has {}", label, arity(schema.min_input(), schema.max_input(), "input"), inputs);
-  if (outputs < schema.min_output() || outputs > schema.max_output())
-    fail("{}: takes {}, has {}", label, arity(schema.min_output(), schema.max_output(), "output"), outputs);
+  if (inputs < sig.min_inputs || inputs > sig.max_inputs)
+    fail("{}: takes {}, has {}", label, arity(sig.min_inputs, sig.max_inputs, "input"), inputs);
+  if (outputs < sig.min_outputs || outputs > sig.max_outputs)
+    fail("{}: takes {}, has {}", label, arity(sig.min_outputs, sig.max_outputs, "output"), outputs);
+  if (sig.formal) {
+    const auto& formal = sig.formal->inputs();
+    for (int i = 0; i < inputs && i < static_cast<int>(formal.size()); ++i)
+      if (np.input(i).empty() && formal[i].GetOption() == pb::OpSchema::Single)
+        fail("{}: input {} ({}) is required", label, i, formal[i].GetName());
+  }
+  for (const auto& a : np.attribute()) {
+    auto it = sig.attribute_kinds.find(a.name());
+    if (it != sig.attribute_kinds.end() && it->second != static_cast<int>(a.type()))
+      fail("{}: attribute '{}' is {}; the op takes {}", label, a.name(), kind_word(a.type()), kind_word(it->second));
+  }
+  for (const auto& [name, required] : sig.required_attributes) {
+    bool present = false;
+    for (const auto& a : np.attribute()) present = present || a.name() == name;
+    if (!present) fail("{}: the required attribute '{}' is missing", label, name);
+  }
+}
+
+// Attribute names are keys: an empty one, or one given twice (which copy would a
+// kernel read?), is refused as ONNX's checker does.
+void check_attribute_names(const pb::NodeProto& np, const std::string& label) {
+  std::unordered_set<std::string> seen;
+  for (const auto& a : np.attribute()) {
+    if (a.name().empty()) fail("{}: an attribute has no name", label);
+    if (!seen.insert(a.name()).second) fail("{}: attribute '{}' is given twice", label, a.name());
+  }
+}
+
+// The ONNX type name of a dtype inside "tensor(...)", as schemas list them.
+std::string tensor_type_string(ir::DataType t) { return "tensor(" + std::string(ir::name(t)) + ")"; }
+
+// Rejects a constant input whose element type the op's schema does not allow
+// (a Gemm bias of int64 would otherwise reach the kernel as the wrong type), or
+// constants that share a type parameter but differ. Only constants: their type is
+// a fact of the file, where a declared value_info type is only a claim.
+void check_operand_types(const ir::Node& n, const std::string& label, const pb::OpSchema& schema) {
   const auto& formal = schema.inputs();
-  for (int i = 0; i < inputs && i < static_cast<int>(formal.size()); ++i)
-    if (np.input(i).empty() && formal[i].GetOption() == pb::OpSchema::Single)
-      fail("{}: input {} ({}) is required", label, i, formal[i].GetName());
+  std::map<std::string, ir::DataType> bound;  // type parameter -> the first constant's type
+  for (size_t i = 0; i < n.inputs().size(); ++i) {
+    const ir::Value* v = n.inputs()[i];
+    if (!v || !v->is_constant() || formal.empty()) continue;
+    const auto& f = formal[std::min(i, formal.size() - 1)];  // a variadic last input repeats
+    ir::DataType t = v->constant().dtype();
+    const std::string& param = f.GetTypeStr();
+    std::vector<std::string> allowed;
+    for (const auto& c : schema.typeConstraintParams())
+      if (c.type_param_str == param) allowed = c.allowed_type_strs;
+    if (allowed.empty()) allowed.push_back(param);  // a concrete type such as tensor(int64)
+    std::string have = tensor_type_string(t);
+    if (std::find(allowed.begin(), allowed.end(), have) == allowed.end())
+      fail("{}: input {} ('{}') is {}, which the op does not take (it takes {})", label, i, v->name(),
+           ir::name(t), fmt::join(allowed, ", "));
+    if (f.GetIsHomogeneous() || f.GetOption() != pb::OpSchema::Variadic) {
+      auto [it, fresh] = bound.emplace(param, t);
+      if (!fresh && it->second != t)
+        fail("{}: input {} ('{}') is {} but another input of type {} is {}", label, i, v->name(), ir::name(t), param,
+             ir::name(it->second));
+    }
+  }
 }
 
 struct Loader {
@@ -169,14 +251,31 @@ struct Loader {
     if (an == "value") v->doc_string = a.t().doc_string();
   }
 
-  // The node's schema check, when libonnx knows the op. Unnamed nodes are named by
-  // their place in the file's node list, as "#3".
-  void check_node(const pb::NodeProto& np, int index) const {
-    std::string domain = np.domain() == "ai.onnx" ? "" : np.domain();
-    const pb::OpSchema* schema = known_schema(np.op_type(), domain, model.opset(domain));
-    if (!schema) return;
+  // "node 'name' (Op)"; unnamed nodes are named by their place in the file's
+  // node list, as "#3".
+  static std::string node_label(const pb::NodeProto& np, int index) {
     std::string who = np.name().empty() ? fmt::format("#{}", index) : "'" + np.name() + "'";
-    check_signature(np, fmt::format("node {} ({})", who, np.op_type()), *schema);
+    return fmt::format("node {} ({})", who, np.op_type());
+  }
+
+  std::string domain_of(const pb::NodeProto& np) const { return np.domain() == "ai.onnx" ? "" : np.domain(); }
+
+  // The node's signature check, when its op is known (libonnx's schema, or
+  // pare's table for opsets newer than libonnx).
+  void check_node(const pb::NodeProto& np, int index) const {
+    std::string label = node_label(np, index);
+    if (np.op_type().empty()) fail("node {} has no op_type", np.name().empty() ? fmt::format("#{}", index) : "'" + np.name() + "'");
+    check_attribute_names(np, label);
+    std::string domain = domain_of(np);
+    OpSignature sig;
+    if (op_signature(np.op_type(), domain, model.opset(domain), sig)) check_signature(np, label, sig);
+  }
+
+  // Operand types, once the node's inputs are wired to their Values.
+  void check_types(const pb::NodeProto& np, int index, const ir::Node& n) const {
+    std::string domain = domain_of(np);
+    const pb::OpSchema* exact = known_schema(np.op_type(), domain, model.opset(domain));
+    if (exact) check_operand_types(n, node_label(np, index), *exact);
   }
 
   void read_graph(const pb::GraphProto& gp, ir::Graph& g) {
@@ -215,7 +314,7 @@ struct Loader {
     }
 
     // First create every node output (files may list nodes out of order), then wire inputs.
-    std::vector<std::pair<const pb::NodeProto*, ir::Node*>> nodes;
+    std::vector<std::tuple<const pb::NodeProto*, ir::Node*, int>> nodes;
     for (int k = 0; k < gp.node_size(); ++k) {
       const pb::NodeProto& np = gp.node(k);
       check_node(np, k);
@@ -237,9 +336,9 @@ struct Loader {
       ir::Node* n = g.add_node_with_outputs(np.op_type(), {}, outs, np.domain());
       n->name = np.name();
       n->doc_string = np.doc_string();
-      nodes.emplace_back(&np, n);
+      nodes.emplace_back(&np, n, k);
     }
-    for (auto& [np, n] : nodes) {
+    for (auto& [np, n, index] : nodes) {
       for (const auto& in : np->input()) {
         if (in.empty()) {
           g.append_input(n, nullptr);
@@ -251,6 +350,7 @@ struct Loader {
         g.append_input(n, v);
       }
       for (const auto& a : np->attribute()) n->attrs.push_back(read_attr(a, g, n));
+      check_types(*np, index, *n);
     }
     for (const auto& vi : gp.value_info()) {
       auto it = defined.find(vi.name());
@@ -283,7 +383,10 @@ ir::Model load_model_from_bytes(const std::string& bytes, const std::string& lab
     google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
                                                   static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)));
     stream.SetTotalBytesLimit(INT32_MAX);
-    if (bytes.size() > INT32_MAX || !mp.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
+    if (bytes.size() > static_cast<size_t>(kMaxProtobufBytes))
+      fail("{} bytes, over protobuf's 2 GiB limit for one message; an ONNX model this large must keep its weights as "
+           "external data", bytes.size());
+    if (!mp.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
       fail("not a valid ONNX model: truncated or not protobuf");
     if (!mp.has_graph()) fail("not a valid ONNX model: it has no graph");
     if (mp.functions_size() > 0) fail("model-local functions are not supported");
@@ -312,7 +415,14 @@ ir::Model load_model_from_bytes(const std::string& bytes, const std::string& lab
 }
 
 ir::Model load_model(const std::string& path) {
-  std::string bytes = read_input_file(path);  // its errors already name the file
+  // Refused by its size before a byte is read: reading 4 GB only to fail the
+  // parse costs minutes and the memory of the file twice.
+  int64_t size = input_file_size(path);  // its errors already name the file
+  if (size > kMaxProtobufBytes)
+    throw Error(fmt::format("{}: the file is {} bytes, over protobuf's 2 GiB limit for one message; an ONNX model "
+                            "this large must keep its weights as external data (a .data file beside the model)",
+                            path, size));
+  std::string bytes = read_input_file(path);
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   return load_model_from_bytes(bytes, path, dir.empty() ? "." : dir.string());
 }

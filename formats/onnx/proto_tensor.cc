@@ -4,8 +4,9 @@
 // external data in a file beside the model. All become the same raw layout.
 //
 // External data must stay inside the model's folder: an absolute location, a
-// ".." escape and a symlink pointing outside are all refused, so a model file
-// cannot make pare read arbitrary files.
+// ".." escape, a symlink pointing outside, a hard link (which may be a file
+// outside) and a NUL in the location are all refused, so a model file cannot
+// make pare read arbitrary files.
 #include "formats/onnx/proto_tensor.h"
 
 #include <algorithm>
@@ -52,6 +53,10 @@ std::vector<uint8_t> read_external(const pb::TensorProto& t, const std::string& 
   }
   if (base_dir.empty()) fail("tensor {} uses external data, which is not allowed here", label(t));
   if (location.empty()) fail("tensor {} has external data without a location", label(t));
+  // A NUL would end the path the kernel sees early: "w.bin\0../x" must not
+  // be judged by one spelling and opened as another.
+  if (location.find('\0') != std::string::npos)
+    fail("tensor {}: external data location '{}' contains a NUL byte", label(t), location);
   fs::path loc(location);
   if (loc.is_absolute()) fail("tensor {}: external data location '{}' is absolute; it must be relative to the model's folder", label(t), location);
   std::error_code ec;
@@ -62,6 +67,12 @@ std::vector<uint8_t> read_external(const pb::TensorProto& t, const std::string& 
   if (ec || rel.empty() || *rel.begin() == "..")
     fail("tensor {}: external data location '{}' escapes the model's folder", label(t), location);
   if (!fs::is_regular_file(target, ec)) fail("tensor {}: external data file '{}' does not exist", label(t), location);
+  // A hard link in the folder may be the same file as one outside it (a key, a
+  // password file): there is no telling which name is the real one, so a data
+  // file with more than one link is refused, as ONNX's checker does.
+  if (auto links = fs::hard_link_count(target, ec); !ec && links > 1)
+    fail("tensor {}: external data file '{}' has {} hard links; pare reads external data only from files with one "
+         "link (copy it instead of linking)", label(t), location, links);
   auto file_size = static_cast<int64_t>(fs::file_size(target, ec));
   int64_t size = length.value_or(file_size - offset);
   // Compared without offset + size, which could overflow: both may be near INT64_MAX.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace onnx {
@@ -16,5 +17,27 @@ namespace pare::formats::onnx {
 // knows: an op may have changed since (ReduceMean's axes became an input at 18),
 // so a newer model is judged by no schema rather than an older one.
 const ::onnx::OpSchema* known_schema(const std::string& op, const std::string& domain, int64_t opset);
+
+// What the loader checks a node against: how many inputs and outputs it takes,
+// the kind of each attribute it knows (numbered as AttributeProto's types) and
+// which are required. For opsets libonnx knows this is its schema. For newer
+// ai.onnx opsets (libonnx 1.12 stops at 17) it is pare's own table of the ops
+// whose signature changed after that (kChangedAfterLibonnx in schema.cc), and
+// for every other op the newest schema libonnx has, which is still current.
+struct OpSignature {
+  int min_inputs = 0, max_inputs = 0, min_outputs = 0, max_outputs = 0;
+  std::map<std::string, int> attribute_kinds;
+  std::map<std::string, bool> required_attributes;  // name -> true
+  // The schema the signature came from, when it is exactly this opset's
+  // (operand types are checked only then: later opsets widened many type lists).
+  const ::onnx::OpSchema* exact = nullptr;
+  // The schema whose formal inputs name the required ones (exact, or the
+  // unchanged older one); nullptr for ops from pare's own table.
+  const ::onnx::OpSchema* formal = nullptr;
+};
+
+// False when no signature is known (an unknown op or domain): the node is then
+// not checked.
+bool op_signature(const std::string& op, const std::string& domain, int64_t opset, OpSignature& out);
 
 }  // namespace pare::formats::onnx

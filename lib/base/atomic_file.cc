@@ -1,16 +1,17 @@
 #include "lib/base/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <optional>
 
 #include "lib/base/error.h"
+#include "lib/base/strings.h"
 
 namespace pare {
 namespace fs = std::filesystem;
@@ -46,6 +47,26 @@ bool same_id(const FileId& a, const FileId& b) {
 
 // Where AtomicFile writes before renaming into place.
 std::string temp_path_for(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+
+// Removes "<path>.tmp.<pid>" files that an earlier pare left when it was killed
+// between write and rename (kill -9, a power loss): only files of exactly this
+// naming, for this output, whose pid is no running process. A live pid (another
+// pare writing the same output right now) keeps its file.
+void remove_stale_temp_files(const std::string& path) {
+  fs::path p(path);
+  fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  std::string prefix = p.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    std::optional<int64_t> pid = decimal_digits(std::string_view(name).substr(prefix.size()));
+    if (!pid || *pid <= 0 || *pid > INT32_MAX || *pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    std::error_code rm;
+    if (it->is_regular_file(rm)) fs::remove(it->path(), rm);
+  }
+}
 
 bool& inputs_guarded() {
   static bool on = false;
@@ -104,6 +125,7 @@ void check_distinct_outputs(const std::vector<std::pair<std::string, std::string
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   check_output_path(path_);
+  remove_stale_temp_files(path_);
   tmp_ = temp_path_for(path_);
   file_ = std::fopen(tmp_.c_str(), "wb");
   if (!file_) throw Error(fmt::format("{}: cannot write: {}", path_, std::strerror(errno)));
@@ -125,12 +147,23 @@ void AtomicFile::write(const void* data, size_t size) {
 void AtomicFile::commit() {
   int err = 0;
   if (std::fflush(file_) != 0) err = errno;
+  // The data reaches the disk before the name does: without fsync a power loss
+  // after the rename can leave an empty or partial file under the final name.
+  if (!err && ::fsync(::fileno(file_)) != 0) err = errno;
   if (std::fclose(file_) != 0 && !err) err = errno;
   file_ = nullptr;
   if (err) throw Error(fmt::format("{}: write failed: {}", path_, std::strerror(err)));
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
     throw Error(fmt::format("{}: cannot rename the temporary file into place: {}", path_, std::strerror(errno)));
   committed_ = true;
+  // The rename itself is durable once the folder is synced. Best effort: some
+  // file systems refuse fsync on a folder, and the file is complete either way.
+  fs::path dir = fs::path(path_).parent_path();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
 }
 
 void write_file_atomic(const std::string& path, std::string_view contents) {
@@ -139,16 +172,45 @@ void write_file_atomic(const std::string& path, std::string_view contents) {
   f.commit();
 }
 
+int64_t input_file_size(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) throw Error(fmt::format("{}: no such file", path));
+    throw Error(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+  }
+  if (S_ISDIR(st.st_mode)) throw Error(fmt::format("{}: is a directory, not a file", path));
+  if (!S_ISREG(st.st_mode))
+    throw Error(fmt::format("{}: is not a regular file (a pipe, device or socket); pare reads only files", path));
+  return static_cast<int64_t>(st.st_size);
+}
+
 std::string read_file(const std::string& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(fmt::format("{}: no such file", path));
-  if (fs::is_directory(path, ec)) throw Error(fmt::format("{}: is a directory, not a file", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(fmt::format("{}: read failed", path));
-  return ss.str();
+  input_file_size(path);
+  // Opened non-blocking and checked again on the open descriptor: a FIFO swapped
+  // in after the stat must not block the open or the read forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw Error(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(fmt::format("{}: is not a regular file (a pipe, device or socket); pare reads only files", path));
+  }
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      throw Error(fmt::format("{}: read failed: {}", path, std::strerror(err)));
+    }
+    if (n == 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return bytes;
 }
 
 std::string read_input_file(const std::string& path) {

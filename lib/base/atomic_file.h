@@ -1,11 +1,15 @@
 // Writes a file so that it either appears whole or not at all.
 //
 // Data goes to "<path>.tmp.<pid>" in the destination folder; commit() flushes,
-// checks every write and the close (ENOSPC, EFBIG surface here), then renames.
+// fsyncs, checks every write and the close (ENOSPC, EFBIG surface here), renames,
+// then fsyncs the folder, so the output is durable as well as atomic. Stale
+// "<path>.tmp.<pid>" files whose process is gone (killed between write and
+// rename) are removed when the same output is written again.
 // If commit() is not reached (an exception, a failed write) the destructor
 // removes the temporary file, so no half-written output is ever left behind.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -36,8 +40,12 @@ class AtomicFile {
 // Writes `contents` atomically to `path`; throws pare::Error naming the file on failure.
 void write_file_atomic(const std::string& path, std::string_view contents);
 
-// Reads a whole file; throws pare::Error (missing, a directory, unreadable).
+// Reads a whole file; throws pare::Error (missing, a directory, a pipe, device
+// or socket, unreadable). Never blocks on a FIFO: the type is checked first.
 std::string read_file(const std::string& path);
+// The size of a file that is to be read, without reading it; the same errors as
+// read_file. Loaders with a size limit check it before reading anything.
+int64_t input_file_size(const std::string& path);
 // read_file for a file that is an input of the command (note_input, then read).
 std::string read_input_file(const std::string& path);
 

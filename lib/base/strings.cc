@@ -154,3 +154,59 @@ int64_t parse_size(std::string_view text) {
 }
 
 }  // namespace pare
+
+namespace pare {
+
+namespace {
+
+// The length of the UTF-8 sequence starting at s[i] if it is well formed, else 0.
+size_t utf8_length(std::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      size_t n = utf8_length(text, i);
+      // U+0080..U+009F (C2 80..C2 9F) are the C1 controls: CSI among them.
+      bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0;
+      if (n > 0 && !c1) {
+        out.append(text.substr(i, n));
+        i += n;
+        continue;
+      }
+      if (c1) {
+        out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[i + 1]));
+        i += 2;
+        continue;
+      }
+    }
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case 0x1B: out += "\\e"; break;
+      default: out += fmt::format("\\x{:02x}", c);
+    }
+    ++i;
+  }
+  return out;
+}
+
+}  // namespace pare

@@ -173,10 +173,14 @@ Node* Graph::add_node_with_outputs(std::string op_type, std::vector<Value*> inpu
 namespace {
 void remove_use(Value* v, Node* n, size_t index) {
   if (!v) return;
-  auto& uses = v->uses();
-  auto it = std::find(uses.begin(), uses.end(), Use{n, index});
-  PARE_CHECK(it != uses.end(), "use list of '{}' is missing {}", v->name(), n->describe());
-  const_cast<std::vector<Use>&>(uses).erase(it);
+  auto& uses = const_cast<std::vector<Use>&>(v->uses());
+  // Searched from the back: passes erase consumers last to first (dce), and
+  // uses are recorded in node order, so the use is found (and erased) at the
+  // end in O(1) instead of O(fan-out), which made dce quadratic on a value with
+  // 200,000 consumers.
+  auto it = std::find(uses.rbegin(), uses.rend(), Use{n, index});
+  PARE_CHECK(it != uses.rend(), "use list of '{}' is missing {}", v->name(), n->describe());
+  uses.erase(std::next(it).base());
 }
 }  // namespace
 

@@ -1,10 +1,13 @@
 #include "lib/runtime/session.h"
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "lib/base/strings.h"
 #include "lib/runtime/arena.h"
 #include "lib/runtime/kernels/families.h"
 #include "lib/runtime/epilogue.h"
@@ -83,10 +86,19 @@ unsigned __int128 bytes_needed(DataType dtype, const std::vector<int64_t>& dims)
   return ir::is_4bit(dtype) ? (n + 1) / 2 : n;
 }
 
+// A run over its RunLimits. It names the node of the main graph (or the node
+// being pre-evaluated) where the run stopped, not the Identity deep in a Loop body.
+class OverLimit : public Error {
+ public:
+  using Error::Error;
+};
+
 // Runs one step's kernel; an error that does not name the node yet gets its label.
 void compute_step(const CompiledGraph::Step& step, KernelContext& ctx, int64_t opset) {
   try {
     step.kernel->compute(ctx);
+  } catch (OverLimit&) {
+    throw;
   } catch (Error& e) {
     if (e.message().rfind("node ", 0) != 0) e.with_context(node_label(*step.node, opset));
     throw;
@@ -105,12 +117,35 @@ struct Session::Impl {
   std::shared_ptr<CompiledGraph> main;
   RunStats* stats = nullptr;  // filled during a run of the main graph
   std::vector<bool> keep;     // main-graph slots not to release (run_capture)
+  RunLimits limits;
+  int64_t steps = 0;                                // charged since the run (or compile) began
+  std::chrono::steady_clock::time_point started;
 
   std::shared_ptr<CompiledGraph> plain;  // main compiled without fusion, for run_capture of fused-away values
   bool fuse = true;
 
   Impl(const ir::Model& m, const SessionOptions& o)
-      : model(m), pool(o.threads), arena_owner(o.arena ? o.arena : std::make_shared<Arena>()), arena(*arena_owner), fuse(o.fuse) {}
+      : model(m), pool(o.threads), arena_owner(o.arena ? o.arena : std::make_shared<Arena>()), arena(*arena_owner),
+        limits(o.limits), fuse(o.fuse) {}
+
+  void start_clock() {
+    steps = 0;
+    started = std::chrono::steady_clock::now();
+  }
+  // One unit of work; throws once the run is over its step or time bound.
+  void charge_step() {
+    if (limits.max_steps > 0 && ++steps > limits.max_steps)
+      over_limit(fmt::format("the run took more than {} steps", limits.max_steps));
+    if (limits.max_seconds > 0) {
+      std::chrono::duration<double> spent = std::chrono::steady_clock::now() - started;
+      if (spent.count() > limits.max_seconds)
+        over_limit(fmt::format("the run took more than {} seconds", limits.max_seconds));
+    }
+  }
+  [[noreturn]] void over_limit(const std::string& what) const {
+    std::string raise = limits.how_to_raise.empty() ? "" : " (" + limits.how_to_raise + ")";
+    throw OverLimit(fmt::format("{}, the bound for running a model{}", what, raise));
+  }
 
   int64_t opset_of(const ir::Node& n) const { return model.opset(n.domain); }
 
@@ -179,6 +214,10 @@ class StepContext : public KernelContext {
  private:
   // An arena buffer; running out of memory is the model's size, not a bug: say which node and how much.
   void* allocate(size_t bytes, size_t& capacity, const std::string& what) {
+    const RunLimits& l = s_.limits;
+    if (l.max_bytes > 0 && static_cast<int64_t>(bytes) > l.max_bytes - s_.arena.in_use_bytes())
+      s_.over_limit(fmt::format("{} needs {} bytes with {} in use, more than the {} bytes allowed", what,
+                                             bytes, s_.arena.in_use_bytes(), l.max_bytes));
     try {
       return s_.arena.allocate(bytes, capacity);
     } catch (const std::bad_alloc&) {
@@ -201,6 +240,7 @@ const TensorView* Session::Impl::lookup_capture(const Frame& frame, const ir::Va
 }
 
 std::vector<ir::Tensor> StepContext::run_subgraph(const CompiledGraph& g, const std::vector<ir::Tensor>& feeds) {
+  s_.charge_step();  // a Loop whose body computes nothing still costs a step per iteration
   Frame child{&g, std::vector<Slot>(g.num_slots), &f_, feeds};
   if (feeds.size() != g.input_slots.size())
     compute_error(*this, fmt::format("subgraph takes {} inputs, given {}", g.input_slots.size(), feeds.size()));
@@ -379,9 +419,13 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
           frame.slots[step.in[i]].view = view_of(*init.constant_inputs[i]);
           frame.slots[step.in[i]].set = true;
         }
-      {
+      try {
         StepContext ctx(*this, frame, step);
+        charge_step();
         compute_step(step, ctx, opset);
+      } catch (OverLimit& e) {
+        e.with_context(node_label(n, opset));
+        throw;
       }
       for (size_t i = 0; i < n.outputs().size(); ++i) {
         if (step.out[i] < 0) continue;
@@ -439,7 +483,13 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
     const auto& step = g.steps[i];
     {
       StepContext ctx(*this, frame, step);
-      compute_step(step, ctx, opset_of(*step.node));
+      try {
+        charge_step();
+        compute_step(step, ctx, opset_of(*step.node));
+      } catch (OverLimit& e) {
+        if (is_main) e.with_context(node_label(*step.node, opset_of(*step.node)));
+        throw;
+      }
       if (is_main && stats) {
         NodeShapes shapes;
         for (int s : step.in) shapes.inputs.push_back(s >= 0 && frame.slots[s].set ? frame.slots[s].view.dims : std::vector<int64_t>{});
@@ -465,6 +515,7 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
 
 Session::Session(const ir::Model& model, SessionOptions options)
     : impl_(std::make_unique<Impl>(model, options)) {
+  impl_->start_clock();
   impl_->main = impl_->compile(*model.graph, options.fuse);
   for (const ir::Value* v : impl_->main->input_values) {
     input_names_.push_back(v->name());
@@ -531,6 +582,7 @@ std::map<std::string, ir::Tensor> Session::run_capture(const std::map<std::strin
   stats_ = RunStats{};
   s.stats = &stats_;
   s.arena.reset_peak();
+  s.start_clock();
   int64_t base = s.arena.in_use_bytes();
   try {
     s.run_frame(frame, true);
@@ -559,6 +611,42 @@ std::vector<ir::Tensor> Session::run(const std::map<std::string, ir::Tensor>& in
   std::vector<ir::Tensor> out;
   for (const auto& n : output_names_) out.push_back(named.at(n));
   return out;
+}
+
+RunLimits& default_run_limits() {
+  static RunLimits limits;
+  return limits;
+}
+
+RunLimits untrusted_model_limits() {
+  return RunLimits{10'000'000, int64_t{8} << 30, 900,
+                   "raise it with PARE_MAX_STEPS, PARE_MAX_MEMORY or PARE_MAX_SECONDS; 0 removes a bound"};
+}
+
+RunLimits limits_from_environment(const RunLimits& defaults) {
+  RunLimits l = defaults;
+  auto read = [](const char* name, auto parse) {
+    const char* text = std::getenv(name);
+    if (!text) return false;
+    try {
+      parse(std::string(text));
+    } catch (const Error& e) {
+      throw Error(fmt::format("environment variable {}: {}", name, e.message()));
+    }
+    return true;
+  };
+  read("PARE_MAX_STEPS", [&](const std::string& t) {
+    auto v = whole_number(t);
+    if (!v || *v < 0) fail("'{}' is not a whole number of steps (0: no bound)", t);
+    l.max_steps = *v;
+  });
+  read("PARE_MAX_MEMORY", [&](const std::string& t) { l.max_bytes = parse_size(t); });
+  read("PARE_MAX_SECONDS", [&](const std::string& t) {
+    auto v = finite_number(t);
+    if (!v || *v < 0) fail("'{}' is not a number of seconds (0: no bound)", t);
+    l.max_seconds = *v;
+  });
+  return l;
 }
 
 std::vector<std::string> unsupported_nodes(const ir::Model& model) {

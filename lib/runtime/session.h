@@ -19,6 +19,30 @@
 namespace pare::rt {
 
 class Arena;
+// Bounds on the work of one run (compile-time constant pre-evaluation
+// included), so that a model nobody vetted (a Loop with a trip count of 2^62, a
+// shape constant that asks for a terabyte) ends with one clear error instead of
+// hanging or exhausting the machine. 0 means no bound. The library's default is
+// no bound; pare and pare-run set default_run_limits() from the environment
+// (limits_from_environment), see docs/security.md.
+struct RunLimits {
+  int64_t max_steps = 0;    // kernel calls, counting each Loop iteration and subgraph run as one more
+  int64_t max_bytes = 0;    // arena bytes in use at once (tensors and scratch)
+  double max_seconds = 0;   // wall-clock time of one run
+  std::string how_to_raise; // appended to the message, e.g. "set PARE_MAX_STEPS=N"; empty: nothing
+};
+
+// pare's and pare-run's defaults: 10 million steps, 8 GiB, 15 minutes per run,
+// with how to raise them (the environment variables below).
+RunLimits untrusted_model_limits();
+
+// The limits a SessionOptions starts with; a process sets them once at start.
+RunLimits& default_run_limits();
+
+// The limits named by PARE_MAX_STEPS, PARE_MAX_MEMORY (bytes, with size
+// suffixes: 8GiB) and PARE_MAX_SECONDS, each defaulting to `defaults`' value
+// when unset; "0" removes that bound. Throws pare::Error on a malformed value.
+RunLimits limits_from_environment(const RunLimits& defaults);
 
 struct SessionOptions {
   // SessionOptions{2} reads as "two threads", SessionOptions{1, false} as "one thread, no fusion".
@@ -31,6 +55,7 @@ struct SessionOptions {
   // Fuse activations into the kernel that feeds them (Conv + Relu, Clip,
   // HardSigmoid, HardSwish, LeakyRelu, Sigmoid). Off gives one kernel per node.
   bool fuse = true;
+  RunLimits limits = default_run_limits();
 };
 
 struct RunStats {

@@ -1,8 +1,11 @@
 #include "lib/runtime/thread_pool.h"
 
+#include "lib/base/error.h"
+
 namespace pare::rt {
 
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
+  if (threads_ > kMaxThreads) fail("{} threads requested; at most {} are supported", threads, kMaxThreads);
   for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 

@@ -12,8 +12,14 @@
 
 namespace pare::rt {
 
+// More threads than this only cost memory and start-up time (each has a stack):
+// no machine pare targets has more cores, and a thread count from the command
+// line must not let a typo start 100,000 threads.
+inline constexpr int kMaxThreads = 256;
+
 class ThreadPool {
  public:
+  // Throws pare::Error unless 1 <= threads <= kMaxThreads.
   explicit ThreadPool(int threads);
   ~ThreadPool();
   int threads() const { return threads_; }

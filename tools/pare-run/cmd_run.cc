@@ -10,6 +10,7 @@
 #include "include/pare/pare.h"
 #include "lib/base/error.h"
 #include "lib/base/strings.h"
+#include "lib/runtime/thread_pool.h"
 #include "tools/pare-run/commands.h"
 
 namespace pare::run_tool {
@@ -56,9 +57,13 @@ int run_main(std::vector<std::string> args) {
   int threads = 1;
   for (size_t i = 0; i < args.size(); ++i)
     if (args[i] == "--threads") {
-      std::optional<int64_t> n = i + 1 < args.size() ? whole_number(args[i + 1]) : std::nullopt;
-      if (!n || *n < 1 || *n > 256) {
-        std::fprintf(stderr, "pare-run: error: --threads needs a whole number from 1 to 256\n");
+      // Whole numbers only, bounded as pare's own --threads: "abc", "4x" or
+      // 100000 are bad usage, not an exception text or 100,000 threads.
+      std::string text = i + 1 < args.size() ? args[i + 1] : "";
+      std::optional<int64_t> n = whole_number(text);
+      if (!n || *n < 1 || *n > rt::kMaxThreads) {
+        std::fprintf(stderr, "pare-run: error: --threads: '%s' is not a whole number from 1 to %d\n",
+                     printable(text).c_str(), rt::kMaxThreads);
         return 2;
       }
       threads = static_cast<int>(*n);

@@ -10,15 +10,19 @@
 #include <string>
 #include <vector>
 
+#include "lib/base/error.h"
+#include "lib/runtime/session.h"
 #include "tools/pare-run/commands.h"
 
 int main(int argc, char** argv) {
   try {
+    // A model nobody vetted runs within bounds (docs/security.md); the environment may raise them.
+    pare::rt::default_run_limits() = pare::rt::limits_from_environment(pare::rt::untrusted_model_limits());
     std::vector<std::string> args(argv + 1, argv + argc);
     if (!args.empty() && args[0] == "batch") return pare::run_tool::batch_main({args.begin() + 1, args.end()});
     return pare::run_tool::run_main(args);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "pare-run: error: %s\n", e.what());
+    std::fprintf(stderr, "pare-run: error: %s\n", pare::printable(e.what()).c_str());
     return 2;
   }
 }

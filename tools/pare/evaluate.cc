@@ -404,7 +404,7 @@ bool print_budget_failures(const std::string& file, const std::vector<BudgetResu
   bool failed = false;
   for (const auto& b : results)
     if (!b.ok) {
-      std::fprintf(stderr, "pare: check failed: %s: %s\n", file.c_str(), b.failure.c_str());
+      std::fprintf(stderr, "pare: check failed: %s\n", printable(file + ": " + b.failure).c_str());
       failed = true;
     }
   return failed;

@@ -7,6 +7,7 @@
 
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
+#include "lib/runtime/session.h"
 #include "tools/pare/commands.h"
 
 namespace {
@@ -57,7 +58,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: printed to stdout
     // CLI11's own report spans lines; pare's contract is one line and exit code 2.
-    std::fprintf(stderr, "pare: error: %s (see --help)\n", e.what());
+    std::fprintf(stderr, "pare: error: %s (see --help)\n", pare::printable(e.what()).c_str());
     return 2;
   }
   if (!handler) {
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   pare::guard_inputs();  // no output of this command may replace one of its inputs
   try {
+    pare::rt::default_run_limits() = pare::rt::limits_from_environment(pare::rt::untrusted_model_limits());
     return run(argc, argv);
   } catch (const pare::CheckFailed& e) {
     std::fprintf(stderr, "pare: check failed: %s\n", e.what());
@@ -84,7 +86,7 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const std::filesystem::filesystem_error& e) {
     // Creating an output folder where a file is, a read-only disk, a symlink loop.
-    std::string path = e.path1().string();
+    std::string path = pare::printable(e.path1().string());
     std::fprintf(stderr, "pare: error: %s: %s\n", path.empty() ? "(file system)" : path.c_str(),
                  e.code().message().c_str());
     return 2;
@@ -92,7 +94,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pare: error: out of memory (a tensor or --dim too large for this machine?)\n");
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "pare: error: internal error: %s\n", e.what());
+    std::fprintf(stderr, "pare: error: internal error: %s\n", pare::printable(e.what()).c_str());
     return 2;
   }
 }

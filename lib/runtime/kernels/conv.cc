@@ -324,8 +324,11 @@ class Conv : public Kernel {
     g.m = w.dims[0];
     g.kh = one_d ? 1 : w.dims[2];
     g.kw = w.dims.back();
-    if (w.dims[1] * a_.group != g.c)
-      compute_error(ctx, fmt::format("weights expect {} input channels, the input has {}", w.dims[1] * a_.group, g.c));
+    // Multiplied with an overflow check: a group of 2^62 must not wrap to a
+    // channel count that matches (or print as a negative one).
+    if (int64_t expect = 0; __builtin_mul_overflow(w.dims[1], a_.group, &expect) || expect != g.c)
+      compute_error(ctx, fmt::format("weights of {} input channels per group in {} groups do not match the input's {} "
+                                     "channels", w.dims[1], a_.group, g.c));
     if (g.m % a_.group != 0) compute_error(ctx, "output channels are not a multiple of group");
     size_t s = x.rank() - 2;
     auto strides = or_ones(a_.strides, s), dil = or_ones(a_.dilations, s);
@@ -556,7 +559,9 @@ class ConvTranspose : public Kernel {
     bool one_d = x.rank() == 3;
     size_t s = x.rank() - 2;
     int64_t n = x.dims[0], c = x.dims[1], h = one_d ? 1 : x.dims[2], wd = x.dims.back();
-    int64_t mg = w.dims[1], m = mg * a_.group, kh = one_d ? 1 : w.dims[2], kw = w.dims.back();
+    int64_t mg = w.dims[1], m = 0, kh = one_d ? 1 : w.dims[2], kw = w.dims.back();
+    if (__builtin_mul_overflow(mg, a_.group, &m))
+      compute_error(ctx, fmt::format("{} output channels per group in {} groups overflow int64", mg, a_.group));
     if (w.dims[0] != c) compute_error(ctx, fmt::format("weights expect {} input channels, the input has {}", w.dims[0], c));
     check_bias(ctx, b, m);
     auto st = or_ones(a_.strides, s), di = or_ones(a_.dilations, s);

@@ -146,19 +146,43 @@ enum class Bin { kAdd, kSub, kMul, kDiv, kPow, kMin, kMax, kMod, kFMod, kEq, kLt
 bool is_comparison(Bin op) { return op >= Bin::kEq && op <= Bin::kGe; }
 bool is_logic(Bin op) { return op == Bin::kAnd || op == Bin::kOr || op == Bin::kXor; }
 
+// Signed integer arithmetic wraps (two's complement, as numpy and ONNX Runtime
+// compute it) instead of overflowing, which C++ leaves undefined.
+template <typename T>
+T wrap(Bin op, T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  U x = static_cast<U>(a), y = static_cast<U>(b);
+  switch (op) {
+    case Bin::kAdd: return static_cast<T>(static_cast<U>(x + y));
+    case Bin::kSub: return static_cast<T>(static_cast<U>(x - y));
+    default: return static_cast<T>(static_cast<U>(x * y));
+  }
+}
+
 template <typename T>
 T apply(Bin op, T a, T b) {
+  constexpr bool kSignedInt = std::is_integral_v<T> && std::is_signed_v<T> && !std::is_same_v<T, bool>;
   switch (op) {
-    case Bin::kAdd: return a + b;
-    case Bin::kSub: return a - b;
-    case Bin::kMul: return a * b;
-    case Bin::kDiv: return a / b;
+    case Bin::kAdd: if constexpr (kSignedInt) return wrap(op, a, b); else return a + b;
+    case Bin::kSub: if constexpr (kSignedInt) return wrap(op, a, b); else return a - b;
+    case Bin::kMul: if constexpr (kSignedInt) return wrap(op, a, b); else return a * b;
+    case Bin::kDiv:
+      // Integer division by zero is refused before the loop (check_divisors);
+      // INT_MIN / -1 wraps to INT_MIN as in two's complement (the CPU would trap).
+      if constexpr (kSignedInt) {
+        if (b == -1) return wrap(Bin::kSub, T{0}, a);
+      }
+      if constexpr (std::is_integral_v<T>) {
+        if (b == 0) return 0;
+      }
+      return a / b;
     case Bin::kMin: return std::min(a, b);
     case Bin::kMax: return std::max(a, b);
     case Bin::kPRelu: return a < 0 ? static_cast<T>(a * b) : a;
     case Bin::kPow: return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
     case Bin::kFMod:
       if constexpr (std::is_floating_point_v<T>) return std::fmod(a, b);
+      else if constexpr (kSignedInt) return b == 0 || b == -1 ? 0 : static_cast<T>(a % b);  // INT_MIN % -1 traps
       else return b == 0 ? 0 : static_cast<T>(a % b);
     case Bin::kMod:
       if constexpr (std::is_floating_point_v<T>) {
@@ -166,6 +190,9 @@ T apply(Bin op, T a, T b) {
         return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
       } else {
         if (b == 0) return 0;
+        if constexpr (kSignedInt) {
+          if (b == -1) return 0;  // INT_MIN % -1 traps; every x % -1 is 0
+        }
         T r = static_cast<T>(a % b);
         return (r != 0 && ((r < 0) != (b < 0))) ? static_cast<T>(r + b) : r;
       }
@@ -277,10 +304,12 @@ class Binary : public Kernel {
     auto arith = [&](auto f) { broadcast_loop(ctx, a, b, y, pa, pb, y.as<T>(), f); };
     auto logic = [&](auto f) { broadcast_loop(ctx, a, b, y, pa, pb, y.as<bool>(), f); };
     switch (op_) {
-      case Bin::kAdd: return arith([](T x, T z) { return static_cast<T>(x + z); });
-      case Bin::kSub: return arith([](T x, T z) { return static_cast<T>(x - z); });
-      case Bin::kMul: return arith([](T x, T z) { return static_cast<T>(x * z); });
-      case Bin::kDiv: return arith([](T x, T z) { return apply(Bin::kDiv, x, z); });
+      case Bin::kAdd: return arith([](T x, T z) { return apply(Bin::kAdd, x, z); });
+      case Bin::kSub: return arith([](T x, T z) { return apply(Bin::kSub, x, z); });
+      case Bin::kMul: return arith([](T x, T z) { return apply(Bin::kMul, x, z); });
+      case Bin::kDiv:
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) check_divisors(ctx, pb, b.numel());
+        return arith([](T x, T z) { return apply(Bin::kDiv, x, z); });
       case Bin::kEq: return logic([](T x, T z) { return x == z; });
       case Bin::kLt: return logic([](T x, T z) { return x < z; });
       case Bin::kGt: return logic([](T x, T z) { return x > z; });
@@ -295,6 +324,15 @@ class Binary : public Kernel {
         return arith([op](T x, T z) { return apply(op, x, z); });
       }
     }
+  }
+
+  // ONNX leaves integer division by zero undefined and the CPU traps on it
+  // (SIGFPE): refuse it with the node named, whether at run time or while
+  // folding constants. (Integer Mod by zero yields 0, as it always has here.)
+  template <typename T>
+  static void check_divisors(KernelContext& ctx, const T* divisors, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      if (divisors[i] == 0) compute_error(ctx, fmt::format("integer division by zero (divisor element {})", i));
   }
 
   // y[o] = f(a[i], b[j]) with numpy broadcasting; rows of the last axis are the

@@ -29,6 +29,8 @@ class Gemm : public Kernel {
     const TensorView& b = *ctx.input(1);
     const TensorView* c = ctx.input(2);
     if (a.dtype != DataType::kFloat || b.dtype != DataType::kFloat) compute_error(ctx, "only float32 is supported");
+    if (c && c->dtype != DataType::kFloat)
+      compute_error(ctx, fmt::format("the bias C is {}; only float32 is supported", ir::name(c->dtype)));
     if (a.rank() != 2 || b.rank() != 2) compute_error(ctx, "A and B must be 2-D");
     int64_t m = trans_a_ ? a.dims[1] : a.dims[0], k = trans_a_ ? a.dims[0] : a.dims[1];
     int64_t kb = trans_b_ ? b.dims[1] : b.dims[0], n = trans_b_ ? b.dims[0] : b.dims[1];

@@ -38,15 +38,19 @@ class Reshape : public Kernel {
         infer = static_cast<int64_t>(i);
       } else if (shape[i] < 0) {
         compute_error(ctx, fmt::format("invalid dim {} in the shape", shape[i]));
-      } else {
-        known *= shape[i];
+      } else if (__builtin_mul_overflow(known, shape[i], &known)) {
+        // Checked before use: the product of [2^40, 2^40] overflows int64.
+        compute_error(ctx, fmt::format("shape [{}] has more elements than int64 can count", fmt::join(shape, ",")));
       }
     }
     if (infer >= 0) {
       if (known == 0 || x.numel() % known) compute_error(ctx, fmt::format("cannot infer -1 for {} elements", x.numel()));
       shape[infer] = x.numel() / known;
     }
-    int64_t total = std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+    int64_t total = 1;
+    for (int64_t d : shape)
+      if (__builtin_mul_overflow(total, d, &total))
+        compute_error(ctx, fmt::format("shape [{}] has more elements than int64 can count", fmt::join(shape, ",")));
     if (total != x.numel())
       compute_error(ctx, fmt::format("cannot reshape [{}] to [{}]", fmt::join(x.dims, ","), fmt::join(shape, ",")));
     copy_to(ctx, x, shape);

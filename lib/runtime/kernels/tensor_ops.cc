@@ -67,13 +67,19 @@ class Split : public Kernel {
     size_t n = ctx.num_outputs();
     std::vector<int64_t> sizes = attr_sizes_;
     if (sizes_from_input_) sizes = ctx.input(1) ? read_ints(*ctx.input(1)) : std::vector<int64_t>{};
+    if (n == 0) compute_error(ctx, "no outputs to split into");
     if (sizes.empty()) {
-      int64_t len = x.dims[axis], part = (len + n - 1) / n;
+      int64_t len = x.dims[axis], part = (len + static_cast<int64_t>(n) - 1) / static_cast<int64_t>(n);
       for (size_t i = 0; i < n; ++i) sizes.push_back(std::max<int64_t>(0, std::min(part, len - part * static_cast<int64_t>(i))));
+      // Equal parts with a smaller last one: an empty part means more outputs
+      // than the axis can fill, which ONNX Runtime refuses too.
+      if (sizes.back() <= 0)
+        compute_error(ctx, fmt::format("axis {} of size {} cannot be split into {} non-empty outputs", axis, len, n));
     }
     int64_t total = 0;
-    for (int64_t s : sizes) total += s;
-    if (sizes.size() != n || total != x.dims[axis])
+    bool bad = false;
+    for (int64_t s : sizes) bad = bad || s < 0 || __builtin_add_overflow(total, s, &total);
+    if (bad || sizes.size() != n || total != x.dims[axis])
       compute_error(ctx, fmt::format("split sizes [{}] do not cover axis {} of size {} in {} outputs",
                                      fmt::join(sizes, ","), axis, x.dims[axis], n));
     size_t es = ir::size_of(x.dtype);
@@ -120,19 +126,25 @@ class Slice : public Kernel {
     if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
       compute_error(ctx, "starts, ends, axes and steps differ in length");
     std::vector<int64_t> begin(rank, 0), step(rank, 1), dims = x.dims;
+    std::vector<bool> seen(rank, false);
     for (size_t i = 0; i < starts.size(); ++i) {
       int64_t a = normalize_axis(axes[i], rank), len = x.dims[a], s = steps[i];
+      if (seen[a]) compute_error(ctx, fmt::format("axis {} is sliced twice", a));
+      seen[a] = true;
       if (s == 0) compute_error(ctx, "a step of 0");
+      // A step longer than the axis takes one element either way; INT64_MIN has no
+      // negation, so it is brought into range before any arithmetic.
+      s = std::clamp<int64_t>(s, -INT64_MAX, INT64_MAX);
       int64_t st = starts[i] < 0 ? starts[i] + len : starts[i];
       int64_t en = ends[i] < 0 ? (ends[i] <= INT64_MIN / 2 ? -1 : ends[i] + len) : ends[i];
       if (s > 0) {
         st = std::clamp<int64_t>(st, 0, len);
         en = std::clamp<int64_t>(en, 0, len);
-        dims[a] = en > st ? (en - st + s - 1) / s : 0;
+        dims[a] = en > st ? 1 + (en - st - 1) / s : 0;
       } else {
         st = std::clamp<int64_t>(st, 0, len - 1);
         en = std::clamp<int64_t>(en, -1, len - 1);
-        dims[a] = st > en ? (st - en - s - 1) / (-s) : 0;
+        dims[a] = st > en ? 1 + (st - en - 1) / (-s) : 0;
       }
       begin[a] = st;
       step[a] = s;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs each libFuzzer target of BUILD (make fuzz builds them) for SECONDS:
+# first over fuzz/regressions/<target>/ (every input that once crashed pare must
+# pass), then fuzzing from the seeds (fuzz/make_seeds.py) and the corpus the
+# earlier runs grew in BUILD/corpus/<target>. One fuzzer at a time, at the
+# lowest CPU priority. Findings go to BUILD/findings/; exits 1 if there is one.
+#   scripts/fuzz.sh BUILD SECONDS [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$1
+seconds=$2
+shift 2
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(model_fuzz tensor_fuzz image_fuzz pipeline_fuzz yaml_fuzz)
+
+seeds="$build/seeds"
+rm -rf "$seeds"
+python3 fuzz/make_seeds.py . "$seeds"
+mkdir -p "$build/findings"
+# Memory and time per input are bounded: a loader that allocates gigabytes for a
+# small file, or takes seconds on one input, is a finding too.
+common=(-rss_limit_mb=2560 -malloc_limit_mb=1024 -timeout=30 -print_final_stats=1 -max_len=1048576)
+status=0
+for t in "${targets[@]}"; do
+  bin="$build/$t"
+  if [ -d "fuzz/regressions/$t" ] && [ -n "$(ls -A "fuzz/regressions/$t")" ]; then
+    echo "fuzz: $t: replaying fuzz/regressions/$t"
+    nice -n 19 "$bin" "${common[@]}" fuzz/regressions/"$t"/* >"$build/findings/$t.replay.log" 2>&1 || {
+      echo "fuzz: $t: a regression input fails again (see $build/findings/$t.replay.log)"
+      status=1
+    }
+  fi
+  mkdir -p "$build/corpus/$t"
+  echo "fuzz: $t: ${seconds}s"
+  log="$build/findings/$t.log"
+  if ! nice -n 19 "$bin" "${common[@]}" -max_total_time="$seconds" -artifact_prefix="$build/findings/$t-" \
+      "$build/corpus/$t" "$seeds/$t" >"$log" 2>&1; then
+    echo "fuzz: $t: FINDING (see $log and $build/findings/$t-*)"
+    status=1
+  fi
+  grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$log" | sed "s/^/fuzz: $t: /" || true
+done
+exit $status
