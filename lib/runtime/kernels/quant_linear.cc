@@ -8,7 +8,8 @@
 // x_scale * w_scale / y_scale) + y_zero_point), computed in double. Integer
 // results do not depend on summation order, so splitting over output channels
 // or rows across threads gives the same bits. These are reference kernels
-// (direct loops); h13's fused integer kernels are to be checked against them.
+// (direct loops); faster integer kernels fused from QDQ groups are to be
+// checked against them.
 // MACs: MatMul-like, M*K*N per matrix; Conv-like, output elements times
 // (C/group) times the kernel size.
 #include <cmath>
