@@ -18,7 +18,7 @@
 
 #include "formats/onnx/onnx.h"
 #include "formats/onnx/proto_tensor.h"
-#include "formats/onnx/schema.h"
+#include "lib/onnxschema/schema.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
 #include "lib/ir/verify.h"
@@ -173,7 +173,7 @@ struct Loader {
   // their place in the file's node list, as "#3".
   void check_node(const pb::NodeProto& np, int index) const {
     std::string domain = np.domain() == "ai.onnx" ? "" : np.domain();
-    const pb::OpSchema* schema = known_schema(np.op_type(), domain, model.opset(domain));
+    const pb::OpSchema* schema = onnxschema::known_schema(np.op_type(), domain, model.opset(domain));
     if (!schema) return;
     std::string who = np.name().empty() ? fmt::format("#{}", index) : "'" + np.name() + "'";
     check_signature(np, fmt::format("node {} ({})", who, np.op_type()), *schema);

@@ -1,8 +1,8 @@
-#include "formats/onnx/schema.h"
+#include "lib/onnxschema/schema.h"
 
 #include <onnx/defs/schema.h>
 
-namespace pare::formats::onnx {
+namespace pare::onnxschema {
 
 const ::onnx::OpSchema* known_schema(const std::string& op, const std::string& domain, int64_t opset) {
   const auto& versions = ::onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
@@ -12,4 +12,4 @@ const ::onnx::OpSchema* known_schema(const std::string& op, const std::string& d
   return schema && !schema->deprecated() ? schema : nullptr;
 }
 
-}  // namespace pare::formats::onnx
+}  // namespace pare::onnxschema
