@@ -30,7 +30,7 @@ class Parser {
 
  private:
   [[noreturn]] void error_at(size_t col, const std::string& msg) const {
-    throw Error(fmt::format("--passes:{}: {}", col + 1, msg));
+    throw PipelineSyntaxError(col + 1, msg);
   }
   bool at_end() const { return pos_ >= text_.size(); }
   char peek() const { return at_end() ? '\0' : text_[pos_]; }

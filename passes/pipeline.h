@@ -29,6 +29,14 @@ struct StepResult {
   std::map<std::string, int64_t> stats;
 };
 
+// A pipeline text that does not parse: `column` (1-based) is where in the text;
+// the message says what is wrong. The caller names the text ("--passes:12: ...").
+class PipelineSyntaxError : public Error {
+ public:
+  PipelineSyntaxError(size_t column, std::string message) : Error(std::move(message)), column(column) {}
+  size_t column;
+};
+
 class Pipeline {
  public:
   static Pipeline parse(const std::string& text);

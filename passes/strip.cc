@@ -24,7 +24,7 @@
 
 #include <set>
 
-#include "formats/onnx/schema.h"
+#include "lib/onnxschema/schema.h"
 #include "passes/pass.h"
 
 namespace pare::passes {
@@ -55,7 +55,7 @@ bool is_default(const ir::Node& n, const ir::Attribute& a, int64_t opset) {
     if (a.name == "strides" || a.name == "dilations") return all_equal(a.ints, 1);
     if (a.name == "pads" || a.name == "output_padding") return all_equal(a.ints, 0);
   }
-  const auto* schema = formats::onnx::known_schema(n.op_type, n.domain, opset);
+  const auto* schema = onnxschema::known_schema(n.op_type, n.domain, opset);
   if (!schema) return false;
   auto it = schema->attributes().find(a.name);
   if (it == schema->attributes().end()) return false;

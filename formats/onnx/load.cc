@@ -22,7 +22,7 @@
 
 #include "formats/onnx/onnx.h"
 #include "formats/onnx/proto_tensor.h"
-#include "formats/onnx/schema.h"
+#include "lib/onnxschema/schema.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
 #include "lib/ir/verify.h"
@@ -30,6 +30,9 @@
 namespace pare::formats::onnx {
 namespace {
 namespace pb = ::onnx;
+using onnxschema::known_schema;
+using onnxschema::op_signature;
+using onnxschema::OpSignature;
 
 // protobuf parses no message over 2 GiB - 1 (its sizes are int32).
 constexpr int64_t kMaxProtobufBytes = INT32_MAX;

@@ -1,8 +1,11 @@
 // pare's JSON shrink report (pare shrink --report FILE.json), rendered for
-// people: Markdown (a pull-request comment, a CI summary) and one
+// people (the Markdown and HTML views): Markdown (a pull-request comment, a CI summary) and one
 // self-contained HTML page with inline SVG charts.
 //
-// Input: the JSON that tools/pare/cmd_shrink.cc writes. "input", "output",
+// Input: the JSON that formats/report/json.cc writes (report_json). The views
+// are one file each: markdown.cc, html.cc (+ html_charts.cc), sharing
+// view_common.h; terminal.h and ci.h render from the typed report.
+// "input", "output",
 // "pipeline", "before" and "after" are required (pare::Error names the missing
 // one); every other section ("passes", the per-step sizes in it, "data",
 // "fidelity", "accuracy", "per_layer", "budgets", "after.macs") is rendered

@@ -1,19 +1,180 @@
 #include "lib/metrics/budget.h"
 
-#include "formats/yaml/yaml.h"
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <filesystem>
+#include <cstdlib>
 
-#include "lib/base/atomic_file.h"
-#include "lib/base/error.h"
 #include "lib/base/strings.h"
 
 namespace pare::metrics {
+namespace {
 
-namespace fs = std::filesystem;
+// A strict decimal number ("30", "0.999", "-5.5"); nullopt on anything else.
+std::optional<double> parse_number(const std::string& text) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// Runs `parse` on the text of `key`; any error becomes a BudgetValueError for the key.
+template <typename F>
+auto parse_value(const std::string& key, const std::string& text, F parse) -> decltype(parse(text)) {
+  try {
+    return parse(text);
+  } catch (const Error& e) {
+    throw BudgetValueError(key, e.what());
+  } catch (const std::exception&) {
+    throw BudgetValueError(key, fmt::format("'{}' is not a valid value", text));
+  }
+}
+
+double parse_ranged(const std::string& key, const std::string& text, double lo, double hi, const char* what) {
+  auto v = parse_number(text);
+  if (!v || *v < lo || *v > hi) throw BudgetValueError(key, fmt::format("'{}' is not {}", text, what));
+  return *v;
+}
+
+// `value` with enough decimals (at least `decimals`) that it reads on the failing side of `limit`.
+std::string figure(double value, double limit, bool is_min, int decimals) {
+  for (int p = decimals; p <= 12; ++p) {
+    std::string s = fmt::format("{:.{}f}", value, p);
+    double shown = std::strtod(s.c_str(), nullptr);
+    if (is_min ? shown < limit : shown > limit) return s;
+  }
+  return fmt::format("{}", value);
+}
+
+// A fidelity limit: `value` nullopt when it could not be measured (`why`).
+BudgetResult fidelity_result(const std::string& what, std::optional<double> value, double limit, bool is_min,
+                             const std::string& unit, int decimals, const std::string& why) {
+  BudgetResult r{what, value ? Figure(*value) : Figure(), limit, true, ""};
+  std::string suffix = unit.empty() ? "" : " " + unit;
+  if (!value) {
+    r.ok = false;
+    r.failure = fmt::format("{} unknown ({}), budget {}{} cannot be checked", what, why, limit, suffix);
+  } else if (is_min ? *value < limit : *value > limit) {
+    r.ok = false;
+    r.failure = fmt::format("{} {}{} {} budget {}{}", what, figure(*value, limit, is_min, decimals), suffix,
+                            is_min ? "<" : ">", limit, suffix);
+  }
+  return r;
+}
+
+}  // namespace
+
+const std::vector<std::string>& budget_keys() {
+  static const std::vector<std::string> keys = {"max-bytes",  "max-download-bytes", "max-params",    "max-macs",
+                                                "min-sqnr",   "min-cosine",         "max-top1-drop", "min-accuracy"};
+  return keys;
+}
+
+const std::vector<std::string>& fidelity_budget_keys() {
+  static const std::vector<std::string> keys = {"min-sqnr", "min-cosine", "max-top1-drop", "min-accuracy"};
+  return keys;
+}
+
+Budget parse_budget(const std::map<std::string, std::string>& texts) {
+  for (const auto& [key, text] : texts)
+    if (std::find(budget_keys().begin(), budget_keys().end(), key) == budget_keys().end())
+      throw BudgetValueError(key, fmt::format("not a budget (budgets: {}){}", join(budget_keys(), ", "),
+                                              did_you_mean(key, budget_keys())));
+  auto has = [&](const std::string& k) { return texts.count(k) > 0; };
+  auto size = [&](const std::string& k) -> std::optional<int64_t> {
+    if (!has(k)) return std::nullopt;
+    const std::string& text = texts.at(k);
+    int64_t v = parse_value(k, text, [](const std::string& t) { return parse_size(t); });
+    if (v < 0 || std::count(text.begin(), text.end(), '.') > 1)
+      throw BudgetValueError(k, fmt::format("'{}' is not a size (examples: 5MB, 750KiB, 120000)", text));
+    return v;
+  };
+  auto count = [&](const std::string& k) -> std::optional<int64_t> {
+    if (!has(k)) return std::nullopt;
+    return parse_value(k, texts.at(k), [](const std::string& t) { return parse_count(t); });
+  };
+  Budget b;
+  b.max_bytes = size("max-bytes");
+  b.max_download_bytes = size("max-download-bytes");
+  b.max_params = count("max-params");
+  b.max_macs = count("max-macs");
+  if (has("min-sqnr")) b.min_sqnr = parse_ranged("min-sqnr", texts.at("min-sqnr"), -1e9, 1e9, "a number of dB (e.g. 30)");
+  if (has("min-cosine"))
+    b.min_cosine = parse_ranged("min-cosine", texts.at("min-cosine"), -1, 1,
+                                "a cosine similarity between -1 and 1 (e.g. 0.999)");
+  if (has("max-top1-drop"))
+    b.max_top1_drop = parse_ranged("max-top1-drop", texts.at("max-top1-drop"), 0, 100,
+                                   "a number of percentage points between 0 and 100 (e.g. 1)");
+  if (has("min-accuracy"))
+    b.min_accuracy = parse_ranged("min-accuracy", texts.at("min-accuracy"), 0, 1, "a fraction between 0 and 1 (e.g. 0.9)");
+  return b;
+}
+
+Budget tightest(const Budget& a, const Budget& b) {
+  auto pick = [](const auto& x, const auto& y, bool highest) {
+    if (!x) return y;
+    if (!y) return x;
+    return highest ? std::max(x, y) : std::min(x, y);
+  };
+  Budget t;
+  t.max_bytes = pick(a.max_bytes, b.max_bytes, false);
+  t.max_download_bytes = pick(a.max_download_bytes, b.max_download_bytes, false);
+  t.max_params = pick(a.max_params, b.max_params, false);
+  t.max_macs = pick(a.max_macs, b.max_macs, false);
+  t.min_sqnr = pick(a.min_sqnr, b.min_sqnr, true);
+  t.min_cosine = pick(a.min_cosine, b.min_cosine, true);
+  t.max_top1_drop = pick(a.max_top1_drop, b.max_top1_drop, false);
+  t.min_accuracy = pick(a.min_accuracy, b.min_accuracy, true);
+  return t;
+}
+
+void add_fidelity(Measured& m, const std::vector<OutputDiff>& outputs, std::optional<double> accuracy) {
+  auto worst = [&](auto get, bool lowest) -> std::optional<double> {
+    std::optional<double> w;
+    for (const auto& d : outputs)
+      if (auto v = get(d); v && (!w || (lowest ? *v < *w : *v > *w))) w = v;
+    return w;
+  };
+  m.sqnr = worst([](const OutputDiff& d) { return std::optional(d.sqnr_db); }, true);
+  m.cosine = worst([](const OutputDiff& d) { return std::optional(d.cosine); }, true);
+  m.top1_drop = worst(
+      [](const OutputDiff& d) -> std::optional<double> {
+        if (!d.top1_agreement) return std::nullopt;
+        return 100.0 * (1.0 - *d.top1_agreement);
+      },
+      false);
+  m.accuracy = accuracy;
+}
+
+std::vector<BudgetResult> check_limits(const Budget& budget, const Measured& m) {
+  std::vector<BudgetResult> out;
+  auto failures = check_budget(m, budget);
+  auto size_limit = [&](const std::string& what, int64_t value, const std::optional<int64_t>& limit, bool known) {
+    if (!limit) return;
+    BudgetResult r{what, known ? Figure(value) : Figure(), *limit, true, ""};
+    for (const auto& f : failures)
+      if (f.what == what) {
+        r.ok = false;
+        r.failure = f.unknown ? fmt::format("{} unknown ({}), budget {} cannot be checked", f.what, m.macs_reason,
+                                            format_amount(f.what, f.limit))
+                              : describe(f);
+      }
+    out.push_back(r);
+  };
+  size_limit("bytes", m.bytes, budget.max_bytes, true);
+  size_limit("download bytes", m.download_bytes, budget.max_download_bytes, true);
+  size_limit("parameters", m.params, budget.max_params, true);
+  size_limit("MACs", m.macs.value_or(-1), budget.max_macs, m.macs.has_value());
+  if (budget.min_sqnr) out.push_back(fidelity_result("SQNR", m.sqnr, *budget.min_sqnr, true, "dB", 1, m.compare_reason));
+  if (budget.min_cosine)
+    out.push_back(fidelity_result("cosine", m.cosine, *budget.min_cosine, true, "", 4, m.compare_reason));
+  if (budget.max_top1_drop)
+    out.push_back(fidelity_result("top-1 drop", m.top1_drop, *budget.max_top1_drop, false, "points", 1, m.top1_reason));
+  if (budget.min_accuracy)
+    out.push_back(fidelity_result("accuracy", m.accuracy, *budget.min_accuracy, true, "", 4, "no labels"));
+  return out;
+}
 
 std::vector<BudgetFailure> check_budget(const Measured& m, const Budget& b) {
   std::vector<BudgetFailure> out;
@@ -28,16 +189,6 @@ std::vector<BudgetFailure> check_budget(const Measured& m, const Budget& b) {
     else check("MACs", *m.macs, b.max_macs);
   }
   return out;
-}
-
-Budget tightest(const Budget& a, const Budget& b) {
-  auto min = [](const std::optional<int64_t>& x, const std::optional<int64_t>& y) -> std::optional<int64_t> {
-    if (!x) return y;
-    if (!y) return x;
-    return std::min(*x, *y);
-  };
-  return {min(a.max_bytes, b.max_bytes), min(a.max_download_bytes, b.max_download_bytes), min(a.max_params, b.max_params),
-          min(a.max_macs, b.max_macs)};
 }
 
 bool is_byte_amount(std::string_view what) { return what == "bytes" || what == "download bytes"; }
@@ -72,176 +223,6 @@ int64_t parse_count(std::string_view text) {
   double value = std::stod(number) * scale;
   if (value >= 9.2e18) fail("'{}' is too large a count", text);  // beyond int64
   return static_cast<int64_t>(std::llround(value));
-}
-
-const std::vector<std::string>& budget_keys() {
-  static const std::vector<std::string> keys = {"max-bytes",  "max-download-bytes", "max-params",    "max-macs",
-                                                "min-sqnr",   "min-cosine",         "max-top1-drop", "min-accuracy"};
-  return keys;
-}
-
-const std::vector<std::string>& fidelity_budget_keys() {
-  static const std::vector<std::string> keys = {"min-sqnr", "min-cosine", "max-top1-drop", "min-accuracy"};
-  return keys;
-}
-
-std::string BudgetFile::resolve(const std::string& written) const {
-  return written.empty() ? "" : (fs::path(dir) / written).string();
-}
-
-namespace {
-
-const std::vector<std::string> kTopKeys = {"models"};
-
-const std::vector<std::string>& entry_keys() {
-  static const std::vector<std::string> keys = [] {
-    std::vector<std::string> k = {"path"};
-    k.insert(k.end(), budget_keys().begin(), budget_keys().end());
-    k.insert(k.end(), {"dims", "reference", "data", "labels", "image"});
-    return k;
-  }();
-  return keys;
-}
-
-using formats::line_of;
-
-bool has_glob(std::string_view s) { return s.find_first_of("*?") != std::string_view::npos; }
-
-std::vector<std::string> components(std::string_view path) {
-  std::vector<std::string> out;
-  for (auto& c : split(path, '/'))
-    if (!c.empty() && c != ".") out.push_back(c);
-  return out;
-}
-
-std::string scalar(const BudgetFile& f, const YAML::Node& n, const std::string& key) {
-  return formats::yaml_scalar(n, f.path, line_of(n), key);
-}
-
-void check_exists(const BudgetFile& f, int line, const std::string& key, const std::string& written, bool folder) {
-  formats::check_yaml_path(f.path, line, key, written, f.resolve(written), folder, "the budget file's folder");
-}
-
-BudgetEntry parse_entry(const BudgetFile& f, const YAML::Node& node) {
-  if (!node.IsMap()) fail("{}: line {}: each entry of 'models' must be a mapping with a 'path'", f.path, line_of(node));
-  BudgetEntry e;
-  e.line = line_of(node);
-  const auto& keys = entry_keys();
-  const auto& limits = budget_keys();
-  for (const auto& kv : node) {
-    std::string key = kv.first.Scalar();
-    const YAML::Node& v = kv.second;
-    int line = line_of(kv.first);
-    if (std::find(keys.begin(), keys.end(), key) == keys.end())
-      fail("{}: line {}: unknown key '{}'{}", f.path, line, key, did_you_mean(key, keys));
-    if (e.lines.count(key)) fail("{}: line {}: '{}' is given twice (first on line {})", f.path, line, key, e.lines[key]);
-    e.lines[key] = line;
-    if (std::find(limits.begin(), limits.end(), key) != limits.end()) {
-      e.limits[key] = scalar(f, v, key);  // parsed by the caller, which names this line
-    } else if (key == "path") {
-      e.path = scalar(f, v, key);
-      if (e.path.front() == '/')
-        fail("{}: line {}: path: '{}' must be relative to the budget file's folder", f.path, line, e.path);
-    } else if (key == "reference") {
-      e.reference = scalar(f, v, key);
-    } else if (key == "data") {
-      e.data = scalar(f, v, key);
-    } else if (key == "labels") {
-      e.labels = scalar(f, v, key);
-    } else if (key == "image") {
-      e.images = formats::yaml_image(v, f.path, line);
-    } else if (key == "dims") {
-      try {
-        e.dims = formats::yaml_dims(v);
-      } catch (const Error& err) {
-        fail("{}: line {}: dims: {}", f.path, line, err.message());
-      }
-    }
-  }
-  if (!e.lines.count("path")) fail("{}: line {}: the entry has no 'path'", f.path, e.line);
-  // What compares the model needs its counterparts: a reference and samples go together.
-  auto needs = [&](const std::string& key, const std::vector<std::pair<std::string, std::string>>& wanted) {
-    std::vector<std::string> missing;
-    for (const auto& [k, why] : wanted)
-      if (!e.lines.count(k)) missing.push_back(fmt::format("'{}' ({})", k, why));
-    if (!missing.empty()) fail("{}: line {}: {} needs {}", f.path, e.lines.at(key), key, join(missing, " and "));
-  };
-  const std::pair<std::string, std::string> kReference = {"reference", "the model it is compared with"};
-  const std::pair<std::string, std::string> kData = {"data", "the samples to compare on"};
-  for (const auto& key : fidelity_budget_keys())
-    if (e.lines.count(key)) needs(key, {kReference, kData});
-  if (e.lines.count("min-accuracy")) needs("min-accuracy", {{"labels", "a class label per sample"}});
-  if (e.lines.count("reference")) needs("reference", {kData});
-  for (const char* key : {"data", "labels", "image"})
-    if (e.lines.count(key)) needs(key, {kReference});
-  if (e.lines.count("labels")) needs("labels", {kData});
-  if (!e.reference.empty()) check_exists(f, e.lines.at("reference"), "reference", e.reference, false);
-  if (!e.data.empty()) check_exists(f, e.lines.at("data"), "data", e.data, true);
-  if (!e.labels.empty()) check_exists(f, e.lines.at("labels"), "labels", e.labels, false);
-  return e;
-}
-
-}  // namespace
-
-BudgetFile load_budget_file(const std::string& path) {
-  BudgetFile f;
-  f.path = path;
-  f.dir = fs::path(path).parent_path().string();
-  if (f.dir.empty()) f.dir = ".";
-  YAML::Node root = formats::load_yaml_file(path);
-  if (!root.IsMap()) fail("{}: expected a mapping with a 'models' list", path);
-  for (const auto& kv : root) {
-    std::string key = kv.first.Scalar();
-    if (std::find(kTopKeys.begin(), kTopKeys.end(), key) == kTopKeys.end())
-      fail("{}: line {}: unknown key '{}'{}", path, line_of(kv.first), key, did_you_mean(key, kTopKeys));
-  }
-  YAML::Node models = root["models"];
-  if (!models) fail("{}: no 'models' list", path);
-  if (!models.IsSequence() || models.size() == 0)
-    fail("{}: line {}: 'models' must be a non-empty list of entries with a 'path'", path, line_of(models));
-  for (const auto& node : models) f.entries.push_back(parse_entry(f, node));
-  return f;
-}
-
-bool budget_path_matches(std::string_view pattern, std::string_view relative) {
-  auto p = components(pattern), r = components(relative);
-  if (p.size() != r.size()) return false;
-  for (size_t i = 0; i < p.size(); ++i)
-    if (!glob_match(p[i], r[i])) return false;
-  return true;
-}
-
-std::vector<std::string> expand_budget_entry(const BudgetFile& file, const BudgetEntry& entry) {
-  std::vector<std::string> found = {""};
-  for (const auto& comp : components(entry.path)) {
-    std::vector<std::string> next;
-    for (const auto& prefix : found) {
-      std::string joined = prefix.empty() ? comp : prefix + "/" + comp;
-      if (!has_glob(comp)) {
-        next.push_back(joined);
-        continue;
-      }
-      std::error_code ec;
-      fs::path dir = fs::path(file.dir) / prefix;
-      if (!fs::is_directory(dir, ec)) continue;
-      for (const auto& de : fs::directory_iterator(dir, ec)) {
-        std::string name = de.path().filename().string();
-        if (glob_match(comp, name)) next.push_back(prefix.empty() ? name : prefix + "/" + name);
-      }
-    }
-    found = std::move(next);
-  }
-  std::vector<std::string> files;
-  for (const auto& rel : found) {
-    std::error_code ec;
-    if (!rel.empty() && fs::is_regular_file(fs::path(file.dir) / rel, ec)) files.push_back(rel);
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) {
-    if (has_glob(entry.path)) fail("{}: line {}: '{}' matches no file", file.path, entry.line, entry.path);
-    fail("{}: line {}: {}: no such file", file.path, entry.line, entry.path);
-  }
-  return files;
 }
 
 }  // namespace pare::metrics

@@ -9,6 +9,12 @@ namespace pare::metrics {
 
 std::vector<LayerDiff> per_layer_error(const ir::Model& before, const ir::Model& after,
                                        const std::vector<std::map<std::string, ir::Tensor>>& samples) {
+  rt::Session a(before), b(after);
+  return per_layer_error(before, after, a, b, samples);
+}
+
+std::vector<LayerDiff> per_layer_error(const ir::Model& before, const ir::Model& after, rt::Session& a,
+                                       rt::Session& b, const std::vector<std::map<std::string, ir::Tensor>>& samples) {
   // Tensors produced by a node in both main graphs, float32 in both.
   std::vector<std::string> names;
   std::vector<LayerDiff> layers;
@@ -25,7 +31,6 @@ std::vector<LayerDiff> per_layer_error(const ir::Model& before, const ir::Model&
       layers.push_back({v->name(), n->name, n->op_type, {}});
     }
   }
-  rt::Session a(before), b(after);
   std::vector<OutputDiffAccumulator> acc;
   for (const auto& n : names) acc.emplace_back(n);
   std::vector<bool> compared(names.size(), true);

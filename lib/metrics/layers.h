@@ -8,6 +8,10 @@
 #include "lib/ir/graph.h"
 #include "lib/metrics/compare.h"
 
+namespace pare::rt {
+class Session;
+}
+
 namespace pare::metrics {
 
 struct LayerDiff {
@@ -23,6 +27,9 @@ struct LayerDiff {
 // by graph order.
 std::vector<LayerDiff> per_layer_error(const ir::Model& before, const ir::Model& after,
                                        const std::vector<std::map<std::string, ir::Tensor>>& samples);
+// The same on sessions the caller compiled from `before` and `after`.
+std::vector<LayerDiff> per_layer_error(const ir::Model& before, const ir::Model& after, rt::Session& a,
+                                       rt::Session& b, const std::vector<std::map<std::string, ir::Tensor>>& samples);
 
 // The fraction of samples whose first output's largest score is at the label's index.
 double top1_accuracy(const std::vector<ir::Tensor>& scores, const std::vector<int64_t>& labels);

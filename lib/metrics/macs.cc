@@ -7,9 +7,19 @@
 namespace pare::metrics {
 
 MacStats count_macs(const ir::Model& model, const std::map<std::string, int64_t>& dims) {
-  MacStats s;
   try {
     rt::Session session(model);
+    return count_macs(session, model, dims);
+  } catch (const Error& e) {
+    MacStats s;
+    s.reason = e.what();
+    return s;
+  }
+}
+
+MacStats count_macs(rt::Session& session, const ir::Model& model, const std::map<std::string, int64_t>& dims) {
+  MacStats s;
+  try {
     session.run(rt::random_feed(model, dims));
     const auto& stats = session.last_stats();
     for (size_t i = 0; i < stats.nodes.size(); ++i) {

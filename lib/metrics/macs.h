@@ -14,6 +14,10 @@
 
 #include "lib/ir/graph.h"
 
+namespace pare::rt {
+class Session;
+}
+
 namespace pare::metrics {
 
 struct MacStats {
@@ -24,5 +28,7 @@ struct MacStats {
 };
 
 MacStats count_macs(const ir::Model& model, const std::map<std::string, int64_t>& dims);
+// The same on `session`, compiled from `model` by the caller (one session per model and job).
+MacStats count_macs(rt::Session& session, const ir::Model& model, const std::map<std::string, int64_t>& dims);
 
 }  // namespace pare::metrics

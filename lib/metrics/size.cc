@@ -32,13 +32,14 @@ int64_t deflate_size(const std::string& bytes) {
   return total;
 }
 
-FileSize measure_file(const std::string& path) {
+FileSize measure_file(const std::string& path) { return measure_bytes(read_file(path), path); }
+
+FileSize measure_bytes(const std::string& bytes, const std::string& path) {
   FileSize s;
-  std::string bytes = read_file(path);
   s.file_bytes = static_cast<int64_t>(bytes.size());
   s.download_bytes = deflate_size(bytes);
   std::string data = path + ".data";
-  if (std::filesystem::exists(data)) {
+  if (!path.empty() && std::filesystem::exists(data)) {
     std::string extra = read_file(data);
     s.file_bytes += static_cast<int64_t>(extra.size());
     s.download_bytes += deflate_size(extra);

@@ -21,6 +21,9 @@ struct FileSize {
 };
 // The file and, when the model keeps tensors beside it, its .data file too.
 FileSize measure_file(const std::string& path);
+// The same for the file's bytes already in memory (read, or about to be
+// written); `path`'s .data file counts when there is one ("" for no file).
+FileSize measure_bytes(const std::string& bytes, const std::string& path);
 
 struct WeightStats {
   int64_t parameters = 0;    // elements of every constant (initializers and Constant nodes), subgraphs included

@@ -14,6 +14,7 @@
 #include "lib/base/atomic_file.h"
 #include "lib/base/strings.h"
 #include "lib/metrics/budget.h"
+#include "formats/yaml/budget_file.h"
 #include "lib/metrics/macs.h"
 #include "lib/metrics/size.h"
 #include "tests/support/models.h"
@@ -590,10 +591,10 @@ TEST(CheckBudgetLibrary, CheckBudgetAndCounts) {
   EXPECT_EQ(metrics::parse_count("200000"), 200000);
   EXPECT_THROW(metrics::parse_count("5MB"), Error);
   EXPECT_THROW(metrics::parse_count("-3"), Error);
-  EXPECT_TRUE(metrics::budget_path_matches("parts/*.onnx", "parts/a.onnx"));
-  EXPECT_TRUE(metrics::budget_path_matches("./parts/*.onnx", "parts/a.onnx"));
-  EXPECT_FALSE(metrics::budget_path_matches("parts/*.onnx", "parts/sub/a.onnx"));
-  EXPECT_FALSE(metrics::budget_path_matches("*.onnx", "parts/a.onnx"));
+  EXPECT_TRUE(formats::budget_path_matches("parts/*.onnx", "parts/a.onnx"));
+  EXPECT_TRUE(formats::budget_path_matches("./parts/*.onnx", "parts/a.onnx"));
+  EXPECT_FALSE(formats::budget_path_matches("parts/*.onnx", "parts/sub/a.onnx"));
+  EXPECT_FALSE(formats::budget_path_matches("*.onnx", "parts/a.onnx"));
 }
 
 }  // namespace

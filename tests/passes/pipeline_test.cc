@@ -13,8 +13,8 @@ namespace {
 std::string error_of(const std::string& text) {
   try {
     Pipeline::parse(text);
-  } catch (const Error& e) {
-    return e.what();
+  } catch (const PipelineSyntaxError& e) {
+    return fmt::format("--passes:{}: {}", e.column, e.message());  // as the CLI words it
   }
   return "";
 }

@@ -1,15 +1,10 @@
 // pare compare A B: the facts of a shrink for two models that already exist
 // (B against A): sizes, download sizes, parameters, nodes and MACs of both;
 // with --data, how far each output of B moved from A's (and true accuracy with
-// --labels, per-tensor error with --per-layer); budgets on B.
-#include <nlohmann/json.hpp>
-
-#include "formats/onnx/onnx.h"
-#include "formats/report/report.h"
-#include "lib/base/atomic_file.h"
+// --labels, per-tensor error with --per-layer); budgets on B (jobs/compare.h).
+#include "jobs/compare.h"
 #include "tools/pare/commands.h"
-#include "tools/pare/evaluate.h"
-#include "tools/pare/run_inputs.h"
+#include "tools/pare/report_args.h"
 
 namespace pare::cli {
 namespace {
@@ -20,26 +15,11 @@ struct Args {
 };
 
 int compare(const Args& args) {
-  auto [limits, dims, eval] = prepare(args.report);
-  ir::Model a = formats::onnx::load_model(args.a);
-  ir::Model b = formats::onnx::load_model(args.b);
+  Prepared p = prepare(args.report);
+  jobs::CompareJob job{args.a, args.b, p.eval, p.dims, args.report.latency, p.budget};
   Progress progress(!args.report.quiet && stderr_is_terminal());
-  ModelFacts fa = measure_model(a, args.a, dims), fb = measure_model(b, args.b, dims);
-  Evaluation evaluation;
-  try {
-    evaluation = evaluate(a, b, eval, progress);
-  } catch (Error& e) {
-    e.with_context(args.a + " vs " + args.b);
-    throw;
-  }
-
-  print_facts(args.a, args.b, fa, fb);
-  nlohmann::json report = {{"input", args.a}, {"output", args.b}, {"pipeline", ""},
-                           {"before", facts_json(fa)}, {"after", facts_json(fb)}};
-  std::optional<std::pair<Latency, Latency>> latency;
-  int runs = args.report.latency;
-  if (runs > 0) latency = {measure_latency(a, dims, runs), measure_latency(b, dims, runs)};
-  return conclude(report, evaluation, eval, latency, limits, fb, args.report.files, args.b);
+  metrics::Report r = naming_data([&] { return jobs::compare(job, progress); }, args.a + " vs " + args.b);
+  return conclude(r, args.report.files, args.b, args.b);
 }
 
 }  // namespace

@@ -75,16 +75,4 @@ std::map<std::string, ir::Tensor> inputs_for(const ir::Model& model, const rt::S
   }
 }
 
-Latency time_runs(rt::Session& session, const std::map<std::string, ir::Tensor>& feed, int runs) {
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    session.run(feed);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
-  return {median, ms.front(), runs};
-}
-
 }  // namespace pare::cli

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "formats/images/images.h"
+#include "jobs/measure.h"
 #include "lib/runtime/session.h"
 
 namespace pare::cli {
@@ -44,11 +45,8 @@ std::vector<ir::Tensor> run_once(rt::Session& session, const std::map<std::strin
 std::map<std::string, ir::Tensor> inputs_for(const ir::Model& model, const rt::Session& session, const RunnerArgs& a,
                                              uint64_t seed);
 
-struct Latency {
-  double median_ms = 0, min_ms = 0;
-  int runs = 0;
-};
-// Median and min of `runs` timed runs of `session` on `feed` (warm-ups are the caller's).
-Latency time_runs(rt::Session& session, const std::map<std::string, ir::Tensor>& feed, int runs);
+// Timed runs: jobs/measure.h (pare bench, and shrink/compare --latency).
+using metrics::Latency;
+using jobs::time_runs;
 
 }  // namespace pare::cli

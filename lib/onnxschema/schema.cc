@@ -1,11 +1,11 @@
-#include "formats/onnx/schema.h"
+#include "lib/onnxschema/schema.h"
 
 #include <limits>
 #include <vector>
 
 #include <onnx/defs/schema.h>
 
-namespace pare::formats::onnx {
+namespace pare::onnxschema {
 namespace {
 
 using AT = ::onnx::AttributeProto;
@@ -136,4 +136,4 @@ bool op_signature(const std::string& op, const std::string& domain, int64_t opse
   return true;
 }
 
-}  // namespace pare::formats::onnx
+}  // namespace pare::onnxschema

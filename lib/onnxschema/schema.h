@@ -1,5 +1,7 @@
 // The ONNX operator schemas libonnx holds, for what needs an op's signature or
-// attribute defaults: the loader's node check and strip(defaults).
+// attribute defaults: the loader's node check (formats/onnx) and strip(defaults)
+// (passes/strip.cc). It sits in lib/ so that passes need not include formats/;
+// it is built into pare_lib, which links libonnx.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +12,7 @@ namespace onnx {
 class OpSchema;
 }
 
-namespace pare::formats::onnx {
+namespace pare::onnxschema {
 
 // The schema of `op` at `opset` of `domain` ("" for ai.onnx), or nullptr for
 // unknown ops and domains, deprecated schemas, and opsets newer than libonnx
@@ -40,4 +42,4 @@ struct OpSignature {
 // not checked.
 bool op_signature(const std::string& op, const std::string& domain, int64_t opset, OpSignature& out);
 
-}  // namespace pare::formats::onnx
+}  // namespace pare::onnxschema

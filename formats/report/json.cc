@@ -1,0 +1,197 @@
+#include "formats/report/json.h"
+
+#include "lib/base/atomic_file.h"
+#include "lib/base/error.h"
+
+namespace pare::formats {
+
+using json = nlohmann::json;
+
+json figure_json(const metrics::Figure& f) {
+  if (const auto* i = std::get_if<int64_t>(&f)) return *i;
+  if (const auto* d = std::get_if<double>(&f)) return *d;
+  return nullptr;
+}
+
+namespace {
+
+metrics::Figure read_figure(const json& j) {
+  if (j.is_number_integer()) return j.get<int64_t>();
+  if (j.is_number()) return j.get<double>();
+  return {};
+}
+
+json diff_json(const metrics::OutputDiff& d) {
+  json j = {{"name", d.name},     {"sqnr_db", d.sqnr_db}, {"identical", d.identical},
+            {"cosine", d.cosine}, {"max_abs", d.max_abs}, {"mean_abs", d.mean_abs}};
+  if (d.top1_agreement) j["top1_agreement"] = *d.top1_agreement;
+  return j;
+}
+
+json steps_json(const std::vector<metrics::StepReport>& steps) {
+  json out = json::array();
+  for (const auto& r : steps)
+    out.push_back({{"step", r.step},
+                   {"stats", r.stats},
+                   {"file_bytes", r.size.file_bytes},
+                   {"download_bytes", r.size.download_bytes},
+                   {"parameters", r.parameters}});
+  return out;
+}
+
+void add_evaluation(json& report, const metrics::Evaluation& e) {
+  report["data"] = {{"folder", e.folder}, {"samples", e.samples}};
+  report["fidelity"] = json::array();
+  for (const auto& d : e.diffs) report["fidelity"].push_back(diff_json(d));
+  if (e.accuracy) report["accuracy"] = {{"labels", e.labels}, {"before", e.accuracy->first}, {"after", e.accuracy->second}};
+  if (e.per_layer) {
+    report["per_layer"] = json::array();
+    for (const auto& l : e.layers)
+      report["per_layer"].push_back({{"tensor", l.tensor}, {"node", l.node}, {"op", l.op},
+                                     {"sqnr_db", l.diff.sqnr_db}, {"cosine", l.diff.cosine},
+                                     {"max_abs", l.diff.max_abs}, {"identical", l.diff.identical}});
+  }
+}
+
+json latency_json(const std::pair<metrics::Latency, metrics::Latency>& l) {
+  auto j = [](const metrics::Latency& x) { return json{{"median_ms", x.median_ms}, {"min_ms", x.min_ms}}; };
+  return {{"before", j(l.first)}, {"after", j(l.second)}, {"runs", l.second.runs}, {"threads", 1}, {"runner", "pare"}};
+}
+
+json budget_json(const metrics::BudgetResult& b, bool with_failure) {
+  json j = {{"what", b.what}, {"value", figure_json(b.value)}, {"limit", figure_json(b.limit)}, {"ok", b.ok}};
+  if (with_failure && !b.ok) j["failure"] = b.failure;
+  return j;
+}
+
+}  // namespace
+
+json facts_json(const metrics::ModelFacts& f) {
+  json weight_bytes = f.weights.bytes_by_dtype;
+  weight_bytes["total"] = f.weights.weight_bytes;
+  json j = {{"file_bytes", f.size.file_bytes},    {"download_bytes", f.size.download_bytes},
+            {"parameters", f.weights.parameters}, {"weight_bytes", weight_bytes},
+            {"nodes", f.nodes.nodes_total}};
+  if (f.macs.known) j["macs"] = f.macs.total;
+  else j["macs_unknown_reason"] = f.macs.reason;
+  j["parameters_by_dtype"] = f.weights.parameters_by_dtype;
+  j["layers"] = json::array();
+  for (const auto& l : f.layers)
+    j["layers"].push_back({{"node", l.node}, {"op", l.op}, {"bytes", l.bytes}, {"parameters", l.parameters}});
+  return j;
+}
+
+json report_json(const metrics::Report& r) {
+  json j = {{"input", r.input},
+            {"output", r.output},
+            {"pipeline", r.pipeline},
+            {"before", facts_json(r.before)},
+            {"after", facts_json(r.after)}};
+  if (!r.name.empty()) j["name"] = r.name;
+  if (r.cut) j["cut"] = {{"inputs", r.cut->inputs}, {"outputs", r.cut->outputs}};
+  if (r.steps) j["passes"] = steps_json(*r.steps);
+  for (const auto& [key, value] : r.trimmed)
+    j["trimmed"][key] = json::parse(value, nullptr, /*allow_exceptions=*/false);
+  if (r.evaluation) add_evaluation(j, *r.evaluation);
+  if (r.latency) j["latency"] = latency_json(*r.latency);
+  if (!r.budgets.empty()) {
+    j["budgets"] = json::array();
+    for (const auto& b : r.budgets) j["budgets"].push_back(budget_json(b, r.budget_failure_lines));
+  }
+  return j;
+}
+
+json values_json(const std::vector<ir::Value*>& values) {
+  json out = json::array();
+  for (const ir::Value* v : values) {
+    if (v->is_constant()) continue;
+    json shape = nullptr;
+    if (v->shape) {
+      shape = json::array();
+      for (const auto& d : v->shape->dims)
+        shape.push_back(d.is_known() ? json(d.value) : d.symbol.empty() ? json() : json(d.symbol));
+    }
+    out.push_back({{"name", v->name()}, {"dtype", std::string(ir::name(v->dtype))}, {"shape", shape}});
+  }
+  return out;
+}
+
+std::string report_text(const metrics::Report& report) { return report_json(report).dump(2) + "\n"; }
+
+std::vector<metrics::BudgetResult> read_budgets(const json& entry) {
+  std::vector<metrics::BudgetResult> out;
+  if (!entry.contains("budgets")) return out;
+  for (const auto& b : entry["budgets"])
+    out.push_back({b.value("what", ""), read_figure(b.value("value", json())), read_figure(b.value("limit", json())),
+                   b.value("ok", true), b.value("failure", "")});
+  return out;
+}
+
+namespace {
+
+// The limits a checked model is held to, by the key "limits" uses.
+json limits_json(const metrics::CheckedModel& m) {
+  static const std::map<std::string, std::string> keys = {
+      {"bytes", "bytes"},      {"download bytes", "download_bytes"}, {"parameters", "params"},
+      {"MACs", "macs"},        {"SQNR", "min_sqnr"},                 {"cosine", "min_cosine"},
+      {"top-1 drop", "max_top1_drop"}, {"accuracy", "min_accuracy"}};
+  json limits = json::object();
+  for (const auto& b : m.results) limits[keys.at(b.what)] = figure_json(b.limit);
+  return limits;
+}
+
+}  // namespace
+
+json check_json(const metrics::CheckReport& report) {
+  json models = json::array();
+  for (const auto& r : report.models) {
+    json m;
+    m["file"] = r.name;
+    m["bytes"] = r.measured.bytes;
+    m["download_bytes"] = r.measured.download_bytes;
+    m["params"] = r.measured.params;
+    if (r.measured.macs) m["macs"] = *r.measured.macs;
+    if (!r.measured.macs_reason.empty()) m["macs_unknown_reason"] = r.measured.macs_reason;
+    m["limits"] = limits_json(r);
+    json failures = json::array();
+    for (const auto& b : r.results)
+      if (!b.ok) failures.push_back({{"what", b.what}, {"limit", figure_json(b.limit)}, {"value", figure_json(b.value)}});
+    m["failures"] = failures;
+    if (r.evaluation) {  // the comparison with the reference, and every budget as checked
+      m["reference"] = r.reference;
+      m["data"] = r.data;
+      if (!r.labels.empty()) m["labels"] = r.labels;
+      m["samples"] = r.evaluation->samples;
+      m["fidelity"] = json::array();
+      for (const auto& d : r.evaluation->diffs) m["fidelity"].push_back(diff_json(d));
+      if (r.evaluation->accuracy)
+        m["accuracy"] = {{"before", r.evaluation->accuracy->first}, {"after", r.evaluation->accuracy->second}};
+      json budgets = json::array();
+      for (const auto& b : r.results) budgets.push_back(budget_json(b, true));
+      m["budgets"] = budgets;
+    }
+    models.push_back(m);
+  }
+  return json{{"models", models}};
+}
+
+std::map<std::string, json> read_check_baseline(const std::string& path) {
+  std::string text = read_input_file(path);
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    fail("{}: not a JSON file written by pare check --json: {}", path, e.what());
+  }
+  if (!j.is_object() || !j.contains("models") || !j["models"].is_array())
+    fail("{}: not a file written by pare check --json (no \"models\" list)", path);
+  std::map<std::string, json> out;
+  for (const auto& m : j["models"]) {
+    if (!m.is_object() || !m.contains("file") || !m["file"].is_string())
+      fail("{}: not a file written by pare check --json (a model without \"file\")", path);
+    out[m["file"].get<std::string>()] = m;
+  }
+  return out;
+}
+
+}  // namespace pare::formats

@@ -1,0 +1,182 @@
+#include "formats/report/terminal.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "lib/base/strings.h"
+
+namespace pare::formats {
+namespace {
+
+std::string macs_text(const metrics::MacStats& m) { return m.known ? std::to_string(m.total) : "unknown"; }
+
+// "file", "download", "parameters", "nodes" and "MACs" lines; `build` says
+// unknown MACs as "A -> B (reason)", shrink and compare as "unknown (reason)".
+void facts(std::string& o, const metrics::ModelFacts& before, const metrics::ModelFacts& after, bool build) {
+  o += fmt::format("  file        {}\n", change_text(before.size.file_bytes, after.size.file_bytes));
+  o += fmt::format("  download    {}\n", change_text(before.size.download_bytes, after.size.download_bytes));
+  o += fmt::format("  parameters  {}\n", change_text(before.weights.parameters, after.weights.parameters));
+  o += fmt::format("  nodes       {}\n", change_text(before.nodes.nodes_total, after.nodes.nodes_total));
+  const std::string& reason = before.macs.known ? after.macs.reason : before.macs.reason;
+  if (before.macs.known && after.macs.known)
+    o += fmt::format("  MACs        {}\n", change_text(before.macs.total, after.macs.total));
+  else if (build)
+    o += fmt::format("  MACs        {} -> {} ({})\n", macs_text(before.macs), macs_text(after.macs), reason);
+  else
+    o += fmt::format("  MACs        unknown ({})\n", reason);
+}
+
+void steps(std::string& o, const std::vector<metrics::StepReport>& steps) {
+  for (const auto& r : steps) {
+    std::vector<std::string> stats;
+    for (const auto& [k, v] : r.stats) stats.push_back(k + "=" + std::to_string(v));
+    o += fmt::format("  {:<11} {}; after: file {} B, download {} B, parameters {}\n", r.step,
+                     stats.empty() ? "no change" : join(stats, " "), r.size.file_bytes, r.size.download_bytes,
+                     r.parameters);
+  }
+}
+
+void evaluation(std::string& o, const metrics::Evaluation& e) {
+  o += fmt::format("  fidelity on {} samples of {}:\n", e.samples, e.folder);
+  for (const auto& d : e.diffs) {
+    std::string top1 = d.top1_agreement ? fmt::format(", top-1 agreement {:.4f}", *d.top1_agreement) : "";
+    o += fmt::format("    {}: SQNR {} dB, cosine {:.6f}, max abs {:.6g}, mean abs {:.6g}{}\n", d.name, sqnr_text(d),
+                     d.cosine, d.max_abs, d.mean_abs, top1);
+  }
+  if (e.accuracy)
+    o += fmt::format("  accuracy    {:.4f} -> {:.4f} ({:+.2f} points) on {} labeled samples ({})\n", e.accuracy->first,
+                     e.accuracy->second, 100 * (e.accuracy->second - e.accuracy->first), e.samples, e.labels);
+  if (e.per_layer) {
+    o += fmt::format("  per-layer error, worst first ({} tensors; all in --report):\n", e.layers.size());
+    for (size_t i = 0; i < e.layers.size() && i < 10; ++i) {
+      const auto& l = e.layers[i];
+      o += fmt::format("    {:<40} {:<18} SQNR {} dB, cosine {:.6f}\n", l.tensor, l.op, sqnr_text(l.diff), l.diff.cosine);
+    }
+  }
+}
+
+void latency(std::string& o, const metrics::Latency& before, const metrics::Latency& after) {
+  o += fmt::format(
+      "  latency     median {:.3f} ms -> {:.3f} ms (x{:.2f}), pare's runner, 1 thread, {} runs; not reproducible\n",
+      before.median_ms, after.median_ms, before.median_ms > 0 ? after.median_ms / before.median_ms : 0.0, after.runs);
+}
+
+void budgets(std::string& o, const std::vector<metrics::BudgetResult>& results) {
+  if (results.empty()) return;
+  size_t over = 0;
+  for (const auto& b : results) over += b.ok ? 0 : 1;
+  o += fmt::format("  budgets     {}\n", over ? fmt::format("{} of {} not held", over, results.size())
+                                              : fmt::format("all {} held", results.size()));
+}
+
+}  // namespace
+
+std::string sqnr_text(const metrics::OutputDiff& d) {
+  return d.identical ? "inf (identical)" : fmt::format("{:.2f}", d.sqnr_db);
+}
+
+std::string change_text(int64_t before, int64_t after) {
+  double pct = before ? 100.0 * static_cast<double>(after - before) / static_cast<double>(before) : 0.0;
+  return fmt::format("{:>12} -> {:<12} ({:+.1f}%)", before, after, pct);
+}
+
+std::string terminal_text(const metrics::Report& r, const std::string& output) {
+  std::string o;
+  bool build = !r.name.empty();
+  if (build) {
+    o += fmt::format("{}: {} -> {}\n", r.name, r.input, output);
+    if (r.cut)
+      o += fmt::format("  cut         inputs {}; outputs {}\n",
+                       r.cut->inputs.empty() ? "(the model's)" : join(r.cut->inputs, ", "),
+                       r.cut->outputs.empty() ? "(the model's)" : join(r.cut->outputs, ", "));
+    o += fmt::format("  pipeline    {}\n", r.pipeline.empty() ? "(none)" : r.pipeline);
+    facts(o, r.before, r.after, true);
+  } else {
+    o += fmt::format("{} -> {}\n", r.input, output);
+    facts(o, r.before, r.after, false);
+    if (r.steps) o += fmt::format("  pipeline    {}\n", r.pipeline.empty() ? "(none)" : r.pipeline);
+  }
+  if (r.steps) steps(o, *r.steps);
+  for (const auto& [key, value] : r.trimmed) o += fmt::format("  trimmed     {}: {}\n", key, value);
+  if (r.evaluation) evaluation(o, *r.evaluation);
+  if (r.latency) latency(o, r.latency->first, r.latency->second);
+  budgets(o, r.budgets);
+  return o;
+}
+
+std::string failure_lines(const std::string& file, const std::vector<metrics::BudgetResult>& results) {
+  std::string o;
+  for (const auto& b : results)
+    if (!b.ok) o += "pare: check failed: " + printable(file + ": " + b.failure) + "\n";  // one line, whatever the names
+  return o;
+}
+
+}  // namespace pare::formats
+
+// ---------------------------------------------------------------- pare check
+
+namespace pare::formats {
+namespace {
+
+std::string table(const std::vector<std::vector<std::string>>& cells) {
+  std::vector<size_t> width;
+  for (const auto& row : cells)
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (width.size() <= c) width.push_back(0);
+      width[c] = std::max(width[c], row[c].size());
+    }
+  std::string out;
+  for (const auto& row : cells) {
+    std::string line = " ";
+    for (size_t c = 0; c < row.size(); ++c) line += " " + row[c] + std::string(width[c] - row[c].size(), ' ') + " ";
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string checked_model_text(const metrics::CheckedModel& r, const Baseline* baseline) {
+  std::string o = fmt::format("{}: {}\n", r.name, r.over() ? "over" : "ok");
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::string> header = {"measure", "value", "limit"};
+  if (baseline) header.push_back("change");
+  header.push_back("status");
+  cells.push_back(header);
+  const nlohmann::json* base = baseline ? baseline_of(*baseline, r.name) : nullptr;
+  for (const auto& m : measures(r)) {
+    std::vector<std::string> row = {m.what, value_text(m), m.limit ? metrics::format_amount(m.what, *m.limit) : "-"};
+    if (baseline) row.push_back(change(m, base));
+    row.push_back(!m.limit ? "" : is_over(r, m.what) ? "over" : "ok");
+    cells.push_back(row);
+  }
+  for (const auto& m : fidelity_measures())
+    if (const metrics::BudgetResult* b = result_of(r, m.what)) {
+      std::vector<std::string> row = {m.what, fidelity_value(m, *b), fidelity_limit(m, *b)};
+      if (baseline) row.push_back(change(m, *b, base));
+      row.push_back(b->ok ? "ok" : "over");
+      cells.push_back(row);
+    }
+  o += table(cells);
+  if (!r.measured.macs_reason.empty()) o += fmt::format("  MACs unknown: {}\n", r.measured.macs_reason);
+  if (r.evaluation)
+    o += fmt::format("  compared with {} on {} samples of {}\n", r.reference, r.evaluation->samples, r.data);
+  return o;
+}
+
+}  // namespace
+
+std::string check_text(const metrics::CheckReport& report, const Baseline* baseline) {
+  std::string o;
+  for (size_t i = 0; i < report.models.size(); ++i) {
+    if (i) o += "\n";
+    o += checked_model_text(report.models[i], baseline);
+  }
+  size_t over = report.over(), n = report.models.size();
+  const char* models = n == 1 ? "model" : "models";
+  o += fmt::format("\n{}\n", over ? fmt::format("{} of {} {} over budget", over, n, models)
+                                  : fmt::format("{} {} within budget", n, models));
+  return o;
+}
+
+}  // namespace pare::formats

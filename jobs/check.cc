@@ -1,0 +1,170 @@
+#include "jobs/check.h"
+
+#include <filesystem>
+
+#include "formats/onnx/onnx.h"
+#include "formats/yaml/budget_file.h"
+#include "jobs/measure.h"
+
+namespace pare::jobs {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The limits an entry sets; errors name the budget file, the line and the key.
+metrics::Budget entry_budget(const formats::BudgetFile& f, const formats::BudgetEntry& e) {
+  try {
+    for (const auto& [key, text] : e.limits) metrics::parse_budget({{key, text}});
+    return metrics::parse_budget(e.limits);
+  } catch (const metrics::BudgetValueError& err) {
+    int line = e.lines.count(err.key) ? e.lines.at(err.key) : e.line;
+    throw Error(fmt::format("{}: line {}: {}: {}", f.path, line, err.key, err.message()));
+  }
+}
+
+bool same_comparison(const formats::BudgetEntry& a, const formats::BudgetEntry& b) {
+  const auto &x = a.images, &y = b.images;
+  return a.reference == b.reference && a.data == b.data && a.labels == b.labels && x.width == y.width &&
+         x.height == y.height && x.mean == y.mean && x.std == y.std && x.nhwc == y.nhwc && x.bgr == y.bgr;
+}
+
+// `file` relative to `dir`, '/'-separated, both resolved the same way (symlinked
+// folders such as /tmp included) but without following a symlink in the file name.
+std::string relative_to(const std::string& file, const std::string& dir) {
+  std::error_code ec;
+  fs::path f(file);
+  fs::path parent = f.parent_path().empty() ? fs::path(".") : f.parent_path();
+  fs::path fp = fs::weakly_canonical(parent, ec) / f.filename();
+  fs::path dp = fs::weakly_canonical(dir, ec);
+  return fp.lexically_normal().lexically_relative(dp).generic_string();
+}
+
+// One model to check, with the entry that names its reference (if any) and its dims.
+struct Row {
+  metrics::CheckedModel model;
+  const formats::BudgetEntry* compare = nullptr;
+  std::map<std::string, int64_t> dims;
+};
+
+std::vector<Row> select_rows(const formats::BudgetFile& budget, const std::vector<metrics::Budget>& limits,
+                             const std::vector<std::string>& files) {
+  std::vector<Row> rows;
+  auto add = [&](const std::string& name, const std::string& path, size_t i) {
+    const formats::BudgetEntry& e = budget.entries[i];
+    Row* r = nullptr;
+    for (auto& x : rows)
+      if (x.model.name == name) r = &x;
+    if (!r) {
+      r = &rows.emplace_back();
+      r->model.name = name;
+      r->model.path = path;
+      r->model.budget = limits[i];
+      r->dims = e.dims;
+    } else {
+      r->model.budget = metrics::tightest(r->model.budget, limits[i]);
+      for (const auto& [k, v] : e.dims) r->dims.emplace(k, v);
+    }
+    if (e.compares()) {
+      if (r->compare && !same_comparison(*r->compare, e))
+        fail("{}: line {}: {} is also matched by the entry on line {}, which compares it with another reference or "
+             "samples (one model, one comparison)",
+             budget.path, e.line, name, r->compare->line);
+      if (!r->compare) r->compare = &e;
+    }
+  };
+  if (files.empty()) {
+    for (size_t i = 0; i < budget.entries.size(); ++i)
+      for (const auto& rel : formats::expand_budget_entry(budget, budget.entries[i]))
+        add(rel, (fs::path(budget.dir) / rel).string(), i);
+    return rows;
+  }
+  for (const auto& file : files) {
+    std::string rel = relative_to(file, budget.dir);
+    bool matched = false;
+    for (size_t i = 0; i < budget.entries.size(); ++i)
+      if (formats::budget_path_matches(budget.entries[i].path, rel)) {
+        add(rel, file, i);
+        matched = true;
+      }
+    if (!matched)
+      fail("{}: no budget entry matches it (paths in {} are relative to its folder '{}')", file, budget.path, budget.dir);
+  }
+  return rows;
+}
+
+// An error while comparing, with the budget file's line, the models, and (for
+// the samples) the entry's 'data' as frames.
+Error comparison_error(const Error& err, const formats::BudgetFile& budget, const Row& r, bool samples) {
+  const formats::BudgetEntry& e = *r.compare;
+  std::vector<std::string> frames = {fmt::format("{}: line {}", budget.path, e.lines.at(samples ? "data" : "reference")),
+                                     r.model.name + " against " + e.reference};
+  if (samples) frames.push_back("data '" + e.data + "'");
+  frames.insert(frames.end(), err.context().begin(), err.context().end());
+  Error out(err.message());
+  for (auto it = frames.rbegin(); it != frames.rend(); ++it) out.with_context(*it);
+  return out;
+}
+
+// The row's model against its reference on the entry's samples.
+metrics::Evaluation compare(const Row& r, const formats::BudgetFile& budget, Runner& model, Progress& progress) {
+  const formats::BudgetEntry& e = *r.compare;
+  ir::Model reference;
+  try {
+    reference = formats::onnx::load_model(budget.resolve(e.reference));
+  } catch (Error& err) {
+    throw err.with_context(fmt::format("{}: line {}: reference", budget.path, e.lines.at("reference")));
+  }
+  EvalJob job;
+  job.data = budget.resolve(e.data);
+  job.labels = budget.resolve(e.labels);
+  job.shown_data = e.data;
+  job.shown_labels = e.labels;
+  job.images = e.images;
+  Runner runner(reference);
+  try {
+    return evaluate(runner, model, job, progress);
+  } catch (const SamplesError& err) {
+    throw comparison_error(err, budget, r, true);
+  } catch (const Error& err) {
+    throw comparison_error(err, budget, r, false);
+  }
+}
+
+void measure(Row& r, const formats::BudgetFile& budget, Progress& progress) {
+  metrics::CheckedModel& m = r.model;
+  metrics::ModelFacts facts;
+  facts.size = metrics::measure_file(m.path);
+  ir::Model model = formats::onnx::load_model(m.path);
+  Runner runner(model);
+  facts.weights = metrics::count_weights(model);
+  // MACs cost a run of the model: counted (and shown) only when a limit asks for them.
+  m.macs_counted = m.budget.max_macs.has_value();
+  if (m.macs_counted) facts.macs = count_macs(runner, r.dims);
+  if (r.compare) {
+    m.reference = r.compare->reference;
+    m.data = r.compare->data;
+    m.labels = r.compare->labels;
+    m.evaluation = compare(r, budget, runner, progress);
+  }
+  m.measured = metrics::measured(facts, m.evaluation ? &*m.evaluation : nullptr);
+  m.results = metrics::check_limits(m.budget, m.measured);
+}
+
+}  // namespace
+
+metrics::CheckReport check(const CheckJob& job, Progress& progress) {
+  formats::BudgetFile budget = formats::load_budget_file(job.budget_file);
+  std::vector<metrics::Budget> limits;
+  for (const auto& e : budget.entries) limits.push_back(entry_budget(budget, e));
+  std::vector<Row> rows = select_rows(budget, limits, job.files);
+  metrics::CheckReport report;
+  report.budget_file = job.budget_file;
+  for (auto& r : rows) {
+    for (const auto& [k, v] : job.dims) r.dims.emplace(k, v);  // emplace: the budget entry's dims stay
+    measure(r, budget, progress);
+    report.models.push_back(std::move(r.model));
+  }
+  return report;
+}
+
+}  // namespace pare::jobs

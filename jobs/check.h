@@ -1,0 +1,26 @@
+// The check job (pare check): every model a budget file names (or the files
+// given, each matched against its entries), measured and held to the tightest
+// of the limits of every entry that names it, and compared with its reference
+// on samples when an entry says so.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lib/base/progress.h"
+#include "lib/metrics/report.h"
+
+namespace pare::jobs {
+
+struct CheckJob {
+  std::string budget_file;
+  std::vector<std::string> files;         // empty: every file the entries name
+  std::map<std::string, int64_t> dims;    // for every model; an entry's dims win
+};
+
+// Errors name the budget file and the line (a bad limit, a path that names no
+// file, two comparisons for one model) or the model.
+metrics::CheckReport check(const CheckJob& job, Progress& progress);
+
+}  // namespace pare::jobs

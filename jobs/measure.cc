@@ -1,0 +1,146 @@
+#include "jobs/measure.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "formats/onnx/onnx.h"
+#include "lib/runtime/inputs.h"
+
+namespace pare::jobs {
+namespace {
+
+struct Fidelity {
+  std::vector<metrics::OutputDiff> outputs;
+  std::vector<ir::Tensor> first_before, first_after;  // the first output per sample, for labels
+};
+
+// Runs both models on every sample and compares each output of `after` with `before`.
+Fidelity fidelity(Runner& before, Runner& after, const std::vector<formats::Sample>& all, bool keep_first,
+                  Progress& progress) {
+  rt::Session &a = before.session(), &b = after.session();
+  if (a.output_names().size() != b.output_names().size())
+    fail("the models have {} and {} outputs, so their outputs cannot be compared", a.output_names().size(),
+         b.output_names().size());
+  std::vector<metrics::OutputDiffAccumulator> acc;
+  for (const auto& n : a.output_names()) acc.emplace_back(n);
+  Fidelity f;
+  for (size_t i = 0; i < all.size(); ++i) {
+    auto ya = a.run(all[i]), yb = b.run(all[i]);
+    for (size_t k = 0; k < ya.size(); ++k) acc[k].add(ya[k], yb[k]);
+    if (keep_first) {
+      f.first_before.push_back(ya[0]);
+      f.first_after.push_back(yb[0]);
+    }
+    progress.update("evaluating", i + 1, all.size());
+  }
+  progress.finish();
+  for (const auto& x : acc) f.outputs.push_back(x.result());
+  return f;
+}
+
+// Both models on the samples: fidelity, accuracy when labelled, per-layer error when asked.
+metrics::Evaluation evaluate_samples(Runner& before, Runner& after, const std::vector<formats::Sample>& samples, const std::vector<int64_t>& labels,
+                                     const EvalJob& job, Progress& progress) {
+  metrics::Evaluation e;
+  e.folder = job.shown_data;
+  e.labels = job.shown_labels;
+  e.per_layer = job.per_layer;
+  e.samples = samples.size();
+  Fidelity f = fidelity(before, after, samples, !labels.empty(), progress);
+  e.diffs = f.outputs;
+  if (!labels.empty())
+    e.accuracy = {metrics::top1_accuracy(f.first_before, labels), metrics::top1_accuracy(f.first_after, labels)};
+  if (job.per_layer)
+    e.layers = metrics::per_layer_error(before.model(), after.model(), before.session(), after.session(), samples);
+  return e;
+}
+
+}  // namespace
+
+rt::Session& Runner::session() {
+  if (error_) throw *error_;
+  if (!session_) {
+    try {
+      session_ = std::make_unique<rt::Session>(model_);
+    } catch (const Error& e) {
+      error_ = e;
+      throw;
+    }
+  }
+  return *session_;
+}
+
+metrics::MacStats count_macs(Runner& runner, const std::map<std::string, int64_t>& dims) {
+  try {
+    return metrics::count_macs(runner.session(), runner.model(), dims);
+  } catch (const Error& e) {  // the runner cannot compile it: MACs unknown, with the reason
+    metrics::MacStats macs;
+    macs.reason = e.what();
+    return macs;
+  }
+}
+
+metrics::ModelFacts measure_model(Runner& runner, const metrics::FileSize& size,
+                                  const std::map<std::string, int64_t>& dims) {
+  const ir::Model& model = runner.model();
+  return {size, metrics::count_weights(model), metrics::count_nodes(model), count_macs(runner, dims),
+          metrics::weights_by_layer(model)};
+}
+
+std::vector<metrics::StepReport> run_steps(ir::Model& model, const passes::Pipeline& pipeline,
+                                           passes::PassContext& ctx, bool verify_each, std::string* last_bytes) {
+  std::vector<metrics::StepReport> out;
+  pipeline.run(model, ctx, verify_each, [&](const ir::Model& m, const passes::StepResult& r) {
+    std::string bytes = formats::onnx::serialize_model(m);
+    out.push_back({r.step, r.stats, {static_cast<int64_t>(bytes.size()), metrics::deflate_size(bytes)},
+                   metrics::count_weights(m).parameters});
+    if (last_bytes) *last_bytes = std::move(bytes);
+  });
+  return out;
+}
+
+metrics::Evaluation evaluate(Runner& before, Runner& after, const EvalJob& job, Progress& progress) {
+  formats::SampleSet set;
+  std::vector<int64_t> labels;
+  try {
+    set = formats::read_sample_set(job.data, rt::input_names(before.model()), job.images);
+    if (!job.labels.empty()) labels = formats::read_labels(job.labels, set.names);
+  } catch (const SamplesError&) {
+    throw;
+  } catch (const Error& e) {
+    throw SamplesError(e);
+  }
+  return evaluate_samples(before, after, set.samples, labels, job, progress);
+}
+
+metrics::Evaluation evaluate(Runner& before, Runner& after, const std::vector<formats::Sample>& samples, const std::vector<std::string>& names,
+                             const EvalJob& job, Progress& progress) {
+  std::vector<int64_t> labels;
+  if (!job.labels.empty()) labels = formats::read_labels(job.labels, names);
+  return evaluate_samples(before, after, samples, labels, job, progress);
+}
+
+metrics::Latency time_runs(rt::Session& session, const std::map<std::string, ir::Tensor>& feed, int runs) {
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    session.run(feed);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+  return {median, ms.front(), runs};
+}
+
+metrics::Latency measure_latency(Runner& runner, const std::map<std::string, int64_t>& dims, int runs) {
+  rt::Session& session = runner.session();
+  auto feed = rt::random_feed(runner.model(), dims);
+  for (int i = 0; i < 2; ++i) session.run(feed);
+  return time_runs(session, feed, runs);
+}
+
+void check_budgets(metrics::Report& report, const metrics::Budget& budget) {
+  report.budgets = metrics::check_limits(budget, metrics::measured(report.after, report.evaluation ? &*report.evaluation : nullptr));
+}
+
+}  // namespace pare::jobs

@@ -1,0 +1,124 @@
+#include "jobs/shrink.h"
+
+#include <filesystem>
+
+#include "formats/onnx/onnx.h"
+#include "lib/base/atomic_file.h"
+#include "lib/base/strings.h"
+#include "lib/ir/verify.h"
+
+namespace pare::jobs {
+namespace {
+
+// protobuf cannot serialise a message over 2 GiB: save_model moves weights out well before that.
+constexpr int64_t kProtobufSafeLimit = int64_t{1800} << 20;
+
+ir::Model parse(const std::string& bytes, const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  return formats::onnx::load_model_from_bytes(bytes, path, dir.empty() ? "." : dir.string());
+}
+
+// Steps under `context` (the model's file for shrink); the IR is verified after the last.
+std::vector<metrics::StepReport> run_verified(ir::Model& model, const ShrinkJob& job, passes::PassContext& ctx,
+                                              Progress& progress, std::string& bytes) {
+  try {
+    auto steps = run_steps(model, job.pipeline, ctx, job.verify_each, &bytes);
+    progress.finish();
+    ir::verify(model);
+    return steps;
+  } catch (Error& e) {
+    if (!job.error_context.empty()) e.with_context(job.error_context);
+    throw;
+  }
+}
+
+}  // namespace
+
+void apply_cut(ir::Model& model, const metrics::Cut& cut) {
+  std::vector<std::string> args;
+  for (const auto& n : cut.inputs) args.push_back("inputs=" + passes::quote_if_needed(n));
+  for (const auto& n : cut.outputs) args.push_back("outputs=" + passes::quote_if_needed(n));
+  passes::Pipeline pipeline = passes::Pipeline::parse("cut(" + join(args, ", ") + ")");
+  passes::PassContext ctx;
+  try {
+    for (const auto& step : pipeline.steps()) step.info->create(step.values)->run(model, ctx);
+  } catch (const Error& e) {
+    throw CutError(e);
+  }
+}
+
+ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
+  // One read of the file; two models from it: the pipeline edits `model` in
+  // place, `original` is the "before" of the facts, the evaluation and the latency.
+  std::string read;
+  const std::string& input = job.input_bytes ? *job.input_bytes : (read = read_input_file(job.input));
+  ShrinkResult out{{}, parse(input, job.input), {}};
+  ir::Model& model = out.model;
+  ir::Model original = parse(input, job.input);
+  metrics::FileSize before_size = metrics::measure_bytes(input, job.input);
+  if (job.cut) {
+    apply_cut(original, *job.cut);
+    apply_cut(model, *job.cut);
+    before_size = metrics::measure_bytes(formats::onnx::serialize_model(original), "");
+  }
+  metrics::Report& r = out.report;
+  r.name = job.name;
+  r.input = job.shown_input;
+  r.output = job.shown_output;
+  r.pipeline = job.shown.str();
+  r.cut = job.cut;
+  Runner before(original);
+  r.before = measure_model(before, before_size, job.dims);
+
+  passes::PassContext ctx;
+  ctx.load_samples = job.load_samples;
+  std::string prefix = job.name.empty() ? "" : job.name + ": ";
+  ctx.progress = [&](const std::string& what, size_t done, size_t total) { progress.update(prefix + what, done, total); };
+  // The metadata goes on first, so the size after each step is the size of the
+  // file that step would write (the last one: the output's size).
+  if (!job.shown.empty()) model.set_metadata("pare.pipeline", job.shown.str());
+  for (const auto& [key, value] : job.metadata) model.set_metadata(key, value);
+  std::string bytes;
+  r.steps = run_verified(model, job, ctx, progress, bytes);
+  // Steps are reported as shown (a plan's ${calib} as written).
+  for (size_t i = 0; i < r.steps->size(); ++i) (*r.steps)[i].step = job.shown.steps()[i].str();
+
+  // Fidelity before anything is written: bad samples must leave no output behind.
+  Runner after(model);
+  if (job.eval.enabled()) {
+    if (job.eval_samples) {
+      formats::SampleSet set = job.eval_samples(original);
+      r.evaluation = evaluate(before, after, set.samples, set.names, job.eval, progress);
+    } else {
+      r.evaluation = evaluate(before, after, job.eval, progress);
+    }
+  }
+  // Every input has been read now (samples, calibration data, labels): no output
+  // may be one of them, checked before the first byte is written.
+  check_output_path(job.output);
+  check_output_path(job.output + ".data");
+  for (const auto& f : job.other_outputs) check_output_path(f);
+  metrics::FileSize size;
+  if (job.external_data || metrics::count_weights(model).weight_bytes > kProtobufSafeLimit) {
+    formats::onnx::SaveOptions options;
+    options.external_data = job.external_data;
+    formats::onnx::save_model(model, job.output, options);
+    size = metrics::measure_file(job.output);
+  } else {
+    if (job.pipeline.empty()) bytes = formats::onnx::serialize_model(model);
+    write_file_atomic(job.output, bytes);
+    size = metrics::measure_bytes(bytes, job.output);
+    out.bytes = std::move(bytes);
+  }
+  r.after = measure_model(after, size, job.dims);
+  // What trim removed, for the app to do outside the model (also in the model's metadata).
+  for (const auto& [key, value] : model.metadata)
+    if (starts_with(key, "pare.trim.")) r.trimmed.emplace_back(key.substr(10), value);
+  if (job.latency_runs > 0)
+    r.latency = {measure_latency(before, job.dims, job.latency_runs), measure_latency(after, job.dims, job.latency_runs)};
+  r.budget_failure_lines = job.budget_failure_lines;
+  check_budgets(r, job.budget);
+  return out;
+}
+
+}  // namespace pare::jobs

@@ -1,0 +1,102 @@
+// The typed report of a job: plain structs that the jobs (jobs/) fill and the
+// views (formats/report) render. The JSON report is written and read by one
+// writer and one reader (formats/report/json.h); every other view (Markdown,
+// HTML, terminal text, the CI views of pare check) is one file of formats/report.
+//
+// Adding a section: a field here, its JSON in formats/report/json.cc (writer
+// and reader), and one function per view that shows it (docs/design.md).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lib/metrics/budget.h"
+#include "lib/metrics/compare.h"
+#include "lib/metrics/layers.h"
+#include "lib/metrics/macs.h"
+#include "lib/metrics/size.h"
+
+namespace pare::metrics {
+
+// What a report says about one model: "before" and "after".
+struct ModelFacts {
+  FileSize size;
+  WeightStats weights;
+  GraphStats nodes;
+  MacStats macs;
+  std::vector<LayerWeights> layers;  // weight bytes by layer, largest first
+};
+
+// One step of the pipeline and the model as it would be written after it (the waterfall).
+struct StepReport {
+  std::string step;                      // canonical text
+  std::map<std::string, int64_t> stats;  // what the pass reported
+  FileSize size;
+  int64_t parameters = 0;
+};
+
+// `after` against `before` on samples.
+struct Evaluation {
+  std::string folder;  // the samples, as the user named them
+  std::string labels;  // the labels file, as named ("" without labels)
+  size_t samples = 0;
+  std::vector<OutputDiff> diffs;
+  std::optional<std::pair<double, double>> accuracy;  // before, after (with labels)
+  bool per_layer = false;
+  std::vector<LayerDiff> layers;  // worst first (with per_layer)
+};
+
+// Timed runs of pare's runner, one thread: the one part of a report that is not reproducible.
+struct Latency {
+  double median_ms = 0, min_ms = 0;
+  int runs = 0;
+};
+
+// A cut before the pipeline (pare build's subtasks).
+struct Cut {
+  std::vector<std::string> inputs, outputs;
+};
+
+// The report of shrink, compare and one subtask of build.
+struct Report {
+  std::string name;  // build: the subtask ("" otherwise; no "name" in the JSON)
+  std::string input, output, pipeline;
+  std::optional<Cut> cut;
+  ModelFacts before, after;
+  std::optional<std::vector<StepReport>> steps;  // "passes": shrink and build, not compare
+  std::optional<Evaluation> evaluation;          // "data", "fidelity", "accuracy", "per_layer"
+  std::optional<std::pair<Latency, Latency>> latency;  // before, after
+  std::vector<BudgetResult> budgets;
+  bool budget_failure_lines = false;  // build: each failed budget keeps its failure line ("failure")
+  std::vector<std::pair<std::string, std::string>> trimmed;  // what trim removed: key -> JSON text
+};
+
+// The measured side of a report, for the budget check.
+Measured measured(const ModelFacts& after, const Evaluation* evaluation);
+
+// ---- pare check: one checked model per row ----
+
+struct CheckedModel {
+  std::string name;  // relative to the budget file's folder: what every view shows
+  std::string path;  // what was opened
+  Budget budget;     // the tightest of every entry that names it
+  Measured measured;
+  bool macs_counted = false;  // MACs cost a run: counted only when a limit asks
+  // The comparison with a reference on samples, as the budget file names them.
+  std::string reference, data, labels;
+  std::optional<Evaluation> evaluation;
+  std::vector<BudgetResult> results;  // every limit, held or not
+  bool over() const;
+};
+
+struct CheckReport {
+  std::string budget_file;  // as given
+  std::vector<CheckedModel> models;
+  size_t over() const;
+};
+
+}  // namespace pare::metrics
