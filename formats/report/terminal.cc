@@ -1,4 +1,5 @@
 #include "formats/report/terminal.h"
+#include "lib/base/error.h"
 
 #include <fmt/format.h>
 
