@@ -9,9 +9,12 @@
 // to float rounding that ONNX Runtime disagrees with itself between optimisation
 // levels "all" and "disabled" by as much (measured: 5134 of 102400 offsets outside
 // the element-wise tolerance, worst 0.032, SQNR 89 dB; pare: 5086, 0.040, 89 dB).
+// Its `scores` output is peak-picked, so it is compared apart where both
+// runtimes keep a peak, and the peaks only one keeps are bounded (at most 1%).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "formats/onnx/onnx.h"
@@ -61,16 +64,30 @@ TEST_P(RunnerVsOrt, OutputsMatchWithinTolerance) {
     ASSERT_EQ(outputs[k].dims(), reference[k].dims()) << "output " << k;
     if (path.find("mlsd") != std::string::npos) {
       auto g = outputs[k].as_double(), e = reference[k].as_double();
+      // `scores` is a sigmoid times a peak mask (Equal(MaxPool(x), x)): where the
+      // last bit of a neighbour decides which of two equal-looking points is the
+      // peak, one runtime keeps a score the other zeroes. Such flips are counted
+      // apart and bounded; the scores both keep are compared as a continuous output.
+      bool peak_picked = session.output_names()[k] == "scores";
       double signal = 0, noise = 0, worst = 0;
+      size_t flips = 0, kept = 0;
       for (size_t i = 0; i < g.size(); ++i) {
+        if (peak_picked && (g[i] == 0) != (e[i] == 0)) {
+          ++flips;
+          continue;
+        }
+        kept += e[i] != 0;
         signal += e[i] * e[i];
         noise += (g[i] - e[i]) * (g[i] - e[i]);
         worst = std::max(worst, std::fabs(g[i] - e[i]));
       }
       double sqnr = noise > 0 ? 10 * std::log10(signal / noise) : 200;
+      std::printf("%s: SQNR %.1f dB, worst %.3g, peak flips %zu of %zu peaks\n", session.output_names()[k].c_str(),
+                  sqnr, worst, flips, kept + flips);
       EXPECT_GE(sqnr, 60.0) << session.output_names()[k];
       EXPECT_LE(worst, 1e-3 * std::max(1.0, max_abs(e))) << session.output_names()[k];
       if (k == 0) EXPECT_GE(sqnr, 80.0) << "offsets";
+      if (peak_picked) EXPECT_LE(flips * 100, kept + flips) << "more than 1% of the peaks differ";
       continue;
     }
     Worst w = compare(outputs[k], reference[k], 1e-4, 1e-5);
