@@ -70,10 +70,12 @@ std::optional<size_t> rank_of(const ir::Node& n) {
 bool upgrade_softmax(ir::Graph& g, ir::Node* n) {
   int64_t axis = n->attr_int("axis", 1);
   auto rank = rank_of(*n);
-  if (!rank) fail("{}: the rank of its input is unknown, so its opset-13 axis cannot be chosen", n->describe());
-  int64_t r = static_cast<int64_t>(*rank);
+  // Without a known rank, a non-negative axis still has the flattening form below.
+  if (!rank && axis < 0)
+    fail("{}: the rank of its input is unknown, so its negative axis cannot be carried over", n->describe());
+  int64_t r = rank ? static_cast<int64_t>(*rank) : -1;
   if (axis < 0) axis += r;
-  if (axis == r - 1) {
+  if (rank && axis == r - 1) {
     n->set_attr(ir::Attribute::of_int("axis", axis));
     return true;
   }

@@ -2,29 +2,37 @@
 // a sorted table of at most 2^N float32 values (deterministic k-means,
 // palettize.h) and one index per weight, rebuilt by standard ONNX ops:
 //   Before:  y = Conv(x, W)                                    W float32
-//   After:   y = Conv(x, Gather(T, Cast<to=int32>(I)))         I uint8, T float32 [2^N]
+//   After:   y = Conv(x, Gather(T, Cast<to=int32>(I)))         I indices, T float32 [2^N]
 // With group=G every G output channels have their own table; the tables are
 // stored one after another and each index is offset by its group's start:
 //   After:   y = Conv(x, Gather(T, Add(Cast<to=int32>(I), O)))  O int32, O[c] = (c / G) * 2^N
 // Like quantize, the model still computes in float32: the runner and ONNX
 // Runtime evaluate the constant Cast/Gather once, at load (fold refuses to undo
-// them because that would grow the file). The indices are stored one per byte
-// whatever N is: deflate's Huffman codes then spend about the indices' entropy
-// (k-means clusters are unequally full, so below N bits), which packing them
-// tighter does not beat; docs/quantization.md has the measurements.
+// them because that would grow the file).
 //
-// What stays float32 (each counted in the stats as kept_<reason>):
+// How the indices are stored (the values are the same either way): one per byte
+// (uint8), or for N <= 4, packed two per byte as uint4, which needs opset 21;
+// with packed=true (default) the model is raised to 21 (upgrade_opset) and each
+// tensor keeps whichever deflates smaller, measured with the download's zlib
+// settings. Measured: packed indices cut the 4-bit download of PP-OCRv4 det by
+// 9% (docs/quantization.md). 2-bit indices stay one per byte: ONNX has no 2-bit
+// type before opset 25.
+//
+// What is not palettized (each counted in the stats as kept_<reason>):
 //   small      fewer than min-size elements, or fewer than 2 per table entry
-//              (the table would cost about what it saves)
+//              (the table would cost about what it saves): stays float32
 //   depthwise  Conv kernels with one input channel per group (9 weights per
 //              channel for 3x3): few weights, each channel's sharpest filter;
 //              palettize them with depthwise=true
 //   first      the kernel of a Conv that reads a graph input directly (3 input
 //              channels: small, and its error reaches every later layer);
 //              palettize it with first=true
-//   skip       a node-name glob of skip= matches a consumer
-//   non-finite a weight holds inf or NaN
-// Biases and every other constant are not weights of these ops and stay as they are.
+//   skip       a node-name glob of skip= matches a consumer: stays float32
+//   non-finite a weight holds inf or NaN: stays float32
+// With kept=float16 (default) the depthwise and first-layer kernels, and the
+// biases of Conv, ConvTranspose and Gemm, are stored as float16 behind a Cast
+// (quantize(fp16)'s rewrite); kept=float32 leaves them as they are. Every other
+// constant stays as it is.
 #include "passes/palettize.h"
 
 #include <zlib.h>
@@ -186,6 +194,15 @@ bool is_depthwise_kernel(const ir::Node& n, const ir::Tensor& w) {
   return n.op_type == "Conv" && n.attr_int("group", 1) > 1 && w.rank() >= 3 && w.dims()[1] == 1;
 }
 
+// Read only as the bias (input 2) of Conv, ConvTranspose or Gemm.
+bool is_bias(const ir::Value* v) {
+  for (const ir::Use& u : v->uses())
+    if (u.index != 2 || !u.node->domain.empty() ||
+        (u.node->op_type != "Conv" && u.node->op_type != "ConvTranspose" && u.node->op_type != "Gemm"))
+      return false;
+  return !v->uses().empty();
+}
+
 bool reads_graph_input(const ir::Node& n) {
   const ir::Value* x = n.input(0);
   return x && x->is_graph_input() && !x->is_constant();
@@ -215,7 +232,7 @@ void palettize_weight(ir::Graph& g, ir::Value* v, int64_t axis, const PalettizeO
   auto w = t.span<float>();
   int64_t channels = t.dims()[axis], inner = 1;
   for (size_t i = axis + 1; i < t.rank(); ++i) inner *= t.dims()[i];
-  int64_t group = o.group > 0 ? o.group : channels;
+  int64_t group = o.group > 0 ? std::min(o.group, channels) : channels;
   int64_t groups = (channels + group - 1) / group;
   auto group_of = [&](size_t i) { return (static_cast<int64_t>(i) / inner) % channels / group; };
 
@@ -283,22 +300,27 @@ class Palettize : public Pass {
       }
     }
     o_.uint4_allowed = model.opset("") >= 21;
-    int64_t changed = 0;
+    int64_t changed = 0, most_channels = 0;
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
       for (ir::Value* v : g.constants()) {
         if (v->is_graph_output() || v->is_graph_input() || v->uses().empty()) continue;
         if (v->constant().dtype() != ir::DataType::kFloat) continue;
         int64_t axis = weight_axis_of_all_uses(v);
-        if (axis < 0) continue;  // not a weight: biases, shapes, other constants
+        if (axis < 0) {
+          // Biases: float16 with kept=float16 (about a fifth of a small model's download otherwise).
+          if (o_.kept_fp16 && is_bias(v) && v->constant().numel() >= o_.min_size) {
+            to_fp16(g, v, ctx);
+            ++ctx.stats["biases_float16"];
+          }
+          continue;  // not a weight: biases, shapes, other constants
+        }
         std::string reason = kept_reason(v, axis, o_);
         if (!reason.empty()) {
           ++ctx.stats["kept_" + reason];
           if (o_.kept_fp16 && (reason == "depthwise" || reason == "first")) to_fp16(g, v, ctx);
           continue;
         }
-        if (o_.group > v->constant().dims()[axis])
-          fail("group={} is larger than the {} output channels of weight '{}'", o_.group, v->constant().dims()[axis],
-               v->name());
+        most_channels = std::max(most_channels, v->constant().dims()[axis]);
         palettize_weight(g, v, axis, o_, ctx);
         ++ctx.stats["palettized"];
         ++changed;
@@ -306,6 +328,9 @@ class Palettize : public Pass {
       g.compact();
     });
     if (changed == 0) fail("nothing to palettize: no float32 weight of Conv, ConvTranspose, Gemm or MatMul qualifies");
+    // A weight with fewer channels than G is one group; G beyond every weight's channels is a mistake.
+    if (o_.group > most_channels)
+      fail("group={} is larger than the output channels of every weight (at most {})", o_.group, most_channels);
   }
 
  private:
@@ -319,14 +344,16 @@ extern const PassInfo kPalettizePass = {
     "store each weight as a table of 2^bits values (k-means) and one index per weight",
     {
         {"bits", OptionType::kInteger, "4", "index bits: the table holds up to 2^bits values", 2, 8},
-        {"group", OptionType::kInteger, "0", "output channels per table (0: one table per tensor)", 0, 1e9},
+        {"group", OptionType::kInteger, "0",
+         "output channels per table (0: one table per tensor; a weight with fewer channels has one table)", 0, 1e9},
         {"min-size", OptionType::kInteger, "16", "weights with fewer elements stay float32", 0, 1e12},
         {"depthwise", OptionType::kBool, "false", "palettize depthwise Conv kernels too (default: they stay float32)"},
         {"first", OptionType::kBool, "false", "palettize the kernel of a Conv reading a graph input (default: float32)"},
         {"skip", OptionType::kList, "", "node-name globs whose weights stay float32"},
         {"packed", OptionType::kBool, "true",
          "bits<=4: raise the model to opset 21 so indices can be stored packed as uint4 (where that deflates smaller)"},
-        {"kept", OptionType::kChoice, "float16", "how depthwise and first-layer kernels that stay unpalettized are stored",
+        {"kept", OptionType::kChoice, "float16",
+         "how depthwise and first-layer kernels that stay unpalettized, and biases, are stored",
          0, 0, false, {"float16", "float32"}},
     },
     [](const OptionValues& v) -> std::unique_ptr<Pass> {

@@ -349,9 +349,6 @@ extern const PassInfo kQuantizePass = {
     {
         {"dtype", OptionType::kChoice, "int8", "the storage type of the weights", 0, 0, false, {"fp16", "int8", "int4"}},
         {"weights-only", OptionType::kBool, "false", "int8: quantize weights only, no calibration data needed"},
-        {"block", OptionType::kInteger, "32", "int4: weights per scale along the input-channel axis", 2, 1e9},
-        {"scales", OptionType::kChoice, "float16", "int4: the type of the block scales (float16 when every scale fits)", 0, 0,
-         false, {"float16", "float32"}},
         {"per-channel", OptionType::kBool, "true", "int8: one scale per output channel (else one per tensor)"},
         {"min-size", OptionType::kInteger, "16", "constants with fewer elements stay float32", 0, 1e12},
         {"skip", OptionType::kList, "", "node-name globs that stay float32 (weights and, static, activations)"},
@@ -366,6 +363,9 @@ extern const PassInfo kQuantizePass = {
         {"bias", OptionType::kChoice, "float",
          "static int8: biases stay float (runtimes derive the int32 bias) or are stored int32", 0, 0, false,
          {"float", "int32"}},
+        {"block", OptionType::kInteger, "32", "int4: weights per scale along the input-channel axis", 2, 1e9},
+        {"scales", OptionType::kChoice, "float16", "int4: the type of the block scales (float16 when every scale fits)", 0, 0,
+         false, {"float16", "float32"}},
     },
     [](const OptionValues& v) -> std::unique_ptr<Pass> { return std::make_unique<Quantize>(QuantizeOptions(v)); },
 };

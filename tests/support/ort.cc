@@ -109,6 +109,8 @@ std::map<std::string, int64_t> dims_for(const std::string& model_path) {
   std::string name = fs::path(model_path).filename().string();
   if (name == "ch_ppocr_mobile_v2.0_cls_infer.onnx")
     return {{"p2o.DynamicDimension.0", 1}, {"p2o.DynamicDimension.1", 48}, {"p2o.DynamicDimension.2", 192}};
+  if (name == "ch_PP-OCRv4_rec_infer.onnx")  // one text line, 48 high, 320 wide
+    return {{"p2o.DynamicDimension.0", 1}, {"p2o.DynamicDimension.1", 320}};
   if (name == "ch_PP-OCRv4_det_infer.onnx")  // the detector needs sides that are multiples of 32
     return {{"p2o.DynamicDimension.0", 1}, {"p2o.DynamicDimension.1", 320}, {"p2o.DynamicDimension.2", 320}};
   if (name == "ch_PP-OCRv4_rec_infer.onnx")  // a text line: height 48, width 320
