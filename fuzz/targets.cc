@@ -5,6 +5,8 @@
 #include "formats/images/images.h"
 #include "formats/onnx/onnx.h"
 #include "formats/tensors/tensors.h"
+#include "formats/yaml/budget_file.h"
+#include "formats/yaml/plan.h"
 #include "formats/yaml/yaml.h"
 #include "fuzz/fuzz_support.h"
 #include "lib/metrics/budget.h"
@@ -58,11 +60,12 @@ void pipeline_input(const uint8_t* data, size_t size) {
   check_contract([&] { passes::Pipeline::parse(text); });
 }
 
-// A budget file, and the YAML helpers a plan file goes through (dims, image
-// options, scalars). The plan's own schema lives in tools/pare, not linked here.
+// A budget file, a plan file, and the YAML helpers both go through (dims, image
+// options, scalars).
 void yaml_input(const uint8_t* data, size_t size) {
   std::string path = scratch_file(data, size, ".yaml");
-  check_contract([&] { metrics::load_budget_file(path); });
+  check_contract([&] { formats::load_budget_file(path); });
+  check_contract([&] { formats::load_plan(path); });
   check_contract([&] {
     YAML::Node root = formats::load_yaml_file(path);
     if (!root.IsMap()) return;
