@@ -1,6 +1,5 @@
 #include "jobs/dedupe.h"
 
-#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -32,11 +31,6 @@ Feed run(const ir::Model& m, const Feed& available) {
   return named;
 }
 
-bool same_bits(const ir::Tensor& a, const ir::Tensor& b) {
-  return a.dtype() == b.dtype() && a.dims() == b.dims() && a.byte_size() == b.byte_size() &&
-         (a.byte_size() == 0 || std::memcmp(a.raw(), b.raw(), a.byte_size()) == 0);
-}
-
 // One seeded tensor per input name across the models (the first model that has
 // the name decides its shape), so trunk and heads see the same values.
 Feed shared_feed(const std::vector<ir::Model>& models, const DedupeJob& job) {
@@ -57,7 +51,7 @@ void check_chain(const std::vector<ir::Model>& models, const ir::Model& trunk, c
     Feed got = run(heads[i], head_feed), want = run(models[i], feed);
     for (const auto& [name, t] : want) {
       auto it = got.find(name);
-      if (it == got.end() || !same_bits(it->second, t))
+      if (it == got.end() || !it->second.same_content(t))
         throw InternalError(fmt::format("{}: trunk then head does not reproduce output '{}'", job.models[i], name));
     }
   }

@@ -11,25 +11,14 @@
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
+#include "tests/support/passes.h"
 #include "tests/support/text_model.h"
 
 namespace pare::passes {
 namespace {
 
-std::map<std::string, int64_t> run_pipeline(ir::Model& m, const std::string& pipeline) {
-  PassContext ctx;
-  return Pipeline::parse(pipeline).run(m, ctx, /*verify_each=*/true).back().stats;
-}
-
-double worst_sqnr(const std::vector<ir::Tensor>& ref, const std::vector<ir::Tensor>& got) {
-  double worst = 1e9;
-  for (size_t k = 0; k < ref.size(); ++k) {
-    metrics::OutputDiffAccumulator acc("out");
-    acc.add(ref[k], got[k]);
-    worst = std::min(worst, acc.result().sqnr_db);
-  }
-  return worst;
-}
+using testing::run_pipeline;
+using testing::worst_sqnr;
 
 struct Case {
   std::string model;

@@ -32,11 +32,6 @@ std::map<std::string, ir::Tensor> run_named(const ir::Model& m, const std::map<s
   return named;
 }
 
-bool same_bits(const ir::Tensor& a, const ir::Tensor& b) {
-  return a.dtype() == b.dtype() && a.dims() == b.dims() && a.byte_size() == b.byte_size() &&
-         std::memcmp(a.raw(), b.raw(), a.byte_size()) == 0;
-}
-
 struct Shared {
   SharePlan plan;
   ir::Model trunk;
@@ -82,7 +77,7 @@ TEST(Share, BlazeFaceScoresAndBoxesShareTheirBackbone) {
     ASSERT_EQ(got.size(), want.size());
     for (const auto& [name, t] : want) {
       ASSERT_TRUE(got.count(name)) << name;  // the head keeps its model's output names
-      EXPECT_TRUE(same_bits(got.at(name), t)) << name;
+      EXPECT_TRUE(got.at(name).same_content(t)) << name;
     }
     // The head reads exactly the trunk outputs the plan lists for it.
     for (const auto& [trunk_name, own] : s.plan.head_inputs[i])
@@ -156,8 +151,8 @@ TEST(Share, AttributesInputsAndConstantsDecideWhatIsShared) {
   auto t = run_named(s.trunk, {{"x", x}});
   auto got = run_named(s.heads[1], t);
   auto want = run_named(b, {{"x", x}});
-  EXPECT_TRUE(same_bits(got.at("b"), want.at("b")));
-  EXPECT_TRUE(same_bits(got.at("r2"), want.at("r2")));
+  EXPECT_TRUE(got.at("b").same_content(want.at("b")));
+  EXPECT_TRUE(got.at("r2").same_content(want.at("r2")));
 
   EXPECT_TRUE(plan_sharing({&a, &c}).empty());
   // A Conv attribute that differs is another computation.

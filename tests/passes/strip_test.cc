@@ -9,15 +9,13 @@
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
+#include "tests/support/passes.h"
 #include "tests/support/text_model.h"
 
 namespace pare::passes {
 namespace {
 
-std::map<std::string, int64_t> run_pipeline(ir::Model& m, const std::string& text) {
-  PassContext ctx;
-  return Pipeline::parse(text).run(m, ctx, /*verify_each=*/true).back().stats;
-}
+using testing::run_pipeline;
 
 TEST(Strip, RenamesInnerTensorsOnlyAndClearsDocs) {
   ir::Model m = testing::model_from_text(R"(

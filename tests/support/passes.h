@@ -1,0 +1,20 @@
+// Helpers the pass suites share: running a textual pipeline, and how far one
+// set of outputs is from another.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lib/ir/graph.h"
+
+namespace pare::testing {
+
+// Runs `pipeline` on `m` in place, verifying the IR after each pass; the last pass's stats.
+std::map<std::string, int64_t> run_pipeline(ir::Model& m, const std::string& pipeline);
+
+// The lowest SQNR (dB) over the outputs of `got` against `ref`, output by output.
+double worst_sqnr(const std::vector<ir::Tensor>& ref, const std::vector<ir::Tensor>& got);
+
+}  // namespace pare::testing
