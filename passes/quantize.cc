@@ -302,7 +302,7 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
       per_channel(v.flag("per-channel")),
       keep_io(v.flag("keep-io")),
       min_size(v.integer("min-size")),
-      skip(v.list("skip")),
+      globs{v.list("skip"), v.list("only")},
       skip_ops(v.list("skip-ops")),
       calib(v.str("calib")),
       uint8_activations(!v.flag("int8-activations")),
@@ -329,9 +329,7 @@ bool QuantizeOptions::node_skipped(const ir::Node& n) const {
     if (n.op_type == op) return true;
   for (const auto& op : skip_ops)
     if (n.op_type == op) return true;
-  for (const auto& glob : skip)
-    if (glob_match(glob, n.name)) return true;
-  return false;
+  return !globs.selects(n);
 }
 
 bool eligible_weight(const ir::Value* v, const QuantizeOptions& o) {
@@ -353,6 +351,7 @@ extern const PassInfo kQuantizePass = {
         {"min-size", OptionType::kInteger, "16", "constants with fewer elements stay float32", 0, 1e12},
         {"skip", OptionType::kList, "", "node-name globs that stay float32 (weights and, static, activations)"},
         {"skip-ops", OptionType::kList, "", "op types that stay float32"},
+        {"only", OptionType::kList, "", "node-name globs: quantize only the weights (and, static, activations) these nodes read"},
         {"keep-io", OptionType::kBool, "true", "fp16: keep float32 graph inputs and outputs (false: float16 at the edges)"},
         {"calib", OptionType::kString, "", "static int8: folder of calibration samples (tensors or images)"},
         {"method", OptionType::kChoice, "percentile", "static int8: how activation ranges are chosen", 0, 0, false,
