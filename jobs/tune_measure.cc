@@ -25,7 +25,7 @@ namespace {
 using json = nlohmann::json;
 
 // Bumped whenever what a cached figure means changes (choices, noise definition).
-constexpr int kCacheFormat = 1;
+constexpr int kCacheFormat = 2;
 
 ir::Model parse(const std::string& bytes, const std::string& label, const std::string& dir) {
   return formats::onnx::load_model_from_bytes(bytes, label, dir);

@@ -307,8 +307,11 @@ class Palettize : public Pass {
         if (v->constant().dtype() != ir::DataType::kFloat) continue;
         int64_t axis = weight_axis_of_all_uses(v);
         if (axis < 0) {
-          // Biases: float16 with kept=float16 (about a fifth of a small model's download otherwise).
-          if (o_.kept_fp16 && is_bias(v) && v->constant().numel() >= o_.min_size) {
+          // Biases: float16 with kept=float16 (about a fifth of a small model's download otherwise),
+          // those of the nodes skip= and only= select.
+          bool selected = std::all_of(v->uses().begin(), v->uses().end(),
+                                      [&](const ir::Use& u) { return o_.globs.selects(*u.node); });
+          if (o_.kept_fp16 && selected && is_bias(v) && v->constant().numel() >= o_.min_size) {
             to_fp16(g, v, ctx);
             ++ctx.stats["biases_float16"];
           }

@@ -76,6 +76,20 @@ TEST(Select, OnlyLimitsEachWeightPassToTheMatchingNodes) {
   }
 }
 
+TEST(Select, PalettizeOnlyStoresNoOtherLayersBiasAsFloat16) {
+  ir::Model m = formats::onnx::load_model(kCls);
+  testing::run_pipeline(m, "fold, fuse-bn, dce");
+  auto cs = convs(m);
+  std::string label = ir::node_label(*cs[9]);
+  auto stats = testing::run_pipeline(m, "palettize(bits=6, depthwise, first, only=" + passes::quote_if_needed(label) + ")");
+  EXPECT_EQ(stats["palettized"], 1);
+  EXPECT_LE(stats["biases_float16"], 1);
+  for (const auto& n : m.graph->nodes())
+    if (!n->is_dead() && n->op_type == "Conv" && ir::node_label(*n) != label && n->inputs().size() > 2 && n->input(2)) {
+      EXPECT_TRUE(n->input(2)->is_constant()) << ir::node_label(*n) << "'s bias is no longer a plain constant";
+    }
+}
+
 TEST(Select, PruneOnlyZeroesTheMatchingLayerAndSkipStillWins) {
   ir::Model m = formats::onnx::load_model(kCls);
   testing::run_pipeline(m, "fold, fuse-bn, dce");
