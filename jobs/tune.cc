@@ -164,6 +164,31 @@ class Search {
     return configs;
   }
 
+  // The storage choices measured, finest first (for the uniform candidates).
+  std::vector<std::string> uniform_storages() const {
+    std::vector<std::string> out;
+    for (const auto& key : enabled_)
+      if (choice(key).axis == Axis::kStorage) out.push_back(key);
+    return out;
+  }
+
+  // Every layer stored as `storage` where that option exists, float32 elsewhere.
+  std::vector<Config> uniform(const std::string& storage) const {
+    std::vector<Config> configs(options_.size());
+    for (size_t l = 0; l < options_.size(); ++l)
+      for (const Option& o : options_[l])
+        if (o.config == Config{"", storage}) configs[l] = o.config;
+    return configs;
+  }
+
+  double estimated_noise(const std::vector<Config>& configs) const {
+    double n = 0;
+    for (size_t l = 0; l < configs.size(); ++l)
+      for (const Option& o : options_[l])
+        if (o.config == configs[l]) n += o.noise;
+    return n;
+  }
+
   double estimated_cost(const std::vector<Config>& configs) const {
     double c = 0;
     for (size_t l = 0; l < configs.size(); ++l)
@@ -251,12 +276,11 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
   // The noise budget: grown while the result verifies, shrunk while it does not, then bisected.
   metrics::Budget fidelity = fidelity_only(job.budget);
   std::vector<std::pair<std::vector<Config>, metrics::TunePoint>> tried;
-  auto verify = [&](double t) -> const metrics::TunePoint* {
-    std::vector<Config> configs = search.allocate(t);
+  auto verify_configs = [&](const std::vector<Config>& configs, double t, int limit) -> const metrics::TunePoint* {
     for (auto& [c, p] : tried)
       if (c == configs) return nullptr;  // the same configuration: nothing new to learn
-    if (s.verifications >= job.max_verifications) return nullptr;
-    progress.update("verifying", static_cast<size_t>(s.verifications) + 1, static_cast<size_t>(job.max_verifications));
+    if (s.verifications >= limit) return nullptr;
+    progress.update("verifying", static_cast<size_t>(s.verifications) + 1, static_cast<size_t>(limit));
     metrics::TunePoint p = m.verify(pipeline_text(m.layers(), configs, job.calib), fidelity);
     p.noise_budget_db = to_db(t);
     p.cost = search.estimated_cost(configs);
@@ -265,6 +289,7 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
     tried.emplace_back(configs, p);
     return &tried.back().second;
   };
+  auto verify = [&](double t) { return verify_configs(search.allocate(t), t, job.max_verifications); };
   double t = first_budget(job.budget), lo = 0, hi = 0;
   const metrics::TunePoint* p = verify(t);
   bool ok = p && p->ok;
@@ -284,6 +309,17 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
     p = verify(mid);
     if (!p) break;
     (p->ok ? lo : hi) = mid;
+  }
+  // The greedy's configurations are nested, and the additive estimate can keep
+  // it from one that a whole-model check would pass: each uniform storage (every
+  // layer alike) that would cost less than the best verified one is checked too,
+  // so the result is never worse than the best uniform choice that holds.
+  for (const auto& key : search.uniform_storages()) {
+    std::vector<Config> uniform = search.uniform(key);
+    double best_cost = std::numeric_limits<double>::infinity();
+    for (const auto& [c, point] : tried)
+      if (point.ok) best_cost = std::min(best_cost, search.estimated_cost(c));
+    if (search.estimated_cost(uniform) < best_cost) verify_configs(uniform, search.estimated_noise(uniform), job.max_verifications + 2);
   }
   progress.finish();
 

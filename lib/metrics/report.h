@@ -70,7 +70,7 @@ struct TuneLayerReport {
 };
 // One configuration verified on every search sample.
 struct TunePoint {
-  double noise_budget_db = 0;  // the budget T the greedy spent, as an SQNR: 10*log10(1/T)
+  double noise_budget_db = 0;  // the noise budget T of the greedy (a uniform candidate: its estimated noise), as an SQNR: 10*log10(1/T)
   int64_t bytes = 0, download_bytes = 0;
   double cost = 0;             // the objective's figure (latency: estimated MAC-time units)
   int64_t int8_layers = 0;     // layers with int8 activations (static QDQ)

@@ -87,7 +87,8 @@ double top1_disagreement(const std::string& a, const std::string& b) {
 TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
   const Fixture& f = fixture();
   std::string out = f.dir + "/tuned.onnx";
-  TuneRun r = tune(out, {"--max-top1-drop", "1"});
+  // 2 points: one flipped line of the 96 (at 1 point, none may flip, and uniform int8 is then the best that holds).
+  TuneRun r = tune(out, {"--max-top1-drop", "2"});
   ASSERT_EQ(r.command.exit_code, 0) << r.command.err;
   ASSERT_TRUE(r.report.contains("tune")) << r.report.dump();
   const json& t = r.report["tune"];
@@ -99,7 +100,7 @@ TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
   EXPECT_EQ(chosen, 1);
 
   // The limit holds on the search lines, counted independently.
-  EXPECT_LE(top1_disagreement(kCls, out), 1.0);
+  EXPECT_LE(top1_disagreement(kCls, out), 2.0);
 
   // Smaller download than every weight stored as int8.
   std::string int8 = f.dir + "/int8.onnx";
@@ -117,7 +118,7 @@ TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
 
   // Again with the cache: nothing measured again, the same file.
   std::string again = f.dir + "/again.onnx";
-  TuneRun r2 = tune(again, {"--max-top1-drop", "1"});
+  TuneRun r2 = tune(again, {"--max-top1-drop", "2"});
   ASSERT_EQ(r2.command.exit_code, 0) << r2.command.err;
   EXPECT_EQ(r2.report["tune"]["evaluations"].get<int64_t>(), 0);
   EXPECT_EQ(r2.report["tune"]["cached"].get<int64_t>(), t["evaluations"].get<int64_t>());
