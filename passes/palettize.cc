@@ -41,6 +41,7 @@
 #include <cmath>
 
 #include "lib/base/strings.h"
+#include "passes/select.h"
 #include "passes/opset.h"
 #include "passes/pass.h"
 #include "passes/quantize.h"
@@ -160,7 +161,7 @@ struct PalettizeOptions {
   int bits;
   int64_t group, min_size;
   bool depthwise, first;
-  std::vector<std::string> skip;
+  NodeGlobs globs;  // skip= and only=
   bool packed = true;          // bits <= 4: raise to opset 21 for uint4 indices
   bool kept_fp16 = true;       // depthwise and first-layer kernels stored as float16
   bool uint4_allowed = false;  // set from the model: opset 21 or later
@@ -213,8 +214,7 @@ bool reads_graph_input(const ir::Node& n) {
 std::string kept_reason(const ir::Value* v, int64_t axis, const PalettizeOptions& o) {
   const ir::Tensor& t = v->constant();
   for (const ir::Use& u : v->uses())
-    for (const auto& glob : o.skip)
-      if (glob_match(glob, u.node->name)) return "skip";
+    if (!o.globs.selects(*u.node)) return "skip";
   int64_t per_table = o.group > 0 ? t.numel() / t.dims()[axis] * std::min(o.group, t.dims()[axis]) : t.numel();
   if (t.numel() < o.min_size || per_table < 2 * (int64_t{1} << o.bits)) return "small";
   for (const ir::Use& u : v->uses()) {
@@ -307,8 +307,11 @@ class Palettize : public Pass {
         if (v->constant().dtype() != ir::DataType::kFloat) continue;
         int64_t axis = weight_axis_of_all_uses(v);
         if (axis < 0) {
-          // Biases: float16 with kept=float16 (about a fifth of a small model's download otherwise).
-          if (o_.kept_fp16 && is_bias(v) && v->constant().numel() >= o_.min_size) {
+          // Biases: float16 with kept=float16 (about a fifth of a small model's download otherwise),
+          // those of the nodes skip= and only= select.
+          bool selected = std::all_of(v->uses().begin(), v->uses().end(),
+                                      [&](const ir::Use& u) { return o_.globs.selects(*u.node); });
+          if (o_.kept_fp16 && selected && is_bias(v) && v->constant().numel() >= o_.min_size) {
             to_fp16(g, v, ctx);
             ++ctx.stats["biases_float16"];
           }
@@ -350,6 +353,7 @@ extern const PassInfo kPalettizePass = {
         {"depthwise", OptionType::kBool, "false", "palettize depthwise Conv kernels too (default: they stay float32)"},
         {"first", OptionType::kBool, "false", "palettize the kernel of a Conv reading a graph input (default: float32)"},
         {"skip", OptionType::kList, "", "node-name globs whose weights stay float32"},
+        {"only", OptionType::kList, "", "node-name globs: palettize only the weights these nodes read"},
         {"packed", OptionType::kBool, "true",
          "bits<=4: raise the model to opset 21 so indices can be stored packed as uint4 (where that deflates smaller)"},
         {"kept", OptionType::kChoice, "float16",
@@ -359,7 +363,7 @@ extern const PassInfo kPalettizePass = {
     [](const OptionValues& v) -> std::unique_ptr<Pass> {
       return std::make_unique<Palettize>(PalettizeOptions{static_cast<int>(v.integer("bits")), v.integer("group"),
                                                           v.integer("min-size"), v.flag("depthwise"), v.flag("first"),
-                                                          v.list("skip"), v.flag("packed"),
+                                                          NodeGlobs{v.list("skip"), v.list("only")}, v.flag("packed"),
                                                           v.str("kept") == "float16"});
     },
 };

@@ -22,6 +22,11 @@ struct PassContext {
   uint64_t seed = 1;                     // any randomness is seeded from here
   // Reads a folder of samples for the given graph inputs; injected by the CLI.
   std::function<std::vector<Sample>(const std::string& dir, const std::vector<std::string>& input_names)> load_samples;
+  // Activation ranges (lo, hi) the caller has already measured on this very model
+  // with the same calibration samples and options (pare tune measures them once
+  // for its many one-layer variants); static int8 uses them instead of
+  // calibrating when they cover every tensor it needs. Optional.
+  std::function<std::map<std::string, std::pair<float, float>>()> known_ranges;
   // Reports progress of long work (calibration): what, done, total. Optional.
   std::function<void(const std::string& what, size_t done, size_t total)> progress;
 };

@@ -24,6 +24,7 @@
 #include "lib/base/strings.h"
 #include "passes/pass.h"
 #include "passes/prune_channels.h"
+#include "passes/select.h"
 
 namespace pare::passes {
 namespace {
@@ -43,11 +44,14 @@ class Prune : public Pass {
  public:
   explicit Prune(const OptionValues& v)
       : sparsity_(v.number("sparsity")), global_(v.str("scope") == "global"), min_size_(v.integer("min-size")),
-        skip_(v.list("skip")), channel_(v.str("mode") == "channel"), l2_(v.str("norm") == "l2") {
+        globs_{v.list("skip"), v.list("only")}, channel_(v.str("mode") == "channel"), l2_(v.str("norm") == "l2") {
   }
 
   void run(ir::Model& model, PassContext& ctx) override {
-    if (channel_) return prune_channels(model, sparsity_, l2_, skip_, ctx);
+    if (channel_) {
+      if (!globs_.only.empty()) fail("only= is for mode=magnitude; mode=channel prunes whole channel spaces (skip= leaves nodes alone)");
+      return prune_channels(model, sparsity_, l2_, globs_.skip, ctx);
+    }
     std::vector<Layer> layers = collect(model);
     if (layers.empty()) fail("nothing to prune: no float32 Conv, ConvTranspose, Gemm or MatMul weight of {}+ elements", min_size_);
     if (global_) {
@@ -80,7 +84,7 @@ class Prune : public Pass {
         std::string name;
         for (const ir::Use& u : v->uses()) {
           ok = ok && is_weight_slot(*u.node, u.index);
-          for (const auto& glob : skip_) ok = ok && !glob_match(glob, u.node->name);
+          ok = ok && globs_.selects(*u.node);
           if (name.empty()) name = u.node->name.empty() ? v->name() : u.node->name;
         }
         if (ok) out.push_back({&g, v, name});
@@ -117,7 +121,7 @@ class Prune : public Pass {
   double sparsity_;
   bool global_;
   int64_t min_size_;
-  std::vector<std::string> skip_;
+  NodeGlobs globs_;  // skip= and only=
   bool channel_;
   bool l2_;
 };
@@ -140,6 +144,7 @@ extern const PassInfo kPrunePass = {
          {"layer", "global"}},
         {"min-size", OptionType::kInteger, "64", "weights with fewer elements are left alone", 0, 1e12},
         {"skip", OptionType::kList, "", "node-name globs left alone"},
+        {"only", OptionType::kList, "", "mode=magnitude: node-name globs, prune only these nodes' weights"},
     },
     [](const OptionValues& v) -> std::unique_ptr<Pass> { return std::make_unique<Prune>(v); },
 };

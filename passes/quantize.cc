@@ -54,12 +54,22 @@ const std::vector<std::string> kKeepFloatOps = {"Resize", "Upsample", "Range", "
 
 }  // namespace
 
+// Weights that lose their value to the storage type, per tensor
+// ("underflow.<tensor>", the report's waterfall shows them) and in all.
+static void count_underflow(PassContext& ctx, const std::string& tensor, int64_t n) {
+  if (n == 0) return;
+  ctx.stats["underflow." + tensor] += n;
+  ctx.stats["underflowed"] += n;
+}
+
 void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx) {
   const ir::Tensor& t = v->constant();
   std::vector<uint16_t> half(static_cast<size_t>(t.numel()));
   auto values = t.span<float>();
+  int64_t below_normal = 0;  // float16's smallest normal is 2^-14: below it precision drops to zero bits
   for (size_t i = 0; i < half.size(); ++i) {
     float f = values[i];
+    if (f != 0.0f && std::fabs(f) < 6.103515625e-05f) ++below_normal;
     if (std::fabs(f) > 65504.0f && std::isfinite(f)) {
       f = std::copysign(65504.0f, f);
       ++ctx.stats["clamped"];
@@ -69,6 +79,7 @@ void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx) {
   }
   std::vector<uint8_t> bytes(half.size() * 2);
   std::memcpy(bytes.data(), half.data(), bytes.size());
+  count_underflow(ctx, v->name(), below_normal);
   ir::Value* w16 = g.add_constant(g.unique_name("h16"), ir::Tensor(ir::DataType::kFloat16, t.dims(), bytes),
                                   v->constant_origin);
   replace_constant(g, v, [&](const std::string& name) {
@@ -113,8 +124,12 @@ std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis
   for (size_t i = 0; i < w.size(); ++i) scale[channel_of(i)] = std::max(scale[channel_of(i)], std::fabs(w[i]));
   for (float& s : scale) s = s > 0 ? s / 127.0f : 1.0f;
   std::vector<int8_t> q(w.size());
-  for (size_t i = 0; i < w.size(); ++i)
+  int64_t to_zero = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
     q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(w[i] / scale[channel_of(i)]), -127.0f, 127.0f));
+    to_zero += q[i] == 0 && w[i] != 0.0f;
+  }
+  count_underflow(ctx, v->name(), to_zero);
   ir::Value* wq = g.add_constant(g.unique_name("q8"), ir::Tensor::from<int8_t>(t.dims(), q), v->constant_origin);
   replace_constant(g, v, [&](const std::string& name) {
     if (opset >= 13 || (opset >= 10 && !per_channel)) {
@@ -302,7 +317,7 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
       per_channel(v.flag("per-channel")),
       keep_io(v.flag("keep-io")),
       min_size(v.integer("min-size")),
-      skip(v.list("skip")),
+      globs{v.list("skip"), v.list("only")},
       skip_ops(v.list("skip-ops")),
       calib(v.str("calib")),
       uint8_activations(!v.flag("int8-activations")),
@@ -329,9 +344,7 @@ bool QuantizeOptions::node_skipped(const ir::Node& n) const {
     if (n.op_type == op) return true;
   for (const auto& op : skip_ops)
     if (n.op_type == op) return true;
-  for (const auto& glob : skip)
-    if (glob_match(glob, n.name)) return true;
-  return false;
+  return !globs.selects(n);
 }
 
 bool eligible_weight(const ir::Value* v, const QuantizeOptions& o) {
@@ -353,6 +366,7 @@ extern const PassInfo kQuantizePass = {
         {"min-size", OptionType::kInteger, "16", "constants with fewer elements stay float32", 0, 1e12},
         {"skip", OptionType::kList, "", "node-name globs that stay float32 (weights and, static, activations)"},
         {"skip-ops", OptionType::kList, "", "op types that stay float32"},
+        {"only", OptionType::kList, "", "node-name globs: quantize only the weights (and, static, activations) these nodes read"},
         {"keep-io", OptionType::kBool, "true", "fp16: keep float32 graph inputs and outputs (false: float16 at the edges)"},
         {"calib", OptionType::kString, "", "static int8: folder of calibration samples (tensors or images)"},
         {"method", OptionType::kChoice, "percentile", "static int8: how activation ranges are chosen", 0, 0, false,

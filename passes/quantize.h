@@ -7,6 +7,7 @@
 
 #include "passes/calibrate.h"
 #include "passes/pass.h"
+#include "passes/select.h"
 
 namespace pare::passes {
 
@@ -19,7 +20,8 @@ struct QuantizeOptions {
   bool per_channel = true;
   bool keep_io = true;  // fp16: graph inputs and outputs stay float32
   int64_t min_size = 16;
-  std::vector<std::string> skip, skip_ops;
+  NodeGlobs globs;  // skip= and only=
+  std::vector<std::string> skip_ops;
   // static int8
   std::string calib;  // folder of samples
   CalibrationOptions calibration;
@@ -27,7 +29,7 @@ struct QuantizeOptions {
   bool int32_bias = false;  // else biases stay float (runtimes derive the int32 bias)
 
   explicit QuantizeOptions(const OptionValues& v);
-  // Nodes whose inputs stay float: the keep-float list, skip-ops and skip globs.
+  // Nodes whose inputs stay float: the keep-float list, skip-ops, skip globs and, with only=, the nodes it does not match.
   bool node_skipped(const ir::Node& n) const;
 };
 
@@ -72,6 +74,11 @@ inline int64_t input_axis_of(int64_t output_axis) { return output_axis == 0 ? 1 
 // behind DequantizeLinear(block_size) (opset 21), scales float16 when every
 // scale is a normal float16 and `fp16_scales`, else float32 (quantize.cc).
 void quantize_weight_int4(ir::Graph& g, ir::Value* v, int64_t in_axis, int64_t block, bool fp16_scales, PassContext& ctx);
+
+// Every activation tensor static int8 could quantize (whatever skip= and only=
+// say), so a caller can calibrate them all once and pass the ranges in
+// PassContext::known_ranges.
+std::vector<std::string> static_activation_names(const ir::Model& model);
 
 // Static int8: calibrates activations on o.calib and inserts QuantizeLinear /
 // DequantizeLinear pairs; weights per channel, biases float or int32 (quantize_static.cc).

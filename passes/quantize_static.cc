@@ -24,11 +24,13 @@
 // list) keep float inputs. Only the main graph's activations are quantized (the
 // runner captures main-graph tensors); weights inside subgraphs still are.
 // Per-channel QDQ needs opset 13: older models are upgraded first (opset.h).
+#include <algorithm>
 #include <cmath>
 #include <set>
 
 #include "lib/base/strings.h"
 #include "lib/runtime/inputs.h"
+#include "lib/runtime/session.h"
 #include "passes/opset.h"
 #include "passes/quantize.h"
 
@@ -120,13 +122,83 @@ void quantize_bias(ir::Graph& g, ir::Node* n, float input_scale, const std::vect
   ++ctx.stats["biases_quantized"];
 }
 
+// The caller's ranges for `names`, or none unless it has every one of them.
+std::map<std::string, Range> known_ranges_for(const std::vector<std::string>& names, const PassContext& ctx) {
+  if (!ctx.known_ranges) return {};
+  auto known = ctx.known_ranges();
+  std::map<std::string, Range> out;
+  for (const auto& n : names) {
+    auto it = known.find(n);
+    if (it == known.end()) return {};
+    out[n] = Range{it->second.first, it->second.second};
+  }
+  return out;
+}
+
+// Raises the model to opset 13. Where a rewrite needs a tensor's rank and the
+// file does not record it (PP-OCRv4 rec's Softmax with a negative axis), the
+// rank comes from one run of the runner on a calibration sample; the shapes so
+// lent are taken back afterwards, so the file records no more than before.
+void upgrade_with_run_ranks(ir::Model& model, const Sample& sample) {
+  std::vector<ir::Value*> lent;
+  try {
+    rt::Session session(model);
+    session.run(sample);
+    const rt::RunStats& stats = session.last_stats();
+    for (size_t i = 0; i < stats.nodes.size(); ++i)
+      for (size_t k = 0; k < stats.nodes[i]->outputs().size() && k < stats.shapes[i].outputs.size(); ++k) {
+        ir::Value* v = stats.nodes[i]->output(k);
+        if (v && !v->shape) {
+          v->shape = ir::Shape(std::vector<ir::Dim>(stats.shapes[i].outputs[k].size()));
+          lent.push_back(v);
+        }
+      }
+  } catch (const InternalError&) {
+    throw;
+  } catch (const Error&) {
+    // The model does not run as it is: the upgrade says what it cannot carry over.
+  }
+  std::set<std::string> names;
+  for (ir::Value* v : lent) names.insert(v->name());
+  upgrade_opset(model, 13);
+  ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
+    for (const auto& n : g.nodes())
+      for (ir::Value* v : n->outputs())
+        if (v && names.count(v->name()) && v->shape) {
+          bool all_unknown = std::all_of(v->shape->dims.begin(), v->shape->dims.end(),
+                                         [](const ir::Dim& d) { return !d.is_known() && d.symbol.empty(); });
+          if (all_unknown) v->shape.reset();
+        }
+  });
+}
+
 }  // namespace
+
+std::vector<std::string> static_activation_names(const ir::Model& model) {
+  const ir::Graph& g = *model.graph;
+  std::set<const ir::Value*> constant_derived = ir::constant_derived_values(g);
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (const auto& n : g.nodes())
+    for (size_t i : activation_slots(*n))
+      if (!constant_derived.count(n->input(i)) && seen.insert(n->input(i)->name()).second)
+        names.push_back(n->input(i)->name());
+  return names;
+}
 
 void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ctx) {
   if (!ctx.load_samples) fail("calib={}: this caller cannot read sample folders", o.calib);
+  std::vector<Sample> samples;
+  try {
+    samples = ctx.load_samples(o.calib, rt::input_names(model));
+  } catch (Error& e) {
+    e.with_context("calib");
+    throw;
+  }
+  if (samples.empty()) fail("calib={}: holds no samples", o.calib);
   int64_t from = model.opset("");
   if (from < 13) {
-    upgrade_opset(model, 13);
+    upgrade_with_run_ranks(model, samples.front());
     ctx.stats["opset_upgraded_from"] = from;
   }
   ir::Graph& g = *model.graph;
@@ -150,17 +222,10 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
     fail("nothing to quantize: no activation feeds a Conv, Gemm, MatMul, Add, Mul, Concat, pool or sigmoid");
 
   // 2. Calibrate on the float model.
-  std::vector<Sample> samples;
-  try {
-    samples = ctx.load_samples(o.calib, rt::input_names(model));
-  } catch (Error& e) {
-    e.with_context("calib");
-    throw;
-  }
-  if (samples.empty()) fail("calib={}: holds no samples", o.calib);
   CalibrationOptions copt = o.calibration;
   if (ctx.progress) copt.progress = ctx.progress;
-  std::map<std::string, Range> ranges = calibrate(model, samples, names, copt);
+  std::map<std::string, Range> ranges = known_ranges_for(names, ctx);
+  if (ranges.empty()) ranges = calibrate(model, samples, names, copt);
   ctx.stats["samples"] = static_cast<int64_t>(samples.size());
 
   // 3. One Q/DQ pair per tensor.

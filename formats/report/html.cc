@@ -48,6 +48,45 @@ svg.chart text{font-size:12px;fill:#1f2328}svg.chart .axis{stroke:#d0d7de}svg.ch
 )";
 }  // namespace
 
+// pare tune's search: the verified configurations (chart and table) and each layer's choice.
+static std::string tune_section(const json& t) {
+  std::string o = "<section id=\"tune\">\n<h2>Tuning</h2>\n";
+  o += fmt::format("<p id=\"tune-summary\">Objective {}: {} sensitivity runs ({} from the cache, {} not measured) on {} "
+                   "samples, {} verifications on {} samples, {:.1f} s{}.</p>\n",
+                   esc(text(member(t, "objective"))), num(member(t, "evaluations"), Kind::Int),
+                   num(member(t, "cached"), Kind::Int), num(member(t, "skipped"), Kind::Int),
+                   num(member(t, "sensitivity_samples"), Kind::Int), num(member(t, "verifications"), Kind::Int),
+                   num(member(t, "search_samples"), Kind::Int), (member(t, "seconds").is_number() ? member(t, "seconds").get<double>() : 0.0),
+                   text(member(t, "stopped")).empty() ? "" : "; stopped by --" + esc(text(member(t, "stopped"))));
+  const json& front = array_of(t, "front");
+  auto [key, label] = front_metric(front);
+  o += pareto_chart(t);
+  o += "<table id=\"front-table\">\n" + th_row({"", "download bytes", "file bytes", label, "int8 layers", "noise budget dB"});
+  for (size_t i = 0; i < front.size(); ++i) {
+    const json& p = front[i];
+    std::string id = fmt::format("front-{}-", i);
+    bool chosen = member(p, "chosen").is_boolean() && member(p, "chosen").get<bool>();
+    bool ok = member(p, "ok").is_boolean() && member(p, "ok").get<bool>();
+    o += "<tr>" + td_text(id + "status", chosen ? "chosen" : ok ? "ok" : "over") + td_size(id + "download", member(p, "download_bytes")) +
+         td_size(id + "bytes", member(p, "bytes")) + td_num(id + "metric", member(p, key), Kind::Db) +
+         td_num(id + "int8", member(p, "int8_layers"), Kind::Int) + td_num(id + "budget", member(p, "noise_budget_db"), Kind::Db) +
+         "</tr>\n";
+  }
+  o += "</table>\n<h3>Choice per layer</h3>\n<table id=\"tune-layers\">\n" +
+       th_row({"layer", "op", "parameters", "choice", "SQNR dB of each choice alone"});
+  const json& layers = array_of(t, "layers");
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const json& l = layers[i];
+    std::vector<std::string> alone;
+    for (const auto& [c, v] : member(l, "sqnr_db").items()) alone.push_back(c + " " + num(v, Kind::Db));
+    std::string id = fmt::format("tune-layer-{}-", i);
+    o += "<tr>" + td_code(id + "layer", text(member(l, "layer"))) + td_code(id + "op", text(member(l, "op"))) +
+         td_num(id + "parameters", member(l, "parameters"), Kind::Int) + td_code(id + "choice", text(member(l, "choice"))) +
+         td_text(id + "alone", join(alone, ", ")) + "</tr>\n";
+  }
+  return o + "</table>\n</section>\n";
+}
+
 std::string render_html(const json& r) {
   check_required(r);
   const json &before = r["before"], &after = r["after"];
@@ -259,6 +298,7 @@ std::string render_html(const json& r) {
     o += "<tr><th>min ms</th>" + ms("before", "min_ms", "latency-before-min") + ms("after", "min_ms", "latency-after-min") +
          "</tr>\n</table>\n</section>\n";
   }
+  if (r.contains("tune")) o += tune_section(r["tune"]);
   o += "</main>\n</body>\n</html>\n";
   return o;
 }

@@ -212,4 +212,52 @@ std::string layer_chart(const json& layers, const json& budgets) {
   return o + "</svg>\n";
 }
 
+std::pair<const char*, const char*> front_metric(const json& front) {
+  for (const auto& p : front)
+    if (member(p, "sqnr_db").is_number()) return {"sqnr_db", "SQNR dB"};
+  return {"top1_drop", "top-1 drop (points)"};
+}
+
+// Each verified configuration as a dot: download bytes across, fidelity up;
+// green when it met the limits, red when not, the chosen one ringed.
+std::string pareto_chart(const json& tune) {
+  const json& front = array_of(tune, "front");
+  if (front.empty()) return "";
+  auto [key, label] = front_metric(front);
+  double xmin = 1e300, xmax = -1e300, ymin = 1e300, ymax = -1e300;
+  for (const auto& p : front) {
+    xmin = std::min(xmin, number_or(member(p, "download_bytes"), 0));
+    xmax = std::max(xmax, number_or(member(p, "download_bytes"), 0));
+    double y = std::min(number_or(member(p, key), 0), 200.0);
+    ymin = std::min(ymin, y), ymax = std::max(ymax, y);
+  }
+  if (ymax - ymin < 1) ymin -= 0.5, ymax += 0.5;
+  // The axes span the points (with a margin), so close configurations stay apart.
+  double xpad = std::max(1.0, 0.05 * (xmax - xmin));
+  xmin = std::max(0.0, xmin - xpad), xmax += xpad;
+  const double left = 70, top = 30, w = kWidth - left - 30, h = 220, height = top + h + 40;
+  std::string o = svg_open("chart-pareto", fmt::format("Verified configurations: download bytes against {}", label), height);
+  o += fmt::format("<text x=\"{}\" y=\"16\">{} (up) against download bytes (across)</text>\n", f1(left), esc(label));
+  o += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#888\"></line>"
+                   "<line x1=\"{0}\" y1=\"{2}\" x2=\"{3}\" y2=\"{2}\" stroke=\"#888\"></line>\n",
+                   f1(left), f1(top), f1(top + h), f1(left + w));
+  o += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
+                   f1(left - 4), f1(top + 4), fixed(ymax, 1), f1(left - 4), f1(top + h), fixed(ymin, 1));
+  o += fmt::format("<text x=\"{}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", f1(left),
+                   f1(top + h + 16), esc(human(json(xmin))), f1(left + w), f1(top + h + 16), esc(human(json(xmax))));
+  for (size_t i = 0; i < front.size(); ++i) {
+    const json& p = front[i];
+    double x = left + w * (number_or(member(p, "download_bytes"), 0) - xmin) / (xmax - xmin);
+    double y = top + h * (ymax - std::min(number_or(member(p, key), 0), 200.0)) / (ymax - ymin);
+    bool ok = member(p, "ok").is_boolean() && member(p, "ok").get<bool>();
+    bool chosen = member(p, "chosen").is_boolean() && member(p, "chosen").get<bool>();
+    o += fmt::format("<circle class=\"point{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\" stroke=\"#1f2328\" stroke-width=\"{}\""
+                     " data-download=\"{}\"{}><title>{}: {} download, {} {}</title></circle>\n",
+                     chosen ? " chosen" : "", f1(x), f1(y), chosen ? 7 : 5, ok ? "#59a14f" : "#e15759", chosen ? 2 : 0,
+                     exact(member(p, "download_bytes")), data_value(member(p, key)), chosen ? "chosen" : ok ? "met the limits" : "over a limit",
+                     esc(human(member(p, "download_bytes"))), esc(label), num(member(p, key), Kind::Db));
+  }
+  return o + "</svg>\n";
+}
+
 }  // namespace pare::formats::view

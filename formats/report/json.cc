@@ -81,6 +81,29 @@ json facts_json(const metrics::ModelFacts& f) {
   return j;
 }
 
+json tune_json(const metrics::TuneSummary& s) {
+  json j = {{"objective", s.objective},         {"search_samples", s.search_samples},
+            {"sensitivity_samples", s.sensitivity_samples}, {"evaluations", s.evaluations},
+            {"cached", s.cached},               {"skipped", s.skipped},
+            {"verifications", s.verifications}, {"seconds", s.seconds},
+            {"cache", s.cache},                 {"stopped", s.stopped}};
+  j["front"] = json::array();
+  for (const auto& p : s.front) {
+    json e = {{"noise_budget_db", p.noise_budget_db}, {"bytes", p.bytes}, {"download_bytes", p.download_bytes},
+              {"cost", p.cost}, {"int8_layers", p.int8_layers}, {"ok", p.ok}, {"chosen", p.chosen}};
+    if (p.sqnr) e["sqnr_db"] = *p.sqnr;
+    if (p.cosine) e["cosine"] = *p.cosine;
+    if (p.top1_drop) e["top1_drop"] = *p.top1_drop;
+    if (p.accuracy) e["accuracy"] = *p.accuracy;
+    j["front"].push_back(e);
+  }
+  j["layers"] = json::array();
+  for (const auto& l : s.layers)
+    j["layers"].push_back({{"layer", l.layer}, {"op", l.op}, {"parameters", l.parameters}, {"choice", l.choice},
+                           {"sqnr_db", l.sqnr_db}});
+  return j;
+}
+
 json report_json(const metrics::Report& r) {
   json j = {{"input", r.input},
             {"output", r.output},
@@ -94,6 +117,7 @@ json report_json(const metrics::Report& r) {
     j["trimmed"][key] = json::parse(value, nullptr, /*allow_exceptions=*/false);
   if (r.evaluation) add_evaluation(j, *r.evaluation);
   if (r.latency) j["latency"] = latency_json(*r.latency);
+  if (r.tune) j["tune"] = tune_json(*r.tune);
   if (!r.budgets.empty()) {
     j["budgets"] = json::array();
     for (const auto& b : r.budgets) j["budgets"].push_back(budget_json(b, r.budget_failure_lines));

@@ -52,6 +52,35 @@ void md_head(std::string& o, const std::vector<std::string>& names, const std::v
 
 }  // namespace
 
+// pare tune's search: the verified configurations and each layer's choice.
+static std::string tune_markdown(const json& t) {
+  std::string o = "## Tuning\n\n";
+  o += fmt::format("Objective {}: {} sensitivity runs ({} from the cache, {} not measured) on {} samples, {} "
+                   "verifications on {} samples.\n\n",
+                   text(member(t, "objective")), num(member(t, "evaluations"), Kind::Int),
+                   num(member(t, "cached"), Kind::Int), num(member(t, "skipped"), Kind::Int),
+                   num(member(t, "sensitivity_samples"), Kind::Int), num(member(t, "verifications"), Kind::Int),
+                   num(member(t, "search_samples"), Kind::Int));
+  const json& front = array_of(t, "front");
+  auto [key, label] = front_metric(front);
+  md_head(o, {"", "download bytes", "file bytes", label, "int8 layers"}, {false, true, true, true, true});
+  for (const auto& p : front) {
+    bool chosen = member(p, "chosen").is_boolean() && member(p, "chosen").get<bool>();
+    bool ok = member(p, "ok").is_boolean() && member(p, "ok").get<bool>();
+    md_row(o, {chosen ? "**chosen**" : ok ? "ok" : "over", md_size(member(p, "download_bytes")), md_size(member(p, "bytes")),
+               num(member(p, key), Kind::Db), num(member(p, "int8_layers"), Kind::Int)});
+  }
+  o += "\n";
+  md_head(o, {"layer", "op", "choice", "SQNR dB of each choice alone"}, {false, false, false, false});
+  for (const auto& l : array_of(t, "layers")) {
+    std::vector<std::string> alone;
+    for (const auto& [c, v] : member(l, "sqnr_db").items()) alone.push_back(c + " " + num(v, Kind::Db));
+    md_row(o, {md_code(text(member(l, "layer")), true), md_code(text(member(l, "op")), true),
+               md_code(text(member(l, "choice")), true), join(alone, ", ")});
+  }
+  return o + "\n";
+}
+
 std::string render_markdown(const json& r) {
   check_required(r);
   std::string o;
@@ -189,6 +218,7 @@ std::string render_markdown(const json& r) {
       o += "\n";
     }
   }
+  if (r.contains("tune")) o += tune_markdown(r["tune"]);
   if (r.contains("latency")) {
     const json& l = r["latency"];
     o += "## Latency\n\nMeasured with pare's runner on one thread; the one part of this report that varies between runs.\n\n";

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 #include "lib/base/strings.h"
 
@@ -82,6 +83,27 @@ std::string change_text(int64_t before, int64_t after) {
   return fmt::format("{:>12} -> {:<12} ({:+.1f}%)", before, after, pct);
 }
 
+// pare tune's search: what it spent, the verified configurations, the choices.
+static void tune_lines(std::string& o, const metrics::TuneSummary& s) {
+  o += fmt::format("  tune        objective {}; {} layers; {} sensitivity runs ({} cached, {} not measured) on {} samples; "
+                   "{} verifications on {} samples; {:.1f} s{}\n",
+                   s.objective, s.layers.size(), s.evaluations, s.cached, s.skipped, s.sensitivity_samples,
+                   s.verifications, s.search_samples, s.seconds, s.stopped.empty() ? "" : "; stopped by --" + s.stopped);
+  for (const auto& p : s.front) {
+    std::string fid = p.sqnr ? fmt::format("SQNR {:.1f} dB", *p.sqnr) : "SQNR n/a";
+    if (p.top1_drop) fid += fmt::format(", top-1 drop {:.2f}", *p.top1_drop);
+    if (p.accuracy) fid += fmt::format(", accuracy {:.2f}%", 100 * *p.accuracy);
+    o += fmt::format("  {}  download {:>10}  bytes {:>10}  {}  int8 layers {}  (noise budget {:.1f} dB){}\n",
+                     p.chosen ? "chosen" : (p.ok ? "  ok  " : "  over"), human_bytes(p.download_bytes),
+                     human_bytes(p.bytes), fid, p.int8_layers, p.noise_budget_db, p.chosen ? " <-" : "");
+  }
+  std::map<std::string, int> counts;
+  for (const auto& l : s.layers) ++counts[l.choice];
+  std::vector<std::string> parts;
+  for (const auto& [c, n] : counts) parts.push_back(fmt::format("{} {}", c, n));
+  o += fmt::format("  choices     {}\n", join(parts, ", "));
+}
+
 std::string terminal_text(const metrics::Report& r, const std::string& output) {
   std::string o;
   bool build = !r.name.empty();
@@ -102,6 +124,7 @@ std::string terminal_text(const metrics::Report& r, const std::string& output) {
   for (const auto& [key, value] : r.trimmed) o += fmt::format("  trimmed     {}: {}\n", key, value);
   if (r.evaluation) evaluation(o, *r.evaluation);
   if (r.latency) latency(o, r.latency->first, r.latency->second);
+  if (r.tune) tune_lines(o, *r.tune);
   budgets(o, r.budgets);
   return o;
 }

@@ -97,5 +97,10 @@ std::string waterfall_chart(const json& r);
 std::string dtype_chart(const json& wb, const json& wa);
 std::string layer_size_chart(const std::vector<LayerSize>& layers);
 std::string layer_chart(const json& layers, const json& budgets);
+// pare tune's verified configurations: download bytes against the fidelity
+// figure ("sqnr_db", else "top1_drop"), the chosen one marked.
+std::string pareto_chart(const json& tune);
+// The fidelity figure of a tune front entry and its name: SQNR, else top-1 drop.
+std::pair<const char*, const char*> front_metric(const json& front);
 
 }  // namespace pare::formats::view

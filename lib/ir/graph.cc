@@ -428,6 +428,11 @@ void Model::set_metadata(const std::string& key, const std::string& value) {
   metadata.emplace_back(key, value);
 }
 
+std::string node_label(const Node& n) {
+  if (!n.name.empty() || n.outputs().empty() || !n.output(0)) return n.name;
+  return n.output(0)->name();
+}
+
 void for_each_graph(Graph& g, const std::function<void(Graph&)>& fn) {
   fn(g);
   for (const auto& n : g.nodes())

@@ -225,6 +225,11 @@ class Model {
   void set_metadata(const std::string& key, const std::string& value);
 };
 
+// What node-name globs (skip=, only=) and reports call a node: its name, or
+// its first output's name when it has none (many exporters leave node names
+// empty), so every compute node can be addressed.
+std::string node_label(const Node& n);
+
 // Calls fn on `g` and then on every subgraph below it, depth first, in node order.
 void for_each_graph(Graph& g, const std::function<void(Graph&)>& fn);
 void for_each_graph(const Graph& g, const std::function<void(const Graph&)>& fn);

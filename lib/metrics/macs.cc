@@ -27,6 +27,7 @@ MacStats count_macs(rt::Session& session, const ir::Model& model, const std::map
       const rt::KernelDef* def = rt::find_kernel(n, model.opset(n.domain));
       int64_t m = def && def->macs ? def->macs(n, stats.shapes[i]) : 0;
       if (m > 0) s.by_op[n.op_type] += m;
+      if (m > 0) s.by_node[ir::node_label(n)] += m;
       s.total += m;
     }
     s.known = true;

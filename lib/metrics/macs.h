@@ -25,6 +25,7 @@ struct MacStats {
   std::string reason;  // why not known
   int64_t total = 0;
   std::map<std::string, int64_t> by_op;  // ops with a non-zero count
+  std::map<std::string, int64_t> by_node;  // nodes with a non-zero count, by ir::node_label (not in reports)
 };
 
 MacStats count_macs(const ir::Model& model, const std::map<std::string, int64_t>& dims);

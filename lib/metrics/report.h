@@ -61,6 +61,36 @@ struct Cut {
   std::vector<std::string> inputs, outputs;
 };
 
+// pare tune: the search behind the model it wrote (Report::tune).
+struct TuneLayerReport {
+  std::string layer, op;
+  int64_t parameters = 0;
+  std::string choice;                     // as chosen: "p4+s50", "qdq", "fp32"
+  std::map<std::string, double> sqnr_db;  // each choice measured alone: the worst output's SQNR (200: no change)
+};
+// One configuration verified on every search sample.
+struct TunePoint {
+  double noise_budget_db = 0;  // the noise budget T of the greedy (a uniform candidate: its estimated noise), as an SQNR: 10*log10(1/T)
+  int64_t bytes = 0, download_bytes = 0;
+  double cost = 0;             // the objective's figure (latency: estimated MAC-time units)
+  int64_t int8_layers = 0;     // layers with int8 activations (static QDQ)
+  std::optional<double> sqnr, cosine, top1_drop, accuracy;
+  bool ok = false, chosen = false;
+};
+struct TuneSummary {
+  std::string objective;
+  size_t search_samples = 0, sensitivity_samples = 0;
+  std::vector<TuneLayerReport> layers;  // in graph order
+  std::vector<TunePoint> front;         // every verified configuration, smallest cost first
+  int64_t evaluations = 0;  // sensitivity runs measured now
+  int64_t cached = 0;       // sensitivities read from the cache
+  int64_t skipped = 0;      // choices not measured: a gentler one already broke the noise cap, or a bound was hit
+  int64_t verifications = 0;
+  double seconds = 0;
+  std::string cache;    // the cache folder ("" for none)
+  std::string stopped;  // why the sensitivity search stopped early ("" when it finished)
+};
+
 // The report of shrink, compare and one subtask of build.
 struct Report {
   std::string name;  // build: the subtask ("" otherwise; no "name" in the JSON)
@@ -73,6 +103,7 @@ struct Report {
   std::vector<BudgetResult> budgets;
   bool budget_failure_lines = false;  // build: each failed budget keeps its failure line ("failure")
   std::vector<std::pair<std::string, std::string>> trimmed;  // what trim removed: key -> JSON text
+  std::optional<TuneSummary> tune;  // pare tune: "tune"
 };
 
 // The measured side of a report, for the budget check.

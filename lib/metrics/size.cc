@@ -85,7 +85,7 @@ std::vector<LayerWeights> weights_by_layer(const ir::Model& model) {
       if (!user) continue;
       auto [it, fresh] = index.emplace(user, out.size());
       if (fresh) {
-        std::string name = user->name.empty() && user->output(0) ? user->output(0)->name() : user->name;
+        std::string name = ir::node_label(*user);
         out.push_back({name, user->op_type, 0, 0});
       }
       out[it->second].bytes += static_cast<int64_t>(t.byte_size());

@@ -340,3 +340,34 @@ TEST(QuantizeStatic, OnnxRuntimeFusesConvWithFloatBiasesAsWithInt32Biases) {
 
 }  // namespace
 }  // namespace pare::passes
+
+namespace pare::passes {
+namespace {
+
+// PP-OCRv4 rec (opset 9) has a Softmax with a negative axis on a tensor whose
+// rank the file does not record: raising it to opset 13 needs that rank, which
+// now comes from one run on a calibration sample. The model quantizes, runs, and
+// the file records no more shapes than the plain opset upgrade gives.
+TEST(QuantizeStatic, TakesTheRanksAnOpsetUpgradeNeedsFromARun) {
+  std::string path = testing::fetched_model("ch_PP-OCRv4_rec_infer.onnx");
+  ir::Model m = formats::onnx::load_model(path);
+  auto dims = testing::dims_for(path);
+  std::vector<Sample> calib;
+  for (uint64_t s = 1; s <= 2; ++s) calib.push_back({{"x", testing::seeded_inputs(m, dims, s)[0]}});
+  ir::Model reference = formats::onnx::load_model(path);
+  auto stats = quantize(m, "", calib);
+  EXPECT_EQ(stats["opset_upgraded_from"], 9);
+  EXPECT_GT(stats["activations_quantized"], 100);
+  size_t shaped = 0;
+  for (const auto& n : m.graph->nodes())
+    for (const ir::Value* v : n->outputs()) shaped += v && v->shape && !v->shape->dims.empty() && !v->shape->dims[0].is_known() &&
+                                                 v->shape->dims[0].symbol.empty();
+  EXPECT_EQ(shaped, 0u) << "rank-only shapes lent for the upgrade were left in the model";
+  rt::Session a(reference), b(m);
+  auto ya = a.run(calib[0]), yb = b.run(calib[0]);
+  ASSERT_EQ(ya.size(), yb.size());
+  EXPECT_EQ(ya[0].dims(), yb[0].dims());
+}
+
+}  // namespace
+}  // namespace pare::passes

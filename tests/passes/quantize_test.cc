@@ -117,6 +117,21 @@ TEST(Quantize, Fp16ClampsWhatFloat16CannotHold) {
   EXPECT_EQ(stats["flushed"], 1);
 }
 
+// The weights each storage type loses, counted per tensor: float16 below its
+// smallest normal (2^-14), int8 rounding a non-zero weight to 0.
+TEST(Quantize, CountsTheWeightsThatUnderflowPerTensor) {
+  std::string weights;
+  for (int i = 0; i < 32; ++i) weights += (i ? ", " : "") + std::string(i < 3 ? "3e-5" : i == 3 ? "1e-9" : i == 4 ? "0.001" : "0.9");
+  std::string text = "<ir_version: 8, opset_import: [\"\" : 13]>\ng (float[1, 32] x) => (float[1, 1] y) "
+                     "<float[32, 1] w = {" + weights + "}> { y = MatMul(x, w) }";
+  ir::Model a = testing::model_from_text(text), b = testing::model_from_text(text);
+  auto fp16 = run_pipeline(a, "quantize(fp16)");
+  EXPECT_EQ(fp16["underflow.w"], 4);  // 3e-5 three times and 1e-9
+  EXPECT_EQ(fp16["underflowed"], 4);
+  auto int8 = run_pipeline(b, "quantize(int8, weights-only)");
+  EXPECT_EQ(int8["underflow.w"], 5);  // the scale is 0.9/127: 0.001 rounds to 0 as well
+}
+
 TEST(Quantize, RefusesWhatItCannotDo) {
   auto message = [](const std::string& pipeline) {
     ir::Model m = formats::onnx::load_model(testing::fetched_model("hello_deepa.onnx"));

@@ -201,4 +201,33 @@ std::vector<int> write_text_direction_set(const std::string& dir, int count, uin
   return labels;
 }
 
+void write_text_pages(const std::string& dir, int count, uint64_t seed, int side, const std::string& font_path) {
+  if (count < 0 || side < 64) throw std::runtime_error("write_text_pages: bad count or side");
+  std::filesystem::create_directories(dir);
+  for (int p = 0; p < count; ++p) {
+    uint64_t state = seed ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(p + 1));
+    uint8_t paper = static_cast<uint8_t>(uniform(state, 215, 255));
+    std::vector<uint8_t> page(static_cast<size_t>(side) * side * 3, paper);
+    int lines = std::min(10, (side - 20) / 60);
+    for (int l = 0; l < lines; ++l) {
+      TextLineStyle style;
+      style.width = side - 40;
+      style.height = 48;
+      style.font_px = static_cast<float>(uniform(state, 18, 36));
+      style.x_offset = uniform(state, 0, 40);
+      style.ink = static_cast<uint8_t>(uniform(state, 0, 70));
+      style.paper = paper;
+      auto line = render_text_line(random_words(splitmix64(state), 6, 32), style, font_path);
+      int y0 = 12 + l * 60 + uniform(state, 0, 8), x0 = 10 + uniform(state, 0, 20);
+      for (int y = 0; y < style.height && y0 + y < side; ++y)
+        for (int x = 0; x < style.width && x0 + x < side; ++x)
+          for (int c = 0; c < 3; ++c)
+            page[(static_cast<size_t>(y0 + y) * side + x0 + x) * 3 + c] = line[(static_cast<size_t>(y) * style.width + x) * 3 + c];
+    }
+    char name[32];
+    std::snprintf(name, sizeof name, "page_%03d.png", p);
+    write_png(dir + "/" + name, page, side, side);
+  }
+}
+
 }  // namespace pare::testing

@@ -44,4 +44,10 @@ std::string random_words(uint64_t seed, int min_len, int max_len);
 std::vector<int> write_text_direction_set(const std::string& dir, int count, uint64_t seed,
                                           const std::string& font_path = kDejaVuSans);
 
+// Writes `count` text pages into `dir` (page_000.png, ...): `side` x `side`
+// RGB, light paper with up to 10 dark lines of random words at varying sizes
+// and indents, for the PP-OCR text detector (tune and quantization figures).
+void write_text_pages(const std::string& dir, int count, uint64_t seed, int side = 640,
+                      const std::string& font_path = kDejaVuSans);
+
 }  // namespace pare::testing

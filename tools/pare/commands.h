@@ -29,6 +29,7 @@ extern const Command kPassesCommand;
 extern const Command kRunCommand;
 extern const Command kSplitCommand;
 extern const Command kShrinkCommand;
+extern const Command kTuneCommand;
 
 // Parses repeated NAME=N options (--dim batch=1); throws pare::Error on bad text.
 std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& specs);

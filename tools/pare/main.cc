@@ -16,6 +16,7 @@ const std::vector<const pare::cli::Command*>& commands() {
   static const std::vector<const pare::cli::Command*> table = {
       &pare::cli::kInspectCommand,
       &pare::cli::kShrinkCommand,
+      &pare::cli::kTuneCommand,
       &pare::cli::kBuildCommand,
       &pare::cli::kCheckCommand,
       &pare::cli::kCompareCommand,

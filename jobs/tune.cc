@@ -1,0 +1,365 @@
+#include "jobs/tune.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "jobs/tune_measure.h"
+#include "lib/base/atomic_file.h"
+#include "lib/base/strings.h"
+
+namespace pare::jobs {
+namespace {
+
+using namespace tune_detail;
+using Clock = std::chrono::steady_clock;
+
+// Device time of a layer with int8 activations relative to float32: integer
+// convolution kernels (XNNPACK's QS8, ONNX Runtime's QLinearConv on ARM) run
+// about twice as fast as float ones. pare's own runner executes QDQ literally,
+// so the latency objective is this estimate, not a timing (docs/tuning.md).
+constexpr double kInt8TimeRatio = 0.5;
+
+double to_db(double nsr) { return nsr <= 1e-20 ? 200.0 : std::min(200.0, -10.0 * std::log10(nsr)); }
+
+// The largest noise a single choice may add and still be worth considering:
+// above what the whole model may carry (twice it, as the additive model is an
+// estimate), a coarser choice of the same kind is not measured.
+double noise_cap(const metrics::Budget& b) {
+  if (b.min_sqnr) return 2.0 * std::pow(10.0, -*b.min_sqnr / 10.0);
+  if (b.min_cosine) return 4.0 * std::max(1e-12, 1.0 - *b.min_cosine);
+  return 0.1;  // top-1 and accuracy limits: 10 dB
+}
+
+// Where the noise-budget search starts.
+double first_budget(const metrics::Budget& b) {
+  if (b.min_sqnr) return std::pow(10.0, -*b.min_sqnr / 10.0);
+  if (b.min_cosine) return 2.0 * std::max(1e-12, 1.0 - *b.min_cosine);
+  return 0.01;
+}
+
+metrics::Budget fidelity_only(const metrics::Budget& b) {
+  metrics::Budget f;
+  f.min_sqnr = b.min_sqnr;
+  f.min_cosine = b.min_cosine;
+  f.max_top1_drop = b.max_top1_drop;
+  f.min_accuracy = b.min_accuracy;
+  return f;
+}
+
+// One configuration of one layer, with its estimated noise and cost.
+struct Option {
+  Config config;
+  double noise = 0, cost = 0;
+};
+
+double worst(const std::vector<double>& a, const std::vector<double>& b) {
+  double w = 0;
+  for (size_t o = 0; o < a.size(); ++o) w = std::max(w, a[o] + (b.empty() ? 0.0 : b[o]));
+  return w;
+}
+
+class Search {
+ public:
+  Search(const TuneJob& job, Measurer& m, Progress& progress) : job_(job), m_(m), progress_(progress) {
+    for (const auto& key : job.choices.empty() ? tune_choice_keys() : job.choices)
+      if (key != "qdq" || !job.calib.empty()) enabled_.push_back(key);
+  }
+
+  void measure_sensitivity(metrics::TuneSummary& s, Clock::time_point start) {
+    double cap = noise_cap(job_.budget);
+    std::atomic<int64_t> started{0};
+    auto may_start = [&] {
+      if (job_.max_evals > 0 && started >= job_.max_evals) return false;
+      if (job_.max_seconds > 0 && std::chrono::duration<double>(Clock::now() - start).count() > job_.max_seconds)
+        return false;
+      ++started;
+      return true;
+    };
+    for (;;) {
+      std::vector<std::pair<size_t, std::string>> ready;
+      for (size_t l = 0; l < m_.layers().size(); ++l)
+        for (const auto& key : enabled_) {
+          if (noise_.count({l, key})) continue;
+          const std::string& after = choice(key).after;
+          bool gate = after.empty() || std::find(enabled_.begin(), enabled_.end(), after) == enabled_.end();
+          if (!gate) {
+            auto it = noise_.find({l, after});
+            gate = it != noise_.end() && it->second && worst(*it->second, {}) <= cap;
+          }
+          if (gate) ready.emplace_back(l, key);
+        }
+      if (ready.empty()) break;
+      auto got = m_.noise(ready, may_start, progress_);
+      noise_.insert(got.begin(), got.end());
+      m_.save_cache();  // after each wave: an interrupted search keeps what it measured
+      if (got.size() < ready.size()) {
+        s.stopped = job_.max_evals > 0 && started >= job_.max_evals ? "max-evals" : "max-seconds";
+        break;
+      }
+    }
+    s.evaluations = m_.measured();
+    s.cached = m_.cached();
+    s.skipped = static_cast<int64_t>(m_.layers().size() * enabled_.size()) - static_cast<int64_t>(noise_.size());
+  }
+
+  void build_options() {
+    std::vector<std::string> sparsities = {""}, storages = {""};
+    for (const auto& key : enabled_) (choice(key).axis == Axis::kSparsity ? sparsities : storages).push_back(key);
+    std::map<std::string, std::vector<LayerBytes>> bytes;
+    for (const auto& sp : sparsities)
+      for (const auto& st : storages)
+        if (st != "qdq") bytes[sp + "|" + st] = m_.layer_bytes(sp, st);
+    options_.assign(m_.layers().size(), {});
+    for (size_t l = 0; l < m_.layers().size(); ++l)
+      for (const auto& sp : sparsities)
+        for (const auto& st : storages) {
+          const std::vector<double> none(m_.outputs(), 0.0);
+          const Noise& a = sp.empty() ? Noise(none) : lookup(l, sp);
+          const Noise& b = st.empty() ? Noise(none) : lookup(l, st);
+          if (!a || !b) continue;
+          const LayerBytes& lb = bytes[sp + "|" + (st == "qdq" ? "int8" : st)][l];
+          if (st == "qdq" && !bytes.count(sp + "|int8")) continue;
+          options_[l].push_back({{sp, st}, worst(*a, *b), cost(l, st, lb)});
+        }
+  }
+
+  // The configuration the greedy picks within noise budget `t`.
+  std::vector<Config> allocate(double t) const {
+    struct Segment {
+      size_t layer, to, order;
+      double noise, efficiency;
+    };
+    std::vector<Segment> segments;
+    for (size_t l = 0; l < options_.size(); ++l) {
+      const auto& opts = options_[l];
+      size_t at = 0;  // the float32 option comes first
+      for (size_t order = 0;; ++order) {
+        size_t best = opts.size();
+        double best_slope = -1;
+        for (size_t j = 0; j < opts.size(); ++j) {
+          if (opts[j].cost >= opts[at].cost - 1e-9 || opts[j].noise < opts[at].noise) continue;
+          double dn = opts[j].noise - opts[at].noise;
+          double slope = dn <= 0 ? std::numeric_limits<double>::infinity() : (opts[at].cost - opts[j].cost) / dn;
+          if (slope > best_slope) best = j, best_slope = slope;
+        }
+        if (best == opts.size()) break;
+        segments.push_back({l, best, order, opts[best].noise - opts[at].noise, best_slope});
+        at = best;
+      }
+    }
+    std::stable_sort(segments.begin(), segments.end(),
+                     [](const Segment& a, const Segment& b) { return a.efficiency > b.efficiency; });
+    std::vector<Config> configs(options_.size());
+    std::vector<size_t> taken(options_.size(), 0);
+    double used = 0;
+    for (const Segment& s : segments) {
+      if (s.order != taken[s.layer] || used + s.noise > t) continue;
+      used += s.noise;
+      ++taken[s.layer];
+      configs[s.layer] = options_[s.layer][s.to].config;
+    }
+    return configs;
+  }
+
+  // The storage choices measured, finest first (for the uniform candidates).
+  std::vector<std::string> uniform_storages() const {
+    std::vector<std::string> out;
+    for (const auto& key : enabled_)
+      if (choice(key).axis == Axis::kStorage) out.push_back(key);
+    return out;
+  }
+
+  // Every layer stored as `storage` where that option exists, float32 elsewhere.
+  std::vector<Config> uniform(const std::string& storage) const {
+    std::vector<Config> configs(options_.size());
+    for (size_t l = 0; l < options_.size(); ++l)
+      for (const Option& o : options_[l])
+        if (o.config == Config{"", storage}) configs[l] = o.config;
+    return configs;
+  }
+
+  double estimated_noise(const std::vector<Config>& configs) const {
+    double n = 0;
+    for (size_t l = 0; l < configs.size(); ++l)
+      for (const Option& o : options_[l])
+        if (o.config == configs[l]) n += o.noise;
+    return n;
+  }
+
+  double estimated_cost(const std::vector<Config>& configs) const {
+    double c = 0;
+    for (size_t l = 0; l < configs.size(); ++l)
+      for (const Option& o : options_[l])
+        if (o.config == configs[l]) c += o.cost;
+    return c;
+  }
+
+  const Noise& lookup(size_t l, const std::string& key) const {
+    static const Noise missing;
+    auto it = noise_.find({l, key});
+    return it == noise_.end() ? missing : it->second;
+  }
+
+ private:
+  double cost(size_t l, const std::string& storage, const LayerBytes& b) const {
+    switch (job_.objective) {
+      case TuneObjective::kBytes: return static_cast<double>(b.raw);
+      case TuneObjective::kDownload: return static_cast<double>(b.deflated);
+      case TuneObjective::kLatency:
+        // MAC time first; among equal times the smaller download.
+        return static_cast<double>(m_.layers()[l].macs) * (storage == "qdq" ? kInt8TimeRatio : 1.0) +
+               1e-3 * static_cast<double>(b.deflated);
+    }
+    return 0;
+  }
+
+  const TuneJob& job_;
+  Measurer& m_;
+  Progress& progress_;
+  std::vector<std::string> enabled_;
+  std::map<std::pair<size_t, std::string>, Noise> noise_;
+  std::vector<std::vector<Option>> options_;
+};
+
+// The figure the objective minimises on a verified point.
+double figure(const metrics::TunePoint& p, TuneObjective o) {
+  if (o == TuneObjective::kBytes) return static_cast<double>(p.bytes);
+  if (o == TuneObjective::kDownload) return static_cast<double>(p.download_bytes);
+  return p.cost;
+}
+
+}  // namespace
+
+TuneObjective parse_objective(const std::string& text) {
+  if (text == "download") return TuneObjective::kDownload;
+  if (text == "bytes") return TuneObjective::kBytes;
+  if (text == "latency") return TuneObjective::kLatency;
+  fail("'{}' is not an objective (download, bytes or latency)", text);
+}
+
+std::string objective_name(TuneObjective o) {
+  return o == TuneObjective::kBytes ? "bytes" : o == TuneObjective::kLatency ? "latency" : "download";
+}
+
+const std::vector<std::string>& tune_choice_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k;
+    for (const Choice& c : all_choices()) k.push_back(c.key);
+    return k;
+  }();
+  return keys;
+}
+
+TuneResult tune(const TuneJob& job, Progress& progress) {
+  auto start = Clock::now();
+  if (!job.budget.needs_data())
+    fail("tune needs a fidelity limit to stay within (min-sqnr, min-cosine, max-top1-drop or min-accuracy)");
+  if (!job.eval.enabled()) fail("tune needs samples to measure on");
+  for (const auto& key : job.choices)
+    if (std::find(tune_choice_keys().begin(), tune_choice_keys().end(), key) == tune_choice_keys().end())
+      fail("'{}' is not a choice ({})", key, join(tune_choice_keys(), ", "));
+  std::string original = read_input_file(job.input);
+  Measurer m(job, original, progress);
+  Search search(job, m, progress);
+  metrics::TuneSummary s;
+  s.objective = objective_name(job.objective);
+  s.search_samples = m.samples();
+  s.sensitivity_samples = m.sensitivity_samples();
+  s.cache = job.cache_dir;
+  search.measure_sensitivity(s, start);
+  search.build_options();
+  m.save_cache();
+
+  // The noise budget: grown while the result verifies, shrunk while it does not, then bisected.
+  metrics::Budget fidelity = fidelity_only(job.budget);
+  std::vector<std::pair<std::vector<Config>, metrics::TunePoint>> tried;
+  auto verify_configs = [&](const std::vector<Config>& configs, double t, int limit) -> const metrics::TunePoint* {
+    for (auto& [c, p] : tried)
+      if (c == configs) return nullptr;  // the same configuration: nothing new to learn
+    if (s.verifications >= limit) return nullptr;
+    progress.update("verifying", static_cast<size_t>(s.verifications) + 1, static_cast<size_t>(limit));
+    metrics::TunePoint p = m.verify(pipeline_text(m.layers(), configs, job.calib), fidelity);
+    p.noise_budget_db = to_db(t);
+    p.cost = search.estimated_cost(configs);
+    p.int8_layers = std::count_if(configs.begin(), configs.end(), [](const Config& c) { return c.storage == "qdq"; });
+    ++s.verifications;
+    tried.emplace_back(configs, p);
+    return &tried.back().second;
+  };
+  auto verify = [&](double t) { return verify_configs(search.allocate(t), t, job.max_verifications); };
+  double t = first_budget(job.budget), lo = 0, hi = 0;
+  const metrics::TunePoint* p = verify(t);
+  bool ok = p && p->ok;
+  (ok ? lo : hi) = t;
+  for (int i = 0; i < 12 && s.verifications < job.max_verifications; ++i) {
+    t = ok ? t * 4 : t / 4;
+    p = verify(t);
+    if (!p) continue;  // the same configuration as before (or no verification left)
+    if (p->ok != ok) {
+      (p->ok ? lo : hi) = t;
+      break;
+    }
+    (ok ? lo : hi) = t;
+  }
+  while (lo > 0 && hi > 0 && hi / lo > 1.3 && s.verifications < job.max_verifications) {
+    double mid = std::sqrt(lo * hi);
+    p = verify(mid);
+    if (!p) break;
+    (p->ok ? lo : hi) = mid;
+  }
+  // The greedy's configurations are nested, and the additive estimate can keep
+  // it from one that a whole-model check would pass: each uniform storage (every
+  // layer alike) that would cost less than the best verified one is checked too,
+  // so the result is never worse than the best uniform choice that holds.
+  for (const auto& key : search.uniform_storages()) {
+    std::vector<Config> uniform = search.uniform(key);
+    double best_cost = std::numeric_limits<double>::infinity();
+    for (const auto& [c, point] : tried)
+      if (point.ok) best_cost = std::min(best_cost, search.estimated_cost(c));
+    if (search.estimated_cost(uniform) < best_cost) verify_configs(uniform, search.estimated_noise(uniform), job.max_verifications + 2);
+  }
+  progress.finish();
+
+  // The best verified configuration (none verified: every layer as it is).
+  const std::pair<std::vector<Config>, metrics::TunePoint>* best = nullptr;
+  for (const auto& entry : tried)
+    if (entry.second.ok && (!best || figure(entry.second, job.objective) < figure(best->second, job.objective)))
+      best = &entry;
+  std::vector<Config> chosen = best ? best->first : std::vector<Config>(m.layers().size());
+  for (auto& [c, point] : tried) {
+    point.chosen = best && &point == &best->second;
+    s.front.push_back(point);
+  }
+  std::stable_sort(s.front.begin(), s.front.end(), [&](const auto& a, const auto& b) {
+    return figure(a, job.objective) < figure(b, job.objective);
+  });
+  for (size_t l = 0; l < m.layers().size(); ++l) {
+    metrics::TuneLayerReport r{m.layers()[l].label, m.layers()[l].op, m.layers()[l].parameters, chosen[l].str(), {}};
+    for (const auto& key : tune_choice_keys())
+      if (const Noise& n = search.lookup(l, key)) r.sqnr_db[key] = to_db(worst(*n, {}));
+    s.layers.push_back(r);
+  }
+
+  ShrinkJob sj;
+  sj.input = sj.error_context = job.input;
+  sj.shown_input = job.shown_input;
+  sj.input_bytes = &original;
+  sj.output = job.output;
+  sj.shown_output = job.shown_output;
+  sj.pipeline = sj.shown = passes::Pipeline::parse(pipeline_text(m.layers(), chosen, job.calib));
+  sj.eval = job.eval;
+  sj.load_samples = job.load_samples;
+  sj.dims = job.dims;
+  sj.latency_runs = job.latency_runs;
+  sj.budget = job.budget;
+  sj.other_outputs = job.other_outputs;
+  TuneResult out{shrink(sj, progress)};
+  s.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  out.shrink.report.tune = s;
+  return out;
+}
+
+}  // namespace pare::jobs

@@ -1,0 +1,288 @@
+#include "jobs/tune_measure.h"
+
+#include <atomic>
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "formats/onnx/onnx.h"
+#include "lib/base/atomic_file.h"
+#include "lib/base/sha256.h"
+#include "lib/metrics/compare.h"
+#include "lib/metrics/layers.h"
+#include "lib/metrics/storage.h"
+#include "lib/runtime/inputs.h"
+#include "passes/calibrate.h"
+#include "passes/quantize.h"
+
+namespace pare::jobs::tune_detail {
+namespace {
+
+using json = nlohmann::json;
+
+// Bumped whenever what a cached figure means changes (choices, noise definition).
+constexpr int kCacheFormat = 2;
+
+ir::Model parse(const std::string& bytes, const std::string& label, const std::string& dir) {
+  return formats::onnx::load_model_from_bytes(bytes, label, dir);
+}
+
+std::string sample_digest(const std::vector<formats::Sample>& samples, size_t count) {
+  std::string all;
+  for (size_t i = 0; i < std::min(count, samples.size()); ++i)
+    for (const auto& [name, t] : samples[i]) {
+      all += sha256_hex(name) + std::to_string(static_cast<int>(t.dtype()));
+      for (int64_t d : t.dims()) all += "," + std::to_string(d);
+      all += sha256_hex(std::string_view(reinterpret_cast<const char*>(t.raw()), t.byte_size()));
+    }
+  return sha256_hex(all);
+}
+
+double nsr_of(const metrics::OutputDiff& d) { return d.identical ? 0.0 : std::pow(10.0, -d.sqnr_db / 10.0); }
+
+}  // namespace
+
+Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& progress)
+    : job_(job), original_bytes_(std::move(original_bytes)) {
+  std::filesystem::path dir = std::filesystem::path(job.input).parent_path();
+  base_dir_ = dir.empty() ? "." : dir.string();
+  ir::Model original = parse(original_bytes_, job.input, base_dir_);
+  ir::Model prepared = parse(original_bytes_, job.input, base_dir_);
+  passes::PassContext ctx;
+  passes::Pipeline::parse(kPreparation).run(prepared, ctx, false);
+  prepared_bytes_ = formats::onnx::serialize_model(prepared);
+  layers_ = find_layers(prepared);
+  if (layers_.empty()) fail("no layer to tune: no Conv, ConvTranspose, Gemm or MatMul reads a float32 constant weight");
+  metrics::MacStats macs = metrics::count_macs(prepared, job.dims);
+  for (Layer& l : layers_) l.macs = macs.by_node.count(l.label) ? macs.by_node.at(l.label) : 0;
+
+  try {
+    data_ = formats::read_sample_set(job.eval.data, rt::input_names(original), job.eval.images);
+    if (!job.eval.labels.empty()) labels_ = formats::read_labels(job.eval.labels, data_.names);
+  } catch (const Error& e) {
+    throw SamplesError(e);
+  }
+  if (data_.samples.empty()) throw SamplesError(Error(fmt::format("{}: holds no samples", job.eval.data)));
+  rt::Session reference(original);
+  output_names_ = reference.output_names();
+  for (size_t i = 0; i < data_.samples.size(); ++i) {
+    reference_.push_back(reference.run(data_.samples[i]));
+    progress.update("reference outputs", i + 1, data_.samples.size());
+  }
+  progress.finish();
+  k_ = std::min(job.sensitivity_samples, data_.samples.size());
+  rt::Session prepared_session(prepared);
+  base_noise_ = noise_of(prepared_session, k_);
+
+  std::string calib_digest;
+  if (!job.calib.empty()) {
+    auto samples = calib_samples(job.calib, rt::input_names(prepared));
+    passes::CalibrationOptions copt;  // quantize(int8, calib=...)'s defaults
+    for (const auto& [name, r] : passes::calibrate(prepared, samples, passes::static_activation_names(prepared), copt))
+      ranges_[name] = {r.lo, r.hi};
+    calib_digest = sample_digest(samples, samples.size());
+  }
+  if (!job.cache_dir.empty()) {
+    std::string key = sha256_hex(fmt::format("{}|{}|{}|{}|{}|{}", kCacheFormat, job.version, sha256_hex(original_bytes_),
+                                             sample_digest(data_.samples, k_), calib_digest, k_));
+    std::filesystem::create_directories(job.cache_dir);
+    cache_file_ = (std::filesystem::path(job.cache_dir) / ("tune-" + key.substr(0, 32) + ".json")).string();
+    if (std::filesystem::exists(cache_file_)) {
+      // A cache that cannot be read is measured again, not trusted.
+      // Read plainly, not as an input: the job rewrites its own cache.
+      std::ifstream in(cache_file_, std::ios::binary);
+      json j = json::parse(in, nullptr, false);
+      if (j.is_object() && j.value("format", 0) == kCacheFormat) {
+        for (auto& [k, v] : j["noise"].items())
+          noise_cache_[k] = v.is_null() ? Noise{} : Noise{v.get<std::vector<double>>()};
+        for (auto& [k, v] : j["bytes"].items()) {
+          std::vector<LayerBytes> b;
+          for (auto& e : v) b.push_back({e[0].get<int64_t>(), e[1].get<int64_t>()});
+          if (b.size() == layers_.size()) bytes_cache_[k] = b;
+        }
+      }
+    }
+  }
+}
+
+std::vector<formats::Sample> Measurer::calib_samples(const std::string& dir, const std::vector<std::string>& inputs) {
+  std::lock_guard<std::mutex> lock(samples_mutex_);
+  auto it = calib_.find(dir);
+  if (it == calib_.end()) it = calib_.emplace(dir, job_.load_samples(dir, inputs)).first;
+  return it->second;
+}
+
+std::vector<double> Measurer::noise_of(rt::Session& session, size_t count) const {
+  std::vector<metrics::OutputDiffAccumulator> acc;
+  for (const auto& n : output_names_) acc.emplace_back(n);
+  for (size_t i = 0; i < count; ++i) {
+    auto y = session.run(data_.samples[i]);
+    for (size_t o = 0; o < acc.size(); ++o) acc[o].add(reference_[i][o], y[o]);
+  }
+  std::vector<double> out;
+  for (const auto& a : acc) out.push_back(nsr_of(a.result()));
+  return out;
+}
+
+Noise Measurer::measure(size_t layer, const std::string& key) {
+  const Layer& l = layers_[layer];
+  std::vector<double> n;
+  try {
+    ir::Model variant = parse(prepared_bytes_, job_.input, base_dir_);
+    passes::PassContext ctx;
+    ctx.load_samples = [this](const std::string& dir, const std::vector<std::string>& inputs) {
+      return calib_samples(dir, inputs);
+    };
+    ctx.known_ranges = [this] { return ranges_; };
+    const Choice& c = choice(key);
+    passes::Pipeline::parse(step_text(c, key == "qdq" ? l.static_labels : std::vector<std::string>{l.label}, job_.calib))
+        .run(variant, ctx, false);
+    rt::Session session(variant);
+    n = noise_of(session, k_);
+  } catch (const InternalError&) {
+    throw;
+  } catch (const Error&) {
+    return std::nullopt;  // the pass refuses this layer (too small for the palette ...)
+  }
+  for (size_t o = 0; o < n.size(); ++o) n[o] = std::max(0.0, n[o] - base_noise_[o]);
+  return n;
+}
+
+std::map<std::pair<size_t, std::string>, Noise> Measurer::noise(const std::vector<std::pair<size_t, std::string>>& tasks,
+                                                                 const std::function<bool()>& may_start,
+                                                                 Progress& progress) {
+  std::map<std::pair<size_t, std::string>, Noise> out;
+  std::vector<std::pair<size_t, std::string>> todo;
+  for (const auto& t : tasks) {
+    auto hit = noise_cache_.find(layers_[t.first].label + "|" + t.second);
+    if (hit != noise_cache_.end()) {
+      out[t] = hit->second;
+      ++cached_;
+    } else {
+      todo.push_back(t);
+    }
+  }
+  std::atomic<size_t> next{0}, done{0};
+  std::mutex m;
+  std::exception_ptr failure;
+  auto work = [&](bool draws) {
+    try {
+      for (;;) {
+        {
+          std::lock_guard<std::mutex> lock(m);
+          if (failure || next >= todo.size() || !may_start()) return;
+        }
+        size_t i = next++;
+        if (i >= todo.size()) return;
+        Noise n = measure(todo[i].first, todo[i].second);
+        std::lock_guard<std::mutex> lock(m);
+        out[todo[i]] = n;
+        noise_cache_[layers_[todo[i].first].label + "|" + todo[i].second] = n;
+        ++measured_;
+        ++done;
+        if (draws) progress.update("sensitivity", done, todo.size());
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m);
+      if (!failure) failure = std::current_exception();
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (int t = 1; t < std::max(1, job_.threads); ++t) helpers.emplace_back(work, false);
+  work(true);
+  for (auto& h : helpers) h.join();
+  progress.finish();
+  if (failure) std::rethrow_exception(failure);
+  return out;
+}
+
+std::vector<LayerBytes> Measurer::layer_bytes(const std::string& sparsity, const std::string& storage) {
+  std::string key = sparsity + "|" + storage;
+  if (auto it = bytes_cache_.find(key); it != bytes_cache_.end()) return it->second;
+  ir::Model variant = parse(prepared_bytes_, job_.input, base_dir_);
+  std::vector<std::string> all;
+  for (const Layer& l : layers_) all.push_back(l.label);
+  passes::PassContext ctx;
+  std::vector<std::string> steps;
+  if (!sparsity.empty()) steps.push_back(step_text(choice(sparsity), all, ""));
+  if (!storage.empty()) steps.push_back(step_text(choice(storage), all, ""));
+  for (const auto& s : steps) {
+    try {
+      passes::Pipeline::parse(s).run(variant, ctx, false);
+    } catch (const InternalError&) {
+      throw;
+    } catch (const Error&) {
+      // No layer takes it (all too small for the palette): each stays as it was.
+    }
+  }
+  std::map<std::string, metrics::TensorStorage> by_name;
+  for (auto& s : metrics::storage_by_tensor(variant)) by_name.emplace(s.name, s);
+  std::vector<LayerBytes> out;
+  for (const Layer& l : layers_) {
+    auto it = by_name.find(l.weight);
+    out.push_back(it == by_name.end() ? LayerBytes{l.parameters * 4, l.parameters * 4}
+                                      : LayerBytes{it->second.raw_bytes, it->second.deflate_bytes});
+  }
+  bytes_cache_[key] = out;
+  return out;
+}
+
+metrics::TunePoint Measurer::verify(const std::string& pipeline, const metrics::Budget& fidelity) {
+  ir::Model model = parse(original_bytes_, job_.input, base_dir_);
+  passes::Pipeline p = passes::Pipeline::parse(pipeline);
+  model.set_metadata("pare.pipeline", p.str());  // as the shrink job writes it
+  passes::PassContext ctx;
+  ctx.load_samples = [this](const std::string& dir, const std::vector<std::string>& inputs) {
+    return calib_samples(dir, inputs);
+  };
+  p.run(model, ctx, false);
+  metrics::FileSize size = metrics::measure_bytes(formats::onnx::serialize_model(model), "");
+  rt::Session session(model);
+  std::vector<metrics::OutputDiffAccumulator> acc;
+  for (const auto& n : output_names_) acc.emplace_back(n);
+  std::vector<ir::Tensor> first;
+  for (size_t i = 0; i < data_.samples.size(); ++i) {
+    auto y = session.run(data_.samples[i]);
+    for (size_t o = 0; o < acc.size(); ++o) acc[o].add(reference_[i][o], y[o]);
+    first.push_back(y[0]);
+  }
+  std::vector<metrics::OutputDiff> diffs;
+  for (const auto& a : acc) diffs.push_back(a.result());
+  metrics::Measured m;
+  m.bytes = size.file_bytes;
+  m.download_bytes = size.download_bytes;
+  std::optional<double> accuracy;
+  if (!labels_.empty()) accuracy = metrics::top1_accuracy(first, labels_);
+  metrics::add_fidelity(m, diffs, accuracy);
+  metrics::TunePoint point;
+  point.bytes = size.file_bytes;
+  point.download_bytes = size.download_bytes;
+  point.sqnr = m.sqnr;
+  point.cosine = m.cosine;
+  point.top1_drop = m.top1_drop;
+  point.accuracy = m.accuracy;
+  point.ok = true;
+  for (const auto& r : metrics::check_limits(fidelity, m)) point.ok = point.ok && r.ok;
+  return point;
+}
+
+void Measurer::save_cache() const {
+  if (cache_file_.empty()) return;
+  json j;
+  j["format"] = kCacheFormat;
+  j["noise"] = json::object();
+  j["bytes"] = json::object();
+  for (const auto& [k, v] : noise_cache_) j["noise"][k] = v ? json(*v) : json(nullptr);
+  for (const auto& [k, v] : bytes_cache_) {
+    json a = json::array();
+    for (const auto& b : v) a.push_back({b.raw, b.deflated});
+    j["bytes"][k] = a;
+  }
+  write_file_atomic(cache_file_, j.dump(1) + "\n");
+}
+
+}  // namespace pare::jobs::tune_detail

@@ -1,0 +1,82 @@
+// The measurements tune's search is made of (jobs/tune.h): the reference
+// outputs, the noise of one-layer variants (in parallel, cached on disk), the
+// per-layer cost of every configuration, and the verification of a whole
+// configuration built from its pipeline text.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jobs/tune.h"
+#include "jobs/tune_space.h"
+#include "lib/metrics/report.h"
+
+namespace pare::jobs::tune_detail {
+
+// Noise-to-signal ratio of each output (sum of squared differences over the sum
+// of squared reference values, over the samples); nullopt: the choice does not
+// apply to the layer (the pass refused it).
+using Noise = std::optional<std::vector<double>>;
+
+// Stored bytes of each layer's weight under one configuration (raw, deflated).
+struct LayerBytes {
+  int64_t raw = 0, deflated = 0;
+};
+
+class Measurer {
+ public:
+  Measurer(const TuneJob& job, std::string original_bytes, Progress& progress);
+
+  const std::vector<Layer>& layers() const { return layers_; }
+  size_t outputs() const { return output_names_.size(); }
+  size_t sensitivity_samples() const { return k_; }
+  size_t samples() const { return data_.samples.size(); }
+
+  // The noise of each (layer, choice) variant, measured job.threads at a time
+  // (cache first). A run starts only while `may_start()` says so (called under
+  // a lock); what was not run is absent from the result.
+  std::map<std::pair<size_t, std::string>, Noise> noise(const std::vector<std::pair<size_t, std::string>>& tasks,
+                                                         const std::function<bool()>& may_start, Progress& progress);
+  int64_t measured() const { return measured_; }
+  int64_t cached() const { return cached_; }
+
+  // Bytes of every layer's weight with `sparsity` then `storage` applied to all
+  // layers ("" for none), from the cache or measured.
+  std::vector<LayerBytes> layer_bytes(const std::string& sparsity, const std::string& storage);
+
+  // The whole configuration built from `pipeline` on the original model and
+  // run on every sample: its size and fidelity.
+  metrics::TunePoint verify(const std::string& pipeline, const metrics::Budget& fidelity);
+
+  void save_cache() const;
+
+ private:
+  Noise measure(size_t layer, const std::string& choice);
+  std::vector<double> noise_of(rt::Session& session, size_t count) const;
+  std::vector<formats::Sample> calib_samples(const std::string& dir, const std::vector<std::string>& inputs);
+
+  const TuneJob& job_;
+  std::string original_bytes_, prepared_bytes_, base_dir_;
+  std::vector<Layer> layers_;
+  formats::SampleSet data_;
+  std::vector<int64_t> labels_;
+  std::vector<std::string> output_names_;
+  std::vector<std::vector<ir::Tensor>> reference_;  // per sample, the original's outputs
+  std::vector<double> base_noise_;                  // the prepared model's own (fold, fuse-bn rounding)
+  size_t k_ = 0;                                    // samples that measure sensitivity
+  std::map<std::string, std::pair<float, float>> ranges_;  // static int8 ranges on the prepared model
+  std::mutex samples_mutex_;
+  std::map<std::string, std::vector<formats::Sample>> calib_;  // by folder
+  std::string cache_file_;
+  std::map<std::string, Noise> noise_cache_;                   // "label|choice"
+  std::map<std::string, std::vector<LayerBytes>> bytes_cache_;  // "sparsity|storage"
+  int64_t measured_ = 0, cached_ = 0;
+};
+
+}  // namespace pare::jobs::tune_detail

@@ -1,0 +1,107 @@
+#include "jobs/tune_space.h"
+
+#include <algorithm>
+#include <set>
+
+#include "lib/base/error.h"
+#include "lib/base/strings.h"
+#include "passes/options.h"
+
+namespace pare::jobs::tune_detail {
+namespace {
+
+const std::set<std::string> kWeightOps = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
+// The activation ops static int8 quantizes (passes/quantize_static.cc): when
+// they read a quantized layer's output, quantizing them too lets a runtime keep
+// that layer's output in int8.
+const std::set<std::string> kFollowerOps = {"Add", "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool",
+                                            "HardSwish", "HardSigmoid", "Sigmoid"};
+
+bool addressable(const std::string& label, const std::map<std::string, int>& count) {
+  return !label.empty() && label.find_first_of("*?") == std::string::npos && count.at(label) == 1;
+}
+
+std::string only_args(const std::vector<std::string>& only) {
+  std::string out;
+  for (const auto& l : only) out += ", only=" + passes::quote_if_needed(l);
+  return out;
+}
+
+}  // namespace
+
+const std::vector<Choice>& all_choices() {
+  // Storage from the gentlest to the coarsest: a coarser palette is measured only
+  // when the finer one stayed within the noise cap (errors grow with fewer levels).
+  static const std::vector<Choice> choices = {
+      {"fp16", Axis::kStorage, 0, ""},   {"int8", Axis::kStorage, 0, "fp16"}, {"p6", Axis::kStorage, 0, "int8"},
+      {"p4", Axis::kStorage, 0, "p6"},   {"p3", Axis::kStorage, 0, "p4"},     {"int4", Axis::kStorage, 0, "int8"},
+      {"s25", Axis::kSparsity, 0.25, ""}, {"s50", Axis::kSparsity, 0.5, "s25"}, {"s75", Axis::kSparsity, 0.75, "s50"},
+      {"qdq", Axis::kActivations, 0, ""},
+  };
+  return choices;
+}
+
+const Choice& choice(const std::string& key) {
+  for (const Choice& c : all_choices())
+    if (c.key == key) return c;
+  throw InternalError("tune: unknown choice " + key);
+}
+
+std::vector<Layer> find_layers(const ir::Model& prepared) {
+  const ir::Graph& g = *prepared.graph;
+  std::map<std::string, int> count;
+  for (const auto& n : g.nodes()) ++count[ir::node_label(*n)];
+  std::vector<Layer> out;
+  for (const auto& n : g.nodes()) {
+    if (n->is_dead() || !n->domain.empty() || !kWeightOps.count(n->op_type) || n->inputs().size() < 2) continue;
+    const ir::Value* w = n->input(1);
+    if (!w || !w->is_constant() || w->constant().dtype() != ir::DataType::kFloat || w->constant().numel() < 16 ||
+        w->uses().size() != 1 || w->is_graph_output())
+      continue;
+    std::string label = ir::node_label(*n);
+    if (!addressable(label, count)) continue;
+    Layer l{label, n->op_type, w->name(), w->constant().numel(), 0, {label}};
+    for (const ir::Use& u : n->output(0)->uses())
+      if (u.node->domain.empty() && kFollowerOps.count(u.node->op_type) && addressable(ir::node_label(*u.node), count))
+        l.static_labels.push_back(ir::node_label(*u.node));
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+std::string Config::str() const {
+  std::string s = storage.empty() ? "fp32" : storage;
+  return sparsity.empty() ? s : s + "+" + sparsity;
+}
+
+std::string step_text(const Choice& c, const std::vector<std::string>& only, const std::string& calib) {
+  std::string o = only_args(only);
+  if (c.key == "fp16") return "quantize(dtype=fp16" + o + ")";
+  if (c.key == "int8") return "quantize(dtype=int8, weights-only" + o + ")";
+  if (c.key == "int4") return "quantize(dtype=int4, weights-only" + o + ")";
+  if (c.key == "qdq") return "quantize(dtype=int8, calib=" + passes::quote_if_needed(calib) + o + ")";
+  if (c.key[0] == 'p') return "palettize(bits=" + c.key.substr(1) + ", depthwise, first" + o + ")";
+  if (c.axis == Axis::kSparsity) return fmt::format("prune(sparsity={}, min-size=16{})", c.sparsity, o);
+  throw InternalError("tune: no step for choice " + c.key);
+}
+
+std::string pipeline_text(const std::vector<Layer>& layers, const std::vector<Config>& configs, const std::string& calib) {
+  std::vector<std::string> steps = {kPreparation};
+  auto add = [&](const std::string& key, auto picks) {
+    std::vector<std::string> only;
+    for (size_t i = 0; i < layers.size(); ++i)
+      if (picks(configs[i]))
+        for (const auto& l : key == "qdq" ? layers[i].static_labels : std::vector<std::string>{layers[i].label})
+          if (std::find(only.begin(), only.end(), l) == only.end()) only.push_back(l);
+    if (!only.empty()) steps.push_back(step_text(choice(key), only, calib));
+  };
+  // Pruning first (the zeros are then stored by whatever follows), static int8
+  // before the storage steps (its calibration sees the float model), then storage.
+  for (const char* s : {"s25", "s50", "s75"}) add(s, [&](const Config& c) { return c.sparsity == s; });
+  for (const char* s : {"qdq", "p6", "p4", "p3", "int4", "int8", "fp16"})
+    add(s, [&](const Config& c) { return c.storage == s; });
+  steps.push_back("strip");
+  return join(steps, ", ");
+}
+
+}  // namespace pare::jobs::tune_detail

@@ -1,0 +1,64 @@
+// What tune chooses among (jobs/tune.h): the weight layers of a model, the
+// choices for each (storage, sparsity, int8 activations), a layer's
+// configuration, and the pipeline text a whole configuration is built with.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lib/ir/graph.h"
+
+namespace pare::jobs::tune_detail {
+
+// One tunable layer: a Conv, ConvTranspose, Gemm or MatMul whose weight is a
+// float32 constant read by it alone, addressed by its label (ir::node_label).
+struct Layer {
+  std::string label, op, weight;  // weight: the name of its weight value
+  int64_t parameters = 0;
+  int64_t macs = 0;
+  // only= globs of a static int8 choice: the layer and the activation ops that
+  // read its output (so a runtime can run it as an integer kernel end to end).
+  std::vector<std::string> static_labels;
+};
+
+enum class Axis { kStorage, kSparsity, kActivations };
+
+struct Choice {
+  std::string key;  // "fp16", "int8", "p6", "p4", "p3", "int4", "s25", "s50", "s75", "qdq"
+  Axis axis;
+  double sparsity = 0;
+  std::string after;  // the choice whose noise must be within the cap before this one is measured ("": none)
+};
+
+// Every choice tune knows, in measuring order.
+const std::vector<Choice>& all_choices();
+const Choice& choice(const std::string& key);
+
+// The layers of `prepared` (after fold, fuse-bn, dce), in graph order; labels
+// that are not unique or that hold glob characters are left out (a glob must
+// address one node).
+std::vector<Layer> find_layers(const ir::Model& prepared);
+
+// A layer's configuration: sparsity (0 or a choice's) and storage
+// ("" = float32 as it is, or fp16 int8 p6 p4 p3 int4 qdq).
+struct Config {
+  std::string sparsity;  // "" or s25 s50 s75
+  std::string storage;   // "" or a storage choice or "qdq"
+  bool operator==(const Config&) const = default;
+  std::string str() const;  // "p4+s50", "fp32"
+};
+
+// The pipeline step that applies `choice` to the nodes `only` (canonical text
+// of one step); `calib` is the folder of static int8's calibration samples.
+std::string step_text(const Choice& choice, const std::vector<std::string>& only, const std::string& calib);
+
+// The whole pipeline of a configuration (one Config per layer, in layer
+// order): fold, fuse-bn, dce, the prunes, static int8, each storage, strip.
+std::string pipeline_text(const std::vector<Layer>& layers, const std::vector<Config>& configs, const std::string& calib);
+
+// The steps that prepare a model before any choice (the start of every pipeline).
+inline constexpr const char* kPreparation = "fold, fuse-bn, dce";
+
+}  // namespace pare::jobs::tune_detail

@@ -1,0 +1,177 @@
+// pare tune on the PP-OCR text-direction classifier with rendered, labeled
+// text lines: the chosen model keeps the top-1 limit on the search lines
+// (counted here with the runner), is smaller than uniform int8 weights, is
+// rebuilt byte for byte by `pare shrink --passes` with the pipeline it reports,
+// and a second run reads its sensitivities from the cache and writes the same
+// file. Bad options are one-line exit-2 errors; an unreachable size limit is
+// exit 1 with the closest configuration written.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "formats/onnx/onnx.h"
+#include "formats/tensors/tensors.h"
+#include "lib/base/atomic_file.h"
+#include "lib/metrics/layers.h"
+#include "lib/metrics/size.h"
+#include "lib/runtime/inputs.h"
+#include "lib/runtime/session.h"
+#include "tests/support/models.h"
+#include "tests/support/ort.h"
+#include "tests/support/text_lines.h"
+
+namespace pare {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+const std::vector<std::string> kImages = {"--image-size", "192x48", "--mean", "0.5", "--std", "0.5"};
+
+struct TuneRun {
+  testing::Command command;
+  json report;
+};
+
+struct Fixture {
+  std::string dir, lines, cache;
+};
+
+const Fixture& fixture() {
+  static const Fixture f = [] {
+    Fixture f;
+    f.dir = testing::temp_dir();
+    f.lines = f.dir + "/lines";
+    f.cache = f.dir + "/cache";
+    testing::write_text_direction_set(f.lines, 96, 11);
+    return f;
+  }();
+  return f;
+}
+
+TuneRun tune(const std::string& out, const std::vector<std::string>& extra) {
+  const Fixture& f = fixture();
+  std::vector<std::string> argv = {testing::pare_bin(), "tune", kCls, "-o", out, "--data", f.lines, "--labels",
+                                   f.lines + "/labels.txt", "--cache", f.cache, "--sensitivity-samples", "16",
+                                   "--threads", "2", "--report", out + ".json", "-q"};
+  argv.insert(argv.end(), kImages.begin(), kImages.end());
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  TuneRun r{testing::run_command(argv), json()};
+  if (fs::exists(out + ".json")) r.report = json::parse(read_input_file(out + ".json"));
+  return r;
+}
+
+// The percentage of samples whose top-1 class differs between the two models.
+double top1_disagreement(const std::string& a, const std::string& b) {
+  const Fixture& f = fixture();
+  ir::Model ma = formats::onnx::load_model(a), mb = formats::onnx::load_model(b);
+  formats::ImageOptions images;
+  images.width = 192;
+  images.height = 48;
+  images.mean = {0.5f};
+  images.std = {0.5f};
+  auto set = formats::read_sample_set(f.lines, rt::input_names(ma), images);
+  rt::Session sa(ma), sb(mb);
+  std::vector<ir::Tensor> ya, yb;
+  for (const auto& s : set.samples) ya.push_back(sa.run(s)[0]), yb.push_back(sb.run(s)[0]);
+  std::vector<int64_t> argmax_a;
+  for (const auto& t : ya) {
+    auto v = t.span<float>();
+    argmax_a.push_back(std::max_element(v.begin(), v.end()) - v.begin());
+  }
+  return 100.0 * (1.0 - metrics::top1_accuracy(yb, argmax_a));
+}
+
+TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
+  const Fixture& f = fixture();
+  std::string out = f.dir + "/tuned.onnx";
+  // 2 points: one flipped line of the 96 (at 1 point, none may flip, and uniform int8 is then the best that holds).
+  TuneRun r = tune(out, {"--max-top1-drop", "2"});
+  ASSERT_EQ(r.command.exit_code, 0) << r.command.err;
+  ASSERT_TRUE(r.report.contains("tune")) << r.report.dump();
+  const json& t = r.report["tune"];
+  EXPECT_GT(t["evaluations"].get<int64_t>(), 0);
+  EXPECT_GE(t["verifications"].get<int64_t>(), 2);
+  ASSERT_FALSE(t["layers"].empty());
+  int chosen = 0;
+  for (const auto& p : t["front"]) chosen += p["chosen"].get<bool>();
+  EXPECT_EQ(chosen, 1);
+
+  // The limit holds on the search lines, counted independently.
+  EXPECT_LE(top1_disagreement(kCls, out), 2.0);
+
+  // Smaller download than every weight stored as int8.
+  std::string int8 = f.dir + "/int8.onnx";
+  auto c = testing::run_command({testing::pare_bin(), "shrink", kCls, "-o", int8, "--passes",
+                                 "fold, fuse-bn, dce, quantize(int8, weights-only), strip", "-q"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_LT(metrics::measure_file(out).download_bytes, metrics::measure_file(int8).download_bytes);
+
+  // The reported pipeline rebuilds the same bytes without a search.
+  std::string rebuilt = f.dir + "/rebuilt.onnx";
+  c = testing::run_command({testing::pare_bin(), "shrink", kCls, "-o", rebuilt, "--passes",
+                            r.report["pipeline"].get<std::string>(), "-q"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(read_input_file(rebuilt), read_input_file(out));
+
+  // Again with the cache: nothing measured again, the same file.
+  std::string again = f.dir + "/again.onnx";
+  TuneRun r2 = tune(again, {"--max-top1-drop", "2"});
+  ASSERT_EQ(r2.command.exit_code, 0) << r2.command.err;
+  EXPECT_EQ(r2.report["tune"]["evaluations"].get<int64_t>(), 0);
+  EXPECT_EQ(r2.report["tune"]["cached"].get<int64_t>(), t["evaluations"].get<int64_t>());
+  EXPECT_EQ(read_input_file(again), read_input_file(out));
+}
+
+TEST(Tune, ReportsTheFrontInMarkdownAndHtml) {
+  const Fixture& f = fixture();
+  std::string out = f.dir + "/views.onnx";
+  TuneRun r = tune(out, {"--min-sqnr", "25", "--markdown", out + ".md", "--html", out + ".html"});
+  ASSERT_EQ(r.command.exit_code, 0) << r.command.err;
+  std::string md = read_input_file(out + ".md"), html = read_input_file(out + ".html");
+  EXPECT_NE(md.find("## Tuning"), std::string::npos);
+  EXPECT_NE(md.find("**chosen**"), std::string::npos);
+  EXPECT_NE(html.find("id=\"chart-pareto\""), std::string::npos);
+  EXPECT_NE(html.find("class=\"point chosen\""), std::string::npos);
+  // Every verified point is a row of the front table and a dot of the chart.
+  size_t rows = r.report["tune"]["front"].size(), dots = 0;
+  for (size_t at = html.find("<circle class=\"point"); at != std::string::npos; at = html.find("<circle class=\"point", at + 1))
+    ++dots;
+  EXPECT_EQ(dots, rows);
+  // The chosen point meets the limit: its SQNR, measured by the final evaluation too.
+  for (const auto& p : r.report["tune"]["front"])
+    if (p["chosen"].get<bool>()) {
+      EXPECT_GE(p["sqnr_db"].get<double>(), 25.0);
+    }
+  EXPECT_GE(r.report["fidelity"][0]["sqnr_db"].get<double>(), 25.0);
+}
+
+TEST(Tune, AnUnreachableSizeLimitFailsWithTheClosestModel) {
+  const Fixture& f = fixture();
+  std::string out = f.dir + "/tiny.onnx";
+  TuneRun r = tune(out, {"--min-sqnr", "25", "--max-download-bytes", "1KB"});
+  EXPECT_EQ(r.command.exit_code, 1) << r.command.err;
+  EXPECT_NE(r.command.err.find("check failed"), std::string::npos) << r.command.err;
+  EXPECT_TRUE(fs::exists(out));
+}
+
+TEST(Tune, BadOptionsAreOneLineErrorsAndWriteNothing) {
+  const Fixture& f = fixture();
+  std::string out = f.dir + "/bad.onnx";
+  for (const auto& extra : std::vector<std::vector<std::string>>{
+           {},                                                // no fidelity limit
+           {"--min-sqnr", "30", "--objective", "speed"},      // unknown objective
+           {"--min-sqnr", "30", "--choices", "fp16,int3"},    // unknown choice
+           {"--min-sqnr", "30", "--calib", f.dir + "/none"},  // a missing calibration folder
+       }) {
+    TuneRun r = tune(out, extra);
+    EXPECT_EQ(r.command.exit_code, 2) << r.command.err;
+    EXPECT_EQ(std::count(r.command.err.begin(), r.command.err.end(), '\n'), 1) << r.command.err;
+    EXPECT_FALSE(fs::exists(out));
+  }
+}
+
+}  // namespace
+}  // namespace pare
