@@ -18,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "formats/onnx/onnx.h"
+#include "formats/onnx/read.h"
 #include "formats/tensors/tensors.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
@@ -83,7 +83,7 @@ std::vector<Worker> load_workers(const BatchJob& job) {
     if (!names.insert(w.name).second)
       throw Error(fmt::format("{}: two models are named '{}'; their results would share a folder", path, w.name));
     w.sha256 = sha256_hex(read_file(path));
-    w.model = formats::onnx::load_model(path);
+    w.model = formats::onnx::read_model(path);
     workers.push_back(std::move(w));
   }
   return workers;
