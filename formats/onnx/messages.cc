@@ -12,7 +12,56 @@ namespace {
 using wire::Field;
 using wire::Reader;
 
-constexpr int kMaxDepth = 100;
+using wire::kMaxDepth;
+
+// The ONNX messages pare does not keep but protobuf parses (so a damaged one
+// makes protobuf refuse the file): which of their fields are messages, so
+// validate() walks them as protobuf would, down to the last level.
+enum class Kind { kLeaf, kEntry, kGraph, kNode, kAttribute, kTensor, kSparseTensor, kValueInfo, kType, kTypeTensor,
+                  kTypeInner, kTypeMap, kShape, kTraining, kFunction, kOpsetId, kAnnotation };
+
+struct Sub {
+  uint32_t field;
+  Kind kind;
+};
+
+std::vector<Sub> subs(Kind k) {
+  switch (k) {
+    case Kind::kGraph: return {{1, Kind::kNode}, {5, Kind::kTensor}, {15, Kind::kSparseTensor}, {11, Kind::kValueInfo},
+                               {12, Kind::kValueInfo}, {13, Kind::kValueInfo}, {14, Kind::kAnnotation}};
+    case Kind::kNode: return {{5, Kind::kAttribute}};
+    case Kind::kAttribute: return {{5, Kind::kTensor}, {6, Kind::kGraph}, {22, Kind::kSparseTensor}, {14, Kind::kType},
+                                   {10, Kind::kTensor}, {11, Kind::kGraph}, {23, Kind::kSparseTensor}, {15, Kind::kType}};
+    case Kind::kTensor: return {{3, Kind::kLeaf}, {13, Kind::kEntry}};
+    case Kind::kSparseTensor: return {{1, Kind::kTensor}, {2, Kind::kTensor}};
+    case Kind::kValueInfo: return {{2, Kind::kType}};
+    // tensor_type, sequence_type, map_type, opaque_type, sparse_tensor_type, optional_type
+    case Kind::kType: return {{1, Kind::kTypeTensor}, {4, Kind::kTypeInner}, {5, Kind::kTypeMap}, {7, Kind::kLeaf},
+                              {8, Kind::kTypeTensor}, {9, Kind::kTypeInner}};
+    case Kind::kTypeTensor: return {{2, Kind::kShape}};
+    case Kind::kTypeInner: return {{1, Kind::kType}};
+    case Kind::kTypeMap: return {{2, Kind::kType}};
+    case Kind::kShape: return {{1, Kind::kLeaf}};
+    case Kind::kTraining: return {{1, Kind::kGraph}, {2, Kind::kEntry}, {3, Kind::kGraph}, {4, Kind::kEntry}};
+    case Kind::kFunction: return {{7, Kind::kNode}, {9, Kind::kOpsetId}};
+    case Kind::kAnnotation: return {{2, Kind::kEntry}};
+    default: return {};
+  }
+}
+
+// Checks that `bytes` parse as a message of kind `k` and every message inside
+// it does, `depth` levels down; throws WireError where protobuf would fail.
+void validate(std::string_view bytes, Kind k, int depth) {
+  if (depth > kMaxDepth) throw wire::WireError("messages nested more than 100 deep");
+  std::vector<Sub> inner = subs(k);
+  Reader r(bytes);
+  while (!r.done()) {
+    Field f = r.next(depth);
+    if (f.type != wire::kLengthDelimited) continue;
+    for (const Sub& s : inner)
+      if (s.field == f.number) validate(f.bytes, s.kind, depth + 1);
+  }
+}
 
 struct Decoder {
   int depth = 0;
@@ -22,8 +71,13 @@ struct Decoder {
   void fields(std::string_view bytes, Fn&& fn) {
     if (++depth > kMaxDepth) throw wire::WireError("messages nested more than 100 deep");
     Reader r(bytes);
-    while (!r.done()) fn(r.next());
+    while (!r.done()) fn(r.next(depth));
     --depth;
+  }
+
+  // A field pare does not keep, checked as protobuf parses it.
+  void skip(const Field& f, Kind k) {
+    if (f.type == wire::kLengthDelimited) validate(f.bytes, k, depth + 1);
   }
 
   static bool len(const Field& f) { return f.type == wire::kLengthDelimited; }
@@ -42,7 +96,7 @@ struct Decoder {
       switch (f.number) {
         case 1: wire::for_each_varint(f, [&](uint64_t v) { t.dims.push_back(static_cast<int64_t>(v)); }); break;
         case 2: if (var(f)) t.data_type = wire::as_int32(f); break;
-        case 3: if (len(f)) { t.has_segment = true; fields(f.bytes, [](const Field&) {}); } break;
+        case 3: if (len(f)) { t.has_segment = true; skip(f, Kind::kLeaf); } break;
         case 4: wire::for_each_fixed32(f, [&](uint32_t v) { t.float_data.push_back(wire::as_float({0, 0, v, {}})); }); break;
         case 5: wire::for_each_varint(f, [&](uint64_t v) { t.int32_data.push_back(static_cast<int32_t>(static_cast<uint32_t>(v))); }); break;
         case 6: if (len(f)) t.string_data.push_back(str(f)); break;
@@ -90,8 +144,11 @@ struct Decoder {
       if (f.number == 1) {
         if (t.kind != Type::kTensor) t = Type{Type::kTensor};
         tensor_type(f.bytes, t);
-      } else if (f.number == 4 || f.number == 5 || f.number == 7 || f.number == 8 || f.number == 9) {
-        fields(f.bytes, [](const Field&) {});  // a sequence, map, opaque, sparse or optional type: checked, not kept
+      } else if (f.number == 4 || f.number == 9) {  // a sequence or optional type: checked, not kept
+        skip(f, Kind::kTypeInner);
+        t = Type{Type::kOther};
+      } else if (f.number == 5 || f.number == 7 || f.number == 8) {  // map, opaque, sparse tensor
+        skip(f, f.number == 5 ? Kind::kTypeMap : f.number == 7 ? Kind::kLeaf : Kind::kTypeTensor);
         t = Type{Type::kOther};
       }
     });
@@ -123,9 +180,8 @@ struct Decoder {
         case 9: if (len(f)) a.strings.push_back(str(f)); break;
         case 10: if (len(f)) tensor(f.bytes, a.tensors.emplace_back()); break;
         case 11: if (len(f)) graph(f.bytes, a.graphs.emplace_back()); break;
-        case 14: case 15: case 22: case 23:  // type protos and sparse tensors: checked, not kept
-          if (len(f)) fields(f.bytes, [](const Field&) {});
-          break;
+        case 14: case 15: skip(f, Kind::kType); break;  // type protos and sparse tensors: checked, not kept
+        case 22: case 23: skip(f, Kind::kSparseTensor); break;
         default: break;
       }
     });
@@ -158,7 +214,8 @@ struct Decoder {
         case 11: value_info(f.bytes, g.input.emplace_back()); break;
         case 12: value_info(f.bytes, g.output.emplace_back()); break;
         case 13: value_info(f.bytes, g.value_info.emplace_back()); break;
-        case 15: fields(f.bytes, [](const Field&) {}); ++g.sparse_initializers; break;
+        case 14: skip(f, Kind::kAnnotation); break;
+        case 15: skip(f, Kind::kSparseTensor); ++g.sparse_initializers; break;
         default: break;
       }
     });
@@ -184,8 +241,8 @@ struct Decoder {
           }
           break;
         case 14: if (len(f)) entry(f.bytes, m.metadata_props.emplace_back()); break;
-        case 20: if (len(f)) { fields(f.bytes, [](const Field&) {}); ++m.training_infos; } break;
-        case 25: if (len(f)) { fields(f.bytes, [](const Field&) {}); ++m.functions; } break;
+        case 20: if (len(f)) { skip(f, Kind::kTraining); ++m.training_infos; } break;
+        case 25: if (len(f)) { skip(f, Kind::kFunction); ++m.functions; } break;
         default: break;
       }
     });

@@ -23,7 +23,19 @@ std::string_view Reader::take(uint64_t n) {
   return out;
 }
 
-Field Reader::next() {
+// Skips the fields of a group up to its end-group key with the same number.
+void Reader::skip_group(uint32_t number, int depth) {
+  if (depth > kMaxDepth) throw WireError("groups nested too deep");
+  while (true) {
+    Field f = next_field(depth, true);  // nested groups are skipped inside
+    if (f.type == kEndGroup) {
+      if (f.number != number) throw WireError("a group ends with another field's number");
+      return;
+    }
+  }
+}
+
+Field Reader::next_field(int depth, bool in_group) {
   uint64_t key = varint();
   Field f;
   f.type = static_cast<int>(key & 7);
@@ -42,6 +54,10 @@ Field Reader::next() {
       break;
     }
     case kLengthDelimited: f.bytes = take(varint()); break;
+    case kStartGroup: skip_group(f.number, depth + 1); break;
+    case kEndGroup:
+      if (!in_group) throw WireError("an end-group key outside a group");
+      break;  // skip_group checks the number
     default: throw WireError("an unknown wire type");
   }
   return f;

@@ -21,7 +21,11 @@ struct WireError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum WireType : int { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
+enum WireType : int { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kStartGroup = 3, kEndGroup = 4, kFixed32 = 5 };
+
+// Nesting deeper than this (messages and groups) is refused, as protobuf's
+// default recursion limit refuses it.
+inline constexpr int kMaxDepth = 100;
 
 struct Field {
   uint32_t number = 0;
@@ -34,12 +38,17 @@ class Reader {
  public:
   explicit Reader(std::string_view data) : data_(data) {}
   bool done() const { return pos_ == data_.size(); }
-  // The next field; throws WireError on a bad key (field 0, wire types 3, 4, 6
-  // and 7: groups are not used by ONNX) or a value that runs past the end.
-  Field next();
+  // The next field; throws WireError on a bad key (field 0, wire types 6 and 7,
+  // an end-group without its start) or a value that runs past the end. A group
+  // (no ONNX field is one, but protobuf keeps them as unknown fields) is skipped
+  // whole and returned as a field of type kStartGroup. `depth` is the nesting
+  // of the message being read, so groups count toward kMaxDepth.
+  Field next(int depth = 0) { return next_field(depth, false); }
 
  private:
+  Field next_field(int depth, bool in_group);
   uint64_t varint();
+  void skip_group(uint32_t number, int depth);
   std::string_view take(uint64_t n);
   std::string_view data_;
   size_t pos_ = 0;

