@@ -14,6 +14,7 @@
 
 #include "formats/onnx/messages.h"
 #include "formats/onnx/onnx.h"
+#include "formats/onnx/proto_tensor.h"
 #include "formats/onnx/read.h"
 #include "formats/onnx/tensor_msg.h"
 #include "formats/onnx/wire.h"
