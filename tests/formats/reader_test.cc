@@ -350,11 +350,16 @@ TEST(Reader, LengthsThatRunPastTheEndAndBadKeysAreOneError) {
   // graph (7) with a length of 2^62, and of 2^64 - 1 (a ten-byte varint).
   EXPECT_EQ(error_of(key(7, 2) + std::string("\x80\x80\x80\x80\x80\x80\x80\x80\x40", 9)), invalid);
   EXPECT_EQ(error_of(key(7, 2) + std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10)), invalid);
-  // A varint of eleven bytes, field number 0, the group wire types.
+  // A varint of eleven bytes, field number 0, broken groups, wire type 6.
   EXPECT_EQ(error_of(key(1, 0) + std::string(10, '\x80') + "\x01"), invalid);
   EXPECT_EQ(error_of(std::string("\x00\x01", 2)), invalid);
-  EXPECT_EQ(error_of(key(30, 3) + key(30, 4)), invalid);
+  EXPECT_EQ(error_of(key(30, 4)), invalid);                // an end-group without its start
+  EXPECT_EQ(error_of(key(30, 3) + key(31, 4)), invalid);   // a group ended by another number
   EXPECT_EQ(error_of(key(30, 6)), invalid);
+  // A whole group is an unknown field protobuf keeps, so it is skipped: no graph.
+  EXPECT_EQ(error_of(key(30, 3) + key(1, 0) + "\x05" + key(30, 4)), "m.onnx: not a valid ONNX model: it has no graph");
+  for (const std::string& bytes : {key(30, 4), key(30, 3) + key(31, 4), key(30, 3) + key(30, 4), key(30, 3)})
+    EXPECT_EQ(agree_on_model(bytes), "");
   // A graph given with the wire type of an int is an unknown field, as for protobuf: no graph.
   EXPECT_EQ(error_of(key(7, 0) + "\x01"), "m.onnx: not a valid ONNX model: it has no graph");
   EXPECT_EQ(error_of(""), "m.onnx: empty file");
