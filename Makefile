@@ -5,7 +5,7 @@ DEMO_MODEL := testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx
 DEMO_OUT := $(BUILD)/demo/cls.shrunk.onnx
 DEMO_PASSES ?= fold, fuse-bn, fuse-act, dce, quantize(int8, weights-only), strip
 
-.PHONY: setup build demo test bench clean install configure build-pare fuzz test-sanitize
+.PHONY: setup build demo test bench clean install configure build-pare fuzz test-sanitize test-arm64
 
 setup:
 	@scripts/setup.sh
@@ -67,10 +67,17 @@ fuzz: setup
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_targets
 	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# The runtime cross-built for aarch64 and run under qemu-user against this
+# machine's outputs (scripts/test_arm64.sh, docs/runtime.md).
+ARM_BUILD ?= build-arm64
+test-arm64: build
+	@scripts/fetch_models.sh
+	@JOBS=$(JOBS) scripts/test_arm64.sh $(BUILD) $(ARM_BUILD)
+
 bench: build
 	@scripts/fetch_models.sh
 	@scripts/setup_ort.sh
 	@bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(ARM_BUILD)

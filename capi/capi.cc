@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "formats/onnx/onnx.h"
+#include "formats/onnx/read.h"
 #include "lib/base/error.h"
 #include "lib/runtime/session.h"
 
@@ -103,7 +103,7 @@ pare_session* pare_session_create(const char* model_path, const pare_options* op
     return nullptr;
   }
   auto s = std::make_unique<pare_session>();
-  if (guarded([&] { s->model = pare::formats::onnx::load_model(model_path); }) != PARE_OK) return nullptr;
+  if (guarded([&] { s->model = pare::formats::onnx::read_model(model_path); }) != PARE_OK) return nullptr;
   return create(std::move(s), options);
 }
 
@@ -114,8 +114,8 @@ pare_session* pare_session_create_from_buffer(const void* data, size_t size, con
   }
   auto s = std::make_unique<pare_session>();
   if (guarded([&] {
-        std::string bytes(static_cast<const char*>(data), size);
-        s->model = pare::formats::onnx::load_model_from_bytes(bytes, "<memory>", "");
+        std::string_view bytes(static_cast<const char*>(data), size);  // read in place: no copy of the model
+        s->model = pare::formats::onnx::read_model_from_bytes(bytes, "<memory>", "");
       }) != PARE_OK)
     return nullptr;
   return create(std::move(s), options);

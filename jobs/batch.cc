@@ -18,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "formats/onnx/onnx.h"
+#include "formats/onnx/read.h"
 #include "formats/tensors/tensors.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
@@ -82,8 +82,14 @@ std::vector<Worker> load_workers(const BatchJob& job) {
     w.name = fs::path(path).stem().string();
     if (!names.insert(w.name).second)
       throw Error(fmt::format("{}: two models are named '{}'; their results would share a folder", path, w.name));
-    w.sha256 = sha256_hex(read_file(path));
-    w.model = formats::onnx::load_model(path);
+    // Read once: the bytes hashed for the journal are the bytes parsed.
+    std::string bytes = read_input_file(path);
+    w.sha256 = sha256_hex(bytes);
+    if (auto it = job.recorded_sha256.find(path); it != job.recorded_sha256.end() && it->second != w.sha256)
+      throw Error(fmt::format("{}: the file is not the one its pare build manifest records (sha256 {}, recorded {}); "
+                              "run pare build again", path, w.sha256, it->second));
+    std::string dir = fs::path(path).parent_path().string();
+    w.model = formats::onnx::read_model_from_bytes(bytes, path, dir.empty() ? "." : dir);
     workers.push_back(std::move(w));
   }
   return workers;
@@ -390,6 +396,28 @@ BatchReport run_batch(const BatchJob& job) {
   report.work_seconds = throttle.elapsed();
   report.seconds = seconds_since(start);
   return report;
+}
+
+void add_manifest_models(const std::string& manifest_path, BatchJob& job) {
+  std::string text = read_input_file(manifest_path);
+  fs::path dir = fs::path(manifest_path).parent_path();
+  try {
+    nlohmann::json m = nlohmann::json::parse(text);
+    const auto& subtasks = m.at("subtasks");
+    if (!subtasks.is_array() || subtasks.empty()) throw Error("it lists no subtasks");
+    for (const auto& s : subtasks) {
+      std::string file = s.at("file").get<std::string>();
+      if (file.empty() || fs::path(file).is_absolute()) throw Error(fmt::format("subtask file '{}' is not a relative path", file));
+      std::string path = (dir / file).string();
+      job.models.push_back(path);
+      job.recorded_sha256[path] = s.at("sha256").get<std::string>();
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: not a pare build manifest: {}", manifest_path, e.what()));
+  } catch (Error& e) {
+    e.with_context(manifest_path + ": not a pare build manifest");
+    throw;
+  }
 }
 
 }  // namespace pare::jobs

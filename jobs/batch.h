@@ -23,6 +23,9 @@ namespace pare::jobs {
 
 struct BatchJob {
   std::vector<std::string> models;  // ONNX files, in priority order
+  // The sha256 a `pare build` manifest records for some of the models (by
+  // path): a model whose bytes differ is refused, it is not what was built.
+  std::map<std::string, std::string> recorded_sha256;
   std::string inputs;               // a folder of images or of sample folders
   std::string out;                  // results, JSON lines and the journal
   // Image decoding. When no size is given, each model's own input shape gives
@@ -55,5 +58,10 @@ struct BatchReport {
 
 // Throws pare::Error on bad input (models, folder, a journal of another job).
 BatchReport run_batch(const BatchJob& job);
+
+// Appends the models of a `pare build` manifest (OUT/manifest.json, docs/plans.md)
+// to job.models, in the manifest's order, as paths beside the manifest, with
+// the sha256 it records. Throws pare::Error naming the manifest.
+void add_manifest_models(const std::string& manifest_path, BatchJob& job);
 
 }  // namespace pare::jobs

@@ -23,9 +23,19 @@ test_packages=(
   chromium                                         # tests: the HTML report rendered headless
   clang libclang-rt-dev                            # make fuzz: libFuzzer and the sanitizer runtimes for clang
 )
+# Optional: the aarch64 cross build and its test under qemu (make test-arm64),
+# installed only by scripts/setup.sh --arm.
+arm_packages=(
+  g++-aarch64-linux-gnu                            # cross compiler for libpare_runtime and pare-run
+  qemu-user                                        # runs the aarch64 pare-run on this machine
+)
 # scripts/setup.sh --build installs only what building needs.
 packages=("${build_packages[@]}")
-[ "${1:-}" = "--build" ] || packages+=("${test_packages[@]}")
+case "${1:-}" in
+  --build) ;;
+  --arm) packages+=("${test_packages[@]}" "${arm_packages[@]}") ;;
+  *) packages+=("${test_packages[@]}") ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,13 +9,20 @@
 #include <cstdint>
 #include <string>
 
+#include "formats/onnx/read.h"
 #include "lib/ir/graph.h"
 
 namespace pare::formats::onnx {
 
+// The reader (read.h) with libonnx's signatures (onnx_signature); the runtime's
+// read_model checks only the ops the runner has, with the same signatures.
 ir::Model load_model(const std::string& path);
 // Parses bytes already in memory; `base_dir` resolves external data ("" = none allowed).
 ir::Model load_model_from_bytes(const std::string& bytes, const std::string& label, const std::string& base_dir);
+
+// A node signature from libonnx's schema (and pare's table for opsets newer
+// than libonnx knows), as the reader checks it.
+bool onnx_signature(const std::string& op, const std::string& domain, int64_t opset, NodeSignature& out);
 
 struct SaveOptions {
   // Write tensors of at least `external_threshold` bytes into `<model file name>.data`

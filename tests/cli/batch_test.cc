@@ -18,6 +18,7 @@
 
 #include "formats/tensors/tensors.h"
 #include "lib/base/atomic_file.h"
+#include "lib/base/sha256.h"
 #include "lib/base/strings.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
@@ -197,6 +198,37 @@ TEST_F(Batch, PriorityAndBatchSizeChangeNothingInTheResults) {
                                                            "--batch", "3", "--threads", "2"}));
   ASSERT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(tree(out), tree(*reference_));
+}
+
+// A pare build manifest in place of the models: its subtasks' files, beside
+// it, give the same results; a file that is not the one it records is refused.
+TEST_F(Batch, TakesAPareBuildManifest) {
+  std::string built = testing::temp_dir() + "/built";
+  fs::create_directories(built);
+  nlohmann::json manifest = {{"plan", "plan.yaml"}, {"subtasks", nlohmann::json::array()}};
+  for (const std::string& model : {kFace, kCls}) {
+    std::string file = fs::path(model).filename().string();
+    fs::copy_file(model, built + "/" + file);
+    manifest["subtasks"].push_back({{"name", fs::path(model).stem().string()}, {"file", file},
+                                    {"sha256", sha256_hex(read_file(model))}});
+  }
+  write_file_atomic(built + "/manifest.json", manifest.dump(2));
+  std::string out = testing::temp_dir() + "/from_manifest";
+  std::vector<std::string> a = batch_args(*photos_, out);
+  ASSERT_EQ(a[2], kFace);
+  a.erase(a.begin() + 2, a.begin() + 4);  // the two model paths, replaced by the manifest
+  a.insert(a.begin() + 2, built + "/manifest.json");
+  auto c = testing::run_command(a);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(tree(out), tree(*reference_));
+
+  std::string bytes = read_file(built + "/" + fs::path(kCls).filename().string());
+  bytes.back() ^= 1;
+  write_file_atomic(built + "/" + fs::path(kCls).filename().string(), bytes);
+  *(std::find(a.begin(), a.end(), "-o") + 1) = testing::temp_dir() + "/changed";
+  c = testing::run_command(a);
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_NE(c.err.find("is not the one its pare build manifest records"), std::string::npos) << c.err;
 }
 
 TEST_F(Batch, DutyCycleKeepsItBusyHalfTheTime) {

@@ -63,6 +63,29 @@ TEST(Run, ReadsSampleFoldersAndAgreesWithPareRun) {
   }
 }
 
+// pare-run --expect: what make test-arm64 checks the aarch64 build with.
+TEST(Run, PareRunComparesWithExpectedOutputs) {
+  std::string dir = testing::temp_dir(), run = std::string(PARE_BINARY_DIR) + "/pare-run";
+  fs::create_directories(dir + "/in");
+  formats::write_tensor_pb(dir + "/in/input_0.pb", ir::Tensor::zeros(ir::DataType::kFloat, {1, 128, 128, 3}), "");
+  ASSERT_EQ(testing::run_command({run, kFace, dir + "/in", dir + "/want"}).exit_code, 0);
+  auto same = testing::run_command({run, kFace, dir + "/in", dir + "/got", "--expect", dir + "/want"});
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  // One element moved by 1e-3 of its value: outside rtol 1e-4, inside rtol 1e-2.
+  ir::Tensor t = formats::read_tensor_pb(dir + "/want/output_0.pb").tensor;
+  std::vector<float> v(t.span<float>().begin(), t.span<float>().end());
+  v[5] = v[5] * 1.001f + 1e-3f;
+  formats::write_tensor_pb(dir + "/want/output_0.pb", ir::Tensor::from<float>(t.dims(), v), "");
+  auto off = testing::run_command({run, kFace, dir + "/in", dir + "/got2", "--expect", dir + "/want"});
+  EXPECT_EQ(off.exit_code, 1);
+  EXPECT_EQ(off.err.rfind("pare-run: check failed: " + kFace + ": ", 0), 0u) << off.err;
+  EXPECT_NE(off.err.find("element 5 is"), std::string::npos) << off.err;
+  EXPECT_EQ(testing::run_command({run, kFace, dir + "/in", dir + "/got3", "--expect", dir + "/want", "--rtol", "1e-2",
+                                  "--atol", "1e-2"}).exit_code, 0);
+  EXPECT_EQ(testing::run_command({run, kFace, dir + "/in", dir + "/got4", "--expect", dir + "/want", "--rtol", "-1"})
+                .exit_code, 2);
+}
+
 TEST(Run, BadInputsAreOneLineErrors) {
   std::string dir = testing::temp_dir();
   fs::create_directories(dir + "/wrong");

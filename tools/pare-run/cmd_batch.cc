@@ -17,6 +17,7 @@ namespace {
 
 const char* const kBatchUsage =
     "usage: pare-run batch MODEL... --inputs DIR -o OUT [options]\n"
+    "MODEL may be a pare build manifest (OUT/manifest.json): its models, checked against its sha256.\n"
     "Runs every model over every input of DIR (images, or sample folders of input_K.pb / NAME.npy)\n"
     "in batches, models in priority order; writes OUT/MODEL/INPUT/output_K.pb, OUT/MODEL.jsonl (one\n"
     "line per input; the top classes of outputs that look like scores) and OUT/journal.json after\n"
@@ -111,6 +112,7 @@ jobs::BatchJob parse_batch(const std::vector<std::string>& argv, bool& quiet) {
       job.dims[v.substr(0, eq)] = whole(a, v.substr(eq + 1), 1, int64_t{1} << 31);
     } else if (a == "--quiet" || a == "-q") quiet = true;
     else if (starts_with(a, "-")) throw Error(fmt::format("unknown option '{}'", a));
+    else if (std::filesystem::path(a).extension() == ".json") jobs::add_manifest_models(a, job);
     else job.models.push_back(a);
   }
   if (job.models.empty()) throw Error("give at least one MODEL");

@@ -1,6 +1,9 @@
 // pare-run MODEL INPUT_DIR OUTPUT_DIR: one model on one sample folder, through
 // the C API an app would use (include/pare/pare.h), so the runner pare measures
-// with and the one apps link are the same code path.
+// with and the one apps link are the same code path. With --expect DIR it
+// compares the outputs with DIR/output_K.pb as `pare run --expect` does, which
+// is how make test-arm64 checks an aarch64 build against the host's outputs.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -16,7 +19,8 @@
 namespace pare::run_tool {
 namespace {
 
-const char* const kUsage = "usage: pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N]";
+const char* const kUsage =
+    "usage: pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N] [--expect DIR [--rtol R] [--atol A]]";
 
 // Owns a C API session; throws pare::Error with the API's last error.
 class CSession {
@@ -51,25 +55,58 @@ class CSession {
   pare_session* s_ = nullptr;
 };
 
+// "" when every element is within atol + rtol * |expected| (NaN only where
+// NaN is expected), else the first element that is not.
+std::string mismatch(const std::string& name, const ir::Tensor& got, const ir::Tensor& want, double rtol, double atol) {
+  if (got.dims() != want.dims())
+    return fmt::format("{}: shape [{}] != expected [{}]", name, fmt::join(got.dims(), ","), fmt::join(want.dims(), ","));
+  auto g = got.as_double(), e = want.as_double();
+  for (size_t i = 0; i < g.size(); ++i)
+    if (std::isnan(g[i]) != std::isnan(e[i]) || std::fabs(g[i] - e[i]) > atol + rtol * std::fabs(e[i]))
+      return fmt::format("{}: element {} is {} but {} was expected (tolerance rtol {} atol {})", name, i, g[i], e[i], rtol,
+                         atol);
+  return "";
+}
+
+// Removes "--flag VALUE" from args; nullopt when absent. A flag without a value is bad usage.
+std::optional<std::string> take_option(std::vector<std::string>& args, const std::string& flag) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] != flag) continue;
+    if (i + 1 >= args.size()) throw Error(flag + ": needs a value");
+    std::string v = args[i + 1];
+    args.erase(args.begin() + i, args.begin() + i + 2);
+    return v;
+  }
+  return std::nullopt;
+}
+
+double tolerance(const std::optional<std::string>& text, const char* flag, double def) {
+  if (!text) return def;
+  char* end = nullptr;
+  double v = std::strtod(text->c_str(), &end);
+  if (text->empty() || *end || !std::isfinite(v) || v < 0)
+    throw Error(fmt::format("{}: '{}' is not a non-negative number", flag, *text));
+  return v;
+}
+
 }  // namespace
 
 int run_main(std::vector<std::string> args) {
   int threads = 1;
-  for (size_t i = 0; i < args.size(); ++i)
-    if (args[i] == "--threads") {
-      // Whole numbers only, bounded as pare's own --threads: "abc", "4x" or
-      // 100000 are bad usage, not an exception text or 100,000 threads.
-      std::string text = i + 1 < args.size() ? args[i + 1] : "";
-      std::optional<int64_t> n = whole_number(text);
-      if (!n || *n < 1 || *n > rt::kMaxThreads) {
-        std::fprintf(stderr, "pare-run: error: --threads: '%s' is not a whole number from 1 to %d\n",
-                     printable(text).c_str(), rt::kMaxThreads);
-        return 2;
-      }
-      threads = static_cast<int>(*n);
-      args.erase(args.begin() + i, args.begin() + i + 2);
-      break;
+  if (std::optional<std::string> text = take_option(args, "--threads")) {
+    // Whole numbers only, bounded as pare's own --threads: "abc", "4x" or
+    // 100000 are bad usage, not an exception text or 100,000 threads.
+    std::optional<int64_t> n = whole_number(*text);
+    if (!n || *n < 1 || *n > rt::kMaxThreads) {
+      std::fprintf(stderr, "pare-run: error: --threads: '%s' is not a whole number from 1 to %d\n",
+                   printable(*text).c_str(), rt::kMaxThreads);
+      return 2;
     }
+    threads = static_cast<int>(*n);
+  }
+  std::optional<std::string> expect = take_option(args, "--expect");
+  double rtol = tolerance(take_option(args, "--rtol"), "--rtol", 1e-4);
+  double atol = tolerance(take_option(args, "--atol"), "--atol", 1e-5);
   if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "--version")) {
     std::printf("pare-run %s: %s\n       pare-run batch MODEL... --inputs DIR -o OUT [options]  (batch --help)\n",
                 pare_version(), kUsage + 7);
@@ -89,6 +126,7 @@ int run_main(std::vector<std::string> args) {
   }
   session.check(pare_session_run(session.get()));
   std::filesystem::create_directories(args[2]);
+  std::vector<std::string> failures;
   for (size_t k = 0; k < out_names.size(); ++k) {
     pare_tensor_info info;
     const void* data = nullptr;
@@ -98,8 +136,16 @@ int run_main(std::vector<std::string> args) {
     ir::Tensor t(static_cast<ir::DataType>(info.dtype), std::vector<int64_t>(info.dims, info.dims + info.rank),
                  std::vector<uint8_t>(p, p + bytes));
     formats::write_tensor_pb(args[2] + "/output_" + std::to_string(k) + ".pb", t, out_names[k]);
+    if (expect) {
+      std::string want = *expect + "/output_" + std::to_string(k) + ".pb";
+      std::string m = mismatch(out_names[k], t, formats::read_tensor_pb(want).tensor, rtol, atol);
+      if (!m.empty()) failures.push_back(m);
+    }
   }
-  return 0;
+  if (failures.empty()) return 0;
+  std::fprintf(stderr, "pare-run: check failed: %s: %s\n", printable(args[0]).c_str(),
+               printable(join(failures, "; ")).c_str());
+  return 1;
 }
 
 }  // namespace pare::run_tool

@@ -6,7 +6,8 @@
 
 namespace pare::run_tool {
 
-// pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N]; returns the exit code.
+// pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N] [--expect DIR [--rtol R] [--atol A]];
+// returns the exit code.
 int run_main(std::vector<std::string> args);
 
 // pare-run batch ...: arguments after "batch"; returns the exit code. Errors of

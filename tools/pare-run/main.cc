@@ -2,9 +2,9 @@
 // run it on input tensors, write the outputs. No passes, no reports, no ONNX
 // checker: only the loader, the runtime (through its C API) and tensor I/O.
 //
-//   pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N]          (cmd_run.cc)
+//   pare-run MODEL INPUT_DIR OUTPUT_DIR [--threads N] [--expect DIR]   (cmd_run.cc)
 //   pare-run batch MODEL... --inputs DIR -o OUT [...]          (cmd_batch.cc)
-// Exit codes as pare's: 0 ok, 2 bad usage or bad input.
+// Exit codes as pare's: 0 ok, 1 --expect found a mismatch, 2 bad usage or bad input.
 #include <cstdio>
 #include <exception>
 #include <string>

@@ -11,6 +11,7 @@
 //     than 2 spatial dims (its weights may be a graph input);
 //  3. the float16 bridge (kernels/float16.cc) around float32 kernels.
 #include "lib/runtime/kernels/families.h"
+#include "lib/runtime/kernels/registry.h"
 
 namespace pare::rt {
 namespace {
@@ -21,16 +22,19 @@ bool has_output(const ir::Node& n, size_t i) { return n.outputs().size() > i && 
 std::unique_ptr<Kernel> handed_over(const KernelDef& def, const KernelInit& init) {
   if (!def.domain.empty()) return nullptr;
   std::string_view op = def.op_type;
-  if (op == "Resize" && (init.attr_string("mode", "nearest") == "cubic" ||
+  // Each reference kernel is named only when its op is kept, so a reduced-ops
+  // build (registry.h) links none it cannot use.
+  if constexpr (kernels::op_kept("Resize"))
+    if (op == "Resize" && (init.attr_string("mode", "nearest") == "cubic" ||
                          (init.opset >= 11 && init.attr_string("coordinate_transformation_mode", "") == "tf_crop_and_resize")))
-    return kernels::make_general_resize(init);
-  if (op == "MaxPool" || op == "AveragePool") {
+      return kernels::make_general_resize(init);
+  if (kernels::any_kept({"MaxPool", "AveragePool"}) && (op == "MaxPool" || op == "AveragePool")) {
     bool max = op == "MaxPool";
     if (init.attr_ints("kernel_shape").size() > 2 || (max && (has_output(init.node, 1) || init.attr_int("storage_order", 0) != 0)))
       return kernels::make_reference_pool(init, max);
   }
-  if (op == "Conv" && init.constant(1) && init.constant(1)->dims().size() > 4) return kernels::make_reference_conv(init);
-  if (op == "BatchNormalization" && init.attr_int("training_mode", 0) != 0) return kernels::make_batchnorm_training(init);
+  if (kernels::op_kept("Conv") && op == "Conv" && init.constant(1) && init.constant(1)->dims().size() > 4) return kernels::make_reference_conv(init);
+  if (kernels::op_kept("BatchNormalization") && op == "BatchNormalization" && init.attr_int("training_mode", 0) != 0) return kernels::make_batchnorm_training(init);
   return nullptr;
 }
 
@@ -60,7 +64,7 @@ std::unique_ptr<Kernel> create_kernel(const KernelDef& def, const KernelInit& in
   std::unique_ptr<Kernel> k = handed_over(def, init);
   if (!k) {
     k = def.create(init);
-    if (def.domain.empty() && def.op_type == "Conv") k = std::make_unique<ByRank>(std::move(k), kernels::make_reference_conv(init));
+    if (kernels::op_kept("Conv") && def.domain.empty() && def.op_type == "Conv") k = std::make_unique<ByRank>(std::move(k), kernels::make_reference_conv(init));
   }
   return kernels::bridge_float16(def, std::move(k));
 }

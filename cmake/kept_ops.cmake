@@ -1,0 +1,32 @@
+# Included by CMakeLists.txt and cmake/runtime/CMakeLists.txt; PARE_OPS is set by the includer.
+# The reduced-ops build (docs/runtime.md): PARE_OPS lists the op types to keep,
+# comma-separated ("Conv,Relu,Add") or as a file with one per line (# comments);
+# kernels/registry.cc then leaves every other kernel family out of the table, so
+# the linker leaves its code out of pare-run and libpare_runtime. Empty: all ops.
+set(PARE_KEPT_OPS "")
+if(PARE_OPS)
+  if(EXISTS "${PARE_OPS}")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${PARE_OPS}")
+    file(STRINGS "${PARE_OPS}" pare_ops_lines)
+    foreach(line IN LISTS pare_ops_lines)
+      string(REGEX REPLACE "#.*" "" line "${line}")
+      string(REPLACE "," ";" line "${line}")
+      list(APPEND PARE_KEPT_OPS ${line})
+    endforeach()
+  else()
+    string(REPLACE "," ";" PARE_KEPT_OPS "${PARE_OPS}")
+  endif()
+  list(TRANSFORM PARE_KEPT_OPS STRIP)
+  list(FILTER PARE_KEPT_OPS EXCLUDE REGEX "^$")
+  list(REMOVE_DUPLICATES PARE_KEPT_OPS)
+  list(SORT PARE_KEPT_OPS)
+  message(STATUS "reduced-ops build: ${PARE_KEPT_OPS}")
+  set(PARE_ALL_OPS false)
+else()
+  set(PARE_ALL_OPS true)
+endif()
+set(PARE_KEPT_OPS_LIST "")
+foreach(op IN LISTS PARE_KEPT_OPS)
+  string(APPEND PARE_KEPT_OPS_LIST "\"${op}\", ")
+endforeach()
+configure_file(${CMAKE_CURRENT_LIST_DIR}/../lib/runtime/kernels/kept_ops.h.in ${CMAKE_BINARY_DIR}/generated/pare/kept_ops.h @ONLY)

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# make test-arm64: the runtime cross-built for aarch64 (cmake/runtime with
+# Debian's g++-aarch64-linux-gnu), run under qemu-aarch64 on the real models of
+# the test set and on the ONNX conformance cases, against outputs this machine
+# computed (the host's pare on the same seeded inputs; the cases' own expected
+# outputs). Usage: scripts/test_arm64.sh [HOST_BUILD] [ARM_BUILD]
+# PARE_ARM_OPTIONAL=1 makes a missing toolchain a skip (exit 0), as CI wants.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+host=${1:-build}
+arm=${2:-build-arm64}
+jobs=${JOBS:-2}
+sysroot=/usr/aarch64-linux-gnu
+
+if ! command -v aarch64-linux-gnu-g++ >/dev/null || ! command -v qemu-aarch64 >/dev/null; then
+  echo "test-arm64: needs g++-aarch64-linux-gnu and qemu-user (scripts/setup.sh --arm)" >&2
+  [ "${PARE_ARM_OPTIONAL:-0}" = 1 ] && { echo "test-arm64: skipped"; exit 0; }
+  exit 2
+fi
+[ -x "$host/pare" ] && [ -x "$host/pare-run" ] || { echo "test-arm64: build $host/pare and $host/pare-run first" >&2; exit 2; }
+
+cmake -S cmake/runtime -B "$arm" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchains/aarch64-linux-gnu.cmake" ${CMAKE_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_LAUNCHER} >/dev/null
+cmake --build "$arm" -j"$jobs" --target pare-run pare_runtime_shared >/dev/null
+aarch64-linux-gnu-strip -o "$arm/pare-run.stripped" "$arm/pare-run"
+echo "test-arm64: aarch64 pare-run $(stat -c %s "$arm/pare-run.stripped") bytes stripped"
+run_arm() { qemu-aarch64 -L "$sysroot" "$arm/pare-run" "$@"; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=0
+
+# Real models: seeded inputs and reference outputs from the host's pare
+# (x86-64), then pare-run on aarch64 within rtol 1e-3, atol 1e-4: the two
+# CPUs' kernels sum in different orders (AVX2 vs NEON widths, FMA).
+cache=${PARE_MODEL_CACHE:-$HOME/.cache/pare/models}
+models=(
+  "testdata/models/face_detection_front_128x128_barracuda.onnx|"
+  "testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=48 --dim p2o.DynamicDimension.2=192"
+  "$cache/ch_PP-OCRv4_det_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=320 --dim p2o.DynamicDimension.2=320"
+  "$cache/ch_PP-OCRv4_rec_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=320"
+  "$cache/mlsd_320x320_tiny.onnx|"
+  "$cache/hello_deepa.onnx|"
+)
+real=0
+for entry in "${models[@]}"; do
+  model=${entry%%|*}
+  dims=${entry#*|}
+  if [ ! -f "$model" ]; then echo "test-arm64: $model is missing (scripts/fetch_models.sh)" >&2; failed=1; continue; fi
+  name=$(basename "$model" .onnx)
+  # shellcheck disable=SC2086
+  "$host/pare" run "$model" $dims --seed 7 --save-inputs "$work/$name/in" --outputs "$work/$name/want" >/dev/null
+  if run_arm "$model" "$work/$name/in" "$work/$name/got" --expect "$work/$name/want" --rtol 1e-3 --atol 1e-4; then
+    real=$((real + 1))
+  else
+    echo "test-arm64: FAILED $name" >&2
+    failed=1
+  fi
+done
+echo "test-arm64: real models: $real of ${#models[@]} match the host"
+
+# Conformance cases: every case the host's pare-run passes (the runner has its
+# ops and matches the expected outputs within ONNX's rtol 1e-3) must pass on
+# aarch64 too. One case per line: "dir".
+root=/usr/share/libonnx-testdata/data
+if [ -d "$root" ]; then
+  find "$root/node" "$root/simple" "$root/pytorch-converted" "$root/pytorch-operator" -name model.onnx 2>/dev/null |
+    sort | sed 's|/model.onnx$||' > "$work/cases"
+  check_case() {  # $1 runner (host|arm), $2 case dir
+    local out="$work/out/$1/$(basename "$2")"
+    if [ "$1" = host ]; then
+      "$host/pare-run" "$2/model.onnx" "$2/test_data_set_0" "$out" --expect "$2/test_data_set_0" --rtol 1e-3 --atol 1e-5 >/dev/null 2>&1
+    else
+      run_arm "$2/model.onnx" "$2/test_data_set_0" "$out" --expect "$2/test_data_set_0" --rtol 1e-3 --atol 1e-5 >/dev/null 2>&1
+    fi
+  }
+  export -f check_case run_arm
+  export work host arm sysroot
+  # Each bash -c exits 0, so xargs does not report the cases that fail (as 123).
+  xargs -P "$jobs" -I{} bash -c 'if check_case host {}; then echo {}; fi' < "$work/cases" | sort > "$work/host_pass"
+  xargs -P "$jobs" -I{} bash -c 'if ! check_case arm {}; then echo {}; fi' < "$work/host_pass" | sort > "$work/arm_fail"
+  echo "test-arm64: conformance: $(($(wc -l < "$work/host_pass") - $(wc -l < "$work/arm_fail"))) of $(wc -l < "$work/host_pass") cases the host passes also pass on aarch64 ($(wc -l < "$work/cases") cases in all)"
+  if [ -s "$work/arm_fail" ]; then
+    sed 's|^|test-arm64: FAILED |' "$work/arm_fail" >&2
+    failed=1
+  fi
+fi
+exit $failed
