@@ -76,6 +76,7 @@ const Command kCheckCommand = {
           ->required();
       sub.add_option("--dim", a->dims,
                      "fix a symbolic dim for MACs, e.g. --dim batch=1 (repeatable; a budget entry's dims: win)");
+      add_input_shape_option(sub, a->dims);
       sub.add_option("--baseline", a->baseline, "a JSON file written earlier by pare check --json: show each change");
       sub.add_flag("--github", a->github,
                    "GitHub Actions: ::error annotations, and a Markdown table appended to $GITHUB_STEP_SUMMARY");
