@@ -96,7 +96,6 @@ std::string examples(const std::string& command) {
       {"bench", {"pare bench model.onnx --runs 50 --threads 2", "pare bench vad.onnx --input-shape input=1x512 --json"}},
       {"split", {"pare split model.onnx --at tensor_a --at tensor_b -o parts/"}},
       {"extract", {"pare extract model.onnx --outputs scores,boxes -o head.onnx"}},
-      {"dedupe", {"pare dedupe a.onnx b.onnx -o shared/"}},
       {"passes", {"pare passes", "pare passes --markdown > docs/passes.md"}},
   };
   auto it = table.find(command);

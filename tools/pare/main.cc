@@ -43,9 +43,9 @@ int run(int argc, char** argv) {
   std::function<int()> handler;
   for (const auto* c : commands()) {
     CLI::App* sub = app.add_subcommand(c->name, c->summary);
-    sub->footer(pare::cli::examples(c->name));
     auto setup = c->setup;
     auto h = std::make_shared<std::function<int()>>(setup(*sub));
+    if (sub->get_footer().empty()) sub->footer(pare::cli::examples(c->name));
     sub->callback([h, &handler] { handler = *h; });
   }
   app.add_subcommand("help", "list the commands")->callback([&handler] {

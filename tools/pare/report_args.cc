@@ -7,6 +7,7 @@
 #include "formats/report/terminal.h"
 #include "lib/base/atomic_file.h"
 #include "tools/pare/commands.h"
+#include "tools/pare/habits.h"
 
 namespace pare::cli {
 
@@ -107,7 +108,7 @@ Prepared prepare(const ReportArgs& a) {
 
 int conclude(const metrics::Report& report, const ReportFiles& files, const std::string& shown_output,
              const std::string& checked_file) {
-  fmt::print(text_stream(files.all()), "{}", formats::terminal_text(report, shown_output));
+  put_text(text_stream(files.all()), formats::terminal_text(report, shown_output));
   // Again, now that every input has been read (samples, labels): all or nothing.
   check_report_files(files);
   if (!files.json.empty()) write_output(files.json, formats::report_text(report));
@@ -118,7 +119,8 @@ int conclude(const metrics::Report& report, const ReportFiles& files, const std:
   }
   // The outputs are right as they are; a budget that does not hold is exit 1.
   std::string failures = formats::failure_lines(checked_file, report.budgets);
-  std::fputs(failures.c_str(), stderr);
+  std::fflush(stdout);
+  put_text(stderr, failures);
   return failures.empty() ? 0 : 1;
 }
 
