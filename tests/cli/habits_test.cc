@@ -222,6 +222,7 @@ TEST(CheckFlags, BudgetsWithoutAFileAndAFirstBaseline) {
                     dir + "/none.json", "--json", dir + "/new.json"});
   EXPECT_EQ(over.exit_code, 1) << over.err;
   EXPECT_NE(over.err.find("pare: notice: " + dir + "/none.json: no baseline yet"), std::string::npos) << over.err;
+  EXPECT_EQ(over.out.rfind("1 of 1 model over budget\n\n" + kCls + ": over\n", 0), 0u) << "the verdict leads: " << over.out;
   EXPECT_NE(over.err.find("pare: check failed: " + kCls + ": download bytes"), std::string::npos) << over.err;
   // The next run has a baseline: changes are shown.
   auto next = pare({"check", kCls, "--max-download-bytes", "1MB", "--baseline", dir + "/new.json"});
