@@ -236,6 +236,17 @@ TEST(CheckFlags, BudgetsWithoutAFileAndAFirstBaseline) {
   EXPECT_EQ(bad.err.rfind("pare: error: --max-bytes: ", 0), 0u) << bad.err;
 }
 
+TEST(CheckFlags, FlagsTightenABudgetFile) {
+  std::string dir = testing::temp_dir();
+  fs::copy_file(kCls, dir + "/cls.onnx");
+  write_file_atomic(dir + "/budget.yaml", "models:\n  - path: cls.onnx\n    max-bytes: 10MB\n");
+  EXPECT_EQ(pare({"check", "--budget", dir + "/budget.yaml"}).exit_code, 0);
+  auto c = pare({"check", "--budget", dir + "/budget.yaml", "--max-bytes", "1KB"});
+  EXPECT_EQ(c.exit_code, 1) << c.err;
+  EXPECT_NE(c.err.find("pare: check failed: cls.onnx: bytes"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("> budget 1.00 kB"), std::string::npos) << c.err;
+}
+
 TEST(CheckFlags, GithubActionsTurnsOnAnnotations) {
   std::vector<std::string> args = {"check", kCls, "--max-bytes", "1KB"};
   EXPECT_EQ(pare(args).out.find("::error file="), std::string::npos);
