@@ -1,11 +1,14 @@
 #!/bin/sh
 # Writes the man pages of pare into OUTDIR from pare's own help text (pare help,
 # pare COMMAND --help), so a page can never disagree with the binary it ships
-# with. Run by the build (target pare_man); deterministic (no date).
-#   scripts/man_pages.sh build/pare build/man
+# with. Run by the build (target pare_man); deterministic (no date). The page
+# pare-run(1) is both `pare run` and the standalone pare-run binary (given as
+# the third argument), whose name it shares.
+#   scripts/man_pages.sh build/pare build/man build/pare-run
 set -eu
 pare=$1
 out=$2
+pare_run=${3:-}
 version=$("$pare" --version | sed 's/^pare //')
 mkdir -p "$out"
 
@@ -23,6 +26,10 @@ page() {
     printf '.SH NAME\n%s \\- %s\n' "$name" "$(printf '%s' "$summary" | escape)"
     printf '.SH DESCRIPTION\n.nf\n'
     "$pare" "$@" | escape
+    if [ "$name" = pare-run ] && [ -n "$pare_run" ]; then
+      printf '\nThe standalone runner, as an app would ship it (pare-run --help):\n\n'
+      "$pare_run" --help | escape
+    fi
     printf '.fi\n.SH EXIT STATUS\n0 ok, 1 a check failed, 2 bad usage or bad input.\n'
     printf '.SH ENVIRONMENT\n'
     printf '.TP\n.B NO_COLOR\nwhen set and not empty, no colour even on a terminal.\n'

@@ -88,6 +88,10 @@ TEST_F(Install, ManPagesAndCompletionFromTheHelpText) {
     EXPECT_NE(page.find(option), std::string::npos) << option;
   }
   EXPECT_NE(read_file(*prefix_ + "/share/man/man1/pare.1").find("pare-shrink"), std::string::npos);
+  // pare-run(1) is both `pare run` and the standalone binary of that name.
+  std::string run_page = read_file(*prefix_ + "/share/man/man1/pare-run.1");
+  EXPECT_NE(run_page.find("Usage: pare run"), std::string::npos);
+  EXPECT_NE(run_page.find("pare-run MODEL INPUT_DIR OUTPUT_DIR"), std::string::npos);
   // man renders it (when man is installed).
   auto man = testing::run_command({"sh", "-c", "command -v man >/dev/null || exit 77; MANWIDTH=100 man -l " + *prefix_ +
                                                    "/share/man/man1/pare-shrink.1"});
