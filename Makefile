@@ -79,6 +79,7 @@ fuzz: setup
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_targets
 	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# Figures comparable with docs/performance.md come from a native build: make bench PARE_MARCH=native
 bench: build
 	@scripts/fetch_models.sh
 	@scripts/setup_ort.sh
