@@ -80,6 +80,20 @@ TEST(Presets, ShrinkWithoutPassesRunsTheDefaultPresetAndSaysSo) {
   EXPECT_FALSE(fs::exists(dir + "/x.onnx"));
 }
 
+TEST(Presets, AModelWithoutWeightsToStoreStillShrinks) {
+  // The VAD-like model's one weight has 8 elements, below quantize's min-size: a
+  // default must not fail where quantize(fp16) alone would ("nothing to quantize").
+  std::string dir = testing::temp_dir();
+  std::string vad = unnamed_dim_model(dir);
+  for (const auto& p : passes::presets()) {
+    auto c = pare({"shrink", vad, "-o", dir + "/" + p.name + ".onnx", "--preset", p.name});
+    EXPECT_EQ(c.exit_code, 0) << p.name << ": " << c.err;
+  }
+  auto alone = pare({"shrink", vad, "-o", dir + "/q.onnx", "--passes", "quantize(fp16)"});
+  EXPECT_EQ(alone.exit_code, 2);
+  EXPECT_NE(alone.err.find("nothing to quantize"), std::string::npos) << alone.err;
+}
+
 TEST(Presets, EveryPresetIsListedAndParses) {
   auto c = pare({"passes"});
   ASSERT_EQ(c.exit_code, 0);
