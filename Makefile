@@ -1,17 +1,21 @@
 # Thin wrapper over CMake and the scripts: setup, build, demo, test, bench.
 BUILD ?= build
 JOBS ?= 2
+# The instruction set: portable by default (x86-64-v2); make PARE_MARCH=native
+# for this CPU's (AVX2/FMA...), faster and not copyable (docs/performance.md).
+PARE_MARCH ?=
+CMAKE_CONFIG := -DCMAKE_BUILD_TYPE=Release $(if $(PARE_MARCH),-DPARE_MARCH=$(PARE_MARCH))
 DEMO_MODEL := testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx
 DEMO_OUT := $(BUILD)/demo/cls.shrunk.onnx
 DEMO_PASSES ?= fold, fuse-bn, fuse-act, dce, quantize(int8, weights-only), strip
 
-.PHONY: setup build demo test bench clean install configure build-pare fuzz test-sanitize test-arm64
+.PHONY: setup build demo test bench clean install configure build-pare fuzz test-sanitize test-arm64 deb
 
 setup:
 	@scripts/setup.sh
 
 configure:
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake -S . -B $(BUILD) $(CMAKE_CONFIG) >/dev/null
 
 build: setup configure
 	@cmake --build $(BUILD) -j$(JOBS)
@@ -19,16 +23,24 @@ build: setup configure
 # The demo builds only what it runs, with only the packages building needs.
 build-pare:
 	@scripts/setup.sh --build
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake -S . -B $(BUILD) $(CMAKE_CONFIG) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS) --target pare
 
 # make install PREFIX=/usr/local DESTDIR=/tmp/stage
 PREFIX ?= /usr/local
 install:
 	@scripts/setup.sh --build
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS) --target pare pare-run pare_runtime_static pare_runtime_shared
+	@cmake -S . -B $(BUILD) $(CMAKE_CONFIG) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) --target pare pare-run pare_runtime_static pare_runtime_shared pare_man
 	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+# A Debian package of what install puts in place: $(BUILD)/pare_VERSION_ARCH.deb
+# (inspect it with dpkg-deb -c, install it with apt install ./$(BUILD)/pare_*.deb).
+deb:
+	@scripts/setup.sh --build
+	@cmake -S . -B $(BUILD) $(CMAKE_CONFIG) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) --target pare pare-run pare_runtime_static pare_runtime_shared pare_man
+	@cd $(BUILD) && cpack -G DEB
 
 # Synthetic, seeded samples for the demo report; real accuracy needs real inputs (see docs/).
 DEMO_DIMS := --dim p2o.DynamicDimension.0=8 --dim p2o.DynamicDimension.1=48 --dim p2o.DynamicDimension.2=192
@@ -74,6 +86,7 @@ test-arm64: build
 	@scripts/fetch_models.sh
 	@JOBS=$(JOBS) scripts/test_arm64.sh $(BUILD) $(ARM_BUILD)
 
+# Figures comparable with docs/performance.md come from a native build: make bench PARE_MARCH=native
 bench: build
 	@scripts/fetch_models.sh
 	@scripts/setup_ort.sh

@@ -150,16 +150,40 @@ void measure(Row& r, const formats::BudgetFile& budget, Progress& progress) {
   m.results = metrics::check_limits(m.budget, m.measured);
 }
 
+// Each file held to the job's budget alone, when there is no budget file.
+std::vector<Row> rows_without_budget_file(const CheckJob& job) {
+  if (job.files.empty()) fail("pare check needs models to check: files, or a budget file that names them");
+  if (job.budget.needs_data())
+    fail("fidelity budgets (SQNR, cosine, top-1 drop, accuracy) need a reference and samples: give them in a budget "
+         "file entry");
+  std::vector<Row> rows;
+  for (const auto& file : job.files) {
+    Row& r = rows.emplace_back();
+    r.model.name = r.model.path = file;
+  }
+  return rows;
+}
+
 }  // namespace
 
 metrics::CheckReport check(const CheckJob& job, Progress& progress) {
-  formats::BudgetFile budget = formats::load_budget_file(job.budget_file);
-  std::vector<metrics::Budget> limits;
-  for (const auto& e : budget.entries) limits.push_back(entry_budget(budget, e));
-  std::vector<Row> rows = select_rows(budget, limits, job.files);
+  formats::BudgetFile budget;
+  std::vector<Row> rows;
+  if (job.budget_file.empty()) {
+    rows = rows_without_budget_file(job);
+  } else {
+    budget = formats::load_budget_file(job.budget_file);
+    std::vector<metrics::Budget> limits;
+    for (const auto& e : budget.entries) limits.push_back(entry_budget(budget, e));
+    rows = select_rows(budget, limits, job.files);
+  }
   metrics::CheckReport report;
   report.budget_file = job.budget_file;
   for (auto& r : rows) {
+    r.model.budget = metrics::tightest(r.model.budget, job.budget);
+    if (job.budget.needs_data() && !r.compare)
+      fail("{}: a fidelity budget needs a reference and samples, which no entry of {} gives it", r.model.name,
+           job.budget_file);
     for (const auto& [k, v] : job.dims) r.dims.emplace(k, v);  // emplace: the budget entry's dims stay
     measure(r, budget, progress);
     report.models.push_back(std::move(r.model));

@@ -14,11 +14,14 @@
 namespace pare::jobs {
 
 struct CheckJob {
-  std::string budget_file;
+  std::string budget_file;                // "" when the limits are all in `budget`
   std::vector<std::string> files;         // empty: every file the entries name
   std::map<std::string, int64_t> dims;    // for every model; an entry's dims win
+  metrics::Budget budget;                 // limits for every model (pare check's flags), tightened by its entries'
 };
 
+// Without a budget file, each of `files` is held to `budget` alone (sizes only:
+// fidelity needs a reference and samples, which only an entry names).
 // Errors name the budget file and the line (a bad limit, a path that names no
 // file, two comparisons for one model) or the model.
 metrics::CheckReport check(const CheckJob& job, Progress& progress);

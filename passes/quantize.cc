@@ -279,6 +279,7 @@ class Quantize : public Pass {
       }
       g.compact();
     });
+    if (changed == 0 && o_.if_any) return;  // a preset on a model without weights to store otherwise
     if (changed == 0) fail("nothing to quantize: no float32 weight of at least {} elements", o_.min_size);
     if (o_.int4 && blocked == 0)
       fail("block={} divides the input channels of no weight: every weight would fall back to int8", o_.block);
@@ -321,7 +322,8 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
       skip_ops(v.list("skip-ops")),
       calib(v.str("calib")),
       uint8_activations(!v.flag("int8-activations")),
-      int32_bias(v.str("bias") == "int32") {
+      int32_bias(v.str("bias") == "int32"),
+      if_any(v.flag("if-any")) {
   calibration.method = method_of(v.str("method"));
   calibration.percentile = v.number("percentile");
   calibration.symmetric = v.flag("symmetric");
@@ -380,6 +382,8 @@ extern const PassInfo kQuantizePass = {
         {"block", OptionType::kInteger, "32", "int4: weights per scale along the input-channel axis", 2, 1e9},
         {"scales", OptionType::kChoice, "float16", "int4: the type of the block scales (float16 when every scale fits)", 0, 0,
          false, {"float16", "float32"}},
+        {"if-any", OptionType::kBool, "false",
+         "fp16 and weights-only: when no weight qualifies, keep the model as it is instead of failing (the presets)"},
     },
     [](const OptionValues& v) -> std::unique_ptr<Pass> { return std::make_unique<Quantize>(QuantizeOptions(v)); },
 };

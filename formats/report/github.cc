@@ -99,7 +99,8 @@ std::string github_summary(const metrics::CheckReport& report, const Baseline* b
     if (std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return result_of(r, m.what) != nullptr; }))
       fidelity.push_back(&m);
   size_t over = report.over();
-  std::string md = fmt::format("### pare check: {}\n\n", markdown_cell(report.budget_file));
+  std::string md = report.budget_file.empty() ? "### pare check\n\n"  // limits given as flags
+                                              : fmt::format("### pare check: {}\n\n", markdown_cell(report.budget_file));
   const char* models = rows.size() == 1 ? "model" : "models";
   md += over ? fmt::format("{} of {} {} over budget.\n\n", over, rows.size(), models)
              : fmt::format("{} {} within budget.\n\n", rows.size(), models);

@@ -191,16 +191,14 @@ std::string checked_model_text(const metrics::CheckedModel& r, const Baseline* b
 }  // namespace
 
 std::string check_text(const metrics::CheckReport& report, const Baseline* baseline) {
-  std::string o;
-  for (size_t i = 0; i < report.models.size(); ++i) {
-    if (i) o += "\n";
-    o += checked_model_text(report.models[i], baseline);
-  }
+  // The verdict leads, and closes the output again for a log read from its end.
   size_t over = report.over(), n = report.models.size();
   const char* models = n == 1 ? "model" : "models";
-  o += fmt::format("\n{}\n", over ? fmt::format("{} of {} {} over budget", over, n, models)
-                                  : fmt::format("{} {} within budget", n, models));
-  return o;
+  std::string verdict = over ? fmt::format("{} of {} {} over budget", over, n, models)
+                             : fmt::format("{} {} within budget", n, models);
+  std::string o = verdict + "\n";
+  for (const auto& m : report.models) o += "\n" + checked_model_text(m, baseline);
+  return o + "\n" + verdict + "\n";
 }
 
 }  // namespace pare::formats

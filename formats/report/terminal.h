@@ -18,8 +18,8 @@ std::string terminal_text(const metrics::Report& report, const std::string& outp
 // "pare: check failed: FILE: WHAT VALUE > budget LIMIT\n" for each failure ("" when none).
 std::string failure_lines(const std::string& file, const std::vector<metrics::BudgetResult>& results);
 
-// pare check: a table per model (with each change since `baseline` when given)
-// and the line that counts the models over budget.
+// pare check: the line that counts the models over budget, a table per model
+// (with each change since `baseline` when given), and the count line again.
 std::string check_text(const metrics::CheckReport& report, const Baseline* baseline);
 
 // "   578966 -> 180080       (-68.9%)"

@@ -1,5 +1,6 @@
 #include "lib/runtime/inputs.h"
 
+#include <algorithm>
 #include <climits>
 
 #include "lib/runtime/session.h"
@@ -12,8 +13,54 @@
 
 namespace pare::rt {
 
+std::string input_dim_key(const std::string& input, size_t index) { return fmt::format("{}[{}]", input, index); }
+std::string input_rank_key(const std::string& input) { return input + "[rank]"; }
+
+namespace {
+
+// The key prefix that sizes `input` by position: its name, or "" when the model
+// has this one input and the sizes were given without a name.
+std::string positional_name(const std::vector<std::string>& inputs, const std::string& input,
+                            const std::map<std::string, int64_t>& dims) {
+  if (dims.count(input_rank_key(input)) || inputs.size() != 1) return input;
+  return dims.count(input_rank_key("")) ? "" : input;
+}
+
+// Every input that `dims` sizes by position exists (a typo must not pass silently).
+void check_positional_names(const std::vector<std::string>& inputs, const std::map<std::string, int64_t>& dims) {
+  for (const auto& [key, size] : dims) {
+    const std::string suffix = "[rank]";
+    if (key.size() < suffix.size() || key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    std::string name = key.substr(0, key.size() - suffix.size());
+    if (name.empty() && inputs.size() != 1)
+      fail("a shape without an input name fits a model with one input; this one has {} ({}): give NAME=SHAPE",
+           inputs.size(), fmt::join(inputs, ", "));
+    if (!name.empty() && std::find(inputs.begin(), inputs.end(), name) == inputs.end())
+      fail("a shape is given for input '{}', which the model does not have (inputs: {})", name, fmt::join(inputs, ", "));
+  }
+}
+
+// The size of dim `i` of input `v`: known, given by position, or by its symbol.
+int64_t dim_size(const ir::Value& v, size_t i, const std::string& positional, const std::map<std::string, int64_t>& dims) {
+  const ir::Dim& d = v.shape->dims[i];
+  auto given = dims.find(input_dim_key(positional, i));
+  if (given != dims.end()) {
+    if (d.is_known() && d.value != given->second)
+      fail("input '{}' has size {} in dim {}; the shape given says {}", v.name(), d.value, i, given->second);
+    return given->second;
+  }
+  if (d.is_known()) return d.value;
+  if (!d.symbol.empty() && dims.count(d.symbol)) return dims.at(d.symbol);
+  fail("input '{}' has dim '{}' of unknown size; fix it with {}", v.name(), d.str(),
+       d.symbol.empty() ? fmt::format("--input-shape {}=SHAPE (e.g. 1x512)", v.name()) : "--dim " + d.symbol + "=N");
+}
+
+}  // namespace
+
 std::vector<ir::Tensor> random_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
                                       uint64_t seed) {
+  const std::vector<std::string> inputs = input_names(model);
+  check_positional_names(inputs, dims);
   std::mt19937_64 rng(seed);
   // Not std::uniform_real_distribution: its output is not specified bit for bit
   // across standard libraries; this is.
@@ -22,12 +69,12 @@ std::vector<ir::Tensor> random_inputs(const ir::Model& model, const std::map<std
   for (const ir::Value* v : model.graph->inputs) {
     if (v->is_constant()) continue;
     if (!v->shape) fail("input '{}' has no shape; give sample inputs instead", v->name());
+    std::string positional = positional_name(inputs, v->name(), dims);
+    if (auto rank = dims.find(input_rank_key(positional)); rank != dims.end() && rank->second != int64_t(v->shape->rank()))
+      fail("input '{}' has rank {} ({}); the shape given has {} dims", v->name(), v->shape->rank(), v->shape->str(),
+           rank->second);
     std::vector<int64_t> sizes;
-    for (const auto& d : v->shape->dims) {
-      if (d.is_known()) sizes.push_back(d.value);
-      else if (!d.symbol.empty() && dims.count(d.symbol)) sizes.push_back(dims.at(d.symbol));
-      else fail("input '{}' has dim '{}' of unknown size; fix it with --dim {}=N", v->name(), d.str(), d.symbol.empty() ? "NAME" : d.symbol);
-    }
+    for (size_t i = 0; i < v->shape->rank(); ++i) sizes.push_back(dim_size(*v, i, positional, dims));
     if (v->dtype == ir::DataType::kUndefined || v->dtype == ir::DataType::kString)
       fail("input '{}' has type {}, which synthetic inputs do not cover", v->name(), ir::name(v->dtype));
     // Checked before allocating: a declared dim of 2^40 must be refused, not

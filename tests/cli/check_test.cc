@@ -281,8 +281,9 @@ TEST(CheckGithub, AnnotationsAndStepSummary) {
   EXPECT_NE(md.find(human_bytes(face.bytes)), std::string::npos) << md;
 
   // Without --github: no annotations, and the summary is left alone.
-  auto plain = testing::run_command({"env", "GITHUB_STEP_SUMMARY=" + summary, testing::pare_bin(), "check", "--budget",
-                                     dir + "/budget.yaml"});
+  // (GITHUB_ACTIONS unset: "true" would turn --github on by itself, as when this suite runs in an Action.)
+  auto plain = testing::run_command({"env", "-u", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY=" + summary,
+                                     testing::pare_bin(), "check", "--budget", dir + "/budget.yaml"});
   EXPECT_EQ(plain.exit_code, 1);
   EXPECT_EQ(plain.out.find("::error"), std::string::npos) << plain.out;
   EXPECT_EQ(read_file(summary), md);

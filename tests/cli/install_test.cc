@@ -78,5 +78,64 @@ TEST_F(Install, ACProgramBuildsWithFindPackage) {
   EXPECT_NE(run.out.find("Identity_2:0 [1,512,16]"), std::string::npos) << run.out;
 }
 
+TEST_F(Install, ManPagesAndCompletionFromTheHelpText) {
+  // A page per command, generated from its --help: every option of the help is in the page.
+  std::string page = read_file(*prefix_ + "/share/man/man1/pare-check.1");
+  EXPECT_EQ(page.rfind(".TH PARE-CHECK 1", 0), 0u) << page.substr(0, 80);
+  auto help = testing::run_command({*prefix_ + "/bin/pare", "check", "--help"});
+  for (const char* option : {"--max-download-bytes", "--baseline", "--input-shape", "--github"}) {
+    EXPECT_NE(help.out.find(option), std::string::npos) << option;
+    EXPECT_NE(page.find(option), std::string::npos) << option;
+  }
+  EXPECT_NE(read_file(*prefix_ + "/share/man/man1/pare.1").find("pare-shrink"), std::string::npos);
+  // pare-run(1) is both `pare run` and the standalone binary of that name.
+  std::string run_page = read_file(*prefix_ + "/share/man/man1/pare-run.1");
+  EXPECT_NE(run_page.find("Usage: pare run"), std::string::npos);
+  EXPECT_NE(run_page.find("pare-run MODEL INPUT_DIR OUTPUT_DIR"), std::string::npos);
+  // man renders it (when man is installed).
+  auto man = testing::run_command({"sh", "-c", "command -v man >/dev/null || exit 77; MANWIDTH=100 man -l " + *prefix_ +
+                                                   "/share/man/man1/pare-shrink.1"});
+  if (man.exit_code != 77) {
+    EXPECT_EQ(man.exit_code, 0) << man.err;
+    EXPECT_NE(man.out.find("--preset"), std::string::npos) << man.out;
+  }
+
+  // bash completion, driven as bash would: commands, then a command's options.
+  std::string bash = *prefix_ + "/share/bash-completion/completions/pare";
+  std::string drive = "source " + bash + "; PATH=" + *prefix_ +
+                      "/bin:$PATH; COMP_WORDS=(pare insp); COMP_CWORD=1; _pare; echo \"${COMPREPLY[*]}\"; "
+                      "COMP_WORDS=(pare shrink --pre); COMP_CWORD=2; _pare; echo \"${COMPREPLY[*]}\"; "
+                      "COMP_WORDS=(pare shrink --preset sm); COMP_CWORD=3; _pare; echo \"${COMPREPLY[*]}\"";
+  auto b = testing::run_command({"bash", "-c", drive});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(b.out, "inspect\n--preset\nsmall\n");
+  std::string zsh = read_file(*prefix_ + "/share/zsh/site-functions/_pare");
+  EXPECT_EQ(zsh.rfind("#compdef pare\n", 0), 0u);
+}
+
+// The .deb that CPack makes holds what install puts in place, and runs from a scratch root.
+TEST_F(Install, DebianPackage) {
+  std::string dir = testing::temp_dir();
+  auto pack = testing::run_command(
+      {"cpack", "-G", "DEB", "--config", std::string(PARE_BINARY_DIR) + "/CPackConfig.cmake", "-B", dir});
+  ASSERT_EQ(pack.exit_code, 0) << pack.out << pack.err;
+  std::string deb;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".deb") deb = e.path().string();
+  ASSERT_FALSE(deb.empty()) << pack.out;
+  auto list = testing::run_command({"dpkg-deb", "-c", deb});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  for (const char* f : {"./usr/bin/pare", "./usr/bin/pare-run", "./usr/include/pare/pare.h",
+                        "./usr/share/man/man1/pare-shrink.1", "./usr/share/bash-completion/completions/pare"})
+    EXPECT_NE(list.out.find(f), std::string::npos) << f << " in\n" << list.out;
+  auto fields = testing::run_command({"dpkg-deb", "-f", deb, "Package", "Depends"});
+  EXPECT_NE(fields.out.find("Package: pare"), std::string::npos) << fields.out;
+  EXPECT_NE(fields.out.find("libprotobuf"), std::string::npos) << "shared library dependencies: " << fields.out;
+  ASSERT_EQ(testing::run_command({"dpkg", "-x", deb, dir + "/root"}).exit_code, 0);
+  auto v = testing::run_command({dir + "/root/usr/bin/pare", "--version"});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_EQ(v.out.rfind("pare ", 0), 0u) << v.out;
+}
+
 }  // namespace
 }  // namespace pare

@@ -1,10 +1,25 @@
-// pare passes [--markdown]: every pass with its summary and options.
+// pare passes [--markdown]: every pass with its summary and options, then the
+// presets (named pipelines) that pare shrink runs without --passes.
 #include "lib/base/strings.h"
 #include "passes/pass.h"
+#include "passes/presets.h"
 #include "tools/pare/commands.h"
 
 namespace pare::cli {
 namespace {
+
+void list_presets(bool markdown) {
+  const std::string fallback = passes::default_preset().name;
+  if (markdown) {
+    fmt::print("## Presets\n\n`pare shrink` without `--passes` runs a preset: `{}` unless `--preset NAME` names another.\n\n"
+               "| preset | pipeline | what it trades |\n|---|---|---|\n",
+               fallback);
+    for (const auto& p : passes::presets()) fmt::print("| `{}` | `{}` | {} |\n", p.name, p.pipeline, p.summary);
+    return;
+  }
+  fmt::print("\npresets (pare shrink --preset NAME; without --passes: {}):\n", fallback);
+  for (const auto& p : passes::presets()) fmt::print("  {:<10} {}\n  {:<10} {}\n", p.name, p.pipeline, "", p.summary);
+}
 
 int list_passes(bool markdown) {
   for (const auto* p : passes::all_passes()) {
@@ -24,6 +39,7 @@ int list_passes(bool markdown) {
                  o.default_value.empty() ? "-" : o.default_value, o.help);
   }
   if (!markdown) fmt::print("\npipeline: name(key=value,flag),name2  e.g. --passes 'dce'\n");
+  list_presets(markdown);
   return 0;
 }
 

@@ -1,5 +1,7 @@
-// pare shrink MODEL -o OUT [--passes PIPELINE]: the main job (jobs/shrink.h).
-// Loads, runs the pipeline, writes the model atomically, and prints what it gained.
+// pare shrink MODEL -o OUT [--passes PIPELINE | --preset NAME]: the main job
+// (jobs/shrink.h). Loads, runs the pipeline, writes the model atomically, and
+// prints what it gained. Without --passes it runs a preset (passes/presets.h),
+// the default one unless --preset names another, and says which.
 //
 // Budgets (--max-bytes, --max-download-bytes, --max-params, --max-macs,
 // --min-sqnr, --min-cosine, --max-top1-drop, --min-accuracy) are checked after
@@ -9,6 +11,7 @@
 #include "formats/tensors/tensors.h"
 #include "jobs/shrink.h"
 #include "lib/base/atomic_file.h"
+#include "passes/presets.h"
 #include "tools/pare/commands.h"
 #include "tools/pare/report_args.h"
 
@@ -16,7 +19,8 @@ namespace pare::cli {
 namespace {
 
 struct Args {
-  std::string model, output, passes;
+  std::string model, output, passes, preset;
+  bool passes_given = false;  // --passes '' runs no pass, which is not the same as no --passes
   bool verify_each = false;
   bool external_data = false;
   ReportArgs report;
@@ -31,16 +35,30 @@ passes::Pipeline parse_passes(const std::string& text) {
   }
 }
 
+// The pipeline text to run: --passes, else the preset's (announced on `out`).
+std::string pipeline_text(const Args& a, std::FILE* out) {
+  if (a.passes_given) return a.passes;
+  const passes::Preset* preset = a.preset.empty() ? &passes::default_preset() : passes::find_preset(a.preset);
+  if (!preset) {
+    std::vector<std::string> names;
+    for (const auto& p : passes::presets()) names.push_back(p.name);
+    fail("--preset: no preset '{}' (presets: {}; see pare passes)", a.preset, fmt::join(names, ", "));
+  }
+  fmt::print(out, "preset {}{}: {}\n", preset->name, a.preset.empty() ? " (the default; --passes or --preset to choose)" : "",
+             preset->pipeline);
+  return preset->pipeline;
+}
+
 int shrink(const Args& a) {
   // Check the cheap things first, so a mistake costs nothing.
   refuse_overwrite_input(a.model, a.output);
   check_output_path(a.output);
   const ReportFiles& files = a.report.files;
-  check_distinct_outputs({{"-o", a.output}, {"-o's external data", a.output + ".data"}, {"--report", files.json},
+  check_distinct_files({{"-o", a.output}, {"-o's external data", a.output + ".data"}, {"--report", files.json},
                           {"--markdown", files.markdown}, {"--html", files.html}});
   Prepared p = prepare(a.report);
   jobs::ShrinkJob job;
-  job.pipeline = job.shown = parse_passes(a.passes);
+  job.pipeline = job.shown = parse_passes(pipeline_text(a, text_stream(files.all())));
   job.input = job.shown_input = job.error_context = a.model;
   job.output = job.shown_output = a.output;
   job.verify_each = a.verify_each;
@@ -65,12 +83,18 @@ const Command kShrinkCommand = {
       auto a = std::make_shared<Args>();
       sub.add_option("model", a->model, "ONNX model file")->required();
       sub.add_option("-o,--output", a->output, "where to write the result (never the input)")->required();
-      sub.add_option("--passes", a->passes, "pipeline, e.g. 'dce' (see pare passes); none writes an equivalent model");
+      auto* passes = sub.add_option("--passes", a->passes, "pipeline, e.g. 'fold, dce' (see pare passes); '' runs none");
+      sub.add_option("--preset", a->preset, "a named pipeline: lossless, balanced (the default) or small (see pare passes)")
+          ->excludes(passes);
       sub.add_flag("--verify-each", a->verify_each, "check the IR's invariants after every pass");
       sub.add_flag("--external-data", a->external_data, "store large tensors in OUT.data beside the model");
-      sub.add_option("--report", a->report.files.json, "write the report as JSON (sorted keys, byte-identical across runs)");
+      sub.add_option("--report,--json", a->report.files.json,
+                     "write the report as JSON (sorted keys, byte-identical across runs; - for stdout)");
       add_report_options(sub, a->report);
-      return [a] { return shrink(*a); };
+      return [a, passes] {
+        a->passes_given = passes->count() > 0;
+        return shrink(*a);
+      };
     }};
 
 }  // namespace pare::cli

@@ -9,6 +9,7 @@
 #include "lib/base/error.h"
 #include "lib/runtime/session.h"
 #include "tools/pare/commands.h"
+#include "tools/pare/habits.h"
 
 namespace {
 
@@ -45,6 +46,7 @@ int run(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(c->name, c->summary);
     auto setup = c->setup;
     auto h = std::make_shared<std::function<int()>>(setup(*sub));
+    if (sub->get_footer().empty()) sub->footer(pare::cli::examples(c->name));
     sub->callback([h, &handler] { handler = *h; });
   }
   app.add_subcommand("help", "list the commands")->callback([&handler] {
@@ -59,7 +61,8 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: printed to stdout
     // CLI11's own report spans lines; pare's contract is one line and exit code 2.
-    std::fprintf(stderr, "pare: error: %s (see --help)\n", pare::printable(e.what()).c_str());
+    std::fprintf(stderr, "pare: error: %s%s (see --help)\n", pare::printable(e.what()).c_str(),
+                 pare::cli::did_you_mean(app, argc, argv).c_str());
     return 2;
   }
   if (!handler) {

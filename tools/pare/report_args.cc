@@ -7,6 +7,7 @@
 #include "formats/report/terminal.h"
 #include "lib/base/atomic_file.h"
 #include "tools/pare/commands.h"
+#include "tools/pare/habits.h"
 
 namespace pare::cli {
 
@@ -33,10 +34,36 @@ void add_budget_options(CLI::App& sub, BudgetArgs& a) {
     a.options[key] = sub.add_option("--" + key, a.values[key], help.at(key));
   }
   sub.add_option("--dim", a.dims, "fix a symbolic dim for the MAC count, e.g. --dim batch=1 (repeatable)");
+  add_input_shape_option(sub, a.dims);
 }
 
+bool is_stdout(const std::string& path) { return path == "-"; }
+
 void check_report_files(const ReportFiles& files) {
-  for (const auto& f : files.all()) check_output_path(f);
+  int to_stdout = 0;
+  for (const auto& f : files.all()) {
+    if (is_stdout(f)) ++to_stdout;
+    else check_output_path(f);
+  }
+  if (to_stdout > 1) fail("-: only one report can go to standard output");
+}
+
+void check_distinct_files(std::vector<std::pair<std::string, std::string>> option_and_path) {
+  std::erase_if(option_and_path, [](const auto& p) { return is_stdout(p.second); });
+  check_distinct_outputs(option_and_path);
+}
+
+std::FILE* text_stream(const std::vector<std::string>& paths) {
+  for (const auto& p : paths)
+    if (is_stdout(p)) return stderr;
+  return stdout;
+}
+
+void write_output(const std::string& path, const std::string& text) {
+  if (!is_stdout(path)) return write_file_atomic(path, text);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  if (std::ferror(stdout)) fail("-: cannot write the report to standard output");
 }
 
 void add_report_options(CLI::App& sub, ReportArgs& a) {
@@ -59,7 +86,7 @@ void add_report_options(CLI::App& sub, ReportArgs& a) {
 Prepared prepare(const ReportArgs& a) {
   // Every output is checked first, so a bad report path costs no work and leaves no model behind.
   check_report_files(a.files);
-  check_distinct_outputs({{"the JSON report", a.files.json}, {"--markdown", a.files.markdown}, {"--html", a.files.html}});
+  check_distinct_files({{"the JSON report", a.files.json}, {"--markdown", a.files.markdown}, {"--html", a.files.html}});
   Prepared p;
   try {
     p.budget = metrics::parse_budget(a.budgets.given());
@@ -81,18 +108,19 @@ Prepared prepare(const ReportArgs& a) {
 
 int conclude(const metrics::Report& report, const ReportFiles& files, const std::string& shown_output,
              const std::string& checked_file) {
-  fmt::print("{}", formats::terminal_text(report, shown_output));
+  put_text(text_stream(files.all()), formats::terminal_text(report, shown_output));
   // Again, now that every input has been read (samples, labels): all or nothing.
   check_report_files(files);
-  if (!files.json.empty()) write_file_atomic(files.json, formats::report_text(report));
+  if (!files.json.empty()) write_output(files.json, formats::report_text(report));
   if (!files.markdown.empty() || !files.html.empty()) {
     nlohmann::json j = formats::report_json(report);
-    if (!files.markdown.empty()) write_file_atomic(files.markdown, formats::render_markdown(j));
-    if (!files.html.empty()) write_file_atomic(files.html, formats::render_html(j));
+    if (!files.markdown.empty()) write_output(files.markdown, formats::render_markdown(j));
+    if (!files.html.empty()) write_output(files.html, formats::render_html(j));
   }
   // The outputs are right as they are; a budget that does not hold is exit 1.
   std::string failures = formats::failure_lines(checked_file, report.budgets);
-  std::fputs(failures.c_str(), stderr);
+  std::fflush(stdout);
+  put_text(stderr, failures);
   return failures.empty() ? 0 : 1;
 }
 

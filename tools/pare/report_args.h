@@ -27,12 +27,22 @@ struct BudgetArgs {
 void add_budget_options(CLI::App& sub, BudgetArgs& a);
 
 // Where a report goes: JSON, Markdown and HTML, each when its path is not empty.
+// "-" is standard output; then the human text goes to stderr, so that a pipe
+// (pare shrink ... --json - | jq) reads the report and nothing else.
 struct ReportFiles {
   std::string json, markdown, html;
   std::vector<std::string> all() const { return {json, markdown, html}; }
 };
-// check_output_path on each (none is an input read so far, each can be written).
+// check_output_path on each (none is an input read so far, each can be written);
+// at most one of them may be "-".
 void check_report_files(const ReportFiles& files);
+bool is_stdout(const std::string& path);
+// check_distinct_outputs without the "-" among them.
+void check_distinct_files(std::vector<std::pair<std::string, std::string>> option_and_path);
+// Where the human text goes: stderr when one of `paths` is "-", else stdout.
+std::FILE* text_stream(const std::vector<std::string>& paths);
+// Writes `text` to `path` atomically, or to stdout when `path` is "-".
+void write_output(const std::string& path, const std::string& text);
 
 struct ReportArgs {
   jobs::EvalJob eval;  // --data, --labels, --per-layer
