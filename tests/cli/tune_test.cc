@@ -157,6 +157,18 @@ TEST(Tune, AnUnreachableSizeLimitFailsWithTheClosestModel) {
   EXPECT_TRUE(fs::exists(out));
 }
 
+TEST(Tune, MaxEvalsBoundsTheSensitivityRunsAndTheReportSaysSo) {
+  const Fixture& f = fixture();
+  std::string out = f.dir + "/bounded.onnx";
+  TuneRun r = tune(out, {"--min-sqnr", "25", "--max-evals", "10", "--no-cache"});
+  ASSERT_EQ(r.command.exit_code, 0) << r.command.err;
+  const json& t = r.report["tune"];
+  EXPECT_EQ(t["evaluations"].get<int64_t>(), 10);
+  EXPECT_EQ(t["cached"].get<int64_t>(), 0);
+  EXPECT_EQ(t["stopped"].get<std::string>(), "max-evals");
+  EXPECT_GE(r.report["fidelity"][0]["sqnr_db"].get<double>(), 25.0);
+}
+
 TEST(Tune, BadOptionsAreOneLineErrorsAndWriteNothing) {
   const Fixture& f = fixture();
   std::string out = f.dir + "/bad.onnx";
