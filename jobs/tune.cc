@@ -181,21 +181,8 @@ class Search {
     return configs;
   }
 
-  double estimated_noise(const std::vector<Config>& configs) const {
-    double n = 0;
-    for (size_t l = 0; l < configs.size(); ++l)
-      for (const Option& o : options_[l])
-        if (o.config == configs[l]) n += o.noise;
-    return n;
-  }
-
-  double estimated_cost(const std::vector<Config>& configs) const {
-    double c = 0;
-    for (size_t l = 0; l < configs.size(); ++l)
-      for (const Option& o : options_[l])
-        if (o.config == configs[l]) c += o.cost;
-    return c;
-  }
+  double estimated_noise(const std::vector<Config>& configs) const { return sum_of(configs, &Option::noise); }
+  double estimated_cost(const std::vector<Config>& configs) const { return sum_of(configs, &Option::cost); }
 
   const Noise& lookup(size_t l, const std::string& key) const {
     static const Noise missing;
@@ -204,6 +191,15 @@ class Search {
   }
 
  private:
+  // The sum over layers of one figure of each layer's configured option.
+  double sum_of(const std::vector<Config>& configs, double Option::*figure) const {
+    double sum = 0;
+    for (size_t l = 0; l < configs.size(); ++l)
+      for (const Option& o : options_[l])
+        if (o.config == configs[l]) sum += o.*figure;
+    return sum;
+  }
+
   double cost(size_t l, const std::string& storage, const LayerBytes& b) const {
     switch (job_.objective) {
       case TuneObjective::kBytes: return static_cast<double>(b.raw);

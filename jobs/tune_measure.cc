@@ -116,16 +116,32 @@ std::vector<formats::Sample> Measurer::calib_samples(const std::string& dir, con
   return it->second;
 }
 
-std::vector<double> Measurer::noise_of(rt::Session& session, size_t count) const {
+std::vector<metrics::OutputDiff> Measurer::against_reference(rt::Session& session, size_t count,
+                                                             std::vector<ir::Tensor>* first) const {
   std::vector<metrics::OutputDiffAccumulator> acc;
   for (const auto& n : output_names_) acc.emplace_back(n);
   for (size_t i = 0; i < count; ++i) {
     auto y = session.run(data_.samples[i]);
     for (size_t o = 0; o < acc.size(); ++o) acc[o].add(reference_[i][o], y[o]);
+    if (first) first->push_back(y[0]);
   }
+  std::vector<metrics::OutputDiff> diffs;
+  for (const auto& a : acc) diffs.push_back(a.result());
+  return diffs;
+}
+
+std::vector<double> Measurer::noise_of(rt::Session& session, size_t count) const {
   std::vector<double> out;
-  for (const auto& a : acc) out.push_back(nsr_of(a.result()));
+  for (const auto& d : against_reference(session, count, nullptr)) out.push_back(nsr_of(d));
   return out;
+}
+
+passes::PassContext Measurer::pass_context() {
+  passes::PassContext ctx;
+  ctx.load_samples = [this](const std::string& dir, const std::vector<std::string>& inputs) {
+    return calib_samples(dir, inputs);
+  };
+  return ctx;
 }
 
 Noise Measurer::measure(size_t layer, const std::string& key) {
@@ -133,10 +149,7 @@ Noise Measurer::measure(size_t layer, const std::string& key) {
   std::vector<double> n;
   try {
     ir::Model variant = parse(prepared_bytes_, job_.input, base_dir_);
-    passes::PassContext ctx;
-    ctx.load_samples = [this](const std::string& dir, const std::vector<std::string>& inputs) {
-      return calib_samples(dir, inputs);
-    };
+    passes::PassContext ctx = pass_context();
     ctx.known_ranges = [this] { return ranges_; };
     const Choice& c = choice(key);
     passes::Pipeline::parse(step_text(c, key == "qdq" ? l.static_labels : std::vector<std::string>{l.label}, job_.calib))
@@ -235,23 +248,12 @@ metrics::TunePoint Measurer::verify(const std::string& pipeline, const metrics::
   ir::Model model = parse(original_bytes_, job_.input, base_dir_);
   passes::Pipeline p = passes::Pipeline::parse(pipeline);
   model.set_metadata("pare.pipeline", p.str());  // as the shrink job writes it
-  passes::PassContext ctx;
-  ctx.load_samples = [this](const std::string& dir, const std::vector<std::string>& inputs) {
-    return calib_samples(dir, inputs);
-  };
+  passes::PassContext ctx = pass_context();
   p.run(model, ctx, false);
   metrics::FileSize size = metrics::measure_bytes(formats::onnx::serialize_model(model), "");
   rt::Session session(model);
-  std::vector<metrics::OutputDiffAccumulator> acc;
-  for (const auto& n : output_names_) acc.emplace_back(n);
   std::vector<ir::Tensor> first;
-  for (size_t i = 0; i < data_.samples.size(); ++i) {
-    auto y = session.run(data_.samples[i]);
-    for (size_t o = 0; o < acc.size(); ++o) acc[o].add(reference_[i][o], y[o]);
-    first.push_back(y[0]);
-  }
-  std::vector<metrics::OutputDiff> diffs;
-  for (const auto& a : acc) diffs.push_back(a.result());
+  std::vector<metrics::OutputDiff> diffs = against_reference(session, data_.samples.size(), &first);
   metrics::Measured m;
   m.bytes = size.file_bytes;
   m.download_bytes = size.download_bytes;

@@ -58,7 +58,13 @@ class Measurer {
 
  private:
   Noise measure(size_t layer, const std::string& choice);
+  // Each output of `session` against the reference on the first `count` samples
+  // (the first output of each sample into `first`, when given, for labels).
+  std::vector<metrics::OutputDiff> against_reference(rt::Session& session, size_t count,
+                                                     std::vector<ir::Tensor>* first) const;
   std::vector<double> noise_of(rt::Session& session, size_t count) const;
+  // A context whose calibration samples are read once per folder (calib_samples).
+  passes::PassContext pass_context();
   std::vector<formats::Sample> calib_samples(const std::string& dir, const std::vector<std::string>& inputs);
 
   const TuneJob& job_;
