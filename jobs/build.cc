@@ -8,10 +8,12 @@
 #include "formats/onnx/onnx.h"
 #include "formats/report/json.h"
 #include "formats/yaml/plan.h"
+#include "jobs/dedupe.h"
 #include "jobs/shrink.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/sha256.h"
 #include "lib/base/strings.h"
+#include "lib/metrics/size.h"
 #include "lib/runtime/inputs.h"
 #include "lib/runtime/session.h"
 
@@ -141,7 +143,7 @@ struct Entries {
 };
 
 Entries build_subtask(const formats::Plan& p, const formats::Subtask& s, Source& source, Progress& progress,
-                      BuiltSubtask& built) {
+                      bool keep_failed, BuiltSubtask& built) {
   ShrinkJob job;
   job.input = p.resolve(p.model);
   job.input_bytes = &source.bytes();
@@ -166,6 +168,8 @@ Entries build_subtask(const formats::Plan& p, const formats::Subtask& s, Source&
   job.dims = p.dims;
   job.budget = s.budget;
   job.budget_failure_lines = true;
+  job.keep_failed = keep_failed;
+  job.external_data = s.external_weights;
   ShrinkResult r;
   try {
     r = shrink(job, progress);
@@ -176,16 +180,83 @@ Entries build_subtask(const formats::Plan& p, const formats::Subtask& s, Source&
   built.budgets = r.report.budgets;
   Entries e;
   e.report = formats::report_json(r.report);
+  bool rejected = r.report.rejected_kept_at.has_value();
+  built.report = std::move(r.report);
+  if (rejected) return e;  // not written: no manifest entry (the next build makes it again)
+  // With external weights the graph and the weights are two files, each listed.
+  std::string graph = s.external_weights ? read_file(job.output) : r.bytes;
   e.manifest = {{"name", s.name},
                 {"file", job.shown_output},
-                {"sha256", sha256_hex(r.bytes)},
-                {"bytes", r.bytes.size()},
-                {"download_bytes", r.report.after.size.download_bytes},
-                {"parameters", r.report.after.weights.parameters},
+                {"sha256", sha256_hex(graph)},
+                {"bytes", graph.size()},
+                {"download_bytes", built.report->after.size.download_bytes},
+                {"parameters", built.report->after.weights.parameters},
                 {"inputs", formats::values_json(r.model.graph->inputs)},
                 {"outputs", formats::values_json(r.model.graph->outputs)}};
-  built.report = std::move(r.report);
+  if (!s.variant.empty()) {
+    e.manifest["subtask"] = s.group;
+    e.manifest["variant"] = s.variant;
+  }
+  if (s.external_weights && fs::exists(job.output + ".data")) {
+    std::string weights = read_file(job.output + ".data");
+    e.manifest["weights"] = {{"file", job.shown_output + ".data"},
+                             {"sha256", sha256_hex(weights)},
+                             {"bytes", weights.size()},
+                             {"download_bytes", metrics::deflate_size(weights)}};
+  }
   return e;
+}
+
+// ---------- variants and sharing ----------
+
+// The variants of one subtask are swapped by the app, so they must take the same
+// inputs and give the same outputs (names, types, shapes).
+void check_variant_contracts(const formats::Plan& plan, const json& entries) {
+  std::map<std::string, const json*> first;  // subtask -> its first written variant
+  for (const auto& e : entries) {
+    if (!e.contains("variant")) continue;
+    auto [it, inserted] = first.emplace(e["subtask"].get<std::string>(), &e);
+    if (inserted) continue;
+    const json& a = *it->second;
+    for (const char* side : {"inputs", "outputs"})
+      if (a[side] != e[side])
+        fail("{}: subtask '{}': variants '{}' and '{}' have different {} ({} and {}), so an app could not swap them",
+             plan.path, it->first, a["variant"].get<std::string>(), e["variant"].get<std::string>(), side,
+             a[side].dump(), e[side].dump());
+  }
+}
+
+// share: true: the written models of each variant name ("" for subtasks without
+// variants) across two or more subtasks become a trunk and heads in
+// OUT/shared (OUT/shared-VARIANT), checked bit for bit by the dedupe job.
+json share_trunks(const formats::Plan& plan, const json& entries, const std::string& out_dir) {
+  std::map<std::string, std::vector<std::string>> by_variant;
+  for (const auto& e : entries)
+    by_variant[e.value("variant", "")].push_back((fs::path(out_dir) / e["file"].get<std::string>()).string());
+  json out = json::array();
+  for (const auto& [variant, models] : by_variant) {
+    if (models.size() < 2) continue;
+    std::string folder = variant.empty() ? "shared" : "shared-" + variant;
+    DedupeJob job{models, (fs::path(out_dir) / folder).string(), plan.dims};
+    DedupeReport r;
+    try {
+      r = run_dedupe(job);
+    } catch (Error& e) {
+      e.with_context(fmt::format("{}: share{}", plan.path, variant.empty() ? "" : " (variant '" + variant + "')"));
+      throw;
+    }
+    json heads = json::array();
+    for (const auto& h : r.heads) heads.push_back(h.file.file);
+    out.push_back({{"variant", variant},
+                   {"folder", folder},
+                   {"manifest", folder + "/manifest.json"},
+                   {"heads", heads},
+                   {"bytes_before", r.bytes_before()},
+                   {"bytes_after", r.bytes_after()},
+                   {"download_bytes_before", r.download_before()},
+                   {"download_bytes_after", r.download_after()}});
+  }
+  return out;
 }
 
 // Writes `text` unless the file already holds exactly it (so its time stays, as Make expects).
@@ -241,7 +312,10 @@ std::vector<BuiltSubtask> build(const BuildJob& job, Progress& progress,
       Time t = fs::last_write_time(b.output, e);
       if (!e && t > deps) {
         try {
-          fresh = sha256_hex(read_file(b.output)) == old_manifest[s.name].value("sha256", "");
+          const json& old = old_manifest[s.name];
+          fresh = sha256_hex(read_file(b.output)) == old.value("sha256", "") &&
+                  (!old.contains("weights") ||
+                   sha256_hex(read_file(b.output + ".data")) == old.at("weights").value("sha256", ""));
         } catch (...) {  // unreadable output, or a hand-edited record: rebuild
         }
       }
@@ -260,17 +334,19 @@ std::vector<BuiltSubtask> build(const BuildJob& job, Progress& progress,
       source.samples();
       try {
         progress.update("building " + s.name, i, plan.subtasks.size());
-        entries = build_subtask(plan, s, source, progress, b);
+        entries = build_subtask(plan, s, source, progress, job.keep_failed, b);
       } catch (Error& e) {
         if (!starts_with(e.what(), plan.path + ":")) e.with_context(fmt::format("{}: subtask '{}'", plan.path, s.name));
         throw;
       }
     }
-    manifest["subtasks"].push_back(entries.manifest);
+    if (!entries.manifest.is_null()) manifest["subtasks"].push_back(entries.manifest);
     report["subtasks"].push_back(entries.report);
     done(b);
     built.push_back(std::move(b));
   }
+  check_variant_contracts(plan, manifest["subtasks"]);
+  if (plan.share) manifest["shared"] = share_trunks(plan, manifest["subtasks"], out_dir);
   write_if_changed(manifest_path, manifest.dump(2) + "\n");
   write_if_changed(report_path, report.dump(2) + "\n");
   return built;

@@ -21,6 +21,9 @@ namespace pare::jobs {
 struct BuildJob {
   std::string plan;
   bool force = false;  // rebuild every subtask, up to date or not
+  // A subtask over budget is not written (nor listed in the manifest), so the next
+  // build makes it again; with keep_failed it is kept as jobs::rejected_path says.
+  bool keep_failed = false;
 };
 
 struct BuiltSubtask {

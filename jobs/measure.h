@@ -43,7 +43,9 @@ class Runner {
   std::optional<Error> error_;
 };
 
-// MACs from one run of the session on seeded inputs (unknown with the reason when it cannot run).
+// MACs from static shape inference when it gives every shape a MAC formula
+// needs, else from one run of the session on seeded inputs (unknown with the
+// reason when it cannot run, or when a static shape exceeds a run's memory bound).
 metrics::MacStats count_macs(Runner& model, const std::map<std::string, int64_t>& dims);
 // The facts of the runner's model, measured from the bytes it is stored as (a
 // file's or a serialisation's).

@@ -1,5 +1,6 @@
 #include "jobs/shrink.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "formats/onnx/onnx.h"
@@ -32,7 +33,19 @@ std::vector<metrics::StepReport> run_verified(ir::Model& model, const ShrinkJob&
   }
 }
 
+// Removes a model save_model wrote (and its external data) because a budget did not hold.
+void remove_saved_model(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  std::filesystem::remove(path + ".data", ec);
+}
+
 }  // namespace
+
+std::string rejected_path(const std::string& output) {
+  if (output.ends_with(".onnx")) return output.substr(0, output.size() - 5) + ".rejected.onnx";
+  return output + ".rejected";
+}
 
 void apply_cut(ir::Model& model, const metrics::Cut& cut) {
   std::vector<std::string> args;
@@ -98,26 +111,37 @@ ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
   check_output_path(job.output);
   check_output_path(job.output + ".data");
   for (const auto& f : job.other_outputs) check_output_path(f);
+  if (job.keep_failed) check_output_path(rejected_path(job.output));
+  // Measured before it is written: a model over budget is not written at the output.
+  bool external = job.external_data || metrics::count_weights(model).weight_bytes > kProtobufSafeLimit;
+  formats::onnx::SaveOptions options;
+  options.external_data = job.external_data;
   metrics::FileSize size;
-  if (job.external_data || metrics::count_weights(model).weight_bytes > kProtobufSafeLimit) {
-    formats::onnx::SaveOptions options;
-    options.external_data = job.external_data;
+  if (external) {  // the size of a model with external data is that of the files save_model writes
     formats::onnx::save_model(model, job.output, options);
     size = metrics::measure_file(job.output);
   } else {
     if (job.pipeline.empty()) bytes = formats::onnx::serialize_model(model);
-    write_file_atomic(job.output, bytes);
     size = metrics::measure_bytes(bytes, job.output);
-    out.bytes = std::move(bytes);
   }
   r.after = measure_model(after, size, job.dims);
   // What trim removed, for the app to do outside the model (also in the model's metadata).
   for (const auto& [key, value] : model.metadata)
     if (starts_with(key, "pare.trim.")) r.trimmed.emplace_back(key.substr(10), value);
-  if (job.latency_runs > 0)
-    r.latency = {measure_latency(before, job.dims, job.latency_runs), measure_latency(after, job.dims, job.latency_runs)};
   r.budget_failure_lines = job.budget_failure_lines;
   check_budgets(r, job.budget);
+  bool held = std::all_of(r.budgets.begin(), r.budgets.end(), [](const auto& b) { return b.ok; });
+  if (!held) r.rejected_kept_at = job.keep_failed ? rejected_path(job.shown_output) : "";
+  if (external && !held) remove_saved_model(job.output);
+  if (held && !external) write_file_atomic(job.output, bytes);
+  if (!held && job.keep_failed) {
+    std::string kept = rejected_path(job.output);
+    if (external) formats::onnx::save_model(model, kept, options);
+    else write_file_atomic(kept, bytes);
+  }
+  if (!external) out.bytes = std::move(bytes);
+  if (job.latency_runs > 0)
+    r.latency = {measure_latency(before, job.dims, job.latency_runs), measure_latency(after, job.dims, job.latency_runs)};
   return out;
 }
 

@@ -5,8 +5,11 @@
 // The route: load once (or take the caller's model), set the metadata, run the
 // steps (each measured as it would be written), verify, evaluate on samples
 // (before anything is written: bad samples leave no output), check the outputs
-// once more, write the bytes the last step measured, time when asked, and check
-// the budgets. The bytes measured are the bytes written.
+// once more, measure the bytes the last step made, check the budgets, write
+// those bytes when the budgets hold, and time when asked. The bytes measured are
+// the bytes written. A budget that does not hold leaves nothing at the output, so
+// that Make (and CI) run the rule again instead of taking a rejected model for
+// an up-to-date one.
 #pragma once
 
 #include <functional>
@@ -45,6 +48,9 @@ struct ShrinkJob {
   int latency_runs = 0;
   metrics::Budget budget;
   bool budget_failure_lines = false;
+  // Where the model goes when a budget does not hold: nowhere by default, or
+  // rejected_path(output) (the report's "rejected" says which).
+  bool keep_failed = false;
   // Checked again (check_output_path) once every input has been read, before the model is written.
   std::vector<std::string> other_outputs;
 };
@@ -52,10 +58,14 @@ struct ShrinkJob {
 struct ShrinkResult {
   metrics::Report report;
   ir::Model model;    // as written
-  std::string bytes;  // the file written (empty with external data)
+  std::string bytes;  // the model's file (empty with external data); written only when the budgets hold
 };
 
 ShrinkResult shrink(const ShrinkJob& job, Progress& progress);
+
+// Where a model whose budget does not hold is kept on request: beside `output`,
+// "small.onnx" -> "small.rejected.onnx" (a name without ".onnx" gains ".rejected").
+std::string rejected_path(const std::string& output);
 
 // A cut that cannot be made (a tensor the model does not have...); the message is the pass's.
 class CutError : public Error {

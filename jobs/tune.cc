@@ -352,6 +352,7 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
   sj.latency_runs = job.latency_runs;
   sj.budget = job.budget;
   sj.other_outputs = job.other_outputs;
+  sj.keep_failed = job.keep_failed;
   TuneResult out{shrink(sj, progress)};
   s.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   out.shrink.report.tune = s;

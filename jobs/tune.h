@@ -50,6 +50,7 @@ struct TuneJob {
   int latency_runs = 0;
   std::function<std::vector<formats::Sample>(const std::string&, const std::vector<std::string>&)> load_samples;
   std::vector<std::string> other_outputs;  // report files, checked before the model is written
+  bool keep_failed = false;                // as ShrinkJob's
   std::string version;                     // pare's version: part of the cache key
 };
 

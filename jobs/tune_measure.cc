@@ -57,7 +57,8 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   prepared_bytes_ = formats::onnx::serialize_model(prepared);
   layers_ = find_layers(prepared);
   if (layers_.empty()) fail("no layer to tune: no Conv, ConvTranspose, Gemm or MatMul reads a float32 constant weight");
-  metrics::MacStats macs = metrics::count_macs(prepared, job.dims);
+  Runner runner(prepared);
+  metrics::MacStats macs = count_macs(runner, job.dims);
   for (Layer& l : layers_) l.macs = macs.by_node.count(l.label) ? macs.by_node.at(l.label) : 0;
 
   try {

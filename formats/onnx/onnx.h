@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "formats/onnx/read.h"
 #include "lib/ir/graph.h"
@@ -43,5 +45,13 @@ void check_model(const ir::Model& model);
 // Runs ONNX shape inference and fills in dtype/shape of values that lack them
 // (never overrides what the model states). Returns how many values gained a shape.
 int infer_shapes(ir::Model& model);
+
+// The shapes ONNX's static inference (with its data propagation through Shape,
+// Gather, Concat...) gives the model's values when its inputs have
+// `input_shapes`: only fully known shapes, by value name. The shapes the file
+// declares for inner values and outputs are set aside (they may be symbolic, or
+// stale after an edit). Throws pare::Error when inference stops on an error.
+std::map<std::string, std::vector<int64_t>> static_shapes(
+    const ir::Model& model, const std::map<std::string, std::vector<int64_t>>& input_shapes);
 
 }  // namespace pare::formats::onnx

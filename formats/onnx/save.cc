@@ -307,4 +307,43 @@ int infer_shapes(ir::Model& model) {
   return gained;
 }
 
+std::map<std::string, std::vector<int64_t>> static_shapes(
+    const ir::Model& model, const std::map<std::string, std::vector<int64_t>>& input_shapes) {
+  ExternalSink none;
+  pb::ModelProto mp = to_proto(model, none);
+  pb::GraphProto& g = *mp.mutable_graph();
+  for (auto& in : *g.mutable_input()) {
+    auto given = input_shapes.find(in.name());
+    if (given == input_shapes.end() || !in.type().has_tensor_type()) continue;
+    auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
+    shape->clear_dim();
+    for (int64_t d : given->second) shape->add_dim()->set_dim_value(d);
+  }
+  g.clear_value_info();
+  for (auto& out : *g.mutable_output())
+    if (out.type().has_tensor_type()) out.mutable_type()->mutable_tensor_type()->clear_shape();
+  try {
+    ::onnx::ShapeInferenceOptions options(/*check_type=*/false, /*error_mode=*/0, /*data_propagation=*/true);
+    ::onnx::shape_inference::InferShapes(mp, ::onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+    fail("ONNX shape inference failed: {}", msg);
+  }
+  std::map<std::string, std::vector<int64_t>> out;
+  auto take = [&](const pb::ValueInfoProto& vi) {
+    if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return;
+    std::vector<int64_t> dims;
+    for (const auto& d : vi.type().tensor_type().shape().dim()) {
+      if (!d.has_dim_value() || d.dim_value() < 0) return;
+      dims.push_back(d.dim_value());
+    }
+    out[vi.name()] = std::move(dims);
+  };
+  for (const auto& vi : g.input()) take(vi);
+  for (const auto& vi : g.value_info()) take(vi);
+  for (const auto& vi : g.output()) take(vi);
+  return out;
+}
+
 }  // namespace pare::formats::onnx

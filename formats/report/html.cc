@@ -269,6 +269,11 @@ std::string render_html(const json& r) {
     o += fmt::format("<p id=\"budgets-summary\" class=\"{}\">{}</p>\n", over ? "over" : "ok",
                      over ? fmt::format("{} of {} not held.", over, budgets.size())
                           : fmt::format("All {} held.", budgets.size()));
+    if (r.contains("rejected")) {
+      const json& kept = member(r["rejected"], "kept_at");
+      o += "<p id=\"rejected\">The model was not written at <code>" + esc(text(r["output"])) + "</code>" +
+           (kept.is_string() ? "; it is kept at <code>" + esc(text(kept)) + "</code>" : std::string()) + ".</p>\n";
+    }
     if (!budgets.empty()) {
       o += "<table id=\"budgets-table\">\n" + th_row({"budget", "value", "limit", "status"});
       for (size_t i = 0; i < budgets.size(); ++i) {

@@ -118,6 +118,8 @@ json report_json(const metrics::Report& r) {
   if (r.evaluation) add_evaluation(j, *r.evaluation);
   if (r.latency) j["latency"] = latency_json(*r.latency);
   if (r.tune) j["tune"] = tune_json(*r.tune);
+  if (r.rejected_kept_at)
+    j["rejected"] = {{"kept_at", r.rejected_kept_at->empty() ? json() : json(*r.rejected_kept_at)}};
   if (!r.budgets.empty()) {
     j["budgets"] = json::array();
     for (const auto& b : r.budgets) j["budgets"].push_back(budget_json(b, r.budget_failure_lines));

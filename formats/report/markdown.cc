@@ -209,6 +209,11 @@ std::string render_markdown(const json& r) {
     o += "## Budgets\n\n";
     o += over ? fmt::format("{} of {} not held.\n\n", over, budgets.size())
               : fmt::format("All {} held.\n\n", budgets.size());
+    if (r.contains("rejected")) {
+      const json& kept = member(r["rejected"], "kept_at");
+      o += fmt::format("The model was not written at {}{}.\n\n", md_code(text(r["output"]), false),
+                       kept.is_string() ? "; it is kept at " + md_code(text(kept), false) : "");
+    }
     if (!budgets.empty()) {
       md_head(o, {"budget", "value", "limit", "status"}, {false, true, true, false});
       for (const auto& b : budgets) {

@@ -32,7 +32,9 @@ void facts(std::string& o, const metrics::ModelFacts& before, const metrics::Mod
 void steps(std::string& o, const std::vector<metrics::StepReport>& steps) {
   for (const auto& r : steps) {
     std::vector<std::string> stats;
-    for (const auto& [k, v] : r.stats) stats.push_back(k + "=" + std::to_string(v));
+    // Per-item figures ("underflow.<tensor>") are for the JSON: dozens on a real model.
+    for (const auto& [k, v] : r.stats)
+      if (k.find('.') == std::string::npos) stats.push_back(k + "=" + std::to_string(v));
     o += fmt::format("  {:<11} {}; after: file {} B, download {} B, parameters {}\n", r.step,
                      stats.empty() ? "no change" : join(stats, " "), r.size.file_bytes, r.size.download_bytes,
                      r.parameters);
@@ -126,6 +128,9 @@ std::string terminal_text(const metrics::Report& r, const std::string& output) {
   if (r.latency) latency(o, r.latency->first, r.latency->second);
   if (r.tune) tune_lines(o, *r.tune);
   budgets(o, r.budgets);
+  if (r.rejected_kept_at)
+    o += fmt::format("  not written {} (a budget does not hold){}\n", output,
+                     r.rejected_kept_at->empty() ? "" : "; the model is kept at " + *r.rejected_kept_at);
   return o;
 }
 

@@ -13,8 +13,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kTopKeys = {"model", "output", "data", "labels", "calib", "image", "dims", "subtasks"};
-const std::vector<std::string> kSubtaskKeys = {"cut", "passes", "budget"};
+const std::vector<std::string> kTopKeys = {"model", "output", "data",    "labels",
+                                           "calib", "image",  "dims",    "share", "subtasks"};
+const std::vector<std::string> kSubtaskKeys = {"cut", "passes", "budget", "weights", "variants"};
+const std::vector<std::string> kVariantKeys = {"passes", "budget", "weights"};
 const std::vector<std::string> kCutKeys = {"inputs", "outputs"};
 
 
@@ -71,19 +73,134 @@ void parse_dims_map(Plan& p, const YAML::Node& node, int line) {
   }
 }
 
-Subtask parse_subtask(const Plan& p, const std::string& name, int line, const YAML::Node& node) {
-  static const std::regex kName("[a-z0-9_-]+");
-  if (!std::regex_match(name, kName))
-    fail("{}: line {}: subtask '{}': a name is lower-case letters, digits, '-' and '_' (it names the file <name>.onnx)",
-         p.path, line, name);
-  Subtask s;
-  s.name = name;
-  s.line = line;
-  std::string where = fmt::format("subtask '{}'", name);
-  if (node.IsNull()) return s;  // "name:" alone: the source model as it is
-  if (!node.IsMap()) fail("{}: line {}: {} must be a mapping with cut, passes and budget (each optional)", p.path, line, where);
+// The keys a subtask and a variant share: passes, budget, weights.
+struct BuildKeys {
   std::string passes_text;
   int passes_line = 0;
+};
+
+void parse_budget_key(const Plan& p, Subtask& s, const YAML::Node& v, int at, const std::string& where) {
+  if (!v.IsMap()) fail("{}: line {}: {}: 'budget' must be a mapping such as {{max-download-bytes: 200KB}}", p.path, at, where);
+  for (const auto& b : v) {
+    std::string bk = b.first.Scalar();
+    int bl = line_of(b.first);
+    std::string text = b.second.IsScalar() ? b.second.Scalar() : "";
+    // Each key alone first, so a bad one names its line.
+    parse_budget_at({{bk, text}}, fmt::format("{}: line {}: {}: budget: ", p.path, bl, where));
+    s.budget_texts[bk] = text;
+  }
+  s.budget = parse_budget_at(s.budget_texts, fmt::format("{}: line {}: {}: budget: ", p.path, at, where));
+  if (s.budget.needs_data() && p.data.empty())
+    fail("{}: line {}: {}: budget: min-sqnr, min-cosine, max-top1-drop and min-accuracy need 'data' (the samples to "
+         "compare on)", p.path, at, where);
+  if (s.budget.min_accuracy && p.labels.empty())
+    fail("{}: line {}: {}: budget: min-accuracy needs 'labels' (a class label per sample)", p.path, at, where);
+}
+
+// Reads `key` if it is one of passes, budget, weights; false for any other key.
+bool parse_build_key(const Plan& p, Subtask& s, BuildKeys& k, const std::string& key, const YAML::Node& v, int at,
+                     const std::string& where) {
+  if (key == "passes") {
+    k.passes_line = at;
+    if (!v.IsNull()) k.passes_text = scalar(p, v, at, "passes");
+  } else if (key == "budget") {
+    parse_budget_key(p, s, v, at, where);
+  } else if (key == "weights") {
+    std::string w = scalar(p, v, at, "weights");
+    if (w != "external" && w != "inline")
+      fail("{}: line {}: {}: weights: '{}' is not 'external' (a graph file and a weights file) or 'inline'", p.path,
+           at, where, w);
+    s.external_weights = w == "external";
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The pipeline of a subtask or variant, ${calib} substituted.
+void parse_pipeline(const Plan& p, Subtask& s, const BuildKeys& k, const std::string& where) {
+  s.uses_calib = k.passes_text.find("${calib}") != std::string::npos;
+  if (s.uses_calib && p.calib.empty())
+    fail("{}: line {}: {}: passes: ${{calib}} needs 'calib' (a folder of calibration samples)", p.path, k.passes_line, where);
+  std::string rest = with_calib(k.passes_text, "");
+  if (size_t at = rest.find("${"); at != std::string::npos)
+    fail("{}: line {}: {}: passes: unknown variable '{}' (the one variable is ${{calib}})", p.path, k.passes_line, where,
+         rest.substr(at, rest.find('}', at) == std::string::npos ? std::string::npos : rest.find('}', at) - at + 1));
+  try {
+    s.shown = passes::Pipeline::parse(with_calib(k.passes_text, p.calib));
+    s.pipeline = passes::Pipeline::parse(with_calib(k.passes_text, p.resolve(p.calib)));
+  } catch (const passes::PipelineSyntaxError& e) {  // "passes:12: ..." as the flag says "--passes:12: ..."
+    fail("{}: line {}: {}: passes:{}: {}", p.path, k.passes_line, where, e.column, e.message());
+  } catch (const Error& e) {
+    fail("{}: line {}: {}: passes: {}", p.path, k.passes_line, where, e.what());
+  }
+}
+
+void parse_cut(const Plan& p, Subtask& s, const YAML::Node& v, int at, const std::string& where) {
+  s.has_cut = true;
+  s.cut_line = at;
+  if (!v.IsMap()) fail("{}: line {}: {}: 'cut' must be a mapping such as {{inputs: [a], outputs: [b, c]}}", p.path, at, where);
+  for (const auto& c : v) {
+    std::string ck = c.first.Scalar();
+    int cl = line_of(c.first);
+    if (std::find(kCutKeys.begin(), kCutKeys.end(), ck) == kCutKeys.end())
+      fail("{}: line {}: {}: cut: unknown key '{}'{}", p.path, cl, where, ck, did_you_mean(ck, kCutKeys));
+    (ck == "inputs" ? s.cut_inputs : s.cut_outputs) = name_list(p, c.second, cl, "cut: " + ck);
+  }
+  if (s.cut_inputs.empty() && s.cut_outputs.empty())
+    fail("{}: line {}: {}: 'cut' needs inputs, outputs or both", p.path, at, where);
+}
+
+void check_name(const Plan& p, int line, const std::string& what, const std::string& name) {
+  static const std::regex kName("[a-z0-9_-]+");
+  if (!std::regex_match(name, kName))
+    fail("{}: line {}: {} '{}': a name is lower-case letters, digits, '-' and '_' (it names the file <name>.onnx)",
+         p.path, line, what, name);
+}
+
+// The variants of subtask `base` (its cut given): one Subtask each, named NAME.VARIANT.
+std::vector<Subtask> parse_variants(const Plan& p, const Subtask& base, const YAML::Node& node, int line) {
+  std::string where = fmt::format("subtask '{}'", base.name);
+  if (!node.IsMap() || node.size() == 0)
+    fail("{}: line {}: {}: 'variants' must be a mapping of name: variant (passes, budget, weights)", p.path, line, where);
+  std::vector<Subtask> out;
+  for (const auto& kv : node) {
+    std::string name = kv.first.Scalar();
+    int at = line_of(kv.first);
+    check_name(p, at, "variant", name);
+    for (const auto& v : out)
+      if (v.variant == name) fail("{}: line {}: {}: variant '{}' is given twice", p.path, at, where, name);
+    Subtask v = base;
+    v.name = base.name + "." + name;
+    v.variant = name;
+    v.line = at;
+    std::string vwhere = fmt::format("subtask '{}': variant '{}'", base.name, name);
+    BuildKeys k;
+    if (!kv.second.IsNull() && !kv.second.IsMap())
+      fail("{}: line {}: {} must be a mapping with passes, budget and weights (each optional)", p.path, at, vwhere);
+    for (const auto& x : kv.second) {
+      std::string key = x.first.Scalar();
+      if (!parse_build_key(p, v, k, key, x.second, line_of(x.first), vwhere))
+        fail("{}: line {}: {}: unknown key '{}'{}", p.path, line_of(x.first), vwhere, key, did_you_mean(key, kVariantKeys));
+    }
+    parse_pipeline(p, v, k, vwhere);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+// A subtask: one model, or one per variant.
+std::vector<Subtask> parse_subtask(const Plan& p, const std::string& name, int line, const YAML::Node& node) {
+  check_name(p, line, "subtask", name);
+  Subtask s;
+  s.name = s.group = name;
+  s.line = line;
+  std::string where = fmt::format("subtask '{}'", name);
+  if (node.IsNull()) return {s};  // "name:" alone: the source model as it is
+  if (!node.IsMap()) fail("{}: line {}: {} must be a mapping with cut, passes and budget (each optional)", p.path, line, where);
+  BuildKeys k;
+  const YAML::Node* variants = nullptr;
+  int variants_line = 0, build_key_line = 0;
   for (const auto& kv : node) {
     std::string key = kv.first.Scalar();
     int at = line_of(kv.first);
@@ -91,55 +208,20 @@ Subtask parse_subtask(const Plan& p, const std::string& name, int line, const YA
     if (std::find(kSubtaskKeys.begin(), kSubtaskKeys.end(), key) == kSubtaskKeys.end())
       fail("{}: line {}: {}: unknown key '{}'{}", p.path, at, where, key, did_you_mean(key, kSubtaskKeys));
     if (key == "cut") {
-      s.has_cut = true;
-      s.cut_line = at;
-      if (!v.IsMap()) fail("{}: line {}: {}: 'cut' must be a mapping such as {{inputs: [a], outputs: [b, c]}}", p.path, at, where);
-      for (const auto& c : v) {
-        std::string ck = c.first.Scalar();
-        int cl = line_of(c.first);
-        if (std::find(kCutKeys.begin(), kCutKeys.end(), ck) == kCutKeys.end())
-          fail("{}: line {}: {}: cut: unknown key '{}'{}", p.path, cl, where, ck, did_you_mean(ck, kCutKeys));
-        (ck == "inputs" ? s.cut_inputs : s.cut_outputs) = name_list(p, c.second, cl, "cut: " + ck);
-      }
-      if (s.cut_inputs.empty() && s.cut_outputs.empty())
-        fail("{}: line {}: {}: 'cut' needs inputs, outputs or both", p.path, at, where);
-    } else if (key == "passes") {
-      passes_line = at;
-      if (!v.IsNull()) passes_text = scalar(p, v, at, "passes");
-    } else if (key == "budget") {
-      if (!v.IsMap()) fail("{}: line {}: {}: 'budget' must be a mapping such as {{max-download-bytes: 200KB}}", p.path, at, where);
-      for (const auto& b : v) {
-        std::string bk = b.first.Scalar();
-        int bl = line_of(b.first);
-        std::string text = b.second.IsScalar() ? b.second.Scalar() : "";
-        // Each key alone first, so a bad one names its line.
-        parse_budget_at({{bk, text}}, fmt::format("{}: line {}: {}: budget: ", p.path, bl, where));
-        s.budget_texts[bk] = text;
-      }
-      s.budget = parse_budget_at(s.budget_texts, fmt::format("{}: line {}: {}: budget: ", p.path, at, where));
-      if (s.budget.needs_data() && p.data.empty())
-        fail("{}: line {}: {}: budget: min-sqnr, min-cosine, max-top1-drop and min-accuracy need 'data' (the samples to "
-             "compare on)", p.path, at, where);
-      if (s.budget.min_accuracy && p.labels.empty())
-        fail("{}: line {}: {}: budget: min-accuracy needs 'labels' (a class label per sample)", p.path, at, where);
+      parse_cut(p, s, v, at, where);
+    } else if (key == "variants") {
+      variants = &kv.second;
+      variants_line = at;
+    } else {
+      parse_build_key(p, s, k, key, v, at, where);
+      build_key_line = at;
     }
   }
-  s.uses_calib = passes_text.find("${calib}") != std::string::npos;
-  if (s.uses_calib && p.calib.empty())
-    fail("{}: line {}: {}: passes: ${{calib}} needs 'calib' (a folder of calibration samples)", p.path, passes_line, where);
-  std::string rest = with_calib(passes_text, "");
-  if (size_t at = rest.find("${"); at != std::string::npos)
-    fail("{}: line {}: {}: passes: unknown variable '{}' (the one variable is ${{calib}})", p.path, passes_line, where,
-         rest.substr(at, rest.find('}', at) == std::string::npos ? std::string::npos : rest.find('}', at) - at + 1));
-  try {
-    s.shown = passes::Pipeline::parse(with_calib(passes_text, p.calib));
-    s.pipeline = passes::Pipeline::parse(with_calib(passes_text, p.resolve(p.calib)));
-  } catch (const passes::PipelineSyntaxError& e) {  // "passes:12: ..." as the flag says "--passes:12: ..."
-    fail("{}: line {}: {}: passes:{}: {}", p.path, passes_line, where, e.column, e.message());
-  } catch (const Error& e) {
-    fail("{}: line {}: {}: passes: {}", p.path, passes_line, where, e.what());
-  }
-  return s;
+  if (variants && build_key_line)
+    fail("{}: line {}: {}: with 'variants', passes, budget and weights go in each variant", p.path, build_key_line, where);
+  if (variants) return parse_variants(p, s, *variants, variants_line);
+  parse_pipeline(p, s, k, where);
+  return {s};
 }
 
 }  // namespace
@@ -166,6 +248,11 @@ Plan load_plan(const std::string& path) {
     else if (key == "calib") p.calib = scalar(p, v, line, key);
     else if (key == "image") parse_image(p, v, line);
     else if (key == "dims") parse_dims_map(p, v, line);
+    else if (key == "share") {
+      std::string b = scalar(p, v, line, key);
+      if (b != "true" && b != "false") fail("{}: line {}: share: '{}' is not true or false", path, line, b);
+      p.share = b == "true";
+    }
   }
   for (const char* key : {"model", "output", "subtasks"})
     if (!lines.count(key)) fail("{}: no '{}' (a plan needs model, output and subtasks)", path, key);
@@ -188,7 +275,7 @@ Plan load_plan(const std::string& path) {
     std::string name = kv.first.Scalar();
     int line = line_of(kv.first);
     if (!names.insert(name).second) fail("{}: line {}: subtask '{}' is given twice", path, line, name);
-    p.subtasks.push_back(parse_subtask(p, name, line, kv.second));
+    for (auto& s : parse_subtask(p, name, line, kv.second)) p.subtasks.push_back(std::move(s));
   }
   return p;
 }

@@ -12,6 +12,11 @@
 //       cut: {inputs: [x], outputs: [a, b]}
 //       passes: "quantize(int8, weights-only)"
 //       budget: {max-download-bytes: 200KB, min-sqnr: 30}
+//     detector:
+//       variants:                # instead of passes/budget/weights: one model each
+//         tiny: {passes: "...", budget: {...}}
+//         full: {passes: "...", weights: external}
+//   share: true                  # trunk + heads per variant name (jobs/build.h)
 // Paths are relative to the plan's folder. Every error names the file and the
 // line (and the subtask and key).
 #pragma once
@@ -28,8 +33,13 @@
 
 namespace pare::formats {
 
+// One model to build: a subtask, or one variant of it (named NAME.VARIANT,
+// with its own pipeline, budget and weights; the subtask's cut).
 struct Subtask {
-  std::string name;
+  std::string name;     // the model's file is <name>.onnx
+  std::string group;    // the subtask as the plan names it
+  std::string variant;  // "" for a subtask without variants
+  bool external_weights = false;  // weights: external: <name>.onnx.data beside the graph
   int line = 0, cut_line = 0;
   bool has_cut = false;
   std::vector<std::string> cut_inputs, cut_outputs;
@@ -46,7 +56,8 @@ struct Plan {
   std::string model, output, data, labels, calib;  // as written
   formats::ImageOptions images;
   std::map<std::string, int64_t> dims;
-  std::vector<Subtask> subtasks;
+  bool share = false;  // factor a shared trunk out of the subtasks' models (per variant)
+  std::vector<Subtask> subtasks;  // in plan order, each variant its own
 
   std::string resolve(const std::string& written) const {
     return written.empty() ? "" : (dir / written).string();

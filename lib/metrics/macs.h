@@ -1,4 +1,4 @@
-// Multiply-accumulates of a model, from one run of pare's runner.
+// Multiply-accumulates of a model, from static shapes or from one run of pare's runner.
 //
 // The runner computes every shape (PP-OCR and M-LSD compute shapes that ONNX's
 // static inference cannot follow), and each kernel family states its own MAC
@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "lib/ir/graph.h"
 
@@ -29,6 +30,11 @@ struct MacStats {
 };
 
 MacStats count_macs(const ir::Model& model, const std::map<std::string, int64_t>& dims);
+// The same from static shapes (by value name, as static shape inference gives
+// them) without a run: known only when every node with a MAC formula has the
+// shapes of all its inputs and outputs (constants' from their tensors), and the
+// model has no subgraphs (how often a Loop body runs is not static).
+MacStats count_macs_static(const ir::Model& model, const std::map<std::string, std::vector<int64_t>>& shapes);
 // The same on `session`, compiled from `model` by the caller (one session per model and job).
 MacStats count_macs(rt::Session& session, const ir::Model& model, const std::map<std::string, int64_t>& dims);
 

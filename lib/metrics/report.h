@@ -104,6 +104,9 @@ struct Report {
   bool budget_failure_lines = false;  // build: each failed budget keeps its failure line ("failure")
   std::vector<std::pair<std::string, std::string>> trimmed;  // what trim removed: key -> JSON text
   std::optional<TuneSummary> tune;  // pare tune: "tune"
+  // Set when a budget did not hold, so the model was not written at `output`:
+  // where it was kept instead, "" for nowhere ("rejected": {"kept_at": ...}).
+  std::optional<std::string> rejected_kept_at;
 };
 
 // The measured side of a report, for the budget check.

@@ -55,7 +55,30 @@ int64_t dim_size(const ir::Value& v, size_t i, const std::string& positional, co
        d.symbol.empty() ? fmt::format("--input-shape {}=SHAPE (e.g. 1x512)", v.name()) : "--dim " + d.symbol + "=N");
 }
 
+// The sizes of input `v`: its shape with every dim given a size.
+std::vector<int64_t> input_sizes(const ir::Value& v, const std::vector<std::string>& inputs,
+                                 const std::map<std::string, int64_t>& dims) {
+  if (!v.shape) fail("input '{}' has no shape; give sample inputs instead", v.name());
+  std::string positional = positional_name(inputs, v.name(), dims);
+  if (auto rank = dims.find(input_rank_key(positional)); rank != dims.end() && rank->second != int64_t(v.shape->rank()))
+    fail("input '{}' has rank {} ({}); the shape given has {} dims", v.name(), v.shape->rank(), v.shape->str(),
+         rank->second);
+  std::vector<int64_t> sizes;
+  for (size_t i = 0; i < v.shape->rank(); ++i) sizes.push_back(dim_size(v, i, positional, dims));
+  return sizes;
+}
+
 }  // namespace
+
+std::map<std::string, std::vector<int64_t>> input_shapes(const ir::Model& model,
+                                                         const std::map<std::string, int64_t>& dims) {
+  const std::vector<std::string> inputs = input_names(model);
+  check_positional_names(inputs, dims);
+  std::map<std::string, std::vector<int64_t>> out;
+  for (const ir::Value* v : model.graph->inputs)
+    if (!v->is_constant()) out[v->name()] = input_sizes(*v, inputs, dims);
+  return out;
+}
 
 std::vector<ir::Tensor> random_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
                                       uint64_t seed) {
@@ -68,13 +91,7 @@ std::vector<ir::Tensor> random_inputs(const ir::Model& model, const std::map<std
   std::vector<ir::Tensor> out;
   for (const ir::Value* v : model.graph->inputs) {
     if (v->is_constant()) continue;
-    if (!v->shape) fail("input '{}' has no shape; give sample inputs instead", v->name());
-    std::string positional = positional_name(inputs, v->name(), dims);
-    if (auto rank = dims.find(input_rank_key(positional)); rank != dims.end() && rank->second != int64_t(v->shape->rank()))
-      fail("input '{}' has rank {} ({}); the shape given has {} dims", v->name(), v->shape->rank(), v->shape->str(),
-           rank->second);
-    std::vector<int64_t> sizes;
-    for (size_t i = 0; i < v->shape->rank(); ++i) sizes.push_back(dim_size(*v, i, positional, dims));
+    std::vector<int64_t> sizes = input_sizes(*v, inputs, dims);
     if (v->dtype == ir::DataType::kUndefined || v->dtype == ir::DataType::kString)
       fail("input '{}' has type {}, which synthetic inputs do not cover", v->name(), ir::name(v->dtype));
     // Checked before allocating: a declared dim of 2^40 must be refused, not

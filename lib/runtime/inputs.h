@@ -23,6 +23,10 @@ namespace pare::rt {
 std::vector<ir::Tensor> random_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
                                       uint64_t seed = 1);
 
+// The shapes random_inputs() gives the inputs (by name), without making them.
+std::map<std::string, std::vector<int64_t>> input_shapes(const ir::Model& model,
+                                                         const std::map<std::string, int64_t>& dims);
+
 // "x[1]" and "x[rank]": the keys of `dims` that size an input by position.
 std::string input_dim_key(const std::string& input, size_t index);
 std::string input_rank_key(const std::string& input);

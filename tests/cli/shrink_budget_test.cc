@@ -128,12 +128,66 @@ TEST(ShrinkBudget, EachSizeBudgetFailsJustBelow) {
     EXPECT_EQ(c.exit_code, 1) << c.out << c.err;
     std::string line = metrics::describe(metrics::BudgetFailure{sc.what, sc.value, sc.value - 1});
     EXPECT_EQ(c.err, "pare: check failed: " + out + ": " + line + "\n");
-    ASSERT_TRUE(fs::exists(out)) << "the model is written before the budgets are checked";
-    EXPECT_EQ(read_file(out), read_file(fixture().reference));
+    EXPECT_FALSE(fs::exists(out)) << "a model over budget is not written (Make runs the rule again)";
+    EXPECT_FALSE(fs::exists(dir + "/q.rejected.onnx"));
+    EXPECT_NE(c.out.find("not written " + out + " (a budget does not hold)\n"), std::string::npos) << c.out;
     auto j = json::parse(read_file(dir + "/r.json"));
     ASSERT_EQ(j["budgets"].size(), 1u);
     EXPECT_EQ(j["budgets"][0]["ok"], false);
     EXPECT_EQ(j["budgets"][0]["value"], sc.value);
+    EXPECT_EQ(j["rejected"], json({{"kept_at", nullptr}}));
+  }
+}
+
+// --keep-failed keeps the model that would have been written, beside OUT; the
+// report says where. A budget that holds writes OUT and no "rejected".
+TEST(ShrinkBudget, KeepFailedKeepsTheRejectedModelBesideOut) {
+  std::string dir = testing::temp_dir(), out = dir + "/q.onnx";
+  std::vector<std::string> args = kDims;
+  for (const char* x : {"--max-bytes", "1000", "--keep-failed", "--report"}) args.push_back(x);
+  args.push_back(dir + "/r.json");
+  auto c = shrink(out, args);
+  EXPECT_EQ(c.exit_code, 1) << c.err;
+  EXPECT_FALSE(fs::exists(out));
+  ASSERT_TRUE(fs::exists(dir + "/q.rejected.onnx"));
+  EXPECT_EQ(read_file(dir + "/q.rejected.onnx"), read_file(fixture().reference));
+  EXPECT_EQ(json::parse(read_file(dir + "/r.json"))["rejected"], json({{"kept_at", dir + "/q.rejected.onnx"}}));
+  EXPECT_NE(c.out.find("the model is kept at " + dir + "/q.rejected.onnx"), std::string::npos) << c.out;
+
+  auto held = shrink(out, {"--max-bytes", "10MB", "--keep-failed", "--report", dir + "/r.json"});
+  EXPECT_EQ(held.exit_code, 0) << held.err;
+  EXPECT_EQ(read_file(out), read_file(fixture().reference));
+  EXPECT_FALSE(json::parse(read_file(dir + "/r.json")).contains("rejected"));
+}
+
+// With external data the model is measured as written, then removed with its .data file.
+TEST(ShrinkBudget, ExternalDataOverBudgetLeavesNeitherFile) {
+  std::string dir = testing::temp_dir(), out = dir + "/q.onnx";
+  auto c = shrink(out, {"--external-data", "--max-bytes", "1000"});
+  EXPECT_EQ(c.exit_code, 1) << c.err;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out + ".data"));
+  c = shrink(out, {"--external-data", "--max-bytes", "1000", "--keep-failed"});
+  EXPECT_EQ(c.exit_code, 1) << c.err;
+  EXPECT_FALSE(fs::exists(out));
+  ASSERT_TRUE(fs::exists(dir + "/q.rejected.onnx"));
+  ASSERT_TRUE(fs::exists(dir + "/q.rejected.onnx.data"));
+  ir::Model kept = formats::onnx::load_model(dir + "/q.rejected.onnx");
+  EXPECT_EQ(metrics::count_weights(kept).parameters, fixture().params);
+}
+
+// The reason for all this: a Make rule whose budget fails runs again next time
+// (and fails again) instead of finding its target up to date.
+TEST(ShrinkBudget, MakeRunsAFailedRuleAgain) {
+  std::string dir = testing::temp_dir();
+  std::string rule = "q.onnx: " + kCls + "\n\t'" + testing::pare_bin() + "' shrink $< -o $@ --passes '" + kQuant +
+                     "' --max-bytes 1000 -q\n";
+  write_file_atomic(dir + "/Makefile", rule);
+  for (int i = 0; i < 2; ++i) {
+    auto c = testing::run_command({"make", "-C", dir, "q.onnx"});
+    EXPECT_NE(c.exit_code, 0) << "run " << i << ": " << c.out << c.err;
+    EXPECT_NE(c.err.find("pare: check failed"), std::string::npos) << "run " << i << ": the rule ran: " << c.err;
+    EXPECT_FALSE(fs::exists(dir + "/q.onnx"));
   }
 }
 
@@ -170,7 +224,7 @@ TEST(ShrinkBudget, MinSqnrBothWays) {
   EXPECT_NEAR(std::stod(m[1]), f.diff.sqnr_db, 0.051);
   EXPECT_LT(std::stod(m[1]), std::stod(above)) << "the value shown must read below the limit";
   EXPECT_EQ(m[2], above);
-  EXPECT_TRUE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out));
 }
 
 TEST(ShrinkBudget, MinCosineFails) {
@@ -180,7 +234,7 @@ TEST(ShrinkBudget, MinCosineFails) {
   auto c = shrink(out, {"--data", f.data, "--min-cosine", "0.9999"});
   EXPECT_EQ(c.exit_code, 1) << c.err;
   EXPECT_EQ(c.err, fmt::format("pare: check failed: {}: cosine {:.4f} < budget 0.9999\n", out, f.diff.cosine));
-  EXPECT_TRUE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out));
   // Just below the real cosine, it holds.
   auto hold = shrink(out, {"--data", f.data, "--min-cosine", fmt::format("{:.6f}", f.diff.cosine - 1e-5)});
   EXPECT_EQ(hold.exit_code, 0) << hold.err;
@@ -228,7 +282,7 @@ TEST(ShrinkBudget, MacsUnknownWithoutDimsFails) {
   auto c = shrink(out, {"--max-macs", "1G"});
   EXPECT_EQ(c.exit_code, 1) << c.err;
   EXPECT_TRUE(std::regex_match(c.err, std::regex("pare: check failed: [^\\n]*: MACs unknown [^\\n]*\n"))) << c.err;
-  EXPECT_TRUE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out));
 }
 
 TEST(ShrinkBudget, WaterfallGivesTheSizeAfterEachStep) {

@@ -148,13 +148,22 @@ TEST(Tune, ReportsTheFrontInMarkdownAndHtml) {
   EXPECT_GE(r.report["fidelity"][0]["sqnr_db"].get<double>(), 25.0);
 }
 
+// The closest model is reported, and written only on request (beside OUT).
 TEST(Tune, AnUnreachableSizeLimitFailsWithTheClosestModel) {
   const Fixture& f = fixture();
   std::string out = f.dir + "/tiny.onnx";
   TuneRun r = tune(out, {"--min-sqnr", "25", "--max-download-bytes", "1KB"});
   EXPECT_EQ(r.command.exit_code, 1) << r.command.err;
   EXPECT_NE(r.command.err.find("check failed"), std::string::npos) << r.command.err;
-  EXPECT_TRUE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(r.report["rejected"], json({{"kept_at", nullptr}}));
+  EXPECT_TRUE(r.report.contains("tune"));
+  r = tune(out, {"--min-sqnr", "25", "--max-download-bytes", "1KB", "--keep-failed"});
+  EXPECT_EQ(r.command.exit_code, 1) << r.command.err;
+  EXPECT_FALSE(fs::exists(out));
+  ASSERT_TRUE(fs::exists(f.dir + "/tiny.rejected.onnx"));
+  EXPECT_EQ(metrics::measure_file(f.dir + "/tiny.rejected.onnx").download_bytes,
+            r.report["after"]["download_bytes"].get<int64_t>());
 }
 
 TEST(Tune, MaxEvalsBoundsTheSensitivityRunsAndTheReportSaysSo) {

@@ -224,6 +224,21 @@ TEST(Report, MarkdownHasEveryFigureAndSection) {
   EXPECT_TRUE(has(md, "| `MACs` | unknown | 1000000 | over |")) << md;
 }
 
+// A model over budget that was not written: both views say so, and where it was kept.
+TEST(Report, ARejectedModelIsNamedInBothViews) {
+  json r = minimal_report();
+  r["budgets"] = json::array({{{"what", "bytes"}, {"value", 500}, {"limit", 100}, {"ok", false}}});
+  r["rejected"] = {{"kept_at", nullptr}};
+  EXPECT_TRUE(has(render_markdown(r), "The model was not written at `b.onnx`.\n")) << render_markdown(r);
+  EXPECT_TRUE(has(render_html(r), "<p id=\"rejected\">The model was not written at <code>b.onnx</code>.</p>"));
+  r["rejected"]["kept_at"] = "b<1>.rejected.onnx";
+  EXPECT_TRUE(has(render_markdown(r), "not written at `b.onnx`; it is kept at `b<1>.rejected.onnx`.")) << render_markdown(r);
+  EXPECT_TRUE(has(render_html(r), "; it is kept at <code>b&lt;1&gt;.rejected.onnx</code>.</p>")) << render_html(r);
+  r.erase("rejected");
+  EXPECT_FALSE(has(render_markdown(r), "not written"));
+  EXPECT_FALSE(has(render_html(r), "id=\"rejected\""));
+}
+
 TEST(Report, MarkdownShowsTheWorstTwentyLayers) {
   json r = minimal_report();
   r["per_layer"] = json::array();

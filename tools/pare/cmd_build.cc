@@ -1,7 +1,8 @@
 // pare build PLAN.yaml [--force] [-q]: every subtask model of a plan, like Make
 // (jobs/build.h; the plan file: formats/yaml/plan.h, docs/plans.md). Each
 // subtask is shrink's job on the source model, cut first when the plan says so.
-// Budget failures print after everything is written (exit 1).
+// Budget failures print after everything is written (exit 1); a subtask over
+// budget is not written, so the next build (and Make) makes it again.
 #include <cstdio>
 
 #include "formats/report/terminal.h"
@@ -13,12 +14,12 @@ namespace {
 
 struct Args {
   std::string plan;
-  bool force = false, quiet = false;
+  bool force = false, quiet = false, keep_failed = false;
 };
 
 int build(const Args& a) {
   Progress progress(!a.quiet && stderr_is_terminal());
-  auto built = jobs::build({a.plan, a.force}, progress, [](const jobs::BuiltSubtask& s) {
+  auto built = jobs::build({a.plan, a.force, a.keep_failed}, progress, [](const jobs::BuiltSubtask& s) {
     if (s.report) fmt::print("{}", formats::terminal_text(*s.report, s.output));
     else fmt::print("{}: up to date\n", s.name);
   });
@@ -42,6 +43,8 @@ const Command kBuildCommand = {
           ->required();
       sub.add_flag("--force", a->force, "rebuild every subtask, up to date or not");
       sub.add_flag("-q,--quiet", a->quiet, "no progress bar");
+      sub.add_flag("--keep-failed", a->keep_failed,
+                   "keep a subtask model over budget as NAME.rejected.onnx (by default it is not written)");
       return [a] { return build(*a); };
     }};
 

@@ -3,7 +3,7 @@
 
 #include "formats/onnx/onnx.h"
 #include "lib/base/strings.h"
-#include "lib/metrics/macs.h"
+#include "jobs/measure.h"
 #include "lib/metrics/size.h"
 #include "lib/runtime/session.h"
 #include "tools/pare/commands.h"
@@ -38,7 +38,8 @@ json inspect_json(const std::string& path, const std::map<std::string, int64_t>&
   auto file = metrics::measure_file(path);
   auto weights = metrics::count_weights(m);
   auto nodes = metrics::count_nodes(m);
-  auto macs = metrics::count_macs(m, dims);
+  jobs::Runner runner(m);
+  auto macs = jobs::count_macs(runner, dims);
   json j;
   j["file_bytes"] = file.file_bytes;
   j["download_bytes"] = file.download_bytes;

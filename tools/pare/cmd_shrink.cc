@@ -5,9 +5,10 @@
 //
 // Budgets (--max-bytes, --max-download-bytes, --max-params, --max-macs,
 // --min-sqnr, --min-cosine, --max-top1-drop, --min-accuracy) are checked after
-// the model and the report are written (both are correct outputs); each one
-// that does not hold is one line "pare: check failed: OUT: WHAT VALUE > budget
-// LIMIT" on stderr, and the exit code is 1.
+// the model is measured and before it is written; each one that does not hold is
+// one line "pare: check failed: OUT: WHAT VALUE > budget LIMIT" on stderr, and
+// the exit code is 1. The report is written either way; the model is not (so
+// Make runs the rule again), unless --keep-failed keeps it beside OUT.
 #include "formats/tensors/tensors.h"
 #include "jobs/shrink.h"
 #include "lib/base/atomic_file.h"
@@ -23,6 +24,7 @@ struct Args {
   bool passes_given = false;  // --passes '' runs no pass, which is not the same as no --passes
   bool verify_each = false;
   bool external_data = false;
+  bool keep_failed = false;
   ReportArgs report;
 };
 
@@ -55,7 +57,9 @@ int shrink(const Args& a) {
   check_output_path(a.output);
   const ReportFiles& files = a.report.files;
   check_distinct_files({{"-o", a.output}, {"-o's external data", a.output + ".data"}, {"--report", files.json},
-                          {"--markdown", files.markdown}, {"--html", files.html}});
+                          {"--markdown", files.markdown}, {"--html", files.html},
+                          {"--keep-failed", a.keep_failed ? jobs::rejected_path(a.output) : ""}});
+  if (a.keep_failed) refuse_overwrite_input(a.model, jobs::rejected_path(a.output));
   Prepared p = prepare(a.report);
   jobs::ShrinkJob job;
   job.pipeline = job.shown = parse_passes(pipeline_text(a, text_stream(files.all())));
@@ -63,6 +67,7 @@ int shrink(const Args& a) {
   job.output = job.shown_output = a.output;
   job.verify_each = a.verify_each;
   job.external_data = a.external_data;
+  job.keep_failed = a.keep_failed;
   job.eval = p.eval;
   job.load_samples = [images = p.eval.images](const std::string& dir, const std::vector<std::string>& inputs) {
     return formats::read_sample_set(dir, inputs, images).samples;
@@ -88,6 +93,8 @@ const Command kShrinkCommand = {
           ->excludes(passes);
       sub.add_flag("--verify-each", a->verify_each, "check the IR's invariants after every pass");
       sub.add_flag("--external-data", a->external_data, "store large tensors in OUT.data beside the model");
+      sub.add_flag("--keep-failed", a->keep_failed,
+                   "keep a model over budget as OUT's .rejected.onnx (by default nothing is written)");
       sub.add_option("--report,--json", a->report.files.json,
                      "write the report as JSON (sorted keys, byte-identical across runs; - for stdout)");
       add_report_options(sub, a->report);

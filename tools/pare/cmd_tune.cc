@@ -18,7 +18,7 @@ namespace {
 
 struct Args {
   std::string model, output, calib, objective = "download", cache, choices;
-  bool no_cache = false;
+  bool no_cache = false, keep_failed = false;
   int64_t max_evals = 0;
   double max_seconds = 0;
   int threads = 0;
@@ -38,7 +38,9 @@ int tune(const Args& a) {
   refuse_overwrite_input(a.model, a.output);
   check_output_path(a.output);
   const ReportFiles& files = a.report.files;
-  check_distinct_outputs({{"-o", a.output}, {"--report", files.json}, {"--markdown", files.markdown}, {"--html", files.html}});
+  check_distinct_outputs({{"-o", a.output}, {"--report", files.json}, {"--markdown", files.markdown}, {"--html", files.html},
+                          {"--keep-failed", a.keep_failed ? jobs::rejected_path(a.output) : ""}});
+  if (a.keep_failed) refuse_overwrite_input(a.model, jobs::rejected_path(a.output));
   Prepared p = prepare(a.report);
   if (!p.eval.enabled()) throw Error("--data: tune measures on samples: give a folder of samples or images");
   jobs::TuneJob job;
@@ -66,6 +68,7 @@ int tune(const Args& a) {
     return formats::read_sample_set(dir, inputs, images).samples;
   };
   job.other_outputs = files.all();
+  job.keep_failed = a.keep_failed;
 #ifdef PARE_VERSION
   job.version = PARE_VERSION;
 #endif
@@ -102,6 +105,8 @@ const Command kTuneCommand = {
       sub.add_option("--verifications", a->verifications, "whole-model checks of the search at most")
           ->check(CLI::Range(1, 100));
       sub.add_option("--report", a->report.files.json, "write the report as JSON");
+      sub.add_flag("--keep-failed", a->keep_failed,
+                   "when a hard limit does not hold, keep the closest model as OUT's .rejected.onnx (by default nothing is written)");
       add_report_options(sub, a->report);
       sub.footer(
           "Examples:\n"
