@@ -37,7 +37,11 @@ MacStats count_macs_static(const ir::Model& model, const std::map<std::string, s
       return s;
     }
     const rt::KernelDef* def = rt::find_kernel(n, model.opset(n.domain));
-    if (!def || !def->macs) continue;
+    if (!def) {  // an op without a kernel has no MAC formula either: never undercount
+      s.reason = fmt::format("node '{}' ({}): no kernel, so no MAC formula", ir::node_label(n), n.op_type);
+      return s;
+    }
+    if (!def->macs) continue;
     rt::NodeShapes ns;
     ns.inputs.resize(n.inputs().size());
     ns.outputs.resize(n.outputs().size());

@@ -31,7 +31,7 @@ struct MacStats {
 
 MacStats count_macs(const ir::Model& model, const std::map<std::string, int64_t>& dims);
 // The same from static shapes (by value name, as static shape inference gives
-// them) without a run: known only when every node with a MAC formula has the
+// them) without a run: known only when every node has a kernel, every one with a MAC formula has the
 // shapes of all its inputs and outputs (constants' from their tensors), and the
 // model has no subgraphs (how often a Loop body runs is not static).
 MacStats count_macs_static(const ir::Model& model, const std::map<std::string, std::vector<int64_t>>& shapes);
