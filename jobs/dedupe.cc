@@ -1,6 +1,8 @@
 #include "jobs/dedupe.h"
 
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -40,11 +42,11 @@ Feed shared_feed(const std::vector<ir::Model>& models, const DedupeJob& job) {
   return feed;
 }
 
-// trunk, then head i, must give model i's outputs bit for bit.
-void check_chain(const std::vector<ir::Model>& models, const ir::Model& trunk, const std::vector<ir::Model>& heads,
+// trunk (when there is one), then head i, must give model i's outputs bit for bit.
+void check_chain(const std::vector<ir::Model>& models, const ir::Model* trunk, const std::vector<ir::Model>& heads,
                  const DedupeJob& job) {
   Feed feed = shared_feed(models, job);
-  Feed trunk_out = run(trunk, feed);
+  Feed trunk_out = trunk ? run(*trunk, feed) : Feed{};
   for (size_t i = 0; i < models.size(); ++i) {
     Feed head_feed = feed;
     for (const auto& [n, t] : trunk_out) head_feed[n] = t;
@@ -70,8 +72,54 @@ DedupeFile describe(const ir::Model& m, const std::string& file, const std::stri
 }
 
 nlohmann::json to_json(const DedupeFile& f) {
+  if (f.file.empty()) return nullptr;
   return {{"file", f.file},     {"bytes", f.bytes},   {"download_bytes", f.download_bytes},
           {"sha256", f.sha256}, {"inputs", f.inputs}, {"outputs", f.outputs}};
+}
+
+// Weights of 1 kB or more (as external data stores them) held by two or more
+// heads: the sha256 of their bytes.
+constexpr size_t kSharedWeightMinBytes = 1024;
+std::set<std::string> weights_in_several(const std::vector<ir::Model>& heads) {
+  std::map<std::string, int> holders;
+  for (const ir::Model& h : heads) {
+    std::set<std::string> own;
+    ir::for_each_graph(*h.graph, [&](const ir::Graph& g) {
+      for (const ir::Value* v : g.values())
+        if (v->is_constant() && v->constant().dtype() != ir::DataType::kString &&
+            v->constant().byte_size() >= kSharedWeightMinBytes)
+          own.insert(sha256_hex(std::string_view(reinterpret_cast<const char*>(v->constant().raw()),
+                                                 v->constant().byte_size())));
+    });
+    for (const auto& k : own) ++holders[k];
+  }
+  std::set<std::string> out;
+  for (const auto& [k, n] : holders)
+    if (n > 1) out.insert(k);
+  return out;
+}
+
+// The heads serialised, with the weights several of them hold in one shared file
+// when that makes the heads and the file together smaller than the heads alone.
+std::vector<std::string> serialize_heads(const std::vector<ir::Model>& heads, formats::onnx::SharedWeights& shared) {
+  std::vector<std::string> inline_bytes;
+  int64_t inline_total = 0;
+  for (const auto& h : heads) {
+    inline_bytes.push_back(formats::onnx::serialize_model(h));
+    inline_total += static_cast<int64_t>(inline_bytes.back().size());
+  }
+  shared.file_name = "weights.data";
+  shared.contents = weights_in_several(heads);
+  if (shared.contents.empty()) return inline_bytes;
+  std::vector<std::string> with_shared;
+  int64_t total = 0;
+  for (const auto& h : heads) {
+    with_shared.push_back(formats::onnx::serialize_model(h, shared));
+    total += static_cast<int64_t>(with_shared.back().size());
+  }
+  if (total + static_cast<int64_t>(shared.data.size()) < inline_total) return with_shared;
+  shared = {};
+  return inline_bytes;
 }
 
 }  // namespace
@@ -82,7 +130,7 @@ int64_t DedupeReport::bytes_before() const {
   return n;
 }
 int64_t DedupeReport::bytes_after() const {
-  int64_t n = trunk.bytes;
+  int64_t n = trunk.bytes + weights.bytes;
   for (const auto& h : heads) n += h.file.bytes;
   return n;
 }
@@ -92,14 +140,14 @@ int64_t DedupeReport::download_before() const {
   return n;
 }
 int64_t DedupeReport::download_after() const {
-  int64_t n = trunk.download_bytes;
+  int64_t n = trunk.download_bytes + weights.download_bytes;
   for (const auto& h : heads) n += h.file.download_bytes;
   return n;
 }
 
 DedupeReport run_dedupe(const DedupeJob& job) {
   if (job.models.size() < 2) fail("dedupe needs at least two models, got {}", job.models.size());
-  std::set<std::string> files = {"trunk.onnx", "manifest.json"};
+  std::set<std::string> files = {"trunk.onnx", "manifest.json", "weights.data"};
   for (const auto& path : job.models) {
     std::string file = fs::path(path).filename().string();
     if (!files.insert(file).second)
@@ -110,41 +158,51 @@ DedupeReport run_dedupe(const DedupeJob& job) {
   std::vector<const ir::Model*> views;
   for (const auto& m : models) views.push_back(&m);
   passes::SharePlan plan = passes::plan_sharing(views);
-  if (plan.empty()) fail("the models compute nothing alike from the same inputs: there is no trunk to share");
-  ir::Model trunk = passes::build_trunk(views, plan);
+  std::optional<ir::Model> trunk;
+  if (!plan.empty()) trunk = passes::build_trunk(views, plan);
   std::vector<ir::Model> heads;
   for (size_t i = 0; i < models.size(); ++i) {
     // A copy through the serialised form: the IR has no deep copy, and this one is exact.
     ir::Model head = formats::onnx::load_model_from_bytes(formats::onnx::serialize_model(models[i]), job.models[i], "");
-    passes::make_head(head, plan, i);
+    if (trunk) passes::make_head(head, plan, i);
     heads.push_back(std::move(head));
   }
-  check_chain(models, trunk, heads, job);
+  formats::onnx::SharedWeights shared;
+  std::vector<std::string> head_bytes = serialize_heads(heads, shared);
+  if (!trunk && shared.data.empty())
+    fail("the models compute nothing alike from the same inputs and hold no weights alike: there is nothing to share");
+  check_chain(models, trunk ? &*trunk : nullptr, heads, job);
 
   DedupeReport report;
   report.shared_nodes = plan.shared_nodes;
-  std::string trunk_bytes = formats::onnx::serialize_model(trunk);
-  report.trunk = describe(trunk, "trunk.onnx", trunk_bytes);
-  std::vector<std::string> head_bytes;
+  std::string trunk_bytes = trunk ? formats::onnx::serialize_model(*trunk) : "";
+  if (trunk) report.trunk = describe(*trunk, "trunk.onnx", trunk_bytes);
+  if (!shared.data.empty()) {
+    report.weights = describe(ir::Model{}, shared.file_name, shared.data);
+    report.shared_tensors = shared.offsets.size();
+  }
   for (size_t i = 0; i < heads.size(); ++i) {
-    head_bytes.push_back(formats::onnx::serialize_model(heads[i]));
     DedupeHead h;
     h.model = job.models[i];
     metrics::FileSize before = metrics::measure_file(job.models[i]);
     h.model_bytes = before.file_bytes;
     h.model_download_bytes = before.download_bytes;
-    h.file = describe(heads[i], fs::path(job.models[i]).filename().string(), head_bytes.back());
-    h.reads = plan.head_inputs[i];
+    h.file = describe(heads[i], fs::path(job.models[i]).filename().string(), head_bytes[i]);
+    h.reads = trunk ? plan.head_inputs[i] : std::map<std::string, std::string>{};
     report.heads.push_back(std::move(h));
   }
-  // Every output is checked before the first is written.
+  // Every output is checked before the first is written; the weights file first,
+  // since the heads reference it.
   fs::create_directories(job.out_dir);
-  std::vector<std::string> paths = {job.out_dir + "/trunk.onnx", job.out_dir + "/manifest.json"};
-  for (const auto& h : report.heads) paths.push_back(job.out_dir + "/" + h.file.file);
-  for (const auto& p : paths) check_output_path(p);
-  write_file_atomic(paths[0], trunk_bytes);
-  for (size_t i = 0; i < heads.size(); ++i) write_file_atomic(paths[2 + i], head_bytes[i]);
-  write_file_atomic(paths[1], dedupe_manifest(report));
+  std::string manifest_path = job.out_dir + "/manifest.json";
+  std::vector<std::pair<std::string, const std::string*>> writes;
+  if (!shared.data.empty()) writes.emplace_back(job.out_dir + "/" + shared.file_name, &shared.data);
+  if (trunk) writes.emplace_back(job.out_dir + "/trunk.onnx", &trunk_bytes);
+  for (size_t i = 0; i < heads.size(); ++i) writes.emplace_back(job.out_dir + "/" + report.heads[i].file.file, &head_bytes[i]);
+  check_output_path(manifest_path);
+  for (const auto& [path, bytes] : writes) check_output_path(path);
+  for (const auto& [path, bytes] : writes) write_file_atomic(path, *bytes);
+  write_file_atomic(manifest_path, dedupe_manifest(report));
   return report;
 }
 
@@ -160,6 +218,8 @@ std::string dedupe_manifest(const DedupeReport& r) {
                       {"trunk", to_json(r.trunk)},
                       {"heads", heads},
                       {"shared_nodes", r.shared_nodes},
+                      {"weights", to_json(r.weights)},
+                      {"shared_tensors", r.shared_tensors},
                       {"bytes_before", r.bytes_before()},
                       {"bytes_after", r.bytes_after()},
                       {"download_bytes_before", r.download_before()},

@@ -12,7 +12,7 @@ namespace pare::jobs {
 
 struct DedupeJob {
   std::vector<std::string> models;      // ONNX files; each head keeps its model's file name
-  std::string out_dir;                  // trunk.onnx, one head per model, manifest.json
+  std::string out_dir;                  // trunk.onnx, one head per model, weights.data, manifest.json
   std::map<std::string, int64_t> dims;  // sizes of symbolic dims for the check runs
   uint64_t seed = 1;                    // of the check runs' inputs
 };
@@ -32,7 +32,11 @@ struct DedupeHead {
 };
 
 struct DedupeReport {
-  DedupeFile trunk;
+  DedupeFile trunk;  // file "" when the models share no computation, only weights
+  // The tensors two or more heads hold with the same bytes, stored once in
+  // weights.data that those heads reference (file "" when none, or not smaller).
+  DedupeFile weights;
+  size_t shared_tensors = 0;
   std::vector<DedupeHead> heads;
   size_t shared_nodes = 0;
   int64_t bytes_before() const;
@@ -41,8 +45,9 @@ struct DedupeReport {
   int64_t download_after() const;
 };
 
-// Throws pare::Error on bad input, when the models share nothing, or when a
-// head after the trunk does not reproduce its model (nothing is written then).
+// Throws pare::Error on bad input, when the models share nothing (no computation
+// and no weights), or when a head after the trunk does not reproduce its model
+// (nothing is written then).
 DedupeReport run_dedupe(const DedupeJob& job);
 
 // manifest.json, as written (sorted keys, two-space indent).

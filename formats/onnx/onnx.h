@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,18 @@ struct SaveOptions {
 void save_model(const ir::Model& model, const std::string& path, const SaveOptions& options = {});
 // The serialized ModelProto (no external data); what save_model writes.
 std::string serialize_model(const ir::Model& model);
+
+// One weights file that several models reference (ONNX external data): a tensor
+// whose bytes are among `contents` (their sha256) is stored in `data` once,
+// however many models or tensors hold them; every other tensor stays inline.
+struct SharedWeights {
+  std::string file_name;                   // the file, beside the models that reference it
+  std::set<std::string> contents;          // sha256 of the bytes to store there
+  std::string data;                        // the file's bytes so far
+  std::map<std::string, int64_t> offsets;  // sha256 -> where its bytes start in `data`
+};
+// serialize_model, with the tensors `shared` takes stored in its file.
+std::string serialize_model(const ir::Model& model, SharedWeights& shared);
 
 // Runs onnx::checker (full check) on the model; throws pare::Error with its message.
 // Beyond libonnx's opset 17 / IR version 8: pare's own checks (IR invariants and

@@ -18,6 +18,7 @@
 #include "formats/onnx/proto_tensor.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
+#include "lib/base/sha256.h"
 #include "lib/ir/verify.h"
 #include "lib/runtime/session.h"
 
@@ -31,7 +32,34 @@ struct ExternalSink {
   int64_t threshold = 1024;
   std::string file_name;  // relative to the model's folder
   std::string data;       // bytes of the .data file
+  SharedWeights* shared = nullptr;  // a file several models reference, for the tensors it names
 };
+
+void add_external_ref(pb::TensorProto* out, const std::string& location, int64_t offset, int64_t length) {
+  out->clear_raw_data();
+  out->set_data_location(pb::TensorProto::EXTERNAL);
+  auto add = [&](const char* k, const std::string& v) {
+    auto* e = out->add_external_data();
+    e->set_key(k);
+    e->set_value(v);
+  };
+  add("location", location);
+  add("offset", std::to_string(offset));
+  add("length", std::to_string(length));
+}
+
+// Stores `t` in the shared weights file when its bytes are among those it takes
+// (once, however many tensors hold them); false when `t` stays where it is.
+bool write_shared(const ir::Tensor& t, pb::TensorProto* out, SharedWeights& shared) {
+  if (t.dtype() == ir::DataType::kString || t.byte_size() == 0) return false;
+  std::string_view bytes(reinterpret_cast<const char*>(t.raw()), t.byte_size());
+  std::string key = sha256_hex(bytes);
+  if (!shared.contents.count(key)) return false;
+  auto [at, added] = shared.offsets.emplace(key, static_cast<int64_t>(shared.data.size()));
+  if (added) shared.data.append(bytes);
+  add_external_ref(out, shared.file_name, at->second, static_cast<int64_t>(bytes.size()));
+  return true;
+}
 
 void write_type(const ir::Value& v, pb::ValueInfoProto* vi) {
   vi->set_name(v.name());
@@ -50,17 +78,9 @@ void write_type(const ir::Value& v, pb::ValueInfoProto* vi) {
 
 void write_tensor(const ir::Tensor& t, const std::string& name, pb::TensorProto* out, ExternalSink& sink) {
   tensor_to_proto(t, name, out);
+  if (sink.shared && write_shared(t, out, *sink.shared)) return;
   if (!sink.enabled || t.dtype() == ir::DataType::kString || static_cast<int64_t>(t.byte_size()) < sink.threshold) return;
-  out->clear_raw_data();
-  out->set_data_location(pb::TensorProto::EXTERNAL);
-  auto add = [&](const char* k, const std::string& v) {
-    auto* e = out->add_external_data();
-    e->set_key(k);
-    e->set_value(v);
-  };
-  add("location", sink.file_name);
-  add("offset", std::to_string(sink.data.size()));
-  add("length", std::to_string(t.byte_size()));
+  add_external_ref(out, sink.file_name, static_cast<int64_t>(sink.data.size()), static_cast<int64_t>(t.byte_size()));
   sink.data.append(reinterpret_cast<const char*>(t.raw()), t.byte_size());
 }
 
@@ -210,6 +230,12 @@ int64_t constant_bytes(const ir::Model& m) {
 std::string serialize_model(const ir::Model& model) {
   ExternalSink none;
   return serialize(to_proto(model, none));
+}
+
+std::string serialize_model(const ir::Model& model, SharedWeights& shared) {
+  ExternalSink sink;
+  sink.shared = &shared;
+  return serialize(to_proto(model, sink));
 }
 
 void save_model(const ir::Model& model, const std::string& path, const SaveOptions& options) {

@@ -1,14 +1,17 @@
 // pare dedupe: BlazeFace's scores and boxes subtasks share one trunk.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "formats/onnx/onnx.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/sha256.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
+#include "tests/support/text_model.h"
 
 namespace pare {
 namespace {
@@ -69,6 +72,7 @@ TEST(Dedupe, RefusesWhatCannotBeShared) {
   EXPECT_EQ(c.exit_code, 2);
   EXPECT_TRUE(one_error_line(c.err)) << c.err;
   EXPECT_NE(c.err.find("nothing alike"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("nothing to share"), std::string::npos) << c.err;
   EXPECT_FALSE(fs::exists(out + "/trunk.onnx"));
   // One model.
   c = pare({"dedupe", scores, "-o", out});
@@ -85,6 +89,62 @@ TEST(Dedupe, RefusesWhatCannotBeShared) {
   EXPECT_EQ(c.exit_code, 2);
   EXPECT_TRUE(one_error_line(c.err)) << c.err;
   EXPECT_TRUE(fs::exists(scores));
+}
+
+// Two models that read different inputs (so no computation is shared) but hold
+// the same 32x32 weight, as two heads may hold one embedding table.
+std::pair<std::string, std::string> same_weight_models() {
+  std::string values;
+  for (int i = 0; i < 32 * 32; ++i) values += (i ? ", " : "") + std::to_string((i * 37 % 101) / 50.0 - 1.0);
+  std::string w = "  w = Constant <value = float[32,32] {" + values + "}> ()\n";
+  std::string dir = testing::temp_dir();
+  std::string a = dir + "/a.onnx", b = dir + "/b.onnx";
+  formats::onnx::save_model(testing::model_from_text("<ir_version: 8, opset_import: [\"\" : 13]>\n"
+                                                     "g (float[1,32] x) => (float[1,32] y) {\n" + w +
+                                                     "  y = MatMul (x, w)\n}"),
+                            a);
+  formats::onnx::save_model(testing::model_from_text("<ir_version: 8, opset_import: [\"\" : 13]>\n"
+                                                     "g (float[2,32] u) => (float[2,32] z) {\n" + w +
+                                                     "  m = MatMul (u, w)\n  z = Relu (m)\n}"),
+                            b);
+  return {a, b};
+}
+
+TEST(Dedupe, WeightsSeveralHeadsHoldGoInOneSharedFile) {
+  auto [a, b] = same_weight_models();
+  std::string out = testing::temp_dir() + "/bundle";
+  auto c = pare({"dedupe", a, b, "-o", out});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.out.find("weights.data: 1 tensor(s)"), std::string::npos) << c.out;
+  EXPECT_FALSE(fs::exists(out + "/trunk.onnx")) << "nothing is computed alike";
+  ASSERT_TRUE(fs::exists(out + "/weights.data"));
+  EXPECT_EQ(fs::file_size(out + "/weights.data"), 32u * 32u * 4u);  // the weight once
+  auto m = nlohmann::json::parse(read_file(out + "/manifest.json"));
+  EXPECT_TRUE(m["trunk"].is_null());
+  EXPECT_EQ(m["shared_tensors"], 1);
+  EXPECT_EQ(m["weights"]["sha256"], sha256_hex(read_file(out + "/weights.data")));
+  int64_t after = static_cast<int64_t>(fs::file_size(out + "/weights.data") + fs::file_size(out + "/a.onnx") +
+                                       fs::file_size(out + "/b.onnx"));
+  EXPECT_EQ(m["bytes_after"], after);
+  EXPECT_LT(after, m["bytes_before"].get<int64_t>());
+  // Each head, loaded from the folder (its weight read from weights.data), gives
+  // its model's outputs bit for bit in pare's runner and within tolerance in ONNX Runtime.
+  for (const auto& [original, head] : {std::pair{a, out + "/a.onnx"}, std::pair{b, out + "/b.onnx"}}) {
+    SCOPED_TRACE(head);
+    EXPECT_LT(fs::file_size(head), 1024u) << "the weight is not inline";
+    ir::Model om = formats::onnx::load_model(original), hm = formats::onnx::load_model(head);
+    auto inputs = testing::seeded_inputs(om, {});
+    auto want = testing::run_model(om, inputs), got = testing::run_model(hm, inputs);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_TRUE(got[0].same_content(want[0]));
+    auto ort = testing::run_ort(head, inputs);
+    auto x = ort[0].span<float>(), y = got[0].span<float>();
+    for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(x[i], y[i], 1e-4 + 1e-4 * std::abs(y[i]));
+  }
+  // Nothing computed alike and no weight alike: nothing to share.
+  c = pare({"dedupe", a, kCls, "-o", testing::temp_dir() + "/none"});
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_NE(c.err.find("nothing to share"), std::string::npos) << c.err;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // pare dedupe A.onnx B.onnx ... -o DIR: one trunk for what the models compute
-// alike, a head per model, a manifest; checked bit for bit before writing.
+// alike, a head per model, one weights file for the weights several heads still
+// hold alike, a manifest; checked bit for bit before writing.
 #include "jobs/dedupe.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
@@ -19,16 +20,19 @@ struct DedupeArgs {
 double percent(int64_t part, int64_t whole) { return whole > 0 ? 100.0 * part / whole : 0; }
 
 void print_report(const jobs::DedupeReport& r, const std::string& dir) {
-  fmt::print("{}/trunk.onnx: {} shared nodes, {} (download {})\n", dir, r.shared_nodes, human_bytes(r.trunk.bytes),
-             human_bytes(r.trunk.download_bytes));
+  if (!r.trunk.file.empty())
+    fmt::print("{}/trunk.onnx: {} shared nodes, {} (download {})\n", dir, r.shared_nodes, human_bytes(r.trunk.bytes),
+               human_bytes(r.trunk.download_bytes));
+  if (!r.weights.file.empty())
+    fmt::print("{}/{}: {} tensor(s) two or more heads hold, stored once, {} (download {})\n", dir, r.weights.file,
+               r.shared_tensors, human_bytes(r.weights.bytes), human_bytes(r.weights.download_bytes));
   for (const auto& h : r.heads)
     fmt::print("{}/{}: head of {}, reads {} trunk output(s); {} (was {})\n", dir, h.file.file, h.model, h.reads.size(),
                human_bytes(h.file.bytes), human_bytes(h.model_bytes));
-  fmt::print("bytes {} -> {} ({:.1f}%), download {} -> {} ({:.1f}%); trunk then each head reproduces its model "
-             "exactly\n",
+  fmt::print("bytes {} -> {} ({:.1f}%), download {} -> {} ({:.1f}%); {} reproduces its model exactly\n",
              human_bytes(r.bytes_before()), human_bytes(r.bytes_after()), percent(r.bytes_after(), r.bytes_before()),
              human_bytes(r.download_before()), human_bytes(r.download_after()),
-             percent(r.download_after(), r.download_before()));
+             percent(r.download_after(), r.download_before()), r.trunk.file.empty() ? "each head" : "trunk then each head");
 }
 
 }  // namespace
@@ -38,7 +42,8 @@ const Command kDedupeCommand = {
     [](CLI::App& sub) -> std::function<int()> {
       auto a = std::make_shared<DedupeArgs>();
       sub.add_option("models", a->models, "ONNX model files (two or more)")->required()->expected(2, -1);
-      sub.add_option("-o,--output", a->dir, "folder for trunk.onnx, one head per model and manifest.json")
+      sub.add_option("-o,--output", a->dir,
+                     "folder for trunk.onnx, one head per model, weights.data (weights heads share) and manifest.json")
           ->required();
       sub.add_option("--dim", a->dims, "size of a symbolic dim for the check run, NAME=N (repeatable)");
       add_input_shape_option(sub, a->dims);
