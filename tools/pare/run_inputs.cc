@@ -19,7 +19,7 @@ void add_image_options(CLI::App& sub, ImageArgs& a) {
 
 formats::ImageOptions image_options(const ImageArgs& a) {
   formats::ImageOptions o;
-  if (!a.size.empty()) formats::parse_image_size(a.size, o);
+  if (!a.size.empty()) formats::parse_image_size("--image-size", a.size, o);
   if (!a.mean.empty()) o.mean = formats::parse_float_list("--mean", a.mean);
   if (!a.std.empty()) o.std = formats::parse_float_list("--std", a.std);
   o.nhwc = a.layout == "NHWC";
