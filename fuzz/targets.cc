@@ -49,7 +49,7 @@ void image_input(const uint8_t* data, size_t size) {
   std::string path = scratch_file(data + 1, size - 1, data[0] & 1 ? ".png" : ".jpg");
   check_contract([&] {
     formats::ImageOptions o;
-    formats::parse_image_size("16x16", o);
+    formats::parse_image_size("size", "16x16", o);
     formats::read_image(path, o);
   });
 }

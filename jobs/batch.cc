@@ -22,6 +22,7 @@
 #include "formats/tensors/tensors.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
+#include "lib/base/settings.h"
 #include "lib/base/sha256.h"
 #include "lib/base/strings.h"
 #include "lib/runtime/arena.h"
@@ -67,8 +68,8 @@ formats::ImageOptions image_options_for(const Worker& w, const BatchJob& job) {
   } else if (d[3] == 3 && d[1] > 0 && d[2] > 0) {
     o.height = d[1], o.width = d[2], o.nhwc = true;
   } else {
-    throw Error(fmt::format("{}: input '{}' has shape {}: give its image size (or --dim sizes for its symbolic dims)",
-                            w.path, inputs[0]->name(), inputs[0]->shape->str()));
+    throw Error(fmt::format("{}: input '{}' has shape {}: give its image size (or {} sizes for its symbolic dims)",
+                            w.path, inputs[0]->name(), inputs[0]->shape->str(), spell(Setting::kDim)));
   }
   return o;
 }

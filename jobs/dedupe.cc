@@ -122,27 +122,27 @@ std::vector<std::string> serialize_heads(const std::vector<ir::Model>& heads, fo
   return inline_bytes;
 }
 
+// `start` plus one number of every head.
+template <typename Field>
+int64_t sum_over_heads(const std::vector<DedupeHead>& heads, int64_t start, Field field) {
+  for (const auto& h : heads) start += field(h);
+  return start;
+}
+
 }  // namespace
 
 int64_t DedupeReport::bytes_before() const {
-  int64_t n = 0;
-  for (const auto& h : heads) n += h.model_bytes;
-  return n;
+  return sum_over_heads(heads, 0, [](const DedupeHead& h) { return h.model_bytes; });
 }
 int64_t DedupeReport::bytes_after() const {
-  int64_t n = trunk.bytes + weights.bytes;
-  for (const auto& h : heads) n += h.file.bytes;
-  return n;
+  return sum_over_heads(heads, trunk.bytes + weights.bytes, [](const DedupeHead& h) { return h.file.bytes; });
 }
 int64_t DedupeReport::download_before() const {
-  int64_t n = 0;
-  for (const auto& h : heads) n += h.model_download_bytes;
-  return n;
+  return sum_over_heads(heads, 0, [](const DedupeHead& h) { return h.model_download_bytes; });
 }
 int64_t DedupeReport::download_after() const {
-  int64_t n = trunk.download_bytes + weights.download_bytes;
-  for (const auto& h : heads) n += h.file.download_bytes;
-  return n;
+  return sum_over_heads(heads, trunk.download_bytes + weights.download_bytes,
+                        [](const DedupeHead& h) { return h.file.download_bytes; });
 }
 
 DedupeReport run_dedupe(const DedupeJob& job) {

@@ -60,11 +60,8 @@ class Dce : public Pass {
 
 }  // namespace
 
-extern const PassInfo kDcePass = {
+extern const PassInfo kDcePass = option_free_pass<Dce>(
     "dce",
-    "remove nodes, constants and Identity chains that no graph output depends on",
-    {},
-    [](const OptionValues&) -> std::unique_ptr<Pass> { return std::make_unique<Dce>(); },
-};
+    "remove nodes, constants and Identity chains that no graph output depends on");
 
 }  // namespace pare::passes

@@ -207,11 +207,8 @@ class Equalize : public Pass {
 
 }  // namespace
 
-extern const PassInfo kEqualizePass = {
+extern const PassInfo kEqualizePass = option_free_pass<Equalize>(
     "equalize",
-    "cross-layer range equalization: rescale Conv pairs through Relu/Relu6 so each channel's weight ranges match",
-    {},
-    [](const OptionValues&) -> std::unique_ptr<Pass> { return std::make_unique<Equalize>(); },
-};
+    "cross-layer range equalization: rescale Conv pairs through Relu/Relu6 so each channel's weight ranges match");
 
 }  // namespace pare::passes

@@ -113,11 +113,8 @@ class Fold : public Pass {
 
 }  // namespace
 
-extern const PassInfo kFoldPass = {
+extern const PassInfo kFoldPass = option_free_pass<Fold>(
     "fold",
-    "compute nodes whose inputs are all constant, with the runner's kernels, unless that grows the model",
-    {},
-    [](const OptionValues&) -> std::unique_ptr<Pass> { return std::make_unique<Fold>(); },
-};
+    "compute nodes whose inputs are all constant, with the runner's kernels, unless that grows the model");
 
 }  // namespace pare::passes

@@ -176,11 +176,8 @@ class FuseAct : public Pass {
 
 }  // namespace
 
-extern const PassInfo kFuseActPass = {
+extern const PassInfo kFuseActPass = option_free_pass<FuseAct>(
     "fuse-act",
-    "rewrite hard-swish and hard-sigmoid spelled out as Add, Clip, Mul, Div into HardSwish / HardSigmoid",
-    {},
-    [](const OptionValues&) -> std::unique_ptr<Pass> { return std::make_unique<FuseAct>(); },
-};
+    "rewrite hard-swish and hard-sigmoid spelled out as Add, Clip, Mul, Div into HardSwish / HardSigmoid");
 
 }  // namespace pare::passes

@@ -206,11 +206,8 @@ class FuseBn : public Pass {
 
 }  // namespace
 
-extern const PassInfo kFuseBnPass = {
+extern const PassInfo kFuseBnPass = option_free_pass<FuseBn>(
     "fuse-bn",
-    "fold inference BatchNormalization, and Mul/Add/Sub/Div by per-channel constants, into the Conv, ConvTranspose or Gemm before it",
-    {},
-    [](const OptionValues&) -> std::unique_ptr<Pass> { return std::make_unique<FuseBn>(); },
-};
+    "fold inference BatchNormalization, and Mul/Add/Sub/Div by per-channel constants, into the Conv, ConvTranspose or Gemm before it");
 
 }  // namespace pare::passes

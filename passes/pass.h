@@ -44,6 +44,12 @@ struct PassInfo {
   std::unique_ptr<Pass> (*create)(const OptionValues&);
 };
 
+// The PassInfo of a pass that takes no options: P is built with no arguments.
+template <typename P>
+PassInfo option_free_pass(std::string name, std::string summary) {
+  return {std::move(name), std::move(summary), {}, [](const OptionValues&) -> std::unique_ptr<Pass> { return std::make_unique<P>(); }};
+}
+
 // The explicit, alphabetical list of passes (registry.cc).
 const std::vector<const PassInfo*>& all_passes();
 const PassInfo* find_pass(const std::string& name);

@@ -16,7 +16,7 @@ const std::vector<Preset>& presets() {
       {"balanced", "fold, fuse-bn, fuse-act, dce, quantize(fp16, if-any), strip",
        "clean-up, weights stored as float16: about half the size, outputs within ~1e-3"},
       {"small", "fold, fuse-bn, fuse-act, dce, quantize(int8, weights-only, if-any), strip",
-       "clean-up, weights stored as int8 per channel: about a quarter; check accuracy with --data"},
+       "clean-up, weights stored as int8 per channel: about a quarter", true},
   };
   return table;
 }

@@ -13,6 +13,7 @@ struct Preset {
   const char* name;      // "balanced"
   const char* pipeline;  // "fold, fuse-bn, ..."
   const char* summary;   // what it trades, in one line
+  bool check_accuracy = false;  // lossy enough that its accuracy wants checking on sample data
 };
 
 // Every preset, from the most careful to the smallest result.

@@ -119,13 +119,13 @@ ir::Tensor to_tensor(const Rgb8& img, const ImageOptions& o, const std::array<fl
 
 }  // namespace
 
-void parse_image_size(const std::string& text, ImageOptions& o) {
+void parse_image_size(const std::string& option, const std::string& text, ImageOptions& o) {
   std::string t = trimmed(text);
   size_t x = t.find_first_of("xX");
   int64_t w = x == std::string::npos ? -1 : parse_positive(t.substr(0, x));
   int64_t h = x == std::string::npos ? -1 : parse_positive(t.substr(x + 1));
-  if (w <= 0 || h <= 0) fail("--image-size: expected WxH such as 224x224, got '{}'", text);
-  if (w > kMaxSide || h > kMaxSide) fail("--image-size: {} is too large; at most {} pixels a side", text, kMaxSide);
+  if (w <= 0 || h <= 0) fail("{}: expected WxH such as 224x224, got '{}'", option, text);
+  if (w > kMaxSide || h > kMaxSide) fail("{}: {} is too large; at most {} pixels a side", option, text, kMaxSide);
   o.width = w;
   o.height = h;
 }

@@ -15,7 +15,7 @@
 namespace pare::formats {
 
 struct ImageOptions {
-  // --image-size WxH. 0x0 keeps each image's own size (the caller then checks
+  // The image size, WxH. 0x0 keeps each image's own size (the caller then checks
   // that all images share one size, since a batch of samples needs one shape).
   int64_t width = 0, height = 0;
   // Per channel, in the output channel order (so with bgr the first value is
@@ -26,12 +26,13 @@ struct ImageOptions {
   bool bgr = false;            // channel order B,G,R instead of R,G,B
   bool scale_to_unit = true;   // divide pixel values by 255 before mean/std
 
-  // True when the user asked for image inputs (an --image-size was given).
+  // True when the user asked for image inputs (an image size was given).
   bool configured() const { return width > 0; }
 };
 
-// Parses "192x48" (width x height) into o.width and o.height; throws pare::Error on bad text.
-void parse_image_size(const std::string& text, ImageOptions& o);
+// Parses "192x48" (width x height) into o.width and o.height; throws pare::Error
+// naming `option` (the setting the text came from: a flag, a YAML key) on bad text.
+void parse_image_size(const std::string& option, const std::string& text, ImageOptions& o);
 
 // Parses "0.485,0.456,0.406" into floats; throws pare::Error naming `option` on bad text.
 std::vector<float> parse_float_list(const std::string& option, const std::string& text);

@@ -34,12 +34,7 @@ bool onnx_signature(const std::string& op, const std::string& domain, int64_t op
   out = NodeSignature{};
   onnxschema::OpSignature sig;
   if (!onnxschema::op_signature(op, domain, opset, sig)) return false;
-  out.min_inputs = sig.min_inputs;
-  out.max_inputs = sig.max_inputs;
-  out.min_outputs = sig.min_outputs;
-  out.max_outputs = sig.max_outputs;
-  out.attribute_kinds = sig.attribute_kinds;
-  out.required_attributes = sig.required_attributes;
+  static_cast<onnxschema::OpArity&>(out) = sig;
   if (sig.formal) add_formal(*sig.formal, out);
   if (sig.exact) add_operands(*sig.exact, out);
   return true;

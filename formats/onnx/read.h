@@ -16,16 +16,14 @@
 #include <vector>
 
 #include "lib/ir/graph.h"
+#include "lib/onnxschema/arity.h"
 
 namespace pare::formats::onnx {
 
 // What a node is checked against at load (decision 32): arity, attribute
 // kinds (numbered as AttributeProto's types), required attributes and inputs,
 // and the element types its constant operands may have.
-struct NodeSignature {
-  int min_inputs = 0, max_inputs = 0, min_outputs = 0, max_outputs = 0;
-  std::map<std::string, int> attribute_kinds;
-  std::map<std::string, bool> required_attributes;
+struct NodeSignature : onnxschema::OpArity {
   struct Formal {
     std::string name;
     bool required = false;  // a single (not optional, not variadic) input

@@ -2,6 +2,7 @@
 
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
+#include "lib/base/settings.h"
 
 namespace pare::formats {
 
@@ -207,14 +208,14 @@ std::map<std::string, json> read_check_baseline(const std::string& path) {
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
-    fail("{}: not a JSON file written by pare check --json: {}", path, e.what());
+    fail("{}: not a JSON file written by pare check {}: {}", path, spell(Setting::kCheckReportFile), e.what());
   }
   if (!j.is_object() || !j.contains("models") || !j["models"].is_array())
-    fail("{}: not a file written by pare check --json (no \"models\" list)", path);
+    fail("{}: not a file written by pare check {} (no \"models\" list)", path, spell(Setting::kCheckReportFile));
   std::map<std::string, json> out;
   for (const auto& m : j["models"]) {
     if (!m.is_object() || !m.contains("file") || !m["file"].is_string())
-      fail("{}: not a file written by pare check --json (a model without \"file\")", path);
+      fail("{}: not a file written by pare check {} (a model without \"file\")", path, spell(Setting::kCheckReportFile));
     out[m["file"].get<std::string>()] = m;
   }
   return out;

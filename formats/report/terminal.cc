@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "lib/base/settings.h"
 #include "lib/base/strings.h"
 
 namespace pare::formats {
@@ -52,7 +53,7 @@ void evaluation(std::string& o, const metrics::Evaluation& e) {
     o += fmt::format("  accuracy    {:.4f} -> {:.4f} ({:+.2f} points) on {} labeled samples ({})\n", e.accuracy->first,
                      e.accuracy->second, 100 * (e.accuracy->second - e.accuracy->first), e.samples, e.labels);
   if (e.per_layer) {
-    o += fmt::format("  per-layer error, worst first ({} tensors; all in --report):\n", e.layers.size());
+    o += fmt::format("  per-layer error, worst first ({} tensors; all in {}):\n", e.layers.size(), spell(Setting::kReportFile));
     for (size_t i = 0; i < e.layers.size() && i < 10; ++i) {
       const auto& l = e.layers[i];
       o += fmt::format("    {:<40} {:<18} SQNR {} dB, cosine {:.6f}\n", l.tensor, l.op, sqnr_text(l.diff), l.diff.cosine);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "lib/base/error.h"
+#include "lib/base/settings.h"
 #include "lib/base/strings.h"
 
 namespace pare::formats::view {
@@ -39,9 +40,10 @@ const json& array_of(const json& j, const char* key) {
 }
 
 void check_required(const json& r) {
-  if (!r.is_object()) fail("report: not a JSON object (expected the output of pare shrink --report)");
+  if (!r.is_object()) fail("report: not a JSON object (expected the output of pare shrink {})", spell(Setting::kReportFile));
   for (const char* key : {"input", "output", "pipeline", "before", "after"})
-    if (!r.contains(key)) fail("report: missing \"{}\" (expected the output of pare shrink --report)", key);
+    if (!r.contains(key))
+      fail("report: missing \"{}\" (expected the output of pare shrink {})", key, spell(Setting::kReportFile));
   for (const char* key : {"before", "after"})
     if (!r[key].is_object()) fail("report: \"{}\" is not an object", key);
 }

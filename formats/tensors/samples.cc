@@ -5,6 +5,7 @@
 
 #include "formats/tensors/tensors.h"
 #include "lib/base/error.h"
+#include "lib/base/settings.h"
 #include "lib/base/strings.h"
 
 namespace pare::formats {
@@ -141,8 +142,8 @@ SampleSet read_sample_set(const std::string& dir, const std::vector<std::string>
   for (const auto& e : entries) {
     Sample s = read_sample_entry(e, input_names, images);
     if (image_folder && !set.samples.empty() && s.begin()->second.dims() != set.samples.front().begin()->second.dims())
-      throw Error(fmt::format("{}: its size differs from the first image's; give --image-size WxH to resize all",
-                              e.path));
+      throw Error(fmt::format("{}: its size differs from the first image's; give {} to resize all", e.path,
+                              spell(Setting::kImageSize, "WxH")));
     set.names.push_back(e.name);
     set.samples.push_back(std::move(s));
   }

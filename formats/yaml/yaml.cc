@@ -147,7 +147,7 @@ ImageOptions yaml_image(const YAML::Node& node, const std::string& file, int lin
       fail("{}: line {}: image: '{}' must be a single value", file, at, key);
     }
     try {
-      if (key == "size") parse_image_size(text, o);
+      if (key == "size") parse_image_size("size", text, o);
       else if (key == "mean") o.mean = parse_float_list("mean", text);
       else if (key == "std") o.std = parse_float_list("std", text);
       else if (key == "layout") {
@@ -158,9 +158,7 @@ ImageOptions yaml_image(const YAML::Node& node, const std::string& file, int lin
         o.bgr = text == "bgr";
       }
     } catch (const Error& e) {
-      std::string m = e.what();
-      if (starts_with(m, "--image-size: ")) m = "size: " + m.substr(14);
-      fail("{}: line {}: image: {}", file, at, m);
+      fail("{}: line {}: image: {}", file, at, e.what());
     }
   }
   return o;

@@ -1,48 +1,36 @@
 #include "lib/ir/attr.h"
 
+#include <type_traits>
+
 namespace pare::ir {
 
-Attribute Attribute::of_int(std::string n, int64_t v) {
+namespace {
+
+// An attribute named `n` of kind `k` whose value is `v`, in the one field the kind names.
+template <typename T>
+Attribute attribute(std::string n, Attribute::Kind k, T Attribute::*field, std::type_identity_t<T> v) {
   Attribute a;
   a.name = std::move(n);
-  a.kind = Kind::kInt;
-  a.i = v;
+  a.kind = k;
+  a.*field = std::move(v);
   return a;
 }
-Attribute Attribute::of_float(std::string n, float v) {
-  Attribute a;
-  a.name = std::move(n);
-  a.kind = Kind::kFloat;
-  a.f = v;
-  return a;
-}
+
+}  // namespace
+
+Attribute Attribute::of_int(std::string n, int64_t v) { return attribute(std::move(n), Kind::kInt, &Attribute::i, v); }
+Attribute Attribute::of_float(std::string n, float v) { return attribute(std::move(n), Kind::kFloat, &Attribute::f, v); }
 Attribute Attribute::of_string(std::string n, std::string v) {
-  Attribute a;
-  a.name = std::move(n);
-  a.kind = Kind::kString;
-  a.s = std::move(v);
-  return a;
+  return attribute(std::move(n), Kind::kString, &Attribute::s, std::move(v));
 }
 Attribute Attribute::of_ints(std::string n, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = std::move(n);
-  a.kind = Kind::kInts;
-  a.ints = std::move(v);
-  return a;
+  return attribute(std::move(n), Kind::kInts, &Attribute::ints, std::move(v));
 }
 Attribute Attribute::of_floats(std::string n, std::vector<float> v) {
-  Attribute a;
-  a.name = std::move(n);
-  a.kind = Kind::kFloats;
-  a.floats = std::move(v);
-  return a;
+  return attribute(std::move(n), Kind::kFloats, &Attribute::floats, std::move(v));
 }
 Attribute Attribute::of_tensor(std::string n, Tensor v) {
-  Attribute a;
-  a.name = std::move(n);
-  a.kind = Kind::kTensor;
-  a.t = std::move(v);
-  return a;
+  return attribute(std::move(n), Kind::kTensor, &Attribute::t, std::move(v));
 }
 
 std::string_view kind_name(Attribute::Kind k) {

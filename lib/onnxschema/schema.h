@@ -8,6 +8,8 @@
 #include <map>
 #include <string>
 
+#include "lib/onnxschema/arity.h"
+
 namespace onnx {
 class OpSchema;
 }
@@ -26,10 +28,7 @@ const ::onnx::OpSchema* known_schema(const std::string& op, const std::string& d
 // ai.onnx opsets (libonnx 1.12 stops at 17) it is pare's own table of the ops
 // whose signature changed after that (kChangedAfterLibonnx in schema.cc), and
 // for every other op the newest schema libonnx has, which is still current.
-struct OpSignature {
-  int min_inputs = 0, max_inputs = 0, min_outputs = 0, max_outputs = 0;
-  std::map<std::string, int> attribute_kinds;
-  std::map<std::string, bool> required_attributes;  // name -> true
+struct OpSignature : OpArity {
   // The schema the signature came from, when it is exactly this opset's
   // (operand types are checked only then: later opsets widened many type lists).
   const ::onnx::OpSchema* exact = nullptr;

@@ -10,6 +10,7 @@
 
 #include "lib/base/error.h"
 #include "lib/base/fp16.h"
+#include "lib/base/settings.h"
 
 namespace pare::rt {
 
@@ -52,7 +53,7 @@ int64_t dim_size(const ir::Value& v, size_t i, const std::string& positional, co
   if (d.is_known()) return d.value;
   if (!d.symbol.empty() && dims.count(d.symbol)) return dims.at(d.symbol);
   fail("input '{}' has dim '{}' of unknown size; fix it with {}", v.name(), d.str(),
-       d.symbol.empty() ? fmt::format("--input-shape {}=SHAPE (e.g. 1x512)", v.name()) : "--dim " + d.symbol + "=N");
+       d.symbol.empty() ? spell(Setting::kInputShape, v.name() + "=SHAPE (e.g. 1x512)") : spell(Setting::kDim, d.symbol + "=N"));
 }
 
 // The sizes of input `v`: its shape with every dim given a size.

@@ -23,21 +23,36 @@ namespace fs = std::filesystem;
 
 const std::string kGood = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
 
-// y = Relu(x) with one initializer, to be broken in various ways.
-::onnx::ModelProto tiny_model() {
+// A graph "g" from input x to output y, both [2] of `elem_type`, and no nodes yet.
+::onnx::ModelProto x_to_y_model(int64_t opset, int elem_type) {
   ::onnx::ModelProto m;
   m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
+  m.add_opset_import()->set_version(opset);
   auto* g = m.mutable_graph();
   g->set_name("g");
-  auto add_io = [](::onnx::ValueInfoProto* vi, const char* name) {
+  auto add_io = [elem_type](::onnx::ValueInfoProto* vi, const char* name) {
     vi->set_name(name);
     auto* tt = vi->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(1);
+    tt->set_elem_type(elem_type);
     tt->mutable_shape()->add_dim()->set_dim_value(2);
   };
   add_io(g->add_input(), "x");
   add_io(g->add_output(), "y");
+  return m;
+}
+
+// An attribute `name` of `type` added to `n`, its value still to be set.
+::onnx::AttributeProto* add_attribute(::onnx::NodeProto* n, const char* name, ::onnx::AttributeProto::AttributeType type) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(type);
+  return a;
+}
+
+// y = Add(x, w) with one initializer w, to be broken in various ways.
+::onnx::ModelProto tiny_model() {
+  ::onnx::ModelProto m = x_to_y_model(13, 1);
+  auto* g = m.mutable_graph();
   auto* w = g->add_initializer();
   w->set_name("w");
   w->set_data_type(1);
@@ -55,6 +70,31 @@ std::string write_model(const ::onnx::ModelProto& m, const std::string& dir, con
   std::string path = dir + "/" + name;
   write_file_atomic(path, m.SerializeAsString());
   return path;
+}
+
+// A fresh folder ROOT/model for models, and ROOT/secret.bin outside it that
+// external data must never reach.
+struct ModelFolder {
+  std::string root, dir;
+};
+ModelFolder model_folder_beside_a_secret() {
+  ModelFolder f{testing::temp_dir(), ""};
+  f.dir = f.root + "/model";
+  fs::create_directories(f.dir);
+  write_file_atomic(f.root + "/secret.bin", std::string(8, 'x'));
+  return f;
+}
+
+// tiny_model() whose weight 'w' is external data at `location`.
+::onnx::ModelProto tiny_model_with_external_weight(const std::string& location) {
+  auto m = tiny_model();
+  auto* w = m.mutable_graph()->mutable_initializer(0);
+  w->clear_raw_data();
+  w->set_data_location(::onnx::TensorProto::EXTERNAL);
+  auto* kv = w->add_external_data();
+  kv->set_key("location");
+  kv->set_value(location);
+  return m;
 }
 
 // Runs `pare shrink IN -o DIR/out.onnx [extra...]` and checks the contract.
@@ -104,19 +144,11 @@ TEST(BadInput, BrokenTensors) {
 }
 
 TEST(BadInput, ExternalDataMustStayInTheModelFolder) {
-  std::string root = testing::temp_dir();
-  std::string dir = root + "/model";
-  fs::create_directories(dir);
-  write_file_atomic(root + "/secret.bin", std::string(8, 'x'));
+  const ModelFolder folder = model_folder_beside_a_secret();
+  const std::string& root = folder.root;
+  const std::string& dir = folder.dir;
   auto with_location = [&](const std::string& location, const std::string& name) {
-    auto m = tiny_model();
-    auto* w = m.mutable_graph()->mutable_initializer(0);
-    w->clear_raw_data();
-    w->set_data_location(::onnx::TensorProto::EXTERNAL);
-    auto* kv = w->add_external_data();
-    kv->set_key("location");
-    kv->set_value(location);
-    return write_model(m, dir, name);
+    return write_model(tiny_model_with_external_weight(location), dir, name);
   };
   expect_bad_input(with_location(root + "/secret.bin", "absolute.onnx"), dir, "is absolute");
   expect_bad_input(with_location("../secret.bin", "dotdot.onnx"), dir, "escapes the model's folder");
@@ -244,20 +276,8 @@ TEST(BadInput, Pipelines) {
 // x (float[2]) -> one node `op` -> y, at `opset`; the node is returned for editing.
 ::onnx::ModelProto one_node_model(int64_t opset, const std::string& op, ::onnx::NodeProto** node,
                                   int elem_type = 1) {
-  ::onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(opset);
-  auto* g = m.mutable_graph();
-  g->set_name("g");
-  auto add_io = [elem_type](::onnx::ValueInfoProto* vi, const char* name) {
-    vi->set_name(name);
-    auto* tt = vi->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(elem_type);
-    tt->mutable_shape()->add_dim()->set_dim_value(2);
-  };
-  add_io(g->add_input(), "x");
-  add_io(g->add_output(), "y");
-  *node = g->add_node();
+  ::onnx::ModelProto m = x_to_y_model(opset, elem_type);
+  *node = m.mutable_graph()->add_node();
   (*node)->set_op_type(op);
   (*node)->set_name("n");
   (*node)->add_input("x");
@@ -317,32 +337,20 @@ TEST(UntrustedModels, AttributeKindsAreCheckedAgainstTheSchema) {
   std::string dir = testing::temp_dir();
   ::onnx::NodeProto* n = nullptr;
   auto m = one_node_model(13, "Softmax", &n);
-  auto* a = n->add_attribute();
-  a->set_name("axis");
-  a->set_type(::onnx::AttributeProto::STRING);
-  a->set_s("0");
+  add_attribute(n, "axis", ::onnx::AttributeProto::STRING)->set_s("0");
   expect_bad_input(write_model(m, dir, "softmax.onnx"), dir,
                    "node 'n' (Softmax): attribute 'axis' is a string; the op takes an int");
   m = one_node_model(13, "Conv", &n);
   n->add_input("x");
-  a = n->add_attribute();
-  a->set_name("strides");
-  a->set_type(::onnx::AttributeProto::FLOATS);
-  a->add_floats(2);
+  add_attribute(n, "strides", ::onnx::AttributeProto::FLOATS)->add_floats(2);
   expect_bad_input(write_model(m, dir, "conv.onnx"), dir, "attribute 'strides' is a list of floats; the op takes a list of ints");
   m = one_node_model(13, "Conv", &n);
   n->add_input("x");
-  a = n->add_attribute();
-  a->set_name("pads");
-  a->set_type(::onnx::AttributeProto::TENSOR);
-  a->mutable_t()->set_data_type(7);
+  add_attribute(n, "pads", ::onnx::AttributeProto::TENSOR)->mutable_t()->set_data_type(7);
   expect_bad_input(write_model(m, dir, "pads.onnx"), dir, "attribute 'pads' is a tensor");
   m = one_node_model(13, "Gemm", &n);
   n->add_input("x");
-  a = n->add_attribute();
-  a->set_name("transB");
-  a->set_type(::onnx::AttributeProto::FLOAT);
-  a->set_f(1);
+  add_attribute(n, "transB", ::onnx::AttributeProto::FLOAT)->set_f(1);
   expect_bad_input(write_model(m, dir, "gemm.onnx"), dir, "attribute 'transB' is a float; the op takes an int");
   m = one_node_model(13, "Cast", &n);  // `to` is required
   expect_bad_input(write_model(m, dir, "cast.onnx"), dir, "node 'n' (Cast): the required attribute 'to' is missing");
@@ -355,10 +363,7 @@ TEST(UntrustedModels, NodesAndAttributesNeedNames) {
   expect_bad_input(write_model(m, dir, "noop.onnx"), dir, "node 'n' has no op_type");
   m = one_node_model(13, "LeakyRelu", &n);
   for (int k = 0; k < 2; ++k) {
-    auto* a = n->add_attribute();
-    a->set_name("alpha");
-    a->set_type(::onnx::AttributeProto::FLOAT);
-    a->set_f(0.1f * (k + 1));
+    add_attribute(n, "alpha", ::onnx::AttributeProto::FLOAT)->set_f(0.1f * (k + 1));
   }
   expect_bad_input(write_model(m, dir, "twice.onnx"), dir, "node 'n' (LeakyRelu): attribute 'alpha' is given twice");
   m = one_node_model(13, "LeakyRelu", &n);
@@ -547,19 +552,11 @@ TEST(UntrustedModels, StaleTemporaryFilesOfDeadProcessesAreRemoved) {
 }
 
 TEST(UntrustedModels, ExternalDataLocationsWithNulOrHardLinks) {
-  std::string root = testing::temp_dir();
-  std::string dir = root + "/model";
-  fs::create_directories(dir);
-  write_file_atomic(root + "/secret.bin", std::string(8, 'x'));
+  const ModelFolder folder = model_folder_beside_a_secret();
+  const std::string& root = folder.root;
+  const std::string& dir = folder.dir;
   auto with_location = [&](const std::string& location, const std::string& name) {
-    auto m = tiny_model();
-    auto* w = m.mutable_graph()->mutable_initializer(0);
-    w->clear_raw_data();
-    w->set_data_location(::onnx::TensorProto::EXTERNAL);
-    auto* kv = w->add_external_data();
-    kv->set_key("location");
-    kv->set_value(location);
-    return write_model(m, dir, name);
+    return write_model(tiny_model_with_external_weight(location), dir, name);
   };
   write_file_atomic(dir + "/w.bin", std::string(8, '\0'));
   expect_bad_input(with_location(std::string("w.bin\0/../../secret.bin", 23), "nul.onnx"), dir, "contains a NUL byte");

@@ -159,7 +159,7 @@ TEST(Images, ResizeGivesTheAskedShapeAndKeepsUniformColour) {
   const float expected[3] = {30.f, 120.f, 250.f};
   for (auto [w, h] : {std::pair{5, 3}, std::pair{19, 11}}) {  // down and up
     ImageOptions o;
-    parse_image_size(std::to_string(w) + "x" + std::to_string(h), o);
+    parse_image_size("--image-size", std::to_string(w) + "x" + std::to_string(h), o);
     o.scale_to_unit = false;
     ir::Tensor t = read_image(png, o);
     ASSERT_EQ(t.dims(), (std::vector<int64_t>{1, 3, h, w}));
@@ -171,7 +171,7 @@ TEST(Images, ResizeGivesTheAskedShapeAndKeepsUniformColour) {
 
 TEST(Images, ResizeToTheOwnSizeKeepsExactValues) {
   ImageOptions o;
-  parse_image_size("4x2", o);
+  parse_image_size("--image-size", "4x2", o);
   o.scale_to_unit = false;
   ir::Tensor t = read_image(test_png(), o);
   auto v = t.span<float>();
@@ -211,17 +211,17 @@ TEST(Images, UndecodableFilesAreErrorsNamingTheFile) {
 TEST(Images, ParseImageSize) {
   ImageOptions o;
   EXPECT_FALSE(o.configured());
-  parse_image_size("192x48", o);
+  parse_image_size("--image-size", "192x48", o);
   EXPECT_EQ(o.width, 192);
   EXPECT_EQ(o.height, 48);
   EXPECT_TRUE(o.configured());
-  parse_image_size("224X224", o);
+  parse_image_size("--image-size", "224X224", o);
   EXPECT_EQ(o.width, 224);
   EXPECT_EQ(o.height, 224);
   for (const char* bad : {"", "224", "x224", "224x", "0x10", "-3x4", "12x4x3", "axb", "12.5x4", "99999999999999999999x4"}) {
     ImageOptions b;
     try {
-      parse_image_size(bad, b);
+      parse_image_size("--image-size", bad, b);
       ADD_FAILURE() << "accepted '" << bad << "'";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("--image-size"), std::string::npos) << e.what();
@@ -229,7 +229,7 @@ TEST(Images, ParseImageSize) {
     EXPECT_EQ(b.width, 0) << bad;  // a failed parse leaves the options untouched
   }
   try {
-    parse_image_size("12x4x3", o);
+    parse_image_size("--image-size", "12x4x3", o);
     ADD_FAILURE() << "accepted '12x4x3'";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "--image-size: expected WxH such as 224x224, got '12x4x3'");

@@ -46,6 +46,17 @@ std::string same_list(const A& a, const B& b, const std::string& what) {
 #define PARE_EQ(a, b, what) \
   if (!((a) == (b))) return what
 
+// Key-value entries (external data locations, metadata) in order.
+template <typename A, typename B>
+std::string same_entries(const A& a, const B& b, const std::string& what) {
+  PARE_EQ(a.size(), static_cast<size_t>(b.size()), what);
+  for (size_t i = 0; i < a.size(); ++i) {
+    PARE_EQ(a[i].key, b[static_cast<int>(i)].key(), what + " key");
+    PARE_EQ(a[i].value, b[static_cast<int>(i)].value(), what + " value");
+  }
+  return "";
+}
+
 // Floats compared by bits (NaN payloads included).
 bool same_bits(float a, float b) { return std::memcmp(&a, &b, 4) == 0; }
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, 8) == 0; }
@@ -63,11 +74,7 @@ std::string same(const msg::Tensor& a, const pb::TensorProto& b) {
   PARE_EQ(a.doc_string, b.doc_string(), "doc_string");
   PARE_EQ(a.has_raw_data, b.has_raw_data(), "has_raw_data");
   PARE_EQ(a.raw_data, b.raw_data(), "raw_data");
-  PARE_EQ(a.external_data.size(), static_cast<size_t>(b.external_data_size()), "external_data");
-  for (size_t i = 0; i < a.external_data.size(); ++i) {
-    PARE_EQ(a.external_data[i].key, b.external_data(i).key(), "external_data key");
-    PARE_EQ(a.external_data[i].value, b.external_data(i).value(), "external_data value");
-  }
+  PARE_SAME(same_entries(a.external_data, b.external_data(), "external_data"));
   PARE_EQ(a.data_location, static_cast<int>(b.data_location()), "data_location");
   PARE_EQ(a.double_data.size(), static_cast<size_t>(b.double_data_size()), "double_data");
   for (size_t i = 0; i < a.double_data.size(); ++i) PARE_EQ(same_bits(a.double_data[i], b.double_data(i)), true, "double_data");
@@ -168,11 +175,7 @@ std::string same(const msg::Model& a, const pb::ModelProto& b) {
   PARE_EQ(a.model_version, b.model_version(), "model_version");
   PARE_EQ(a.doc_string, b.doc_string(), "doc_string");
   PARE_EQ(a.has_graph, b.has_graph(), "graph");
-  PARE_EQ(a.metadata_props.size(), static_cast<size_t>(b.metadata_props_size()), "metadata_props");
-  for (size_t i = 0; i < a.metadata_props.size(); ++i) {
-    PARE_EQ(a.metadata_props[i].key, b.metadata_props(i).key(), "metadata key");
-    PARE_EQ(a.metadata_props[i].value, b.metadata_props(i).value(), "metadata value");
-  }
+  PARE_SAME(same_entries(a.metadata_props, b.metadata_props(), "metadata_props"));
   PARE_EQ(a.training_infos, b.training_info_size(), "training_info");
   PARE_EQ(a.functions, b.functions_size(), "functions");
   return same(a.graph, b.graph());

@@ -91,7 +91,7 @@ TEST(Accuracy, OnnxRuntimeAgreesWithTheRunnerOnTheStaticInt8Classifier) {
   ir::Model m = formats::onnx::load_model(out);
   rt::Session session(m);
   formats::ImageOptions img;
-  formats::parse_image_size("192x48", img);
+  formats::parse_image_size("--image-size", "192x48", img);
   img.mean = {0.5f};
   img.std = {0.5f};
   auto set = formats::read_sample_set(s.eval, session.input_names(), img);

@@ -5,22 +5,11 @@
 #include "lib/ir/verify.h"
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
+#include "tests/support/passes.h"
 #include "tests/support/text_model.h"
 
 namespace pare::passes {
 namespace {
-
-std::map<std::string, int64_t> run_dce(ir::Model& m) {
-  PassContext ctx;
-  auto results = Pipeline::parse("dce").run(m, ctx, /*verify_each=*/true);
-  return results.at(0).stats;
-}
-
-std::vector<std::string> ops(const ir::Graph& g) {
-  std::vector<std::string> out;
-  for (const auto& n : g.nodes()) out.push_back(n->op_type);
-  return out;
-}
 
 TEST(Dce, RemovesDeadChainsUnusedConstantsAndIdentities) {
   ir::Model m = testing::model_from_text(R"(
@@ -34,8 +23,8 @@ TEST(Dce, RemovesDeadChainsUnusedConstantsAndIdentities) {
       i2 = Identity(i1)
       y = Add(i2, w)
     })");
-  auto stats = run_dce(m);
-  EXPECT_EQ(ops(*m.graph), std::vector<std::string>{"Add"});
+  auto stats = testing::run_pipeline(m, "dce");
+  EXPECT_EQ(testing::op_types(*m.graph), std::vector<std::string>{"Add"});
   EXPECT_EQ(m.graph->nodes()[0]->input(0)->name(), "x");
   EXPECT_EQ(stats["nodes_removed"], 2);
   EXPECT_EQ(stats["identities_removed"], 2);
@@ -50,8 +39,8 @@ TEST(Dce, KeepsGraphOutputsAndTheirIdentities) {
       y = Identity(x)
       z = Relu(y)
     })");
-  auto stats = run_dce(m);
-  EXPECT_EQ(ops(*m.graph), (std::vector<std::string>{"Identity", "Relu"}));
+  auto stats = testing::run_pipeline(m, "dce");
+  EXPECT_EQ(testing::op_types(*m.graph), (std::vector<std::string>{"Identity", "Relu"}));
   EXPECT_EQ(stats["nodes_removed"], 0);
 }
 
@@ -66,11 +55,11 @@ TEST(Dce, CleansSubgraphsAndKeepsTheirCaptures) {
         else_branch = e () => (float[2] e_out) { e_out = Neg(a) }
       >
     })");
-  run_dce(m);
-  EXPECT_EQ(ops(*m.graph), (std::vector<std::string>{"Relu", "If"}));
+  testing::run_pipeline(m, "dce");
+  EXPECT_EQ(testing::op_types(*m.graph), (std::vector<std::string>{"Relu", "If"}));
   const ir::Node& if_node = *m.graph->nodes()[1];
   // t_out is the branch's output, so its Identity stays; the dead Abs goes.
-  EXPECT_EQ(ops(*if_node.subgraphs()[0]), std::vector<std::string>{"Identity"});
+  EXPECT_EQ(testing::op_types(*if_node.subgraphs()[0]), std::vector<std::string>{"Identity"});
   EXPECT_NO_THROW(ir::verify(m));
 }
 
@@ -78,16 +67,16 @@ TEST(Dce, RealModelsLoseTheirUnusedInitializersAndStayValid) {
   for (const std::string& path : testing::real_models()) {
     ir::Model m = formats::onnx::load_model(path);
     size_t before = m.graph->constants().size();
-    auto stats = run_dce(m);
+    auto stats = testing::run_pipeline(m, "dce");
     EXPECT_EQ(m.graph->constants().size(), before - stats["constants_removed"]) << path;
     EXPECT_NO_THROW(formats::onnx::check_model(m)) << path;
     // A second run finds nothing more to do.
-    auto again = run_dce(m);
+    auto again = testing::run_pipeline(m, "dce");
     EXPECT_EQ(again["nodes_removed"] + again["constants_removed"] + again["identities_removed"], 0) << path;
   }
   // BlazeFace ships unused initializers (a known fact of that export).
   ir::Model face = formats::onnx::load_model(testing::testdata_model("face_detection_front_128x128_barracuda.onnx"));
-  EXPECT_GT(run_dce(face)["constants_removed"], 0);
+  EXPECT_GT(testing::run_pipeline(face, "dce")["constants_removed"], 0);
 }
 
 }  // namespace

@@ -8,15 +8,11 @@
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
+#include "tests/support/passes.h"
 #include "tests/support/text_model.h"
 
 namespace pare::passes {
 namespace {
-
-std::map<std::string, int64_t> run_pass(ir::Model& m, const std::string& pipeline) {
-  PassContext ctx;
-  return Pipeline::parse(pipeline).run(m, ctx, /*verify_each=*/true).back().stats;
-}
 
 TEST(Fold, FoldsShapeArithmeticAndKeepsNames) {
   ir::Model m = testing::model_from_text(R"(
@@ -26,7 +22,7 @@ TEST(Fold, FoldsShapeArithmeticAndKeepsNames) {
       shape_out = Concat<axis = 0>(a, b)
       y = Reshape(x, shape_out)
     })");
-  auto stats = run_pass(m, "fold");
+  auto stats = testing::run_pipeline(m, "fold");
   EXPECT_EQ(stats["folded"], 1);
   ASSERT_EQ(m.graph->nodes().size(), 1u);
   ir::Value* s = m.graph->find_value("shape_out");
@@ -44,7 +40,7 @@ TEST(Fold, RefusesGrowthAndNondeterminism) {
       big = ConstantOfShape<value = float[1] {1.0}>(shape)
       r = RandomUniform<shape = [2]>()
     })");
-  auto stats = run_pass(m, "fold");
+  auto stats = testing::run_pipeline(m, "fold");
   EXPECT_EQ(stats["refused_growth"], 1);
   EXPECT_EQ(stats["folded"], 0);
   EXPECT_EQ(m.graph->nodes().size(), 2u);
@@ -55,7 +51,7 @@ TEST(Fold, RealModelsKeepTheirOutputs) {
   for (const std::string& path : testing::real_models()) {
     ir::Model original = formats::onnx::load_model(path);
     ir::Model m = formats::onnx::load_model(path);
-    auto stats = run_pass(m, "fold");
+    auto stats = testing::run_pipeline(m, "fold");
     folded_total += static_cast<int>(stats["folded"]);
     EXPECT_LE(m.graph->nodes().size(), original.graph->nodes().size());
     auto inputs = testing::seeded_inputs(original, testing::dims_for(path));

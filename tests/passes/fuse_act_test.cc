@@ -10,21 +10,11 @@
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
+#include "tests/support/passes.h"
 #include "tests/support/text_model.h"
 
 namespace pare::passes {
 namespace {
-
-std::map<std::string, int64_t> run_pass(ir::Model& m) {
-  PassContext ctx;
-  return Pipeline::parse("fuse-act").run(m, ctx, /*verify_each=*/true).back().stats;
-}
-
-std::vector<std::string> ops(const ir::Graph& g) {
-  std::vector<std::string> out;
-  for (const auto& n : g.nodes()) out.push_back(n->op_type);
-  return out;
-}
 
 double max_abs_diff(const ir::Tensor& a, const ir::Tensor& b) {
   auto x = a.as_double(), y = b.as_double();
@@ -42,9 +32,9 @@ ir::Tensor ramp() {
 
 void expect_same_function(const char* text, const std::vector<std::string>& fused_ops, const std::string& stat) {
   ir::Model m = testing::model_from_text(text), original = testing::model_from_text(text);
-  auto stats = run_pass(m);
+  auto stats = testing::run_pipeline(m, "fuse-act");
   EXPECT_EQ(stats[stat], 1) << text;
-  EXPECT_EQ(ops(*m.graph), fused_ops) << text;
+  EXPECT_EQ(testing::op_types(*m.graph), fused_ops) << text;
   EXPECT_EQ(m.graph->outputs[0]->name(), "y");
   EXPECT_TRUE(m.graph->constants().empty()) << "the constants 3 and 6 went with their nodes";
   EXPECT_NO_THROW(formats::onnx::check_model(m));
@@ -121,9 +111,9 @@ TEST(FuseAct, LeavesAloneWhatDoesNotMatchExactly) {
   };
   for (const char* text : cases) {
     ir::Model m = testing::model_from_text(text);
-    auto before = ops(*m.graph);
-    auto stats = run_pass(m);
-    EXPECT_EQ(ops(*m.graph), before) << text;
+    auto before = testing::op_types(*m.graph);
+    auto stats = testing::run_pipeline(m, "fuse-act");
+    EXPECT_EQ(testing::op_types(*m.graph), before) << text;
     EXPECT_EQ(stats.count("hard_swish") + stats.count("hard_sigmoid"), 0u) << text;
   }
   // A product with another tensor is an SE-style gate: only the gate is fused.
@@ -131,10 +121,10 @@ TEST(FuseAct, LeavesAloneWhatDoesNotMatchExactly) {
       g (float[1, 3, 4, 4] x, float[1, 3, 4, 4] v) => (float[1, 3, 4, 4] y)
       <float three = {3.0}, float zero = {0.0}, float six = {6.0}> {
         a = Add(x, three)  c = Clip(a, zero, six)  h = Div(c, six)  y = Mul(v, h) })");
-  auto stats = run_pass(se);
+  auto stats = testing::run_pipeline(se, "fuse-act");
   EXPECT_EQ(stats["hard_sigmoid"], 1);
   EXPECT_EQ(stats.count("hard_swish"), 0u);
-  EXPECT_EQ(ops(*se.graph), (std::vector<std::string>{"HardSigmoid", "Mul"}));
+  EXPECT_EQ(testing::op_types(*se.graph), (std::vector<std::string>{"HardSigmoid", "Mul"}));
 }
 
 // PP-OCR's classifier (opset 9) and detector (opset 11) spell out every
@@ -151,7 +141,7 @@ TEST(FuseAct, RealModelsComputeTheSame) {
     auto inputs = testing::seeded_inputs(m, testing::dims_for(path), 4);
     auto before = testing::run_model(m, inputs);
     size_t nodes = m.graph->nodes().size();
-    auto stats = run_pass(m);
+    auto stats = testing::run_pipeline(m, "fuse-act");
     EXPECT_EQ(stats["hard_swish"], expected.at(name));
     EXPECT_EQ(stats["nodes_removed"], 2 * expected.at(name));
     EXPECT_EQ(m.graph->nodes().size(), nodes - 2 * expected.at(name));

@@ -8,21 +8,11 @@
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
+#include "tests/support/passes.h"
 #include "tests/support/text_model.h"
 
 namespace pare::passes {
 namespace {
-
-std::map<std::string, int64_t> run_pass(ir::Model& m) {
-  PassContext ctx;
-  return Pipeline::parse("fuse-bn").run(m, ctx, /*verify_each=*/true).back().stats;
-}
-
-std::vector<std::string> ops(const ir::Graph& g) {
-  std::vector<std::string> out;
-  for (const auto& n : g.nodes()) out.push_back(n->op_type);
-  return out;
-}
 
 // Max |a - b| relative to max |a|, over all outputs.
 double relative_error(const std::vector<ir::Tensor>& a, const std::vector<ir::Tensor>& b) {
@@ -51,9 +41,9 @@ constexpr const char* kConvBn = R"(
 TEST(FuseBn, ConvAndBatchNormBecomeOneConvComputingTheSame) {
   ir::Model original = testing::model_from_text(kConvBn);
   ir::Model m = testing::model_from_text(kConvBn);
-  auto stats = run_pass(m);
+  auto stats = testing::run_pipeline(m, "fuse-bn");
   EXPECT_EQ(stats["fused"], 1);
-  EXPECT_EQ(ops(*m.graph), std::vector<std::string>{"Conv"});
+  EXPECT_EQ(testing::op_types(*m.graph), std::vector<std::string>{"Conv"});
   EXPECT_EQ(m.graph->outputs[0]->name(), "y");
   EXPECT_EQ(m.graph->nodes()[0]->output(0)->name(), "y");
   EXPECT_EQ(m.graph->constants().size(), 2u);  // the fused W and b; the BN parameters are gone
@@ -72,8 +62,8 @@ TEST(FuseBn, GemmAndBatchNorm) {
     })";
   ir::Model original = testing::model_from_text(text);
   ir::Model m = testing::model_from_text(text);
-  EXPECT_EQ(run_pass(m)["fused"], 1);
-  EXPECT_EQ(ops(*m.graph), std::vector<std::string>{"Gemm"});
+  EXPECT_EQ(testing::run_pipeline(m, "fuse-bn")["fused"], 1);
+  EXPECT_EQ(testing::op_types(*m.graph), std::vector<std::string>{"Gemm"});
   auto inputs = testing::seeded_inputs(original, {});
   EXPECT_LT(relative_error(testing::run_model(original, inputs), testing::run_model(m, inputs)), 1e-6);
 }
@@ -86,7 +76,7 @@ TEST(FuseBn, LeavesSharedOutputsAndTrainingModeAlone) {
       c = Conv(x, w)
       y = BatchNormalization(c, s, t, mu, var)
     })");
-  auto stats = run_pass(shared);
+  auto stats = testing::run_pipeline(shared, "fuse-bn");
   EXPECT_EQ(stats["fused"], 0);
   EXPECT_EQ(stats["skipped"], 1);
   ir::Model training = testing::model_from_text(R"(
@@ -96,21 +86,21 @@ TEST(FuseBn, LeavesSharedOutputsAndTrainingModeAlone) {
       c = Conv(x, w)
       y = BatchNormalization<training_mode = 1>(c, s, t, mu, var)
     })");
-  EXPECT_EQ(run_pass(training)["fused"], 0);
+  EXPECT_EQ(testing::run_pipeline(training, "fuse-bn")["fused"], 0);
 }
 
 TEST(FuseBn, RealModelsLoseTheirBatchNormsNotTheirOutputs) {
   std::string cls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
   ir::Model original = formats::onnx::load_model(cls);
   ir::Model m = formats::onnx::load_model(cls);
-  auto stats = run_pass(m);
+  auto stats = testing::run_pipeline(m, "fuse-bn");
   EXPECT_EQ(stats["fused"], 35);  // every BatchNormalization of the classifier follows a Conv
   for (const auto& n : m.graph->nodes()) EXPECT_NE(n->op_type, "BatchNormalization");
   EXPECT_EQ(m.graph->nodes().size(), original.graph->nodes().size() - 35);
   EXPECT_NO_THROW(formats::onnx::check_model(m));
   for (const std::string& path : testing::real_models()) {
     ir::Model a = formats::onnx::load_model(path), b = formats::onnx::load_model(path);
-    run_pass(b);
+    testing::run_pipeline(b, "fuse-bn");
     auto inputs = testing::seeded_inputs(a, testing::dims_for(path));
     // Folding the BN changes the order of float operations only.
     EXPECT_LT(relative_error(testing::run_model(a, inputs), testing::run_model(b, inputs)), 1e-4) << path;
@@ -146,13 +136,13 @@ constexpr const char* kConvAffine = R"(
 TEST(FuseBn, ElementwiseAffineStepsAfterAConvFoldIntoIt) {
   ir::Model m = testing::model_from_text(kConvAffine);
   ir::Model original = testing::model_from_text(kConvAffine);
-  auto stats = run_pass(m);
+  auto stats = testing::run_pipeline(m, "fuse-bn");
   EXPECT_EQ(stats["fused_mul"], 1);
   EXPECT_EQ(stats["fused_add"], 1);
   EXPECT_EQ(stats["fused_sub"], 1);
   EXPECT_EQ(stats["fused_div"], 1);
   // A [2] constant broadcasts along the last axis, not the channels: not folded.
-  EXPECT_EQ(ops(*m.graph), (std::vector<std::string>{"Conv", "Conv", "Conv", "Add"}));
+  EXPECT_EQ(testing::op_types(*m.graph), (std::vector<std::string>{"Conv", "Conv", "Conv", "Add"}));
   auto x = testing::seeded_inputs(original, {}, 2);
   EXPECT_LT(relative_error(testing::run_model(original, x), testing::run_model(m, x)), 1e-6);
   for (const auto& v : m.graph->values()) EXPECT_EQ(v->name().find("_bn_bn"), std::string::npos) << v->name();

@@ -8,6 +8,7 @@
 #include "lib/metrics/size.h"
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
+#include "tests/support/passes.h"
 #include "tests/support/text_model.h"
 
 namespace pare::passes {
@@ -32,14 +33,9 @@ int zeros(const ir::Model& m, const std::string& name) {
   return static_cast<int>(std::count(v.begin(), v.end(), 0.0f));
 }
 
-std::map<std::string, int64_t> run_pass(ir::Model& m, const std::string& p) {
-  PassContext ctx;
-  return Pipeline::parse(p).run(m, ctx, true).back().stats;
-}
-
 TEST(Prune, PerLayerSparsityIsExact) {
   ir::Model m = two_layers();
-  auto stats = run_pass(m, "prune(sparsity=0.25)");
+  auto stats = testing::run_pipeline(m, "prune(sparsity=0.25)");
   EXPECT_EQ(zeros(m, "w1"), 16);
   EXPECT_EQ(zeros(m, "w2"), 16);
   EXPECT_EQ(stats["weights_zeroed"], 32);
@@ -58,7 +54,7 @@ TEST(Prune, PerLayerSparsityIsExact) {
 
 TEST(Prune, GlobalScopeTakesFromTheSmallestLayerFirst) {
   ir::Model m = two_layers();
-  run_pass(m, "prune(sparsity=0.5, scope=global)");
+  testing::run_pipeline(m, "prune(sparsity=0.5, scope=global)");
   EXPECT_EQ(zeros(m, "w1"), 64);  // all of w1 is smaller than any of w2
   EXPECT_EQ(zeros(m, "w2"), 0);
 }
@@ -66,18 +62,18 @@ TEST(Prune, GlobalScopeTakesFromTheSmallestLayerFirst) {
 TEST(Prune, SkipsMinSizeAndTies) {
   ir::Model m = two_layers();
   m.graph->nodes()[1]->name = "head";
-  run_pass(m, "prune(sparsity=0.5, skip=hea*)");
+  testing::run_pipeline(m, "prune(sparsity=0.5, skip=hea*)");
   EXPECT_EQ(zeros(m, "w1"), 32);
   EXPECT_EQ(zeros(m, "w2"), 0);
   ir::Model small = two_layers();
-  EXPECT_THROW(run_pass(small, "prune(min-size=65)"), Error);  // nothing left to prune
+  EXPECT_THROW(testing::run_pipeline(small, "prune(min-size=65)"), Error);  // nothing left to prune
   // All-equal magnitudes: exactly half go, the earlier ones first.
   std::string equal;
   for (int i = 0; i < 64; ++i) equal += (i ? ", " : "") + std::string(i % 2 ? "-0.5" : "0.5");
   ir::Model ties = testing::model_from_text(
       "<ir_version: 8, opset_import: [\"\" : 13]>\ng (float[1, 8] x) => (float[1, 8] y) <float[8, 8] w = {" + equal +
       "}> { y = MatMul(x, w) }");
-  run_pass(ties, "prune(sparsity=0.5)");
+  testing::run_pipeline(ties, "prune(sparsity=0.5)");
   auto w = ties.graph->find_value("w")->constant().as_float();
   EXPECT_EQ(std::count(w.begin(), w.end(), 0.0f), 32);
   EXPECT_EQ(w[0], 0.0f);
@@ -94,7 +90,7 @@ TEST(Prune, HalfTheWeightsCutTheDownloadByAThirdOrMore) {
   for (const std::string& path : testing::real_models()) {
     ir::Model m = formats::onnx::load_model(path);
     int64_t before = metrics::deflate_size(formats::onnx::serialize_model(m));
-    run_pass(m, "prune(sparsity=0.5)");
+    testing::run_pipeline(m, "prune(sparsity=0.5)");
     int64_t after = metrics::deflate_size(formats::onnx::serialize_model(m));
     EXPECT_LE(after, before * 0.7) << path;
     EXPECT_NO_THROW(formats::onnx::check_model(m)) << path;

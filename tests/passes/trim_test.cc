@@ -11,6 +11,7 @@
 #include "lib/runtime/session.h"
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
+#include "tests/support/passes.h"
 #include "tests/support/text_model.h"
 
 namespace pare::passes {
@@ -25,14 +26,9 @@ std::string values_text(int n, double phase = 0) {
   return fmt::format("{}", fmt::join(out, ", "));
 }
 
-std::map<std::string, int64_t> run_trim(ir::Model& m, const std::string& pipeline) {
-  PassContext ctx;
-  return Pipeline::parse(pipeline).run(m, ctx, true).back().stats;
-}
-
 std::string trim_error(ir::Model& m, const std::string& pipeline) {
   try {
-    run_trim(m, pipeline);
+    testing::run_pipeline(m, pipeline);
   } catch (const Error& e) {
     return e.what();
   }
@@ -111,7 +107,7 @@ TEST(Trim, PreFoldsNormalizationAndTheAppReproducesIt) {
   auto want = rt::Session(original).run({{"image", image}});
 
   ir::Model m = testing::model_from_text(normalize_model());
-  auto stats = run_trim(m, "trim(pre)");
+  auto stats = testing::run_pipeline(m, "trim(pre)");
   EXPECT_EQ(stats["nodes_removed"], 5);
   EXPECT_EQ(stats["inputs_trimmed"], 1);
   ASSERT_EQ(m.graph->nodes().size(), 1u);
@@ -146,8 +142,8 @@ TEST(Trim, PreFoldsNormalizationAndTheAppReproducesIt) {
 
 TEST(Trim, PreMetadataIsDeterministic) {
   ir::Model a = testing::model_from_text(normalize_model()), b = testing::model_from_text(normalize_model());
-  run_trim(a, "trim(pre)");
-  run_trim(b, "trim(pre)");
+  testing::run_pipeline(a, "trim(pre)");
+  testing::run_pipeline(b, "trim(pre)");
   std::string text = a.metadata_value("pare.trim.pre.image");
   EXPECT_EQ(text, b.metadata_value("pare.trim.pre.image"));
   // Sorted keys, 9 significant digits.
@@ -178,7 +174,7 @@ TEST(Trim, PreRecordsAChannelReorderAsBgr) {
   auto want = rt::Session(original).run({{"pixels", pixels}});
 
   ir::Model m = testing::model_from_text(reorder_model());
-  EXPECT_EQ(run_trim(m, "trim(pre)")["nodes_removed"], 3);
+  EXPECT_EQ(testing::run_pipeline(m, "trim(pre)")["nodes_removed"], 3);
   ASSERT_EQ(m.graph->nodes().size(), 1u);
   EXPECT_EQ(m.graph->inputs[0]->name(), "pixels");
   Json rec = Json::parse(m.metadata_value("pare.trim.pre.pixels"));
@@ -210,7 +206,7 @@ TEST(Trim, PreRecordsTheSizeOfARemovedResize) {
       m = Mul(r, k)
       y = Relu(m)
     })");
-  run_trim(m, "trim(pre)");
+  testing::run_pipeline(m, "trim(pre)");
   EXPECT_EQ(m.graph->inputs[0]->name(), "x");
   EXPECT_EQ(m.graph->inputs[0]->shape->str(), "[1,3,4,4]");
   Json rec = Json::parse(m.metadata_value("pare.trim.pre.x"));
@@ -232,7 +228,7 @@ TEST(Trim, PreStopsAtASharedTensor) {
       u = Relu(s)
       y = Add(t, u)
     })");
-  EXPECT_EQ(run_trim(m, "trim(pre)")["nodes_removed"], 1);
+  EXPECT_EQ(testing::run_pipeline(m, "trim(pre)")["nodes_removed"], 1);
   EXPECT_EQ(m.graph->nodes().size(), 3u);
   EXPECT_NE(m.metadata_value("pare.trim.pre.x").find(R"("scale":[0.5,0.5,0.5])"), std::string::npos);
 }
@@ -274,7 +270,7 @@ TEST(Trim, PostRemovesTheSoftmaxAndKeepsTheOutputName) {
   auto want = rt::Session(original).run({{"x", x}});
 
   ir::Model m = testing::model_from_text(classifier_model());
-  auto stats = run_trim(m, "trim(post)");
+  auto stats = testing::run_pipeline(m, "trim(post)");
   EXPECT_EQ(stats["nodes_removed"], 1);
   EXPECT_EQ(stats["outputs_trimmed"], 1);
   ASSERT_EQ(m.graph->outputs.size(), 1u);
@@ -299,7 +295,7 @@ TEST(Trim, PostRecordsTopKAndArgMax) {
       b = Neg(x)
       top, idx = TopK<axis = -1>(b, k)
     })");
-  EXPECT_EQ(run_trim(m, "trim(post)")["outputs_trimmed"], 2);
+  EXPECT_EQ(testing::run_pipeline(m, "trim(post)")["outputs_trimmed"], 2);
   EXPECT_EQ(m.metadata_value("pare.trim.post.best"), R"({"axis":1,"keepdims":1,"op":"ArgMax"})");
   EXPECT_EQ(m.metadata_value("pare.trim.post.top"),
             R"({"axis":-1,"k":3,"largest":1,"op":"TopK","output":"values","sorted":1})");
@@ -345,7 +341,7 @@ TEST(Trim, FrontDropsEverythingBeforeTheTensor) {
   auto seen = rt::Session(original).run_capture({{"x", x}}, {"b", "y"});
 
   ir::Model m = testing::model_from_text(kChain);
-  auto stats = run_trim(m, "trim(front=b, vision=face-rectangles)");
+  auto stats = testing::run_pipeline(m, "trim(front=b, vision=face-rectangles)");
   EXPECT_EQ(stats["nodes_removed"], 2);
   ASSERT_EQ(m.graph->inputs.size(), 1u);
   EXPECT_EQ(m.graph->inputs[0]->name(), "b");
@@ -421,7 +417,7 @@ TEST(Trim, PreOnBlazeFaceRemovesTheLayoutTranspose) {
   auto want = rt::Session(original).run({{"input:0", x}});
 
   ir::Model m = formats::onnx::load_model(path);
-  auto stats = run_trim(m, "trim(pre)");
+  auto stats = testing::run_pipeline(m, "trim(pre)");
   EXPECT_EQ(stats["nodes_removed"], 1);
   EXPECT_EQ(m.graph->inputs[0]->name(), "input:0");
   EXPECT_EQ(m.graph->inputs[0]->shape->str(), "[1,3,128,128]");
@@ -454,7 +450,7 @@ TEST(Trim, PPOcrClassifierHasNoPreprocessingAndEndsInSoftmax) {
   ir::Model original = formats::onnx::load_model(path);
   ir::Tensor x = cls_input(original);
   auto want = rt::Session(original).run({{"x", x}});
-  auto stats = run_trim(m, "trim(post)");
+  auto stats = testing::run_pipeline(m, "trim(post)");
   EXPECT_EQ(stats["nodes_removed"], 1);
   EXPECT_EQ(m.graph->outputs[0]->name(), "softmax_0.tmp_0");
   EXPECT_EQ(m.graph->outputs[0]->producer()->op_type, "Add");
@@ -472,7 +468,7 @@ TEST(Trim, FrontOnThePPOcrClassifier) {
   auto seen = rt::Session(original).run_capture({{"x", x}}, {middle, "softmax_0.tmp_0"});
 
   ir::Model m = formats::onnx::load_model(path);
-  auto stats = run_trim(m, "trim(front=" + middle + ", vision=text-rectangles)");
+  auto stats = testing::run_pipeline(m, "trim(front=" + middle + ", vision=text-rectangles)");
   EXPECT_GT(stats["nodes_removed"], 0);
   ASSERT_EQ(m.graph->inputs.size(), 1u);
   EXPECT_EQ(m.graph->inputs[0]->name(), middle);

@@ -9,7 +9,7 @@
 #include <random>
 
 #include "lib/base/fp16.h"
-#include "lib/runtime/session.h"
+#include "tests/support/one_node.h"
 
 namespace pare::rt {
 namespace {
@@ -21,29 +21,11 @@ std::vector<float> random_floats(int64_t n, uint64_t seed, float lo = -2, float 
   return v;
 }
 
-// One node `op` over graph inputs (fed from `inputs`) and constants, at `opset`.
+// One node `op` over graph inputs (fed from `inputs`), at `opset`.
 std::vector<ir::Tensor> run_node(const std::string& op, const std::vector<ir::Tensor>& inputs, std::vector<ir::Attribute> attrs,
                                  int outputs = 1, int threads = 1, int64_t opset = 17, const std::string& domain = "") {
-  ir::Model m;
-  m.opsets = {{"", opset}};
-  if (!domain.empty()) m.opsets.push_back({domain, 1});
-  ir::Graph& g = *m.graph;
-  std::vector<ir::Value*> ins;
-  std::map<std::string, ir::Tensor> feed;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    ir::Value* v = g.add_value("x" + std::to_string(i));
-    v->dtype = inputs[i].dtype();
-    g.inputs.push_back(v);
-    ins.push_back(v);
-    feed[v->name()] = inputs[i];
-  }
-  std::vector<std::string> outs;
-  for (int k = 0; k < outputs; ++k) outs.push_back("y" + std::to_string(k));
-  ir::Node* n = g.add_node(op, ins, outs);
-  n->domain = domain;
-  n->attrs = std::move(attrs);
-  for (int k = 0; k < outputs; ++k) g.outputs.push_back(n->output(k));
-  return Session(m, SessionOptions{threads}).run(feed);
+  return testing::run_one_node(op, inputs, std::move(attrs),
+                               {.constants = {}, .outputs = outputs, .threads = threads, .opset = opset, .domain = domain});
 }
 
 ir::Tensor halves(const std::vector<int64_t>& dims, const std::vector<float>& v) {

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "lib/runtime/session.h"
+#include "tests/support/one_node.h"
 
 namespace pare::rt {
 namespace {
@@ -22,23 +23,8 @@ ir::Tensor random_tensor(const std::vector<int64_t>& dims, uint64_t seed) {
 // Runs op on graph inputs a (and b), with extra constant inputs and attributes.
 ir::Tensor run_op(const std::string& op, const std::vector<ir::Tensor>& inputs, std::vector<ir::Attribute> attrs,
                   const std::vector<ir::Tensor>& constants = {}, int threads = 1, int64_t opset = 13) {
-  ir::Model m;
-  m.opsets = {{"", opset}};
-  ir::Graph& g = *m.graph;
-  std::vector<ir::Value*> ins;
-  std::map<std::string, ir::Tensor> feed;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    ir::Value* v = g.add_value("x" + std::to_string(i));
-    v->dtype = inputs[i].dtype();
-    g.inputs.push_back(v);
-    ins.push_back(v);
-    feed[v->name()] = inputs[i];
-  }
-  for (size_t i = 0; i < constants.size(); ++i) ins.push_back(g.add_constant("c" + std::to_string(i), constants[i]));
-  ir::Node* n = g.add_node(op, ins, {"y"});
-  n->attrs = std::move(attrs);
-  g.outputs.push_back(n->output(0));
-  return Session(m, SessionOptions{threads}).run(feed)[0];
+  return testing::run_one_node(op, inputs, std::move(attrs),
+                               {.constants = constants, .outputs = 1, .threads = threads, .opset = opset, .domain = ""})[0];
 }
 
 // Flat index into `dims` of the broadcast image of output index `o` in `out`.

@@ -12,6 +12,12 @@ std::map<std::string, int64_t> run_pipeline(ir::Model& m, const std::string& pip
   return passes::Pipeline::parse(pipeline).run(m, ctx, /*verify_each=*/true).back().stats;
 }
 
+std::vector<std::string> op_types(const ir::Graph& g) {
+  std::vector<std::string> out;
+  for (const auto& n : g.nodes()) out.push_back(n->op_type);
+  return out;
+}
+
 double worst_sqnr(const std::vector<ir::Tensor>& ref, const std::vector<ir::Tensor>& got) {
   double worst = 1e9;
   for (size_t k = 0; k < ref.size(); ++k) {

@@ -14,6 +14,9 @@ namespace pare::testing {
 // Runs `pipeline` on `m` in place, verifying the IR after each pass; the last pass's stats.
 std::map<std::string, int64_t> run_pipeline(ir::Model& m, const std::string& pipeline);
 
+// The op types of g's nodes, in order.
+std::vector<std::string> op_types(const ir::Graph& g);
+
 // The lowest SQNR (dB) over the outputs of `got` against `ref`, output by output.
 double worst_sqnr(const std::vector<ir::Tensor>& ref, const std::vector<ir::Tensor>& got);
 

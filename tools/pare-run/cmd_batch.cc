@@ -94,7 +94,7 @@ jobs::BatchJob parse_batch(const std::vector<std::string>& argv, bool& quiet) {
     else if (a == "--max-duty") job.max_duty = number(a, args.value(a));
     else if (a == "--max-rate") job.max_rate = number(a, args.value(a));
     else if (a == "--top") job.top_k = whole(a, args.value(a), 1, 1000);
-    else if (a == "--image-size") formats::parse_image_size(args.value(a), job.images);
+    else if (a == "--image-size") formats::parse_image_size(a, args.value(a), job.images);
     else if (a == "--mean") job.images.mean = formats::parse_float_list(a, args.value(a));
     else if (a == "--std") job.images.std = formats::parse_float_list(a, args.value(a));
     else if (a == "--layout") {

@@ -13,8 +13,10 @@
 #include "lib/base/error.h"
 #include "lib/runtime/session.h"
 #include "tools/pare-run/commands.h"
+#include "tools/setting_flags.h"
 
 int main(int argc, char** argv) {
+  pare::set_setting_speller(pare::cli::setting_flag);  // library messages name our flags
   try {
     // A model nobody vetted runs within bounds (docs/security.md); the environment may raise them.
     pare::rt::default_run_limits() = pare::rt::limits_from_environment(pare::rt::untrusted_model_limits());

@@ -45,8 +45,7 @@ const Command kDedupeCommand = {
       sub.add_option("-o,--output", a->dir,
                      "folder for trunk.onnx, one head per model, weights.data (weights heads share) and manifest.json")
           ->required();
-      sub.add_option("--dim", a->dims, "size of a symbolic dim for the check run, NAME=N (repeatable)");
-      add_input_shape_option(sub, a->dims);
+      add_dim_options(sub, a->dims, "size of a symbolic dim for the check run, NAME=N (repeatable)");
       sub.footer("Example:\n  pare dedupe scores.onnx boxes.onnx -o bundle/\n");
       return [a] {
         jobs::DedupeJob job{a->models, a->dir, parse_dims(a->dims)};

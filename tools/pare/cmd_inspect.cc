@@ -125,8 +125,7 @@ const Command kInspectCommand = {
       auto a = std::make_shared<Args>();
       sub.add_option("model", a->model, "ONNX model file")->required();
       sub.add_flag("--json", a->json, "print JSON (sorted keys) instead of text");
-      sub.add_option("--dim", a->dims, "fix a symbolic dim for MACs, e.g. --dim batch=1 (repeatable)");
-      add_input_shape_option(sub, a->dims);
+      add_dim_options(sub, a->dims, "fix a symbolic dim for MACs, e.g. --dim batch=1 (repeatable)");
       return [a] {
         json j = inspect_json(a->model, parse_dims(a->dims));
         if (a->json) fmt::print("{}\n", j.dump(2));

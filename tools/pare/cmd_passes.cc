@@ -8,17 +8,22 @@
 namespace pare::cli {
 namespace {
 
+// What the preset trades, and how to check it when it is lossy enough to.
+std::string trade_of(const passes::Preset& p) {
+  return std::string(p.summary) + (p.check_accuracy ? "; check accuracy with --data" : "");
+}
+
 void list_presets(bool markdown) {
   const std::string fallback = passes::default_preset().name;
   if (markdown) {
     fmt::print("## Presets\n\n`pare shrink` without `--passes` runs a preset: `{}` unless `--preset NAME` names another.\n\n"
                "| preset | pipeline | what it trades |\n|---|---|---|\n",
                fallback);
-    for (const auto& p : passes::presets()) fmt::print("| `{}` | `{}` | {} |\n", p.name, p.pipeline, p.summary);
+    for (const auto& p : passes::presets()) fmt::print("| `{}` | `{}` | {} |\n", p.name, p.pipeline, trade_of(p));
     return;
   }
   fmt::print("\npresets (pare shrink --preset NAME; without --passes: {}):\n", fallback);
-  for (const auto& p : passes::presets()) fmt::print("  {:<10} {}\n  {:<10} {}\n", p.name, p.pipeline, "", p.summary);
+  for (const auto& p : passes::presets()) fmt::print("  {:<10} {}\n  {:<10} {}\n", p.name, p.pipeline, "", trade_of(p));
 }
 
 int list_passes(bool markdown) {

@@ -74,8 +74,7 @@ const Command kSplitCommand = {
       sub.add_option("model", a->model, "ONNX model file")->required();
       sub.add_option("--at", a->at, "tensor to cut at (repeatable, in computation order)")->required();
       sub.add_option("-o,--output", a->dir, "folder for part0.onnx, part1.onnx... and manifest.json")->required();
-      sub.add_option("--dim", a->dims, "size of a symbolic dim for the check run, NAME=N (repeatable)");
-      add_input_shape_option(sub, a->dims);
+      add_dim_options(sub, a->dims, "size of a symbolic dim for the check run, NAME=N (repeatable)");
       return [a] { return run_split(*a); };
     }};
 
@@ -86,8 +85,7 @@ const Command kExtractCommand = {
       sub.add_option("model", a->model, "ONNX model file")->required();
       sub.add_option("--outputs", a->outputs, "comma-separated tensors to keep as outputs")->required();
       sub.add_option("-o,--output", a->output, "where to write the result (never the input)")->required();
-      sub.add_option("--dim", a->dims, "size of a symbolic dim, NAME=N, for typing new outputs (repeatable)");
-      add_input_shape_option(sub, a->dims);
+      add_dim_options(sub, a->dims, "size of a symbolic dim, NAME=N, for typing new outputs (repeatable)");
       return [a] { return extract(*a); };
     }};
 

@@ -34,10 +34,11 @@ extern const Command kTuneCommand;
 // Parses repeated NAME=N options (--dim batch=1); throws pare::Error on bad text.
 std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& specs);
 
-// --input-shape [NAME=]1x512 (repeatable) on `sub`: each one becomes the
+// --dim NAME=N (repeatable, described by `dim_help`) and --input-shape [NAME=]1x512
+// (repeatable) on `sub`, both filling `dims`: each input shape becomes the
 // positional dims of rt::random_inputs ("NAME[0]=1", "NAME[rank]=2"), appended
-// to `dims`, the vector that --dim fills (declare --dim first).
-void add_input_shape_option(CLI::App& sub, std::vector<std::string>& dims);
+// after the --dim values.
+void add_dim_options(CLI::App& sub, std::vector<std::string>& dims, const std::string& dim_help);
 std::vector<std::string> input_shape_dims(const std::string& spec);
 
 // An option validator: a finite number >= 0 (CLI11's NonNegativeNumber lets NaN through).

@@ -39,7 +39,8 @@ std::vector<std::string> input_shape_dims(const std::string& spec) {
   return out;
 }
 
-void add_input_shape_option(CLI::App& sub, std::vector<std::string>& dims) {
+void add_dim_options(CLI::App& sub, std::vector<std::string>& dims, const std::string& dim_help) {
+  sub.add_option("--dim", dims, dim_help);
   // Declared after --dim, whose values CLI11 stores first: these are appended.
   sub.add_option_function<std::vector<std::string>>(
       "--input-shape",

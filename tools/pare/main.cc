@@ -10,6 +10,7 @@
 #include "lib/runtime/session.h"
 #include "tools/pare/commands.h"
 #include "tools/pare/habits.h"
+#include "tools/setting_flags.h"
 
 namespace {
 
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
   // AtomicFile reports and cleans up after, instead of the signal killing pare.
   std::signal(SIGXFSZ, SIG_IGN);
   pare::guard_inputs();  // no output of this command may replace one of its inputs
+  pare::set_setting_speller(pare::cli::setting_flag);  // library messages name our flags
   try {
     pare::rt::default_run_limits() = pare::rt::limits_from_environment(pare::rt::untrusted_model_limits());
     return run(argc, argv);

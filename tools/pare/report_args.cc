@@ -33,8 +33,7 @@ void add_budget_options(CLI::App& sub, BudgetArgs& a) {
     a.values[key];
     a.options[key] = sub.add_option("--" + key, a.values[key], help.at(key));
   }
-  sub.add_option("--dim", a.dims, "fix a symbolic dim for the MAC count, e.g. --dim batch=1 (repeatable)");
-  add_input_shape_option(sub, a.dims);
+  add_dim_options(sub, a.dims, "fix a symbolic dim for the MAC count, e.g. --dim batch=1 (repeatable)");
 }
 
 bool is_stdout(const std::string& path) { return path == "-"; }

@@ -19,7 +19,7 @@ void add_image_options(CLI::App& sub, ImageArgs& a) {
 
 formats::ImageOptions image_options(const ImageArgs& a) {
   formats::ImageOptions o;
-  if (!a.size.empty()) formats::parse_image_size(a.size, o);
+  if (!a.size.empty()) formats::parse_image_size("--image-size", a.size, o);
   if (!a.mean.empty()) o.mean = formats::parse_float_list("--mean", a.mean);
   if (!a.std.empty()) o.std = formats::parse_float_list("--std", a.std);
   o.nhwc = a.layout == "NHWC";
@@ -33,8 +33,7 @@ void add_runner_options(CLI::App& sub, RunnerArgs& a) {
                  "folder of input_K.pb or NAME.npy files, or one PNG/JPEG image (default: seeded random inputs)");
   add_image_options(sub, a.images);
   sub.add_option("--threads", a.threads, "threads (results do not depend on it)")->check(CLI::Range(1, 256));
-  sub.add_option("--dim", a.dims, "size of a symbolic dim for random inputs, NAME=N (repeatable)");
-  add_input_shape_option(sub, a.dims);
+  add_dim_options(sub, a.dims, "size of a symbolic dim for random inputs, NAME=N (repeatable)");
 }
 
 std::unique_ptr<rt::Session> open_session(const ir::Model& model, const RunnerArgs& a) {

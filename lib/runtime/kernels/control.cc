@@ -105,8 +105,8 @@ class Loop : public Kernel {
 
 std::vector<KernelDef> control_kernels() {
   return {
-      {"", "If", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<If>(i); }, nullptr},
-      {"", "Loop", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Loop>(i); }, nullptr},
+      {"", "If", 1, kLatestOpset, make_kernel<If>, nullptr},
+      {"", "Loop", 1, kLatestOpset, make_kernel<Loop>, nullptr},
   };
 }
 

@@ -651,9 +651,9 @@ int64_t conv_transpose_macs(const ir::Node&, const NodeShapes& s) {
 
 std::vector<KernelDef> conv_kernels() {
   return {
-      {"", "Conv", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Conv>(i); }, conv_macs},
+      {"", "Conv", 1, kLatestOpset, make_kernel<Conv>, conv_macs},
       {"", "ConvTranspose", 1, kLatestOpset,
-       [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<ConvTranspose>(i); }, conv_transpose_macs},
+       make_kernel<ConvTranspose>, conv_transpose_macs},
   };
 }
 

@@ -307,18 +307,13 @@ class GridSample : public Kernel {
   GridPad pad_ = GridPad::kZeros;
 };
 
-template <typename K>
-std::unique_ptr<Kernel> make(const KernelInit& i) {
-  return std::make_unique<K>(i);
-}
-
 }  // namespace
 
 std::vector<KernelDef> detection_kernels() {
   return {
-      {"", "NonMaxSuppression", 10, kLatestOpset, make<NonMaxSuppression>, nullptr},
-      {"", "RoiAlign", 10, kLatestOpset, make<RoiAlign>, nullptr},
-      {"", "GridSample", 16, kLatestOpset, make<GridSample>, nullptr},
+      {"", "NonMaxSuppression", 10, kLatestOpset, make_kernel<NonMaxSuppression>, nullptr},
+      {"", "RoiAlign", 10, kLatestOpset, make_kernel<RoiAlign>, nullptr},
+      {"", "GridSample", 16, kLatestOpset, make_kernel<GridSample>, nullptr},
   };
 }
 

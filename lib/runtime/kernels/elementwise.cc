@@ -515,7 +515,7 @@ std::vector<KernelDef> elementwise_kernels() {
       {"", "Abs", 1, kLatestOpset, [](I) { return numeric_unary([](auto x) { return x < 0 ? static_cast<decltype(x)>(-x) : x; }); }, nullptr},
       {"", "Sign", 9, kLatestOpset, [](I) { return numeric_unary([](auto x) { return static_cast<decltype(x)>((x > 0) - (x < 0)); }); }, nullptr},
       {"", "Not", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Not>(); }, nullptr},
-      {"", "Clip", 1, kLatestOpset, [](I init) -> std::unique_ptr<Kernel> { return std::make_unique<Clip>(init); }, nullptr},
+      {"", "Clip", 1, kLatestOpset, make_kernel<Clip>, nullptr},
       {"", "Add", 1, kLatestOpset, binary<Bin::kAdd>, nullptr},
       {"", "Sub", 1, kLatestOpset, binary<Bin::kSub>, nullptr},
       {"", "Mul", 1, kLatestOpset, binary<Bin::kMul>, nullptr},

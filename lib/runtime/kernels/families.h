@@ -2,11 +2,19 @@
 // into the one explicit table. One family per file, one line per family.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "lib/runtime/kernel.h"
 
 namespace pare::rt::kernels {
+
+// The KernelDef::create of a kernel class whose constructor takes the KernelInit
+// alone: a family's table then names the class, `make_kernel<Conv>`.
+template <typename K>
+std::unique_ptr<Kernel> make_kernel(const KernelInit& init) {
+  return std::make_unique<K>(init);
+}
 
 std::vector<KernelDef> conv_kernels();         // Conv, ConvTranspose
 std::vector<KernelDef> gemm_kernels();         // Gemm, MatMul

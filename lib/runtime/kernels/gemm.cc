@@ -147,7 +147,7 @@ int64_t matmul_macs(const ir::Node&, const NodeShapes& s) {
 
 std::vector<KernelDef> gemm_kernels() {
   return {
-      {"", "Gemm", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Gemm>(i); }, gemm_macs},
+      {"", "Gemm", 1, kLatestOpset, make_kernel<Gemm>, gemm_macs},
       {"", "MatMul", 1, kLatestOpset, [](const KernelInit&) -> std::unique_ptr<Kernel> { return std::make_unique<MatMul>(); }, matmul_macs},
   };
 }

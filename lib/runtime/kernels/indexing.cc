@@ -66,6 +66,25 @@ void scatter_one(ScatterReduce r, const TensorView& upd, int64_t from, TensorVie
 
 // ---------- GatherElements / ScatterElements ----------
 
+// Calls fn(o, off) for every element o of `ind`: off is the element of x that o
+// names, its index along `axis` and its own position off it (GatherElements and
+// ScatterElements address data alike).
+template <typename Fn>
+void for_each_element_index(const KernelContext& ctx, const TensorView& x, const TensorView& ind, int64_t axis, Fn fn) {
+  auto xs = strides_of(x.dims);
+  std::vector<int64_t> idx;
+  for (int64_t o = 0; o < ind.numel(); ++o) {
+    unravel(o, ind.dims, idx);
+    int64_t off = 0;
+    for (size_t d = 0; d < idx.size(); ++d) {
+      int64_t i = static_cast<int64_t>(d) == axis ? fix_index(ctx, get_int(ind, o), x.dims[d]) : idx[d];
+      if (i >= x.dims[d]) compute_error(ctx, "indices are larger than data off the axis");
+      off += i * xs[d];
+    }
+    fn(o, off);
+  }
+}
+
 class GatherElements : public Kernel {
  public:
   explicit GatherElements(const KernelInit& init) : axis_(init.attr_int("axis", 0)) {}
@@ -76,18 +95,7 @@ class GatherElements : public Kernel {
     if (ind.rank() != x.rank()) compute_error(ctx, "indices must have the rank of data");
     int64_t axis = normalize_axis(axis_, static_cast<int64_t>(x.rank()));
     TensorView& y = ctx.allocate_output(0, x.dtype, ind.dims);
-    auto xs = strides_of(x.dims);
-    std::vector<int64_t> idx;
-    for (int64_t o = 0; o < ind.numel(); ++o) {
-      unravel(o, ind.dims, idx);
-      int64_t off = 0;
-      for (size_t d = 0; d < idx.size(); ++d) {
-        int64_t i = static_cast<int64_t>(d) == axis ? fix_index(ctx, get_int(ind, o), x.dims[d]) : idx[d];
-        if (i >= x.dims[d]) compute_error(ctx, "indices are larger than data off the axis");
-        off += i * xs[d];
-      }
-      copy_element(x, off, y, o);
-    }
+    for_each_element_index(ctx, x, ind, axis, [&](int64_t o, int64_t off) { copy_element(x, off, y, o); });
   }
 
  private:
@@ -108,18 +116,7 @@ class ScatterElements : public Kernel {
     int64_t axis = normalize_axis(axis_, static_cast<int64_t>(x.rank()));
     TensorView& y = ctx.allocate_output(0, x.dtype, x.dims);
     std::memcpy(y.data, x.data, x.byte_size());
-    auto xs = strides_of(x.dims);
-    std::vector<int64_t> idx;
-    for (int64_t o = 0; o < ind.numel(); ++o) {
-      unravel(o, ind.dims, idx);
-      int64_t off = 0;
-      for (size_t d = 0; d < idx.size(); ++d) {
-        int64_t i = static_cast<int64_t>(d) == axis ? fix_index(ctx, get_int(ind, o), x.dims[d]) : idx[d];
-        if (i >= x.dims[d]) compute_error(ctx, "indices are larger than data off the axis");
-        off += i * xs[d];
-      }
-      scatter_one(reduce_, upd, o, y, off);
-    }
+    for_each_element_index(ctx, x, ind, axis, [&](int64_t o, int64_t off) { scatter_one(reduce_, upd, o, y, off); });
   }
 
  private:
@@ -439,29 +436,24 @@ class CumSum : public Kernel {
   bool exclusive_, reverse_;
 };
 
-template <typename K>
-std::unique_ptr<Kernel> make(const KernelInit& i) {
-  return std::make_unique<K>(i);
-}
-
 }  // namespace
 
 std::vector<KernelDef> indexing_kernels() {
   using I = const KernelInit&;
   return {
-      {"", "GatherElements", 11, kLatestOpset, make<GatherElements>, nullptr},
-      {"", "ScatterElements", 11, kLatestOpset, make<ScatterElements>, nullptr},
-      {"", "Scatter", 9, 10, make<ScatterElements>, nullptr},
-      {"", "GatherND", 11, kLatestOpset, make<GatherND>, nullptr},
-      {"", "ScatterND", 11, kLatestOpset, make<ScatterND>, nullptr},
-      {"", "OneHot", 9, kLatestOpset, make<OneHot>, nullptr},
-      {"", "Compress", 9, kLatestOpset, make<Compress>, nullptr},
-      {"", "ReverseSequence", 10, kLatestOpset, make<ReverseSequence>, nullptr},
-      {"", "Trilu", 14, kLatestOpset, make<Trilu>, nullptr},
-      {"", "EyeLike", 9, kLatestOpset, make<EyeLike>, nullptr},
+      {"", "GatherElements", 11, kLatestOpset, make_kernel<GatherElements>, nullptr},
+      {"", "ScatterElements", 11, kLatestOpset, make_kernel<ScatterElements>, nullptr},
+      {"", "Scatter", 9, 10, make_kernel<ScatterElements>, nullptr},
+      {"", "GatherND", 11, kLatestOpset, make_kernel<GatherND>, nullptr},
+      {"", "ScatterND", 11, kLatestOpset, make_kernel<ScatterND>, nullptr},
+      {"", "OneHot", 9, kLatestOpset, make_kernel<OneHot>, nullptr},
+      {"", "Compress", 9, kLatestOpset, make_kernel<Compress>, nullptr},
+      {"", "ReverseSequence", 10, kLatestOpset, make_kernel<ReverseSequence>, nullptr},
+      {"", "Trilu", 14, kLatestOpset, make_kernel<Trilu>, nullptr},
+      {"", "EyeLike", 9, kLatestOpset, make_kernel<EyeLike>, nullptr},
       {"", "DepthToSpace", 1, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<DepthToSpace>(i, true); }, nullptr},
       {"", "SpaceToDepth", 1, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<DepthToSpace>(i, false); }, nullptr},
-      {"", "CumSum", 11, kLatestOpset, make<CumSum>, nullptr},
+      {"", "CumSum", 11, kLatestOpset, make_kernel<CumSum>, nullptr},
   };
 }
 

@@ -252,17 +252,12 @@ int64_t det_macs(const ir::Node&, const NodeShapes& s) {
   return mats * m * m * m / 3;
 }
 
-template <typename K>
-std::unique_ptr<Kernel> make(const KernelInit& i) {
-  return std::make_unique<K>(i);
-}
-
 }  // namespace
 
 std::vector<KernelDef> linalg_kernels() {
   return {
-      {"", "Einsum", 12, kLatestOpset, make<Einsum>, einsum_macs},
-      {"", "Det", 11, kLatestOpset, make<Det>, det_macs},
+      {"", "Einsum", 12, kLatestOpset, make_kernel<Einsum>, einsum_macs},
+      {"", "Det", 11, kLatestOpset, make_kernel<Det>, det_macs},
   };
 }
 

@@ -118,17 +118,12 @@ class SoftmaxCrossEntropyLoss : public Kernel {
   LossAttrs a_;
 };
 
-template <typename K>
-std::unique_ptr<Kernel> make(const KernelInit& i) {
-  return std::make_unique<K>(i);
-}
-
 }  // namespace
 
 std::vector<KernelDef> loss_kernels() {
   return {
-      {"", "NegativeLogLikelihoodLoss", 12, kLatestOpset, make<NegativeLogLikelihoodLoss>, nullptr},
-      {"", "SoftmaxCrossEntropyLoss", 12, kLatestOpset, make<SoftmaxCrossEntropyLoss>, nullptr},
+      {"", "NegativeLogLikelihoodLoss", 12, kLatestOpset, make_kernel<NegativeLogLikelihoodLoss>, nullptr},
+      {"", "SoftmaxCrossEntropyLoss", 12, kLatestOpset, make_kernel<SoftmaxCrossEntropyLoss>, nullptr},
   };
 }
 

@@ -125,9 +125,9 @@ class LayerNorm : public Kernel {
 
 std::vector<KernelDef> norm_kernels() {
   return {
-      {"", "BatchNormalization", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<BatchNorm>(i); }, nullptr},
-      {"", "InstanceNormalization", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<InstanceNorm>(i); }, nullptr},
-      {"", "LayerNormalization", 17, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<LayerNorm>(i); }, nullptr},
+      {"", "BatchNormalization", 1, kLatestOpset, make_kernel<BatchNorm>, nullptr},
+      {"", "InstanceNormalization", 1, kLatestOpset, make_kernel<InstanceNorm>, nullptr},
+      {"", "LayerNormalization", 17, kLatestOpset, make_kernel<LayerNorm>, nullptr},
   };
 }
 

@@ -176,20 +176,15 @@ int64_t lrn_macs(const ir::Node& n, const NodeShapes& s) {
   return e * n.attr_int("size", 1);
 }
 
-template <typename K>
-std::unique_ptr<Kernel> make(const KernelInit& i) {
-  return std::make_unique<K>(i);
-}
-
 }  // namespace
 
 std::unique_ptr<Kernel> make_batchnorm_training(const KernelInit& init) { return std::make_unique<BatchNormTraining>(init); }
 
 std::vector<KernelDef> normalize_extra_kernels() {
   return {
-      {"", "Hardmax", 1, kLatestOpset, make<Hardmax>, nullptr},
-      {"", "LRN", 1, kLatestOpset, make<Lrn>, lrn_macs},
-      {"", "MeanVarianceNormalization", 9, kLatestOpset, make<MeanVarianceNormalization>, nullptr},
+      {"", "Hardmax", 1, kLatestOpset, make_kernel<Hardmax>, nullptr},
+      {"", "LRN", 1, kLatestOpset, make_kernel<Lrn>, lrn_macs},
+      {"", "MeanVarianceNormalization", 9, kLatestOpset, make_kernel<MeanVarianceNormalization>, nullptr},
   };
 }
 

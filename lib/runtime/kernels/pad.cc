@@ -115,7 +115,7 @@ class Pad : public Kernel {
 }  // namespace
 
 std::vector<KernelDef> pad_kernels() {
-  return {{"", "Pad", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Pad>(i); }, nullptr}};
+  return {{"", "Pad", 1, kLatestOpset, make_kernel<Pad>, nullptr}};
 }
 
 }  // namespace pare::rt::kernels

@@ -70,17 +70,12 @@ class CastLike : public Kernel {
   }
 };
 
-template <typename K>
-std::unique_ptr<Kernel> make(const KernelInit& i) {
-  return std::make_unique<K>(i);
-}
-
 }  // namespace
 
 std::vector<KernelDef> passthrough_kernels() {
   return {
-      {"", "Dropout", 1, kLatestOpset, make<Dropout>, nullptr},
-      {"", "CastLike", 15, kLatestOpset, make<CastLike>, nullptr},
+      {"", "Dropout", 1, kLatestOpset, make_kernel<Dropout>, nullptr},
+      {"", "CastLike", 15, kLatestOpset, make_kernel<CastLike>, nullptr},
   };
 }
 

@@ -82,49 +82,46 @@ class Pool : public Kernel {
     float* py = y.as<float>();
     bool unpadded_max = max_ && pb[0] == 0 && pb[1] == 0 && di[0] == 1 && di[1] == 1 &&
                         (out[0] - 1) * st[0] + k[0] <= h && (out[1] - 1) * st[1] + k[1] <= w;
-    if (unpadded_max) {  // every window lies inside the input: no checks, no counts
+    // ys[oy, ox] = window(xs, oy, ox) over every output position of every plane.
+    auto each_output = [&](auto window) {
       ctx.parallel_for(n * c, [&](int64_t b, int64_t e) {
         for (int64_t plane = b; plane < e; ++plane) {
           const float* xs = px + plane * h * w;
           float* ys = py + plane * out[0] * out[1];
           for (int64_t oy = 0; oy < out[0]; ++oy)
-            for (int64_t ox = 0; ox < out[1]; ++ox) {
-              const float* win = xs + oy * st[0] * w + ox * st[1];
-              float m = win[0];
-              for (int64_t i = 0; i < k[0]; ++i)
-                for (int64_t j = 0; j < k[1]; ++j) m = std::max(m, win[i * w + j]);
-              ys[oy * out[1] + ox] = m;
-            }
+            for (int64_t ox = 0; ox < out[1]; ++ox) ys[oy * out[1] + ox] = window(xs, oy, ox);
         }
+      });
+    };
+    if (unpadded_max) {  // every window lies inside the input: no checks, no counts
+      each_output([&](const float* xs, int64_t oy, int64_t ox) {
+        const float* win = xs + oy * st[0] * w + ox * st[1];
+        float m = win[0];
+        for (int64_t i = 0; i < k[0]; ++i)
+          for (int64_t j = 0; j < k[1]; ++j) m = std::max(m, win[i * w + j]);
+        return m;
       });
       return;
     }
-    ctx.parallel_for(n * c, [&](int64_t b, int64_t e) {
-      for (int64_t plane = b; plane < e; ++plane) {
-        const float* xs = px + plane * h * w;
-        float* ys = py + plane * out[0] * out[1];
-        for (int64_t oy = 0; oy < out[0]; ++oy)
-          for (int64_t ox = 0; ox < out[1]; ++ox) {
-            float acc = max_ ? -std::numeric_limits<float>::infinity() : 0.0f;
-            int64_t count = 0, padded = 0;
-            for (int64_t i = 0; i < k[0]; ++i) {
-              int64_t iy = oy * st[0] - pb[0] + i * di[0];
-              for (int64_t j = 0; j < k[1]; ++j) {
-                int64_t ix = ox * st[1] - pb[1] + j * di[1];
-                bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-                // count_include_pad counts the explicit padding, not the overhang ceil_mode adds.
-                if (!inside && iy < h + pe[0] && ix < w + pe[1]) ++padded;
-                if (!inside) continue;
-                float v = xs[iy * w + ix];
-                if (max_) acc = std::max(acc, v);
-                else acc += v;
-                ++count;
-              }
-            }
-            if (!max_) acc /= static_cast<float>(include_pad_ ? count + padded : std::max<int64_t>(count, 1));
-            ys[oy * out[1] + ox] = acc;
-          }
+    each_output([&](const float* xs, int64_t oy, int64_t ox) {
+      float acc = max_ ? -std::numeric_limits<float>::infinity() : 0.0f;
+      int64_t count = 0, padded = 0;
+      for (int64_t i = 0; i < k[0]; ++i) {
+        int64_t iy = oy * st[0] - pb[0] + i * di[0];
+        for (int64_t j = 0; j < k[1]; ++j) {
+          int64_t ix = ox * st[1] - pb[1] + j * di[1];
+          bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+          // count_include_pad counts the explicit padding, not the overhang ceil_mode adds.
+          if (!inside && iy < h + pe[0] && ix < w + pe[1]) ++padded;
+          if (!inside) continue;
+          float v = xs[iy * w + ix];
+          if (max_) acc = std::max(acc, v);
+          else acc += v;
+          ++count;
+        }
       }
+      if (!max_) acc /= static_cast<float>(include_pad_ ? count + padded : std::max<int64_t>(count, 1));
+      return acc;
     });
   }
 

@@ -176,8 +176,8 @@ class Dequantize : public Kernel {
 
 std::vector<KernelDef> quant_kernels() {
   return {
-      {"", "QuantizeLinear", 10, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Quantize>(i); }, nullptr},
-      {"", "DequantizeLinear", 10, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Dequantize>(i); }, nullptr},
+      {"", "QuantizeLinear", 10, kLatestOpset, make_kernel<Quantize>, nullptr},
+      {"", "DequantizeLinear", 10, kLatestOpset, make_kernel<Dequantize>, nullptr},
   };
 }
 

@@ -16,14 +16,18 @@
 
 #include "lib/runtime/kernels/families.h"
 #include "lib/runtime/kernels/values.h"
+#include "lib/runtime/kernels/window.h"
 
 namespace pare::rt::kernels {
 namespace {
 
 bool is_8bit(DataType t) { return t == DataType::kInt8 || t == DataType::kUint8; }
 
-void check_8bit(const KernelContext& ctx, const TensorView& t, const char* what) {
+// Input i, which must be present and int8 or uint8.
+const TensorView& required_8bit(const KernelContext& ctx, size_t i, const char* what) {
+  const TensorView& t = required(ctx, i);
   if (!is_8bit(t.dtype)) compute_error(ctx, fmt::format("{} must be int8 or uint8, got {}", what, ir::name(t.dtype)));
+  return t;
 }
 
 // A zero point: absent (0), a scalar, or a vector of `n` (one per row/column/channel).
@@ -44,6 +48,31 @@ std::vector<double> scales(const KernelContext& ctx, const TensorView& s, int64_
   std::vector<double> out(static_cast<size_t>(std::max<int64_t>(n, 1)));
   for (size_t i = 0; i < out.size(); ++i) out[i] = get(s, s.numel() == 1 ? 0 : static_cast<int64_t>(i));
   return out;
+}
+
+// How a QLinear operand is quantized: its scale and zero point are the inputs
+// `first` and `first + 1`, each 1 or `n` values.
+struct OperandQuant {
+  std::vector<double> scales;
+  std::vector<int64_t> zero_points;
+  double scale(int64_t i) const { return scales[scales.size() == 1 ? 0 : i]; }
+};
+OperandQuant operand_quant(const KernelContext& ctx, size_t first, const TensorView& of, int64_t n, const char* what) {
+  return {scales(ctx, required(ctx, first), n, what), zero_points(ctx, &required(ctx, first + 1), of, n, what)};
+}
+
+// How a QLinear output is quantized: a scalar scale and zero point (inputs `first`
+// and `first + 1`), the zero point's type being the output's.
+struct OutputQuant {
+  double scale;
+  int64_t zero_point;
+  DataType dtype;
+};
+OutputQuant output_quant(const KernelContext& ctx, size_t first) {
+  double scale = scales(ctx, required(ctx, first), 1, "y")[0];
+  const TensorView& zp = required_8bit(ctx, first + 1, "y_zero_point");
+  if (zp.numel() != 1) compute_error(ctx, "y_zero_point must be a scalar");
+  return {scale, get_int(zp, 0), zp.dtype};
 }
 
 // round half to even, then clamp to the output type's range.
@@ -115,10 +144,8 @@ class MatMulInteger : public Kernel {
  public:
   explicit MatMulInteger(const KernelInit&) {}
   void compute(KernelContext& ctx) override {
-    const TensorView& a = required(ctx, 0);
-    const TensorView& b = required(ctx, 1);
-    check_8bit(ctx, a, "A");
-    check_8bit(ctx, b, "B");
+    const TensorView& a = required_8bit(ctx, 0, "A");
+    const TensorView& b = required_8bit(ctx, 1, "B");
     int64_t m = a.rank() >= 2 ? a.dims[a.rank() - 2] : 1, n = b.rank() >= 2 ? b.dims.back() : 1;
     auto azp = zero_points(ctx, ctx.input(2), a, m, "A");
     auto bzp = zero_points(ctx, ctx.input(3), b, n, "B");
@@ -132,26 +159,17 @@ class QLinearMatMul : public Kernel {
  public:
   explicit QLinearMatMul(const KernelInit&) {}
   void compute(KernelContext& ctx) override {
-    const TensorView& a = required(ctx, 0);
-    const TensorView& b = required(ctx, 3);
-    const TensorView& yzp_t = required(ctx, 7);
-    check_8bit(ctx, a, "a");
-    check_8bit(ctx, b, "b");
-    check_8bit(ctx, yzp_t, "y_zero_point");
+    const TensorView& a = required_8bit(ctx, 0, "a");
+    const TensorView& b = required_8bit(ctx, 3, "b");
     int64_t m = a.rank() >= 2 ? a.dims[a.rank() - 2] : 1, n = b.rank() >= 2 ? b.dims.back() : 1;
-    auto as = scales(ctx, required(ctx, 1), m, "a");
-    auto azp = zero_points(ctx, &required(ctx, 2), a, m, "a");
-    auto bs = scales(ctx, required(ctx, 4), n, "b");
-    auto bzp = zero_points(ctx, &required(ctx, 5), b, n, "b");
-    auto ys = scales(ctx, required(ctx, 6), 1, "y");
-    if (yzp_t.numel() != 1) compute_error(ctx, "y_zero_point must be a scalar");
-    int64_t yzp = get_int(yzp_t, 0);
-    MatMulResult r = int_matmul(ctx, a, b, azp, bzp);
-    TensorView& y = ctx.allocate_output(0, yzp_t.dtype, r.dims);
+    OperandQuant aq = operand_quant(ctx, 1, a, m, "a"), bq = operand_quant(ctx, 4, b, n, "b");
+    OutputQuant yq = output_quant(ctx, 6);
+    MatMulResult r = int_matmul(ctx, a, b, aq.zero_points, bq.zero_points);
+    TensorView& y = ctx.allocate_output(0, yq.dtype, r.dims);
     for (size_t o = 0; o < r.acc.size(); ++o) {
       int64_t i = (static_cast<int64_t>(o) / r.n) % r.m, j = static_cast<int64_t>(o) % r.n;
-      double scale = as[as.size() == 1 ? 0 : i] * bs[bs.size() == 1 ? 0 : j] / ys[0];
-      put_int(y, static_cast<int64_t>(o), requantize(static_cast<double>(r.acc[o]) * scale, yzp, yzp_t.dtype));
+      double scale = aq.scale(i) * bq.scale(j) / yq.scale;
+      put_int(y, static_cast<int64_t>(o), requantize(static_cast<double>(r.acc[o]) * scale, yq.zero_point, yq.dtype));
     }
   }
 };
@@ -170,29 +188,13 @@ int64_t qlinear_matmul_macs(const ir::Node& n, const NodeShapes& s) {
 
 // ---------- convolution ----------
 
-struct ConvGeometry {
-  std::vector<int64_t> strides, dilations, pads, kernel;
-  std::string auto_pad;
+struct ConvGeometry : WindowAttrs {
   int64_t group = 1;
 };
 
 ConvGeometry parse_conv(const KernelInit& init) {
-  ConvGeometry g;
-  g.strides = init.attr_ints("strides");
-  g.dilations = init.attr_ints("dilations");
-  g.pads = init.attr_ints("pads");
-  g.kernel = init.attr_ints("kernel_shape");
-  g.auto_pad = init.attr_string("auto_pad", "NOTSET");
-  g.group = init.attr_int("group", 1);
+  ConvGeometry g{parse_window_attrs(init), init.attr_int("group", 1)};
   if (g.group < 1) init.reject("group must be >= 1");
-  if (g.auto_pad != "NOTSET" && g.auto_pad != "VALID" && g.auto_pad != "SAME_UPPER" && g.auto_pad != "SAME_LOWER")
-    init.reject(fmt::format("auto_pad '{}' is not supported", g.auto_pad));
-  for (int64_t v : g.strides)
-    if (v < 1) init.reject("strides must be >= 1");
-  for (int64_t v : g.dilations)
-    if (v < 1) init.reject("dilations must be >= 1");
-  for (int64_t v : g.pads)
-    if (v < 0) init.reject("pads must be >= 0");
   return g;
 }
 
@@ -266,10 +268,8 @@ class ConvInteger : public Kernel {
  public:
   explicit ConvInteger(const KernelInit& init) : g_(parse_conv(init)) {}
   void compute(KernelContext& ctx) override {
-    const TensorView& x = required(ctx, 0);
-    const TensorView& w = required(ctx, 1);
-    check_8bit(ctx, x, "x");
-    check_8bit(ctx, w, "w");
+    const TensorView& x = required_8bit(ctx, 0, "x");
+    const TensorView& w = required_8bit(ctx, 1, "w");
     auto xzp = zero_points(ctx, ctx.input(2), x, 1, "x");
     auto wzp = zero_points(ctx, ctx.input(3), w, w.dims.empty() ? 1 : w.dims[0], "w");
     std::vector<int64_t> acc;
@@ -286,27 +286,19 @@ class QLinearConv : public Kernel {
  public:
   explicit QLinearConv(const KernelInit& init) : g_(parse_conv(init)) {}
   void compute(KernelContext& ctx) override {
-    const TensorView& x = required(ctx, 0);
-    const TensorView& w = required(ctx, 3);
-    const TensorView& yzp_t = required(ctx, 7);
-    check_8bit(ctx, x, "x");
-    check_8bit(ctx, w, "w");
-    check_8bit(ctx, yzp_t, "y_zero_point");
+    const TensorView& x = required_8bit(ctx, 0, "x");
+    const TensorView& w = required_8bit(ctx, 3, "w");
     int64_t mo = w.dims.empty() ? 1 : w.dims[0];
-    auto xs = scales(ctx, required(ctx, 1), 1, "x");
-    auto xzp = zero_points(ctx, &required(ctx, 2), x, 1, "x");
-    auto ws = scales(ctx, required(ctx, 4), mo, "w");
-    auto wzp = zero_points(ctx, &required(ctx, 5), w, mo, "w");
-    auto ys = scales(ctx, required(ctx, 6), 1, "y");
-    if (yzp_t.numel() != 1) compute_error(ctx, "y_zero_point must be a scalar");
+    OperandQuant xq = operand_quant(ctx, 1, x, 1, "x"), wq = operand_quant(ctx, 4, w, mo, "w");
+    OutputQuant yq = output_quant(ctx, 6);
     std::vector<int64_t> acc;
-    auto dims = int_conv(ctx, g_, x, w, xzp[0], wzp, ctx.input(8), acc);
-    TensorView& y = ctx.allocate_output(0, yzp_t.dtype, dims);
-    int64_t points = product(dims, 2, dims.size()), yzp = get_int(yzp_t, 0);
+    auto dims = int_conv(ctx, g_, x, w, xq.zero_points[0], wq.zero_points, ctx.input(8), acc);
+    TensorView& y = ctx.allocate_output(0, yq.dtype, dims);
+    int64_t points = product(dims, 2, dims.size());
     for (size_t o = 0; o < acc.size(); ++o) {
       int64_t m = (static_cast<int64_t>(o) / points) % mo;
-      double scale = xs[0] * ws[ws.size() == 1 ? 0 : m] / ys[0];
-      put_int(y, static_cast<int64_t>(o), requantize(static_cast<double>(acc[o]) * scale, yzp, yzp_t.dtype));
+      double scale = xq.scales[0] * wq.scale(m) / yq.scale;
+      put_int(y, static_cast<int64_t>(o), requantize(static_cast<double>(acc[o]) * scale, yq.zero_point, yq.dtype));
     }
   }
 
@@ -356,20 +348,15 @@ class DynamicQuantizeLinear : public Kernel {
   }
 };
 
-template <typename K>
-std::unique_ptr<Kernel> make(const KernelInit& i) {
-  return std::make_unique<K>(i);
-}
-
 }  // namespace
 
 std::vector<KernelDef> quant_linear_kernels() {
   return {
-      {"", "MatMulInteger", 10, kLatestOpset, make<MatMulInteger>, matmul_macs},
-      {"", "QLinearMatMul", 10, kLatestOpset, make<QLinearMatMul>, qlinear_matmul_macs},
-      {"", "ConvInteger", 10, kLatestOpset, make<ConvInteger>, conv_integer_macs},
-      {"", "QLinearConv", 10, kLatestOpset, make<QLinearConv>, qlinear_conv_macs},
-      {"", "DynamicQuantizeLinear", 11, kLatestOpset, make<DynamicQuantizeLinear>, nullptr},
+      {"", "MatMulInteger", 10, kLatestOpset, make_kernel<MatMulInteger>, matmul_macs},
+      {"", "QLinearMatMul", 10, kLatestOpset, make_kernel<QLinearMatMul>, qlinear_matmul_macs},
+      {"", "ConvInteger", 10, kLatestOpset, make_kernel<ConvInteger>, conv_integer_macs},
+      {"", "QLinearConv", 10, kLatestOpset, make_kernel<QLinearConv>, qlinear_conv_macs},
+      {"", "DynamicQuantizeLinear", 11, kLatestOpset, make_kernel<DynamicQuantizeLinear>, nullptr},
   };
 }
 

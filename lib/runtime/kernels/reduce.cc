@@ -256,7 +256,7 @@ std::vector<KernelDef> reduce_kernels() {
       {"", "ReduceLogSum", 1, kLatestOpset, reduce<Red::kLogSum, 18>, nullptr},
       {"", "ArgMax", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<ArgExtreme>(i, true); }, nullptr},
       {"", "ArgMin", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<ArgExtreme>(i, false); }, nullptr},
-      {"", "TopK", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<TopK>(i); }, nullptr},
+      {"", "TopK", 1, kLatestOpset, make_kernel<TopK>, nullptr},
   };
 }
 

@@ -15,34 +15,16 @@
 
 #include "lib/runtime/kernels/families.h"
 #include "lib/runtime/kernels/values.h"
+#include "lib/runtime/kernels/window.h"
 
 namespace pare::rt::kernels {
 namespace {
 
-struct Window {
-  std::vector<int64_t> kernel, strides, dilations, pads;
-  std::string auto_pad = "NOTSET";
+struct Window : WindowAttrs {
   bool ceil = false;
 };
 
-Window parse_window(const KernelInit& init) {
-  Window w;
-  w.kernel = init.attr_ints("kernel_shape");
-  w.strides = init.attr_ints("strides");
-  w.dilations = init.attr_ints("dilations");
-  w.pads = init.attr_ints("pads");
-  w.auto_pad = init.attr_string("auto_pad", "NOTSET");
-  w.ceil = init.attr_int("ceil_mode", 0) != 0;
-  if (w.auto_pad != "NOTSET" && w.auto_pad != "VALID" && w.auto_pad != "SAME_UPPER" && w.auto_pad != "SAME_LOWER")
-    init.reject(fmt::format("unknown auto_pad '{}'", w.auto_pad));
-  for (int64_t v : w.strides)
-    if (v < 1) init.reject("strides must be positive");
-  for (int64_t v : w.dilations)
-    if (v < 1) init.reject("dilations must be positive");
-  for (int64_t v : w.pads)
-    if (v < 0) init.reject("pads must not be negative");
-  return w;
-}
+Window parse_window(const KernelInit& init) { return {parse_window_attrs(init), init.attr_int("ceil_mode", 0) != 0}; }
 
 // Output sizes and begin pads of every spatial axis, for inputs `in` and kernel `k`.
 void plan_window(const KernelContext& ctx, const Window& w, const std::vector<int64_t>& in, const std::vector<int64_t>& k,

@@ -192,9 +192,9 @@ int64_t rnn_macs(const ir::Node& n, const NodeShapes& s, int64_t gates) {
 
 std::vector<KernelDef> rnn_kernels() {
   return {
-      {"", "LSTM", 7, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Lstm>(i); },
+      {"", "LSTM", 7, kLatestOpset, make_kernel<Lstm>,
        [](const ir::Node& n, const NodeShapes& s) { return rnn_macs(n, s, 4); }},
-      {"", "GRU", 7, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Gru>(i); },
+      {"", "GRU", 7, kLatestOpset, make_kernel<Gru>,
        [](const ir::Node& n, const NodeShapes& s) { return rnn_macs(n, s, 3); }},
   };
 }

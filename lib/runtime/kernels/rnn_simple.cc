@@ -118,7 +118,7 @@ int64_t rnn_macs(const ir::Node&, const NodeShapes& s) {
 
 std::vector<KernelDef> rnn_simple_kernels() {
   return {
-      {"", "RNN", 7, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Rnn>(i); }, rnn_macs},
+      {"", "RNN", 7, kLatestOpset, make_kernel<Rnn>, rnn_macs},
   };
 }
 

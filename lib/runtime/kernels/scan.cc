@@ -150,7 +150,7 @@ class Scan : public Kernel {
 
 std::vector<KernelDef> scan_kernels() {
   return {
-      {"", "Scan", 8, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Scan>(i); }, nullptr},
+      {"", "Scan", 8, kLatestOpset, make_kernel<Scan>, nullptr},
   };
 }
 

@@ -296,16 +296,16 @@ std::unique_ptr<Kernel> simple(const KernelInit&) {
 
 std::vector<KernelDef> shape_kernels() {
   return {
-      {"", "Reshape", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Reshape>(i); }, nullptr},
-      {"", "Flatten", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Flatten>(i); }, nullptr},
+      {"", "Reshape", 1, kLatestOpset, make_kernel<Reshape>, nullptr},
+      {"", "Flatten", 1, kLatestOpset, make_kernel<Flatten>, nullptr},
       {"", "Squeeze", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<SqueezeLike>(i, true); }, nullptr},
       {"", "Unsqueeze", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<SqueezeLike>(i, false); }, nullptr},
       {"", "Identity", 1, kLatestOpset, simple<Identity>, nullptr},
-      {"", "Shape", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<ShapeOp>(i); }, nullptr},
+      {"", "Shape", 1, kLatestOpset, make_kernel<ShapeOp>, nullptr},
       {"", "Size", 1, kLatestOpset, simple<Size>, nullptr},
       {"", "Expand", 8, kLatestOpset, simple<Expand>, nullptr},
       {"", "Tile", 6, kLatestOpset, simple<Tile>, nullptr},
-      {"", "Transpose", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Transpose>(i); }, nullptr},
+      {"", "Transpose", 1, kLatestOpset, make_kernel<Transpose>, nullptr},
       {"", "Range", 11, kLatestOpset, simple<Range>, nullptr},
       {"", "NonZero", 9, kLatestOpset, simple<NonZero>, nullptr},
   };

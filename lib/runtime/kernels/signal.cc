@@ -208,12 +208,12 @@ class MelWeightMatrix : public Kernel {
 std::vector<KernelDef> signal_kernels() {
   using I = const KernelInit&;
   return {
-      {"", "DFT", 17, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<Dft>(i); }, nullptr},
-      {"", "STFT", 17, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<Stft>(i); }, nullptr},
+      {"", "DFT", 17, kLatestOpset, make_kernel<Dft>, nullptr},
+      {"", "STFT", 17, kLatestOpset, make_kernel<Stft>, nullptr},
       {"", "HannWindow", 17, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<WindowOp>(i, Window::kHann); }, nullptr},
       {"", "HammingWindow", 17, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<WindowOp>(i, Window::kHamming); }, nullptr},
       {"", "BlackmanWindow", 17, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<WindowOp>(i, Window::kBlackman); }, nullptr},
-      {"", "MelWeightMatrix", 17, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<MelWeightMatrix>(i); }, nullptr},
+      {"", "MelWeightMatrix", 17, kLatestOpset, make_kernel<MelWeightMatrix>, nullptr},
   };
 }
 

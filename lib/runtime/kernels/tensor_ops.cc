@@ -287,21 +287,16 @@ class ConstantOfShape : public Kernel {
   ir::Tensor value_;
 };
 
-template <typename K>
-std::unique_ptr<Kernel> make(const KernelInit& i) {
-  return std::make_unique<K>(i);
-}
-
 }  // namespace
 
 std::vector<KernelDef> tensor_kernels() {
   return {
-      {"", "Concat", 1, kLatestOpset, make<Concat>, nullptr},
-      {"", "Split", 1, kLatestOpset, make<Split>, nullptr},
-      {"", "Slice", 1, kLatestOpset, make<Slice>, nullptr},
-      {"", "Gather", 1, kLatestOpset, make<Gather>, nullptr},
-      {"", "Cast", 6, kLatestOpset, make<Cast>, nullptr},
-      {"", "ConstantOfShape", 9, kLatestOpset, make<ConstantOfShape>, nullptr},
+      {"", "Concat", 1, kLatestOpset, make_kernel<Concat>, nullptr},
+      {"", "Split", 1, kLatestOpset, make_kernel<Split>, nullptr},
+      {"", "Slice", 1, kLatestOpset, make_kernel<Slice>, nullptr},
+      {"", "Gather", 1, kLatestOpset, make_kernel<Gather>, nullptr},
+      {"", "Cast", 6, kLatestOpset, make_kernel<Cast>, nullptr},
+      {"", "ConstantOfShape", 9, kLatestOpset, make_kernel<ConstantOfShape>, nullptr},
   };
 }
 

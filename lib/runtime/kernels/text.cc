@@ -97,7 +97,7 @@ class TfIdfVectorizer : public Kernel {
 
 std::vector<KernelDef> text_kernels() {
   return {
-      {"", "TfIdfVectorizer", 9, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<TfIdfVectorizer>(i); }, nullptr},
+      {"", "TfIdfVectorizer", 9, kLatestOpset, make_kernel<TfIdfVectorizer>, nullptr},
   };
 }
 

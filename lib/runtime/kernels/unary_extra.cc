@@ -166,7 +166,7 @@ std::vector<KernelDef> unary_extra_kernels() {
       {"", "IsInf", 10, kLatestOpset, [](I init) -> std::unique_ptr<Kernel> {
          return std::make_unique<FloatTest>(false, init.attr_int("detect_negative", 1) != 0, init.attr_int("detect_positive", 1) != 0);
        }, nullptr},
-      {"", "BitShift", 11, kLatestOpset, [](I init) -> std::unique_ptr<Kernel> { return std::make_unique<BitShift>(init); }, nullptr},
+      {"", "BitShift", 11, kLatestOpset, make_kernel<BitShift>, nullptr},
   };
 }
 

@@ -73,7 +73,7 @@ class Unique : public Kernel {
 
 std::vector<KernelDef> unique_kernels() {
   return {
-      {"", "Unique", 11, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Unique>(i); }, nullptr},
+      {"", "Unique", 11, kLatestOpset, make_kernel<Unique>, nullptr},
   };
 }
 

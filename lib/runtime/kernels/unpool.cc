@@ -61,7 +61,7 @@ class MaxUnpool : public Kernel {
 
 std::vector<KernelDef> unpool_kernels() {
   return {
-      {"", "MaxUnpool", 9, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<MaxUnpool>(i); }, nullptr},
+      {"", "MaxUnpool", 9, kLatestOpset, make_kernel<MaxUnpool>, nullptr},
   };
 }
 
