@@ -20,6 +20,8 @@ PackedA pack_a(const float* a, int64_t m, int64_t k, int64_t lda) {
 
 namespace {
 
+#if PARE_HAVE_AVX2_KERNELS
+
 // Writes the valid part of a tile computed into `tile` (kPanelRows x kTileCols);
 // Sigmoid, the one epilogue without a vector form, is applied here.
 void store_tile(const float* tile, int64_t rows, int64_t cols, const Epilogue& e, float* c, int64_t ldc) {
@@ -30,8 +32,6 @@ void store_tile(const float* tile, int64_t rows, int64_t cols, const Epilogue& e
     for (int64_t j = 0; j < cols; ++j) out[j] = scalar_epilogue ? e.apply(in[j]) : in[j];
   }
 }
-
-#if PARE_HAVE_AVX2_KERNELS
 
 // One tile over the whole of K: 12 accumulators of 8 floats; per k, two loads of
 // B, six broadcasts of A and twelve fused multiply-adds.
