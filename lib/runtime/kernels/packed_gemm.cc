@@ -1,6 +1,7 @@
 #include "lib/runtime/kernels/packed_gemm.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "lib/runtime/epilogue_simd.h"
 
@@ -203,6 +204,13 @@ void pack_b_panels(const float* b, int64_t ldb, int64_t k, int64_t n, float* out
   for (int64_t j0 = 0; j0 < n; j0 += kTileCols) {
     int64_t cols = std::min(kTileCols, n - j0);
     float* panel = out + j0 * k;
+    if (cols == kTileCols) {
+      // A whole panel row is a fixed-size copy the compiler turns into a few vector
+      // moves; std::copy of a run length only known at run time called memmove
+      // (4% of M-LSD's time, from its 1x1 convolutions).
+      for (int64_t i = 0; i < k; ++i) std::memcpy(panel + i * kTileCols, b + i * ldb + j0, sizeof(float) * kTileCols);
+      continue;
+    }
     for (int64_t i = 0; i < k; ++i) {
       std::copy(b + i * ldb + j0, b + i * ldb + j0 + cols, panel + i * kTileCols);
       std::fill(panel + i * kTileCols + cols, panel + (i + 1) * kTileCols, 0.0f);
