@@ -110,13 +110,19 @@ ort_bytes=$( [ -n "$ort_lib" ] && stat -c %s "$ort_lib" || echo "?")
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 simd=$(grep -o -w -E 'sse4_2|avx|avx2|fma|f16c|avx512f|avx512bw|avx512_vnni|avx_vnni|asimd|asimddp' /proc/cpuinfo | sort -u | tr '\n' ' ')
 load=$(cut -d' ' -f1-3 /proc/loadavg)
+# The build measured: its -march, and the kernels its sessions ran (run-time dispatch, PARE_CPU).
+march=$(sed -n 's/^PARE_MARCH:STRING=//p' build/CMakeCache.txt 2>/dev/null)
+kernels=$( [ "${PARE_CPU:-auto}" = baseline ] && echo "the portable kernels (PARE_CPU=baseline)" ||
+  { grep -q -w avx2 /proc/cpuinfo && grep -q -w fma /proc/cpuinfo && echo "the AVX2+FMA kernels, chosen at run time" ||
+    echo "the portable kernels"; })
 
 {
 cat <<DOC
 # Performance: pare's runner against ONNX Runtime
 
 Measured by \`bench/run.sh\` (\`make bench\`) on $(date -u +%Y-%m-%d): $cpu, $(nproc) cores
-(SIMD: $simd), $(uname -sr); load average at the end: $load. Each model runs on
+(SIMD: $simd), $(uname -sr); load average at the end: $load. pare is \`build/pare\`
+built with -march=${march:-the compiler default}, running $kernels. Each model runs on
 the same input files (seeded, written by \`pare run --save-inputs\`) through pare's
 runner (\`pare bench\`) and ONNX Runtime
 $(node -e "console.log(require('${PARE_ORT_DIR:-$HOME/.cache/pare/ort}/node_modules/onnxruntime-node/package.json').version)")

@@ -28,14 +28,24 @@ float Epilogue::activate(float x) const {
   return x;
 }
 
-void Epilogue::apply(float* p, int64_t n) const {
+#if PARE_HAVE_AVX2_KERNELS
+namespace {
+// The vector part of Epilogue::apply; returns the first element left to the scalar loop.
+PARE_TARGET_AVX2 int64_t apply_avx2(const Epilogue& e, float* p, int64_t n) {
+  if (e.kind == Epilogue::Kind::kSigmoid) return 0;
+  EpilogueVec v(e);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, v(_mm256_loadu_ps(p + i)));
+  return i;
+}
+}  // namespace
+#endif
+
+void Epilogue::apply(float* p, int64_t n, Isa isa) const {
   if (none()) return;
   int64_t i = 0;
-#if PARE_EPILOGUE_AVX
-  if (kind != Kind::kSigmoid) {
-    EpilogueVec v(*this);
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, v(_mm256_loadu_ps(p + i)));
-  }
+#if PARE_HAVE_AVX2_KERNELS
+  if (isa == Isa::kAvx2Fma) i = apply_avx2(*this, p, n);
 #endif
   for (; i < n; ++i) p[i] = apply(p[i]);
 }

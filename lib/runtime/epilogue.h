@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lib/ir/graph.h"
+#include "lib/runtime/isa.h"
 
 namespace pare::rt {
 
@@ -29,8 +30,9 @@ struct Epilogue {
   bool none() const { return kind == Kind::kNone && !round_trip; }
   float activate(float x) const;
   float apply(float x) const;
-  // In place over n floats (vectorised where the build allows).
-  void apply(float* p, int64_t n) const;
+  // In place over n floats, 8 at a time with AVX2 when `isa` is kAvx2Fma (the
+  // same results: the vector forms compute the scalar formulas exactly).
+  void apply(float* p, int64_t n, Isa isa) const;
 };
 
 // The epilogue computing `node` on its first input, or nullopt when `node` is

@@ -1,26 +1,36 @@
 // The epilogue on 8 floats at a time, for kernels that keep their results in
 // AVX registers. Sigmoid has no vector form here (callers apply it after the
 // store, while the tile is still in L1). Internal to lib/runtime.
+//
+// Run-time dispatch (isa.h): on x86-64 the AVX2+FMA kernels are compiled
+// whatever -march says, one function at a time: PARE_TARGET_AVX2 marks a kernel
+// function (internal linkage, called only when the session's Isa is kAvx2Fma),
+// PARE_AVX2_INLINE a helper that is always inlined into such a kernel, so no
+// out-of-line AVX2 copy of it exists for the linker to pick. Nothing else in a
+// file is compiled for AVX2: the standard library and Eigen templates that a
+// kernel calls stay baseline code.
 #pragma once
 
 #include "lib/runtime/epilogue.h"
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define PARE_EPILOGUE_AVX 1
+#define PARE_HAVE_AVX2_KERNELS 1
+#define PARE_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define PARE_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline))
 #else
-#define PARE_EPILOGUE_AVX 0
+#define PARE_HAVE_AVX2_KERNELS 0
 #endif
 
 namespace pare::rt {
 
-#if PARE_EPILOGUE_AVX
+#if PARE_HAVE_AVX2_KERNELS
 struct EpilogueVec {
   const Epilogue* source;  // for what has no vector form (Sigmoid)
   Epilogue::Kind kind;
   bool round_trip;
   __m256 a, b, zero, one, sixth, half, scale, zero_point, qmin, qmax;
-  explicit EpilogueVec(const Epilogue& e)
+  PARE_AVX2_INLINE explicit EpilogueVec(const Epilogue& e)
       : source(&e),
         kind(e.kind),
         round_trip(e.round_trip),
@@ -34,7 +44,7 @@ struct EpilogueVec {
         zero_point(_mm256_set1_ps(e.zero_point)),
         qmin(_mm256_set1_ps(e.qmin)),
         qmax(_mm256_set1_ps(e.qmax)) {}
-  __m256 operator()(__m256 x) const {
+  PARE_AVX2_INLINE __m256 operator()(__m256 x) const {
     x = activate(x);
     if (!round_trip) return x;
     // _MM_FROUND_TO_NEAREST_INT rounds half to even, as nearbyint does.
@@ -45,7 +55,7 @@ struct EpilogueVec {
   }
   // Operand order follows the scalar formulas' NaN behaviour: _mm256_max_ps(p, q)
   // returns q when either is NaN.
-  __m256 activate(__m256 x) const {
+  PARE_AVX2_INLINE __m256 activate(__m256 x) const {
     using K = Epilogue::Kind;
     switch (kind) {
       case K::kRelu: return _mm256_max_ps(x, zero);

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/runtime/isa.h"
+
 #include "lib/base/error.h"
 #include "lib/ir/graph.h"
 
@@ -62,6 +64,9 @@ struct KernelInit {
   // An activation the session fused after this node, or nullptr. Only kernels
   // the session knows to apply it get one (Conv; see session.cc, fusable_producer).
   const Epilogue* epilogue = nullptr;
+  // The instruction set of the session's hand-written kernels (isa.h); a
+  // kernel with AVX2 paths keeps it and picks them only for kAvx2Fma.
+  Isa isa = Isa::kBaseline;
 
   // Throws a pare::Error naming the node, op and opset: "node 'x' (Resize, opset 11): <what>".
   [[noreturn]] void reject(const std::string& what) const;

@@ -123,10 +123,11 @@ struct Session::Impl {
 
   std::shared_ptr<CompiledGraph> plain;  // main compiled without fusion, for run_capture of fused-away values
   bool fuse = true;
+  Isa isa = Isa::kBaseline;  // for every kernel of every graph of the session
 
   Impl(const ir::Model& m, const SessionOptions& o)
       : model(m), pool(o.threads), arena_owner(o.arena ? o.arena : std::make_shared<Arena>()), arena(*arena_owner),
-        limits(o.limits), fuse(o.fuse) {}
+        limits(o.limits), fuse(o.fuse), isa(usable_isa(o.isa)) {}
 
   void start_clock() {
     steps = 0;
@@ -387,6 +388,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
     const KernelDef* def = find_kernel(n, opset);
     if (!def) throw Error(node_label(n, opset) + ": the runner has no kernel for this op");
     KernelInit init{n, opset, constants_of(n), [this, fuse](const ir::Graph& sub) { return compile(sub, fuse); }};
+    init.isa = isa;
     bool all_constant = !has_subgraphs(n);
     for (size_t i = 0; i < n.inputs().size(); ++i)
       if (n.inputs()[i] && !init.constant_inputs[i]) all_constant = false;
@@ -403,7 +405,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
     bool own = epilogue && !fusable_producer(n);  // n is chain[0], computed by the epilogue kernel
     if (epilogue) init.epilogue = &*epilogue;
     if (own) chain.erase(chain.begin());
-    CompiledGraph::Step step{&n, def, own ? kernels::make_epilogue_kernel(*epilogue) : create_kernel(*def, init), {}, {}, {}, chain};
+    CompiledGraph::Step step{&n, def, own ? kernels::make_epilogue_kernel(*epilogue, isa) : create_kernel(*def, init), {}, {}, {}, chain};
     for (const ir::Value* in : n.inputs()) step.in.push_back(in ? slot(in) : -1);
     for (const ir::Value* out : n.outputs()) step.out.push_back(out ? slot(out) : -1);
     for (const ir::Node* fused : chain) {
@@ -527,6 +529,7 @@ Session::Session(const ir::Model& model, SessionOptions options)
 Session::~Session() = default;
 
 int Session::threads() const { return impl_->pool.threads(); }
+Isa Session::isa() const { return impl_->isa; }
 
 namespace {
 

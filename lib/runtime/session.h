@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,11 @@ struct SessionOptions {
   // HardSigmoid, HardSwish, LeakyRelu, Sigmoid). Off gives one kernel per node.
   bool fuse = true;
   RunLimits limits = default_run_limits();
+  // The instruction set of the hand-written kernels (isa.h). Empty: default_isa(),
+  // the CPU's best unless PARE_CPU=baseline. kBaseline runs the portable kernels
+  // on any CPU (the tests compare both); kAvx2Fma on a CPU without it falls back
+  // to kBaseline.
+  std::optional<Isa> isa;
 };
 
 struct RunStats {
@@ -85,6 +91,7 @@ class Session {
                                                 const std::vector<std::string>& names);
   const RunStats& last_stats() const { return stats_; }
   int threads() const;
+  Isa isa() const;  // what the kernels run (SessionOptions::isa, limited to the CPU)
 
   struct Impl;  // the compiled graphs, arena and thread pool (session.cc)
 

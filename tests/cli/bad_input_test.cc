@@ -523,6 +523,18 @@ TEST(UntrustedModels, ExecutionIsBoundedBySteps) {
   expect_one_error_line(c, "PARE_MAX_STEPS: 'lots' is not a whole number");
 }
 
+// PARE_CPU picks the runner's kernels (the portable ones, or the CPU's best);
+// another value is one error line, not a silent fallback.
+TEST(UntrustedModels, PareCpuIsBaselineOrAuto) {
+  std::string model = write_model(tiny_model(), testing::temp_dir());
+  for (const char* value : {"PARE_CPU=baseline", "PARE_CPU=auto"}) {
+    auto c = testing::run_command({"/usr/bin/env", value, testing::pare_bin(), "run", model});
+    EXPECT_EQ(c.exit_code, 0) << value << ": " << c.err;
+  }
+  auto c = testing::run_command({"/usr/bin/env", "PARE_CPU=avx512", testing::pare_bin(), "run", model});
+  expect_one_error_line(c, "PARE_CPU is 'avx512'; it must be 'baseline'");
+}
+
 // A name with a newline printed as two lines: a forged "pare: error:" line in a CI log.
 TEST(UntrustedModels, NamesCannotForgeLogLines) {
   std::string dir = testing::temp_dir();

@@ -52,7 +52,11 @@ struct OneNode {
     n->attrs = std::move(attrs);
     g.outputs.push_back(n->output(0));
   }
-  ir::Tensor run(int threads = 1) { return Session(model, SessionOptions{threads}).run(feed)[0]; }
+  ir::Tensor run(int threads = 1, std::optional<Isa> isa = std::nullopt) {
+    SessionOptions options{threads};
+    options.isa = isa;
+    return Session(model, options).run(feed)[0];
+  }
   std::vector<float> input(size_t i) const {
     const ir::Value* v = model.graph->find_value("in" + std::to_string(i));
     return (v->is_constant() ? v->constant() : feed.at(v->name())).as_float();
@@ -121,17 +125,19 @@ TEST(Conv, MatchesNaiveLoops) {
       {1, 3, 9, 11, 4, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},     // im2col, stride 2
       {1, 2, 8, 9, 3, 3, 3, 1, 1, 1, 1, 3, 0, 4, 1, 0},      // im2col, dilated columns, pads wider than a tap
   };
-  for (const auto& k : cases) {
-    SCOPED_TRACE(testing::Message() << "c=" << k.c << " m=" << k.m << " k=" << k.kh << "x" << k.kw << " g=" << k.group);
-    OneNode t("Conv", {{{k.n, k.c, k.h, k.w}, false}, {{k.m, k.c / k.group, k.kh, k.kw}, true}, {{k.m}, true}},
-              {ir::Attribute::of_int("group", k.group), ir::Attribute::of_ints("strides", {k.sh, k.sw}),
-               ir::Attribute::of_ints("dilations", {k.dh, k.dw}), ir::Attribute::of_ints("pads", {k.pt, k.pl, k.pb, k.pr})});
-    int64_t oh = (k.h + k.pt + k.pb - k.dh * (k.kh - 1) - 1) / k.sh + 1;
-    int64_t ow = (k.w + k.pl + k.pr - k.dw * (k.kw - 1) - 1) / k.sw + 1;
-    ir::Tensor y = t.run(1);
-    expect_close(y, naive_conv(k, t.input(0), t.input(1), t.input(2), oh, ow), {k.n, k.m, oh, ow});
-    EXPECT_TRUE(y.same_content(t.run(2))) << "threads change the result";
-  }
+  for (Isa isa : runnable_isas())  // the portable kernels and, where the CPU has them, the AVX2 ones
+    for (const auto& k : cases) {
+      SCOPED_TRACE(testing::Message() << isa_name(isa) << " c=" << k.c << " m=" << k.m << " k=" << k.kh << "x" << k.kw
+                                      << " g=" << k.group);
+      OneNode t("Conv", {{{k.n, k.c, k.h, k.w}, false}, {{k.m, k.c / k.group, k.kh, k.kw}, true}, {{k.m}, true}},
+                {ir::Attribute::of_int("group", k.group), ir::Attribute::of_ints("strides", {k.sh, k.sw}),
+                 ir::Attribute::of_ints("dilations", {k.dh, k.dw}), ir::Attribute::of_ints("pads", {k.pt, k.pl, k.pb, k.pr})});
+      int64_t oh = (k.h + k.pt + k.pb - k.dh * (k.kh - 1) - 1) / k.sh + 1;
+      int64_t ow = (k.w + k.pl + k.pr - k.dw * (k.kw - 1) - 1) / k.sw + 1;
+      ir::Tensor y = t.run(1, isa);
+      expect_close(y, naive_conv(k, t.input(0), t.input(1), t.input(2), oh, ow), {k.n, k.m, oh, ow});
+      EXPECT_TRUE(y.same_content(t.run(2, isa))) << "threads change the result";
+    }
 }
 
 TEST(Conv, AutoPadSameUpperMatchesExplicitPads) {

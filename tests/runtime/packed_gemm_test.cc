@@ -1,7 +1,8 @@
 // The optimised Conv paths against their references: packed_gemm against the
 // plain triple loop over odd shapes and every epilogue; Conv with a fused
 // activation against the same model run node by node; outputs bit-identical
-// with 1 and 2 threads; capture of a value that fusion removed.
+// with 1 and 2 threads; capture of a value that fusion removed. Each runs the
+// portable kernels and, where the CPU has AVX2 and FMA, the dispatched AVX2 ones.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -42,48 +43,102 @@ std::vector<Epilogue> every_epilogue() {
 }
 
 TEST(PackedGemm, MatchesTheReferenceOverOddShapes) {
-  for (int64_t m : {1, 5, 6, 7, 13})
-    for (int64_t k : {1, 3, 27, 130, 600})  // 600: three blocks of K
-      for (int64_t n : {1, 15, 16, 17, 40})
-        for (const Epilogue& e : every_epilogue()) {
-          SCOPED_TRACE(testing::Message() << "m=" << m << " k=" << k << " n=" << n << " epilogue " << int(e.kind));
-          int64_t lda = k + 2, ldb = n + 3, ldc = n + 1;  // strides wider than the matrices
-          auto a = random_floats(m * lda, 1), b = random_floats(k * ldb, 2), bias = random_floats(m, 3);
-          std::vector<float> want(m * ldc, 7.0f), got(m * ldc, 7.0f);
-          kernels::gemm_reference(a.data(), m, k, lda, b.data(), ldb, n, bias.data(), e, want.data(), ldc);
-          kernels::PackedA packed = kernels::pack_a(a.data(), m, k, lda);
-          kernels::packed_gemm(packed, 0, packed.panels(), b.data(), ldb, n, bias.data(), e, got.data(), ldc);
-          for (int64_t i = 0; i < m * ldc; ++i)
-            ASSERT_NEAR(got[i], want[i], 1e-4f * (1 + std::fabs(want[i]) + std::sqrt(float(k)))) << "element " << i;
-          // B in column panels gives the very same bits.
-          std::vector<float> panels((n + 15) / 16 * 16 * k, -1.0f), from_panels(m * ldc, 7.0f);
-          kernels::pack_b_panels(b.data(), ldb, k, n, panels.data());
-          kernels::packed_gemm_panels(packed, 0, packed.panels(), panels.data(), n, bias.data(), e, from_panels.data(), ldc);
-          ASSERT_EQ(from_panels, got);
-        }
+  for (Isa isa : runnable_isas())
+    for (int64_t m : {1, 5, 6, 7, 13})
+      for (int64_t k : {1, 3, 27, 130, 600})  // 600: three blocks of K
+        for (int64_t n : {1, 15, 16, 17, 40})
+          for (const Epilogue& e : every_epilogue()) {
+            SCOPED_TRACE(testing::Message() << isa_name(isa) << " m=" << m << " k=" << k << " n=" << n << " epilogue " << int(e.kind));
+            int64_t lda = k + 2, ldb = n + 3, ldc = n + 1;  // strides wider than the matrices
+            auto a = random_floats(m * lda, 1), b = random_floats(k * ldb, 2), bias = random_floats(m, 3);
+            std::vector<float> want(m * ldc, 7.0f), got(m * ldc, 7.0f);
+            kernels::gemm_reference(a.data(), m, k, lda, b.data(), ldb, n, bias.data(), e, want.data(), ldc);
+            kernels::PackedA packed = kernels::pack_a(a.data(), m, k, lda);
+            kernels::packed_gemm(packed, 0, packed.panels(), b.data(), ldb, n, bias.data(), e, got.data(), ldc, isa);
+            for (int64_t i = 0; i < m * ldc; ++i)
+              ASSERT_NEAR(got[i], want[i], 1e-4f * (1 + std::fabs(want[i]) + std::sqrt(float(k)))) << "element " << i;
+            // B in column panels gives the very same bits.
+            std::vector<float> panels((n + 15) / 16 * 16 * k, -1.0f), from_panels(m * ldc, 7.0f);
+            kernels::pack_b_panels(b.data(), ldb, k, n, panels.data());
+            kernels::packed_gemm_panels(packed, 0, packed.panels(), panels.data(), n, bias.data(), e, from_panels.data(),
+                                        ldc, isa);
+            ASSERT_EQ(from_panels, got);
+          }
 }
 
 TEST(PackedGemm, PanelRangesComputeTheirRowsOnly) {
   int64_t m = 20, k = 9, n = 21;
   auto a = random_floats(m * k, 4), b = random_floats(k * n, 5);
   kernels::PackedA packed = kernels::pack_a(a.data(), m, k, k);
-  std::vector<float> whole(m * n), parts(m * n, 0.0f);
-  kernels::packed_gemm(packed, 0, packed.panels(), b.data(), n, n, nullptr, Epilogue{}, whole.data(), n);
-  kernels::packed_gemm(packed, 0, 2, b.data(), n, n, nullptr, Epilogue{}, parts.data(), n);
-  kernels::packed_gemm(packed, 2, packed.panels(), b.data(), n, n, nullptr, Epilogue{}, parts.data(), n);
-  EXPECT_EQ(whole, parts);  // the blocking never changes a result
+  for (Isa isa : runnable_isas()) {
+    std::vector<float> whole(m * n), parts(m * n, 0.0f);
+    kernels::packed_gemm(packed, 0, packed.panels(), b.data(), n, n, nullptr, Epilogue{}, whole.data(), n, isa);
+    kernels::packed_gemm(packed, 0, 2, b.data(), n, n, nullptr, Epilogue{}, parts.data(), n, isa);
+    kernels::packed_gemm(packed, 2, packed.panels(), b.data(), n, n, nullptr, Epilogue{}, parts.data(), n, isa);
+    EXPECT_EQ(whole, parts) << isa_name(isa);  // the blocking never changes a result
+  }
+}
+
+// The dispatch itself: a session runs what it was asked for, limited to the CPU,
+// and the two paths compute the same Conv (within rounding: FMA rounds once).
+TEST(Isa, SessionsRunTheRequestedKernelsAndThePathsAgree) {
+  EXPECT_EQ(usable_isa(Isa::kBaseline), Isa::kBaseline);
+  EXPECT_EQ(usable_isa(Isa::kAvx2Fma), cpu_isa()) << "AVX2 is never used on a CPU without it";
+  EXPECT_EQ(runnable_isas().back(), cpu_isa());
+  ir::Model model;
+  model.opsets = {{"", 14}};
+  ir::Graph& g = *model.graph;
+  ir::Value* x = g.add_value("x");
+  x->dtype = ir::DataType::kFloat;
+  x->shape = ir::Shape::of({1, 20, 30, 33});
+  g.inputs.push_back(x);
+  ir::Value* w = g.add_constant("w", ir::Tensor::from<float>({25, 20, 3, 3}, random_floats(25 * 20 * 9, 12)));
+  ir::Node* conv = g.add_node("Conv", {x, w}, {"y"});
+  conv->attrs = {ir::Attribute::of_ints("pads", {1, 1, 1, 1})};
+  g.outputs.push_back(conv->output(0));
+  std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>({1, 20, 30, 33}, random_floats(19800, 13))}};
+  std::vector<std::vector<float>> results;
+  for (Isa isa : runnable_isas()) {
+    SessionOptions options;
+    options.isa = isa;
+    Session s(model, options);
+    EXPECT_EQ(s.isa(), isa);
+    results.push_back(s.run(feed)[0].as_float());
+  }
+  if (results.size() < 2) GTEST_SKIP() << "this CPU has no AVX2 and FMA: only the portable kernels can run";
+  ASSERT_EQ(results[0].size(), results[1].size());
+  int differ = 0;
+  for (size_t i = 0; i < results[0].size(); ++i) {
+    ASSERT_NEAR(results[1][i], results[0][i], 1e-4f * (1 + std::fabs(results[0][i]))) << "element " << i;
+    differ += results[1][i] != results[0][i];
+  }
+  EXPECT_GT(differ, 0) << "the AVX2 path ran: its fused multiply-adds round differently somewhere";
+}
+
+TEST(Isa, PareCpuAcceptsBaselineAndAutoOnly) {
+  EXPECT_EQ(parse_isa_request("baseline"), Isa::kBaseline);
+  EXPECT_EQ(parse_isa_request("auto"), std::nullopt);
+  EXPECT_EQ(parse_isa_request(""), std::nullopt);
+  try {
+    parse_isa_request("avx512");
+    FAIL() << "an unknown PARE_CPU was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("PARE_CPU is 'avx512'"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Epilogue, VectorAndScalarFormsAgree) {
   auto x = random_floats(37, 6);
   x[3] = -0.0f;
   x[4] = 0.0f;
-  for (const Epilogue& e : every_epilogue()) {
-    std::vector<float> v = x;
-    e.apply(v.data(), static_cast<int64_t>(v.size()));
-    for (size_t i = 0; i < x.size(); ++i)
-      EXPECT_EQ(v[i], e.apply(x[i])) << int(e.kind) << (e.round_trip ? " with QDQ" : "") << " at " << i;
-  }
+  for (Isa isa : runnable_isas())
+    for (const Epilogue& e : every_epilogue()) {
+      std::vector<float> v = x;
+      e.apply(v.data(), static_cast<int64_t>(v.size()), isa);
+      for (size_t i = 0; i < x.size(); ++i)
+        EXPECT_EQ(v[i], e.apply(x[i])) << isa_name(isa) << " " << int(e.kind) << (e.round_trip ? " with QDQ" : "")
+                                       << " at " << i;
+    }
 }
 
 // x -> Conv(W, B) -> activation -> y, with W and B constant.
@@ -116,7 +171,11 @@ struct ConvAct {
     if (act == "HardSigmoid") a->attrs = {ir::Attribute::of_float("alpha", 0.1666f)};
     g.outputs.push_back(a->output(0));
   }
-  ir::Tensor run(int threads, bool fuse) { return Session(model, SessionOptions{threads, fuse}).run(feed)[0]; }
+  ir::Tensor run(int threads, bool fuse, Isa isa = cpu_isa()) {
+    SessionOptions options{threads, fuse};
+    options.isa = isa;
+    return Session(model, options).run(feed)[0];
+  }
 };
 
 TEST(ConvEpilogue, FusedActivationsMatchNodeByNode) {
@@ -135,17 +194,18 @@ TEST(ConvEpilogue, FusedActivationsMatchNodeByNode) {
       {{1, 3, 64, 70}, {16, 3, 3, 3}, 1, 2, 1},     // a first layer: several pixel blocks
       {{1, 300, 3, 5}, {7, 300, 1, 1}, 1, 1, 0},    // long K, few pixels
   };
-  for (const std::string act : {"Relu", "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Sigmoid"})
-    for (const auto& s : shapes) {
-      SCOPED_TRACE(testing::Message() << act << " x=" << s.x[1] << "x" << s.x[2] << "x" << s.x[3] << " w=" << s.w[0]
-                                      << "x" << s.w[1] << "x" << s.w[2]);
-      ConvAct t(act, s.x, s.w, s.group, s.stride, s.pad);
-      ir::Tensor fused = t.run(1, true), separate = t.run(1, false);
-      ASSERT_EQ(fused.dims(), separate.dims());
-      auto f = fused.as_float(), p = separate.as_float();
-      for (size_t i = 0; i < f.size(); ++i) ASSERT_NEAR(f[i], p[i], 1e-4f * (1 + std::fabs(p[i]))) << "element " << i;
-      EXPECT_TRUE(fused.same_content(t.run(2, true))) << "threads change the result";
-    }
+  for (Isa isa : runnable_isas())
+    for (const std::string act : {"Relu", "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Sigmoid"})
+      for (const auto& s : shapes) {
+        SCOPED_TRACE(testing::Message() << isa_name(isa) << " " << act << " x=" << s.x[1] << "x" << s.x[2] << "x" << s.x[3] << " w=" << s.w[0]
+                                        << "x" << s.w[1] << "x" << s.w[2]);
+        ConvAct t(act, s.x, s.w, s.group, s.stride, s.pad);
+        ir::Tensor fused = t.run(1, true, isa), separate = t.run(1, false, isa);
+        ASSERT_EQ(fused.dims(), separate.dims());
+        auto f = fused.as_float(), p = separate.as_float();
+        for (size_t i = 0; i < f.size(); ++i) ASSERT_NEAR(f[i], p[i], 1e-4f * (1 + std::fabs(p[i]))) << "element " << i;
+        EXPECT_TRUE(fused.same_content(t.run(2, true, isa))) << "threads change the result";
+      }
 }
 
 TEST(ConvEpilogue, RecordsBothNodesAndCapturesTheValueFusionRemoved) {
@@ -223,11 +283,16 @@ TEST(EpilogueKernel, RoundTripsMatchTheLiteralNodesExactly) {
     ir::Node* dq = g.add_node("DequantizeLinear", {q->output(0), s, zp}, {"y"});
     g.outputs.push_back(dq->output(0));
     std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>({3, 50001}, random_floats(150003, 11))}};
-    Session fused(m);
-    ir::Tensor a = fused.run(feed)[0];
-    EXPECT_EQ(fused.last_stats().nodes.size(), relu ? 3u : 2u);
-    EXPECT_TRUE(a.same_content(Session(m, SessionOptions{1, false}).run(feed)[0])) << (relu ? "with Relu" : "alone");
-    EXPECT_TRUE(a.same_content(Session(m, SessionOptions{2, true}).run(feed)[0]));
+    ir::Tensor literal = Session(m, SessionOptions{1, false}).run(feed)[0];
+    for (Isa isa : runnable_isas()) {
+      SessionOptions one{1, true}, two{2, true};
+      one.isa = two.isa = isa;
+      Session fused(m, one);
+      ir::Tensor a = fused.run(feed)[0];
+      EXPECT_EQ(fused.last_stats().nodes.size(), relu ? 3u : 2u);
+      EXPECT_TRUE(a.same_content(literal)) << isa_name(isa) << (relu ? " with Relu" : " alone");
+      EXPECT_TRUE(a.same_content(Session(m, two).run(feed)[0])) << isa_name(isa);
+    }
   }
 }
 

@@ -19,6 +19,8 @@
 // MACs: Conv = |Y| * C/g * kh*kw; ConvTranspose = |X| * M/g * kh*kw.
 #include <Eigen/Core>
 
+#include <cstring>
+
 #include "lib/runtime/epilogue.h"
 #include "lib/runtime/epilogue_simd.h"
 #include "lib/runtime/kernels/families.h"
@@ -132,7 +134,7 @@ void check_bias(const KernelContext& ctx, const TensorView* b, int64_t m) {
 
 class Conv : public Kernel {
  public:
-  explicit Conv(const KernelInit& init) : a_(init, false) {
+  explicit Conv(const KernelInit& init) : a_(init, false), isa_(init.isa) {
     if (init.epilogue) epilogue_ = *init.epilogue;
     const ir::Tensor* w = init.constant(1);
     // Depthwise weights (one input channel per group) are read directly.
@@ -166,7 +168,7 @@ class Conv : public Kernel {
       const float* xn = px + n * g.c * g.h * g.w;
       float* yn = py + n * g.m * spatial;
       if (depthwise) {
-        depthwise_conv(ctx, g, xn, pw, pb, epilogue_, yn);
+        depthwise_conv(ctx, g, xn, pw, pb, epilogue_, isa_, yn);
       } else if (!packed_.empty()) {
         for (int64_t grp = 0; grp < a_.group; ++grp)
           packed_conv(ctx, g, packed_[grp], pointwise, xn + grp * cg * g.h * g.w, pb ? pb + grp * mg : nullptr,
@@ -211,7 +213,7 @@ class Conv : public Kernel {
           }
           packed_block = block;
           packed_gemm_panels(w, chunk * panels / chunks, (chunk + 1) * panels / chunks, buffer, p1 - p0, bias,
-                             epilogue_, y + p0, spatial);
+                             epilogue_, y + p0, spatial, isa_);
         }
       }
     });
@@ -245,24 +247,21 @@ class Conv : public Kernel {
         } else {
           ym.noalias() = wg * cm;
         }
-        for (int64_t r = 0; r < mg; ++r) epilogue_.apply(yg + r * spatial + c0, c1 - c0);
+        for (int64_t r = 0; r < mg; ++r) epilogue_.apply(yg + r * spatial + c0, c1 - c0, isa_);
       });
     }
   }
 
   // dst[0, n) = src[0, n), or zeros when src is nullptr, for the runs of at most
-  // 16 floats im2col_block writes: a whole panel row is two vector moves, not a
-  // call to memmove (masked stores would be microcoded on AMD).
+  // 16 floats im2col_block writes: a whole panel row is a fixed-size copy that
+  // the compiler turns into vector moves of the build's width, not a call to
+  // memmove (masked stores would be microcoded on AMD).
   static void short_fill(float* dst, int64_t n, const float* src) {
-#if PARE_EPILOGUE_AVX
-    if (n == 16) {
-      __m256 v0 = src ? _mm256_loadu_ps(src) : _mm256_setzero_ps();
-      __m256 v1 = src ? _mm256_loadu_ps(src + 8) : _mm256_setzero_ps();
-      _mm256_storeu_ps(dst, v0);
-      _mm256_storeu_ps(dst + 8, v1);
+    if (n == kTileCols) {
+      if (src) std::memcpy(dst, src, sizeof(float) * kTileCols);
+      else std::memset(dst, 0, sizeof(float) * kTileCols);
       return;
     }
-#endif
     for (int64_t i = 0; i < n; ++i) dst[i] = src ? src[i] : 0.0f;
   }
 
@@ -407,7 +406,7 @@ class Conv : public Kernel {
   // multiply-add the compiler vectorises (for stride 1; strided rows still skip
   // all bounds checks inside the loop).
   static void depthwise_conv(const KernelContext& ctx, const Geometry& g, const float* x, const float* w, const float* b,
-                             const Epilogue& e, float* y) {
+                             const Epilogue& e, Isa isa, float* y) {
     if (g.kh == g.kw && (g.kw == 3 || g.kw == 5) && g.dh == 1 && g.dw == 1 && g.sh == g.sw &&
         (g.sw == 1 || g.sw == 2)) {
       // Mobile networks are made of these (3x3; 5x5 in PP-OCR and MobileNetV3):
@@ -421,11 +420,11 @@ class Conv : public Kernel {
           float bias = b ? b[c] : 0.0f;
           const float* wc = w + c * g.kh * g.kw;
           if (g.kw == 3) {
-            if (g.sw == 1) depthwise_square<3, 1>(g, xc, wc, bias, e, yc, zeros);
-            else depthwise_square<3, 2>(g, xc, wc, bias, e, yc, zeros);
+            if (g.sw == 1) depthwise_square<3, 1>(g, xc, wc, bias, e, isa, yc, zeros);
+            else depthwise_square<3, 2>(g, xc, wc, bias, e, isa, yc, zeros);
           } else {
-            if (g.sw == 1) depthwise_square<5, 1>(g, xc, wc, bias, e, yc, zeros);
-            else depthwise_square<5, 2>(g, xc, wc, bias, e, yc, zeros);
+            if (g.sw == 1) depthwise_square<5, 1>(g, xc, wc, bias, e, isa, yc, zeros);
+            else depthwise_square<5, 2>(g, xc, wc, bias, e, isa, yc, zeros);
           }
         }
       });
@@ -458,7 +457,7 @@ class Conv : public Kernel {
               }
             }
           }
-          e.apply(row, g.ow);
+          e.apply(row, g.ow, isa);
         }
       }
     });
@@ -470,7 +469,7 @@ class Conv : public Kernel {
   // only the border columns check their bounds.
   template <int K, int S>
   static void depthwise_square(const Geometry& g, const float* xc, const float* w, float bias, const Epilogue& e,
-                               float* yc, const float* zeros) {
+                               Isa isa, float* yc, const float* zeros) {
     int64_t lo = std::min(g.ow, (g.pl + S - 1) / S);  // first ox with ox*S - pl >= 0
     int64_t hi = g.w - K + g.pl < 0 ? 0 : std::min(g.ow, (g.w - K + g.pl) / S + 1);  // ox*S - pl + K-1 <= w - 1
     hi = std::max(hi, lo);
@@ -482,8 +481,8 @@ class Conv : public Kernel {
       }
       float* row = yc + oy * g.ow;
       int64_t ox = lo;
-#if PARE_EPILOGUE_AVX
-      ox = depthwise_row_avx<K, S>(g, r, w, bias, lo, hi, row);
+#if PARE_HAVE_AVX2_KERNELS
+      if (isa == Isa::kAvx2Fma) ox = depthwise_row_avx2<K, S>(g, r, w, bias, lo, hi, row);
 #endif
       for (; ox < hi; ++ox) {
         int64_t ix = ox * S - g.pl;
@@ -503,17 +502,17 @@ class Conv : public Kernel {
       };
       for (int64_t ox = 0; ox < lo; ++ox) border(ox);
       for (int64_t ox = hi; ox < g.ow; ++ox) border(ox);
-      e.apply(row, g.ow);
+      e.apply(row, g.ow, isa);
     }
   }
 
-#if PARE_EPILOGUE_AVX
+#if PARE_HAVE_AVX2_KERNELS
   // The interior of one output row, 8 outputs at a time, in the scalar loop's
   // order (bias, then the taps row by row) with fused multiply-adds; stride 2
   // loads 16 inputs and keeps the even ones. Stops where a load would pass the
   // end of the input row; returns the first output left to the scalar loop.
   template <int K, int S>
-  static int64_t depthwise_row_avx(const Geometry& g, const float* const* r, const float* w, float bias, int64_t lo,
+  PARE_TARGET_AVX2 static int64_t depthwise_row_avx2(const Geometry& g, const float* const* r, const float* w, float bias, int64_t lo,
                                    int64_t hi, float* row) {
     __m256 wv[K * K];
     for (int i = 0; i < K * K; ++i) wv[i] = _mm256_set1_ps(w[i]);
@@ -543,6 +542,7 @@ class Conv : public Kernel {
 #endif
 
   ConvAttrs a_;
+  Isa isa_;  // the session's: which tile, depthwise rows and epilogue loops run
   Epilogue epilogue_;
   std::vector<PackedA> packed_;  // per group, when W is a constant
 };

@@ -7,7 +7,7 @@ namespace {
 
 class EpilogueKernel : public Kernel {
  public:
-  explicit EpilogueKernel(const Epilogue& e) : e_(e) {}
+  EpilogueKernel(const Epilogue& e, Isa isa) : e_(e), isa_(isa) {}
   void compute(KernelContext& ctx) override {
     const TensorView& x = *ctx.input(0);
     if (x.dtype != DataType::kFloat) compute_error(ctx, "only float32 is supported");
@@ -19,16 +19,19 @@ class EpilogueKernel : public Kernel {
     ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t b, int64_t e) {
       int64_t i0 = b * kChunk, i1 = std::min(n, e * kChunk);
       std::copy(px + i0, px + i1, py + i0);
-      e_.apply(py + i0, i1 - i0);
+      e_.apply(py + i0, i1 - i0, isa_);
     });
   }
 
  private:
   Epilogue e_;
+  Isa isa_;
 };
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_epilogue_kernel(const Epilogue& epilogue) { return std::make_unique<EpilogueKernel>(epilogue); }
+std::unique_ptr<Kernel> make_epilogue_kernel(const Epilogue& epilogue, Isa isa) {
+  return std::make_unique<EpilogueKernel>(epilogue, isa);
+}
 
 }  // namespace pare::rt::kernels

@@ -12,6 +12,6 @@
 
 namespace pare::rt::kernels {
 
-std::unique_ptr<Kernel> make_epilogue_kernel(const Epilogue& epilogue);
+std::unique_ptr<Kernel> make_epilogue_kernel(const Epilogue& epilogue, Isa isa);
 
 }  // namespace pare::rt::kernels

@@ -9,6 +9,9 @@
 // then k = 0, 1, ... K-1) whatever block, tile or thread computes it, so results
 // never depend on the blocking or the thread count (design decision 11).
 //
+// `isa` picks the tile: AVX2 with fused multiply-adds (kAvx2Fma, only where
+// the CPU has them, see isa.h) or the portable one of the same shape.
+//
 // gemm_reference() is the plain triple loop the tests compare against.
 #pragma once
 
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "lib/runtime/epilogue.h"
+#include "lib/runtime/isa.h"
 
 namespace pare::rt::kernels {
 
@@ -35,14 +39,14 @@ PackedA pack_a(const float* a, int64_t m, int64_t k, int64_t lda);
 // C[r, j] = epilogue(bias[r] + sum_k A[r, k] * B[k, j]) with B[k, j] = b[k * ldb + j],
 // C[r, j] = c[r * ldc + j]; bias may be nullptr (zero). Reads B only inside [0, n).
 void packed_gemm(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb, int64_t n,
-                 const float* bias, const Epilogue& epilogue, float* c, int64_t ldc);
+                 const float* bias, const Epilogue& epilogue, float* c, int64_t ldc, Isa isa);
 
 // B in column panels: B[k, j] = b[(j / kTileCols) * k_total * kTileCols + k * kTileCols + j % kTileCols],
 // the last panel zero-padded to kTileCols columns. The tile then reads B
 // sequentially: no cache-set conflicts from a row stride that is a multiple of
 // 4 KB (a 1x1 convolution's B rows are whole feature maps apart).
 void packed_gemm_panels(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t n,
-                        const float* bias, const Epilogue& epilogue, float* c, int64_t ldc);
+                        const float* bias, const Epilogue& epilogue, float* c, int64_t ldc, Isa isa);
 // Writes rows [0, k) and columns [0, n) of B (b[i * ldb + j]) as packed_gemm_panels reads them.
 void pack_b_panels(const float* b, int64_t ldb, int64_t k, int64_t n, float* out);
 

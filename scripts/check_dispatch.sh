@@ -1,0 +1,27 @@
+#!/bin/sh
+# Checks that a portable build of pare (x86-64, PARE_MARCH below AVX) runs AVX
+# code only inside the kernels dispatched at run time (docs/design.md, decision
+# 36): lists every function of BINARY that holds a VEX-encoded instruction (any
+# AVX instruction, on xmm or ymm registers) and fails if one of them is not a
+# dispatched kernel. Usage: scripts/check_dispatch.sh BINARY [BINARY...]
+set -eu
+[ $# -ge 1 ] || { echo "usage: $0 BINARY [BINARY...]" >&2; exit 2; }
+# The functions compiled for AVX2 on purpose (PARE_TARGET_AVX2), as demangled names contain them.
+allowed='tile_avx<|gemm_tiles_avx2|apply_avx2|depthwise_row_avx2<'
+status=0
+for bin in "$@"; do
+  found=$(objdump -d --no-show-raw-insn -C "$bin" | awk '
+    /^[0-9a-f]+ <.*>:$/ { fn = substr($0, index($0, "<") + 1); sub(/>:$/, "", fn); next }
+    /^ +[0-9a-f]+:\t/ { split($0, f, "\t"); split(f[2], m, " "); if (m[1] ~ /^v[a-z]/) avx[fn]++ }
+    END { for (fn in avx) print avx[fn] "\t" fn }' | sort -t "$(printf '\t')" -k2)
+  echo "$bin: functions with AVX instructions:"
+  echo "$found" | sed 's/^/  /'
+  stray=$(echo "$found" | grep -v -E "$allowed" | grep . || true)
+  if [ -n "$stray" ]; then
+    echo "$bin: AVX outside the dispatched kernels:" >&2
+    echo "$stray" | sed 's/^/  /' >&2
+    status=1
+  fi
+  [ -n "$found" ] || { echo "$bin: no AVX code at all: the AVX2 kernels are missing" >&2; status=1; }
+done
+exit $status
