@@ -78,9 +78,37 @@ struct Rgb8 {
   std::vector<unsigned char> pixels;
 };
 
+// stb_image grows its buffer to a PNG chunk's declared length before it reads
+// the chunk, so a 137-byte file declaring a 1.7 GB IDAT made it allocate that
+// (found by pare's image_fuzz). Every chunk must fit in the file.
+void check_png_chunks(const std::string& bytes) {
+  static const std::string kSignature = "\x89PNG\r\n\x1a\n";
+  if (bytes.compare(0, kSignature.size(), kSignature) != 0) return;
+  size_t at = kSignature.size();
+  while (at + 8 <= bytes.size()) {
+    auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + k])); };
+    uint64_t length = (byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3);
+    std::string type = bytes.substr(at + 4, 4);
+    if (length + 12 > bytes.size() - at)
+      fail("not a PNG or JPEG image that can be decoded (PNG chunk '{}' at byte {} declares {} bytes; {} are left: "
+           "truncated or corrupt)", type, at, length, bytes.size() - at - 8);
+    if (type == "IEND") return;
+    at += 12 + length;
+  }
+}
+
+// Decoding holds the whole image (and stb's work buffers) in memory: 64 megapixels
+// covers every phone camera (12 to 48 MP) and bounds a declared size before decoding.
+constexpr int64_t kMaxPixels = int64_t{64} << 20;
+
 Rgb8 decode(const std::string& bytes) {
   if (bytes.size() > static_cast<size_t>(INT_MAX)) fail("image file is too large to decode");
+  check_png_chunks(bytes);
   int w = 0, h = 0, channels_in_file = 0;
+  if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()), &w, &h,
+                            &channels_in_file) &&
+      int64_t{w} * h > kMaxPixels)
+    fail("the image is {}x{} pixels; pare decodes images of at most {} megapixels", w, h, kMaxPixels >> 20);
   // Forcing 3 channels makes stb expand grayscale and drop alpha for us.
   StbPixels data(stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
                                        &w, &h, &channels_in_file, kChannels));

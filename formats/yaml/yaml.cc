@@ -79,10 +79,73 @@ class StructureCheck : public YAML::EventHandler {
   int documents_ = 0, document_line_ = 0;
 };
 
+// yaml-cpp 0.7 (Debian's) loops forever, allocating, on a ',' that starts a
+// token outside [ ] and { } in some places (",", "  ,", "\"a\"," as a whole
+// file: jbeder/yaml-cpp#1040, found again by pare's yaml_fuzz). Such a ',' is
+// never valid YAML (a plain scalar cannot start with a flow indicator), so it is
+// refused before yaml-cpp sees the text. Quoted strings, comments and block
+// scalars (| and >) are skipped; a ',' inside a plain scalar (a: b,c) is fine.
+void refuse_stray_commas(const std::string& path, const std::string& text) {
+  int line = 1, flow = 0;
+  bool token_start = true;  // nothing but white space or an indicator since the last token
+  size_t block_indent = std::string::npos;  // in a block scalar: lines indented more than this are its text
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\n') {
+      ++line;
+      token_start = true;
+      size_t indent = 0;
+      while (i + 1 + indent < text.size() && text[i + 1 + indent] == ' ') ++indent;
+      if (block_indent != std::string::npos) {
+        char next = i + 1 + indent < text.size() ? text[i + 1 + indent] : '\n';
+        if (indent > block_indent || next == '\n' || next == '\r') {  // the block's text, or a blank line in it
+          i = text.find('\n', i + 1) - 1;  // npos - 1 ends the loop
+          if (i + 1 == std::string::npos) break;
+          continue;
+        }
+        block_indent = std::string::npos;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r') {
+      token_start = true;
+      continue;
+    }
+    if (c == '#' && token_start) {  // a comment, to the end of the line
+      size_t end = text.find('\n', i);
+      if (end == std::string::npos) break;
+      i = end - 1;
+      continue;
+    }
+    bool starts = token_start;
+    if ((c == '"' || c == '\'') && starts) {  // a quoted scalar (an unclosed one is StructureCheck's)
+      for (++i; i < text.size() && text[i] != c; ++i) {
+        if (c == '"' && text[i] == '\\') ++i;
+        if (i < text.size() && text[i] == '\n') ++line;
+      }
+      continue;  // token_start stays true: a ',' right after a quoted scalar is outside any value too
+    }
+    if ((c == '|' || c == '>') && starts && flow == 0) {  // a block scalar: its lines are text
+      size_t bol = text.rfind('\n', i);
+      bol = bol == std::string::npos ? 0 : bol + 1;
+      block_indent = text.find_first_not_of(' ', bol) - bol;
+    }
+    if ((c == '[' || c == '{') && (starts || flow > 0)) ++flow;
+    if ((c == ']' || c == '}') && flow > 0) --flow;
+    if (c == ',' && flow == 0 && starts)
+      fail("{}: line {}: YAML syntax error: a ',' outside [ ] or {{ }} cannot start a value (quote it)", path, line);
+    char next = i + 1 < text.size() ? text[i + 1] : '\n';
+    bool spaced = next == ' ' || next == '\n' || next == '\r' || next == '\t';
+    if (flow > 0) token_start = c == ',' || c == '[' || c == '{' || c == ':';
+    else token_start = ((c == '-' || c == ':' || c == '?') && spaced) || c == ']' || c == '}';
+  }
+}
+
 }  // namespace
 
 YAML::Node load_yaml_file(const std::string& path) {
   std::string text = read_input_file(path);
+  refuse_stray_commas(path, text);
   try {
     std::istringstream in(text);
     YAML::Parser parser(in);

@@ -208,6 +208,22 @@ TEST(Images, UndecodableFilesAreErrorsNamingTheFile) {
   EXPECT_NE(e.find("missing.png"), std::string::npos) << e;
 }
 
+// A PNG chunk declaring more bytes than the file holds made stb_image allocate
+// what it declared (1.7 GB from 137 bytes; image_fuzz): refused before decoding.
+TEST(Images, APngChunkLongerThanTheFileIsRefusedBeforeDecoding) {
+  std::string dir = testing::temp_dir();
+  std::string bytes = read_file(test_png());
+  size_t idat = bytes.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  std::string forged = bytes;
+  for (int k = 0; k < 4; ++k) forged[idat - 4 + k] = "\x67\x00\x00\x4f"[k];  // 0x6700004f bytes
+  write_file_atomic(dir + "/long.png", forged);
+  std::string e = error_of(dir + "/long.png", defaults());
+  EXPECT_NE(e.find("long.png"), std::string::npos) << e;
+  EXPECT_NE(e.find("PNG chunk 'IDAT' at byte"), std::string::npos) << e;
+  EXPECT_NE(e.find("declares 1728053327 bytes"), std::string::npos) << e;
+}
+
 TEST(Images, ParseImageSize) {
   ImageOptions o;
   EXPECT_FALSE(o.configured());

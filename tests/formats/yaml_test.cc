@@ -27,6 +27,33 @@ std::string load_error(const std::string& text) {
   return "";
 }
 
+// yaml-cpp 0.7 looped forever on these (jbeder/yaml-cpp#1040; yaml_fuzz found
+// the first): a ',' starting a value outside [ ] or { }.
+TEST(Yaml, ACommaStartingAValueIsAnErrorNotAHang) {
+  for (const std::string text : {",", "  ,", "\"a\",", "'a' ,", ",\xdd m\xdd\xdd\xdd\x8f\xdd\xa1\xdd\xdd\xff\xda" "dels:",
+                                 "a: 1\n, b"}) {
+    SCOPED_TRACE(text);
+    std::string e = load_error(text);
+    EXPECT_NE(e.find("f.yaml: line "), std::string::npos) << e;
+    EXPECT_NE(e.find("a ',' outside [ ] or { } cannot start a value"), std::string::npos) << e;
+  }
+  // Commas that YAML allows still load: in plain and quoted scalars, flow
+  // collections, comments and block scalars.
+  YAML::Node n = load_yaml_file(yaml_file(
+      "a: b,c\n"
+      "b: \"fold, dce\"\n"
+      "c: [1, 2, {x: 3, y: 4}]\n"
+      "d: it's, fine  # a comment, with commas\n"
+      "e: |\n  , first\n\n  , third\n"
+      "f: x:,y\n"));
+  EXPECT_EQ(n["a"].Scalar(), "b,c");
+  EXPECT_EQ(n["b"].Scalar(), "fold, dce");
+  EXPECT_EQ(n["c"][2]["y"].Scalar(), "4");
+  EXPECT_EQ(n["d"].Scalar(), "it's, fine");
+  EXPECT_EQ(n["e"].Scalar(), ", first\n\n, third\n");
+  EXPECT_EQ(n["f"].Scalar(), "x:,y");
+}
+
 TEST(Yaml, QuotedScalarsLoadAsBefore) {
   YAML::Node n = load_yaml_file(yaml_file(
       "a: \"x \\\" y\"\n"
