@@ -20,6 +20,7 @@
 #include "lib/metrics/compare.h"
 #include "lib/metrics/size.h"
 #include "lib/runtime/session.h"
+#include "tests/cli/build_support.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
 
@@ -69,13 +70,8 @@ std::string setup(const std::string& plan = plan_text()) {
   return dir;
 }
 
-testing::Command build(const std::string& plan, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> argv = {testing::pare_bin(), "build", plan, "-q"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return testing::run_command(argv);
-}
-
-const json& entry(const json& list, const std::string& name);
+using testing::build;
+using testing::entry;
 
 // The failure line of the heads subtask over its 10 kB budget, from the report's figure.
 std::string expected_failure(const std::string& dir) {
@@ -98,13 +94,6 @@ std::vector<std::string> names_of(const json& values) {
   return out;
 }
 
-const json& entry(const json& list, const std::string& name) {
-  for (const auto& e : list)
-    if (e["name"] == name) return e;
-  static const json none;
-  ADD_FAILURE() << "no entry '" << name << "'";
-  return none;
-}
 
 TEST(Build, WritesEverySubtaskManifestAndReport) {
   std::string dir = setup();

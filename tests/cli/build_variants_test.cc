@@ -15,6 +15,7 @@
 #include "lib/base/atomic_file.h"
 #include "lib/base/sha256.h"
 #include "lib/metrics/size.h"
+#include "tests/cli/build_support.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
 
@@ -59,19 +60,9 @@ std::string setup(const std::string& plan) {
   return dir;
 }
 
-testing::Command build(const std::string& plan, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> argv = {testing::pare_bin(), "build", plan, "-q"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return testing::run_command(argv);
-}
+using testing::build;
+using testing::entry;
 
-const json& entry(const json& list, const std::string& name) {
-  for (const auto& e : list)
-    if (e["name"] == name) return e;
-  static const json none;
-  ADD_FAILURE() << "no entry '" << name << "'";
-  return none;
-}
 
 // ONNX Runtime and pare's runner agree on `file` (seeded inputs), within the
 // tolerance of tests/models/runner_vs_ort_test.cc scaled to each output.
