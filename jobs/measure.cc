@@ -75,19 +75,11 @@ namespace {
 // Refuses a static shape whose tensor could not be held within a run's memory
 // bound: the run would only stop there, after computing what comes before.
 void check_static_sizes(const ir::Model& model, const std::map<std::string, std::vector<int64_t>>& shapes) {
-  int64_t allowed = rt::default_run_limits().max_bytes;
   for (const ir::Value* v : model.graph->values()) {  // one pass: a model may have 200,000 values
     auto it = shapes.find(v->name());
     if (it == shapes.end()) continue;
-    const auto& [name, dims] = *it;
-    int64_t bytes = std::max<int64_t>(1, static_cast<int64_t>(ir::size_of(v->dtype)));
-    bool overflow = false;
-    for (int64_t d : dims) overflow = overflow || __builtin_mul_overflow(bytes, d, &bytes);
-    if (overflow || (allowed > 0 && bytes > allowed))
-      fail("tensor '{}' has the static shape [{}], {} bytes, more than the {} a run may use{}", name,
-           fmt::join(dims, ","), overflow ? std::string("over int64") : std::to_string(bytes),
-           allowed > 0 ? std::to_string(allowed) : "int64 counts",
-           rt::default_run_limits().how_to_raise.empty() ? "" : " (" + rt::default_run_limits().how_to_raise + ")");
+    int64_t element_bytes = std::max<int64_t>(1, static_cast<int64_t>(ir::size_of(v->dtype)));  // 1 when unknown
+    rt::check_fits_a_run(fmt::format("tensor '{}' of static shape", v->name()), it->second, element_bytes);
   }
 }
 

@@ -71,6 +71,17 @@ std::vector<int64_t> input_sizes(const ir::Value& v, const std::vector<std::stri
 
 }  // namespace
 
+void check_fits_a_run(const std::string& subject, const std::vector<int64_t>& dims, int64_t element_bytes) {
+  int64_t bytes_needed = element_bytes;
+  for (int64_t d : dims)
+    if (__builtin_mul_overflow(bytes_needed, d, &bytes_needed)) bytes_needed = INT64_MAX;
+  int64_t allowed = default_run_limits().max_bytes;
+  if (bytes_needed == INT64_MAX || (allowed > 0 && bytes_needed > allowed))
+    fail("{} [{}] needs {}{} bytes, more than the {} allowed for a run{}", subject, fmt::join(dims, ","),
+         bytes_needed == INT64_MAX ? "over " : "", bytes_needed, allowed > 0 ? std::to_string(allowed) : "int64 counts",
+         default_run_limits().how_to_raise.empty() ? "" : " (" + default_run_limits().how_to_raise + ")");
+}
+
 std::map<std::string, std::vector<int64_t>> input_shapes(const ir::Model& model,
                                                          const std::map<std::string, int64_t>& dims) {
   const std::vector<std::string> inputs = input_names(model);
@@ -97,15 +108,7 @@ std::vector<ir::Tensor> random_inputs(const ir::Model& model, const std::map<std
       fail("input '{}' has type {}, which synthetic inputs do not cover", v->name(), ir::name(v->dtype));
     // Checked before allocating: a declared dim of 2^40 must be refused, not
     // allocated (or overflow the byte count).
-    int64_t bytes_needed = static_cast<int64_t>(ir::size_of(v->dtype));
-    for (int64_t d : sizes)
-      if (__builtin_mul_overflow(bytes_needed, d, &bytes_needed)) bytes_needed = INT64_MAX;
-    int64_t allowed = default_run_limits().max_bytes;
-    if (bytes_needed == INT64_MAX || (allowed > 0 && bytes_needed > allowed))
-      fail("input '{}' of shape [{}] needs {}{} bytes, more than the {} allowed for a run{}", v->name(),
-           fmt::join(sizes, ","), bytes_needed == INT64_MAX ? "over " : "", bytes_needed,
-           allowed > 0 ? std::to_string(allowed) : "int64 counts",
-           default_run_limits().how_to_raise.empty() ? "" : " (" + default_run_limits().how_to_raise + ")");
+    check_fits_a_run(fmt::format("input '{}' of shape", v->name()), sizes, static_cast<int64_t>(ir::size_of(v->dtype)));
     ir::Tensor zeros = ir::Tensor::zeros(v->dtype, sizes);
     std::vector<uint8_t> bytes(zeros.raw(), zeros.raw() + zeros.byte_size());
     for (int64_t i = 0; i < zeros.numel(); ++i) {

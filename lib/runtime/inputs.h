@@ -23,6 +23,12 @@ namespace pare::rt {
 std::vector<ir::Tensor> random_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
                                       uint64_t seed = 1);
 
+// Throws pare::Error when a tensor of `dims` with `element_bytes` per element
+// could not be held within a run's memory bound (default_run_limits()) or its
+// byte count overflows: "SUBJECT [dims] needs N bytes, more than the M allowed
+// for a run (how to raise it)".
+void check_fits_a_run(const std::string& subject, const std::vector<int64_t>& dims, int64_t element_bytes);
+
 // The shapes random_inputs() gives the inputs (by name), without making them.
 std::map<std::string, std::vector<int64_t>> input_shapes(const ir::Model& model,
                                                          const std::map<std::string, int64_t>& dims);
