@@ -5,7 +5,8 @@
 # rounds' medians, and each build's time over the first one's (median of the
 # rounds' ratios).
 #   bench/builds.sh ROUNDS RUNS 'LABEL=COMMAND'... -- 'MODEL[|bench options]'...
-# COMMAND is split on spaces, so it may set the environment:
+# Each timed run follows WARMUP (default 2) untimed ones. COMMAND is split on
+# spaces, so it may set the environment:
 #   bench/builds.sh 5 10 old=/tmp/pare-old 'dispatch=build/pare' \
 #     'forced baseline=env PARE_CPU=baseline build/pare' native=build-native/pare -- testdata/models/face.onnx
 set -euo pipefail
@@ -33,7 +34,7 @@ for spec in "$@"; do
   for ((r = 0; r < rounds; r++)); do
     for ((i = 0; i < n; i++)); do
       # shellcheck disable=SC2086  # the command and opts are lists of words
-      t=$(${cmds[i]} bench "$model" $opts --warmup 2 --runs "$runs" --json | field median_ms)
+      t=$(${cmds[i]} bench "$model" $opts --warmup "${WARMUP:-2}" --runs "$runs" --json | field median_ms)
       times[$i]+="$t "
       [ "$i" -eq 0 ] && first=$t
       ratios[$i]+="$(awk -v x="$t" -v y="$first" 'BEGIN {printf "%.4f", x / y}') "
