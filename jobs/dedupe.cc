@@ -110,6 +110,7 @@ std::vector<std::string> serialize_heads(const std::vector<ir::Model>& heads, fo
   }
   shared.file_name = "weights.data";
   shared.contents = weights_in_several(heads);
+  shared.min_bytes = kSharedWeightMinBytes;
   if (shared.contents.empty()) return inline_bytes;
   std::vector<std::string> with_shared;
   int64_t total = 0;

@@ -44,6 +44,7 @@ std::string serialize_model(const ir::Model& model);
 struct SharedWeights {
   std::string file_name;                   // the file, beside the models that reference it
   std::set<std::string> contents;          // sha256 of the bytes to store there
+  size_t min_bytes = 0;                    // no tensor of `contents` is smaller: smaller ones are not hashed
   std::string data;                        // the file's bytes so far
   std::map<std::string, int64_t> offsets;  // sha256 -> where its bytes start in `data`
 };

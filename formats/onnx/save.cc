@@ -51,7 +51,7 @@ void add_external_ref(pb::TensorProto* out, const std::string& location, int64_t
 // Stores `t` in the shared weights file when its bytes are among those it takes
 // (once, however many tensors hold them); false when `t` stays where it is.
 bool write_shared(const ir::Tensor& t, pb::TensorProto* out, SharedWeights& shared) {
-  if (t.dtype() == ir::DataType::kString || t.byte_size() == 0) return false;
+  if (t.dtype() == ir::DataType::kString || t.byte_size() == 0 || t.byte_size() < shared.min_bytes) return false;
   std::string_view bytes(reinterpret_cast<const char*>(t.raw()), t.byte_size());
   std::string key = sha256_hex(bytes);
   if (!shared.contents.count(key)) return false;
