@@ -11,16 +11,24 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The limits an entry sets; errors name the budget file, the line and the key.
-metrics::Budget entry_budget(const formats::BudgetFile& f, const formats::BudgetEntry& e) {
+// The limits an entry sets (`prefix` "warn." for its warn level); errors name
+// the budget file, the line and the key.
+metrics::Budget entry_budget(const formats::BudgetFile& f, const formats::BudgetEntry& e,
+                             const std::map<std::string, std::string>& texts, const std::string& prefix) {
   try {
-    for (const auto& [key, text] : e.limits) metrics::parse_budget({{key, text}});
-    return metrics::parse_budget(e.limits);
+    for (const auto& [key, text] : texts) metrics::parse_budget({{key, text}});
+    return metrics::parse_budget(texts);
   } catch (const metrics::BudgetValueError& err) {
-    int line = e.lines.count(err.key) ? e.lines.at(err.key) : e.line;
-    throw Error(fmt::format("{}: line {}: {}: {}", f.path, line, err.key, err.message()));
+    std::string key = prefix + err.key;
+    int line = e.lines.count(key) ? e.lines.at(key) : e.line;
+    throw Error(fmt::format("{}: line {}: {}: {}", f.path, line, key, err.message()));
   }
 }
+
+// An entry's limits at both levels.
+struct EntryLimits {
+  metrics::Budget fail, warn;
+};
 
 bool same_comparison(const formats::BudgetEntry& a, const formats::BudgetEntry& b) {
   const auto &x = a.images, &y = b.images;
@@ -46,7 +54,7 @@ struct Row {
   std::map<std::string, int64_t> dims;
 };
 
-std::vector<Row> select_rows(const formats::BudgetFile& budget, const std::vector<metrics::Budget>& limits,
+std::vector<Row> select_rows(const formats::BudgetFile& budget, const std::vector<EntryLimits>& limits,
                              const std::vector<std::string>& files) {
   std::vector<Row> rows;
   auto add = [&](const std::string& name, const std::string& path, size_t i) {
@@ -58,10 +66,12 @@ std::vector<Row> select_rows(const formats::BudgetFile& budget, const std::vecto
       r = &rows.emplace_back();
       r->model.name = name;
       r->model.path = path;
-      r->model.budget = limits[i];
+      r->model.budget = limits[i].fail;
+      r->model.warn = limits[i].warn;
       r->dims = e.dims;
     } else {
-      r->model.budget = metrics::tightest(r->model.budget, limits[i]);
+      r->model.budget = metrics::tightest(r->model.budget, limits[i].fail);
+      r->model.warn = metrics::tightest(r->model.warn, limits[i].warn);
       for (const auto& [k, v] : e.dims) r->dims.emplace(k, v);
     }
     if (e.compares()) {
@@ -130,7 +140,7 @@ metrics::Evaluation compare(const Row& r, const formats::BudgetFile& budget, Run
   }
 }
 
-void measure(Row& r, const formats::BudgetFile& budget, Progress& progress) {
+void measure(Row& r, const formats::BudgetFile& budget, const CheckJob& job, Progress& progress) {
   metrics::CheckedModel& m = r.model;
   metrics::ModelFacts facts;
   facts.size = metrics::measure_file(m.path);
@@ -138,7 +148,7 @@ void measure(Row& r, const formats::BudgetFile& budget, Progress& progress) {
   Runner runner(model);
   facts.weights = metrics::count_weights(model);
   // MACs cost a run of the model: counted (and shown) only when a limit asks for them.
-  m.macs_counted = m.budget.max_macs.has_value();
+  m.macs_counted = m.budget.max_macs.has_value() || m.warn.max_macs.has_value();
   if (m.macs_counted) facts.macs = count_macs(runner, r.dims);
   if (r.compare) {
     m.reference = r.compare->reference;
@@ -147,13 +157,19 @@ void measure(Row& r, const formats::BudgetFile& budget, Progress& progress) {
     m.evaluation = compare(r, budget, runner, progress);
   }
   m.measured = metrics::measured(facts, m.evaluation ? &*m.evaluation : nullptr);
+  if (m.budget.needs_baseline() || m.warn.needs_baseline()) {
+    if (!job.baseline) m.growth_unchecked = "no baseline";
+    else if (auto it = job.baseline->find(m.name); it != job.baseline->end()) m.measured.baseline = it->second;
+    else m.growth_unchecked = "not in the baseline (a new model)";
+  }
   m.results = metrics::check_limits(m.budget, m.measured);
+  for (auto& w : metrics::check_limits(m.warn, m.measured, metrics::Level::warn)) m.results.push_back(std::move(w));
 }
 
 // Each file held to the job's budget alone, when there is no budget file.
 std::vector<Row> rows_without_budget_file(const CheckJob& job) {
   if (job.files.empty()) fail("pare check needs models to check: files, or a budget file that names them");
-  if (job.budget.needs_data())
+  if (job.budget.needs_data() || job.warn.needs_data())
     fail("fidelity budgets (SQNR, cosine, top-1 drop, accuracy) need a reference and samples: give them in a budget "
          "file entry");
   std::vector<Row> rows;
@@ -173,19 +189,21 @@ metrics::CheckReport check(const CheckJob& job, Progress& progress) {
     rows = rows_without_budget_file(job);
   } else {
     budget = formats::load_budget_file(job.budget_file);
-    std::vector<metrics::Budget> limits;
-    for (const auto& e : budget.entries) limits.push_back(entry_budget(budget, e));
+    std::vector<EntryLimits> limits;
+    for (const auto& e : budget.entries)
+      limits.push_back({entry_budget(budget, e, e.limits, ""), entry_budget(budget, e, e.warn, "warn.")});
     rows = select_rows(budget, limits, job.files);
   }
   metrics::CheckReport report;
   report.budget_file = job.budget_file;
   for (auto& r : rows) {
     r.model.budget = metrics::tightest(r.model.budget, job.budget);
-    if (job.budget.needs_data() && !r.compare)
+    r.model.warn = metrics::tightest(r.model.warn, job.warn);
+    if ((job.budget.needs_data() || job.warn.needs_data()) && !r.compare)
       fail("{}: a fidelity budget needs a reference and samples, which no entry of {} gives it", r.model.name,
            job.budget_file);
     for (const auto& [k, v] : job.dims) r.dims.emplace(k, v);  // emplace: the budget entry's dims stay
-    measure(r, budget, progress);
+    measure(r, budget, job, progress);
     report.models.push_back(std::move(r.model));
   }
   return report;

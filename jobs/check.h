@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,10 +19,15 @@ struct CheckJob {
   std::vector<std::string> files;         // empty: every file the entries name
   std::map<std::string, int64_t> dims;    // for every model; an entry's dims win
   metrics::Budget budget;                 // limits for every model (pare check's flags), tightened by its entries'
+  metrics::Budget warn;                   // the same at the warn level
+  // The size figures of an earlier report by model name (as the views show it),
+  // for max-growth; a model it does not have is new, and has no growth.
+  // nullopt: no baseline given (or none yet), and growth limits are not checked.
+  std::optional<std::map<std::string, metrics::Measured::Sizes>> baseline;
 };
 
-// Without a budget file, each of `files` is held to `budget` alone (sizes only:
-// fidelity needs a reference and samples, which only an entry names).
+// Without a budget file, each of `files` is held to `budget` and `warn` alone
+// (sizes and growth: fidelity needs a reference and samples, which only an entry names).
 // Errors name the budget file and the line (a bad limit, a path that names no
 // file, two comparisons for one model) or the model.
 metrics::CheckReport check(const CheckJob& job, Progress& progress);

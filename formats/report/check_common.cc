@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "lib/base/strings.h"
+
 namespace pare::formats {
 
 using json = nlohmann::json;
@@ -15,13 +19,13 @@ std::optional<double> real(const metrics::Figure& f) {
 }  // namespace
 
 std::vector<Measure> measures(const metrics::CheckedModel& m) {
-  const metrics::Budget& b = m.budget;
+  const metrics::Budget &b = m.budget, &w = m.warn;
   std::vector<Measure> out = {
-      {"bytes", "bytes", m.measured.bytes, b.max_bytes},
-      {"download bytes", "download_bytes", m.measured.download_bytes, b.max_download_bytes},
-      {"parameters", "params", m.measured.params, b.max_params},
+      {"bytes", "bytes", m.measured.bytes, b.max_bytes, w.max_bytes},
+      {"download bytes", "download_bytes", m.measured.download_bytes, b.max_download_bytes, w.max_download_bytes},
+      {"parameters", "params", m.measured.params, b.max_params, w.max_params},
   };
-  if (b.max_macs) out.push_back({"MACs", "macs", m.measured.macs, b.max_macs});
+  if (b.max_macs || w.max_macs) out.push_back({"MACs", "macs", m.measured.macs, b.max_macs, w.max_macs});
   return out;
 }
 
@@ -33,10 +37,50 @@ const std::vector<FidelityMeasure>& fidelity_measures() {
   return m;
 }
 
-const metrics::BudgetResult* result_of(const metrics::CheckedModel& m, std::string_view what) {
+const metrics::BudgetResult* result_of(const metrics::CheckedModel& m, std::string_view what, metrics::Level level) {
   for (const auto& b : m.results)
-    if (b.what == what) return &b;
+    if (b.what == what && b.level == level) return &b;
   return nullptr;
+}
+
+std::string status_of(const metrics::CheckedModel& m, std::string_view what) {
+  const metrics::BudgetResult *f = result_of(m, what), *w = result_of(m, what, metrics::Level::warn);
+  if (f && !f->ok) return "over";
+  if (w && !w->ok) return "warn";
+  return f || w ? "ok" : "";
+}
+
+std::string check_verdict(const metrics::CheckReport& report) {
+  size_t over = report.over(), warned = report.warned(), n = report.models.size();
+  const char* models = n == 1 ? "model" : "models";
+  std::string v = over ? fmt::format("{} of {} {} over budget", over, n, models)
+                       : fmt::format("{} {} within budget", n, models);
+  if (warned) v += fmt::format(", {} past a warn level", warned);
+  return v;
+}
+
+std::string verdict_of(const metrics::CheckedModel& m) { return m.over() ? "over" : m.warned() ? "warn" : "ok"; }
+
+std::vector<std::string> growth_measures(const metrics::CheckedModel& m) {
+  std::vector<std::string> out;
+  for (const auto& b : m.results)
+    if (metrics::is_growth(b.what) && std::find(out.begin(), out.end(), b.what) == out.end()) out.push_back(b.what);
+  return out;
+}
+
+std::string growth_value(const metrics::CheckedModel& m, std::string_view what) {
+  const metrics::BudgetResult* b = result_of(m, what);
+  if (!b) b = result_of(m, what, metrics::Level::warn);
+  auto v = b ? real(b->value) : std::nullopt;
+  return v ? fmt::format("{:+.1f}%", *v) : "unknown";
+}
+
+std::string growth_limit(const metrics::CheckedModel& m, std::string_view what) {
+  std::vector<std::string> parts;
+  if (const auto* b = result_of(m, what)) parts.push_back(fmt::format("+{}%", real(b->limit).value_or(0)));
+  if (const auto* w = result_of(m, what, metrics::Level::warn))
+    parts.push_back(fmt::format("warn +{}%", real(w->limit).value_or(0)));
+  return join(parts, ", ");
 }
 
 bool is_over(const metrics::CheckedModel& m, std::string_view what) {
@@ -46,13 +90,40 @@ bool is_over(const metrics::CheckedModel& m, std::string_view what) {
 
 std::string value_text(const Measure& m) { return m.value ? metrics::format_amount(m.what, *m.value) : "unknown"; }
 
+std::string limit_text(const Measure& m) {
+  std::vector<std::string> parts;
+  if (m.limit) parts.push_back(metrics::format_amount(m.what, *m.limit));
+  if (m.warn_limit) parts.push_back("warn " + metrics::format_amount(m.what, *m.warn_limit));
+  return parts.empty() ? "-" : join(parts, ", ");
+}
+
 std::string fidelity_value(const FidelityMeasure& f, const metrics::BudgetResult& b) {
   auto v = real(b.value);
   return v ? fmt::format("{:.{}f}{}", *v, f.decimals, f.unit) : "unknown";
 }
 
-std::string fidelity_limit(const FidelityMeasure& f, const metrics::BudgetResult& b) {
-  return fmt::format("{}{}", real(b.limit).value_or(0), f.unit);
+const metrics::BudgetResult* fidelity_result(const metrics::CheckedModel& m, const FidelityMeasure& f) {
+  const metrics::BudgetResult* b = result_of(m, f.what);
+  return b ? b : result_of(m, f.what, metrics::Level::warn);
+}
+
+std::string fidelity_limit(const metrics::CheckedModel& m, const FidelityMeasure& f) {
+  std::vector<std::string> parts;
+  if (const auto* b = result_of(m, f.what)) parts.push_back(fmt::format("{}{}", real(b->limit).value_or(0), f.unit));
+  if (const auto* w = result_of(m, f.what, metrics::Level::warn))
+    parts.push_back(fmt::format("warn {}{}", real(w->limit).value_or(0), f.unit));
+  return join(parts, ", ");
+}
+
+std::map<std::string, metrics::Measured::Sizes> baseline_sizes(const Baseline& baseline) {
+  auto count = [](const json& entry, const char* key) -> std::optional<int64_t> {
+    if (!entry.is_object() || !entry.contains(key) || !entry[key].is_number_integer()) return std::nullopt;
+    return entry[key].get<int64_t>();
+  };
+  std::map<std::string, metrics::Measured::Sizes> out;
+  for (const auto& [name, entry] : baseline)
+    out[name] = {count(entry, "bytes"), count(entry, "download_bytes"), count(entry, "params"), count(entry, "macs")};
+  return out;
 }
 
 const json* baseline_of(const Baseline& baseline, const std::string& name) {

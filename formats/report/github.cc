@@ -32,9 +32,10 @@ std::string github_escape_property(const std::string& s) {
 // failure line says ">" and "<".
 std::string annotation(const metrics::BudgetResult& b) {
   std::string m = b.failure;
-  for (const auto& [from, to] : {std::pair<std::string, std::string>{" > budget ", " exceeds budget "},
-                                 std::pair<std::string, std::string>{" < budget ", " is below budget "}})
-    if (size_t at = m.find(from); at != std::string::npos) return m.replace(at, from.size(), to);
+  for (const char* limit : {"budget", "warn level"})
+    for (const auto& [from, to] : {std::pair<std::string, std::string>{" > ", " exceeds "},
+                                   std::pair<std::string, std::string>{" < ", " is below "}})
+      if (size_t at = m.find(from + limit + " "); at != std::string::npos) return m.replace(at, from.size(), to);
   return m;
 }
 
@@ -48,11 +49,14 @@ std::string markdown_cell(std::string s) {
   return out;
 }
 
-// A cell with the value, the limit, the change since the baseline; bold when over.
-std::string cell(std::string text, const std::string& change, bool over) {
+// A cell with the value, the limit, the change since the baseline; bold when
+// over a budget, italic when past a warn level.
+std::string cell(std::string text, const std::string& change, const std::string& status) {
   if (!change.empty()) text += " (" + change + ")";
-  if (over) text = "**" + text + "**";
-  return " " + markdown_cell(text) + " |";
+  text = markdown_cell(text);
+  if (status == "over") text = "**" + text + "**";
+  if (status == "warn") text = "_" + text + "_";
+  return " " + text + " |";
 }
 
 std::string summary_row(const metrics::CheckedModel& r, bool any_macs,
@@ -67,18 +71,23 @@ std::string summary_row(const metrics::CheckedModel& r, bool any_macs,
     }
     const Measure& m = ms[k];
     std::string text = value_text(m);
-    if (m.limit) text += " / " + metrics::format_amount(m.what, *m.limit);
-    md += cell(text, baseline ? change(m, base) : "", is_over(r, m.what));
+    if (m.limit || m.warn_limit) text += " / " + limit_text(m);
+    // The change is shown in the cell, so a growth limit marks the cell too.
+    std::string status = status_of(r, m.what), growth = status_of(r, std::string(m.what) + " growth");
+    if (growth == "over" || (growth == "warn" && status != "over")) status = growth;
+    md += cell(text, baseline ? change(m, base) : "", status);
   }
   for (const auto* f : fidelity) {
-    const metrics::BudgetResult* b = result_of(r, f->what);
+    const metrics::BudgetResult* b = fidelity_result(r, *f);
     if (!b) {
       md += " |";
       continue;
     }
-    md += cell(fidelity_value(*f, *b) + " / " + fidelity_limit(*f, *b), baseline ? change(*f, *b, base) : "", !b->ok);
+    md += cell(fidelity_value(*f, *b) + " / " + fidelity_limit(r, *f), baseline ? change(*f, *b, base) : "",
+               status_of(r, f->what));
   }
-  return md + (r.over() ? " **over** |\n" : " ok |\n");
+  std::string verdict = verdict_of(r);
+  return md + (verdict == "over" ? " **over** |\n" : verdict == "warn" ? " warn |\n" : " ok |\n");
 }
 
 }  // namespace
@@ -87,23 +96,22 @@ std::string github_annotations(const metrics::CheckReport& report) {
   std::string out;
   for (const auto& r : report.models)
     for (const auto& b : r.results)
-      if (!b.ok) out += fmt::format("::error file={}::{}\n", github_escape_property(r.name), github_escape_data(annotation(b)));
+      if (!b.ok && !metrics::repeats_a_failure(r.results, b))
+        out += fmt::format("::{} file={}::{}\n", b.level == metrics::Level::warn ? "warning" : "error",
+                           github_escape_property(r.name), github_escape_data(annotation(b)));
   return out;
 }
 
 std::string github_summary(const metrics::CheckReport& report, const Baseline* baseline) {
   const auto& rows = report.models;
-  bool any_macs = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.budget.max_macs.has_value(); });
+  bool any_macs = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return measures(r).size() > 3; });
   std::vector<const FidelityMeasure*> fidelity;  // the columns that some row has
   for (const auto& m : fidelity_measures())
-    if (std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return result_of(r, m.what) != nullptr; }))
+    if (std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return fidelity_result(r, m) != nullptr; }))
       fidelity.push_back(&m);
-  size_t over = report.over();
   std::string md = report.budget_file.empty() ? "### pare check\n\n"  // limits given as flags
                                               : fmt::format("### pare check: {}\n\n", markdown_cell(report.budget_file));
-  const char* models = rows.size() == 1 ? "model" : "models";
-  md += over ? fmt::format("{} of {} {} over budget.\n\n", over, rows.size(), models)
-             : fmt::format("{} {} within budget.\n\n", rows.size(), models);
+  md += check_verdict(report) + ".\n\n";
   std::string header = "| Model | Bytes | Download bytes | Parameters |", rule = "|---|---|---|---|";
   if (any_macs) header += " MACs |", rule += "---|";
   for (const auto* m : fidelity) header += fmt::format(" {} |", m->title), rule += "---|";

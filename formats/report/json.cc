@@ -62,6 +62,7 @@ json latency_json(const std::pair<metrics::Latency, metrics::Latency>& l) {
 json budget_json(const metrics::BudgetResult& b, bool with_failure) {
   json j = {{"what", b.what}, {"value", figure_json(b.value)}, {"limit", figure_json(b.limit)}, {"ok", b.ok}};
   if (with_failure && !b.ok) j["failure"] = b.failure;
+  if (b.level == metrics::Level::warn) j["level"] = "warn";
   return j;
 }
 
@@ -150,21 +151,33 @@ std::vector<metrics::BudgetResult> read_budgets(const json& entry) {
   if (!entry.contains("budgets")) return out;
   for (const auto& b : entry["budgets"])
     out.push_back({b.value("what", ""), read_figure(b.value("value", json())), read_figure(b.value("limit", json())),
-                   b.value("ok", true), b.value("failure", "")});
+                   b.value("ok", true), b.value("failure", ""),
+                   b.value("level", "") == "warn" ? metrics::Level::warn : metrics::Level::fail});
   return out;
 }
 
 namespace {
 
-// The limits a checked model is held to, by the key "limits" uses.
-json limits_json(const metrics::CheckedModel& m) {
+// The limits at `level` a checked model is held to, by the key "limits" uses
+// (every growth result has the one max-growth limit).
+json limits_json(const metrics::CheckedModel& m, metrics::Level level) {
   static const std::map<std::string, std::string> keys = {
       {"bytes", "bytes"},      {"download bytes", "download_bytes"}, {"parameters", "params"},
       {"MACs", "macs"},        {"SQNR", "min_sqnr"},                 {"cosine", "min_cosine"},
       {"top-1 drop", "max_top1_drop"}, {"accuracy", "min_accuracy"}};
   json limits = json::object();
-  for (const auto& b : m.results) limits[keys.at(b.what)] = figure_json(b.limit);
+  for (const auto& b : m.results)
+    if (b.level == level) limits[metrics::is_growth(b.what) ? "max_growth" : keys.at(b.what)] = figure_json(b.limit);
   return limits;
+}
+
+// The limits at `level` that do not hold.
+json failures_json(const metrics::CheckedModel& m, metrics::Level level) {
+  json failures = json::array();
+  for (const auto& b : m.results)
+    if (!b.ok && b.level == level)
+      failures.push_back({{"what", b.what}, {"limit", figure_json(b.limit)}, {"value", figure_json(b.value)}});
+  return failures;
 }
 
 }  // namespace
@@ -179,11 +192,12 @@ json check_json(const metrics::CheckReport& report) {
     m["params"] = r.measured.params;
     if (r.measured.macs) m["macs"] = *r.measured.macs;
     if (!r.measured.macs_reason.empty()) m["macs_unknown_reason"] = r.measured.macs_reason;
-    m["limits"] = limits_json(r);
-    json failures = json::array();
-    for (const auto& b : r.results)
-      if (!b.ok) failures.push_back({{"what", b.what}, {"limit", figure_json(b.limit)}, {"value", figure_json(b.value)}});
-    m["failures"] = failures;
+    m["limits"] = limits_json(r, metrics::Level::fail);
+    m["failures"] = failures_json(r, metrics::Level::fail);
+    if (!r.warn.empty()) {  // the warn level, when one is set
+      m["warn_limits"] = limits_json(r, metrics::Level::warn);
+      m["warnings"] = failures_json(r, metrics::Level::warn);
+    }
     if (r.evaluation) {  // the comparison with the reference, and every budget as checked
       m["reference"] = r.reference;
       m["data"] = r.data;

@@ -137,8 +137,10 @@ std::string terminal_text(const metrics::Report& r, const std::string& output) {
 
 std::string failure_lines(const std::string& file, const std::vector<metrics::BudgetResult>& results) {
   std::string o;
-  for (const auto& b : results)
-    if (!b.ok) o += "pare: check failed: " + printable(file + ": " + b.failure) + "\n";  // one line, whatever the names
+  for (const auto& b : results)  // one line each, whatever the names
+    if (!b.ok && !metrics::repeats_a_failure(results, b))
+      o += (b.level == metrics::Level::warn ? "pare: check warning: " : "pare: check failed: ") +
+           printable(file + ": " + b.failure) + "\n";
   return o;
 }
 
@@ -167,7 +169,7 @@ std::string table(const std::vector<std::vector<std::string>>& cells) {
 }
 
 std::string checked_model_text(const metrics::CheckedModel& r, const Baseline* baseline) {
-  std::string o = fmt::format("{}: {}\n", r.name, r.over() ? "over" : "ok");
+  std::string o = fmt::format("{}: {}\n", r.name, verdict_of(r));
   std::vector<std::vector<std::string>> cells;
   std::vector<std::string> header = {"measure", "value", "limit"};
   if (baseline) header.push_back("change");
@@ -175,20 +177,27 @@ std::string checked_model_text(const metrics::CheckedModel& r, const Baseline* b
   cells.push_back(header);
   const nlohmann::json* base = baseline ? baseline_of(*baseline, r.name) : nullptr;
   for (const auto& m : measures(r)) {
-    std::vector<std::string> row = {m.what, value_text(m), m.limit ? metrics::format_amount(m.what, *m.limit) : "-"};
+    std::vector<std::string> row = {m.what, value_text(m), limit_text(m)};
     if (baseline) row.push_back(change(m, base));
-    row.push_back(!m.limit ? "" : is_over(r, m.what) ? "over" : "ok");
+    row.push_back(status_of(r, m.what));
+    cells.push_back(row);
+  }
+  for (const auto& what : growth_measures(r)) {  // the change is the value here
+    std::vector<std::string> row = {what, growth_value(r, what), growth_limit(r, what)};
+    if (baseline) row.push_back("");
+    row.push_back(status_of(r, what));
     cells.push_back(row);
   }
   for (const auto& m : fidelity_measures())
-    if (const metrics::BudgetResult* b = result_of(r, m.what)) {
-      std::vector<std::string> row = {m.what, fidelity_value(m, *b), fidelity_limit(m, *b)};
+    if (const metrics::BudgetResult* b = fidelity_result(r, m)) {
+      std::vector<std::string> row = {m.what, fidelity_value(m, *b), fidelity_limit(r, m)};
       if (baseline) row.push_back(change(m, *b, base));
-      row.push_back(b->ok ? "ok" : "over");
+      row.push_back(status_of(r, m.what));
       cells.push_back(row);
     }
   o += table(cells);
   if (!r.measured.macs_reason.empty()) o += fmt::format("  MACs unknown: {}\n", r.measured.macs_reason);
+  if (!r.growth_unchecked.empty()) o += fmt::format("  growth not checked: {}\n", r.growth_unchecked);
   if (r.evaluation)
     o += fmt::format("  compared with {} on {} samples of {}\n", r.reference, r.evaluation->samples, r.data);
   return o;
@@ -198,10 +207,7 @@ std::string checked_model_text(const metrics::CheckedModel& r, const Baseline* b
 
 std::string check_text(const metrics::CheckReport& report, const Baseline* baseline) {
   // The verdict leads, and closes the output again for a log read from its end.
-  size_t over = report.over(), n = report.models.size();
-  const char* models = n == 1 ? "model" : "models";
-  std::string verdict = over ? fmt::format("{} of {} {} over budget", over, n, models)
-                             : fmt::format("{} {} within budget", n, models);
+  std::string verdict = check_verdict(report);
   std::string o = verdict + "\n";
   for (const auto& m : report.models) o += "\n" + checked_model_text(m, baseline);
   return o + "\n" + verdict + "\n";

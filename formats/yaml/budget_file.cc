@@ -24,7 +24,7 @@ const std::vector<std::string>& entry_keys() {
   static const std::vector<std::string> keys = [] {
     std::vector<std::string> k = {"path"};
     k.insert(k.end(), metrics::budget_keys().begin(), metrics::budget_keys().end());
-    k.insert(k.end(), {"dims", "reference", "data", "labels", "image"});
+    k.insert(k.end(), {"warn", "dims", "reference", "data", "labels", "image"});
     return k;
   }();
   return keys;
@@ -45,6 +45,23 @@ std::string scalar(const BudgetFile& f, const YAML::Node& n, const std::string& 
 
 void check_exists(const BudgetFile& f, int line, const std::string& key, const std::string& written, bool folder) {
   check_yaml_path(f.path, line, key, written, f.resolve(written), folder, "the budget file's folder");
+}
+
+// 'warn:': budget keys and their values as written, each line kept as "warn.KEY".
+void parse_warn(const BudgetFile& f, BudgetEntry& e, const YAML::Node& v, int line) {
+  const auto& limits = metrics::budget_keys();
+  if (!v.IsMap() || v.size() == 0)
+    fail("{}: line {}: warn: must be a mapping of budgets such as {{max-download-bytes: 900KB}}", f.path, line);
+  for (const auto& kv : v) {
+    std::string key = kv.first.Scalar();
+    int at = line_of(kv.first);
+    if (std::find(limits.begin(), limits.end(), key) == limits.end())
+      fail("{}: line {}: warn: '{}' is not a budget (budgets: {}){}", f.path, at, key, join(limits, ", "),
+           did_you_mean(key, limits));
+    if (e.warn.count(key)) fail("{}: line {}: warn: '{}' is given twice", f.path, at, key);
+    e.warn[key] = scalar(f, kv.second, key);
+    e.lines["warn." + key] = at;
+  }
 }
 
 BudgetEntry parse_entry(const BudgetFile& f, const YAML::Node& node) {
@@ -73,6 +90,8 @@ BudgetEntry parse_entry(const BudgetFile& f, const YAML::Node& node) {
       e.data = scalar(f, v, key);
     } else if (key == "labels") {
       e.labels = scalar(f, v, key);
+    } else if (key == "warn") {
+      parse_warn(f, e, v, line);
     } else if (key == "image") {
       e.images = yaml_image(v, f.path, line);
     } else if (key == "dims") {
@@ -94,8 +113,10 @@ BudgetEntry parse_entry(const BudgetFile& f, const YAML::Node& node) {
   const std::pair<std::string, std::string> kReference = {"reference", "the model it is compared with"};
   const std::pair<std::string, std::string> kData = {"data", "the samples to compare on"};
   for (const auto& key : metrics::fidelity_budget_keys())
-    if (e.lines.count(key)) needs(key, {kReference, kData});
-  if (e.lines.count("min-accuracy")) needs("min-accuracy", {{"labels", "a class label per sample"}});
+    for (const std::string& given : {key, "warn." + key})
+      if (e.lines.count(given)) needs(given, {kReference, kData});
+  for (const std::string given : {"min-accuracy", "warn.min-accuracy"})
+    if (e.lines.count(given)) needs(given, {{"labels", "a class label per sample"}});
   if (e.lines.count("reference")) needs("reference", {kData});
   for (const char* key : {"data", "labels", "image"})
     if (e.lines.count(key)) needs(key, {kReference});

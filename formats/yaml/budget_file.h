@@ -22,8 +22,14 @@
 //       min-cosine: 0.999
 //       max-top1-drop: 1              # percentage points of top-1 disagreement
 //       min-accuracy: 0.9             # needs labels
-// The budget values are kept as written: the check job parses all eight with
-// the same code as the budget flags of pare shrink (metrics::parse_budget).
+//     - path: models/cls.onnx
+//       max-download-bytes: 1MB
+//       max-growth: 5%                # each size figure at most 5% over the baseline's (--baseline)
+//       warn:                         # the same limits as warnings: reported, exit 0
+//         max-download-bytes: 900KB
+//         max-growth: 1%
+// The budget values are kept as written: the check job parses them with the
+// same code as the budget flags of pare shrink (metrics::parse_budget).
 #pragma once
 
 #include <cstdint>
@@ -40,7 +46,8 @@ namespace pare::formats {
 struct BudgetEntry {
   std::string path;  // as written: relative to the budget file's folder, may hold globs
   std::map<std::string, std::string> limits;  // budget key -> its value as written ("max-bytes" -> "500KB")
-  std::map<std::string, int> lines;           // every key given -> its 1-based line
+  std::map<std::string, std::string> warn;    // the same, at the warn level ('warn:')
+  std::map<std::string, int> lines;           // every key given -> its 1-based line ("warn.max-bytes" for warn's)
   std::map<std::string, int64_t> dims;        // for the MAC count
   // Fidelity: as written, relative to the budget file's folder ("" when not given).
   std::string reference, data, labels;

@@ -47,28 +47,51 @@ std::string figure(double value, double limit, bool is_min, int decimals) {
   return fmt::format("{}", value);
 }
 
+// How a limit is named in the line that says it does not hold.
+const char* limit_word(Level level) { return level == Level::warn ? "warn level" : "budget"; }
+
 // A fidelity limit: `value` nullopt when it could not be measured (`why`).
 BudgetResult fidelity_result(const std::string& what, std::optional<double> value, double limit, bool is_min,
-                             const std::string& unit, int decimals, const std::string& why) {
-  BudgetResult r{what, value ? Figure(*value) : Figure(), limit, true, ""};
+                             const std::string& unit, int decimals, const std::string& why, Level level) {
+  BudgetResult r{what, value ? Figure(*value) : Figure(), limit, true, "", level};
   std::string suffix = unit.empty() ? "" : " " + unit;
   if (!value) {
     r.ok = false;
-    r.failure = fmt::format("{} unknown ({}), budget {}{} cannot be checked", what, why, limit, suffix);
+    r.failure = fmt::format("{} unknown ({}), {} {}{} cannot be checked", what, why, limit_word(level), limit, suffix);
   } else if (is_min ? *value < limit : *value > limit) {
     r.ok = false;
-    r.failure = fmt::format("{} {}{} {} budget {}{}", what, figure(*value, limit, is_min, decimals), suffix,
-                            is_min ? "<" : ">", limit, suffix);
+    r.failure = fmt::format("{} {}{} {} {} {}{}", what, figure(*value, limit, is_min, decimals), suffix,
+                            is_min ? "<" : ">", limit_word(level), limit, suffix);
   }
   return r;
+}
+
+// The growth of one size figure since the baseline, when both know it (and the
+// baseline's is not 0, from which every growth is infinite).
+void add_growth(std::vector<BudgetResult>& out, const std::string& what, std::optional<int64_t> now,
+                std::optional<int64_t> before, double limit, Level level) {
+  if (!now || !before || *before <= 0) return;
+  double percent = 100.0 * static_cast<double>(*now - *before) / static_cast<double>(*before);
+  BudgetResult r{what + " growth", percent, limit, percent <= limit, "", level};
+  if (!r.ok)
+    r.failure = fmt::format("{} grew {}% since the baseline ({} -> {}) > {} +{}%", what,
+                            figure(percent, limit, false, 1), format_amount(what, *before), format_amount(what, *now),
+                            limit_word(level), limit);
+  out.push_back(r);
 }
 
 }  // namespace
 
 const std::vector<std::string>& budget_keys() {
-  static const std::vector<std::string> keys = {"max-bytes",  "max-download-bytes", "max-params",    "max-macs",
-                                                "min-sqnr",   "min-cosine",         "max-top1-drop", "min-accuracy"};
+  static const std::vector<std::string> keys = {"max-bytes", "max-download-bytes", "max-params",
+                                                "max-macs",  "max-growth",         "min-sqnr",
+                                                "min-cosine", "max-top1-drop",     "min-accuracy"};
   return keys;
+}
+
+const std::string& growth_budget_key() {
+  static const std::string key = "max-growth";
+  return key;
 }
 
 const std::vector<std::string>& fidelity_budget_keys() {
@@ -99,6 +122,8 @@ Budget parse_budget(const std::map<std::string, std::string>& texts) {
   b.max_download_bytes = size("max-download-bytes");
   b.max_params = count("max-params");
   b.max_macs = count("max-macs");
+  if (has("max-growth"))
+    b.max_growth = parse_value("max-growth", texts.at("max-growth"), [](const std::string& t) { return parse_growth(t); });
   if (has("min-sqnr")) b.min_sqnr = parse_ranged("min-sqnr", texts.at("min-sqnr"), -1e9, 1e9, "a number of dB (e.g. 30)");
   if (has("min-cosine"))
     b.min_cosine = parse_ranged("min-cosine", texts.at("min-cosine"), -1, 1,
@@ -122,6 +147,7 @@ Budget tightest(const Budget& a, const Budget& b) {
   t.max_download_bytes = pick(a.max_download_bytes, b.max_download_bytes, false);
   t.max_params = pick(a.max_params, b.max_params, false);
   t.max_macs = pick(a.max_macs, b.max_macs, false);
+  t.max_growth = pick(a.max_growth, b.max_growth, false);
   t.min_sqnr = pick(a.min_sqnr, b.min_sqnr, true);
   t.min_cosine = pick(a.min_cosine, b.min_cosine, true);
   t.max_top1_drop = pick(a.max_top1_drop, b.max_top1_drop, false);
@@ -147,18 +173,18 @@ void add_fidelity(Measured& m, const std::vector<OutputDiff>& outputs, std::opti
   m.accuracy = accuracy;
 }
 
-std::vector<BudgetResult> check_limits(const Budget& budget, const Measured& m) {
+std::vector<BudgetResult> check_limits(const Budget& budget, const Measured& m, Level level) {
   std::vector<BudgetResult> out;
   auto failures = check_budget(m, budget);
   auto size_limit = [&](const std::string& what, int64_t value, const std::optional<int64_t>& limit, bool known) {
     if (!limit) return;
-    BudgetResult r{what, known ? Figure(value) : Figure(), *limit, true, ""};
+    BudgetResult r{what, known ? Figure(value) : Figure(), *limit, true, "", level};
     for (const auto& f : failures)
       if (f.what == what) {
         r.ok = false;
-        r.failure = f.unknown ? fmt::format("{} unknown ({}), budget {} cannot be checked", f.what, m.macs_reason,
-                                            format_amount(f.what, f.limit))
-                              : describe(f);
+        r.failure = f.unknown ? fmt::format("{} unknown ({}), {} {} cannot be checked", f.what, m.macs_reason,
+                                            limit_word(level), format_amount(f.what, f.limit))
+                              : describe(f, level);
       }
     out.push_back(r);
   };
@@ -166,14 +192,31 @@ std::vector<BudgetResult> check_limits(const Budget& budget, const Measured& m) 
   size_limit("download bytes", m.download_bytes, budget.max_download_bytes, true);
   size_limit("parameters", m.params, budget.max_params, true);
   size_limit("MACs", m.macs.value_or(-1), budget.max_macs, m.macs.has_value());
-  if (budget.min_sqnr) out.push_back(fidelity_result("SQNR", m.sqnr, *budget.min_sqnr, true, "dB", 1, m.compare_reason));
+  if (budget.max_growth && m.baseline) {
+    const Measured::Sizes& before = *m.baseline;
+    add_growth(out, "bytes", m.bytes, before.bytes, *budget.max_growth, level);
+    add_growth(out, "download bytes", m.download_bytes, before.download_bytes, *budget.max_growth, level);
+    add_growth(out, "parameters", m.params, before.params, *budget.max_growth, level);
+    add_growth(out, "MACs", m.macs, before.macs, *budget.max_growth, level);
+  }
+  if (budget.min_sqnr)
+    out.push_back(fidelity_result("SQNR", m.sqnr, *budget.min_sqnr, true, "dB", 1, m.compare_reason, level));
   if (budget.min_cosine)
-    out.push_back(fidelity_result("cosine", m.cosine, *budget.min_cosine, true, "", 4, m.compare_reason));
+    out.push_back(fidelity_result("cosine", m.cosine, *budget.min_cosine, true, "", 4, m.compare_reason, level));
   if (budget.max_top1_drop)
-    out.push_back(fidelity_result("top-1 drop", m.top1_drop, *budget.max_top1_drop, false, "points", 1, m.top1_reason));
+    out.push_back(
+        fidelity_result("top-1 drop", m.top1_drop, *budget.max_top1_drop, false, "points", 1, m.top1_reason, level));
   if (budget.min_accuracy)
-    out.push_back(fidelity_result("accuracy", m.accuracy, *budget.min_accuracy, true, "", 4, "no labels"));
+    out.push_back(fidelity_result("accuracy", m.accuracy, *budget.min_accuracy, true, "", 4, "no labels", level));
   return out;
+}
+
+bool is_growth(std::string_view what) { return what.ends_with(" growth"); }
+
+bool repeats_a_failure(const std::vector<BudgetResult>& results, const BudgetResult& r) {
+  if (r.ok || r.level != Level::warn) return false;
+  return std::any_of(results.begin(), results.end(),
+                     [&](const BudgetResult& b) { return b.level == Level::fail && !b.ok && b.what == r.what; });
 }
 
 std::vector<BudgetFailure> check_budget(const Measured& m, const Budget& b) {
@@ -197,14 +240,15 @@ std::string format_amount(std::string_view what, int64_t value) {
   return is_byte_amount(what) ? human_bytes(value) : std::to_string(value);
 }
 
-std::string describe(const BudgetFailure& f) {
-  if (f.unknown) return fmt::format("{} unknown, budget {} cannot be checked", f.what, format_amount(f.what, f.limit));
+std::string describe(const BudgetFailure& f, Level level) {
+  if (f.unknown)
+    return fmt::format("{} unknown, {} {} cannot be checked", f.what, limit_word(level), format_amount(f.what, f.limit));
   std::string value = format_amount(f.what, f.value), limit = format_amount(f.what, f.limit);
   if (value == limit) {  // 229.03 kB > budget 229.03 kB says nothing: show the exact bytes too
     value += fmt::format(" ({} B)", f.value);
     limit += fmt::format(" ({} B)", f.limit);
   }
-  return fmt::format("{} {} > budget {}", f.what, value, limit);
+  return fmt::format("{} {} > {} {}", f.what, value, limit_word(level), limit);
 }
 
 int64_t parse_count(std::string_view text) {
@@ -223,6 +267,19 @@ int64_t parse_count(std::string_view text) {
   double value = std::stod(number) * scale;
   if (value >= 9.2e18) fail("'{}' is too large a count", text);  // beyond int64
   return static_cast<int64_t>(std::llround(value));
+}
+
+double parse_growth(std::string_view text) {
+  std::string t(text);
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  std::optional<double> v;
+  if (t.size() > 1 && t.back() == '%') {
+    t.pop_back();
+    while (!t.empty() && t.back() == ' ') t.pop_back();
+    v = parse_number(t);
+  }
+  if (!v || *v < 0) fail("'{}' is not a growth in percent (examples: 5%, 0.5%, 0%)", text);
+  return *v;
 }
 
 }  // namespace pare::metrics

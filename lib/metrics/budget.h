@@ -1,9 +1,12 @@
 // Budgets: the one model of the limits a model is held to, shared by shrink,
 // compare, build and check. Four size limits (bytes on disk, bytes on the
-// download, parameters, MACs) and four fidelity limits against a reference on
-// samples (worst SQNR, worst cosine, top-1 drop, accuracy); one parser for their
-// texts, one `tightest`, one check, one failure line per limit that does not hold:
+// download, parameters, MACs), four fidelity limits against a reference on
+// samples (worst SQNR, worst cosine, top-1 drop, accuracy), and, for pare check
+// only, the growth of the size figures since a baseline; one parser for their
+// texts, one `tightest`, one check, one line per limit that does not hold:
 //   "bytes 600.00 kB > budget 500.00 kB", "SQNR 23.3 dB < budget 30 dB".
+// A budget checked at the warn level reads "> warn level 500.00 kB" and does not
+// fail (size-limit's habit of a soft limit below the hard one).
 // Where the texts come from (flags, a budget file, a plan) is the caller's: a
 // bad value is a BudgetValueError carrying the key, and the caller names the place.
 #pragma once
@@ -24,14 +27,23 @@ namespace pare::metrics {
 struct Budget {
   std::optional<int64_t> max_bytes, max_download_bytes, max_params, max_macs;
   std::optional<double> min_sqnr, min_cosine, max_top1_drop, min_accuracy;
+  // The largest growth, in percent, of each size figure over a baseline's (the
+  // report of an earlier pare check): only pare check has one.
+  std::optional<double> max_growth;
   // True when a limit compares the model with a reference on samples.
   bool needs_data() const { return min_sqnr || min_cosine || max_top1_drop || min_accuracy; }
+  bool needs_baseline() const { return max_growth.has_value(); }
+  bool empty() const {
+    return !max_bytes && !max_download_bytes && !max_params && !max_macs && !needs_data() && !needs_baseline();
+  }
 };
 
-// The budget keys (shrink's budget flags without "--"), in report order; and
-// the four that compare the model with a reference on samples.
+// The budget keys in report order (shrink's budget flags without "--", and
+// max-growth, which needs a baseline); the four that compare the model with a
+// reference on samples; the one that compares it with a baseline.
 const std::vector<std::string>& budget_keys();
 const std::vector<std::string>& fidelity_budget_keys();
+const std::string& growth_budget_key();
 
 // A bad budget text: `key` is the budget key ("max-bytes"); the message says
 // what is wrong with the value ("'5XB' is not a size (examples: ...)").
@@ -41,7 +53,7 @@ class BudgetValueError : public Error {
   std::string key;
 };
 
-// Parses key -> text (values as written: "5MB", "30", "0.999"); throws
+// Parses key -> text (values as written: "5MB", "30", "0.999", "5%"); throws
 // BudgetValueError for an unknown key or a bad value.
 Budget parse_budget(const std::map<std::string, std::string>& texts);
 
@@ -56,6 +68,12 @@ struct Measured {
   std::string macs_reason;      // why MACs are unknown ("" when not said)
   std::optional<double> sqnr, cosine, top1_drop, accuracy;
   std::string top1_reason = "no output holds class scores", compare_reason = "no outputs compared";
+  // The size figures of a baseline (an earlier report of the same model), for
+  // max-growth; nullopt when there is none or it does not have the model.
+  struct Sizes {
+    std::optional<int64_t> bytes, download_bytes, params, macs;
+  };
+  std::optional<Sizes> baseline;
 };
 // The fidelity figures of `outputs` (and the accuracy after, when labelled) into `m`.
 void add_fidelity(Measured& m, const std::vector<OutputDiff>& outputs, std::optional<double> accuracy);
@@ -63,16 +81,29 @@ void add_fidelity(Measured& m, const std::vector<OutputDiff>& outputs, std::opti
 // A figure of a budget line: unknown, a count (sizes, parameters, MACs) or a real.
 using Figure = std::variant<std::monostate, int64_t, double>;
 
-// One limit checked: what it measures ("bytes", "SQNR", ...), the value and
-// the limit, and the failure line when it does not hold.
+// What a limit that does not hold means: a failure (exit 1), or a warning
+// that is reported and lets the check pass.
+enum class Level { fail, warn };
+
+// One limit checked: what it measures ("bytes", "SQNR", "download bytes
+// growth", ...), the value and the limit (growth in percent), and the line that
+// says so when it does not hold.
 struct BudgetResult {
   std::string what;
   Figure value, limit;
   bool ok = true;
   std::string failure;  // "SQNR 23.3 dB < budget 30 dB"; empty when ok
+  Level level = Level::fail;
 };
-// Every limit `budget` sets, in report order (sizes then fidelity).
-std::vector<BudgetResult> check_limits(const Budget& budget, const Measured& measured);
+// Every limit `budget` sets, in report order (sizes, growth, fidelity), at `level`.
+// Growth is checked for each size figure that both the model and its baseline
+// have; without a baseline there is nothing to grow from, and no growth result.
+std::vector<BudgetResult> check_limits(const Budget& budget, const Measured& measured, Level level = Level::fail);
+// True for the results of max-growth ("download bytes growth").
+bool is_growth(std::string_view what);
+// True when `r` is a warn-level failure of a measure whose fail-level limit
+// fails too in `results`: its line would say nothing more, and is not shown.
+bool repeats_a_failure(const std::vector<BudgetResult>& results, const BudgetResult& r);
 
 // ---- the size limits alone (the parts check_limits is made of) ----
 
@@ -94,9 +125,12 @@ std::string format_amount(std::string_view what, int64_t value);
 // "bytes 600.00 kB > budget 500.00 kB"; when both sides print the same human
 // size the exact bytes follow ("229.03 kB (229031 B)"). Unknown MACs:
 // "MACs unknown, budget 50000000 cannot be checked".
-std::string describe(const BudgetFailure& failure);
+std::string describe(const BudgetFailure& failure, Level level = Level::fail);
 
 // Parses a count: "200000", "50M", "1.5k", "2G" (1000-based); throws pare::Error on bad text.
 int64_t parse_count(std::string_view text);
+// Parses a growth in percent: "5%", "0.5%"; throws pare::Error on bad text (the
+// percent sign is required, so "5" cannot be read as 5% or as 500%).
+double parse_growth(std::string_view text);
 
 }  // namespace pare::metrics

@@ -15,12 +15,21 @@ Measured measured(const ModelFacts& after, const Evaluation* e) {
   return m;
 }
 
-bool CheckedModel::over() const {
-  return std::any_of(results.begin(), results.end(), [](const BudgetResult& b) { return !b.ok; });
+namespace {
+bool any_failing(const std::vector<BudgetResult>& results, Level level) {
+  return std::any_of(results.begin(), results.end(), [&](const BudgetResult& b) { return !b.ok && b.level == level; });
 }
+}  // namespace
+
+bool CheckedModel::over() const { return any_failing(results, Level::fail); }
+bool CheckedModel::warned() const { return any_failing(results, Level::warn); }
 
 size_t CheckReport::over() const {
   return std::count_if(models.begin(), models.end(), [](const CheckedModel& m) { return m.over(); });
+}
+
+size_t CheckReport::warned() const {
+  return std::count_if(models.begin(), models.end(), [](const CheckedModel& m) { return !m.over() && m.warned(); });
 }
 
 }  // namespace pare::metrics

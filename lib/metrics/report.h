@@ -118,19 +118,23 @@ struct CheckedModel {
   std::string name;  // relative to the budget file's folder: what every view shows
   std::string path;  // what was opened
   Budget budget;     // the tightest of every entry that names it
+  Budget warn;       // the same at the warn level: reported, never failing
   Measured measured;
   bool macs_counted = false;  // MACs cost a run: counted only when a limit asks
   // The comparison with a reference on samples, as the budget file names them.
   std::string reference, data, labels;
   std::optional<Evaluation> evaluation;
-  std::vector<BudgetResult> results;  // every limit, held or not
-  bool over() const;
+  std::vector<BudgetResult> results;  // every limit (fail level, then warn level), held or not
+  std::string growth_unchecked;       // why a growth limit was not checked ("no baseline"); "" when it was
+  bool over() const;                  // a fail-level limit does not hold
+  bool warned() const;                // a warn-level limit does not hold
 };
 
 struct CheckReport {
   std::string budget_file;  // as given
   std::vector<CheckedModel> models;
-  size_t over() const;
+  size_t over() const;    // models over a budget
+  size_t warned() const;  // models within budget past a warn level
 };
 
 }  // namespace pare::metrics

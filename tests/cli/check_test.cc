@@ -18,6 +18,7 @@
 #include "lib/metrics/macs.h"
 #include "lib/metrics/size.h"
 #include "tests/support/models.h"
+#include "tests/cli/check_support.h"
 #include "tests/support/ort.h"
 
 namespace pare {
@@ -25,51 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
-const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
-
-struct Real {
-  int64_t bytes, download, params, macs;
-};
-
-// What pare check should find, computed with the library directly.
-Real measure(const std::string& path) {
-  auto size = metrics::measure_file(path);
-  ir::Model m = formats::onnx::load_model(path);
-  auto macs = metrics::count_macs(m, testing::dims_for(path));
-  EXPECT_TRUE(macs.known) << path << ": " << macs.reason;
-  return {size.file_bytes, size.download_bytes, metrics::count_weights(m).parameters, macs.total};
-}
-
-// A fresh folder with models/face.onnx and models/cls.onnx (copies of the real
-// models) and `yaml` as budget.yaml; returns the folder.
-std::string workspace(const std::string& yaml) {
-  std::string dir = testing::temp_dir();
-  fs::create_directories(dir + "/models");
-  fs::copy_file(kFace, dir + "/models/face.onnx");
-  fs::copy_file(kCls, dir + "/models/cls.onnx");
-  write_file_atomic(dir + "/budget.yaml", yaml);
-  return dir;
-}
-
-testing::Command check(const std::string& dir, std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv = {testing::pare_bin(), "check", "--budget", dir + "/budget.yaml"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return testing::run_command(argv);
-}
-
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + what.size())) ++n;
-  return n;
-}
-
-void expect_one_error_line(const testing::Command& c, const std::string& must_mention) {
-  EXPECT_EQ(c.exit_code, 2) << c.out << c.err;
-  EXPECT_TRUE(std::regex_match(c.err, std::regex("pare: error: [^\\n]+\\n"))) << "stderr: " << c.err;
-  EXPECT_NE(c.err.find(must_mention), std::string::npos) << "stderr: " << c.err;
-}
+using namespace testing::check_support;
 
 TEST(CheckBudget, HoldsWithinEveryLimit) {
   Real face = measure(kFace), cls = measure(kCls);

@@ -8,6 +8,8 @@
 // The size budgets may also be given as flags, with or without a budget file
 // (then they hold for every model); a --baseline that does not exist yet is a
 // notice (the first run of a gate has none); GITHUB_ACTIONS=true means --github.
+// --max-growth limits each size figure's growth over the baseline's; --warn
+// KEY=VALUE sets any budget at the warn level (a "pare: check warning" line, exit 0).
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +32,7 @@ namespace {
 struct Args {
   std::vector<std::string> files;
   BudgetArgs budgets;  // the budget flags, and --dim NAME=N for every model (an entry's dims: win)
+  std::vector<std::string> warn;  // --warn KEY=VALUE
   std::string budget, baseline, junit, json;
   bool github = false, quiet = false;
 };
@@ -40,6 +43,24 @@ metrics::Budget flag_budget(const BudgetArgs& a) {
     return metrics::parse_budget(a.given());
   } catch (const metrics::BudgetValueError& e) {
     fail("--{}: {}", e.key, e.message());
+  }
+}
+
+// The --warn KEY=VALUE flags' budget; a bad one names the flag and the key.
+metrics::Budget warn_budget(const std::vector<std::string>& flags) {
+  std::map<std::string, std::string> texts;
+  for (const auto& f : flags) {
+    size_t eq = f.find('=');
+    if (eq == std::string::npos || eq == 0)
+      fail("--warn: '{}' is not KEY=VALUE (e.g. --warn max-download-bytes=900KB)", f);
+    std::string key = f.substr(0, eq);
+    if (texts.count(key)) fail("--warn: {} is given twice", key);
+    texts[key] = f.substr(eq + 1);
+  }
+  try {
+    return metrics::parse_budget(texts);
+  } catch (const metrics::BudgetValueError& e) {
+    fail("--warn: {}: {}", e.key, e.message());
   }
 }
 
@@ -71,11 +92,12 @@ void append_step_summary(const std::string& path, const std::string& md) {
 int check(const Args& a) {
   check_report_files({a.json, a.junit, ""});
   check_distinct_files({{"--json", a.json}, {"--junit", a.junit}});
-  jobs::CheckJob job{a.budget, a.files, parse_dims(a.budgets.dims), flag_budget(a.budgets)};
-  if (a.budget.empty() && a.budgets.given().empty())
+  jobs::CheckJob job{a.budget, a.files, parse_dims(a.budgets.dims), flag_budget(a.budgets), warn_budget(a.warn), {}};
+  if (a.budget.empty() && job.budget.empty() && job.warn.empty())
     fail("pare check needs limits: --budget FILE, or budget flags such as --max-download-bytes 1MB");
   std::optional<formats::Baseline> baseline = read_baseline(a.baseline);
   const formats::Baseline* base = baseline ? &*baseline : nullptr;
+  if (baseline) job.baseline = formats::baseline_sizes(*baseline);
   Progress progress(!a.quiet && stderr_is_terminal());
   metrics::CheckReport report = jobs::check(job, progress);
 
@@ -104,10 +126,13 @@ const Command kCheckCommand = {
       auto a = std::make_shared<Args>();
       sub.add_option("files", a->files, "models to check (each must match an entry of the budget; default: all entries)");
       sub.add_option("--budget", a->budget,
-                     "budget file (YAML: models: [{path, max-bytes, max-download-bytes, max-params, max-macs, dims, "
-                     "reference, data, labels, image, min-sqnr, min-cosine, max-top1-drop, min-accuracy}]); "
+                     "budget file (YAML: models: [{path, max-bytes, max-download-bytes, max-params, max-macs, max-growth, "
+                     "warn, dims, reference, data, labels, image, min-sqnr, min-cosine, max-top1-drop, min-accuracy}]); "
                      "optional with budget flags");
-      add_budget_options(sub, a->budgets);
+      add_budget_options(sub, a->budgets, /*with_baseline=*/true);
+      sub.add_option("--warn", a->warn,
+                     "a budget at the warn level, KEY=VALUE (e.g. max-download-bytes=900KB, max-growth=1%): reported "
+                     "as 'pare: check warning', exit 0 (repeatable)");
       sub.add_option("--baseline", a->baseline,
                      "a JSON file written earlier by pare check --json: show each change (missing: a notice)");
       sub.add_flag("--github", a->github,

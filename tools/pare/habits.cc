@@ -89,6 +89,7 @@ std::string examples(const std::string& command) {
       {"check",
        {"pare check model.onnx --max-download-bytes 1MB",
         "pare check --budget budgets.yaml --baseline main.json --json new.json",
+        "pare check model.onnx --max-download-bytes 1MB --warn max-download-bytes=900KB --baseline main.json --max-growth 5%",
         "pare check --budget budgets.yaml --github    # automatic when GITHUB_ACTIONS=true"}},
       {"compare", {"pare compare model.onnx small.onnx --data samples/", "pare compare a.onnx b.onnx --json -"}},
       {"run",

@@ -18,18 +18,20 @@ std::map<std::string, std::string> BudgetArgs::given() const {
   return out;
 }
 
-void add_budget_options(CLI::App& sub, BudgetArgs& a) {
+void add_budget_options(CLI::App& sub, BudgetArgs& a, bool with_baseline) {
   const std::map<std::string, std::string> help = {
       {"max-bytes", "budget: the file's size at most SIZE (5MB, 750KiB, 120000); else exit 1"},
       {"max-download-bytes", "budget: its compressed (download) size at most SIZE"},
       {"max-params", "budget: at most N parameters (200000, 1.5M)"},
       {"max-macs", "budget: at most N multiply-accumulates (50M, 2G; counted by one run, see --dim)"},
+      {"max-growth", "budget, with --baseline: each size figure at most PERCENT over the baseline's (5%)"},
       {"min-sqnr", "budget, with --data: every output's SQNR at least DB"},
       {"min-cosine", "budget, with --data: every output's cosine similarity at least X"},
       {"max-top1-drop", "budget, with --data: top-1 disagreement of any class-score output at most POINTS"},
       {"min-accuracy", "budget, with --data and --labels: top-1 accuracy at least X (0..1)"},
   };
   for (const auto& key : metrics::budget_keys()) {
+    if (key == metrics::growth_budget_key() && !with_baseline) continue;
     a.values[key];
     a.options[key] = sub.add_option("--" + key, a.values[key], help.at(key));
   }

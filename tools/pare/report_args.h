@@ -24,7 +24,8 @@ struct BudgetArgs {
   std::vector<std::string> dims;
   std::map<std::string, std::string> given() const;  // budget key -> text, the flags given
 };
-void add_budget_options(CLI::App& sub, BudgetArgs& a);
+// The budget flags; --max-growth only `with_baseline` (pare check, which has one).
+void add_budget_options(CLI::App& sub, BudgetArgs& a, bool with_baseline = false);
 
 // Where a report goes: JSON, Markdown and HTML, each when its path is not empty.
 // "-" is standard output; then the human text goes to stderr, so that a pipe
