@@ -58,24 +58,30 @@ test: build
 	@scripts/setup_ort.sh
 	@cd $(BUILD) && ctest -j$(JOBS) --output-on-failure --timeout 1200
 
-# The test suite built with AddressSanitizer and UndefinedBehaviorSanitizer
-# (every finding fatal) in its own build folder; see docs/security.md.
-ASAN_BUILD ?= build-asan
-SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-test-sanitize: setup
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Release -DPARE_SANITIZE=ON >/dev/null
-	@cmake --build $(ASAN_BUILD) -j$(JOBS)
-	@scripts/fetch_models.sh
-	@scripts/setup_ort.sh
-	@cd $(ASAN_BUILD) && $(SANITIZER_ENV) ctest -j$(JOBS) --output-on-failure --timeout 2400
-
-# libFuzzer targets (fuzz/, Debian's clang) built in their own folder, then
-# each run for FUZZ_SECONDS (after replaying fuzz/regressions/); see docs/security.md.
+# AddressSanitizer and UndefinedBehaviorSanitizer, every finding fatal, in one
+# clang build ($(FUZZ_BUILD)) that holds both the libFuzzer targets (make fuzz)
+# and the whole test suite (make test-sanitize); see docs/security.md.
+# SANITIZE_AREAS="base ir ..." builds and runs only those test areas (tests/<area>/),
+# as CI does to fit its time.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+SANITIZE_AREAS ?=
+FUZZ_CONFIG := -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DPARE_FUZZ=ON
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+SANITIZE_TARGETS := $(if $(SANITIZE_AREAS),$(patsubst %,--target pare_%_tests,$(SANITIZE_AREAS)))
+SANITIZE_LABELS := $(if $(SANITIZE_AREAS),-L '^($(shell echo $(SANITIZE_AREAS) | tr ' ' '|'))$$')
+test-sanitize: setup
+	@cmake -S . -B $(FUZZ_BUILD) $(FUZZ_CONFIG) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) $(SANITIZE_TARGETS)
+	@scripts/fetch_models.sh
+	@scripts/setup_ort.sh
+	@cd $(FUZZ_BUILD) && $(SANITIZER_ENV) ctest -j$(JOBS) --output-on-failure --timeout 2400 $(SANITIZE_LABELS)
+
+# The libFuzzer targets (fuzz/), each run for FUZZ_SECONDS after replaying
+# fuzz/regressions/.
 fuzz: setup
-	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DPARE_FUZZ=ON >/dev/null
+	@cmake -S . -B $(FUZZ_BUILD) $(FUZZ_CONFIG) >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_targets
 	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
@@ -93,4 +99,4 @@ bench: build
 	@bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(ARM_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(ARM_BUILD)

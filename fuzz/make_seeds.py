@@ -104,7 +104,8 @@ def main():
     y = os.path.join(out, "yaml_fuzz")
     write(os.path.join(y, "budget.yaml"),
           "models:\n  - path: out/heads.onnx\n    max-download-bytes: 80KB\n  - path: out/*.onnx\n"
-          "    max-params: 1M\n    max-macs: 2G\n")
+          "    max-params: 1M\n    max-macs: 2G\n    max-growth: 5%\n    warn:\n      max-download-bytes: 60KB\n"
+          "      max-growth: 1%\n")
     write(os.path.join(y, "plan.yaml"),
           "model: models/face.onnx\noutput: out/\nimage: {size: 128x128, mean: \"0.5\", std: \"0.5\", "
           "layout: NHWC, channels: rgb}\ndims: {batch: 1}\nsubtasks:\n  detector:\n"

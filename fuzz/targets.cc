@@ -64,7 +64,13 @@ void pipeline_input(const uint8_t* data, size_t size) {
 // options, scalars).
 void yaml_input(const uint8_t* data, size_t size) {
   std::string path = scratch_file(data, size, ".yaml");
-  check_contract([&] { formats::load_budget_file(path); });
+  check_contract([&] {  // the file, then its limits as pare check parses them
+    formats::BudgetFile file = formats::load_budget_file(path);
+    for (const auto& e : file.entries) {
+      metrics::parse_budget(e.limits);
+      metrics::parse_budget(e.warn);
+    }
+  });
   check_contract([&] { formats::load_plan(path); });
   check_contract([&] {
     YAML::Node root = formats::load_yaml_file(path);

@@ -5,6 +5,7 @@
 #include "formats/onnx/onnx.h"
 #include "formats/yaml/budget_file.h"
 #include "jobs/measure.h"
+#include "lib/runtime/inputs.h"
 
 namespace pare::jobs {
 namespace {
@@ -54,6 +55,22 @@ struct Row {
   std::map<std::string, int64_t> dims;
 };
 
+// Notes the line of each limit of `e` that made `after` tighter than `before`
+// (all of them for the first entry that names the model).
+void note_lines(std::map<std::string, int>& lines, const metrics::Budget& before, const metrics::Budget& after,
+                const formats::BudgetEntry& e, const std::string& prefix) {
+  for (const auto& key : metrics::budget_keys())
+    if (e.lines.count(prefix + key) && metrics::limit_of(after, key) != metrics::limit_of(before, key))
+      lines[prefix + key] = e.lines.at(prefix + key);
+}
+
+// Forgets the lines of the limits that `flags` made tighter: they come from the command line.
+void forget_lines(std::map<std::string, int>& lines, const metrics::Budget& before, const metrics::Budget& after,
+                  const std::string& prefix) {
+  for (const auto& key : metrics::budget_keys())
+    if (metrics::limit_of(after, key) != metrics::limit_of(before, key)) lines.erase(prefix + key);
+}
+
 std::vector<Row> select_rows(const formats::BudgetFile& budget, const std::vector<EntryLimits>& limits,
                              const std::vector<std::string>& files) {
   std::vector<Row> rows;
@@ -66,14 +83,16 @@ std::vector<Row> select_rows(const formats::BudgetFile& budget, const std::vecto
       r = &rows.emplace_back();
       r->model.name = name;
       r->model.path = path;
-      r->model.budget = limits[i].fail;
-      r->model.warn = limits[i].warn;
       r->dims = e.dims;
     } else {
-      r->model.budget = metrics::tightest(r->model.budget, limits[i].fail);
-      r->model.warn = metrics::tightest(r->model.warn, limits[i].warn);
       for (const auto& [k, v] : e.dims) r->dims.emplace(k, v);
     }
+    metrics::CheckedModel& m = r->model;
+    metrics::Budget held = metrics::tightest(m.budget, limits[i].fail), warned = metrics::tightest(m.warn, limits[i].warn);
+    note_lines(m.limit_lines, m.budget, held, e, "");
+    note_lines(m.limit_lines, m.warn, warned, e, "warn.");
+    m.budget = held;
+    m.warn = warned;
     if (e.compares()) {
       if (r->compare && !same_comparison(*r->compare, e))
         fail("{}: line {}: {} is also matched by the entry on line {}, which compares it with another reference or "
@@ -140,6 +159,21 @@ metrics::Evaluation compare(const Row& r, const formats::BudgetFile& budget, Run
   }
 }
 
+// The peak of the runner's intermediate tensors in its first run (the largest:
+// later runs reuse what the first one allocated), then its latency (median of
+// kTimedRuns after warm-ups, one thread), on seeded inputs; unknown with the
+// reason when the model cannot run.
+constexpr int kTimedRuns = 10;
+void measure_runs(metrics::Measured& m, Runner& runner, const std::map<std::string, int64_t>& dims) {
+  try {
+    runner.session().run(rt::random_feed(runner.model(), dims));
+    m.runner_peak_memory = runner.session().last_stats().peak_bytes;
+    m.runner_latency_ms = measure_latency(runner, dims, kTimedRuns).median_ms;
+  } catch (const Error& e) {
+    m.run_reason = e.what();
+  }
+}
+
 void measure(Row& r, const formats::BudgetFile& budget, const CheckJob& job, Progress& progress) {
   metrics::CheckedModel& m = r.model;
   metrics::ModelFacts facts;
@@ -157,6 +191,7 @@ void measure(Row& r, const formats::BudgetFile& budget, const CheckJob& job, Pro
     m.evaluation = compare(r, budget, runner, progress);
   }
   m.measured = metrics::measured(facts, m.evaluation ? &*m.evaluation : nullptr);
+  if (m.budget.needs_runs() || m.warn.needs_runs()) measure_runs(m.measured, runner, r.dims);
   if (m.budget.needs_baseline() || m.warn.needs_baseline()) {
     if (!job.baseline) m.growth_unchecked = "no baseline";
     else if (auto it = job.baseline->find(m.name); it != job.baseline->end()) m.measured.baseline = it->second;
@@ -197,8 +232,11 @@ metrics::CheckReport check(const CheckJob& job, Progress& progress) {
   metrics::CheckReport report;
   report.budget_file = job.budget_file;
   for (auto& r : rows) {
-    r.model.budget = metrics::tightest(r.model.budget, job.budget);
-    r.model.warn = metrics::tightest(r.model.warn, job.warn);
+    metrics::Budget held = metrics::tightest(r.model.budget, job.budget), warned = metrics::tightest(r.model.warn, job.warn);
+    forget_lines(r.model.limit_lines, r.model.budget, held, "");
+    forget_lines(r.model.limit_lines, r.model.warn, warned, "warn.");
+    r.model.budget = held;
+    r.model.warn = warned;
     if ((job.budget.needs_data() || job.warn.needs_data()) && !r.compare)
       fail("{}: a fidelity budget needs a reference and samples, which no entry of {} gives it", r.model.name,
            job.budget_file);

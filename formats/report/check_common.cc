@@ -26,11 +26,15 @@ std::vector<Measure> measures(const metrics::CheckedModel& m) {
       {"parameters", "params", m.measured.params, b.max_params, w.max_params},
   };
   if (b.max_macs || w.max_macs) out.push_back({"MACs", "macs", m.measured.macs, b.max_macs, w.max_macs});
+  if (b.max_runner_peak_memory || w.max_runner_peak_memory)
+    out.push_back({"runner peak memory", "runner_peak_memory", m.measured.runner_peak_memory, b.max_runner_peak_memory,
+                   w.max_runner_peak_memory});
   return out;
 }
 
-const std::vector<FidelityMeasure>& fidelity_measures() {
-  static const std::vector<FidelityMeasure> m = {{"SQNR", "SQNR", " dB", 2},
+const std::vector<RealMeasure>& real_measures() {
+  static const std::vector<RealMeasure> m = {{"runner latency", "Runner latency", " ms", 2},
+                                             {"SQNR", "SQNR", " dB", 2},
                                                  {"cosine", "Cosine", "", 6},
                                                  {"top-1 drop", "Top-1 drop", " points", 2},
                                                  {"accuracy", "Accuracy", "", 4}};
@@ -97,17 +101,17 @@ std::string limit_text(const Measure& m) {
   return parts.empty() ? "-" : join(parts, ", ");
 }
 
-std::string fidelity_value(const FidelityMeasure& f, const metrics::BudgetResult& b) {
+std::string real_value(const RealMeasure& f, const metrics::BudgetResult& b) {
   auto v = real(b.value);
   return v ? fmt::format("{:.{}f}{}", *v, f.decimals, f.unit) : "unknown";
 }
 
-const metrics::BudgetResult* fidelity_result(const metrics::CheckedModel& m, const FidelityMeasure& f) {
+const metrics::BudgetResult* real_result(const metrics::CheckedModel& m, const RealMeasure& f) {
   const metrics::BudgetResult* b = result_of(m, f.what);
   return b ? b : result_of(m, f.what, metrics::Level::warn);
 }
 
-std::string fidelity_limit(const metrics::CheckedModel& m, const FidelityMeasure& f) {
+std::string real_limit(const metrics::CheckedModel& m, const RealMeasure& f) {
   std::vector<std::string> parts;
   if (const auto* b = result_of(m, f.what)) parts.push_back(fmt::format("{}{}", real(b->limit).value_or(0), f.unit));
   if (const auto* w = result_of(m, f.what, metrics::Level::warn))
@@ -142,7 +146,7 @@ std::string change(const Measure& m, const json* base) {
   return fmt::format("{}, {:+.1f}%", amount, 100.0 * static_cast<double>(d) / static_cast<double>(old));
 }
 
-std::string change(const FidelityMeasure& f, const metrics::BudgetResult& b, const json* base) {
+std::string change(const RealMeasure& f, const metrics::BudgetResult& b, const json* base) {
   if (!base) return "new";
   auto v = real(b.value);
   if (!v || !base->contains("budgets") || !(*base)["budgets"].is_array()) return "";

@@ -25,18 +25,20 @@ struct Measure {
   std::optional<int64_t> value;
   std::optional<int64_t> limit, warn_limit;
 };
-// Bytes, download bytes, parameters; MACs when a limit (of either level) asks for them.
+// Bytes, download bytes, parameters; MACs and the runner's peak memory when a
+// limit (of either level) asks for them.
 std::vector<Measure> measures(const metrics::CheckedModel& m);
 
-// The fidelity budgets as check_limits names them, in report order: the
-// column title, the unit and the decimals shown.
-struct FidelityMeasure {
+// The measures with a real value (the runner's latency, and the fidelity
+// budgets) as check_limits names them, in report order: the column title, the
+// unit and the decimals shown.
+struct RealMeasure {
   const char* what;
   const char* title;
   const char* unit;
   int decimals;
 };
-const std::vector<FidelityMeasure>& fidelity_measures();
+const std::vector<RealMeasure>& real_measures();
 
 // The result for `what` at `level`, or nullptr.
 const metrics::BudgetResult* result_of(const metrics::CheckedModel& m, std::string_view what,
@@ -59,11 +61,11 @@ std::string growth_limit(const metrics::CheckedModel& m, std::string_view what);
 std::string value_text(const Measure& m);
 // "1.00 MB", "1.00 MB, warn 900.00 kB", "warn 900.00 kB", "-".
 std::string limit_text(const Measure& m);
-std::string fidelity_value(const FidelityMeasure& f, const metrics::BudgetResult& b);
+std::string real_value(const RealMeasure& f, const metrics::BudgetResult& b);
 // The result of a fidelity measure at either level (the fail level's first), or nullptr.
-const metrics::BudgetResult* fidelity_result(const metrics::CheckedModel& m, const FidelityMeasure& f);
+const metrics::BudgetResult* real_result(const metrics::CheckedModel& m, const RealMeasure& f);
 // "30 dB", "30 dB, warn 35 dB".
-std::string fidelity_limit(const metrics::CheckedModel& m, const FidelityMeasure& f);
+std::string real_limit(const metrics::CheckedModel& m, const RealMeasure& f);
 
 // The size figures of each model of a baseline, for max-growth.
 std::map<std::string, metrics::Measured::Sizes> baseline_sizes(const Baseline& baseline);
@@ -72,6 +74,6 @@ const nlohmann::json* baseline_of(const Baseline& baseline, const std::string& n
 // "+120.00 kB, +4.0%", "-1200, -0.5%", "no change", "new" (no baseline entry), "" (no baseline value).
 std::string change(const Measure& m, const nlohmann::json* base);
 // The change of a fidelity value since the baseline ("+0.52 dB", "no change", "new", "").
-std::string change(const FidelityMeasure& f, const metrics::BudgetResult& b, const nlohmann::json* base);
+std::string change(const RealMeasure& f, const metrics::BudgetResult& b, const nlohmann::json* base);
 
 }  // namespace pare::formats

@@ -164,7 +164,8 @@ json limits_json(const metrics::CheckedModel& m, metrics::Level level) {
   static const std::map<std::string, std::string> keys = {
       {"bytes", "bytes"},      {"download bytes", "download_bytes"}, {"parameters", "params"},
       {"MACs", "macs"},        {"SQNR", "min_sqnr"},                 {"cosine", "min_cosine"},
-      {"top-1 drop", "max_top1_drop"}, {"accuracy", "min_accuracy"}};
+      {"top-1 drop", "max_top1_drop"}, {"accuracy", "min_accuracy"},
+      {"runner latency", "runner_latency_ms"}, {"runner peak memory", "runner_peak_memory"}};
   json limits = json::object();
   for (const auto& b : m.results)
     if (b.level == level) limits[metrics::is_growth(b.what) ? "max_growth" : keys.at(b.what)] = figure_json(b.limit);
@@ -192,6 +193,9 @@ json check_json(const metrics::CheckReport& report) {
     m["params"] = r.measured.params;
     if (r.measured.macs) m["macs"] = *r.measured.macs;
     if (!r.measured.macs_reason.empty()) m["macs_unknown_reason"] = r.measured.macs_reason;
+    // Measured on this machine by pare's runner, when a limit asks (not reproducible: latency).
+    if (r.measured.runner_latency_ms) m["runner_latency_ms"] = *r.measured.runner_latency_ms;
+    if (r.measured.runner_peak_memory) m["runner_peak_memory"] = *r.measured.runner_peak_memory;
     m["limits"] = limits_json(r, metrics::Level::fail);
     m["failures"] = failures_json(r, metrics::Level::fail);
     if (!r.warn.empty()) {  // the warn level, when one is set

@@ -188,9 +188,9 @@ std::string checked_model_text(const metrics::CheckedModel& r, const Baseline* b
     row.push_back(status_of(r, what));
     cells.push_back(row);
   }
-  for (const auto& m : fidelity_measures())
-    if (const metrics::BudgetResult* b = fidelity_result(r, m)) {
-      std::vector<std::string> row = {m.what, fidelity_value(m, *b), fidelity_limit(r, m)};
+  for (const auto& m : real_measures())
+    if (const metrics::BudgetResult* b = real_result(r, m)) {
+      std::vector<std::string> row = {m.what, real_value(m, *b), real_limit(r, m)};
       if (baseline) row.push_back(change(m, *b, base));
       row.push_back(status_of(r, m.what));
       cells.push_back(row);

@@ -90,8 +90,9 @@ void parse_budget_key(const Plan& p, Subtask& s, const YAML::Node& v, int at, co
     s.budget_texts[bk] = text;
   }
   s.budget = parse_budget_at(s.budget_texts, fmt::format("{}: line {}: {}: budget: ", p.path, at, where));
-  if (s.budget.needs_baseline())
-    fail("{}: line {}: {}: budget: max-growth compares with a baseline, which only pare check has", p.path, at, where);
+  if (s.budget.check_only())
+    fail("{}: line {}: {}: budget: {} are measured by pare check only (a baseline, timed runs)", p.path, at, where,
+         join(metrics::check_only_budget_keys(), ", "));
   if (s.budget.needs_data() && p.data.empty())
     fail("{}: line {}: {}: budget: min-sqnr, min-cosine, max-top1-drop and min-accuracy need 'data' (the samples to "
          "compare on)", p.path, at, where);

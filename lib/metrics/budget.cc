@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 
 #include "lib/base/strings.h"
 
@@ -83,15 +84,26 @@ void add_growth(std::vector<BudgetResult>& out, const std::string& what, std::op
 }  // namespace
 
 const std::vector<std::string>& budget_keys() {
-  static const std::vector<std::string> keys = {"max-bytes", "max-download-bytes", "max-params",
-                                                "max-macs",  "max-growth",         "min-sqnr",
-                                                "min-cosine", "max-top1-drop",     "min-accuracy"};
+  static const std::vector<std::string> keys = {
+      "max-bytes",  "max-download-bytes", "max-params",    "max-macs",    "max-runner-latency", "max-runner-peak-memory",
+      "max-growth", "min-sqnr",           "min-cosine",    "max-top1-drop", "min-accuracy"};
   return keys;
 }
 
-const std::string& growth_budget_key() {
-  static const std::string key = "max-growth";
-  return key;
+const std::vector<std::string>& check_only_budget_keys() {
+  static const std::vector<std::string> keys = {"max-runner-latency", "max-runner-peak-memory", "max-growth"};
+  return keys;
+}
+
+std::string budget_key_of(std::string_view what) {
+  static const std::map<std::string, std::string, std::less<>> keys = {
+      {"bytes", "max-bytes"},       {"download bytes", "max-download-bytes"}, {"parameters", "max-params"},
+      {"MACs", "max-macs"},         {"runner latency", "max-runner-latency"},
+      {"runner peak memory", "max-runner-peak-memory"},                      {"SQNR", "min-sqnr"},
+      {"cosine", "min-cosine"},     {"top-1 drop", "max-top1-drop"},          {"accuracy", "min-accuracy"}};
+  if (is_growth(what)) return "max-growth";
+  auto it = keys.find(what);
+  return it == keys.end() ? "" : it->second;
 }
 
 const std::vector<std::string>& fidelity_budget_keys() {
@@ -122,6 +134,10 @@ Budget parse_budget(const std::map<std::string, std::string>& texts) {
   b.max_download_bytes = size("max-download-bytes");
   b.max_params = count("max-params");
   b.max_macs = count("max-macs");
+  if (has("max-runner-latency"))
+    b.max_runner_latency_ms = parse_value("max-runner-latency", texts.at("max-runner-latency"),
+                                          [](const std::string& t) { return parse_duration_ms(t); });
+  b.max_runner_peak_memory = size("max-runner-peak-memory");
   if (has("max-growth"))
     b.max_growth = parse_value("max-growth", texts.at("max-growth"), [](const std::string& t) { return parse_growth(t); });
   if (has("min-sqnr")) b.min_sqnr = parse_ranged("min-sqnr", texts.at("min-sqnr"), -1e9, 1e9, "a number of dB (e.g. 30)");
@@ -147,12 +163,33 @@ Budget tightest(const Budget& a, const Budget& b) {
   t.max_download_bytes = pick(a.max_download_bytes, b.max_download_bytes, false);
   t.max_params = pick(a.max_params, b.max_params, false);
   t.max_macs = pick(a.max_macs, b.max_macs, false);
+  t.max_runner_latency_ms = pick(a.max_runner_latency_ms, b.max_runner_latency_ms, false);
+  t.max_runner_peak_memory = pick(a.max_runner_peak_memory, b.max_runner_peak_memory, false);
   t.max_growth = pick(a.max_growth, b.max_growth, false);
   t.min_sqnr = pick(a.min_sqnr, b.min_sqnr, true);
   t.min_cosine = pick(a.min_cosine, b.min_cosine, true);
   t.max_top1_drop = pick(a.max_top1_drop, b.max_top1_drop, false);
   t.min_accuracy = pick(a.min_accuracy, b.min_accuracy, true);
   return t;
+}
+
+Figure limit_of(const Budget& b, std::string_view key) {
+  auto figure = [](const auto& limit) -> Figure {
+    if (!limit) return {};
+    return *limit;
+  };
+  if (key == "max-bytes") return figure(b.max_bytes);
+  if (key == "max-download-bytes") return figure(b.max_download_bytes);
+  if (key == "max-params") return figure(b.max_params);
+  if (key == "max-macs") return figure(b.max_macs);
+  if (key == "max-runner-latency") return figure(b.max_runner_latency_ms);
+  if (key == "max-runner-peak-memory") return figure(b.max_runner_peak_memory);
+  if (key == "max-growth") return figure(b.max_growth);
+  if (key == "min-sqnr") return figure(b.min_sqnr);
+  if (key == "min-cosine") return figure(b.min_cosine);
+  if (key == "max-top1-drop") return figure(b.max_top1_drop);
+  if (key == "min-accuracy") return figure(b.min_accuracy);
+  return {};
 }
 
 void add_fidelity(Measured& m, const std::vector<OutputDiff>& outputs, std::optional<double> accuracy) {
@@ -192,6 +229,23 @@ std::vector<BudgetResult> check_limits(const Budget& budget, const Measured& m, 
   size_limit("download bytes", m.download_bytes, budget.max_download_bytes, true);
   size_limit("parameters", m.params, budget.max_params, true);
   size_limit("MACs", m.macs.value_or(-1), budget.max_macs, m.macs.has_value());
+  if (budget.max_runner_latency_ms)
+    out.push_back(fidelity_result("runner latency", m.runner_latency_ms, *budget.max_runner_latency_ms, false, "ms", 2,
+                                  m.run_reason, level));
+  if (budget.max_runner_peak_memory) {
+    const char* what = "runner peak memory";
+    int64_t limit = *budget.max_runner_peak_memory;
+    BudgetResult r{what, m.runner_peak_memory ? Figure(*m.runner_peak_memory) : Figure(), limit, true, "", level};
+    if (!m.runner_peak_memory) {
+      r.ok = false;
+      r.failure = fmt::format("{} unknown ({}), {} {} cannot be checked", what, m.run_reason, limit_word(level),
+                              format_amount(what, limit));
+    } else if (*m.runner_peak_memory > limit) {
+      r.ok = false;
+      r.failure = describe({what, *m.runner_peak_memory, limit}, level);
+    }
+    out.push_back(r);
+  }
   if (budget.max_growth && m.baseline) {
     const Measured::Sizes& before = *m.baseline;
     add_growth(out, "bytes", m.bytes, before.bytes, *budget.max_growth, level);
@@ -234,7 +288,9 @@ std::vector<BudgetFailure> check_budget(const Measured& m, const Budget& b) {
   return out;
 }
 
-bool is_byte_amount(std::string_view what) { return what == "bytes" || what == "download bytes"; }
+bool is_byte_amount(std::string_view what) {
+  return what == "bytes" || what == "download bytes" || what == "runner peak memory";
+}
 
 std::string format_amount(std::string_view what, int64_t value) {
   return is_byte_amount(what) ? human_bytes(value) : std::to_string(value);
@@ -267,6 +323,22 @@ int64_t parse_count(std::string_view text) {
   double value = std::stod(number) * scale;
   if (value >= 9.2e18) fail("'{}' is too large a count", text);  // beyond int64
   return static_cast<int64_t>(std::llround(value));
+}
+
+double parse_duration_ms(std::string_view text) {
+  std::string t(text);
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  size_t unit_at = t.find_first_not_of("0123456789.");
+  std::optional<double> v;
+  double scale = 0;
+  if (unit_at != std::string::npos && unit_at > 0) {
+    std::string number = t.substr(0, unit_at), unit = t.substr(unit_at);
+    while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+    scale = unit == "us" ? 1e-3 : unit == "ms" ? 1 : unit == "s" ? 1e3 : 0;
+    v = parse_number(number);
+  }
+  if (!v || scale == 0 || *v < 0) fail("'{}' is not a duration (examples: 20ms, 1.5s, 250us)", text);
+  return *v * scale;
 }
 
 double parse_growth(std::string_view text) {

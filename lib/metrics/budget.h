@@ -27,23 +27,37 @@ namespace pare::metrics {
 struct Budget {
   std::optional<int64_t> max_bytes, max_download_bytes, max_params, max_macs;
   std::optional<double> min_sqnr, min_cosine, max_top1_drop, min_accuracy;
+  // Measured by runs of pare's runner on this machine, one thread, seeded
+  // inputs (named so: a phone's figures differ): the median latency of timed
+  // runs, and the most bytes its intermediate tensors take at once (weights are
+  // the file's bytes, not counted here). Only pare check measures them.
+  std::optional<double> max_runner_latency_ms;
+  std::optional<int64_t> max_runner_peak_memory;
   // The largest growth, in percent, of each size figure over a baseline's (the
   // report of an earlier pare check): only pare check has one.
   std::optional<double> max_growth;
   // True when a limit compares the model with a reference on samples.
   bool needs_data() const { return min_sqnr || min_cosine || max_top1_drop || min_accuracy; }
   bool needs_baseline() const { return max_growth.has_value(); }
+  bool needs_runs() const { return max_runner_latency_ms || max_runner_peak_memory; }
+  // True when a limit only pare check can measure (a baseline, timed runs).
+  bool check_only() const { return needs_baseline() || needs_runs(); }
   bool empty() const {
-    return !max_bytes && !max_download_bytes && !max_params && !max_macs && !needs_data() && !needs_baseline();
+    return !max_bytes && !max_download_bytes && !max_params && !max_macs && !needs_data() && !check_only();
   }
+  bool operator==(const Budget&) const = default;
 };
 
 // The budget keys in report order (shrink's budget flags without "--", and
-// max-growth, which needs a baseline); the four that compare the model with a
-// reference on samples; the one that compares it with a baseline.
+// the ones only pare check measures); the four that compare the model with a
+// reference on samples; the ones only pare check measures (runner latency and
+// memory, growth since a baseline).
 const std::vector<std::string>& budget_keys();
 const std::vector<std::string>& fidelity_budget_keys();
-const std::string& growth_budget_key();
+const std::vector<std::string>& check_only_budget_keys();
+// The budget key that limits a result's measure ("bytes" -> "max-bytes",
+// "download bytes growth" -> "max-growth").
+std::string budget_key_of(std::string_view what);
 
 // A bad budget text: `key` is the budget key ("max-bytes"); the message says
 // what is wrong with the value ("'5XB' is not a size (examples: ...)").
@@ -68,6 +82,9 @@ struct Measured {
   std::string macs_reason;      // why MACs are unknown ("" when not said)
   std::optional<double> sqnr, cosine, top1_drop, accuracy;
   std::string top1_reason = "no output holds class scores", compare_reason = "no outputs compared";
+  std::optional<double> runner_latency_ms;   // median of timed runs, when a limit asks
+  std::optional<int64_t> runner_peak_memory; // the runner's intermediate tensors at their peak, when a limit asks
+  std::string run_reason = "not measured";   // why the two are unknown
   // The size figures of a baseline (an earlier report of the same model), for
   // max-growth; nullopt when there is none or it does not have the model.
   struct Sizes {
@@ -80,6 +97,8 @@ void add_fidelity(Measured& m, const std::vector<OutputDiff>& outputs, std::opti
 
 // A figure of a budget line: unknown, a count (sizes, parameters, MACs) or a real.
 using Figure = std::variant<std::monostate, int64_t, double>;
+// A budget's limit for `key` (a budget key), unknown when it sets none.
+Figure limit_of(const Budget& b, std::string_view key);
 
 // What a limit that does not hold means: a failure (exit 1), or a warning
 // that is reported and lets the check pass.
@@ -129,6 +148,9 @@ std::string describe(const BudgetFailure& failure, Level level = Level::fail);
 
 // Parses a count: "200000", "50M", "1.5k", "2G" (1000-based); throws pare::Error on bad text.
 int64_t parse_count(std::string_view text);
+// Parses a duration in milliseconds: "20ms", "1.5s", "250us", "20 ms"; throws
+// pare::Error on bad text (the unit is required).
+double parse_duration_ms(std::string_view text);
 // Parses a growth in percent: "5%", "0.5%"; throws pare::Error on bad text (the
 // percent sign is required, so "5" cannot be read as 5% or as 500%).
 double parse_growth(std::string_view text);

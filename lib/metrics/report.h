@@ -126,6 +126,10 @@ struct CheckedModel {
   std::optional<Evaluation> evaluation;
   std::vector<BudgetResult> results;  // every limit (fail level, then warn level), held or not
   std::string growth_unchecked;       // why a growth limit was not checked ("no baseline"); "" when it was
+  // The budget file line of each limit: budget key ("warn." + key at the warn
+  // level) -> the line of the entry whose value is the tightest; none for limits
+  // given as flags.
+  std::map<std::string, int> limit_lines;
   bool over() const;                  // a fail-level limit does not hold
   bool warned() const;                // a warn-level limit does not hold
 };

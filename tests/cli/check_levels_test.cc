@@ -1,9 +1,12 @@
-// pare check's warn level and growth limits, as size-limit's users expect of a
-// CI gate: a limit at the warn level is reported ("pare: check warning", a
-// GitHub ::warning, JUnit output, JSON "warnings") and passes; max-growth holds
-// each size figure to a percentage over the baseline's, just above the real
-// growth it passes, just below it fails; without a baseline it is not checked,
-// and says so. Mistakes in either are bad input (exit 2, one line).
+// pare check's warn level, growth limits and runner budgets, as size-limit's
+// users expect of a CI gate: a limit at the warn level is reported ("pare: check
+// warning", a GitHub ::warning, JUnit output, JSON "warnings") and passes;
+// max-growth holds each size figure to a percentage over the baseline's, just
+// above the real growth it passes, just below it fails; without a baseline it is
+// not checked, and says so. The runner's peak memory is held both ways around the
+// figure a session here measures; its latency is shown, never asserted on.
+// Annotations point at the budget file's line of the tightest limit. Mistakes
+// are bad input (exit 2, one line).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,6 +16,8 @@
 #include "formats/yaml/plan.h"
 #include "lib/base/strings.h"
 #include "lib/metrics/budget.h"
+#include "lib/runtime/inputs.h"
+#include "lib/runtime/session.h"
 #include "tests/cli/check_support.h"
 
 namespace pare {
@@ -92,10 +97,12 @@ TEST(CheckWarn, CiViewsTellWarningsFromFailures) {
                                  dir + "/budget.yaml", "--github", "--junit", dir + "/junit.xml", "--json",
                                  dir + "/out.json"});
   EXPECT_EQ(c.exit_code, 1) << c.err;
-  EXPECT_EQ(count(c.out, "::warning file=models/face.onnx::bytes "), 1u) << c.out;
+  // At the lines of the budget file that set each limit (warn's own line for the warning).
+  std::string at = "file=" + dir + "/budget.yaml,line=";
+  EXPECT_EQ(count(c.out, "::warning " + at + "4::models/face.onnx: bytes "), 1u) << c.out;
   EXPECT_NE(c.out.find(" exceeds warn level "), std::string::npos) << c.out;
-  EXPECT_EQ(count(c.out, "::error file=models/cls.onnx::bytes "), 1u) << c.out;
-  EXPECT_EQ(count(c.out, "::error file=models/face.onnx"), 0u) << c.out;
+  EXPECT_EQ(count(c.out, "::error " + at + "6::models/cls.onnx: bytes "), 1u) << c.out;
+  EXPECT_EQ(count(c.out, "::error "), 1u) << c.out;
 
   std::string md = read_file(summary);
   EXPECT_NE(md.find("1 of 2 models over budget, 1 past a warn level."), std::string::npos) << md;
@@ -222,8 +229,105 @@ TEST(CheckGrowth, APlanBudgetCannotHoldGrowth) {
     formats::load_plan(dir + "/plan.yaml");
     ADD_FAILURE() << "a plan budget with max-growth was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("max-growth compares with a baseline"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("max-growth are measured by pare check only"), std::string::npos) << e.what();
   }
+}
+
+TEST(CheckAnnotations, AtTheLineOfTheTightestLimit) {
+  Real face = measure(kFace);
+  // Two entries name the face model; the second's limit is the tighter one.
+  std::string dir = workspace(fmt::format(
+      "models:\n  - path: \"models/*.onnx\"\n    max-bytes: {}\n  - path: models/face.onnx\n    max-bytes: {}\n",
+      face.bytes - 1, face.bytes - 2));
+  auto c = testing::run_command(
+      {"env", "-u", "GITHUB_STEP_SUMMARY", testing::pare_bin(), "check", "--budget", dir + "/budget.yaml", "--github"});
+  EXPECT_EQ(c.exit_code, 1);
+  std::string at = "::error file=" + dir + "/budget.yaml,line=";
+  EXPECT_EQ(count(c.out, at + "5::models/face.onnx: bytes "), 1u) << c.out;
+  EXPECT_EQ(count(c.out, at + "3::models/face.onnx: "), 0u) << c.out;
+  EXPECT_EQ(count(c.out, at + "3::models/cls.onnx: bytes "), 1u) << c.out;  // the glob's limit holds the classifier
+  // A flag tighter than every entry: the limit comes from the command line, the annotation from the model.
+  auto flag = testing::run_command({"env", "-u", "GITHUB_STEP_SUMMARY", testing::pare_bin(), "check", "--budget",
+                                    dir + "/budget.yaml", "--github", "--max-bytes", "1"});
+  EXPECT_EQ(count(flag.out, "::error file=models/face.onnx::bytes "), 1u) << flag.out;
+  EXPECT_EQ(count(flag.out, ",line="), 0u) << flag.out;
+}
+
+// The peak of the runner's intermediate tensors in one run on seeded inputs, as a session here measures it.
+int64_t runner_peak_memory(const std::string& path) {
+  ir::Model m = formats::onnx::load_model(path);
+  rt::Session session(m);
+  session.run(rt::random_feed(m, testing::dims_for(path)));
+  return session.last_stats().peak_bytes;
+}
+
+TEST(CheckRunner, PeakMemoryBothWaysAndLatencyShown) {
+  int64_t peak = runner_peak_memory(kFace);
+  ASSERT_GT(peak, 0);
+  auto budget = [&](int64_t limit) {
+    return workspace(fmt::format("models:\n  - path: models/face.onnx\n    max-runner-peak-memory: {}\n"
+                                 "    max-runner-latency: 100s\n",
+                                 limit));
+  };
+  std::string held = budget(peak);
+  auto ok = check(held, {"--json", held + "/out.json"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("runner peak memory"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("runner latency"), std::string::npos) << ok.out;
+  json j = json::parse(read_file(held + "/out.json"))["models"][0];
+  EXPECT_EQ(j["runner_peak_memory"], peak);
+  EXPECT_GT(j["runner_latency_ms"].get<double>(), 0.0);  // measured, whatever the machine
+  EXPECT_EQ(j["limits"]["runner_latency_ms"], 100000.0);
+
+  auto over = check(budget(peak - 1));
+  EXPECT_EQ(over.exit_code, 1) << over.out << over.err;
+  std::string v = human_bytes(peak), l = human_bytes(peak - 1);
+  if (v == l) v += fmt::format(" ({} B)", peak), l += fmt::format(" ({} B)", peak - 1);
+  EXPECT_EQ(over.err, "pare: check failed: models/face.onnx: runner peak memory " + v + " > budget " + l + "\n");
+
+  // A model that cannot run: unknown, which fails rather than passes.
+  std::string dyn = workspace("models:\n  - path: models/cls.onnx\n    max-runner-latency: 100s\n");
+  auto unknown = check(dyn);
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.out;
+  EXPECT_NE(unknown.err.find("runner latency unknown ("), std::string::npos) << unknown.err;
+}
+
+TEST(CheckRunner, MistakesAreBadInput) {
+  std::string dir = workspace("models: []\n");
+  auto file = [&](const std::string& yaml) {
+    write_file_atomic(dir + "/budget.yaml", yaml);
+    return check(dir);
+  };
+  expect_one_error_line(file("models:\n  - path: models/face.onnx\n    max-runner-latency: 20\n"),
+                        "line 3: max-runner-latency");
+  expect_one_error_line(file("models:\n  - path: models/face.onnx\n    max-runner-latency: 20 parsecs\n"),
+                        "not a duration");
+  expect_one_error_line(file("models:\n  - path: models/face.onnx\n    max-runner-peak-memory: lots\n"),
+                        "max-runner-peak-memory");
+  // Only pare check runs the model for these: shrink has no such flag, a plan refuses them.
+  auto shrink = testing::run_command({testing::pare_bin(), "shrink", dir + "/models/face.onnx", "-o", dir + "/s.onnx",
+                                      "--max-runner-latency", "20ms"});
+  EXPECT_EQ(shrink.exit_code, 2) << shrink.err;
+  write_file_atomic(dir + "/plan.yaml", "model: models/face.onnx\noutput: out/\nsubtasks:\n  all:\n    passes: fold\n"
+                                        "    budget: {max-runner-peak-memory: 1MB}\n");
+  EXPECT_THROW(formats::load_plan(dir + "/plan.yaml"), Error);
+}
+
+TEST(CheckRunner, LibraryFigures) {
+  EXPECT_EQ(metrics::parse_duration_ms("20ms"), 20.0);
+  EXPECT_EQ(metrics::parse_duration_ms("1.5s"), 1500.0);
+  EXPECT_EQ(metrics::parse_duration_ms("250 us"), 0.25);
+  for (const char* bad : {"20", "ms", "-1ms", "1h2", "fast"}) EXPECT_THROW(metrics::parse_duration_ms(bad), Error) << bad;
+  metrics::Budget b = metrics::parse_budget({{"max-runner-latency", "20ms"}, {"max-runner-peak-memory", "1MB"}});
+  metrics::Measured m;
+  m.runner_latency_ms = 23.126;
+  m.runner_peak_memory = 1000001;
+  auto r = metrics::check_limits(b, m);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].failure, "runner latency 23.13 ms > budget 20 ms");
+  EXPECT_EQ(r[1].failure, "runner peak memory 1.00 MB (1000001 B) > budget 1.00 MB (1000000 B)");
+  EXPECT_EQ(metrics::budget_key_of("runner latency"), "max-runner-latency");
+  EXPECT_EQ(metrics::budget_key_of("MACs growth"), "max-growth");
 }
 
 TEST(CheckGrowth, LibraryGrowthFigures) {

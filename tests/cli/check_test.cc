@@ -219,9 +219,11 @@ TEST(CheckGithub, AnnotationsAndStepSummary) {
   EXPECT_EQ(count(c.out, "::error "), 2u) << c.out;
   std::string v = human_bytes(face.bytes), l = human_bytes(face.bytes - 1);
   if (v == l) v += fmt::format(" ({} B)", face.bytes), l += fmt::format(" ({} B)", face.bytes - 1);
-  EXPECT_NE(c.out.find("::error file=models/face.onnx::bytes " + v + " exceeds budget " + l + "\n"), std::string::npos)
+  // Each annotation points at the budget file's line that sets the limit.
+  std::string at = "::error file=" + dir + "/budget.yaml,line=";
+  EXPECT_NE(c.out.find(at + "3::models/face.onnx: bytes " + v + " exceeds budget " + l + "\n"), std::string::npos)
       << c.out;
-  EXPECT_NE(c.out.find(fmt::format("::error file=models/face.onnx::parameters {} exceeds budget {}\n", face.params,
+  EXPECT_NE(c.out.find(fmt::format("{}4::models/face.onnx: parameters {} exceeds budget {}\n", at, face.params,
                                    face.params - 1)),
             std::string::npos)
       << c.out;
@@ -442,7 +444,10 @@ TEST(CheckFidelity, MinSqnrBothWays) {
   std::string failure = fmt::format("SQNR {:.1f} dB < budget {} dB", f.sqnr, limit);
   EXPECT_EQ(over.err, "pare: check failed: models/q.onnx: " + failure + "\n");
   EXPECT_NE(over.out.find("models/q.onnx: over"), std::string::npos) << over.out;
-  EXPECT_NE(over.out.find(fmt::format("::error file=models/q.onnx::SQNR {:.1f} dB is below budget {} dB\n", f.sqnr, limit)),
+  // min-sqnr is on line 5 of the budget file (after models, path, reference and data).
+  EXPECT_NE(over.out.find(fmt::format("::error file={}/budget.yaml,line=5::models/q.onnx: SQNR {:.1f} dB is below "
+                                      "budget {} dB\n",
+                                      dir, f.sqnr, limit)),
             std::string::npos)
       << over.out;
 

@@ -126,10 +126,10 @@ const Command kCheckCommand = {
       auto a = std::make_shared<Args>();
       sub.add_option("files", a->files, "models to check (each must match an entry of the budget; default: all entries)");
       sub.add_option("--budget", a->budget,
-                     "budget file (YAML: models: [{path, max-bytes, max-download-bytes, max-params, max-macs, max-growth, "
-                     "warn, dims, reference, data, labels, image, min-sqnr, min-cosine, max-top1-drop, min-accuracy}]); "
+                     "budget file (YAML: models: [{path, max-bytes, max-download-bytes, max-params, max-macs, "
+                     "max-runner-latency, max-runner-peak-memory, max-growth, warn, dims, reference, data, labels, image, min-sqnr, min-cosine, max-top1-drop, min-accuracy}]); "
                      "optional with budget flags");
-      add_budget_options(sub, a->budgets, /*with_baseline=*/true);
+      add_budget_options(sub, a->budgets, /*check_only=*/true);
       sub.add_option("--warn", a->warn,
                      "a budget at the warn level, KEY=VALUE (e.g. max-download-bytes=900KB, max-growth=1%): reported "
                      "as 'pare: check warning', exit 0 (repeatable)");

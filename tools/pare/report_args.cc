@@ -1,5 +1,6 @@
 #include "tools/pare/report_args.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "formats/report/json.h"
@@ -18,12 +19,15 @@ std::map<std::string, std::string> BudgetArgs::given() const {
   return out;
 }
 
-void add_budget_options(CLI::App& sub, BudgetArgs& a, bool with_baseline) {
+void add_budget_options(CLI::App& sub, BudgetArgs& a, bool check_only) {
   const std::map<std::string, std::string> help = {
       {"max-bytes", "budget: the file's size at most SIZE (5MB, 750KiB, 120000); else exit 1"},
       {"max-download-bytes", "budget: its compressed (download) size at most SIZE"},
       {"max-params", "budget: at most N parameters (200000, 1.5M)"},
       {"max-macs", "budget: at most N multiply-accumulates (50M, 2G; counted by one run, see --dim)"},
+      {"max-runner-latency", "budget: the median of 10 timed runs of pare's runner on this machine, one thread, at "
+                             "most DURATION (20ms, 1.5s)"},
+      {"max-runner-peak-memory", "budget: pare's runner's intermediate tensors at their peak in one run at most SIZE"},
       {"max-growth", "budget, with --baseline: each size figure at most PERCENT over the baseline's (5%)"},
       {"min-sqnr", "budget, with --data: every output's SQNR at least DB"},
       {"min-cosine", "budget, with --data: every output's cosine similarity at least X"},
@@ -31,7 +35,8 @@ void add_budget_options(CLI::App& sub, BudgetArgs& a, bool with_baseline) {
       {"min-accuracy", "budget, with --data and --labels: top-1 accuracy at least X (0..1)"},
   };
   for (const auto& key : metrics::budget_keys()) {
-    if (key == metrics::growth_budget_key() && !with_baseline) continue;
+    const auto& only = metrics::check_only_budget_keys();
+    if (!check_only && std::find(only.begin(), only.end(), key) != only.end()) continue;
     a.values[key];
     a.options[key] = sub.add_option("--" + key, a.values[key], help.at(key));
   }

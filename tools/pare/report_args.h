@@ -24,8 +24,9 @@ struct BudgetArgs {
   std::vector<std::string> dims;
   std::map<std::string, std::string> given() const;  // budget key -> text, the flags given
 };
-// The budget flags; --max-growth only `with_baseline` (pare check, which has one).
-void add_budget_options(CLI::App& sub, BudgetArgs& a, bool with_baseline = false);
+// The budget flags; those only pare check measures (metrics::check_only_budget_keys:
+// runner latency and memory, growth since a baseline) only when `check_only`.
+void add_budget_options(CLI::App& sub, BudgetArgs& a, bool check_only = false);
 
 // Where a report goes: JSON, Markdown and HTML, each when its path is not empty.
 // "-" is standard output; then the human text goes to stderr, so that a pipe
