@@ -229,11 +229,12 @@ std::vector<int64_t> int_conv(const KernelContext& ctx, const ConvGeometry& g, c
   acc.assign(static_cast<size_t>(n * mo * out_points), 0);
   int64_t m_per_group = mo / g.group;
   if (bias && (bias->numel() != mo || bias->dtype != DataType::kInt32)) compute_error(ctx, fmt::format("B must be int32 [{}]", mo));
-  auto ks = strides_of(std::vector<int64_t>(w.dims.begin() + 2, w.dims.end()));
-  auto xs = strides_of(std::vector<int64_t>(x.dims.begin() + 2, x.dims.end()));
+  std::vector<int64_t> strides(sp), dilations(sp);
+  for (size_t i = 0; i < sp; ++i) strides[i] = pick(g.strides, i, 1), dilations[i] = pick(g.dilations, i, 1);
+  WindowTaps taps({x.dims.begin() + 2, x.dims.end()}, {w.dims.begin() + 2, w.dims.end()}, strides, dilations, pad_begin);
   auto os = strides_of(out_sp);
   ctx.parallel_for(n * mo, [&](int64_t r0, int64_t r1) {
-    std::vector<int64_t> opos(sp), kpos(sp);
+    std::vector<int64_t> opos(sp);
     for (int64_t row = r0; row < r1; ++row) {
       int64_t b = row / mo, m = row % mo, grp = m / m_per_group;
       int64_t zw = wzp[wzp.size() == 1 ? 0 : m];
@@ -242,18 +243,9 @@ std::vector<int64_t> int_conv(const KernelContext& ctx, const ConvGeometry& g, c
         int64_t s = bias ? bias->as<int32_t>()[m] : 0;
         for (int64_t kc = 0; kc < cg; ++kc) {
           int64_t ch = grp * cg + kc;
-          for (int64_t kk = 0; kk < ksize; ++kk) {
-            int64_t xoff = 0;
-            bool inside = true;
-            for (size_t i = 0; i < sp && inside; ++i) {
-              kpos[i] = (kk / ks[i]) % w.dims[2 + i];
-              int64_t p = opos[i] * pick(g.strides, i, 1) - pad_begin[i] + kpos[i] * pick(g.dilations, i, 1);
-              inside = p >= 0 && p < x.dims[2 + i];
-              xoff += p * xs[i];
-            }
-            if (!inside) continue;  // padding is the zero point: contributes 0
+          taps.for_each_inside(opos, [&](int64_t kk, int64_t xoff) {
             s += (get_int(x, (b * c + ch) * in_points + xoff) - xzp) * (get_int(w, (m * cg + kc) * ksize + kk) - zw);
-          }
+          });
         }
         acc[row * out_points + o] = s;
       }
