@@ -108,28 +108,31 @@ void for_each_varint(const Field& f, Fn&& fn) {
   }
 }
 
-template <typename Fn>
-void for_each_fixed32(const Field& f, Fn&& fn) {
-  if (f.type == kFixed32) return fn(static_cast<uint32_t>(f.varint));
+// fn(v) for each little-endian unsigned T of a packed field, or for the one
+// value of an unpacked field of wire type `single`.
+template <typename T, typename Fn>
+void for_each_fixed(const Field& f, WireType single, Fn&& fn) {
+  if (f.type == single) return fn(static_cast<T>(f.varint));
   if (f.type != kLengthDelimited) return;
-  if (f.bytes.size() % 4) throw WireError("a packed fixed32 field is not a multiple of 4 bytes");
-  for (size_t i = 0; i < f.bytes.size(); i += 4) {
-    uint32_t v = 0;
-    for (int k = 3; k >= 0; --k) v = (v << 8) | static_cast<uint8_t>(f.bytes[i + k]);
+  constexpr size_t kBytes = sizeof(T);
+  if (f.bytes.size() % kBytes)
+    throw WireError("a packed fixed" + std::to_string(kBytes * 8) + " field is not a multiple of " +
+                    std::to_string(kBytes) + " bytes");
+  for (size_t i = 0; i < f.bytes.size(); i += kBytes) {
+    T v = 0;
+    for (size_t k = kBytes; k-- > 0;) v = static_cast<T>((v << 8) | static_cast<uint8_t>(f.bytes[i + k]));
     fn(v);
   }
 }
 
 template <typename Fn>
+void for_each_fixed32(const Field& f, Fn&& fn) {
+  for_each_fixed<uint32_t>(f, kFixed32, fn);
+}
+
+template <typename Fn>
 void for_each_fixed64(const Field& f, Fn&& fn) {
-  if (f.type == kFixed64) return fn(f.varint);
-  if (f.type != kLengthDelimited) return;
-  if (f.bytes.size() % 8) throw WireError("a packed fixed64 field is not a multiple of 8 bytes");
-  for (size_t i = 0; i < f.bytes.size(); i += 8) {
-    uint64_t v = 0;
-    for (int k = 7; k >= 0; --k) v = (v << 8) | static_cast<uint8_t>(f.bytes[i + k]);
-    fn(v);
-  }
+  for_each_fixed<uint64_t>(f, kFixed64, fn);
 }
 
 }  // namespace pare::formats::onnx::wire

@@ -243,11 +243,10 @@ std::string render_html(const json& r) {
   if (r.contains("per_layer")) {
     size_t shown = std::min<size_t>(layers.size(), 30);
     o += "<section id=\"per-layer\">\n<h2>Per-layer error</h2>\n";
-    o += fmt::format("<p>The worst {} of {} tensors (all are in the JSON report).</p>\n", shown, layers.size());
+    o += "<p>" + worst_tensors(shown, layers.size()) + "</p>\n";
     if (shown) {
       o += layer_chart(layers, budgets);
-      o += "<table id=\"layers-table\">\n" +
-           th_row({"#", "tensor", "node", "op", "SQNR dB", "cosine", "max abs", "identical"});
+      o += "<table id=\"layers-table\">\n" + th_row(layer_columns());
       for (size_t i = 0; i < shown; ++i) {
         const json& l = layers[i];
         std::string id = fmt::format("layer-{}-", i);

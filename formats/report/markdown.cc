@@ -188,10 +188,9 @@ std::string render_markdown(const json& r) {
   if (r.contains("per_layer")) {
     size_t shown = std::min<size_t>(layers.size(), 20);
     o += "## Per-layer error\n\n";
-    o += fmt::format("The worst {} of {} tensors (all are in the JSON report).\n\n", shown, layers.size());
+    o += worst_tensors(shown, layers.size()) + "\n\n";
     if (shown) {
-      md_head(o, {"#", "tensor", "node", "op", "SQNR dB", "cosine", "max abs", "identical"},
-              {true, false, false, false, true, true, true, false});
+      md_head(o, layer_columns(), {true, false, false, false, true, true, true, false});
       for (size_t i = 0; i < shown; ++i) {
         const json& l = layers[i];
         md_row(o, {std::to_string(i + 1), md_code(text(member(l, "tensor")), true),

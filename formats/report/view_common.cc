@@ -130,6 +130,15 @@ std::string budget_status(const json& b) {
 
 std::string yes_no(const json& v) { return v.is_boolean() ? (v.get<bool>() ? "yes" : "no") : "n/a"; }
 
+std::string worst_tensors(size_t shown, size_t total) {
+  return fmt::format("The worst {} of {} tensors (all are in the JSON report).", shown, total);
+}
+
+const std::vector<std::string>& layer_columns() {
+  static const std::vector<std::string> columns = {"#", "tensor", "node", "op", "SQNR dB", "cosine", "max abs", "identical"};
+  return columns;
+}
+
 // "constants_removed=1, folded=1", or "no change".
 std::string stats_text(const json& stats) {
   if (!stats.is_object() || stats.empty()) return "no change";

@@ -47,6 +47,9 @@ Kind budget_kind(const std::string& what);
 std::pair<std::string, std::string> budget_numbers(const json& b);
 std::string budget_status(const json& b);
 std::string yes_no(const json& v);
+// The per-layer section's heading sentence and column names, the same in every view.
+std::string worst_tensors(size_t shown, size_t total);
+const std::vector<std::string>& layer_columns();
 // "constants_removed=1, folded=1", or "no change".
 std::string stats_text(const json& stats);
 

@@ -132,8 +132,11 @@ void write_npy(const std::string& path, const ir::Tensor& t) {
   std::string shape = "(" + join(dim_text, ", ") + (dim_text.size() == 1 ? ",)" : ")");
   char endian = (t.dtype() == ir::DataType::kInt8 || t.dtype() == ir::DataType::kUint8 || t.dtype() == ir::DataType::kBool) ? '|' : '<';
   std::string header = fmt::format("{{'descr': '{}{}', 'fortran_order': False, 'shape': {}, }}", endian, code, shape);
-  // Pad so that the data starts on a 64-byte boundary, as NumPy does.
-  size_t total = 10 + header.size() + 1;
+  write_file_atomic(path, npy_file_bytes(header, {reinterpret_cast<const char*>(t.raw()), t.byte_size()}));
+}
+
+std::string npy_file_bytes(std::string header, std::string_view data) {
+  size_t total = 10 + header.size() + 1;  // magic, version and length; the newline
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
   std::string out = "\x93NUMPY";
@@ -142,8 +145,8 @@ void write_npy(const std::string& path, const ir::Tensor& t) {
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>(header.size() >> 8);
   out += header;
-  out.append(reinterpret_cast<const char*>(t.raw()), t.byte_size());
-  write_file_atomic(path, out);
+  out += data;
+  return out;
 }
 
 }  // namespace pare::formats

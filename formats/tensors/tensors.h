@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "formats/images/images.h"
@@ -19,6 +20,10 @@ NamedTensor read_tensor_pb(const std::string& path);
 void write_tensor_pb(const std::string& path, const ir::Tensor& t, const std::string& name);
 ir::Tensor read_npy(const std::string& path);
 void write_npy(const std::string& path, const ir::Tensor& t);
+// The bytes of a version 1.0 .npy file: the magic, `header` (a Python dict
+// literal, padded with spaces and ended with a newline so that the data starts
+// on a 64-byte boundary, as NumPy does) and `data`.
+std::string npy_file_bytes(std::string header, std::string_view data);
 
 // One sample: tensors by graph-input name. A sample folder holds either
 // input_0.pb, input_1.pb... (matched to `input_names` in order, or by the

@@ -61,4 +61,29 @@ void for_each_broadcast(const KernelContext& ctx, const std::vector<int64_t>& ou
   });
 }
 
+// The operand shapes of numpy's matmul (MatMul, MatMulInteger, QLinearMatMul):
+// A [..., m, k] times B [..., k, n], the leading (batch) dims broadcast; a rank-1
+// A is the row [1, k] and a rank-1 B the column [k, 1], and neither extra dim
+// appears in the output. Both operands must have rank 1 or more.
+struct MatMulShape {
+  std::vector<int64_t> a_batch, b_batch;
+  int64_t m = 0, k = 0, n = 0;
+  int64_t b_k = 0;  // B's inner dim, which the caller holds equal to k
+  bool a_vec = false, b_vec = false;
+
+  MatMulShape(std::vector<int64_t> ad, std::vector<int64_t> bd) : a_vec(ad.size() == 1), b_vec(bd.size() == 1) {
+    if (a_vec) ad.insert(ad.begin(), 1);
+    if (b_vec) bd.push_back(1);
+    m = ad[ad.size() - 2], k = ad.back(), n = bd.back(), b_k = bd[bd.size() - 2];
+    a_batch.assign(ad.begin(), ad.end() - 2);
+    b_batch.assign(bd.begin(), bd.end() - 2);
+  }
+  // The output's dims after the broadcast `batch`.
+  std::vector<int64_t> out_dims(std::vector<int64_t> batch) const {
+    if (!a_vec) batch.push_back(m);
+    if (!b_vec) batch.push_back(n);
+    return batch;
+  }
+};
+
 }  // namespace pare::rt

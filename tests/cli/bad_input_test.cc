@@ -74,17 +74,6 @@ std::string write_model(const ::onnx::ModelProto& m, const std::string& dir, con
 
 // A fresh folder ROOT/model for models, and ROOT/secret.bin outside it that
 // external data must never reach.
-struct ModelFolder {
-  std::string root, dir;
-};
-ModelFolder model_folder_beside_a_secret() {
-  ModelFolder f{testing::temp_dir(), ""};
-  f.dir = f.root + "/model";
-  fs::create_directories(f.dir);
-  write_file_atomic(f.root + "/secret.bin", std::string(8, 'x'));
-  return f;
-}
-
 // tiny_model() whose weight 'w' is external data at `location`.
 ::onnx::ModelProto tiny_model_with_external_weight(const std::string& location) {
   auto m = tiny_model();
@@ -95,6 +84,23 @@ ModelFolder model_folder_beside_a_secret() {
   kv->set_key("location");
   kv->set_value(location);
   return m;
+}
+
+// A model folder `dir` inside `root`, where root/secret.bin is what a model's
+// external data must never reach.
+struct ModelFolder {
+  std::string root, dir;
+  // Writes dir/`name`: tiny_model_with_external_weight(location).
+  std::string with_location(const std::string& location, const std::string& name) const {
+    return write_model(tiny_model_with_external_weight(location), dir, name);
+  }
+};
+ModelFolder model_folder_beside_a_secret() {
+  ModelFolder f{testing::temp_dir(), ""};
+  f.dir = f.root + "/model";
+  fs::create_directories(f.dir);
+  write_file_atomic(f.root + "/secret.bin", std::string(8, 'x'));
+  return f;
 }
 
 // Runs `pare shrink IN -o DIR/out.onnx [extra...]` and checks the contract.
@@ -144,20 +150,15 @@ TEST(BadInput, BrokenTensors) {
 }
 
 TEST(BadInput, ExternalDataMustStayInTheModelFolder) {
-  const ModelFolder folder = model_folder_beside_a_secret();
-  const std::string& root = folder.root;
-  const std::string& dir = folder.dir;
-  auto with_location = [&](const std::string& location, const std::string& name) {
-    return write_model(tiny_model_with_external_weight(location), dir, name);
-  };
-  expect_bad_input(with_location(root + "/secret.bin", "absolute.onnx"), dir, "is absolute");
-  expect_bad_input(with_location("../secret.bin", "dotdot.onnx"), dir, "escapes the model's folder");
-  fs::create_symlink(root + "/secret.bin", dir + "/link.bin");
-  expect_bad_input(with_location("link.bin", "symlink.onnx"), dir, "escapes the model's folder");
-  expect_bad_input(with_location("absent.bin", "absent.onnx"), dir, "does not exist");
+  const ModelFolder f = model_folder_beside_a_secret();
+  expect_bad_input(f.with_location(f.root + "/secret.bin", "absolute.onnx"), f.dir, "is absolute");
+  expect_bad_input(f.with_location("../secret.bin", "dotdot.onnx"), f.dir, "escapes the model's folder");
+  fs::create_symlink(f.root + "/secret.bin", f.dir + "/link.bin");
+  expect_bad_input(f.with_location("link.bin", "symlink.onnx"), f.dir, "escapes the model's folder");
+  expect_bad_input(f.with_location("absent.bin", "absent.onnx"), f.dir, "does not exist");
   // Inside the folder it loads (the same 8 bytes, as a real file).
-  write_file_atomic(dir + "/w.bin", std::string(8, '\0'));
-  auto c = testing::run_command({testing::pare_bin(), "shrink", with_location("w.bin", "fine.onnx"), "-o", dir + "/fine.out.onnx"});
+  write_file_atomic(f.dir + "/w.bin", std::string(8, '\0'));
+  auto c = testing::run_command({testing::pare_bin(), "shrink", f.with_location("w.bin", "fine.onnx"), "-o", f.dir + "/fine.out.onnx"});
   EXPECT_EQ(c.exit_code, 0) << c.err;
 }
 
@@ -564,16 +565,11 @@ TEST(UntrustedModels, StaleTemporaryFilesOfDeadProcessesAreRemoved) {
 }
 
 TEST(UntrustedModels, ExternalDataLocationsWithNulOrHardLinks) {
-  const ModelFolder folder = model_folder_beside_a_secret();
-  const std::string& root = folder.root;
-  const std::string& dir = folder.dir;
-  auto with_location = [&](const std::string& location, const std::string& name) {
-    return write_model(tiny_model_with_external_weight(location), dir, name);
-  };
-  write_file_atomic(dir + "/w.bin", std::string(8, '\0'));
-  expect_bad_input(with_location(std::string("w.bin\0/../../secret.bin", 23), "nul.onnx"), dir, "contains a NUL byte");
-  fs::create_hard_link(root + "/secret.bin", dir + "/hard.bin");
-  expect_bad_input(with_location("hard.bin", "hard.onnx"), dir, "has 2 hard links");
+  const ModelFolder f = model_folder_beside_a_secret();
+  write_file_atomic(f.dir + "/w.bin", std::string(8, '\0'));
+  expect_bad_input(f.with_location(std::string("w.bin\0/../../secret.bin", 23), "nul.onnx"), f.dir, "contains a NUL byte");
+  fs::create_hard_link(f.root + "/secret.bin", f.dir + "/hard.bin");
+  expect_bad_input(f.with_location("hard.bin", "hard.onnx"), f.dir, "has 2 hard links");
 }
 
 // pare-run --threads abc printed "pare-run: error: stoi"; 100000 started 100,000 threads.

@@ -109,6 +109,16 @@ class Batch : public ::testing::Test {
     ASSERT_EQ(c.exit_code, 0) << c.err;
     summary_ = new std::string(c.out);
   }
+  // A new folder holding the first `count` photos of the gallery.
+  static std::string first_photos(int count) {
+    std::string dir = testing::temp_dir() + "/photos";
+    fs::create_directories(dir);
+    for (int i = 0; i < count; ++i) {
+      std::string name = fmt::format("img_{:03}.png", i);
+      fs::copy_file(*photos_ + "/" + name, dir + "/" + name);
+    }
+    return dir;
+  }
   static std::string* photos_;
   static std::string* reference_;
   static std::string* summary_;
@@ -232,12 +242,7 @@ TEST_F(Batch, TakesAPareBuildManifest) {
 }
 
 TEST_F(Batch, DutyCycleKeepsItBusyHalfTheTime) {
-  std::string photos = testing::temp_dir() + "/some";
-  fs::create_directories(photos);
-  for (int i = 0; i < 40; ++i) {
-    std::string name = fmt::format("img_{:03}.png", i);
-    fs::copy_file(*photos_ + "/" + name, photos + "/" + name);
-  }
+  std::string photos = first_photos(40);
   std::string out = testing::temp_dir() + "/duty";
   auto args = batch_args(photos, out, {"--max-duty", "0.5"});
   args.erase(std::find(args.begin(), args.end(), "--quiet"));
@@ -256,12 +261,7 @@ TEST_F(Batch, DutyCycleKeepsItBusyHalfTheTime) {
 }
 
 TEST_F(Batch, RateLimitSpacesTheInputs) {
-  std::string photos = testing::temp_dir() + "/few";
-  fs::create_directories(photos);
-  for (int i = 0; i < 10; ++i) {
-    std::string name = fmt::format("img_{:03}.png", i);
-    fs::copy_file(*photos_ + "/" + name, photos + "/" + name);
-  }
+  std::string photos = first_photos(10);
   auto start = std::chrono::steady_clock::now();
   auto c = testing::run_command(batch_args(photos, testing::temp_dir() + "/rate", {"--max-rate", "20"}));
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -52,13 +52,18 @@ TEST(ShrinkReport, FidelityOnSamplesAndDeterministicJson) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/q2.onnx")) << "the model is written only after the data checks";
 }
 
-TEST(ShrinkReport, TrimRecordsAndMacsBeforeAndAfter) {
+// The JSON report of `pare shrink MODEL --passes PASSES`, written to a new folder.
+nlohmann::json shrink_report(const std::string& model, const std::string& passes) {
   std::string dir = testing::temp_dir();
-  std::string face = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
-  auto c = testing::run_command({testing::pare_bin(), "shrink", face, "-o", dir + "/t.onnx", "--passes",
-                                 "trim(pre), prune(sparsity=0.25, mode=channel)", "--report", dir + "/t.json"});
-  ASSERT_EQ(c.exit_code, 0) << c.err;
-  auto j = nlohmann::json::parse(read_file(dir + "/t.json"));
+  auto c = testing::run_command(
+      {testing::pare_bin(), "shrink", model, "-o", dir + "/out.onnx", "--passes", passes, "--report", dir + "/r.json"});
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  return nlohmann::json::parse(read_file(dir + "/r.json"));
+}
+
+TEST(ShrinkReport, TrimRecordsAndMacsBeforeAndAfter) {
+  auto j = shrink_report(testing::testdata_model("face_detection_front_128x128_barracuda.onnx"),
+                         "trim(pre), prune(sparsity=0.25, mode=channel)");
   // BlazeFace's only preprocessing is its NHWC -> NCHW Transpose.
   EXPECT_EQ(j["trimmed"]["pre.input:0"]["layout"], "NHWC");
   EXPECT_EQ(j["trimmed"]["pre.input:0"]["removed"][0], "Transpose");
@@ -69,12 +74,8 @@ TEST(ShrinkReport, TrimRecordsAndMacsBeforeAndAfter) {
 }
 
 TEST(ShrinkReport, WeightBytesByLayerFollowQuantizedWeightsToTheirConv) {
-  std::string dir = testing::temp_dir();
-  std::string cls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
-  auto c = testing::run_command({testing::pare_bin(), "shrink", cls, "-o", dir + "/q.onnx", "--passes",
-                                 "fuse-bn, quantize(int8, weights-only)", "--report", dir + "/q.json"});
-  ASSERT_EQ(c.exit_code, 0) << c.err;
-  auto j = nlohmann::json::parse(read_file(dir + "/q.json"));
+  auto j = shrink_report(testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"),
+                         "fuse-bn, quantize(int8, weights-only)");
   for (const char* side : {"before", "after"}) {
     int64_t sum = 0;
     for (const auto& l : j[side]["layers"]) sum += l["bytes"].get<int64_t>();

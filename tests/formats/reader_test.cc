@@ -20,6 +20,7 @@
 #include "formats/onnx/wire.h"
 #include "lib/base/atomic_file.h"
 #include "lib/runtime/session.h"
+#include "tests/support/errors.h"
 #include "tests/support/models.h"
 
 namespace pare::formats::onnx {
@@ -317,12 +318,7 @@ TEST(Reader, DamagedBytesAreRejectedAsProtobufRejectsThem) {
 }
 
 std::string error_of(const std::string& bytes) {
-  try {
-    read_model_from_bytes(bytes, "m.onnx", "");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { read_model_from_bytes(bytes, "m.onnx", ""); });
 }
 
 std::string key(uint32_t field, int type) {

@@ -11,6 +11,7 @@
 
 #include "formats/onnx/onnx.h"
 #include "lib/base/atomic_file.h"
+#include "tests/support/errors.h"
 #include "tests/support/models.h"
 
 namespace pare::formats::onnx {
@@ -137,12 +138,7 @@ std::string load_error(const std::string& text, const std::function<void(::onnx:
   edit(*g->mutable_node(0));
   std::string bytes;
   mp.SerializeToString(&bytes);
-  try {
-    load_model_from_bytes(bytes, "m.onnx", "");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { load_model_from_bytes(bytes, "m.onnx", ""); });
 }
 
 // Sets the node's name and its inputs and outputs ("" for an absent one).

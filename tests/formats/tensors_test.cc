@@ -6,6 +6,7 @@
 #include "formats/tensors/tensors.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
+#include "tests/support/errors.h"
 #include "tests/support/models.h"
 
 namespace pare::formats {
@@ -79,30 +80,13 @@ TEST(Tensors, SampleFolders) {
 // An .npy file of `data_bytes` zero bytes whose header states `shape` as written
 // (the header is the last field, so a tuple without ')' runs to the header's end).
 std::string npy_with_shape(const std::string& dir, const std::string& shape, size_t data_bytes) {
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape;
-  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
-  header += '\n';
-  std::string bytes = "\x93NUMPY";
-  bytes += '\x01';
-  bytes += '\x00';
-  bytes += static_cast<char>(header.size() & 0xff);
-  bytes += static_cast<char>(header.size() >> 8);
-  bytes += header + std::string(data_bytes, '\0');
   std::string path = dir + "/x.npy";
-  write_file_atomic(path, bytes);
+  write_file_atomic(path, npy_file_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape,
+                                         std::string(data_bytes, '\0')));
   return path;
 }
 
-// The pare::Error message of `f`, or "" when it does not throw one.
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 TEST(Tensors, NpyShapesAsNumPyWritesThem) {
   std::string dir = testing::temp_dir();

@@ -5,6 +5,7 @@
 #include "formats/yaml/yaml.h"
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
+#include "tests/support/errors.h"
 #include "tests/support/models.h"
 
 namespace pare::formats {
@@ -19,12 +20,7 @@ std::string yaml_file(const std::string& text) {
 // The pare::Error message of loading `text`, or "" when it loads.
 std::string load_error(const std::string& text) {
   std::string path = yaml_file(text);
-  try {
-    load_yaml_file(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { load_yaml_file(path); });
 }
 
 // yaml-cpp 0.7 looped forever on these (jbeder/yaml-cpp#1040; yaml_fuzz found

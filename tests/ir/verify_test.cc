@@ -4,17 +4,13 @@
 #include "lib/base/error.h"
 #include "lib/ir/graph.h"
 #include "lib/ir/verify.h"
+#include "tests/support/errors.h"
 
 namespace pare::ir {
 namespace {
 
 std::string verify_message(const Model& m) {
-  try {
-    verify(m);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { verify(m); });
 }
 
 TEST(Verify, AcceptsAWellFormedGraph) {

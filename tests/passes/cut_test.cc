@@ -5,6 +5,7 @@
 #include "lib/runtime/session.h"
 #include "passes/cut.h"
 #include "passes/pipeline.h"
+#include "tests/support/errors.h"
 #include "tests/support/models.h"
 #include "tests/support/text_model.h"
 
@@ -31,12 +32,7 @@ std::vector<std::string> names(const std::vector<ir::Value*>& values) {
 std::string error_of(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs,
                      const char* text = kChain) {
   ir::Model m = testing::model_from_text(text);
-  try {
-    cut(m, inputs, outputs);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { cut(m, inputs, outputs); });
 }
 
 TEST(Cut, KeepsWhatTheOutputsNeed) {

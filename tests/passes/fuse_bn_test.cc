@@ -26,6 +26,15 @@ double relative_error(const std::vector<ir::Tensor>& a, const std::vector<ir::Te
   return worst;
 }
 
+// fuse-bn on the model of `text`; the result must compute what the original did
+// (float rounding only) on inputs seeded with `seed`.
+testing::Rewrite fuse_bn(const std::string& text, uint64_t seed = 1) {
+  testing::Rewrite r = testing::rewrite(text, "fuse-bn");
+  auto inputs = testing::seeded_inputs(r.original, {}, seed);
+  EXPECT_LT(relative_error(testing::run_model(r.original, inputs), testing::run_model(r.model, inputs)), 1e-6);
+  return r;
+}
+
 constexpr const char* kConvBn = R"(
   <ir_version: 8, opset_import: ["" : 13]>
   g (float[1, 2, 5, 5] x) => (float[1, 3, 3, 3] y)
@@ -39,16 +48,12 @@ constexpr const char* kConvBn = R"(
   })";
 
 TEST(FuseBn, ConvAndBatchNormBecomeOneConvComputingTheSame) {
-  ir::Model original = testing::model_from_text(kConvBn);
-  ir::Model m = testing::model_from_text(kConvBn);
-  auto stats = testing::run_pipeline(m, "fuse-bn");
+  auto [original, m, stats] = fuse_bn(kConvBn);
   EXPECT_EQ(stats["fused"], 1);
   EXPECT_EQ(testing::op_types(*m.graph), std::vector<std::string>{"Conv"});
   EXPECT_EQ(m.graph->outputs[0]->name(), "y");
   EXPECT_EQ(m.graph->nodes()[0]->output(0)->name(), "y");
   EXPECT_EQ(m.graph->constants().size(), 2u);  // the fused W and b; the BN parameters are gone
-  auto inputs = testing::seeded_inputs(original, {});
-  EXPECT_LT(relative_error(testing::run_model(original, inputs), testing::run_model(m, inputs)), 1e-6);
 }
 
 TEST(FuseBn, GemmAndBatchNorm) {
@@ -60,12 +65,9 @@ TEST(FuseBn, GemmAndBatchNorm) {
       g1 = Gemm<transB = 1, beta = 0.5>(x, w, c)
       y = BatchNormalization(g1, s, t, mu, var)
     })";
-  ir::Model original = testing::model_from_text(text);
-  ir::Model m = testing::model_from_text(text);
-  EXPECT_EQ(testing::run_pipeline(m, "fuse-bn")["fused"], 1);
+  auto [original, m, stats] = fuse_bn(text);
+  EXPECT_EQ(stats["fused"], 1);
   EXPECT_EQ(testing::op_types(*m.graph), std::vector<std::string>{"Gemm"});
-  auto inputs = testing::seeded_inputs(original, {});
-  EXPECT_LT(relative_error(testing::run_model(original, inputs), testing::run_model(m, inputs)), 1e-6);
 }
 
 TEST(FuseBn, LeavesSharedOutputsAndTrainingModeAlone) {
@@ -134,17 +136,13 @@ constexpr const char* kConvAffine = R"(
   })";
 
 TEST(FuseBn, ElementwiseAffineStepsAfterAConvFoldIntoIt) {
-  ir::Model m = testing::model_from_text(kConvAffine);
-  ir::Model original = testing::model_from_text(kConvAffine);
-  auto stats = testing::run_pipeline(m, "fuse-bn");
+  auto [original, m, stats] = fuse_bn(kConvAffine, 2);
   EXPECT_EQ(stats["fused_mul"], 1);
   EXPECT_EQ(stats["fused_add"], 1);
   EXPECT_EQ(stats["fused_sub"], 1);
   EXPECT_EQ(stats["fused_div"], 1);
   // A [2] constant broadcasts along the last axis, not the channels: not folded.
   EXPECT_EQ(testing::op_types(*m.graph), (std::vector<std::string>{"Conv", "Conv", "Conv", "Add"}));
-  auto x = testing::seeded_inputs(original, {}, 2);
-  EXPECT_LT(relative_error(testing::run_model(original, x), testing::run_model(m, x)), 1e-6);
   for (const auto& v : m.graph->values()) EXPECT_EQ(v->name().find("_bn_bn"), std::string::npos) << v->name();
 }
 

@@ -53,9 +53,7 @@ constexpr const char* kConvBnReluConv = R"(
   })";
 
 TEST(PruneChannels, ConvBnReluConvLosesTheSmallestFiltersEverywhere) {
-  ir::Model original = testing::model_from_text(kConvBnReluConv);
-  ir::Model m = testing::model_from_text(kConvBnReluConv);
-  auto stats = testing::run_pipeline(m, "prune(sparsity=0.5, mode=channel)");
+  auto [original, m, stats] = testing::rewrite(kConvBnReluConv, "prune(sparsity=0.5, mode=channel)");
   EXPECT_EQ(stats["channels_removed"], 2);
   EXPECT_EQ(stats["spaces_pruned"], 1);
   EXPECT_EQ(stats["spaces_blocked"], 1);  // the second Conv writes the graph output

@@ -341,12 +341,6 @@ TEST(QuantizeStatic, OnnxRuntimeFusesConvWithFloatBiasesAsWithInt32Biases) {
   EXPECT_EQ(ops["float"]["QLinearConv"], ops["int32"]["QLinearConv"]);
 }
 
-}  // namespace
-}  // namespace pare::passes
-
-namespace pare::passes {
-namespace {
-
 // PP-OCRv4 rec (opset 9) has a Softmax with a negative axis on a tensor whose
 // rank the file does not record: raising it to opset 13 needs that rank, which
 // now comes from one run on a calibration sample. The model quantizes, runs, and

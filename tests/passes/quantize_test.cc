@@ -9,6 +9,7 @@
 #include "lib/base/fp16.h"
 #include "lib/metrics/compare.h"
 #include "passes/pipeline.h"
+#include "tests/support/errors.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
 #include "tests/support/passes.h"
@@ -135,12 +136,7 @@ TEST(Quantize, CountsTheWeightsThatUnderflowPerTensor) {
 TEST(Quantize, RefusesWhatItCannotDo) {
   auto message = [](const std::string& pipeline) {
     ir::Model m = formats::onnx::load_model(testing::fetched_model("hello_deepa.onnx"));
-    try {
-      run_pipeline(m, pipeline);
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string();
+    return testing::error_of([&] { run_pipeline(m, pipeline); });
   };
   EXPECT_NE(message("quantize(int8)").find("static int8 needs calibration samples"), std::string::npos);
   EXPECT_NE(message("quantize(fp16, min-size=100000000)").find("nothing to quantize"), std::string::npos);
@@ -158,12 +154,6 @@ TEST(Quantize, IsDeterministic) {
   }
   EXPECT_EQ(bytes[0], bytes[1]);
 }
-
-}  // namespace
-}  // namespace pare::passes
-
-namespace pare::passes {
-namespace {
 
 TEST(Quantize, Fp16WithoutKeepIoHalvesInputsAndOutputsAndStillRuns) {
   std::string path = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");

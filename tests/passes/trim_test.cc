@@ -10,6 +10,7 @@
 #include "lib/runtime/inputs.h"
 #include "lib/runtime/session.h"
 #include "passes/pipeline.h"
+#include "tests/support/errors.h"
 #include "tests/support/models.h"
 #include "tests/support/passes.h"
 #include "tests/support/text_model.h"
@@ -27,12 +28,7 @@ std::string values_text(int n, double phase = 0) {
 }
 
 std::string trim_error(ir::Model& m, const std::string& pipeline) {
-  try {
-    testing::run_pipeline(m, pipeline);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { testing::run_pipeline(m, pipeline); });
 }
 
 // Every element within rtol of the reference, scaled to the reference's range.
@@ -365,12 +361,7 @@ TEST(Trim, FrontErrorsNameTheProblem) {
   EXPECT_EQ(trim_error(m, "trim(front=w)"), "in pass 'trim': trim(front=w): 'w' is a constant, not a tensor to cut at");
   EXPECT_EQ(m.graph->nodes().size(), 4u);  // failures leave the model alone
 
-  std::string e;
-  try {
-    Pipeline::parse("trim(front=b, vision=faces)");
-  } catch (const Error& err) {
-    e = err.what();
-  }
+  std::string e = testing::error_of([] { Pipeline::parse("trim(front=b, vision=faces)"); });
   EXPECT_NE(e.find("option 'vision' takes one of face-rectangles, face-landmarks, text-rectangles, "
                    "human-rectangles, image-feature-print, saliency, none, got 'faces'"),
             std::string::npos)

@@ -4,19 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "lib/runtime/session.h"
+#include "tests/support/errors.h"
+#include "tests/support/random.h"
 
 namespace pare::rt {
 namespace {
 
-std::vector<float> random_floats(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(static_cast<double>(rng() >> 11) * 0x1.0p-53 * 2 - 1);
-  return v;
-}
+std::vector<float> random_floats(size_t n, uint64_t seed) { return testing::uniform_floats(n, seed, -1, 1); }
 
 int64_t product(const std::vector<int64_t>& d) {
   int64_t p = 1;
@@ -72,12 +68,7 @@ void expect_close(const ir::Tensor& got, const std::vector<float>& want, const s
 
 // The error of compiling and running `t`, or "" when it runs.
 std::string error_of(OneNode& t) {
-  try {
-    t.run();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { t.run(); });
 }
 
 struct ConvCase {
@@ -127,7 +118,7 @@ TEST(Conv, MatchesNaiveLoops) {
   };
   for (Isa isa : runnable_isas())  // the portable kernels and, where the CPU has them, the AVX2 ones
     for (const auto& k : cases) {
-      SCOPED_TRACE(testing::Message() << isa_name(isa) << " c=" << k.c << " m=" << k.m << " k=" << k.kh << "x" << k.kw
+      SCOPED_TRACE(::testing::Message() << isa_name(isa) << " c=" << k.c << " m=" << k.m << " k=" << k.kh << "x" << k.kw
                                       << " g=" << k.group);
       OneNode t("Conv", {{{k.n, k.c, k.h, k.w}, false}, {{k.m, k.c / k.group, k.kh, k.kw}, true}, {{k.m}, true}},
                 {ir::Attribute::of_int("group", k.group), ir::Attribute::of_ints("strides", {k.sh, k.sw}),

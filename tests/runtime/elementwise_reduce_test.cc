@@ -3,21 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "lib/runtime/session.h"
 #include "tests/support/one_node.h"
+#include "tests/support/random.h"
 
 namespace pare::rt {
 namespace {
 
 ir::Tensor random_tensor(const std::vector<int64_t>& dims, uint64_t seed) {
-  std::mt19937_64 rng(seed);
   int64_t n = 1;
   for (int64_t d : dims) n *= d;
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(static_cast<double>(rng() >> 11) * 0x1.0p-53 * 4 - 2);
-  return ir::Tensor::from<float>(dims, v);
+  return ir::Tensor::from<float>(dims, testing::uniform_floats(static_cast<size_t>(n), seed, -2, 2));
 }
 
 // Runs op on graph inputs a (and b), with extra constant inputs and attributes.

@@ -6,21 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "lib/runtime/epilogue.h"
 #include "lib/runtime/kernels/packed_gemm.h"
 #include "lib/runtime/session.h"
+#include "tests/support/random.h"
 
 namespace pare::rt {
 namespace {
 
-std::vector<float> random_floats(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(static_cast<double>(rng() >> 11) * 0x1.0p-53 * 8 - 4);
-  return v;
-}
+std::vector<float> random_floats(size_t n, uint64_t seed) { return testing::uniform_floats(n, seed, -4, 4); }
 
 std::vector<Epilogue> every_epilogue() {
   using K = Epilogue::Kind;
@@ -48,7 +43,7 @@ TEST(PackedGemm, MatchesTheReferenceOverOddShapes) {
       for (int64_t k : {1, 3, 27, 130, 600})  // 600: three blocks of K
         for (int64_t n : {1, 15, 16, 17, 40})
           for (const Epilogue& e : every_epilogue()) {
-            SCOPED_TRACE(testing::Message() << isa_name(isa) << " m=" << m << " k=" << k << " n=" << n << " epilogue " << int(e.kind));
+            SCOPED_TRACE(::testing::Message() << isa_name(isa) << " m=" << m << " k=" << k << " n=" << n << " epilogue " << int(e.kind));
             int64_t lda = k + 2, ldb = n + 3, ldc = n + 1;  // strides wider than the matrices
             auto a = random_floats(m * lda, 1), b = random_floats(k * ldb, 2), bias = random_floats(m, 3);
             std::vector<float> want(m * ldc, 7.0f), got(m * ldc, 7.0f);
@@ -197,7 +192,7 @@ TEST(ConvEpilogue, FusedActivationsMatchNodeByNode) {
   for (Isa isa : runnable_isas())
     for (const std::string act : {"Relu", "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Sigmoid"})
       for (const auto& s : shapes) {
-        SCOPED_TRACE(testing::Message() << isa_name(isa) << " " << act << " x=" << s.x[1] << "x" << s.x[2] << "x" << s.x[3] << " w=" << s.w[0]
+        SCOPED_TRACE(::testing::Message() << isa_name(isa) << " " << act << " x=" << s.x[1] << "x" << s.x[2] << "x" << s.x[3] << " w=" << s.w[0]
                                         << "x" << s.w[1] << "x" << s.w[2]);
         ConvAct t(act, s.x, s.w, s.group, s.stride, s.pad);
         ir::Tensor fused = t.run(1, true, isa), separate = t.run(1, false, isa);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "lib/runtime/session.h"
+#include "tests/support/errors.h"
 #include "tests/support/text_model.h"
 
 namespace pare::rt {
@@ -17,15 +18,7 @@ std::map<std::string, ir::Tensor> ones(const std::string& name, std::vector<int6
 
 TEST(Session, ReusesBuffersAlongAChain) {
   // Ten 1 MB values in a chain: with reuse, about three are alive at once.
-  std::string text = "<ir_version: 8, opset_import: [\"\" : 13]>\ng (float[256, 1024] x) => (float[256, 1024] y) {\n";
-  std::string prev = "x";
-  for (int i = 0; i < 10; ++i) {
-    std::string out = i == 9 ? "y" : "v" + std::to_string(i);
-    text += "  " + out + " = Relu(" + prev + ")\n";
-    prev = out;
-  }
-  text += "}";
-  ir::Model m = testing::model_from_text(text);
+  ir::Model m = testing::relu_chain(10, "256, 1024");
   Session s(m);
   s.run(ones("x", {256, 1024}));
   int64_t value_bytes = 256 * 1024 * 4;
@@ -41,12 +34,7 @@ TEST(Session, ChecksInputs) {
   Session s(m);
   EXPECT_EQ(s.run(ones("x", {5, 3}))[0].dims(), (std::vector<int64_t>{5, 3}));  // a symbolic dim takes any size
   auto message = [&](const std::map<std::string, ir::Tensor>& feed) {
-    try {
-      s.run(feed);
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string();
+    return testing::error_of([&] { s.run(feed); });
   };
   EXPECT_EQ(message(ones("x", {5, 4})), "input 'x': expected shape [N,3], got [5,4]");
   EXPECT_EQ(message({{"x", ir::Tensor::from<int64_t>({1, 3}, {1, 2, 3})}}), "input 'x': expected float, got int64");
@@ -73,12 +61,7 @@ TEST(Session, RefusesATransposeWhosePermIsNoPermutation) {
     ir::Model m = testing::model_from_text(R"(
       <ir_version: 8, opset_import: ["" : 13]>
       g (float[1, 3, 8, 8] x) => (float[a, b, c, d] y) { y = Transpose<perm = )" + perm + R"(>(x) })");
-    try {
-      Session(m).run(ones("x", {1, 3, 8, 8}));
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string();
+    return testing::error_of([&] { Session(m).run(ones("x", {1, 3, 8, 8})); });
   };
   EXPECT_EQ(transpose("[0, 0, 0, 0]"), "node (unnamed) (Transpose, opset 13): perm [0,0,0,0] is not a permutation of 0..3");
   EXPECT_EQ(transpose("[0, 1, 2, 4]"), "node (unnamed) (Transpose, opset 13): perm [0,1,2,4] is not a permutation of 0..3");
@@ -104,12 +87,8 @@ TEST(Session, OutputsTooLargeToAllocateAreErrorsNamingTheNodeAndTheSize) {
     g (int64[n] shape) => (float[k] y) { y = ConstantOfShape(shape) })");
   Session s(m);
   auto run = [&](const std::vector<int64_t>& dims) {
-    try {
-      s.run({{"shape", ir::Tensor::from<int64_t>({static_cast<int64_t>(dims.size())}, dims)}});
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string();
+    ir::Tensor shape = ir::Tensor::from<int64_t>({static_cast<int64_t>(dims.size())}, dims);
+    return testing::error_of([&] { s.run({{"shape", shape}}); });
   };
   const std::string node = "node (unnamed) (ConstantOfShape): ";
   EXPECT_EQ(run({int64_t{1} << 40, int64_t{1} << 40}),

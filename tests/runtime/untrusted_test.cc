@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "lib/runtime/session.h"
+#include "tests/support/errors.h"
 #include "tests/support/text_model.h"
 
 namespace pare::rt {
@@ -18,13 +19,10 @@ std::vector<T> as_vector(const ir::Tensor& t) {
 }
 
 std::string error_of(const ir::Model& m, const std::map<std::string, ir::Tensor>& feed, SessionOptions o = {}) {
-  try {
+  return testing::error_of([&] {
     Session s(m, o);
     s.run(feed);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  });
 }
 
 ir::Model binary_model(const std::string& op, const std::string& type) {
@@ -96,14 +94,7 @@ TEST(Untrusted, SplitIntoMoreOutputsThanTheAxisHolds) {
 }
 
 TEST(Untrusted, RunsAreBoundedInStepsAndMemory) {
-  std::string text = "<ir_version: 8, opset_import: [\"\" : 13]>\ng (float[1024] x) => (float[1024] y) {\n";
-  std::string prev = "x";
-  for (int i = 0; i < 20; ++i) {
-    std::string out = i == 19 ? "y" : "v" + std::to_string(i);
-    text += "  " + out + " = Relu(" + prev + ")\n";
-    prev = out;
-  }
-  auto m = testing::model_from_text(text + "}");
+  auto m = testing::relu_chain(20, "1024");
   std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>({1024}, std::vector<float>(1024, 1))}};
   SessionOptions few_steps;
   few_steps.limits = RunLimits{10, 0, 0, "raise it"};

@@ -4,12 +4,19 @@
 
 #include "lib/metrics/compare.h"
 #include "passes/pipeline.h"
+#include "tests/support/text_model.h"
 
 namespace pare::testing {
 
 std::map<std::string, int64_t> run_pipeline(ir::Model& m, const std::string& pipeline) {
   passes::PassContext ctx;
   return passes::Pipeline::parse(pipeline).run(m, ctx, /*verify_each=*/true).back().stats;
+}
+
+Rewrite rewrite(const std::string& text, const std::string& pipeline) {
+  Rewrite r{model_from_text(text), model_from_text(text), {}};
+  r.stats = run_pipeline(r.model, pipeline);
+  return r;
 }
 
 std::vector<std::string> op_types(const ir::Graph& g) {

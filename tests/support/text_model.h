@@ -13,4 +13,8 @@ namespace pare::testing {
 // what a file would give). Throws pare::Error on a parse error.
 ir::Model model_from_text(const std::string& text);
 
+// A chain of `length` Relu nodes from input x to output y, both float[`dims`]
+// (e.g. "256, 1024"), at opset 13: the inner values v0, v1, ... each live one step.
+ir::Model relu_chain(int length, const std::string& dims);
+
 }  // namespace pare::testing

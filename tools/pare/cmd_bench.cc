@@ -63,16 +63,17 @@ int bench(const Args& a) {
   return 0;
 }
 
+// The options of pare bench.
+void declare(CLI::App& sub, Args& a) {
+  add_runner_options(sub, a);
+  sub.add_option("--warmup", a.warmup, "untimed runs first")->check(CLI::Range(0, 100000));
+  sub.add_option("--runs", a.runs, "timed runs")->check(CLI::Range(1, 100000));
+  sub.add_flag("--json", a.json, "print JSON: compile_ms, first_run_ms, median_ms, p90_ms, min_ms, peak_bytes, peak_rss_bytes");
+}
+
 }  // namespace
 
-const Command kBenchCommand = {
-    "bench", "time a model in pare's runner (latency, peak memory)", [](CLI::App& sub) -> std::function<int()> {
-      auto a = std::make_shared<Args>();
-      add_runner_options(sub, *a);
-      sub.add_option("--warmup", a->warmup, "untimed runs first")->check(CLI::Range(0, 100000));
-      sub.add_option("--runs", a->runs, "timed runs")->check(CLI::Range(1, 100000));
-      sub.add_flag("--json", a->json, "print JSON: compile_ms, first_run_ms, median_ms, p90_ms, min_ms, peak_bytes, peak_rss_bytes");
-      return [a] { return bench(*a); };
-    }};
+const Command kBenchCommand = {"bench", "time a model in pare's runner (latency, peak memory)",
+                               with_args(declare, bench)};
 
 }  // namespace pare::cli

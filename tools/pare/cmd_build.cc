@@ -33,19 +33,19 @@ int build(const Args& a) {
   return failed ? 1 : 0;
 }
 
+// The options of pare build.
+void declare(CLI::App& sub, Args& a) {
+  sub.add_option("plan", a.plan, "plan file (YAML: model, output, data, labels, calib, image, dims, subtasks)")
+      ->required();
+  sub.add_flag("--force", a.force, "rebuild every subtask, up to date or not");
+  sub.add_flag("-q,--quiet", a.quiet, "no progress bar");
+  sub.add_flag("--keep-failed", a.keep_failed,
+               "keep a subtask model over budget as NAME.rejected.onnx (by default it is not written)");
+}
+
 }  // namespace
 
-const Command kBuildCommand = {
-    "build", "build every subtask model of a plan (YAML), skipping those that are up to date",
-    [](CLI::App& sub) -> std::function<int()> {
-      auto a = std::make_shared<Args>();
-      sub.add_option("plan", a->plan, "plan file (YAML: model, output, data, labels, calib, image, dims, subtasks)")
-          ->required();
-      sub.add_flag("--force", a->force, "rebuild every subtask, up to date or not");
-      sub.add_flag("-q,--quiet", a->quiet, "no progress bar");
-      sub.add_flag("--keep-failed", a->keep_failed,
-                   "keep a subtask model over budget as NAME.rejected.onnx (by default it is not written)");
-      return [a] { return build(*a); };
-    }};
+const Command kBuildCommand = {"build", "build every subtask model of a plan (YAML), skipping those that are up to date",
+                               with_args(declare, build)};
 
 }  // namespace pare::cli

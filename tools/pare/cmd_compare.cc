@@ -22,16 +22,17 @@ int compare(const Args& args) {
   return conclude(r, args.report.files, args.b, args.b);
 }
 
+// The options of pare compare.
+void declare(CLI::App& sub, Args& a) {
+  sub.add_option("a", a.a, "the reference model (e.g. the original)")->required();
+  sub.add_option("b", a.b, "the model compared with it (e.g. the shrunk one)")->required();
+  sub.add_option("--json", a.report.files.json, "write the report as JSON (sorted keys, byte-identical across runs)");
+  add_report_options(sub, a.report);
+}
+
 }  // namespace
 
-const Command kCompareCommand = {
-    "compare", "sizes, MACs and output fidelity of model B against model A", [](CLI::App& sub) -> std::function<int()> {
-      auto a = std::make_shared<Args>();
-      sub.add_option("a", a->a, "the reference model (e.g. the original)")->required();
-      sub.add_option("b", a->b, "the model compared with it (e.g. the shrunk one)")->required();
-      sub.add_option("--json", a->report.files.json, "write the report as JSON (sorted keys, byte-identical across runs)");
-      add_report_options(sub, a->report);
-      return [a] { return compare(*a); };
-    }};
+const Command kCompareCommand = {"compare", "sizes, MACs and output fidelity of model B against model A",
+                                 with_args(declare, compare)};
 
 }  // namespace pare::cli

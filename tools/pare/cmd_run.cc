@@ -96,20 +96,20 @@ int run(const Args& a) {
   return 0;
 }
 
+// The options of pare run.
+void declare(CLI::App& sub, Args& a) {
+  add_runner_options(sub, a);
+  sub.add_option("--outputs", a.outputs, "write output_K.pb files here");
+  sub.add_flag("--npy", a.npy, "also write NAME.npy for each output");
+  sub.add_option("--expect", a.expect, "compare with output_K.pb files here; exit 1 on a mismatch");
+  sub.add_option("--rtol", a.rtol, "relative tolerance for --expect")->check(finite_non_negative());
+  sub.add_option("--atol", a.atol, "absolute tolerance for --expect")->check(finite_non_negative());
+  sub.add_option("--seed", a.seed, "seed of the random inputs");
+  sub.add_option("--save-inputs", a.save_inputs, "write the inputs used as input_K.pb files here");
+}
+
 }  // namespace
 
-const Command kRunCommand = {
-    "run", "run a model with pare's reference runner", [](CLI::App& sub) -> std::function<int()> {
-      auto a = std::make_shared<Args>();
-      add_runner_options(sub, *a);
-      sub.add_option("--outputs", a->outputs, "write output_K.pb files here");
-      sub.add_flag("--npy", a->npy, "also write NAME.npy for each output");
-      sub.add_option("--expect", a->expect, "compare with output_K.pb files here; exit 1 on a mismatch");
-      sub.add_option("--rtol", a->rtol, "relative tolerance for --expect")->check(finite_non_negative());
-      sub.add_option("--atol", a->atol, "absolute tolerance for --expect")->check(finite_non_negative());
-      sub.add_option("--seed", a->seed, "seed of the random inputs");
-      sub.add_option("--save-inputs", a->save_inputs, "write the inputs used as input_K.pb files here");
-      return [a] { return run(*a); };
-    }};
+const Command kRunCommand = {"run", "run a model with pare's reference runner", with_args(declare, run)};
 
 }  // namespace pare::cli

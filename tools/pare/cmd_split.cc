@@ -65,28 +65,28 @@ int extract(const ExtractArgs& a) {
   return 0;
 }
 
+// The options of pare split.
+void declare_split(CLI::App& sub, SplitArgs& a) {
+  sub.add_option("model", a.model, "ONNX model file")->required();
+  sub.add_option("--at", a.at, "tensor to cut at (repeatable, in computation order)")->required();
+  sub.add_option("-o,--output", a.dir, "folder for part0.onnx, part1.onnx... and manifest.json")->required();
+  add_dim_options(sub, a.dims, "size of a symbolic dim for the check run, NAME=N (repeatable)");
+}
+
+// The options of pare extract.
+void declare_extract(CLI::App& sub, ExtractArgs& a) {
+  sub.add_option("model", a.model, "ONNX model file")->required();
+  sub.add_option("--outputs", a.outputs, "comma-separated tensors to keep as outputs")->required();
+  sub.add_option("-o,--output", a.output, "where to write the result (never the input)")->required();
+  add_dim_options(sub, a.dims, "size of a symbolic dim, NAME=N, for typing new outputs (repeatable)");
+}
+
 }  // namespace
 
-const Command kSplitCommand = {
-    "split", "cut a model at tensors into chained per-subtask models, with a manifest",
-    [](CLI::App& sub) -> std::function<int()> {
-      auto a = std::make_shared<SplitArgs>();
-      sub.add_option("model", a->model, "ONNX model file")->required();
-      sub.add_option("--at", a->at, "tensor to cut at (repeatable, in computation order)")->required();
-      sub.add_option("-o,--output", a->dir, "folder for part0.onnx, part1.onnx... and manifest.json")->required();
-      add_dim_options(sub, a->dims, "size of a symbolic dim for the check run, NAME=N (repeatable)");
-      return [a] { return run_split(*a); };
-    }};
+const Command kSplitCommand = {"split", "cut a model at tensors into chained per-subtask models, with a manifest",
+                               with_args(declare_split, run_split)};
 
-const Command kExtractCommand = {
-    "extract", "keep one subtask of a multi-output model (the nodes its outputs need)",
-    [](CLI::App& sub) -> std::function<int()> {
-      auto a = std::make_shared<ExtractArgs>();
-      sub.add_option("model", a->model, "ONNX model file")->required();
-      sub.add_option("--outputs", a->outputs, "comma-separated tensors to keep as outputs")->required();
-      sub.add_option("-o,--output", a->output, "where to write the result (never the input)")->required();
-      add_dim_options(sub, a->dims, "size of a symbolic dim, NAME=N, for typing new outputs (repeatable)");
-      return [a] { return extract(*a); };
-    }};
+const Command kExtractCommand = {"extract", "keep one subtask of a multi-output model (the nodes its outputs need)",
+                                 with_args(declare_extract, extract)};
 
 }  // namespace pare::cli

@@ -79,41 +79,41 @@ int tune(const Args& a) {
   return conclude(r.shrink.report, files, a.output, a.output);
 }
 
+// The options of pare tune.
+void declare(CLI::App& sub, Args& a) {
+  sub.add_option("model", a.model, "ONNX model file")->required();
+  sub.add_option("-o,--output", a.output, "where to write the tuned model (never the input)")->required();
+  sub.add_option("--calib", a.calib, "samples for static int8 activations (none: no int8-activation choice)");
+  sub.add_option("--objective", a.objective, "what to minimise: download (default), bytes or latency");
+  sub.add_option("--choices", a.choices,
+                 "comma-separated choices to consider (default all: " + join(jobs::tune_choice_keys(), ",") + ")");
+  sub.add_option("--cache", a.cache, "folder for measured sensitivities (default ~/.cache/pare/tune)");
+  sub.add_flag("--no-cache", a.no_cache, "measure everything again and keep nothing");
+  sub.add_option("--max-evals", a.max_evals, "sensitivity runs to spend at most (0: no bound)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  sub.add_option("--max-seconds", a.max_seconds, "stop measuring sensitivity after this long (0: no bound)")
+      ->check(finite_non_negative());
+  sub.add_option("--threads", a.threads, "evaluations in parallel (default: the CPU count)")
+      ->check(CLI::Range(0, 256));
+  sub.add_option("--sensitivity-samples", a.sensitivity_samples,
+                 "samples each one-layer variant runs on (all samples verify)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  sub.add_option("--verifications", a.verifications, "whole-model checks of the search at most")
+      ->check(CLI::Range(1, 100));
+  sub.add_option("--report", a.report.files.json, "write the report as JSON");
+  sub.add_flag("--keep-failed", a.keep_failed,
+               "when a hard limit does not hold, keep the closest model as OUT's .rejected.onnx (by default nothing is written)");
+  add_report_options(sub, a.report);
+  sub.footer(
+      "Examples:\n"
+      "  pare tune cls.onnx -o cls.tuned.onnx --data lines/ --labels lines/labels.txt --max-top1-drop 1\n"
+      "  pare tune det.onnx -o det.tuned.onnx --data pages/ --image-size 640x640 --min-sqnr 30\n"
+      "  pare tune det.onnx -o det.int8.onnx --data pages/ --calib pages/ --objective latency --min-sqnr 25\n");
+}
+
 }  // namespace
 
-const Command kTuneCommand = {
-    "tune", "find the smallest model within an accuracy budget, layer by layer",
-    [](CLI::App& sub) -> std::function<int()> {
-      auto a = std::make_shared<Args>();
-      sub.add_option("model", a->model, "ONNX model file")->required();
-      sub.add_option("-o,--output", a->output, "where to write the tuned model (never the input)")->required();
-      sub.add_option("--calib", a->calib, "samples for static int8 activations (none: no int8-activation choice)");
-      sub.add_option("--objective", a->objective, "what to minimise: download (default), bytes or latency");
-      sub.add_option("--choices", a->choices,
-                     "comma-separated choices to consider (default all: " + join(jobs::tune_choice_keys(), ",") + ")");
-      sub.add_option("--cache", a->cache, "folder for measured sensitivities (default ~/.cache/pare/tune)");
-      sub.add_flag("--no-cache", a->no_cache, "measure everything again and keep nothing");
-      sub.add_option("--max-evals", a->max_evals, "sensitivity runs to spend at most (0: no bound)")
-          ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
-      sub.add_option("--max-seconds", a->max_seconds, "stop measuring sensitivity after this long (0: no bound)")
-          ->check(finite_non_negative());
-      sub.add_option("--threads", a->threads, "evaluations in parallel (default: the CPU count)")
-          ->check(CLI::Range(0, 256));
-      sub.add_option("--sensitivity-samples", a->sensitivity_samples,
-                     "samples each one-layer variant runs on (all samples verify)")
-          ->check(CLI::Range(size_t{1}, size_t{1} << 30));
-      sub.add_option("--verifications", a->verifications, "whole-model checks of the search at most")
-          ->check(CLI::Range(1, 100));
-      sub.add_option("--report", a->report.files.json, "write the report as JSON");
-      sub.add_flag("--keep-failed", a->keep_failed,
-                   "when a hard limit does not hold, keep the closest model as OUT's .rejected.onnx (by default nothing is written)");
-      add_report_options(sub, a->report);
-      sub.footer(
-          "Examples:\n"
-          "  pare tune cls.onnx -o cls.tuned.onnx --data lines/ --labels lines/labels.txt --max-top1-drop 1\n"
-          "  pare tune det.onnx -o det.tuned.onnx --data pages/ --image-size 640x640 --min-sqnr 30\n"
-          "  pare tune det.onnx -o det.int8.onnx --data pages/ --calib pages/ --objective latency --min-sqnr 25\n");
-      return [a] { return tune(*a); };
-    }};
+const Command kTuneCommand = {"tune", "find the smallest model within an accuracy budget, layer by layer",
+                              with_args(declare, tune)};
 
 }  // namespace pare::cli

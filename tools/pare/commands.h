@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,17 @@ struct Command {
   // after parsing; the handler returns the exit code.
   std::function<std::function<int()>(CLI::App& sub)> setup;
 };
+
+// The setup of a command whose options fill an Args: `declare` adds them to
+// `sub`, and the handler runs `run` on what was parsed.
+template <typename Args>
+std::function<std::function<int()>(CLI::App&)> with_args(void (*declare)(CLI::App&, Args&), int (*run)(const Args&)) {
+  return [declare, run](CLI::App& sub) -> std::function<int()> {
+    auto a = std::make_shared<Args>();
+    declare(sub, *a);
+    return [a, run] { return run(*a); };
+  };
+}
 
 extern const Command kBenchCommand;
 extern const Command kBuildCommand;

@@ -105,8 +105,8 @@ class Loop : public Kernel {
 
 std::vector<KernelDef> control_kernels() {
   return {
-      {"", "If", 1, kLatestOpset, make_kernel<If>, nullptr},
-      {"", "Loop", 1, kLatestOpset, make_kernel<Loop>, nullptr},
+      onnx_op("If", 1, make_kernel<If>),
+      onnx_op("Loop", 1, make_kernel<Loop>),
   };
 }
 

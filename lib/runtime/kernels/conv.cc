@@ -651,9 +651,8 @@ int64_t conv_transpose_macs(const ir::Node&, const NodeShapes& s) {
 
 std::vector<KernelDef> conv_kernels() {
   return {
-      {"", "Conv", 1, kLatestOpset, make_kernel<Conv>, conv_macs},
-      {"", "ConvTranspose", 1, kLatestOpset,
-       make_kernel<ConvTranspose>, conv_transpose_macs},
+      onnx_op("Conv", 1, make_kernel<Conv>, conv_macs),
+      onnx_op("ConvTranspose", 1, make_kernel<ConvTranspose>, conv_transpose_macs),
   };
 }
 

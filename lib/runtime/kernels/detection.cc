@@ -311,9 +311,9 @@ class GridSample : public Kernel {
 
 std::vector<KernelDef> detection_kernels() {
   return {
-      {"", "NonMaxSuppression", 10, kLatestOpset, make_kernel<NonMaxSuppression>, nullptr},
-      {"", "RoiAlign", 10, kLatestOpset, make_kernel<RoiAlign>, nullptr},
-      {"", "GridSample", 16, kLatestOpset, make_kernel<GridSample>, nullptr},
+      onnx_op("NonMaxSuppression", 10, make_kernel<NonMaxSuppression>),
+      onnx_op("RoiAlign", 10, make_kernel<RoiAlign>),
+      onnx_op("GridSample", 16, make_kernel<GridSample>),
   };
 }
 

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "lib/runtime/broadcast.h"
+#include "lib/runtime/kernels/chunks.h"
 #include "lib/runtime/kernels/families.h"
 
 namespace pare::rt::kernels {
@@ -17,66 +18,37 @@ namespace {
 
 // ---------- unary ----------
 
-template <typename T, typename F>
-void map_flat(const KernelContext& ctx, const T* x, T* y, int64_t n, const F& f) {
-  constexpr int64_t kChunk = 16384;
-  ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t b, int64_t e) {
-    for (int64_t i = b * kChunk, end = std::min(n, e * kChunk); i < end; ++i) y[i] = f(x[i]);
-  });
-}
-
-// A float activation or math function; F maps float -> float.
-template <typename F>
-class FloatUnary : public Kernel {
+// y = f(x) for x of the types Ts; F is callable on each of them.
+template <typename F, typename... Ts>
+class Unary : public Kernel {
  public:
-  explicit FloatUnary(F f) : f_(f) {}
+  explicit Unary(F f) : f_(f) {}
   void compute(KernelContext& ctx) override {
     const TensorView& x = *ctx.input(0);
     TensorView& y = ctx.allocate_output(0, x.dtype, x.dims);
-    if (x.dtype == DataType::kFloat) {
-      map_flat(ctx, x.as<float>(), y.as<float>(), x.numel(), f_);
-    } else if (x.dtype == DataType::kDouble) {
-      map_flat(ctx, x.as<double>(), y.as<double>(), x.numel(),
-               [this](double v) { return static_cast<double>(f_(static_cast<float>(v))); });
-    } else {
-      compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
-    }
+    auto map = [&](auto t) {
+      using T = decltype(t);
+      map_flat(ctx, x.as<T>(), y.as<T>(), x.numel(), f_);
+    };
+    if (!visit_dtype<Ts...>(x.dtype, map)) compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
   }
 
  private:
   F f_;
 };
 
+// A float activation or math function; F maps float -> float, and double
+// inputs are computed in float too (the runner computes in float32).
 template <typename F>
 std::unique_ptr<Kernel> float_unary(F f) {
-  return std::make_unique<FloatUnary<F>>(f);
+  auto in_float = [f](auto v) { return static_cast<decltype(v)>(f(static_cast<float>(v))); };
+  return std::make_unique<Unary<decltype(in_float), float, double>>(in_float);
 }
 
 // Neg, Abs, Sign on numbers of any common type.
 template <typename F>
-class NumericUnary : public Kernel {
- public:
-  explicit NumericUnary(F f) : f_(f) {}
-  void compute(KernelContext& ctx) override {
-    const TensorView& x = *ctx.input(0);
-    TensorView& y = ctx.allocate_output(0, x.dtype, x.dims);
-    switch (x.dtype) {
-      case DataType::kFloat: map_flat(ctx, x.as<float>(), y.as<float>(), x.numel(), f_); break;
-      case DataType::kDouble: map_flat(ctx, x.as<double>(), y.as<double>(), x.numel(), f_); break;
-      case DataType::kInt32: map_flat(ctx, x.as<int32_t>(), y.as<int32_t>(), x.numel(), f_); break;
-      case DataType::kInt64: map_flat(ctx, x.as<int64_t>(), y.as<int64_t>(), x.numel(), f_); break;
-      case DataType::kInt8: map_flat(ctx, x.as<int8_t>(), y.as<int8_t>(), x.numel(), f_); break;
-      default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
-    }
-  }
-
- private:
-  F f_;
-};
-
-template <typename F>
 std::unique_ptr<Kernel> numeric_unary(F f) {
-  return std::make_unique<NumericUnary<F>>(f);
+  return std::make_unique<Unary<F, float, double, int32_t, int64_t, int8_t>>(f);
 }
 
 class Not : public Kernel {
@@ -111,15 +83,8 @@ class Clip : public Kernel {
       T h = std::isinf(hi) ? std::numeric_limits<T>::max() : static_cast<T>(hi);
       map_flat(ctx, x.as<T>(), y.as<T>(), x.numel(), [l, h](T v) { return v < l ? l : (v > h ? h : v); });
     };
-    switch (x.dtype) {
-      case DataType::kFloat: clip(float{}); break;
-      case DataType::kDouble: clip(double{}); break;
-      case DataType::kInt32: clip(int32_t{}); break;
-      case DataType::kInt64: clip(int64_t{}); break;
-      case DataType::kInt8: clip(int8_t{}); break;
-      case DataType::kUint8: clip(uint8_t{}); break;
-      default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
-    }
+    if (!visit_dtype<float, double, int32_t, int64_t, int8_t, uint8_t>(x.dtype, clip))
+      compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
   }
 
  private:
@@ -223,15 +188,8 @@ std::vector<T> exponent_as(const TensorView& e) {
     using S = decltype(tag);
     for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(e.as<S>()[i]);
   };
-  switch (e.dtype) {
-    case DataType::kFloat: copy(float{}); break;
-    case DataType::kDouble: copy(double{}); break;
-    case DataType::kInt32: copy(int32_t{}); break;
-    case DataType::kInt64: copy(int64_t{}); break;
-    case DataType::kUint32: copy(uint32_t{}); break;
-    case DataType::kUint64: copy(uint64_t{}); break;
-    default: fail("unsupported exponent type {}", ir::name(e.dtype));
-  }
+  if (!visit_dtype<float, double, int32_t, int64_t, uint32_t, uint64_t>(e.dtype, copy))
+    fail("unsupported exponent type {}", ir::name(e.dtype));
   return out;
 }
 
@@ -268,20 +226,10 @@ class Binary : public Kernel {
     }
     DataType out_type = is_comparison(op_) || is_logic(op_) ? DataType::kBool : a.dtype;
     TensorView& y = ctx.allocate_output(0, out_type, out_dims);
-    switch (a.dtype) {
-      case DataType::kFloat: run<float>(ctx, a, b, y); break;
-      case DataType::kDouble: run<double>(ctx, a, b, y); break;
-      case DataType::kInt32: run<int32_t>(ctx, a, b, y); break;
-      case DataType::kInt64: run<int64_t>(ctx, a, b, y); break;
-      case DataType::kInt8: run<int8_t>(ctx, a, b, y); break;
-      case DataType::kUint8: run<uint8_t>(ctx, a, b, y); break;
-      case DataType::kInt16: run<int16_t>(ctx, a, b, y); break;
-      case DataType::kUint16: run<uint16_t>(ctx, a, b, y); break;
-      case DataType::kUint32: run<uint32_t>(ctx, a, b, y); break;
-      case DataType::kUint64: run<uint64_t>(ctx, a, b, y); break;
-      case DataType::kBool: run<bool>(ctx, a, b, y); break;
-      default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(a.dtype)));
-    }
+    auto typed = [&](auto t) { run<decltype(t)>(ctx, a, b, y); };
+    if (!visit_dtype<float, double, int32_t, int64_t, int8_t, uint8_t, int16_t, uint16_t, uint32_t, uint64_t, bool>(
+            a.dtype, typed))
+      compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(a.dtype)));
   }
 
  private:
@@ -342,24 +290,23 @@ class Binary : public Kernel {
                              const T* pa, const T* pb, R* py, F f) {
     int64_t n = y.numel();
     if (n == 0) return;
-    constexpr int64_t kChunk = 16384;
     if (a.numel() == n && b.numel() == n) {
-      ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t s, int64_t e) {
-        for (int64_t k = s * kChunk, end = std::min(n, e * kChunk); k < end; ++k) py[k] = f(pa[k], pb[k]);
+      for_chunks(ctx, n, [&](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k) py[k] = f(pa[k], pb[k]);
       });
       return;
     }
     if (a.numel() == n && b.numel() == 1) {
       T bv = pb[0];
-      ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t s, int64_t e) {
-        for (int64_t k = s * kChunk, end = std::min(n, e * kChunk); k < end; ++k) py[k] = f(pa[k], bv);
+      for_chunks(ctx, n, [&](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k) py[k] = f(pa[k], bv);
       });
       return;
     }
     if (a.numel() == 1 && b.numel() == n) {
       T av = pa[0];
-      ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t s, int64_t e) {
-        for (int64_t k = s * kChunk, end = std::min(n, e * kChunk); k < end; ++k) py[k] = f(av, pb[k]);
+      for_chunks(ctx, n, [&](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k) py[k] = f(av, pb[k]);
       });
       return;
     }
@@ -408,19 +355,10 @@ class Variadic : public Kernel {
     for (size_t k = 1; k < ctx.num_inputs(); ++k) dims = broadcast_shapes(dims, ctx.input(k)->dims);
     const TensorView& first = *ctx.input(0);
     TensorView& y = ctx.allocate_output(0, first.dtype, dims);
-    switch (first.dtype) {
-      case DataType::kFloat: run<float>(ctx, y); break;
-      case DataType::kDouble: run<double>(ctx, y); break;
-      case DataType::kInt32: run<int32_t>(ctx, y); break;
-      case DataType::kInt64: run<int64_t>(ctx, y); break;
-      case DataType::kInt8: run<int8_t>(ctx, y); break;
-      case DataType::kUint8: run<uint8_t>(ctx, y); break;
-      case DataType::kInt16: run<int16_t>(ctx, y); break;
-      case DataType::kUint16: run<uint16_t>(ctx, y); break;
-      case DataType::kUint32: run<uint32_t>(ctx, y); break;
-      case DataType::kUint64: run<uint64_t>(ctx, y); break;
-      default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(first.dtype)));
-    }
+    auto typed = [&](auto t) { run<decltype(t)>(ctx, y); };
+    if (!visit_dtype<float, double, int32_t, int64_t, int8_t, uint8_t, int16_t, uint16_t, uint32_t, uint64_t>(first.dtype,
+                                                                                                           typed))
+      compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(first.dtype)));
   }
 
  private:
@@ -477,67 +415,67 @@ std::unique_ptr<Kernel> binary(const KernelInit& init) {
 std::vector<KernelDef> elementwise_kernels() {
   using I = const KernelInit&;
   return {
-      {"", "Relu", 1, kLatestOpset, [](I) { return float_unary([](float x) { return x > 0 ? x : 0.0f; }); }, nullptr},
-      {"", "Sigmoid", 1, kLatestOpset, [](I) { return float_unary([](float x) { return 1.0f / (1.0f + std::exp(-x)); }); }, nullptr},
-      {"", "Tanh", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::tanh(x); }); }, nullptr},
-      {"", "Exp", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::exp(x); }); }, nullptr},
-      {"", "Log", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::log(x); }); }, nullptr},
-      {"", "Sqrt", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::sqrt(x); }); }, nullptr},
-      {"", "Reciprocal", 1, kLatestOpset, [](I) { return float_unary([](float x) { return 1.0f / x; }); }, nullptr},
-      {"", "Floor", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::floor(x); }); }, nullptr},
-      {"", "Ceil", 1, kLatestOpset, [](I) { return float_unary([](float x) { return std::ceil(x); }); }, nullptr},
-      {"", "Round", 11, kLatestOpset, [](I) { return float_unary([](float x) { return std::nearbyint(x); }); }, nullptr},
-      {"", "Erf", 9, kLatestOpset, [](I) { return float_unary(erf_f); }, nullptr},
-      {"", "Sin", 7, kLatestOpset, [](I) { return float_unary([](float x) { return std::sin(x); }); }, nullptr},
-      {"", "Cos", 7, kLatestOpset, [](I) { return float_unary([](float x) { return std::cos(x); }); }, nullptr},
-      {"", "Softplus", 1, kLatestOpset, [](I) { return float_unary([](float x) { return x > 20 ? x : std::log1p(std::exp(x)); }); }, nullptr},
-      {"", "Softsign", 1, kLatestOpset, [](I) { return float_unary([](float x) { return x / (1 + std::fabs(x)); }); }, nullptr},
-      {"", "HardSigmoid", 1, kLatestOpset, [](I init) {
+      onnx_op("Relu", 1, [](I) { return float_unary([](float x) { return x > 0 ? x : 0.0f; }); }),
+      onnx_op("Sigmoid", 1, [](I) { return float_unary([](float x) { return 1.0f / (1.0f + std::exp(-x)); }); }),
+      onnx_op("Tanh", 1, [](I) { return float_unary([](float x) { return std::tanh(x); }); }),
+      onnx_op("Exp", 1, [](I) { return float_unary([](float x) { return std::exp(x); }); }),
+      onnx_op("Log", 1, [](I) { return float_unary([](float x) { return std::log(x); }); }),
+      onnx_op("Sqrt", 1, [](I) { return float_unary([](float x) { return std::sqrt(x); }); }),
+      onnx_op("Reciprocal", 1, [](I) { return float_unary([](float x) { return 1.0f / x; }); }),
+      onnx_op("Floor", 1, [](I) { return float_unary([](float x) { return std::floor(x); }); }),
+      onnx_op("Ceil", 1, [](I) { return float_unary([](float x) { return std::ceil(x); }); }),
+      onnx_op("Round", 11, [](I) { return float_unary([](float x) { return std::nearbyint(x); }); }),
+      onnx_op("Erf", 9, [](I) { return float_unary(erf_f); }),
+      onnx_op("Sin", 7, [](I) { return float_unary([](float x) { return std::sin(x); }); }),
+      onnx_op("Cos", 7, [](I) { return float_unary([](float x) { return std::cos(x); }); }),
+      onnx_op("Softplus", 1, [](I) { return float_unary([](float x) { return x > 20 ? x : std::log1p(std::exp(x)); }); }),
+      onnx_op("Softsign", 1, [](I) { return float_unary([](float x) { return x / (1 + std::fabs(x)); }); }),
+      onnx_op("HardSigmoid", 1, [](I init) {
          float alpha = init.attr_float("alpha", 0.2f), beta = init.attr_float("beta", 0.5f);
          return float_unary([alpha, beta](float x) { return std::max(0.0f, std::min(1.0f, alpha * x + beta)); });
-       }, nullptr},
-      {"", "HardSwish", 14, kLatestOpset, [](I) {
+       }),
+      onnx_op("HardSwish", 14, [](I) {
          return float_unary([](float x) { return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f)); });
-       }, nullptr},
-      {"", "LeakyRelu", 1, kLatestOpset, [](I init) {
+       }),
+      onnx_op("LeakyRelu", 1, [](I init) {
          float alpha = init.attr_float("alpha", 0.01f);
          return float_unary([alpha](float x) { return x < 0 ? alpha * x : x; });
-       }, nullptr},
-      {"", "Elu", 1, kLatestOpset, [](I init) {
+       }),
+      onnx_op("Elu", 1, [](I init) {
          float alpha = init.attr_float("alpha", 1.0f);
          return float_unary([alpha](float x) { return x < 0 ? alpha * (std::exp(x) - 1) : x; });
-       }, nullptr},
-      {"", "Selu", 1, kLatestOpset, [](I init) {
+       }),
+      onnx_op("Selu", 1, [](I init) {
          float alpha = init.attr_float("alpha", 1.67326319217681884765625f), gamma = init.attr_float("gamma", 1.05070102214813232421875f);
          return float_unary([alpha, gamma](float x) { return x <= 0 ? gamma * (alpha * std::exp(x) - alpha) : gamma * x; });
-       }, nullptr},
-      {"", "Neg", 1, kLatestOpset, [](I) { return numeric_unary([](auto x) { return static_cast<decltype(x)>(-x); }); }, nullptr},
-      {"", "Abs", 1, kLatestOpset, [](I) { return numeric_unary([](auto x) { return x < 0 ? static_cast<decltype(x)>(-x) : x; }); }, nullptr},
-      {"", "Sign", 9, kLatestOpset, [](I) { return numeric_unary([](auto x) { return static_cast<decltype(x)>((x > 0) - (x < 0)); }); }, nullptr},
-      {"", "Not", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Not>(); }, nullptr},
-      {"", "Clip", 1, kLatestOpset, make_kernel<Clip>, nullptr},
-      {"", "Add", 1, kLatestOpset, binary<Bin::kAdd>, nullptr},
-      {"", "Sub", 1, kLatestOpset, binary<Bin::kSub>, nullptr},
-      {"", "Mul", 1, kLatestOpset, binary<Bin::kMul>, nullptr},
-      {"", "Div", 1, kLatestOpset, binary<Bin::kDiv>, nullptr},
-      {"", "Pow", 1, kLatestOpset, binary<Bin::kPow>, nullptr},
-      {"", "PRelu", 1, kLatestOpset, binary<Bin::kPRelu>, nullptr},
-      {"", "Equal", 1, kLatestOpset, binary<Bin::kEq>, nullptr},
-      {"", "Less", 1, kLatestOpset, binary<Bin::kLt>, nullptr},
-      {"", "Greater", 1, kLatestOpset, binary<Bin::kGt>, nullptr},
-      {"", "LessOrEqual", 12, kLatestOpset, binary<Bin::kLe>, nullptr},
-      {"", "GreaterOrEqual", 12, kLatestOpset, binary<Bin::kGe>, nullptr},
-      {"", "And", 1, kLatestOpset, binary<Bin::kAnd>, nullptr},
-      {"", "Or", 1, kLatestOpset, binary<Bin::kOr>, nullptr},
-      {"", "Xor", 1, kLatestOpset, binary<Bin::kXor>, nullptr},
-      {"", "Mod", 10, kLatestOpset, [](I init) -> std::unique_ptr<Kernel> {
+       }),
+      onnx_op("Neg", 1, [](I) { return numeric_unary([](auto x) { return static_cast<decltype(x)>(-x); }); }),
+      onnx_op("Abs", 1, [](I) { return numeric_unary([](auto x) { return x < 0 ? static_cast<decltype(x)>(-x) : x; }); }),
+      onnx_op("Sign", 9, [](I) { return numeric_unary([](auto x) { return static_cast<decltype(x)>((x > 0) - (x < 0)); }); }),
+      onnx_op("Not", 1, make_fixed_kernel<Not>),
+      onnx_op("Clip", 1, make_kernel<Clip>),
+      onnx_op("Add", 1, binary<Bin::kAdd>),
+      onnx_op("Sub", 1, binary<Bin::kSub>),
+      onnx_op("Mul", 1, binary<Bin::kMul>),
+      onnx_op("Div", 1, binary<Bin::kDiv>),
+      onnx_op("Pow", 1, binary<Bin::kPow>),
+      onnx_op("PRelu", 1, binary<Bin::kPRelu>),
+      onnx_op("Equal", 1, binary<Bin::kEq>),
+      onnx_op("Less", 1, binary<Bin::kLt>),
+      onnx_op("Greater", 1, binary<Bin::kGt>),
+      onnx_op("LessOrEqual", 12, binary<Bin::kLe>),
+      onnx_op("GreaterOrEqual", 12, binary<Bin::kGe>),
+      onnx_op("And", 1, binary<Bin::kAnd>),
+      onnx_op("Or", 1, binary<Bin::kOr>),
+      onnx_op("Xor", 1, binary<Bin::kXor>),
+      onnx_op("Mod", 10, [](I init) -> std::unique_ptr<Kernel> {
          return std::make_unique<Binary>(init.attr_int("fmod", 0) ? Bin::kFMod : Bin::kMod);
-       }, nullptr},
-      {"", "Sum", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kAdd, false); }, nullptr},
-      {"", "Mean", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kAdd, true); }, nullptr},
-      {"", "Min", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kMin, false); }, nullptr},
-      {"", "Max", 1, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Variadic>(Bin::kMax, false); }, nullptr},
-      {"", "Where", 9, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<Where>(); }, nullptr},
+       }),
+      onnx_op("Sum", 1, make_fixed_kernel<Variadic, Bin::kAdd, false>),
+      onnx_op("Mean", 1, make_fixed_kernel<Variadic, Bin::kAdd, true>),
+      onnx_op("Min", 1, make_fixed_kernel<Variadic, Bin::kMin, false>),
+      onnx_op("Max", 1, make_fixed_kernel<Variadic, Bin::kMax, false>),
+      onnx_op("Where", 9, make_fixed_kernel<Where>),
   };
 }
 

@@ -1,4 +1,5 @@
 #include "lib/runtime/kernels/epilogue_kernel.h"
+#include "lib/runtime/kernels/chunks.h"
 
 #include <algorithm>
 
@@ -15,9 +16,7 @@ class EpilogueKernel : public Kernel {
     const float* px = x.as<float>();
     float* py = y.as<float>();
     int64_t n = x.numel();
-    constexpr int64_t kChunk = 16384;  // each element's result is independent: any split gives the same bits
-    ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t b, int64_t e) {
-      int64_t i0 = b * kChunk, i1 = std::min(n, e * kChunk);
+    for_chunks(ctx, n, [&](int64_t i0, int64_t i1) {
       std::copy(px + i0, px + i1, py + i0);
       e_.apply(py + i0, i1 - i0, isa_);
     });

@@ -9,11 +9,35 @@
 
 namespace pare::rt::kernels {
 
-// The KernelDef::create of a kernel class whose constructor takes the KernelInit
-// alone: a family's table then names the class, `make_kernel<Conv>`.
-template <typename K>
+// The KernelDef::create of a kernel class built from the KernelInit, then from
+// fixed arguments that pick one of the ops it serves: a family's table names the
+// class, `make_kernel<Conv>`, `make_kernel<Pool, true>` (MaxPool).
+template <typename K, auto... Args>
 std::unique_ptr<Kernel> make_kernel(const KernelInit& init) {
-  return std::make_unique<K>(init);
+  return std::make_unique<K>(init, Args...);
+}
+
+// The same for a kernel that reads nothing from its node (no attribute, no
+// constant input at build time): `make_fixed_kernel<Where>`, `make_fixed_kernel<GlobalPool, true>`.
+template <typename K, auto... Args>
+std::unique_ptr<Kernel> make_fixed_kernel(const KernelInit&) {
+  return std::make_unique<K>(Args...);
+}
+
+// Calls f(T{}) for the T among Ts whose element type is `dtype` and says whether
+// there was one: what a kernel's switch over the types it computes in would do,
+// written as the list of those types.
+template <typename... Ts, typename F>
+bool visit_dtype(DataType dtype, F&& f) {
+  return ((dtype == ir::dtype_of<Ts>() && (f(Ts{}), true)) || ...);
+}
+
+// A row of a family's table for an op of the default ONNX domain that is still
+// current: defined from opset `since` on, counting `macs` (none by default).
+// Rows of another domain or that end at an opset spell the KernelDef out.
+constexpr KernelDef onnx_op(std::string_view op_type, int since, decltype(KernelDef::create) create,
+                            decltype(KernelDef::macs) macs = nullptr) {
+  return {"", op_type, since, kLatestOpset, create, macs};
 }
 
 std::vector<KernelDef> conv_kernels();         // Conv, ConvTranspose

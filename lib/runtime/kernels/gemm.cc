@@ -7,6 +7,7 @@
 // threads. MACs = M * N * K (times the batch for MatMul).
 #include <Eigen/Core>
 
+#include "lib/runtime/broadcast.h"
 #include "lib/runtime/kernels/families.h"
 
 namespace pare::rt::kernels {
@@ -71,21 +72,14 @@ class MatMul : public Kernel {
     const TensorView& b = *ctx.input(1);
     if (a.dtype != DataType::kFloat || b.dtype != DataType::kFloat) compute_error(ctx, "only float32 is supported");
     if (a.rank() == 0 || b.rank() == 0) compute_error(ctx, "MatMul operands must have rank 1 or more");
-    std::vector<int64_t> ad = a.dims, bd = b.dims;
-    bool a_vec = ad.size() == 1, b_vec = bd.size() == 1;
-    if (a_vec) ad.insert(ad.begin(), 1);
-    if (b_vec) bd.push_back(1);
-    int64_t m = ad[ad.size() - 2], k = ad.back(), n = bd.back();
-    if (bd[bd.size() - 2] != k) compute_error(ctx, fmt::format("inner dimensions differ ({} and {})", k, bd[bd.size() - 2]));
-    std::vector<int64_t> a_batch(ad.begin(), ad.end() - 2), b_batch(bd.begin(), bd.end() - 2);
-    std::vector<int64_t> batch = broadcast_shapes(a_batch, b_batch);
-    std::vector<int64_t> out = batch;
-    if (!a_vec) out.push_back(m);
-    if (!b_vec) out.push_back(n);
-    TensorView& y = ctx.allocate_output(0, DataType::kFloat, out);
+    MatMulShape s(a.dims, b.dims);
+    int64_t m = s.m, k = s.k, n = s.n;
+    if (s.b_k != k) compute_error(ctx, fmt::format("inner dimensions differ ({} and {})", k, s.b_k));
+    std::vector<int64_t> batch = broadcast_shapes(s.a_batch, s.b_batch);
+    TensorView& y = ctx.allocate_output(0, DataType::kFloat, s.out_dims(batch));
     int64_t batches = 1;
     for (int64_t d : batch) batches *= d;
-    auto sa = offsets(a_batch, batch, m * k), sb = offsets(b_batch, batch, k * n);
+    auto sa = offsets(s.a_batch, batch, m * k), sb = offsets(s.b_batch, batch, k * n);
     const float* pa = a.as<float>();
     const float* pb = b.as<float>();
     float* py = y.as<float>();
@@ -147,8 +141,8 @@ int64_t matmul_macs(const ir::Node&, const NodeShapes& s) {
 
 std::vector<KernelDef> gemm_kernels() {
   return {
-      {"", "Gemm", 1, kLatestOpset, make_kernel<Gemm>, gemm_macs},
-      {"", "MatMul", 1, kLatestOpset, [](const KernelInit&) -> std::unique_ptr<Kernel> { return std::make_unique<MatMul>(); }, matmul_macs},
+      onnx_op("Gemm", 1, make_kernel<Gemm>, gemm_macs),
+      onnx_op("MatMul", 1, make_fixed_kernel<MatMul>, matmul_macs),
   };
 }
 

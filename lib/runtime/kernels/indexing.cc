@@ -439,21 +439,20 @@ class CumSum : public Kernel {
 }  // namespace
 
 std::vector<KernelDef> indexing_kernels() {
-  using I = const KernelInit&;
   return {
-      {"", "GatherElements", 11, kLatestOpset, make_kernel<GatherElements>, nullptr},
-      {"", "ScatterElements", 11, kLatestOpset, make_kernel<ScatterElements>, nullptr},
+      onnx_op("GatherElements", 11, make_kernel<GatherElements>),
+      onnx_op("ScatterElements", 11, make_kernel<ScatterElements>),
       {"", "Scatter", 9, 10, make_kernel<ScatterElements>, nullptr},
-      {"", "GatherND", 11, kLatestOpset, make_kernel<GatherND>, nullptr},
-      {"", "ScatterND", 11, kLatestOpset, make_kernel<ScatterND>, nullptr},
-      {"", "OneHot", 9, kLatestOpset, make_kernel<OneHot>, nullptr},
-      {"", "Compress", 9, kLatestOpset, make_kernel<Compress>, nullptr},
-      {"", "ReverseSequence", 10, kLatestOpset, make_kernel<ReverseSequence>, nullptr},
-      {"", "Trilu", 14, kLatestOpset, make_kernel<Trilu>, nullptr},
-      {"", "EyeLike", 9, kLatestOpset, make_kernel<EyeLike>, nullptr},
-      {"", "DepthToSpace", 1, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<DepthToSpace>(i, true); }, nullptr},
-      {"", "SpaceToDepth", 1, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<DepthToSpace>(i, false); }, nullptr},
-      {"", "CumSum", 11, kLatestOpset, make_kernel<CumSum>, nullptr},
+      onnx_op("GatherND", 11, make_kernel<GatherND>),
+      onnx_op("ScatterND", 11, make_kernel<ScatterND>),
+      onnx_op("OneHot", 9, make_kernel<OneHot>),
+      onnx_op("Compress", 9, make_kernel<Compress>),
+      onnx_op("ReverseSequence", 10, make_kernel<ReverseSequence>),
+      onnx_op("Trilu", 14, make_kernel<Trilu>),
+      onnx_op("EyeLike", 9, make_kernel<EyeLike>),
+      onnx_op("DepthToSpace", 1, make_kernel<DepthToSpace, true>),
+      onnx_op("SpaceToDepth", 1, make_kernel<DepthToSpace, false>),
+      onnx_op("CumSum", 11, make_kernel<CumSum>),
   };
 }
 

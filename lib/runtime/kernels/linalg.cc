@@ -256,8 +256,8 @@ int64_t det_macs(const ir::Node&, const NodeShapes& s) {
 
 std::vector<KernelDef> linalg_kernels() {
   return {
-      {"", "Einsum", 12, kLatestOpset, make_kernel<Einsum>, einsum_macs},
-      {"", "Det", 11, kLatestOpset, make_kernel<Det>, det_macs},
+      onnx_op("Einsum", 12, make_kernel<Einsum>, einsum_macs),
+      onnx_op("Det", 11, make_kernel<Det>, det_macs),
   };
 }
 

@@ -76,39 +76,38 @@ void check_real(const KernelContext& ctx, const TensorView& x) {
   if (!is_real(x.dtype)) compute_error(ctx, fmt::format("{} inputs are not supported (float, double, float16)", ir::name(x.dtype)));
 }
 
-class NegativeLogLikelihoodLoss : public Kernel {
+// log_softmax(scores, axis 1) of scores laid out as [N, C, D].
+std::vector<double> log_softmax(const KernelContext& ctx, const TensorView& x) {
+  if (x.rank() < 2) compute_error(ctx, "scores must have at least 2 dims [N, C, ...]");
+  int64_t n = x.dims[0], c = x.dims[1], d = product(x.dims, 2, x.rank());
+  std::vector<double> logp(static_cast<size_t>(x.numel()));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      double m = -INFINITY, s = 0;
+      for (int64_t k = 0; k < c; ++k) m = std::max(m, get(x, (i * c + k) * d + j));
+      for (int64_t k = 0; k < c; ++k) s += std::exp(get(x, (i * c + k) * d + j) - m);
+      for (int64_t k = 0; k < c; ++k) logp[(i * c + k) * d + j] = get(x, (i * c + k) * d + j) - m - std::log(s);
+    }
+  return logp;
+}
+
+// NegativeLogLikelihoodLoss reads log-probabilities; SoftmaxCrossEntropyLoss
+// (from_scores) computes them from scores first and may output them.
+class Loss : public Kernel {
  public:
-  explicit NegativeLogLikelihoodLoss(const KernelInit& init) : a_(init) {}
+  Loss(const KernelInit& init, bool from_scores) : a_(init), from_scores_(from_scores) {}
   void compute(KernelContext& ctx) override {
     const TensorView& x = required(ctx, 0);
     check_real(ctx, x);
-    std::vector<double> logp(static_cast<size_t>(x.numel()));
-    for (int64_t i = 0; i < x.numel(); ++i) logp[i] = get(x, i);
+    std::vector<double> logp;
+    if (from_scores_) {
+      logp = log_softmax(ctx, x);
+    } else {
+      logp.resize(static_cast<size_t>(x.numel()));
+      for (int64_t i = 0; i < x.numel(); ++i) logp[i] = get(x, i);
+    }
     nll(ctx, a_, logp, x.dims, required(ctx, 1), ctx.input(2), x.dtype);
-  }
-
- private:
-  LossAttrs a_;
-};
-
-class SoftmaxCrossEntropyLoss : public Kernel {
- public:
-  explicit SoftmaxCrossEntropyLoss(const KernelInit& init) : a_(init) {}
-  void compute(KernelContext& ctx) override {
-    const TensorView& x = required(ctx, 0);
-    check_real(ctx, x);
-    if (x.rank() < 2) compute_error(ctx, "scores must have at least 2 dims [N, C, ...]");
-    int64_t n = x.dims[0], c = x.dims[1], d = product(x.dims, 2, x.rank());
-    std::vector<double> logp(static_cast<size_t>(x.numel()));
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < d; ++j) {
-        double m = -INFINITY, s = 0;
-        for (int64_t k = 0; k < c; ++k) m = std::max(m, get(x, (i * c + k) * d + j));
-        for (int64_t k = 0; k < c; ++k) s += std::exp(get(x, (i * c + k) * d + j) - m);
-        for (int64_t k = 0; k < c; ++k) logp[(i * c + k) * d + j] = get(x, (i * c + k) * d + j) - m - std::log(s);
-      }
-    nll(ctx, a_, logp, x.dims, required(ctx, 1), ctx.input(2), x.dtype);
-    if (ctx.num_outputs() > 1) {
+    if (from_scores_ && ctx.num_outputs() > 1) {
       TensorView& lp = ctx.allocate_output(1, x.dtype, x.dims);
       for (int64_t i = 0; i < x.numel(); ++i) put(lp, i, logp[i]);
     }
@@ -116,14 +115,15 @@ class SoftmaxCrossEntropyLoss : public Kernel {
 
  private:
   LossAttrs a_;
+  bool from_scores_;
 };
 
 }  // namespace
 
 std::vector<KernelDef> loss_kernels() {
   return {
-      {"", "NegativeLogLikelihoodLoss", 12, kLatestOpset, make_kernel<NegativeLogLikelihoodLoss>, nullptr},
-      {"", "SoftmaxCrossEntropyLoss", 12, kLatestOpset, make_kernel<SoftmaxCrossEntropyLoss>, nullptr},
+      onnx_op("NegativeLogLikelihoodLoss", 12, make_kernel<Loss, false>),
+      onnx_op("SoftmaxCrossEntropyLoss", 12, make_kernel<Loss, true>),
   };
 }
 

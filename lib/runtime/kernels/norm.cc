@@ -125,9 +125,9 @@ class LayerNorm : public Kernel {
 
 std::vector<KernelDef> norm_kernels() {
   return {
-      {"", "BatchNormalization", 1, kLatestOpset, make_kernel<BatchNorm>, nullptr},
-      {"", "InstanceNormalization", 1, kLatestOpset, make_kernel<InstanceNorm>, nullptr},
-      {"", "LayerNormalization", 17, kLatestOpset, make_kernel<LayerNorm>, nullptr},
+      onnx_op("BatchNormalization", 1, make_kernel<BatchNorm>),
+      onnx_op("InstanceNormalization", 1, make_kernel<InstanceNorm>),
+      onnx_op("LayerNormalization", 17, make_kernel<LayerNorm>),
   };
 }
 

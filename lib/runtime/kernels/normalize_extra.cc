@@ -182,9 +182,9 @@ std::unique_ptr<Kernel> make_batchnorm_training(const KernelInit& init) { return
 
 std::vector<KernelDef> normalize_extra_kernels() {
   return {
-      {"", "Hardmax", 1, kLatestOpset, make_kernel<Hardmax>, nullptr},
-      {"", "LRN", 1, kLatestOpset, make_kernel<Lrn>, lrn_macs},
-      {"", "MeanVarianceNormalization", 9, kLatestOpset, make_kernel<MeanVarianceNormalization>, nullptr},
+      onnx_op("Hardmax", 1, make_kernel<Hardmax>),
+      onnx_op("LRN", 1, make_kernel<Lrn>, lrn_macs),
+      onnx_op("MeanVarianceNormalization", 9, make_kernel<MeanVarianceNormalization>),
   };
 }
 

@@ -122,7 +122,7 @@ class Pad : public Kernel {
 }  // namespace
 
 std::vector<KernelDef> pad_kernels() {
-  return {{"", "Pad", 1, kLatestOpset, make_kernel<Pad>, nullptr}};
+  return {onnx_op("Pad", 1, make_kernel<Pad>)};
 }
 
 }  // namespace pare::rt::kernels

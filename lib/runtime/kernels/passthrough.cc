@@ -74,8 +74,8 @@ class CastLike : public Kernel {
 
 std::vector<KernelDef> passthrough_kernels() {
   return {
-      {"", "Dropout", 1, kLatestOpset, make_kernel<Dropout>, nullptr},
-      {"", "CastLike", 15, kLatestOpset, make_kernel<CastLike>, nullptr},
+      onnx_op("Dropout", 1, make_kernel<Dropout>),
+      onnx_op("CastLike", 15, make_kernel<CastLike>),
   };
 }
 

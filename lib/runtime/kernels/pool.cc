@@ -169,10 +169,10 @@ class GlobalPool : public Kernel {
 
 std::vector<KernelDef> pool_kernels() {
   return {
-      {"", "MaxPool", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Pool>(i, true); }, nullptr},
-      {"", "AveragePool", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Pool>(i, false); }, nullptr},
-      {"", "GlobalAveragePool", 1, kLatestOpset, [](const KernelInit&) -> std::unique_ptr<Kernel> { return std::make_unique<GlobalPool>(false); }, nullptr},
-      {"", "GlobalMaxPool", 1, kLatestOpset, [](const KernelInit&) -> std::unique_ptr<Kernel> { return std::make_unique<GlobalPool>(true); }, nullptr},
+      onnx_op("MaxPool", 1, make_kernel<Pool, true>),
+      onnx_op("AveragePool", 1, make_kernel<Pool, false>),
+      onnx_op("GlobalAveragePool", 1, make_fixed_kernel<GlobalPool, false>),
+      onnx_op("GlobalMaxPool", 1, make_fixed_kernel<GlobalPool, true>),
   };
 }
 

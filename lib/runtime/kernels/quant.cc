@@ -176,8 +176,8 @@ class Dequantize : public Kernel {
 
 std::vector<KernelDef> quant_kernels() {
   return {
-      {"", "QuantizeLinear", 10, kLatestOpset, make_kernel<Quantize>, nullptr},
-      {"", "DequantizeLinear", 10, kLatestOpset, make_kernel<Dequantize>, nullptr},
+      onnx_op("QuantizeLinear", 10, make_kernel<Quantize>),
+      onnx_op("DequantizeLinear", 10, make_kernel<Dequantize>),
   };
 }
 

@@ -14,6 +14,7 @@
 // (C/group) times the kernel size.
 #include <cmath>
 
+#include "lib/runtime/broadcast.h"
 #include "lib/runtime/kernels/families.h"
 #include "lib/runtime/kernels/values.h"
 #include "lib/runtime/kernels/window.h"
@@ -94,13 +95,12 @@ struct MatMulResult {
 MatMulResult int_matmul(const KernelContext& ctx, const TensorView& a, const TensorView& b, const std::vector<int64_t>& azp,
                         const std::vector<int64_t>& bzp) {
   if (a.rank() < 1 || b.rank() < 1) compute_error(ctx, "inputs must have rank >= 1");
-  std::vector<int64_t> ad = a.dims, bd = b.dims;
-  bool a_vec = ad.size() == 1, b_vec = bd.size() == 1;
-  if (a_vec) ad.insert(ad.begin(), 1);
-  if (b_vec) bd.push_back(1);
-  int64_t m = ad[ad.size() - 2], k = ad.back(), n = bd.back();
-  if (bd[bd.size() - 2] != k) compute_error(ctx, fmt::format("inner dims differ ({} and {})", k, bd[bd.size() - 2]));
-  std::vector<int64_t> abatch(ad.begin(), ad.end() - 2), bbatch(bd.begin(), bd.end() - 2), batch;
+  MatMulShape s(a.dims, b.dims);
+  int64_t m = s.m, k = s.k, n = s.n;
+  if (s.b_k != k) compute_error(ctx, fmt::format("inner dims differ ({} and {})", k, s.b_k));
+  const std::vector<int64_t>& abatch = s.a_batch;
+  const std::vector<int64_t>& bbatch = s.b_batch;
+  std::vector<int64_t> batch;
   try {
     batch = broadcast_shapes(abatch, bbatch);
   } catch (const Error& e) {
@@ -109,9 +109,7 @@ MatMulResult int_matmul(const KernelContext& ctx, const TensorView& a, const Ten
   MatMulResult r;
   r.m = m;
   r.n = n;
-  r.dims = batch;
-  if (!a_vec) r.dims.push_back(m);
-  if (!b_vec) r.dims.push_back(n);
+  r.dims = s.out_dims(batch);
   int64_t nb = product(batch, 0, batch.size());
   r.acc.assign(static_cast<size_t>(nb * m * n), 0);
   auto bs_a = strides_of(abatch), bs_b = strides_of(bbatch);
@@ -231,11 +229,12 @@ std::vector<int64_t> int_conv(const KernelContext& ctx, const ConvGeometry& g, c
   acc.assign(static_cast<size_t>(n * mo * out_points), 0);
   int64_t m_per_group = mo / g.group;
   if (bias && (bias->numel() != mo || bias->dtype != DataType::kInt32)) compute_error(ctx, fmt::format("B must be int32 [{}]", mo));
-  auto ks = strides_of(std::vector<int64_t>(w.dims.begin() + 2, w.dims.end()));
-  auto xs = strides_of(std::vector<int64_t>(x.dims.begin() + 2, x.dims.end()));
+  std::vector<int64_t> strides(sp), dilations(sp);
+  for (size_t i = 0; i < sp; ++i) strides[i] = pick(g.strides, i, 1), dilations[i] = pick(g.dilations, i, 1);
+  WindowTaps taps({x.dims.begin() + 2, x.dims.end()}, {w.dims.begin() + 2, w.dims.end()}, strides, dilations, pad_begin);
   auto os = strides_of(out_sp);
   ctx.parallel_for(n * mo, [&](int64_t r0, int64_t r1) {
-    std::vector<int64_t> opos(sp), kpos(sp);
+    std::vector<int64_t> opos(sp);
     for (int64_t row = r0; row < r1; ++row) {
       int64_t b = row / mo, m = row % mo, grp = m / m_per_group;
       int64_t zw = wzp[wzp.size() == 1 ? 0 : m];
@@ -244,18 +243,9 @@ std::vector<int64_t> int_conv(const KernelContext& ctx, const ConvGeometry& g, c
         int64_t s = bias ? bias->as<int32_t>()[m] : 0;
         for (int64_t kc = 0; kc < cg; ++kc) {
           int64_t ch = grp * cg + kc;
-          for (int64_t kk = 0; kk < ksize; ++kk) {
-            int64_t xoff = 0;
-            bool inside = true;
-            for (size_t i = 0; i < sp && inside; ++i) {
-              kpos[i] = (kk / ks[i]) % w.dims[2 + i];
-              int64_t p = opos[i] * pick(g.strides, i, 1) - pad_begin[i] + kpos[i] * pick(g.dilations, i, 1);
-              inside = p >= 0 && p < x.dims[2 + i];
-              xoff += p * xs[i];
-            }
-            if (!inside) continue;  // padding is the zero point: contributes 0
+          taps.for_each_inside(opos, [&](int64_t kk, int64_t xoff) {
             s += (get_int(x, (b * c + ch) * in_points + xoff) - xzp) * (get_int(w, (m * cg + kc) * ksize + kk) - zw);
-          }
+          });
         }
         acc[row * out_points + o] = s;
       }
@@ -352,11 +342,11 @@ class DynamicQuantizeLinear : public Kernel {
 
 std::vector<KernelDef> quant_linear_kernels() {
   return {
-      {"", "MatMulInteger", 10, kLatestOpset, make_kernel<MatMulInteger>, matmul_macs},
-      {"", "QLinearMatMul", 10, kLatestOpset, make_kernel<QLinearMatMul>, qlinear_matmul_macs},
-      {"", "ConvInteger", 10, kLatestOpset, make_kernel<ConvInteger>, conv_integer_macs},
-      {"", "QLinearConv", 10, kLatestOpset, make_kernel<QLinearConv>, qlinear_conv_macs},
-      {"", "DynamicQuantizeLinear", 11, kLatestOpset, make_kernel<DynamicQuantizeLinear>, nullptr},
+      onnx_op("MatMulInteger", 10, make_kernel<MatMulInteger>, matmul_macs),
+      onnx_op("QLinearMatMul", 10, make_kernel<QLinearMatMul>, qlinear_matmul_macs),
+      onnx_op("ConvInteger", 10, make_kernel<ConvInteger>, conv_integer_macs),
+      onnx_op("QLinearConv", 10, make_kernel<QLinearConv>, qlinear_conv_macs),
+      onnx_op("DynamicQuantizeLinear", 11, make_kernel<DynamicQuantizeLinear>),
   };
 }
 

@@ -97,13 +97,9 @@ class Reduce : public Kernel {
     }
     ReducePlan p = plan_reduce(x.dims, axes, keepdims_);
     TensorView& y = ctx.allocate_output(0, x.dtype, p.out_dims);
-    switch (x.dtype) {
-      case DataType::kFloat: run<float>(ctx, x, y, p); break;
-      case DataType::kDouble: run<double>(ctx, x, y, p); break;
-      case DataType::kInt32: run<int32_t>(ctx, x, y, p); break;
-      case DataType::kInt64: run<int64_t>(ctx, x, y, p); break;
-      default: compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
-    }
+    auto typed = [&](auto t) { run<decltype(t)>(ctx, x, y, p); };
+    if (!visit_dtype<float, double, int32_t, int64_t>(x.dtype, typed))
+      compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
   }
 
  private:
@@ -244,19 +240,19 @@ std::unique_ptr<Kernel> reduce(const KernelInit& i) {
 
 std::vector<KernelDef> reduce_kernels() {
   return {
-      {"", "ReduceMean", 1, kLatestOpset, reduce<Red::kMean, 18>, nullptr},
-      {"", "ReduceSum", 1, kLatestOpset, reduce<Red::kSum, 13>, nullptr},
-      {"", "ReduceMax", 1, kLatestOpset, reduce<Red::kMax, 18>, nullptr},
-      {"", "ReduceMin", 1, kLatestOpset, reduce<Red::kMin, 18>, nullptr},
-      {"", "ReduceProd", 1, kLatestOpset, reduce<Red::kProd, 18>, nullptr},
-      {"", "ReduceL1", 1, kLatestOpset, reduce<Red::kL1, 18>, nullptr},
-      {"", "ReduceL2", 1, kLatestOpset, reduce<Red::kL2, 18>, nullptr},
-      {"", "ReduceSumSquare", 1, kLatestOpset, reduce<Red::kSumSquare, 18>, nullptr},
-      {"", "ReduceLogSumExp", 1, kLatestOpset, reduce<Red::kLogSumExp, 18>, nullptr},
-      {"", "ReduceLogSum", 1, kLatestOpset, reduce<Red::kLogSum, 18>, nullptr},
-      {"", "ArgMax", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<ArgExtreme>(i, true); }, nullptr},
-      {"", "ArgMin", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<ArgExtreme>(i, false); }, nullptr},
-      {"", "TopK", 1, kLatestOpset, make_kernel<TopK>, nullptr},
+      onnx_op("ReduceMean", 1, reduce<Red::kMean, 18>),
+      onnx_op("ReduceSum", 1, reduce<Red::kSum, 13>),
+      onnx_op("ReduceMax", 1, reduce<Red::kMax, 18>),
+      onnx_op("ReduceMin", 1, reduce<Red::kMin, 18>),
+      onnx_op("ReduceProd", 1, reduce<Red::kProd, 18>),
+      onnx_op("ReduceL1", 1, reduce<Red::kL1, 18>),
+      onnx_op("ReduceL2", 1, reduce<Red::kL2, 18>),
+      onnx_op("ReduceSumSquare", 1, reduce<Red::kSumSquare, 18>),
+      onnx_op("ReduceLogSumExp", 1, reduce<Red::kLogSumExp, 18>),
+      onnx_op("ReduceLogSum", 1, reduce<Red::kLogSum, 18>),
+      onnx_op("ArgMax", 1, make_kernel<ArgExtreme, true>),
+      onnx_op("ArgMin", 1, make_kernel<ArgExtreme, false>),
+      onnx_op("TopK", 1, make_kernel<TopK>),
   };
 }
 

@@ -82,7 +82,11 @@ class ConvNd : public Kernel {
     dims.insert(dims.end(), out.begin(), out.end());
     TensorView& y = ctx.allocate_output(0, x.dtype, dims);
     int64_t points = product(out, 0, sp), ksize = product(k, 0, sp), in_points = product(in, 0, sp), m_per_group = m / group_;
-    auto os = strides_of(out), ks = strides_of(k), xs = strides_of(in);
+    auto os = strides_of(out);
+    std::vector<int64_t> strides(sp, 1), dilations(sp, 1);
+    if (!w_.strides.empty()) strides = w_.strides;
+    if (!w_.dilations.empty()) dilations = w_.dilations;
+    WindowTaps taps(in, k, strides, dilations, pb);
     ctx.parallel_for(n * m, [&](int64_t r0, int64_t r1) {
       std::vector<int64_t> opos(sp);
       for (int64_t row = r0; row < r1; ++row) {
@@ -92,17 +96,9 @@ class ConvNd : public Kernel {
           double acc = b ? get(*b, oc) : 0.0;
           for (int64_t kc = 0; kc < cg; ++kc) {
             int64_t ch = grp * cg + kc;
-            for (int64_t kk = 0; kk < ksize; ++kk) {
-              int64_t off = 0;
-              bool inside = true;
-              for (size_t i = 0; i < sp && inside; ++i) {
-                int64_t kp = (kk / ks[i]) % k[i];
-                int64_t p = opos[i] * (w_.strides.empty() ? 1 : w_.strides[i]) - pb[i] + kp * (w_.dilations.empty() ? 1 : w_.dilations[i]);
-                inside = p >= 0 && p < in[i];
-                off += p * xs[i];
-              }
-              if (inside) acc += get(x, (bi * c + ch) * in_points + off) * get(wt, (oc * cg + kc) * ksize + kk);
-            }
+            taps.for_each_inside(opos, [&](int64_t kk, int64_t off) {
+              acc += get(x, (bi * c + ch) * in_points + off) * get(wt, (oc * cg + kc) * ksize + kk);
+            });
           }
           put(y, row * points + o, acc);
         }

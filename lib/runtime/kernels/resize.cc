@@ -208,8 +208,8 @@ class Resize : public Kernel {
 
 std::vector<KernelDef> resize_kernels() {
   return {
-      {"", "Resize", 10, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Resize>(i, false); }, nullptr},
-      {"", "Upsample", 7, 9, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Resize>(i, true); }, nullptr},
+      onnx_op("Resize", 10, make_kernel<Resize, false>),
+      {"", "Upsample", 7, 9, make_kernel<Resize, true>, nullptr},
   };
 }
 

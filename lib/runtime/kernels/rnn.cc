@@ -192,10 +192,8 @@ int64_t rnn_macs(const ir::Node& n, const NodeShapes& s, int64_t gates) {
 
 std::vector<KernelDef> rnn_kernels() {
   return {
-      {"", "LSTM", 7, kLatestOpset, make_kernel<Lstm>,
-       [](const ir::Node& n, const NodeShapes& s) { return rnn_macs(n, s, 4); }},
-      {"", "GRU", 7, kLatestOpset, make_kernel<Gru>,
-       [](const ir::Node& n, const NodeShapes& s) { return rnn_macs(n, s, 3); }},
+      onnx_op("LSTM", 7, make_kernel<Lstm>, [](const ir::Node& n, const NodeShapes& s) { return rnn_macs(n, s, 4); }),
+      onnx_op("GRU", 7, make_kernel<Gru>, [](const ir::Node& n, const NodeShapes& s) { return rnn_macs(n, s, 3); }),
   };
 }
 

@@ -118,7 +118,7 @@ int64_t rnn_macs(const ir::Node&, const NodeShapes& s) {
 
 std::vector<KernelDef> rnn_simple_kernels() {
   return {
-      {"", "RNN", 7, kLatestOpset, make_kernel<Rnn>, rnn_macs},
+      onnx_op("RNN", 7, make_kernel<Rnn>, rnn_macs),
   };
 }
 

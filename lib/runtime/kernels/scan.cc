@@ -150,7 +150,7 @@ class Scan : public Kernel {
 
 std::vector<KernelDef> scan_kernels() {
   return {
-      {"", "Scan", 8, kLatestOpset, make_kernel<Scan>, nullptr},
+      onnx_op("Scan", 8, make_kernel<Scan>),
   };
 }
 

@@ -287,27 +287,22 @@ class NonZero : public Kernel {
   }
 };
 
-template <typename K>
-std::unique_ptr<Kernel> simple(const KernelInit&) {
-  return std::make_unique<K>();
-}
-
 }  // namespace
 
 std::vector<KernelDef> shape_kernels() {
   return {
-      {"", "Reshape", 1, kLatestOpset, make_kernel<Reshape>, nullptr},
-      {"", "Flatten", 1, kLatestOpset, make_kernel<Flatten>, nullptr},
-      {"", "Squeeze", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<SqueezeLike>(i, true); }, nullptr},
-      {"", "Unsqueeze", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<SqueezeLike>(i, false); }, nullptr},
-      {"", "Identity", 1, kLatestOpset, simple<Identity>, nullptr},
-      {"", "Shape", 1, kLatestOpset, make_kernel<ShapeOp>, nullptr},
-      {"", "Size", 1, kLatestOpset, simple<Size>, nullptr},
-      {"", "Expand", 8, kLatestOpset, simple<Expand>, nullptr},
-      {"", "Tile", 6, kLatestOpset, simple<Tile>, nullptr},
-      {"", "Transpose", 1, kLatestOpset, make_kernel<Transpose>, nullptr},
-      {"", "Range", 11, kLatestOpset, simple<Range>, nullptr},
-      {"", "NonZero", 9, kLatestOpset, simple<NonZero>, nullptr},
+      onnx_op("Reshape", 1, make_kernel<Reshape>),
+      onnx_op("Flatten", 1, make_kernel<Flatten>),
+      onnx_op("Squeeze", 1, make_kernel<SqueezeLike, true>),
+      onnx_op("Unsqueeze", 1, make_kernel<SqueezeLike, false>),
+      onnx_op("Identity", 1, make_fixed_kernel<Identity>),
+      onnx_op("Shape", 1, make_kernel<ShapeOp>),
+      onnx_op("Size", 1, make_fixed_kernel<Size>),
+      onnx_op("Expand", 8, make_fixed_kernel<Expand>),
+      onnx_op("Tile", 6, make_fixed_kernel<Tile>),
+      onnx_op("Transpose", 1, make_kernel<Transpose>),
+      onnx_op("Range", 11, make_fixed_kernel<Range>),
+      onnx_op("NonZero", 9, make_fixed_kernel<NonZero>),
   };
 }
 

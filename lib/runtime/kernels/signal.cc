@@ -206,14 +206,13 @@ class MelWeightMatrix : public Kernel {
 }  // namespace
 
 std::vector<KernelDef> signal_kernels() {
-  using I = const KernelInit&;
   return {
-      {"", "DFT", 17, kLatestOpset, make_kernel<Dft>, nullptr},
-      {"", "STFT", 17, kLatestOpset, make_kernel<Stft>, nullptr},
-      {"", "HannWindow", 17, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<WindowOp>(i, Window::kHann); }, nullptr},
-      {"", "HammingWindow", 17, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<WindowOp>(i, Window::kHamming); }, nullptr},
-      {"", "BlackmanWindow", 17, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<WindowOp>(i, Window::kBlackman); }, nullptr},
-      {"", "MelWeightMatrix", 17, kLatestOpset, make_kernel<MelWeightMatrix>, nullptr},
+      onnx_op("DFT", 17, make_kernel<Dft>),
+      onnx_op("STFT", 17, make_kernel<Stft>),
+      onnx_op("HannWindow", 17, make_kernel<WindowOp, Window::kHann>),
+      onnx_op("HammingWindow", 17, make_kernel<WindowOp, Window::kHamming>),
+      onnx_op("BlackmanWindow", 17, make_kernel<WindowOp, Window::kBlackman>),
+      onnx_op("MelWeightMatrix", 17, make_kernel<MelWeightMatrix>),
   };
 }
 

@@ -58,8 +58,8 @@ class Softmax : public Kernel {
 
 std::vector<KernelDef> softmax_kernels() {
   return {
-      {"", "Softmax", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Softmax>(i, false); }, nullptr},
-      {"", "LogSoftmax", 1, kLatestOpset, [](const KernelInit& i) -> std::unique_ptr<Kernel> { return std::make_unique<Softmax>(i, true); }, nullptr},
+      onnx_op("Softmax", 1, make_kernel<Softmax, false>),
+      onnx_op("LogSoftmax", 1, make_kernel<Softmax, true>),
   };
 }
 

@@ -291,12 +291,12 @@ class ConstantOfShape : public Kernel {
 
 std::vector<KernelDef> tensor_kernels() {
   return {
-      {"", "Concat", 1, kLatestOpset, make_kernel<Concat>, nullptr},
-      {"", "Split", 1, kLatestOpset, make_kernel<Split>, nullptr},
-      {"", "Slice", 1, kLatestOpset, make_kernel<Slice>, nullptr},
-      {"", "Gather", 1, kLatestOpset, make_kernel<Gather>, nullptr},
-      {"", "Cast", 6, kLatestOpset, make_kernel<Cast>, nullptr},
-      {"", "ConstantOfShape", 9, kLatestOpset, make_kernel<ConstantOfShape>, nullptr},
+      onnx_op("Concat", 1, make_kernel<Concat>),
+      onnx_op("Split", 1, make_kernel<Split>),
+      onnx_op("Slice", 1, make_kernel<Slice>),
+      onnx_op("Gather", 1, make_kernel<Gather>),
+      onnx_op("Cast", 6, make_kernel<Cast>),
+      onnx_op("ConstantOfShape", 9, make_kernel<ConstantOfShape>),
   };
 }
 

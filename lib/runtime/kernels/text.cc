@@ -97,7 +97,7 @@ class TfIdfVectorizer : public Kernel {
 
 std::vector<KernelDef> text_kernels() {
   return {
-      {"", "TfIdfVectorizer", 9, kLatestOpset, make_kernel<TfIdfVectorizer>, nullptr},
+      onnx_op("TfIdfVectorizer", 9, make_kernel<TfIdfVectorizer>),
   };
 }
 

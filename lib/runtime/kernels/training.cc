@@ -83,11 +83,10 @@ class Optimize : public Kernel {
 }  // namespace
 
 std::vector<KernelDef> training_kernels() {
-  using I = const KernelInit&;
   return {
-      {"ai.onnx.preview.training", "Adagrad", 1, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<Optimize>(i, Optimizer::kAdagrad); }, nullptr},
-      {"ai.onnx.preview.training", "Momentum", 1, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<Optimize>(i, Optimizer::kMomentum); }, nullptr},
-      {"ai.onnx.preview.training", "Adam", 1, kLatestOpset, [](I i) -> std::unique_ptr<Kernel> { return std::make_unique<Optimize>(i, Optimizer::kAdam); }, nullptr},
+      {"ai.onnx.preview.training", "Adagrad", 1, kLatestOpset, make_kernel<Optimize, Optimizer::kAdagrad>, nullptr},
+      {"ai.onnx.preview.training", "Momentum", 1, kLatestOpset, make_kernel<Optimize, Optimizer::kMomentum>, nullptr},
+      {"ai.onnx.preview.training", "Adam", 1, kLatestOpset, make_kernel<Optimize, Optimizer::kAdam>, nullptr},
   };
 }
 

@@ -10,19 +10,12 @@
 #include <cmath>
 
 #include "lib/runtime/broadcast.h"
+#include "lib/runtime/kernels/chunks.h"
 #include "lib/runtime/kernels/families.h"
 #include "lib/runtime/kernels/values.h"
 
 namespace pare::rt::kernels {
 namespace {
-
-template <typename In, typename Out, typename F>
-void map_chunks(const KernelContext& ctx, const In* x, Out* y, int64_t n, const F& f) {
-  constexpr int64_t kChunk = 16384;
-  ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t b, int64_t e) {
-    for (int64_t i = b * kChunk, end = std::min(n, e * kChunk); i < end; ++i) y[i] = f(x[i]);
-  });
-}
 
 // y = f(x) for float, double and float16 x; F is callable on float and double.
 template <typename F>
@@ -33,10 +26,10 @@ class RealUnary : public Kernel {
     const TensorView& x = required(ctx, 0);
     TensorView& y = ctx.allocate_output(0, x.dtype, x.dims);
     switch (x.dtype) {
-      case DataType::kFloat: map_chunks(ctx, x.as<float>(), y.as<float>(), x.numel(), [this](float v) { return f_(v); }); break;
-      case DataType::kDouble: map_chunks(ctx, x.as<double>(), y.as<double>(), x.numel(), [this](double v) { return f_(v); }); break;
+      case DataType::kFloat: map_flat(ctx, x.as<float>(), y.as<float>(), x.numel(), [this](float v) { return f_(v); }); break;
+      case DataType::kDouble: map_flat(ctx, x.as<double>(), y.as<double>(), x.numel(), [this](double v) { return f_(v); }); break;
       case DataType::kFloat16:
-        map_chunks(ctx, static_cast<const uint16_t*>(x.data), static_cast<uint16_t*>(y.data), x.numel(),
+        map_flat(ctx, static_cast<const uint16_t*>(x.data), static_cast<uint16_t*>(y.data), x.numel(),
                    [this](uint16_t v) { return float_to_half(f_(half_to_float(v))); });
         break;
       default: compute_error(ctx, fmt::format("{} inputs are not supported (float, double, float16)", ir::name(x.dtype)));
@@ -89,13 +82,9 @@ class BitShift : public Kernel {
       compute_error(ctx, e.message());
     }
     TensorView& y = ctx.allocate_output(0, a.dtype, dims);
-    switch (a.dtype) {
-      case DataType::kUint8: run<uint8_t>(ctx, a, b, y); break;
-      case DataType::kUint16: run<uint16_t>(ctx, a, b, y); break;
-      case DataType::kUint32: run<uint32_t>(ctx, a, b, y); break;
-      case DataType::kUint64: run<uint64_t>(ctx, a, b, y); break;
-      default: compute_error(ctx, fmt::format("{} inputs are not supported (unsigned integers)", ir::name(a.dtype)));
-    }
+    auto typed = [&](auto t) { run<decltype(t)>(ctx, a, b, y); };
+    if (!visit_dtype<uint8_t, uint16_t, uint32_t, uint64_t>(a.dtype, typed))
+      compute_error(ctx, fmt::format("{} inputs are not supported (unsigned integers)", ir::name(a.dtype)));
   }
 
  private:
@@ -133,40 +122,40 @@ std::unique_ptr<Kernel> make_gelu(const KernelInit& init) {
 std::vector<KernelDef> unary_extra_kernels() {
   using I = const KernelInit&;
   return {
-      {"", "Tan", 7, kLatestOpset, [](I) { return real_unary([](auto x) { return std::tan(x); }); }, nullptr},
-      {"", "Asin", 7, kLatestOpset, [](I) { return real_unary([](auto x) { return std::asin(x); }); }, nullptr},
-      {"", "Acos", 7, kLatestOpset, [](I) { return real_unary([](auto x) { return std::acos(x); }); }, nullptr},
-      {"", "Atan", 7, kLatestOpset, [](I) { return real_unary([](auto x) { return std::atan(x); }); }, nullptr},
-      {"", "Sinh", 9, kLatestOpset, [](I) { return real_unary([](auto x) { return std::sinh(x); }); }, nullptr},
-      {"", "Cosh", 9, kLatestOpset, [](I) { return real_unary([](auto x) { return std::cosh(x); }); }, nullptr},
-      {"", "Asinh", 9, kLatestOpset, [](I) { return real_unary([](auto x) { return std::asinh(x); }); }, nullptr},
-      {"", "Acosh", 9, kLatestOpset, [](I) { return real_unary([](auto x) { return std::acosh(x); }); }, nullptr},
-      {"", "Atanh", 9, kLatestOpset, [](I) { return real_unary([](auto x) { return std::atanh(x); }); }, nullptr},
-      {"", "Gelu", 20, kLatestOpset, make_gelu, nullptr},
-      {"", "Celu", 12, kLatestOpset, [](I init) {
+      onnx_op("Tan", 7, [](I) { return real_unary([](auto x) { return std::tan(x); }); }),
+      onnx_op("Asin", 7, [](I) { return real_unary([](auto x) { return std::asin(x); }); }),
+      onnx_op("Acos", 7, [](I) { return real_unary([](auto x) { return std::acos(x); }); }),
+      onnx_op("Atan", 7, [](I) { return real_unary([](auto x) { return std::atan(x); }); }),
+      onnx_op("Sinh", 9, [](I) { return real_unary([](auto x) { return std::sinh(x); }); }),
+      onnx_op("Cosh", 9, [](I) { return real_unary([](auto x) { return std::cosh(x); }); }),
+      onnx_op("Asinh", 9, [](I) { return real_unary([](auto x) { return std::asinh(x); }); }),
+      onnx_op("Acosh", 9, [](I) { return real_unary([](auto x) { return std::acosh(x); }); }),
+      onnx_op("Atanh", 9, [](I) { return real_unary([](auto x) { return std::atanh(x); }); }),
+      onnx_op("Gelu", 20, make_gelu),
+      onnx_op("Celu", 12, [](I init) {
          float alpha = init.attr_float("alpha", 1.0f);
          if (alpha == 0) init.reject("alpha must not be 0");
          return real_unary([alpha](auto x) {
            using T = decltype(x);
            return std::max(T(0), x) + std::min(T(0), static_cast<T>(alpha * (std::exp(x / alpha) - 1)));
          });
-       }, nullptr},
-      {"", "ThresholdedRelu", 10, kLatestOpset, [](I init) {
+       }),
+      onnx_op("ThresholdedRelu", 10, [](I init) {
          float alpha = init.attr_float("alpha", 1.0f);
          return real_unary([alpha](auto x) { return x > alpha ? x : decltype(x)(0); });
-       }, nullptr},
-      {"", "Shrink", 9, kLatestOpset, [](I init) {
+       }),
+      onnx_op("Shrink", 9, [](I init) {
          float bias = init.attr_float("bias", 0.0f), lambd = init.attr_float("lambd", 0.5f);
          return real_unary([bias, lambd](auto x) {
            using T = decltype(x);
            return x < -lambd ? static_cast<T>(x + bias) : x > lambd ? static_cast<T>(x - bias) : T(0);
          });
-       }, nullptr},
-      {"", "IsNaN", 9, kLatestOpset, [](I) -> std::unique_ptr<Kernel> { return std::make_unique<FloatTest>(true, false, false); }, nullptr},
-      {"", "IsInf", 10, kLatestOpset, [](I init) -> std::unique_ptr<Kernel> {
+       }),
+      onnx_op("IsNaN", 9, make_fixed_kernel<FloatTest, true, false, false>),
+      onnx_op("IsInf", 10, [](I init) -> std::unique_ptr<Kernel> {
          return std::make_unique<FloatTest>(false, init.attr_int("detect_negative", 1) != 0, init.attr_int("detect_positive", 1) != 0);
-       }, nullptr},
-      {"", "BitShift", 11, kLatestOpset, make_kernel<BitShift>, nullptr},
+       }),
+      onnx_op("BitShift", 11, make_kernel<BitShift>),
   };
 }
 

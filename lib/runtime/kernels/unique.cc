@@ -73,7 +73,7 @@ class Unique : public Kernel {
 
 std::vector<KernelDef> unique_kernels() {
   return {
-      {"", "Unique", 11, kLatestOpset, make_kernel<Unique>, nullptr},
+      onnx_op("Unique", 11, make_kernel<Unique>),
   };
 }
 

@@ -61,7 +61,7 @@ class MaxUnpool : public Kernel {
 
 std::vector<KernelDef> unpool_kernels() {
   return {
-      {"", "MaxUnpool", 9, kLatestOpset, make_kernel<MaxUnpool>, nullptr},
+      onnx_op("MaxUnpool", 9, make_kernel<MaxUnpool>),
   };
 }
 
