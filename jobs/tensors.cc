@@ -45,8 +45,8 @@ std::map<std::string, std::vector<int64_t>> run_shapes(const ir::Model& model,
 
 }  // namespace
 
-TensorList list_tensors(ir::Model& model, const std::map<std::string, int64_t>& dims) {
-  TensorList list;
+metrics::TensorList list_tensors(ir::Model& model, const std::map<std::string, int64_t>& dims) {
+  metrics::TensorList list;
   list.weights = metrics::storage_by_tensor(model);
   try {
     formats::onnx::infer_shapes(model);  // dtypes, and symbolic shapes where the file has none
@@ -61,7 +61,7 @@ TensorList list_tensors(ir::Model& model, const std::map<std::string, int64_t>& 
     if (node->is_dead()) continue;
     for (ir::Value* v : node->outputs()) {
       if (!v || v->name().empty()) continue;
-      TensorInfo t;
+      metrics::TensorInfo t;
       t.name = v->name();
       t.dtype = v->dtype == ir::DataType::kUndefined ? "?" : std::string(ir::name(v->dtype));
       if (auto it = fixed.find(v->name()); it != fixed.end()) {

@@ -129,17 +129,18 @@ json report_json(const metrics::Report& r) {
   return j;
 }
 
+json shape_json(const std::optional<ir::Shape>& shape) {
+  if (!shape) return nullptr;
+  json dims = json::array();
+  for (const auto& d : shape->dims) dims.push_back(d.is_known() ? json(d.value) : d.symbol.empty() ? json() : json(d.symbol));
+  return dims;
+}
+
 json values_json(const std::vector<ir::Value*>& values) {
   json out = json::array();
   for (const ir::Value* v : values) {
     if (v->is_constant()) continue;
-    json shape = nullptr;
-    if (v->shape) {
-      shape = json::array();
-      for (const auto& d : v->shape->dims)
-        shape.push_back(d.is_known() ? json(d.value) : d.symbol.empty() ? json() : json(d.symbol));
-    }
-    out.push_back({{"name", v->name()}, {"dtype", std::string(ir::name(v->dtype))}, {"shape", shape}});
+    out.push_back({{"name", v->name()}, {"dtype", std::string(ir::name(v->dtype))}, {"shape", shape_json(v->shape)}});
   }
   return out;
 }

@@ -23,6 +23,8 @@ nlohmann::json report_json(const metrics::Report& report);
 std::string report_text(const metrics::Report& report);
 
 nlohmann::json facts_json(const metrics::ModelFacts& facts);
+// A shape: known dims as numbers, symbolic ones by name, unknown ones null; null for an unknown rank.
+nlohmann::json shape_json(const std::optional<ir::Shape>& shape);
 // The inputs or outputs of a model for a manifest (pare build, pare split):
 // name, dtype and shape (symbolic dims by name, unknown ones null); constants left out.
 nlohmann::json values_json(const std::vector<ir::Value*>& values);

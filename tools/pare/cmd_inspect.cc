@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/onnx/onnx.h"
+#include "formats/report/json.h"
+#include "formats/report/tensors.h"
 #include "lib/base/strings.h"
 #include "jobs/measure.h"
 #include "jobs/tensors.h"
@@ -16,45 +18,16 @@ namespace {
 
 using nlohmann::json;
 
-json shape_json(const std::optional<ir::Shape>& shape) {
-  if (!shape) return nullptr;
-  json dims = json::array();
-  for (const auto& d : shape->dims) {
-    if (d.is_known()) dims.push_back(d.value);
-    else if (!d.symbol.empty()) dims.push_back(d.symbol);
-    else dims.push_back(nullptr);
-  }
-  return dims;
-}
-
-json tensors_json(const jobs::TensorList& list) {
-  json values = json::array();
-  for (const auto& t : list.values)
-    values.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", shape_json(t.shape)}, {"shape_from", t.shape_from},
-                      {"op", t.op}, {"node", t.node}, {"consumers", t.consumers}, {"graph_output", t.graph_output}});
-  json weights = json::array();
-  for (const auto& w : list.weights) {
-    json j = {{"name", w.name},           {"op", w.op},     {"input", w.input},          {"parameters", w.parameters},
-              {"raw_bytes", w.raw_bytes}, {"form", w.form}, {"deflate_bytes", w.deflate_bytes}};
-    if (!w.float_reason.empty()) j["float_reason"] = w.float_reason;
-    weights.push_back(j);
-  }
-  json j = {{"values", values}, {"weights", weights}};
-  if (!list.run_unavailable.empty()) j["run_unavailable"] = list.run_unavailable;
-  return j;
-}
-
 json values_json(const std::vector<ir::Value*>& values, bool skip_constants) {
   json out = json::array();
   for (const ir::Value* v : values) {
     if (skip_constants && v->is_constant()) continue;
-    out.push_back({{"name", v->name()}, {"dtype", std::string(ir::name(v->dtype))}, {"shape", shape_json(v->shape)}});
+    out.push_back({{"name", v->name()}, {"dtype", std::string(ir::name(v->dtype))}, {"shape", formats::shape_json(v->shape)}});
   }
   return out;
 }
 
-json inspect_json(const std::string& path, const std::map<std::string, int64_t>& dims, bool tensors) {
-  ir::Model m = formats::onnx::load_model(path);
+json inspect_json(const std::string& path, const ir::Model& m, const std::map<std::string, int64_t>& dims) {
   auto file = metrics::measure_file(path);
   auto weights = metrics::count_weights(m);
   auto nodes = metrics::count_nodes(m);
@@ -88,7 +61,6 @@ json inspect_json(const std::string& path, const std::map<std::string, int64_t>&
     j["macs"] = nullptr;
     j["macs_unknown_reason"] = macs.reason;
   }
-  if (tensors) j["tensors"] = tensors_json(jobs::list_tensors(m, dims));  // after the runs: it adds inferred types
   return j;
 }
 
@@ -133,44 +105,6 @@ void print_text(const std::string& path, const json& j) {
   for (const auto& line : j["unsupported"]) fmt::print("  unsupported {}\n", line.get<std::string>());
 }
 
-// Rows of cells, each column as wide as its widest cell, indented by four.
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& r : rows)
-    for (size_t c = 0; c < r.size(); ++c) {
-      if (width.size() <= c) width.push_back(0);
-      width[c] = std::max(width[c], r[c].size());
-    }
-  for (const auto& r : rows) {
-    std::string line = "   ";
-    for (size_t c = 0; c < r.size(); ++c) line += " " + r[c] + std::string(width[c] - r[c].size(), ' ');
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    fmt::print("{}\n", line);
-  }
-}
-
-void print_tensors(const json& t) {
-  fmt::print("  tensors     {} values computed (the names cut and split take)\n", t["values"].size());
-  std::vector<std::vector<std::string>> rows = {{"name", "dtype", "shape", "op", "uses", ""}};
-  for (const auto& v : t["values"]) {
-    std::string from = v["shape_from"].get<std::string>();
-    std::string note = v["graph_output"].get<bool>() ? "graph output" : "";
-    if (from == "run") note += std::string(note.empty() ? "" : ", ") + "shape from a run";
-    rows.push_back({printable(v["name"].get<std::string>()), v["dtype"].get<std::string>(), shape_text(v["shape"]),
-                    v["op"].get<std::string>(), std::to_string(v["consumers"].get<int64_t>()), note});
-  }
-  print_table(rows);
-  if (t.contains("run_unavailable"))
-    fmt::print("  shapes left open: the model could not run: {}\n", printable(t["run_unavailable"].get<std::string>()));
-  fmt::print("  weights     {} stored values, largest download first\n", t["weights"].size());
-  rows = {{"name", "op", "form", "parameters", "bytes", "deflated", ""}};
-  for (const auto& w : t["weights"])
-    rows.push_back({printable(w["name"].get<std::string>()), w["op"].get<std::string>(), w["form"].get<std::string>(),
-                    std::to_string(w["parameters"].get<int64_t>()), human_bytes(w["raw_bytes"].get<int64_t>()),
-                    human_bytes(w["deflate_bytes"].get<int64_t>()), w.value("float_reason", "")});
-  print_table(rows);
-}
-
 }  // namespace
 
 const Command kInspectCommand = {
@@ -189,12 +123,19 @@ const Command kInspectCommand = {
                    "stored weight (form, bytes, deflated bytes)");
       add_dim_options(sub, a->dims, "fix a symbolic dim for MACs, e.g. --dim batch=1 (repeatable)");
       return [a] {
-        json j = inspect_json(a->model, parse_dims(a->dims), a->tensors);
+        ir::Model m = formats::onnx::load_model(a->model);
+        auto dims = parse_dims(a->dims);
+        json j = inspect_json(a->model, m, dims);
+        std::optional<metrics::TensorList> tensors;
+        if (a->tensors) {  // after inspect's runs: listing adds inferred types to the model
+          tensors = jobs::list_tensors(m, dims);
+          j["tensors"] = formats::tensors_json(*tensors);
+        }
         if (a->json) {
           fmt::print("{}\n", j.dump(2));
         } else {
           print_text(a->model, j);
-          if (a->tensors) print_tensors(j["tensors"]);
+          if (tensors) fmt::print("{}", formats::tensors_text(*tensors));
         }
         return 0;
       };
