@@ -13,6 +13,10 @@ seconds=$2
 shift 2
 targets=("$@")
 niceness=${FUZZ_NICE:-19}
+# FUZZ_SEED fixes libFuzzer's random seed (CI: the same mutations on every run);
+# unset, each run explores from a new one.
+seed=()
+[ -z "${FUZZ_SEED:-}" ] || seed=(-seed="$FUZZ_SEED")
 [ ${#targets[@]} -gt 0 ] || targets=(model_fuzz tensor_fuzz image_fuzz pipeline_fuzz yaml_fuzz)
 
 # Seeds of this run's own (two runs at once, on other targets, do not share them).
@@ -37,7 +41,7 @@ for t in "${targets[@]}"; do
   echo "fuzz: $t: ${seconds}s"
   log="$build/findings/$t.log"
   # The CPU time (user + system) is what docs/security.md counts, not the wall time.
-  if ! /usr/bin/time -f "%U %S" -o "$build/findings/$t.time" nice -n "$niceness" "$bin" "${common[@]}" \
+  if ! /usr/bin/time -f "%U %S" -o "$build/findings/$t.time" nice -n "$niceness" "$bin" "${common[@]}" ${seed[@]+"${seed[@]}"} \
       -max_total_time="$seconds" -artifact_prefix="$build/findings/$t-" \
       "$build/corpus/$t" "$seeds/$t" >"$log" 2>&1; then
     echo "fuzz: $t: FINDING (see $log and $build/findings/$t-*)"

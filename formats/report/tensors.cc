@@ -2,9 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-
 #include "formats/report/json.h"
+#include "formats/report/terminal.h"
 #include "lib/base/error.h"
 #include "lib/base/strings.h"
 
@@ -20,24 +19,6 @@ std::string shape_text(const std::optional<ir::Shape>& shape) {
   std::vector<std::string> dims;
   for (const auto& d : shape->dims) dims.push_back(d.str());
   return "[" + join(dims, ",") + "]";
-}
-
-// Rows of cells, each column as wide as its widest cell, indented by four.
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& r : rows)
-    for (size_t c = 0; c < r.size(); ++c) {
-      if (width.size() <= c) width.push_back(0);
-      width[c] = std::max(width[c], r[c].size());
-    }
-  std::string out;
-  for (const auto& r : rows) {
-    std::string line = "   ";
-    for (size_t c = 0; c < r.size(); ++c) line += " " + r[c] + std::string(width[c] - r[c].size(), ' ');
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
-  }
-  return out;
 }
 
 }  // namespace
@@ -67,7 +48,7 @@ std::string tensors_text(const metrics::TensorList& list) {
     if (t.shape_from == "run") note += std::string(note.empty() ? "" : ", ") + "shape from a run";
     rows.push_back({printable(t.name), t.dtype, shape_text(t.shape), t.op, std::to_string(t.consumers), note});
   }
-  o += table(rows);
+  o += text_table(rows, "    ");
   if (!list.run_unavailable.empty())
     o += fmt::format("  shapes left open: the model could not run: {}\n", printable(list.run_unavailable));
   o += fmt::format("  weights     {} stored values, largest download first\n", list.weights.size());
@@ -75,7 +56,7 @@ std::string tensors_text(const metrics::TensorList& list) {
   for (const auto& w : list.weights)
     rows.push_back({printable(w.name), w.op, w.form, std::to_string(w.parameters), human_bytes(w.raw_bytes),
                     human_bytes(w.deflate_bytes), w.float_reason});
-  return o + table(rows);
+  return o + text_table(rows, "    ");
 }
 
 }  // namespace pare::formats

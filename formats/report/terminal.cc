@@ -149,9 +149,8 @@ std::string failure_lines(const std::string& file, const std::vector<metrics::Bu
 // ---------------------------------------------------------------- pare check
 
 namespace pare::formats {
-namespace {
 
-std::string table(const std::vector<std::vector<std::string>>& cells) {
+std::string text_table(const std::vector<std::vector<std::string>>& cells, const std::string& indent) {
   std::vector<size_t> width;
   for (const auto& row : cells)
     for (size_t c = 0; c < row.size(); ++c) {
@@ -160,13 +159,15 @@ std::string table(const std::vector<std::vector<std::string>>& cells) {
     }
   std::string out;
   for (const auto& row : cells) {
-    std::string line = " ";
-    for (size_t c = 0; c < row.size(); ++c) line += " " + row[c] + std::string(width[c] - row[c].size(), ' ') + " ";
+    std::string line = indent;
+    for (size_t c = 0; c < row.size(); ++c) line += row[c] + std::string(width[c] - row[c].size(), ' ') + "  ";
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
   }
   return out;
 }
+
+namespace {
 
 std::string checked_model_text(const metrics::CheckedModel& r, const Baseline* baseline) {
   std::string o = fmt::format("{}: {}\n", r.name, verdict_of(r));
@@ -195,7 +196,7 @@ std::string checked_model_text(const metrics::CheckedModel& r, const Baseline* b
       row.push_back(status_of(r, m.what));
       cells.push_back(row);
     }
-  o += table(cells);
+  o += text_table(cells);
   if (!r.measured.macs_reason.empty()) o += fmt::format("  MACs unknown: {}\n", r.measured.macs_reason);
   if (!r.growth_unchecked.empty()) o += fmt::format("  growth not checked: {}\n", r.growth_unchecked);
   if (r.evaluation)

@@ -15,6 +15,10 @@ namespace pare::formats {
 // it (a build subtask's report names only the file).
 std::string terminal_text(const metrics::Report& report, const std::string& output);
 
+// Rows of cells as aligned text: each column as wide as its widest cell, two
+// spaces between columns, each line after `indent`.
+std::string text_table(const std::vector<std::vector<std::string>>& rows, const std::string& indent = "  ");
+
 // "pare: check failed: FILE: WHAT VALUE > budget LIMIT\n" for each failure ("" when none).
 std::string failure_lines(const std::string& file, const std::vector<metrics::BudgetResult>& results);
 

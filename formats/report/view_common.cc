@@ -197,7 +197,12 @@ std::string esc(std::string_view s) {
       case '>': o += "&gt;"; break;
       case '"': o += "&quot;"; break;
       case '\'': o += "&#39;"; break;
-      default: o += c;
+      case '\n': o += "&#10;"; break;  // kept in attributes, where a raw newline would become a space
+      case '\r': o += "&#13;"; break;
+      case '\t': o += "&#9;"; break;
+      default:
+        // Other control characters cannot appear in XML 1.0 (JUnit) nor be shown in HTML.
+        o += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
     }
   }
   return o;

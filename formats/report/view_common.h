@@ -85,6 +85,8 @@ bool has_waterfall(const json& passes);
 
 // ---- HTML
 
+// Escaped for HTML text and attributes, and for XML (JUnit): & < > " ' as entities,
+// newline, CR and tab as character references, other control characters as ?.
 std::string esc(std::string_view s);
 // An id fragment: [A-Za-z0-9_-] kept, anything else '_'.
 std::string id_part(std::string_view s);

@@ -81,7 +81,8 @@ class StructureCheck : public YAML::EventHandler {
 
 // yaml-cpp 0.7 (Debian's) loops forever, allocating, on a ',' that starts a
 // token outside [ ] and { } in some places (",", "  ,", "\"a\"," as a whole
-// file: jbeder/yaml-cpp#1040, found again by pare's yaml_fuzz). Such a ',' is
+// file, or after a tag or an anchor, "!a,": jbeder/yaml-cpp#1040, found again by
+// pare's yaml_fuzz, twice). Such a ',' is
 // never valid YAML (a plain scalar cannot start with a flow indicator), so it is
 // refused before yaml-cpp sees the text. Quoted strings, comments and block
 // scalars (| and >) are skipped; a ',' inside a plain scalar (a: b,c) is fine.
@@ -124,6 +125,11 @@ void refuse_stray_commas(const std::string& path, const std::string& text) {
         if (i < text.size() && text[i] == '\n') ++line;
       }
       continue;  // token_start stays true: a ',' right after a quoted scalar is outside any value too
+    }
+    if ((c == '!' || c == '&' || c == '*') && starts) {  // a tag, anchor or alias: its name, then a node may start
+      size_t end = text.find_first_of(" \t\r\n,[]{}", i + 1);
+      i = (end == std::string::npos ? text.size() : end) - 1;
+      continue;  // token_start stays true: "!a," and "&a," hang yaml-cpp as "," does
     }
     if ((c == '|' || c == '>') && starts && flow == 0) {  // a block scalar: its lines are text
       size_t bol = text.rfind('\n', i);

@@ -136,15 +136,9 @@ Growth growth_face_to_cls() {
   return {pct(a.bytes, b.bytes), pct(a.download, b.download), pct(a.params, b.params)};
 }
 
-// A workspace with parts/a.onnx (the face model) and a baseline of it; then
-// parts/a.onnx becomes the classifier. Returns the folder.
+// grown_workspace() with `yaml` as its budget file.
 std::string grown_workspace(const std::string& yaml) {
-  std::string dir = workspace("models:\n  - path: \"parts/*.onnx\"\n    max-bytes: 5MB\n");
-  fs::create_directories(dir + "/parts");
-  fs::copy_file(kFace, dir + "/parts/a.onnx");
-  auto base = check(dir, {"--json", dir + "/base.json"});
-  EXPECT_EQ(base.exit_code, 0) << base.err;
-  fs::copy_file(kCls, dir + "/parts/a.onnx", fs::copy_options::overwrite_existing);
+  std::string dir = testing::check_support::grown_workspace();
   write_file_atomic(dir + "/budget.yaml", yaml);
   return dir;
 }
@@ -203,10 +197,7 @@ TEST(CheckGrowth, WithoutABaselineItIsNotCheckedAndSaysSo) {
 
 TEST(CheckGrowth, MistakesAreBadInput) {
   std::string dir = workspace("models: []\n");
-  auto file = [&](const std::string& yaml) {
-    write_file_atomic(dir + "/budget.yaml", yaml);
-    return check(dir);
-  };
+  auto file = [&](const std::string& yaml) { return check_budget_text(dir, yaml); };
   expect_one_error_line(file("models:\n  - path: models/face.onnx\n    max-growth: 5\n"), "line 3: max-growth");
   expect_one_error_line(file("models:\n  - path: models/face.onnx\n    max-growth: -1%\n"), "max-growth");
   expect_one_error_line(file("models:\n  - path: models/face.onnx\n    warn: {max-growht: 5%}\n"), "max-growth");
@@ -294,10 +285,7 @@ TEST(CheckRunner, PeakMemoryBothWaysAndLatencyShown) {
 
 TEST(CheckRunner, MistakesAreBadInput) {
   std::string dir = workspace("models: []\n");
-  auto file = [&](const std::string& yaml) {
-    write_file_atomic(dir + "/budget.yaml", yaml);
-    return check(dir);
-  };
+  auto file = [&](const std::string& yaml) { return check_budget_text(dir, yaml); };
   expect_one_error_line(file("models:\n  - path: models/face.onnx\n    max-runner-latency: 20\n"),
                         "line 3: max-runner-latency");
   expect_one_error_line(file("models:\n  - path: models/face.onnx\n    max-runner-latency: 20 parsecs\n"),

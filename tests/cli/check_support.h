@@ -52,6 +52,24 @@ inline Command check(const std::string& dir, std::vector<std::string> extra = {}
   return run_command(argv);
 }
 
+// `yaml` as `dir`'s budget.yaml, then pare check on it.
+inline Command check_budget_text(const std::string& dir, const std::string& yaml) {
+  write_file_atomic(dir + "/budget.yaml", yaml);
+  return check(dir);
+}
+
+// A workspace with parts/a.onnx (the face model) and base.json, pare check's
+// report of it; then parts/a.onnx becomes the classifier, a larger model.
+inline std::string grown_workspace() {
+  std::string dir = workspace("models:\n  - path: \"parts/*.onnx\"\n    max-bytes: 5MB\n");
+  std::filesystem::create_directories(dir + "/parts");
+  std::filesystem::copy_file(kFace, dir + "/parts/a.onnx");
+  auto base = check(dir, {"--json", dir + "/base.json"});
+  EXPECT_EQ(base.exit_code, 0) << base.err;
+  std::filesystem::copy_file(kCls, dir + "/parts/a.onnx", std::filesystem::copy_options::overwrite_existing);
+  return dir;
+}
+
 inline size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + what.size())) ++n;

@@ -175,14 +175,9 @@ TEST(CheckBudget, JsonIsSortedAndMatchesTheMeasurements) {
 }
 
 TEST(CheckBaseline, ShowsGrowthAndNewModels) {
-  // The baseline: models/a.onnx is the face model.
-  std::string dir = workspace("models:\n  - path: \"parts/*.onnx\"\n    max-bytes: 5MB\n");
-  fs::create_directories(dir + "/parts");
-  fs::copy_file(kFace, dir + "/parts/a.onnx");
-  auto base = check(dir, {"--json", dir + "/base.json"});
-  ASSERT_EQ(base.exit_code, 0) << base.err;
-  // Then a.onnx grows (it becomes the classifier) and b.onnx appears.
-  fs::copy_file(kCls, dir + "/parts/a.onnx", fs::copy_options::overwrite_existing);
+  // The baseline: parts/a.onnx is the face model; then it grows (it becomes the
+  // classifier) and b.onnx appears.
+  std::string dir = grown_workspace();
   fs::copy_file(kFace, dir + "/parts/b.onnx");
   auto c = check(dir, {"--baseline", dir + "/base.json"});
   ASSERT_EQ(c.exit_code, 0) << c.out << c.err;

@@ -24,10 +24,10 @@ std::string load_error(const std::string& text) {
 }
 
 // yaml-cpp 0.7 looped forever on these (jbeder/yaml-cpp#1040; yaml_fuzz found
-// the first): a ',' starting a value outside [ ] or { }.
+// the first, and later the tag before a ','): a ',' starting a value outside [ ] or { }.
 TEST(Yaml, ACommaStartingAValueIsAnErrorNotAHang) {
   for (const std::string text : {",", "  ,", "\"a\",", "'a' ,", ",\xdd m\xdd\xdd\xdd\x8f\xdd\xa1\xdd\xdd\xff\xda" "dels:",
-                                 "a: 1\n, b"}) {
+                                 "a: 1\n, b", "!a,", "&a,", "!@@@@@@@@@@@@@@@@@@,", "--- !!str,"}) {
     SCOPED_TRACE(text);
     std::string e = load_error(text);
     EXPECT_NE(e.find("f.yaml: line "), std::string::npos) << e;
@@ -41,13 +41,15 @@ TEST(Yaml, ACommaStartingAValueIsAnErrorNotAHang) {
       "c: [1, 2, {x: 3, y: 4}]\n"
       "d: it's, fine  # a comment, with commas\n"
       "e: |\n  , first\n\n  , third\n"
-      "f: x:,y\n"));
+      "f: x:,y\n"
+      "g: [!!str a, &k b, *k]\n"));
   EXPECT_EQ(n["a"].Scalar(), "b,c");
   EXPECT_EQ(n["b"].Scalar(), "fold, dce");
   EXPECT_EQ(n["c"][2]["y"].Scalar(), "4");
   EXPECT_EQ(n["d"].Scalar(), "it's, fine");
   EXPECT_EQ(n["e"].Scalar(), ", first\n\n, third\n");
   EXPECT_EQ(n["f"].Scalar(), "x:,y");
+  EXPECT_EQ(n["g"][2].Scalar(), "b");  // a tag, an anchor and an alias before a ',' inside [ ]
 }
 
 TEST(Yaml, QuotedScalarsLoadAsBefore) {
