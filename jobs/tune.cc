@@ -69,7 +69,7 @@ class Search {
   }
 
   void measure_sensitivity(metrics::TuneSummary& s, Clock::time_point start) {
-    double cap = noise_cap(job_.budget);
+    double cap = noise_cap(job_.shrink.budget);
     std::atomic<int64_t> started{0};
     auto may_start = [&] {
       if (job_.max_evals > 0 && started >= job_.max_evals) return false;
@@ -251,13 +251,13 @@ const std::vector<std::string>& tune_choice_keys() {
 
 TuneResult tune(const TuneJob& job, Progress& progress) {
   auto start = Clock::now();
-  if (!job.budget.needs_data())
+  if (!job.shrink.budget.needs_data())
     fail("tune needs a fidelity limit to stay within (min-sqnr, min-cosine, max-top1-drop or min-accuracy)");
-  if (!job.eval.enabled()) fail("tune needs samples to measure on");
+  if (!job.shrink.eval.enabled()) fail("tune needs samples to measure on");
   for (const auto& key : job.choices)
     if (std::find(tune_choice_keys().begin(), tune_choice_keys().end(), key) == tune_choice_keys().end())
       fail("'{}' is not a choice ({})", key, join(tune_choice_keys(), ", "));
-  std::string original = read_input_file(job.input);
+  std::string original = read_input_file(job.shrink.input);
   Measurer m(job, original, progress);
   Search search(job, m, progress);
   metrics::TuneSummary s;
@@ -270,7 +270,7 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
   m.save_cache();
 
   // The noise budget: grown while the result verifies, shrunk while it does not, then bisected.
-  metrics::Budget fidelity = fidelity_only(job.budget);
+  metrics::Budget fidelity = fidelity_only(job.shrink.budget);
   std::vector<std::pair<std::vector<Config>, metrics::TunePoint>> tried;
   auto verify_configs = [&](const std::vector<Config>& configs, double t, int limit) -> const metrics::TunePoint* {
     for (auto& [c, p] : tried)
@@ -286,7 +286,7 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
     return &tried.back().second;
   };
   auto verify = [&](double t) { return verify_configs(search.allocate(t), t, job.max_verifications); };
-  double t = first_budget(job.budget), lo = 0, hi = 0;
+  double t = first_budget(job.shrink.budget), lo = 0, hi = 0;
   const metrics::TunePoint* p = verify(t);
   bool ok = p && p->ok;
   (ok ? lo : hi) = t;
@@ -339,20 +339,10 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
     s.layers.push_back(r);
   }
 
-  ShrinkJob sj;
-  sj.input = sj.error_context = job.input;
-  sj.shown_input = job.shown_input;
+  ShrinkJob sj = job.shrink;
+  sj.error_context = job.shrink.input;
   sj.input_bytes = &original;
-  sj.output = job.output;
-  sj.shown_output = job.shown_output;
   sj.pipeline = sj.shown = passes::Pipeline::parse(pipeline_text(m.layers(), chosen, job.calib));
-  sj.eval = job.eval;
-  sj.load_samples = job.load_samples;
-  sj.dims = job.dims;
-  sj.latency_runs = job.latency_runs;
-  sj.budget = job.budget;
-  sj.other_outputs = job.other_outputs;
-  sj.keep_failed = job.keep_failed;
   TuneResult out{shrink(sj, progress)};
   s.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   out.shrink.report.tune = s;

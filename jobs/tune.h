@@ -33,11 +33,12 @@ TuneObjective parse_objective(const std::string& text);  // throws pare::Error
 std::string objective_name(TuneObjective o);
 
 struct TuneJob {
-  std::string input, output;              // as opened
-  std::string shown_input, shown_output;  // as the report names them
-  EvalJob eval;                           // the search samples (and labels)
+  // The shrink job tune ends with, but for its pipeline (the search chooses it):
+  // input and output, the report's names, eval (the search samples and labels),
+  // dims, latency_runs, load_samples, other_outputs, keep_failed, and budget
+  // (fidelity limits: the constraints; size limits: checked at the end).
+  ShrinkJob shrink;
   std::string calib, shown_calib;         // static int8's calibration folder ("": no static int8 choices)
-  metrics::Budget budget;                 // fidelity limits: the constraints; size limits: checked at the end
   TuneObjective objective = TuneObjective::kDownload;
   std::string cache_dir;                  // sensitivities kept here ("": none)
   int64_t max_evals = 0;                  // sensitivity evaluations measured (0: no bound)
@@ -46,11 +47,6 @@ struct TuneJob {
   size_t sensitivity_samples = 8;         // the first N samples measure sensitivity; all verify
   int max_verifications = 8;              // whole-model checks of the noise-budget search
   std::vector<std::string> choices;       // choice keys to consider (empty: all); see tune_choice_keys()
-  std::map<std::string, int64_t> dims;
-  int latency_runs = 0;
-  std::function<std::vector<formats::Sample>(const std::string&, const std::vector<std::string>&)> load_samples;
-  std::vector<std::string> other_outputs;  // report files, checked before the model is written
-  bool keep_failed = false;                // as ShrinkJob's
   std::string version;                     // pare's version: part of the cache key
 };
 

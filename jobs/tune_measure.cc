@@ -48,26 +48,26 @@ double nsr_of(const metrics::OutputDiff& d) { return d.identical ? 0.0 : std::po
 
 Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& progress)
     : job_(job), original_bytes_(std::move(original_bytes)) {
-  std::filesystem::path dir = std::filesystem::path(job.input).parent_path();
+  std::filesystem::path dir = std::filesystem::path(job.shrink.input).parent_path();
   base_dir_ = dir.empty() ? "." : dir.string();
-  ir::Model original = parse(original_bytes_, job.input, base_dir_);
-  ir::Model prepared = parse(original_bytes_, job.input, base_dir_);
+  ir::Model original = parse(original_bytes_, job.shrink.input, base_dir_);
+  ir::Model prepared = parse(original_bytes_, job.shrink.input, base_dir_);
   passes::PassContext ctx;
   passes::Pipeline::parse(kPreparation).run(prepared, ctx, false);
   prepared_bytes_ = formats::onnx::serialize_model(prepared);
   layers_ = find_layers(prepared);
   if (layers_.empty()) fail("no layer to tune: no Conv, ConvTranspose, Gemm or MatMul reads a float32 constant weight");
   Runner runner(prepared);
-  metrics::MacStats macs = count_macs(runner, job.dims);
+  metrics::MacStats macs = count_macs(runner, job.shrink.dims);
   for (Layer& l : layers_) l.macs = macs.by_node.count(l.label) ? macs.by_node.at(l.label) : 0;
 
   try {
-    data_ = formats::read_sample_set(job.eval.data, rt::input_names(original), job.eval.images);
-    if (!job.eval.labels.empty()) labels_ = formats::read_labels(job.eval.labels, data_.names);
+    data_ = formats::read_sample_set(job.shrink.eval.data, rt::input_names(original), job.shrink.eval.images);
+    if (!job.shrink.eval.labels.empty()) labels_ = formats::read_labels(job.shrink.eval.labels, data_.names);
   } catch (const Error& e) {
     throw SamplesError(e);
   }
-  if (data_.samples.empty()) throw SamplesError(Error(fmt::format("{}: holds no samples", job.eval.data)));
+  if (data_.samples.empty()) throw SamplesError(Error(fmt::format("{}: holds no samples", job.shrink.eval.data)));
   rt::Session reference(original);
   output_names_ = reference.output_names();
   for (size_t i = 0; i < data_.samples.size(); ++i) {
@@ -113,7 +113,7 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
 std::vector<formats::Sample> Measurer::calib_samples(const std::string& dir, const std::vector<std::string>& inputs) {
   std::lock_guard<std::mutex> lock(samples_mutex_);
   auto it = calib_.find(dir);
-  if (it == calib_.end()) it = calib_.emplace(dir, job_.load_samples(dir, inputs)).first;
+  if (it == calib_.end()) it = calib_.emplace(dir, job_.shrink.load_samples(dir, inputs)).first;
   return it->second;
 }
 
@@ -149,7 +149,7 @@ Noise Measurer::measure(size_t layer, const std::string& key) {
   const Layer& l = layers_[layer];
   std::vector<double> n;
   try {
-    ir::Model variant = parse(prepared_bytes_, job_.input, base_dir_);
+    ir::Model variant = parse(prepared_bytes_, job_.shrink.input, base_dir_);
     passes::PassContext ctx = pass_context();
     ctx.known_ranges = [this] { return ranges_; };
     const Choice& c = choice(key);
@@ -217,7 +217,7 @@ std::map<std::pair<size_t, std::string>, Noise> Measurer::noise(const std::vecto
 std::vector<LayerBytes> Measurer::layer_bytes(const std::string& sparsity, const std::string& storage) {
   std::string key = sparsity + "|" + storage;
   if (auto it = bytes_cache_.find(key); it != bytes_cache_.end()) return it->second;
-  ir::Model variant = parse(prepared_bytes_, job_.input, base_dir_);
+  ir::Model variant = parse(prepared_bytes_, job_.shrink.input, base_dir_);
   std::vector<std::string> all;
   for (const Layer& l : layers_) all.push_back(l.label);
   passes::PassContext ctx;
@@ -246,7 +246,7 @@ std::vector<LayerBytes> Measurer::layer_bytes(const std::string& sparsity, const
 }
 
 metrics::TunePoint Measurer::verify(const std::string& pipeline, const metrics::Budget& fidelity) {
-  ir::Model model = parse(original_bytes_, job_.input, base_dir_);
+  ir::Model model = parse(original_bytes_, job_.shrink.input, base_dir_);
   passes::Pipeline p = passes::Pipeline::parse(pipeline);
   model.set_metadata("pare.pipeline", p.str());  // as the shrink job writes it
   passes::PassContext ctx = pass_context();

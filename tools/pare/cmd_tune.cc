@@ -44,11 +44,11 @@ int tune(const Args& a) {
   Prepared p = prepare(a.report);
   if (!p.eval.enabled()) throw Error("--data: tune measures on samples: give a folder of samples or images");
   jobs::TuneJob job;
-  job.input = job.shown_input = a.model;
-  job.output = job.shown_output = a.output;
-  job.eval = p.eval;
+  job.shrink.input = job.shrink.shown_input = a.model;
+  job.shrink.output = job.shrink.shown_output = a.output;
+  job.shrink.eval = p.eval;
   job.calib = job.shown_calib = a.calib;
-  job.budget = p.budget;
+  job.shrink.budget = p.budget;
   try {
     job.objective = jobs::parse_objective(a.objective);
   } catch (Error& e) {
@@ -62,17 +62,17 @@ int tune(const Args& a) {
   job.sensitivity_samples = a.sensitivity_samples;
   job.max_verifications = a.verifications;
   if (!a.choices.empty()) job.choices = split(a.choices, ',');
-  job.dims = p.dims;
-  job.latency_runs = a.report.latency;
-  job.load_samples = [images = p.eval.images](const std::string& dir, const std::vector<std::string>& inputs) {
+  job.shrink.dims = p.dims;
+  job.shrink.latency_runs = a.report.latency;
+  job.shrink.load_samples = [images = p.eval.images](const std::string& dir, const std::vector<std::string>& inputs) {
     return formats::read_sample_set(dir, inputs, images).samples;
   };
-  job.other_outputs = files.all();
-  job.keep_failed = a.keep_failed;
+  job.shrink.other_outputs = files.all();
+  job.shrink.keep_failed = a.keep_failed;
 #ifdef PARE_VERSION
   job.version = PARE_VERSION;
 #endif
-  if (!job.budget.needs_data())
+  if (!job.shrink.budget.needs_data())
     throw Error("tune needs a fidelity limit: --min-sqnr, --min-cosine, --max-top1-drop or --min-accuracy");
   Progress progress(!a.report.quiet && stderr_is_terminal());
   jobs::TuneResult r = naming_data([&] { return jobs::tune(job, progress); });
