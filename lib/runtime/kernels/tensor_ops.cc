@@ -91,8 +91,9 @@ class Split : public Kernel {
       TensorView& y = ctx.allocate_output(k, x.dtype, dims);
       auto* py = static_cast<uint8_t*>(y.data);
       int64_t block = sizes[k] * inner * es;
-      for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(py + o * block, px + (o * x.dims[axis] * inner + offset * inner) * es, block);
+      if (block > 0)  // an empty part (or input) may have no buffer at all: memcpy wants one
+        for (int64_t o = 0; o < outer; ++o)
+          std::memcpy(py + o * block, px + (o * x.dims[axis] * inner + offset * inner) * es, block);
       offset += sizes[k];
     }
   }
