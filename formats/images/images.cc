@@ -15,6 +15,7 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "lib/base/atomic_file.h"
 #include "lib/base/error.h"
@@ -80,10 +81,14 @@ struct Rgb8 {
 
 // stb_image grows its buffer to a PNG chunk's declared length before it reads
 // the chunk, so a 137-byte file declaring a 1.7 GB IDAT made it allocate that
-// (found by pare's image_fuzz). Every chunk must fit in the file.
-void check_png_chunks(const std::string& bytes) {
+// (found by pare's image_fuzz). Every chunk must fit in the file. And an empty
+// IDAT chunk (valid PNG) first in the file made stb copy zero bytes to its null
+// buffer, undefined behaviour (image_fuzz under UBSan): such chunks hold no data,
+// so they are dropped; the bytes without them are returned (nullopt: as they are).
+std::optional<std::string> checked_png(const std::string& bytes) {
   static const std::string kSignature = "\x89PNG\r\n\x1a\n";
-  if (bytes.compare(0, kSignature.size(), kSignature) != 0) return;
+  if (bytes.compare(0, kSignature.size(), kSignature) != 0) return std::nullopt;
+  std::optional<std::string> kept;
   size_t at = kSignature.size();
   while (at + 8 <= bytes.size()) {
     auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + k])); };
@@ -92,9 +97,14 @@ void check_png_chunks(const std::string& bytes) {
     if (length + 12 > bytes.size() - at)
       fail("not a PNG or JPEG image that can be decoded (PNG chunk '{}' at byte {} declares {} bytes; {} are left: "
            "truncated or corrupt)", type, at, length, bytes.size() - at - 8);
-    if (type == "IEND") return;
+    bool empty_data = type == "IDAT" && length == 0;
+    if (empty_data && !kept) kept = bytes.substr(0, at);
+    if (kept && !empty_data) kept->append(bytes, at, 12 + length);
     at += 12 + length;
+    if (type == "IEND") break;
   }
+  if (kept) kept->append(bytes, at, std::string::npos);
+  return kept;
 }
 
 // Decoding holds the whole image (and stb's work buffers) in memory: 64 megapixels
@@ -103,15 +113,16 @@ constexpr int64_t kMaxPixels = int64_t{64} << 20;
 
 Rgb8 decode(const std::string& bytes) {
   if (bytes.size() > static_cast<size_t>(INT_MAX)) fail("image file is too large to decode");
-  check_png_chunks(bytes);
+  std::optional<std::string> png = checked_png(bytes);
+  const std::string& in = png ? *png : bytes;
   int w = 0, h = 0, channels_in_file = 0;
-  if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()), &w, &h,
+  if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(in.data()), static_cast<int>(in.size()), &w, &h,
                             &channels_in_file) &&
       int64_t{w} * h > kMaxPixels)
     fail("the image is {}x{} pixels; pare decodes images of at most {} megapixels", w, h, kMaxPixels >> 20);
   // Forcing 3 channels makes stb expand grayscale and drop alpha for us.
-  StbPixels data(stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
-                                       &w, &h, &channels_in_file, kChannels));
+  StbPixels data(stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(in.data()), static_cast<int>(in.size()), &w,
+                                       &h, &channels_in_file, kChannels));
   if (!data) fail("not a PNG or JPEG image that can be decoded (stb: {})", stbi_failure_reason());
   Rgb8 img{w, h, {}};
   img.pixels.assign(data.get(), data.get() + static_cast<size_t>(w) * h * kChannels);

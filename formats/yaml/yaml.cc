@@ -90,7 +90,8 @@ void refuse_stray_commas(const std::string& path, const std::string& text) {
   int line = 1, flow = 0;
   bool token_start = true;  // nothing but white space or an indicator since the last token
   size_t block_indent = std::string::npos;  // in a block scalar: lines indented more than this are its text
-  for (size_t i = 0; i < text.size(); ++i) {
+  size_t bom = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte order mark is no token
+  for (size_t i = bom; i < text.size(); ++i) {
     char c = text[i];
     if (c == '\n') {
       ++line;

@@ -2,6 +2,8 @@
 // mean/std arithmetic, grayscale, resizing, JPEG, bad files and option text.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -222,6 +224,23 @@ TEST(Images, APngChunkLongerThanTheFileIsRefusedBeforeDecoding) {
   EXPECT_NE(e.find("long.png"), std::string::npos) << e;
   EXPECT_NE(e.find("PNG chunk 'IDAT' at byte"), std::string::npos) << e;
   EXPECT_NE(e.find("declares 1728053327 bytes"), std::string::npos) << e;
+}
+
+// An empty IDAT chunk first (valid PNG) made stb copy zero bytes to a null
+// buffer, undefined behaviour (image_fuzz under UBSan): it is dropped, and the
+// image decodes to the same pixels as without it.
+TEST(Images, AnEmptyIdatChunkDecodesAsWithoutIt) {
+  std::string dir = testing::temp_dir();
+  std::string bytes = read_file(test_png());
+  size_t idat = bytes.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  // length 0, "IDAT", no data, the CRC-32 of "IDAT"
+  std::string empty("\x00\x00\x00\x00IDAT\x35\xaf\x06\x1e", 12);
+  write_file_atomic(dir + "/empty.png", bytes.substr(0, idat - 4) + empty + bytes.substr(idat - 4));
+  ir::Tensor with = read_image(dir + "/empty.png", defaults());
+  ir::Tensor without = read_image(test_png(), defaults());
+  ASSERT_EQ(with.dims(), without.dims());
+  EXPECT_EQ(0, std::memcmp(with.raw(), without.raw(), with.byte_size()));
 }
 
 TEST(Images, ParseImageSize) {

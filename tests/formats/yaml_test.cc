@@ -27,7 +27,8 @@ std::string load_error(const std::string& text) {
 // the first, and later the tag before a ','): a ',' starting a value outside [ ] or { }.
 TEST(Yaml, ACommaStartingAValueIsAnErrorNotAHang) {
   for (const std::string text : {",", "  ,", "\"a\",", "'a' ,", ",\xdd m\xdd\xdd\xdd\x8f\xdd\xa1\xdd\xdd\xff\xda" "dels:",
-                                 "a: 1\n, b", "!a,", "&a,", "!@@@@@@@@@@@@@@@@@@,", "--- !!str,"}) {
+                                 "a: 1\n, b", "!a,", "&a,", "!@@@@@@@@@@@@@@@@@@,", "--- !!str,",
+                                 "\xEF\xBB\xBF,"}) {
     SCOPED_TRACE(text);
     std::string e = load_error(text);
     EXPECT_NE(e.find("f.yaml: line "), std::string::npos) << e;
