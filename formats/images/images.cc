@@ -107,12 +107,51 @@ std::optional<std::string> checked_png(const std::string& bytes) {
   return kept;
 }
 
+// Debian's stb_image (2022) builds a JPEG Huffman table from the counts of a DHT
+// segment without checking that they add up to at most 256 symbols, and writes
+// past its arrays when they do not (found by image_fuzz under UBSan; upstream
+// checks since). The segments stb would read are walked here as stb walks them,
+// and a table with more than 256 symbols is refused before decoding.
+void check_jpeg_huffman_tables(const std::string& bytes) {
+  size_t n = bytes.size(), at = 0;
+  auto byte = [&](size_t k) -> int { return k < n ? static_cast<unsigned char>(bytes[k]) : 0; };
+  auto marker = [&]() -> int {  // at a 0xFF (fill bytes skipped, as stb does), else -1
+    if (byte(at) != 0xFF || at >= n) return -1;
+    while (at < n && byte(at) == 0xFF) ++at;
+    return at < n ? byte(at++) : -1;
+  };
+  if (marker() != 0xD8) return;  // not a JPEG
+  for (int m = marker(); m >= 0 && m != 0xD9; m = marker()) {
+    if ((m >= 0xD0 && m <= 0xD7) || m == 0x01) continue;  // no length
+    size_t length = (static_cast<size_t>(byte(at)) << 8) | byte(at + 1);
+    if (length < 2) return;  // stb refuses the file
+    size_t end = at + length, p = at + 2;
+    if (m == 0xC4) {  // DHT: tables while the segment lasts, as stb reads them
+      while (p < end) {
+        int symbols = 0;
+        for (int i = 0; i < 16; ++i) symbols += byte(p + 1 + i);
+        if (symbols > 256)
+          fail("not a PNG or JPEG image that can be decoded (a JPEG Huffman table at byte {} declares {} symbols; "
+               "at most 256)", p, symbols);
+        p += 17 + symbols;
+      }
+      if (p != end) return;  // stb refuses a segment its tables overrun
+    }
+    at = end;
+    if (m == 0xDA)  // entropy-coded data follows, to the next marker (0xFF not followed by 0 or a restart)
+      while (at + 1 < n && !(byte(at) == 0xFF && byte(at + 1) != 0 && byte(at + 1) != 0xFF &&
+                            !(byte(at + 1) >= 0xD0 && byte(at + 1) <= 0xD7)))
+        ++at;
+  }
+}
+
 // Decoding holds the whole image (and stb's work buffers) in memory: 64 megapixels
 // covers every phone camera (12 to 48 MP) and bounds a declared size before decoding.
 constexpr int64_t kMaxPixels = int64_t{64} << 20;
 
 Rgb8 decode(const std::string& bytes) {
   if (bytes.size() > static_cast<size_t>(INT_MAX)) fail("image file is too large to decode");
+  check_jpeg_huffman_tables(bytes);
   std::optional<std::string> png = checked_png(bytes);
   const std::string& in = png ? *png : bytes;
   int w = 0, h = 0, channels_in_file = 0;

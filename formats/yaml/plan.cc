@@ -1,6 +1,7 @@
 #include "formats/yaml/plan.h"
 
 #include <algorithm>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -202,7 +203,9 @@ std::vector<Subtask> parse_subtask(const Plan& p, const std::string& name, int l
   if (node.IsNull()) return {s};  // "name:" alone: the source model as it is
   if (!node.IsMap()) fail("{}: line {}: {} must be a mapping with cut, passes and budget (each optional)", p.path, line, where);
   BuildKeys k;
-  const YAML::Node* variants = nullptr;
+  // A handle of its own: the iteration's pair (kv) ends with each step (ASan:
+  // a pointer to kv.second was read after its scope).
+  std::optional<YAML::Node> variants;
   int variants_line = 0, build_key_line = 0;
   for (const auto& kv : node) {
     std::string key = kv.first.Scalar();
@@ -213,7 +216,7 @@ std::vector<Subtask> parse_subtask(const Plan& p, const std::string& name, int l
     if (key == "cut") {
       parse_cut(p, s, v, at, where);
     } else if (key == "variants") {
-      variants = &kv.second;
+      variants.emplace(kv.second);
       variants_line = at;
     } else {
       parse_build_key(p, s, k, key, v, at, where);

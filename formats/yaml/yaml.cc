@@ -93,6 +93,11 @@ void refuse_stray_commas(const std::string& path, const std::string& text) {
   size_t bom = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte order mark is no token
   for (size_t i = bom; i < text.size(); ++i) {
     char c = text[i];
+    // YAML allows no control characters but tab, LF and CR (nor DEL); a NUL before
+    // a ',' hid the ',' from this check (yaml_fuzz), so every one is refused.
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+      fail("{}: line {}: YAML syntax error: control character 0x{:02x} (not allowed in YAML)", path, line,
+           static_cast<unsigned char>(c));
     if (c == '\n') {
       ++line;
       token_start = true;

@@ -243,6 +243,24 @@ TEST(Images, AnEmptyIdatChunkDecodesAsWithoutIt) {
   EXPECT_EQ(0, std::memcmp(with.raw(), without.raw(), with.byte_size()));
 }
 
+// Debian's stb_image wrote past its Huffman arrays for a DHT segment declaring
+// more than 256 symbols (image_fuzz under UBSan): refused before decoding.
+TEST(Images, AJpegHuffmanTableOverTwoHundredFiftySixSymbolsIsRefused) {
+  std::string dir = testing::temp_dir();
+  std::vector<unsigned char> px(16 * 16 * 3, 128);
+  std::string jpg = dir + "/a.jpg";
+  ASSERT_TRUE(stbi_write_jpg(jpg.c_str(), 16, 16, 3, px.data(), 95));
+  read_image(jpg, defaults());  // decodes as it is
+  std::string bytes = read_file(jpg);
+  size_t dht = bytes.find("\xFF\xC4");
+  ASSERT_NE(dht, std::string::npos);
+  for (int i = 0; i < 16; ++i) bytes[dht + 5 + i] = '\x20';  // 16 counts of 32: 512 symbols
+  write_file_atomic(dir + "/huffman.jpg", bytes);
+  std::string e = error_of(dir + "/huffman.jpg", defaults());
+  EXPECT_NE(e.find("huffman.jpg"), std::string::npos) << e;
+  EXPECT_NE(e.find("declares 512 symbols"), std::string::npos) << e;
+}
+
 TEST(Images, ParseImageSize) {
   ImageOptions o;
   EXPECT_FALSE(o.configured());

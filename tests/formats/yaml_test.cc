@@ -25,6 +25,14 @@ std::string load_error(const std::string& text) {
 
 // yaml-cpp 0.7 looped forever on these (jbeder/yaml-cpp#1040; yaml_fuzz found
 // the first, and later the tag before a ','): a ',' starting a value outside [ ] or { }.
+TEST(Yaml, ControlCharactersAreErrors) {
+  for (const std::string text : {std::string("\0,\0", 3), std::string("a: b\x1b\n"), std::string("a: \x7f\n")}) {
+    std::string e = load_error(text);
+    EXPECT_NE(e.find("control character 0x"), std::string::npos) << e;
+  }
+  EXPECT_EQ(load_error("a:\tb\r\n"), "");  // tab and CR are allowed
+}
+
 TEST(Yaml, ACommaStartingAValueIsAnErrorNotAHang) {
   for (const std::string text : {",", "  ,", "\"a\",", "'a' ,", ",\xdd m\xdd\xdd\xdd\x8f\xdd\xa1\xdd\xdd\xff\xda" "dels:",
                                  "a: 1\n, b", "!a,", "&a,", "!@@@@@@@@@@@@@@@@@@,", "--- !!str,",
