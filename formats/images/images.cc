@@ -115,12 +115,12 @@ std::optional<std::string> checked_png(const std::string& bytes) {
 void check_jpeg_huffman_tables(const std::string& bytes) {
   size_t n = bytes.size(), at = 0;
   auto byte = [&](size_t k) -> int { return k < n ? static_cast<unsigned char>(bytes[k]) : 0; };
-  auto marker = [&]() -> int {  // at a 0xFF (fill bytes skipped, as stb does), else -1
-    if (byte(at) != 0xFF || at >= n) return -1;
+  auto marker = [&]() -> int {  // the next marker, as stb finds it: bytes before a 0xFF (padding) and fill bytes skipped
+    while (at < n && byte(at) != 0xFF) ++at;
     while (at < n && byte(at) == 0xFF) ++at;
     return at < n ? byte(at++) : -1;
   };
-  if (marker() != 0xD8) return;  // not a JPEG
+  if (byte(0) != 0xFF || marker() != 0xD8) return;  // not a JPEG: stb wants its start-of-image marker first
   for (int m = marker(); m >= 0 && m != 0xD9; m = marker()) {
     if ((m >= 0xD0 && m <= 0xD7) || m == 0x01) continue;  // no length
     size_t length = (static_cast<size_t>(byte(at)) << 8) | byte(at + 1);
