@@ -13,6 +13,7 @@
 #include "lib/runtime/session.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
+#include "tests/support/sanitized.h"
 
 namespace pare {
 namespace {
@@ -167,9 +168,7 @@ TEST(CApi, RealModelsGiveTheRunnersOutputs) {
 // 3.7 MB on x86-64 (-march=native), over the goal of 1.5 MB, most of it
 // the kernels' per-dtype instantiations (docs/runtime.md, "Size").
 TEST(CApi, TheRuntimeNeedsNoOnnxProtobufOrFmt) {
-#ifdef PARE_SANITIZED
-  GTEST_SKIP() << "a sanitizer build: its binaries are instrumented and link the sanitizer runtimes";
-#endif
+  PARE_SKIP_IN_SANITIZER_BUILDS("its binaries are instrumented and link the sanitizer runtimes");
   std::string bin = PARE_BINARY_DIR;
   for (const std::string file : {bin + "/pare-run", bin + "/libpare_runtime.so"}) {
     auto ldd = testing::run_command({"ldd", file});
@@ -189,9 +188,7 @@ TEST(CApi, TheRuntimeNeedsNoOnnxProtobufOrFmt) {
 // The C block of docs/runtime.md, compiled as C99 against the shared library
 // and run: its printed values are the C++ runner's.
 TEST(CApi, TheDocsExampleCompilesAndRuns) {
-#ifdef PARE_SANITIZED
-  GTEST_SKIP() << "a sanitizer build: its binaries are instrumented and link the sanitizer runtimes";
-#endif
+  PARE_SKIP_IN_SANITIZER_BUILDS("its binaries are instrumented and link the sanitizer runtimes");
   std::string doc = read_file(std::string(PARE_SOURCE_DIR) + "/docs/runtime.md");
   size_t begin = doc.find("```c\n");
   ASSERT_NE(begin, std::string::npos);

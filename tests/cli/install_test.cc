@@ -7,6 +7,7 @@
 #include "lib/base/atomic_file.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
+#include "tests/support/sanitized.h"
 
 namespace pare {
 namespace {
@@ -50,9 +51,7 @@ TEST_F(Install, PutsBinariesLibrariesAndHeaderInPlace) {
 }
 
 TEST_F(Install, ACProgramBuildsWithPkgConfig) {
-#ifdef PARE_SANITIZED
-  GTEST_SKIP() << "a sanitizer build: the installed library is instrumented, an app links it with the sanitizers";
-#endif
+  PARE_SKIP_IN_SANITIZER_BUILDS("the installed library is instrumented, an app links it with the sanitizers");
   std::string dir = testing::temp_dir();
   write_file_atomic(dir + "/example.c", docs_example());
   std::string script = "PKG_CONFIG_PATH=" + *prefix_ + "/lib/pkgconfig; export PKG_CONFIG_PATH; cc -std=c99 " + dir +
@@ -66,9 +65,7 @@ TEST_F(Install, ACProgramBuildsWithPkgConfig) {
 }
 
 TEST_F(Install, ACProgramBuildsWithFindPackage) {
-#ifdef PARE_SANITIZED
-  GTEST_SKIP() << "a sanitizer build: the installed library is instrumented, an app links it with the sanitizers";
-#endif
+  PARE_SKIP_IN_SANITIZER_BUILDS("the installed library is instrumented, an app links it with the sanitizers");
   std::string dir = testing::temp_dir();
   write_file_atomic(dir + "/example.c", docs_example());
   write_file_atomic(dir + "/CMakeLists.txt",

@@ -210,17 +210,24 @@ TEST(Images, UndecodableFilesAreErrorsNamingTheFile) {
   EXPECT_NE(e.find("missing.png"), std::string::npos) << e;
 }
 
+// A copy of `file` (in a fresh folder, named `name`) whose bytes from where
+// `marker` starts, moved by `offset`, are `patch`; the copy's path.
+std::string patched(const std::string& file, const std::string& marker, int offset, const std::string& patch,
+                    const std::string& name) {
+  std::string bytes = read_file(file);
+  size_t at = bytes.find(marker);
+  EXPECT_NE(at, std::string::npos) << marker << " not in " << file;
+  if (at != std::string::npos) bytes.replace(at + offset, patch.size(), patch);
+  std::string path = testing::temp_dir() + "/" + name;
+  write_file_atomic(path, bytes);
+  return path;
+}
+
 // A PNG chunk declaring more bytes than the file holds made stb_image allocate
 // what it declared (1.7 GB from 137 bytes; image_fuzz): refused before decoding.
 TEST(Images, APngChunkLongerThanTheFileIsRefusedBeforeDecoding) {
-  std::string dir = testing::temp_dir();
-  std::string bytes = read_file(test_png());
-  size_t idat = bytes.find("IDAT");
-  ASSERT_NE(idat, std::string::npos);
-  std::string forged = bytes;
-  for (int k = 0; k < 4; ++k) forged[idat - 4 + k] = "\x67\x00\x00\x4f"[k];  // 0x6700004f bytes
-  write_file_atomic(dir + "/long.png", forged);
-  std::string e = error_of(dir + "/long.png", defaults());
+  // The IDAT's length: 0x6700004f bytes.
+  std::string e = error_of(patched(test_png(), "IDAT", -4, std::string("\x67\x00\x00\x4f", 4), "long.png"), defaults());
   EXPECT_NE(e.find("long.png"), std::string::npos) << e;
   EXPECT_NE(e.find("PNG chunk 'IDAT' at byte"), std::string::npos) << e;
   EXPECT_NE(e.find("declares 1728053327 bytes"), std::string::npos) << e;
@@ -251,12 +258,8 @@ TEST(Images, AJpegHuffmanTableOverTwoHundredFiftySixSymbolsIsRefused) {
   std::string jpg = dir + "/a.jpg";
   ASSERT_TRUE(stbi_write_jpg(jpg.c_str(), 16, 16, 3, px.data(), 95));
   read_image(jpg, defaults());  // decodes as it is
-  std::string bytes = read_file(jpg);
-  size_t dht = bytes.find("\xFF\xC4");
-  ASSERT_NE(dht, std::string::npos);
-  for (int i = 0; i < 16; ++i) bytes[dht + 5 + i] = '\x20';  // 16 counts of 32: 512 symbols
-  write_file_atomic(dir + "/huffman.jpg", bytes);
-  std::string e = error_of(dir + "/huffman.jpg", defaults());
+  // The first table's 16 counts (after the marker, the length and the class byte): 32 each, 512 symbols.
+  std::string e = error_of(patched(jpg, "\xFF\xC4", 5, std::string(16, '\x20'), "huffman.jpg"), defaults());
   EXPECT_NE(e.find("huffman.jpg"), std::string::npos) << e;
   EXPECT_NE(e.find("declares 512 symbols"), std::string::npos) << e;
 }
