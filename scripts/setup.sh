@@ -22,6 +22,7 @@ test_packages=(
   nodejs npm                                       # ONNX Runtime (npm onnxruntime-node) for comparisons
   chromium                                         # tests: the HTML report rendered headless
   clang libclang-rt-dev                            # make fuzz: libFuzzer and the sanitizer runtimes for clang
+  time                                             # make fuzz: GNU time, the CPU time of each fuzz run
 )
 # Optional: the aarch64 cross build and its test under qemu (make test-arm64),
 # installed only by scripts/setup.sh --arm.
