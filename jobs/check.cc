@@ -6,6 +6,7 @@
 #include "formats/yaml/budget_file.h"
 #include "jobs/measure.h"
 #include "lib/runtime/inputs.h"
+#include "lib/runtime/session.h"
 
 namespace pare::jobs {
 namespace {
@@ -159,15 +160,17 @@ metrics::Evaluation compare(const Row& r, const formats::BudgetFile& budget, Run
   }
 }
 
-// The peak of the runner's intermediate tensors in its first run (the largest:
-// later runs reuse what the first one allocated), then its latency (median of
-// kTimedRuns after warm-ups, one thread), on seeded inputs; unknown with the
-// reason when the model cannot run.
+// The peak of the runner's intermediate tensors in the first run of a session
+// of its own (the largest: later runs reuse what the first allocated, and the
+// job's session may have run already), then the latency (median of kTimedRuns
+// after warm-ups, one thread), on seeded inputs; unknown with the reason when
+// the model cannot run.
 constexpr int kTimedRuns = 10;
 void measure_runs(metrics::Measured& m, Runner& runner, const std::map<std::string, int64_t>& dims) {
   try {
-    runner.session().run(rt::random_feed(runner.model(), dims));
-    m.runner_peak_memory = runner.session().last_stats().peak_bytes;
+    rt::Session first(runner.model());
+    first.run(rt::random_feed(runner.model(), dims));
+    m.runner_peak_memory = first.last_stats().peak_bytes;
     m.runner_latency_ms = measure_latency(runner, dims, kTimedRuns).median_ms;
   } catch (const Error& e) {
     m.run_reason = e.what();
