@@ -7,18 +7,7 @@
 namespace pare::jobs {
 namespace {
 
-ir::Shape known_shape(const std::vector<int64_t>& dims) {
-  ir::Shape s;
-  for (int64_t d : dims) s.dims.push_back(ir::Dim::known(d));
-  return s;
-}
-
-bool fully_known(const std::optional<ir::Shape>& s) {
-  if (!s) return false;
-  for (const auto& d : s->dims)
-    if (!d.is_known()) return false;
-  return true;
-}
+bool fully_known(const std::optional<ir::Shape>& s) { return s && s->is_static(); }
 
 int64_t count_uses(const ir::Value& v) { return static_cast<int64_t>(v.uses().size()); }
 
@@ -65,7 +54,7 @@ metrics::TensorList list_tensors(ir::Model& model, const std::map<std::string, i
       t.name = v->name();
       t.dtype = v->dtype == ir::DataType::kUndefined ? "?" : std::string(ir::name(v->dtype));
       if (auto it = fixed.find(v->name()); it != fixed.end()) {
-        t.shape = known_shape(it->second);
+        t.shape = ir::Shape::of(it->second);
         t.shape_from = "static";
       } else {
         t.shape = v->shape;
@@ -85,7 +74,7 @@ metrics::TensorList list_tensors(ir::Model& model, const std::map<std::string, i
   for (auto& t : list.values)
     if (!fully_known(t.shape))
       if (auto it = ran.find(t.name); it != ran.end()) {
-        t.shape = known_shape(it->second);
+        t.shape = ir::Shape::of(it->second);
         t.shape_from = "run";
       }
   return list;

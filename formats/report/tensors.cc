@@ -13,13 +13,8 @@ using nlohmann::json;
 
 namespace {
 
-// "[1,3,?,batch]", "[?]" for an unknown rank.
-std::string shape_text(const std::optional<ir::Shape>& shape) {
-  if (!shape) return "[?]";
-  std::vector<std::string> dims;
-  for (const auto& d : shape->dims) dims.push_back(d.str());
-  return "[" + join(dims, ",") + "]";
-}
+// "[1,3,batch,?]" (ir::Shape::str), "[?]" for an unknown rank.
+std::string shape_text(const std::optional<ir::Shape>& shape) { return shape ? shape->str() : "[?]"; }
 
 }  // namespace
 
