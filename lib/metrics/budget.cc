@@ -307,38 +307,38 @@ std::string describe(const BudgetFailure& f, Level level) {
   return fmt::format("{} {} > {} {}", f.what, value, limit_word(level), limit);
 }
 
-int64_t parse_count(std::string_view text) {
+namespace {
+// "1.5 G" as its number (the leading digits and points, nullopt when they are
+// not one number) and its unit (the rest, after spaces): counts and durations.
+std::pair<std::optional<double>, std::string> number_and_unit(std::string_view text) {
   size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  std::string number(text.substr(0, i));
   std::string unit(text.substr(i));
   while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+  return {i ? parse_number(std::string(text.substr(0, i))) : std::nullopt, unit};
+}
+}  // namespace
+
+int64_t parse_count(std::string_view text) {
+  auto [number, unit] = number_and_unit(text);
   double scale = 0;
   if (unit.empty()) scale = 1;
   else if (unit == "k" || unit == "K") scale = 1e3;
   else if (unit == "m" || unit == "M") scale = 1e6;
   else if (unit == "g" || unit == "G") scale = 1e9;
-  if (i == 0 || scale == 0 || std::count(number.begin(), number.end(), '.') > 1 || number == ".")
-    fail("'{}' is not a count (examples: 200000, 50M, 1.5G)", text);
-  double value = std::stod(number) * scale;
+  if (!number || scale == 0) fail("'{}' is not a count (examples: 200000, 50M, 1.5G)", text);
+  double value = *number * scale;
   if (value >= 9.2e18) fail("'{}' is too large a count", text);  // beyond int64
   return static_cast<int64_t>(std::llround(value));
 }
 
 double parse_duration_ms(std::string_view text) {
-  std::string t(text);
-  while (!t.empty() && t.back() == ' ') t.pop_back();
-  size_t unit_at = t.find_first_not_of("0123456789.");
-  std::optional<double> v;
-  double scale = 0;
-  if (unit_at != std::string::npos && unit_at > 0) {
-    std::string number = t.substr(0, unit_at), unit = t.substr(unit_at);
-    while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
-    scale = unit == "us" ? 1e-3 : unit == "ms" ? 1 : unit == "s" ? 1e3 : 0;
-    v = parse_number(number);
-  }
-  if (!v || scale == 0 || *v < 0) fail("'{}' is not a duration (examples: 20ms, 1.5s, 250us)", text);
-  return *v * scale;
+  std::string_view trimmed = text;
+  while (!trimmed.empty() && trimmed.back() == ' ') trimmed.remove_suffix(1);
+  auto [number, unit] = number_and_unit(trimmed);
+  double scale = unit == "us" ? 1e-3 : unit == "ms" ? 1 : unit == "s" ? 1e3 : 0;
+  if (!number || scale == 0) fail("'{}' is not a duration (examples: 20ms, 1.5s, 250us)", text);
+  return *number * scale;
 }
 
 double parse_growth(std::string_view text) {
