@@ -1,6 +1,7 @@
 # Thin wrapper over CMake and the scripts: setup, build, demo, test, bench.
 BUILD ?= build
-JOBS ?= 2
+# Parallel jobs for builds and ctest: every core (CI and the demo target have 2).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # The instruction set: portable by default (x86-64-v2); make PARE_MARCH=native
 # for this CPU's (AVX2/FMA...), faster and not copyable (docs/performance.md).
 PARE_MARCH ?=

@@ -18,7 +18,7 @@ std::string BudgetFile::resolve(const std::string& written) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"models"};
+const std::vector<std::string> kBudgetKeys = {"models"};
 
 const std::vector<std::string>& entry_keys() {
   static const std::vector<std::string> keys = [] {
@@ -138,8 +138,8 @@ BudgetFile load_budget_file(const std::string& path) {
   if (!root.IsMap()) fail("{}: expected a mapping with a 'models' list", path);
   for (const auto& kv : root) {
     std::string key = kv.first.Scalar();
-    if (std::find(kTopKeys.begin(), kTopKeys.end(), key) == kTopKeys.end())
-      fail("{}: line {}: unknown key '{}'{}", path, line_of(kv.first), key, did_you_mean(key, kTopKeys));
+    if (std::find(kBudgetKeys.begin(), kBudgetKeys.end(), key) == kBudgetKeys.end())
+      fail("{}: line {}: unknown key '{}'{}", path, line_of(kv.first), key, did_you_mean(key, kBudgetKeys));
   }
   YAML::Node models = root["models"];
   if (!models) fail("{}: no 'models' list", path);

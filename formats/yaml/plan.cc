@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kTopKeys = {"model", "output", "data",    "labels",
+const std::vector<std::string> kPlanKeys = {"model", "output", "data",    "labels",
                                            "calib", "image",  "dims",    "share", "subtasks"};
 const std::vector<std::string> kSubtaskKeys = {"cut", "passes", "budget", "weights", "variants"};
 const std::vector<std::string> kVariantKeys = {"passes", "budget", "weights"};
@@ -242,8 +242,8 @@ Plan load_plan(const std::string& path) {
   for (const auto& kv : root) {
     std::string key = kv.first.Scalar();
     int line = line_of(kv.first);
-    if (std::find(kTopKeys.begin(), kTopKeys.end(), key) == kTopKeys.end())
-      fail("{}: line {}: unknown key '{}'{}", path, line, key, did_you_mean(key, kTopKeys));
+    if (std::find(kPlanKeys.begin(), kPlanKeys.end(), key) == kPlanKeys.end())
+      fail("{}: line {}: unknown key '{}'{}", path, line, key, did_you_mean(key, kPlanKeys));
     if (lines.count(key)) fail("{}: line {}: '{}' is given twice (first on line {})", path, line, key, lines[key]);
     lines[key] = line;
     const YAML::Node& v = kv.second;

@@ -28,12 +28,11 @@ namespace pare {
 namespace {
 namespace fs = std::filesystem;
 
-const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
-const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+using testing::kFace;
+using testing::kCls;
 const std::string kPareRun = std::string(PARE_BINARY_DIR) + "/pare-run";
 // The classifier's symbolic dims: batch 1, 48x192 (its input then says NCHW 48x192).
-const std::vector<std::string> kClsDims = {"--dim", "p2o.DynamicDimension.0=1", "--dim", "p2o.DynamicDimension.1=48",
-                                           "--dim", "p2o.DynamicDimension.2=192"};
+using testing::kClsDims;
 
 // `count` small PNG photos with seeded content, img_000.png ...
 std::string gallery(int count) {
@@ -269,7 +268,7 @@ TEST_F(Batch, RateLimitSpacesTheInputs) {
   EXPECT_GE(wall, 10 / 20.0);  // ten inputs at twenty a second cannot take less than half a second
 }
 
-bool one_error_line(const std::string& err) {
+bool one_pare_run_error_line(const std::string& err) {
   return std::regex_match(err, std::regex("pare-run: error: [^\\n]+\\n"));
 }
 
@@ -280,7 +279,7 @@ TEST_F(Batch, RefusesWhatItCannotContinue) {
   write_file_atomic(foreign + "/notes.txt", "mine");
   auto c = testing::run_command(batch_args(*photos_, foreign));
   EXPECT_EQ(c.exit_code, 2);
-  EXPECT_TRUE(one_error_line(c.err)) << c.err;
+  EXPECT_TRUE(one_pare_run_error_line(c.err)) << c.err;
   EXPECT_NE(c.err.find("no journal.json"), std::string::npos) << c.err;
   EXPECT_EQ(read_file(foreign + "/notes.txt"), "mine");
   // The journal of another job (one model fewer) is not continued.
@@ -295,7 +294,7 @@ TEST_F(Batch, RefusesWhatItCannotContinue) {
            {"--priority", "ch_ppocr_mobile_v2.0_cls_inf"}, {"--max-rate", "-1"}, {"--bogus"}}) {
     c = testing::run_command(batch_args(*photos_, fresh, extra));
     EXPECT_EQ(c.exit_code, 2) << extra[0];
-    EXPECT_TRUE(one_error_line(c.err)) << c.err;
+    EXPECT_TRUE(one_pare_run_error_line(c.err)) << c.err;
     EXPECT_FALSE(fs::exists(fresh)) << extra[0];
   }
   c = testing::run_command(batch_args(*photos_, fresh, {"--priority", "ch_ppocr_mobile_v2.0_cls_inf"}));

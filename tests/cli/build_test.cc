@@ -30,7 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
+using testing::kFace;
 // The last 16x16 feature map: both 16x16 heads and the 8x8 stage start from it.
 const std::string kFeatures = "StatefulPartitionedCall/functional_1/re_lu_10/Relu:0";
 const std::vector<std::string> kOutputs = {"Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"};

@@ -25,12 +25,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
+using testing::kFace;
 
 // Two subtasks split as `pare dedupe`'s test splits BlazeFace (Identity:0 and
 // Identity_1:0; Identity_2:0 and Identity_3:0); "scores" has a tiny variant with
 // the download budget `tiny_limit` and a full one with external weights.
-std::string plan_text(const std::string& tiny_limit, const std::string& full_passes = "fold, dce") {
+std::string variants_plan(const std::string& tiny_limit, const std::string& full_passes = "fold, dce") {
   return "model: models/face.onnx\n"
          "output: out/\n"
          "data: samples/\n"
@@ -51,7 +51,7 @@ std::string plan_text(const std::string& tiny_limit, const std::string& full_pas
          "    passes: \"fold, dce\"\n";
 }
 
-std::string setup(const std::string& plan) {
+std::string setup_variants(const std::string& plan) {
   std::string dir = testing::temp_dir() + "/face";
   fs::create_directories(dir + "/models");
   fs::copy_file(kFace, dir + "/models/face.onnx");
@@ -86,7 +86,7 @@ void expect_ort_agrees(const std::string& file) {
   }
 }
 
-std::vector<std::string> files_in(const std::string& dir) {
+std::vector<std::string> files_under(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& e : fs::recursive_directory_iterator(dir))
     if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
@@ -95,7 +95,7 @@ std::vector<std::string> files_in(const std::string& dir) {
 }
 
 TEST(BuildVariants, EachVariantHasItsBudgetAndTheBuildRepeatsByteForByte) {
-  std::string dir = setup(plan_text("20KB"));  // tiny over its budget, full within
+  std::string dir = setup_variants(variants_plan("20KB"));  // tiny over its budget, full within
   auto c = build(dir + "/plan.yaml");
   EXPECT_EQ(c.exit_code, 1) << c.err;
   EXPECT_TRUE(std::regex_match(c.err, std::regex("pare: check failed: [^\\n]*/out/scores\\.tiny\\.onnx: download bytes "
@@ -127,15 +127,15 @@ TEST(BuildVariants, EachVariantHasItsBudgetAndTheBuildRepeatsByteForByte) {
   EXPECT_EQ(rf["fidelity"].size(), 2u);  // against the source, cut
 
   // Two builds from scratch give the same files, byte for byte.
-  auto first = files_in(dir + "/out");
+  auto first = files_under(dir + "/out");
   std::map<std::string, std::string> bytes;
   for (const auto& f : first) bytes[f] = read_file(dir + "/out/" + f);
   ASSERT_EQ(build(dir + "/plan.yaml", {"--force"}).exit_code, 1);
-  EXPECT_EQ(files_in(dir + "/out"), first);
+  EXPECT_EQ(files_under(dir + "/out"), first);
   for (const auto& f : first) EXPECT_EQ(read_file(dir + "/out/" + f), bytes[f]) << f;
 
   // With a budget that holds, both variants are written, with one I/O contract.
-  std::string ok = setup(plan_text("200KB"));
+  std::string ok = setup_variants(variants_plan("200KB"));
   ASSERT_EQ(build(ok + "/plan.yaml").exit_code, 0);
   json m = json::parse(read_file(ok + "/out/manifest.json"));
   EXPECT_EQ(entry(m["subtasks"], "scores.tiny")["inputs"], entry(m["subtasks"], "scores.full")["inputs"]);
@@ -145,7 +145,7 @@ TEST(BuildVariants, EachVariantHasItsBudgetAndTheBuildRepeatsByteForByte) {
 }
 
 TEST(BuildVariants, SharedTrunksAndEveryEmittedModelRunInOnnxRuntime) {
-  std::string dir = setup(plan_text("200KB"));
+  std::string dir = setup_variants(variants_plan("200KB"));
   auto c = build(dir + "/plan.yaml");
   ASSERT_EQ(c.exit_code, 0) << c.err;
   json manifest = json::parse(read_file(dir + "/out/manifest.json"));
@@ -154,7 +154,7 @@ TEST(BuildVariants, SharedTrunksAndEveryEmittedModelRunInOnnxRuntime) {
   ASSERT_EQ(manifest["shared"].size(), 0u) << manifest["shared"].dump();
 
   // With tiny and full variants of boxes too, tiny and full each get a trunk.
-  std::string plan = plan_text("200KB");
+  std::string plan = variants_plan("200KB");
   plan = std::regex_replace(plan, std::regex("    passes: \"fold, dce\"\n$"),
                             "    variants:\n"
                             "      tiny: {passes: \"fold, dce, quantize(int8, weights-only)\"}\n"
@@ -182,7 +182,7 @@ TEST(BuildVariants, SharedTrunksAndEveryEmittedModelRunInOnnxRuntime) {
 TEST(BuildVariants, VariantsWithDifferentContractsFailTheBuild) {
   // fp16 inputs and outputs in one variant: an app could not swap it for the
   // other (no samples: fp16 inputs could not be compared with the source's).
-  std::string dir = setup("model: models/face.onnx\noutput: out/\nsubtasks:\n  scores:\n    variants:\n"
+  std::string dir = setup_variants("model: models/face.onnx\noutput: out/\nsubtasks:\n  scores:\n    variants:\n"
                           "      tiny: {passes: \"quantize(fp16, keep-io=false)\"}\n"
                           "      full: {passes: dce}\n");
   auto c = build(dir + "/plan.yaml");
@@ -194,7 +194,7 @@ TEST(BuildVariants, VariantsWithDifferentContractsFailTheBuild) {
 }
 
 TEST(BuildVariants, BadVariantsAreOneLineErrorsNamingThePlanAndLine) {
-  std::string dir = setup(plan_text("200KB"));
+  std::string dir = setup_variants(variants_plan("200KB"));
   struct Case {
     std::string plan, expected;
   };

@@ -136,8 +136,8 @@ Growth growth_face_to_cls() {
   return {pct(a.bytes, b.bytes), pct(a.download, b.download), pct(a.params, b.params)};
 }
 
-// grown_workspace() with `yaml` as its budget file.
-std::string grown_workspace(const std::string& yaml) {
+// check_support::grown_workspace() with `yaml` as its budget file.
+std::string grown_workspace_with(const std::string& yaml) {
   std::string dir = testing::check_support::grown_workspace();
   write_file_atomic(dir + "/budget.yaml", yaml);
   return dir;
@@ -147,7 +147,7 @@ TEST(CheckGrowth, MaxGrowthBothWays) {
   Growth g = growth_face_to_cls();
   ASSERT_GT(g.bytes, 1.0);
   std::string above = fmt::format("{:.1f}%", std::ceil(g.largest() * 10 + 1) / 10);
-  std::string dir = grown_workspace(fmt::format("models:\n  - path: \"parts/*.onnx\"\n    max-growth: {}\n", above));
+  std::string dir = grown_workspace_with(fmt::format("models:\n  - path: \"parts/*.onnx\"\n    max-growth: {}\n", above));
   auto ok = check(dir, {"--baseline", dir + "/base.json"});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_EQ(ok.err, "");
@@ -180,7 +180,7 @@ TEST(CheckGrowth, MaxGrowthBothWays) {
 }
 
 TEST(CheckGrowth, WithoutABaselineItIsNotCheckedAndSaysSo) {
-  std::string dir = grown_workspace("models:\n  - path: \"parts/*.onnx\"\n    max-growth: 0%\n");
+  std::string dir = grown_workspace_with("models:\n  - path: \"parts/*.onnx\"\n    max-growth: 0%\n");
   auto none = check(dir);
   EXPECT_EQ(none.exit_code, 0) << none.err;
   EXPECT_NE(none.out.find("growth not checked: no baseline"), std::string::npos) << none.out;

@@ -354,8 +354,7 @@ TEST(CheckBadInput, FileNotInBudget) {
 
 // ---- fidelity budgets: a model against its reference on samples ----
 
-const std::vector<std::string> kClsDims = {"--dim", "p2o.DynamicDimension.0=1", "--dim", "p2o.DynamicDimension.1=48",
-                                           "--dim", "p2o.DynamicDimension.2=192"};
+using testing::kClsDims;
 
 // models/ref.onnx (the classifier), models/q.onnx (its weights-only int8 copy),
 // samples/1..3 (seeded inputs), and the worst SQNR and cosine of q against ref

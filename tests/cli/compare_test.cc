@@ -12,17 +12,17 @@
 namespace pare {
 namespace {
 
-const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+using testing::kCls;
 const std::vector<std::string> kDims = {"--dim", "p2o.DynamicDimension.0=1", "--dim", "p2o.DynamicDimension.1=48",
                                         "--dim", "p2o.DynamicDimension.2=192"};
 
-struct Fixture {
+struct CompareFixture {
   std::string dir, small, data;
 };
 
-const Fixture& fixture() {
-  static Fixture f = [] {
-    Fixture x;
+const CompareFixture& compare_fixture() {
+  static CompareFixture f = [] {
+    CompareFixture x;
     x.dir = testing::temp_dir();
     x.small = x.dir + "/small.onnx";
     x.data = x.dir + "/data";
@@ -36,14 +36,14 @@ const Fixture& fixture() {
 }
 
 testing::Command compare(std::vector<std::string> extra) {
-  std::vector<std::string> args = {testing::pare_bin(), "compare", kCls, fixture().small};
+  std::vector<std::string> args = {testing::pare_bin(), "compare", kCls, compare_fixture().small};
   args.insert(args.end(), kDims.begin(), kDims.end());
   args.insert(args.end(), extra.begin(), extra.end());
   return testing::run_command(args);
 }
 
 TEST(Compare, ReportsSizesMacsAndFidelityOfBAgainstA) {
-  const Fixture& f = fixture();
+  const CompareFixture& f = compare_fixture();
   auto c = compare({"--data", f.data, "--json", f.dir + "/c.json", "-q"});
   ASSERT_EQ(c.exit_code, 0) << c.err;
   auto j = nlohmann::json::parse(read_file(f.dir + "/c.json"));
@@ -65,7 +65,7 @@ TEST(Compare, ReportsSizesMacsAndFidelityOfBAgainstA) {
 }
 
 TEST(Compare, BudgetsOnBBothWays) {
-  const Fixture& f = fixture();
+  const CompareFixture& f = compare_fixture();
   int64_t bytes = metrics::measure_file(f.small).file_bytes;
   EXPECT_EQ(compare({"--max-bytes", std::to_string(bytes)}).exit_code, 0);
   auto over = compare({"--max-bytes", std::to_string(bytes - 1), "--html", f.dir + "/c.html"});
@@ -80,7 +80,7 @@ TEST(Compare, BudgetsOnBBothWays) {
 }
 
 TEST(Compare, ModelsThatCannotBeComparedAreOneLineErrors) {
-  const Fixture& f = fixture();
+  const CompareFixture& f = compare_fixture();
   std::string other = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
   auto c = testing::run_command({testing::pare_bin(), "compare", kCls, other, "--data", f.data});
   EXPECT_EQ(c.exit_code, 2);

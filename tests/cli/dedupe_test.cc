@@ -17,13 +17,10 @@ namespace pare {
 namespace {
 namespace fs = std::filesystem;
 
-const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
-const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+using testing::kFace;
+using testing::kCls;
 
-testing::Command pare(std::vector<std::string> args) {
-  args.insert(args.begin(), testing::pare_bin());
-  return testing::run_command(args);
-}
+using testing::pare;
 
 // pare dedupe A B into a new folder, which must succeed: the folder, and what it printed.
 std::pair<std::string, std::string> dedupe(const std::string& a, const std::string& b) {

@@ -31,7 +31,7 @@ class Install : public ::testing::Test {
 };
 std::string* Install::prefix_ = nullptr;
 
-const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
+using testing::kFace;
 
 TEST_F(Install, PutsBinariesLibrariesAndHeaderInPlace) {
   auto v = testing::run_command({*prefix_ + "/bin/pare", "--version"});

@@ -14,17 +14,13 @@ namespace pare {
 namespace {
 namespace fs = std::filesystem;
 
-const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
-const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
-const std::vector<std::string> kClsDims = {"--dim", "p2o.DynamicDimension.0=1", "--dim", "p2o.DynamicDimension.1=48",
-                                           "--dim", "p2o.DynamicDimension.2=192"};
+using testing::kFace;
+using testing::kCls;
+using testing::kClsDims;
 
-testing::Command pare(std::vector<std::string> args) {
-  args.insert(args.begin(), testing::pare_bin());
-  return testing::run_command(args);
-}
+using testing::pare;
 
-bool one_error_line(const std::string& err) { return std::regex_match(err, std::regex("pare: error: [^\\n]+: [^\\n]+\\n")); }
+bool one_error_line_naming_a_file(const std::string& err) { return std::regex_match(err, std::regex("pare: error: [^\\n]+: [^\\n]+\\n")); }
 
 TEST(Run, WritesOutputsAndChecksThemWithExpect) {
   std::string dir = testing::temp_dir();
@@ -92,7 +88,7 @@ TEST(Run, BadInputsAreOneLineErrors) {
   formats::write_tensor_pb(dir + "/wrong/input_0.pb", ir::Tensor::zeros(ir::DataType::kFloat, {1, 3, 128, 128}), "");
   auto c = pare({"run", kFace, "--inputs", dir + "/wrong"});
   EXPECT_EQ(c.exit_code, 2);
-  EXPECT_TRUE(one_error_line(c.err)) << c.err;
+  EXPECT_TRUE(one_error_line_naming_a_file(c.err)) << c.err;
   EXPECT_NE(c.err.find("expected shape [1,128,128,3], got [1,3,128,128]"), std::string::npos) << c.err;
   // A symbolic dim without a size.
   c = pare({"run", kCls});
@@ -103,7 +99,7 @@ TEST(Run, BadInputsAreOneLineErrors) {
   std::string random = "/usr/share/libonnx-testdata/data/node/test_bernoulli/model.onnx";
   c = pare({"run", random});
   EXPECT_EQ(c.exit_code, 2);
-  EXPECT_TRUE(one_error_line(c.err)) << c.err;
+  EXPECT_TRUE(one_error_line_naming_a_file(c.err)) << c.err;
   EXPECT_NE(c.err.find(random + ": node (unnamed) (Bernoulli, opset 15): the runner has no kernel for this op"), std::string::npos) << c.err;
   auto pr = testing::run_command({std::string(PARE_BINARY_DIR) + "/pare-run", kFace, dir + "/wrong", dir + "/o"});
   EXPECT_EQ(pr.exit_code, 2);

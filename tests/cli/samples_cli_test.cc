@@ -15,7 +15,7 @@ namespace pare {
 namespace {
 namespace fs = std::filesystem;
 
-const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+using testing::kCls;
 
 testing::Command shrink(const std::vector<std::string>& extra) {
   std::vector<std::string> args = {testing::pare_bin(), "shrink", kCls};

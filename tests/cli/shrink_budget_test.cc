@@ -28,21 +28,21 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+using testing::kCls;
 const std::string kQuant = "quantize(int8, weights-only)";
 const std::vector<std::string> kDims = {"--dim", "p2o.DynamicDimension.0=1", "--dim", "p2o.DynamicDimension.1=48",
                                         "--dim", "p2o.DynamicDimension.2=192"};
 
 // The shared setup: seeded samples and the real figures of the quantized model.
-struct Fixture {
+struct BudgetFixture {
   std::string dir, data, reference;  // reference: the output of `shrink --passes kQuant`, no budgets
   int64_t bytes = 0, download = 0, params = 0, macs = 0;
   metrics::OutputDiff diff;  // original vs quantized on the samples
 };
 
-const Fixture& fixture() {
-  static const Fixture f = [] {
-    Fixture f;
+const BudgetFixture& budget_fixture() {
+  static const BudgetFixture f = [] {
+    BudgetFixture f;
     f.dir = testing::temp_dir();
     f.data = f.dir + "/data";
     testing::save_seeded_samples(kCls, f.data, 3, kDims);
@@ -86,7 +86,7 @@ struct SizeCase {
 };
 
 std::vector<SizeCase> size_cases() {
-  const Fixture& f = fixture();
+  const BudgetFixture& f = budget_fixture();
   return {{"--max-bytes", "bytes", f.bytes},
           {"--max-download-bytes", "download bytes", f.download},
           {"--max-params", "parameters", f.params},
@@ -105,7 +105,7 @@ TEST(ShrinkBudget, SizeBudgetsHoldJustAbove) {
   auto c = shrink(out, args);
   ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
   EXPECT_EQ(c.err, "");
-  EXPECT_EQ(read_file(out), read_file(fixture().reference)) << "budgets do not change the model";
+  EXPECT_EQ(read_file(out), read_file(budget_fixture().reference)) << "budgets do not change the model";
   auto j = json::parse(read_file(dir + "/r.json"));
   ASSERT_EQ(j["budgets"].size(), 4u);
   auto cases = size_cases();
@@ -150,13 +150,13 @@ TEST(ShrinkBudget, KeepFailedKeepsTheRejectedModelBesideOut) {
   EXPECT_EQ(c.exit_code, 1) << c.err;
   EXPECT_FALSE(fs::exists(out));
   ASSERT_TRUE(fs::exists(dir + "/q.rejected.onnx"));
-  EXPECT_EQ(read_file(dir + "/q.rejected.onnx"), read_file(fixture().reference));
+  EXPECT_EQ(read_file(dir + "/q.rejected.onnx"), read_file(budget_fixture().reference));
   EXPECT_EQ(json::parse(read_file(dir + "/r.json"))["rejected"], json({{"kept_at", dir + "/q.rejected.onnx"}}));
   EXPECT_NE(c.out.find("the model is kept at " + dir + "/q.rejected.onnx"), std::string::npos) << c.out;
 
   auto held = shrink(out, {"--max-bytes", "10MB", "--keep-failed", "--report", dir + "/r.json"});
   EXPECT_EQ(held.exit_code, 0) << held.err;
-  EXPECT_EQ(read_file(out), read_file(fixture().reference));
+  EXPECT_EQ(read_file(out), read_file(budget_fixture().reference));
   EXPECT_FALSE(json::parse(read_file(dir + "/r.json")).contains("rejected"));
 }
 
@@ -173,7 +173,7 @@ TEST(ShrinkBudget, ExternalDataOverBudgetLeavesNeitherFile) {
   ASSERT_TRUE(fs::exists(dir + "/q.rejected.onnx"));
   ASSERT_TRUE(fs::exists(dir + "/q.rejected.onnx.data"));
   ir::Model kept = formats::onnx::load_model(dir + "/q.rejected.onnx");
-  EXPECT_EQ(metrics::count_weights(kept).parameters, fixture().params);
+  EXPECT_EQ(metrics::count_weights(kept).parameters, budget_fixture().params);
 }
 
 // The reason for all this: a Make rule whose budget fails runs again next time
@@ -201,7 +201,7 @@ TEST(ShrinkBudget, SizeSuffixesAreAccepted) {
 }
 
 TEST(ShrinkBudget, MinSqnrBothWays) {
-  const Fixture& f = fixture();
+  const BudgetFixture& f = budget_fixture();
   ASSERT_FALSE(f.diff.identical);
   std::string dir = testing::temp_dir(), out = dir + "/q.onnx";
   std::string below = fmt::format("{:.2f}", f.diff.sqnr_db - 0.01), above = fmt::format("{:.2f}", f.diff.sqnr_db + 0.01);
@@ -228,7 +228,7 @@ TEST(ShrinkBudget, MinSqnrBothWays) {
 }
 
 TEST(ShrinkBudget, MinCosineFails) {
-  const Fixture& f = fixture();
+  const BudgetFixture& f = budget_fixture();
   ASSERT_LT(f.diff.cosine, 0.9999);
   std::string out = testing::temp_dir() + "/q.onnx";
   auto c = shrink(out, {"--data", f.data, "--min-cosine", "0.9999"});
@@ -241,7 +241,7 @@ TEST(ShrinkBudget, MinCosineFails) {
 }
 
 TEST(ShrinkBudget, MaxTop1DropHoldsAt100) {
-  const Fixture& f = fixture();
+  const BudgetFixture& f = budget_fixture();
   ASSERT_TRUE(f.diff.top1_agreement.has_value()) << "the classifier's output is class scores";
   std::string dir = testing::temp_dir(), out = dir + "/q.onnx";
   auto c = shrink(out, {"--data", f.data, "--max-top1-drop", "100", "--report", dir + "/r.json"});
@@ -260,7 +260,7 @@ TEST(ShrinkBudget, FidelityBudgetWithoutDataIsBadUsage) {
   expect_one_error_line(c, "--min-sqnr");
   EXPECT_NE(c.err.find("--data"), std::string::npos) << c.err;
   EXPECT_FALSE(fs::exists(out));
-  expect_one_error_line(shrink(out, {"--data", fixture().data, "--min-accuracy", "0.9"}), "--labels");
+  expect_one_error_line(shrink(out, {"--data", budget_fixture().data, "--min-accuracy", "0.9"}), "--labels");
 }
 
 TEST(ShrinkBudget, BadValuesNameTheFlag) {
@@ -270,9 +270,9 @@ TEST(ShrinkBudget, BadValuesNameTheFlag) {
   expect_one_error_line(shrink(out, {"--max-download-bytes", "1.2.3"}), "--max-download-bytes");
   expect_one_error_line(shrink(out, {"--max-params", "lots"}), "--max-params");
   expect_one_error_line(shrink(out, {"--max-macs", "5Q"}), "--max-macs");
-  expect_one_error_line(shrink(out, {"--data", fixture().data, "--min-sqnr", "high"}), "--min-sqnr");
-  expect_one_error_line(shrink(out, {"--data", fixture().data, "--min-cosine", "1.5"}), "--min-cosine");
-  expect_one_error_line(shrink(out, {"--data", fixture().data, "--max-top1-drop", "101"}), "--max-top1-drop");
+  expect_one_error_line(shrink(out, {"--data", budget_fixture().data, "--min-sqnr", "high"}), "--min-sqnr");
+  expect_one_error_line(shrink(out, {"--data", budget_fixture().data, "--min-cosine", "1.5"}), "--min-cosine");
+  expect_one_error_line(shrink(out, {"--data", budget_fixture().data, "--max-top1-drop", "101"}), "--max-top1-drop");
   expect_one_error_line(shrink(out, {"--max-macs", "1G", "--dim", "batch"}), "--dim");
   EXPECT_FALSE(fs::exists(out));
 }
@@ -325,7 +325,7 @@ TEST(ShrinkBudget, WaterfallGivesTheSizeAfterEachStep) {
 }
 
 TEST(ShrinkBudget, ReportIsByteIdenticalAcrossRuns) {
-  const Fixture& f = fixture();
+  const BudgetFixture& f = budget_fixture();
   std::string dir = testing::temp_dir();
   std::string reports[2];
   for (int k = 0; k < 2; ++k) {

@@ -27,7 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+using testing::kCls;
 const std::vector<std::string> kImages = {"--image-size", "192x48", "--mean", "0.5", "--std", "0.5"};
 
 struct TuneRun {
@@ -35,13 +35,13 @@ struct TuneRun {
   json report;
 };
 
-struct Fixture {
+struct TuneFixture {
   std::string dir, lines, cache;
 };
 
-const Fixture& fixture() {
-  static const Fixture f = [] {
-    Fixture f;
+const TuneFixture& tune_fixture() {
+  static const TuneFixture f = [] {
+    TuneFixture f;
     f.dir = testing::temp_dir();
     f.lines = f.dir + "/lines";
     f.cache = f.dir + "/cache";
@@ -52,7 +52,7 @@ const Fixture& fixture() {
 }
 
 TuneRun tune(const std::string& out, const std::vector<std::string>& extra) {
-  const Fixture& f = fixture();
+  const TuneFixture& f = tune_fixture();
   std::vector<std::string> argv = {testing::pare_bin(), "tune", kCls, "-o", out, "--data", f.lines, "--labels",
                                    f.lines + "/labels.txt", "--cache", f.cache, "--sensitivity-samples", "16",
                                    "--threads", "2", "--report", out + ".json", "-q"};
@@ -65,7 +65,7 @@ TuneRun tune(const std::string& out, const std::vector<std::string>& extra) {
 
 // The percentage of samples whose top-1 class differs between the two models.
 double top1_disagreement(const std::string& a, const std::string& b) {
-  const Fixture& f = fixture();
+  const TuneFixture& f = tune_fixture();
   ir::Model ma = formats::onnx::load_model(a), mb = formats::onnx::load_model(b);
   formats::ImageOptions images;
   images.width = 192;
@@ -85,7 +85,7 @@ double top1_disagreement(const std::string& a, const std::string& b) {
 }
 
 TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
-  const Fixture& f = fixture();
+  const TuneFixture& f = tune_fixture();
   std::string out = f.dir + "/tuned.onnx";
   // 2 points: one flipped line of the 96 (at 1 point, none may flip, and uniform int8 is then the best that holds).
   TuneRun r = tune(out, {"--max-top1-drop", "2"});
@@ -126,7 +126,7 @@ TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
 }
 
 TEST(Tune, ReportsTheFrontInMarkdownAndHtml) {
-  const Fixture& f = fixture();
+  const TuneFixture& f = tune_fixture();
   std::string out = f.dir + "/views.onnx";
   TuneRun r = tune(out, {"--min-sqnr", "25", "--markdown", out + ".md", "--html", out + ".html"});
   ASSERT_EQ(r.command.exit_code, 0) << r.command.err;
@@ -150,7 +150,7 @@ TEST(Tune, ReportsTheFrontInMarkdownAndHtml) {
 
 // The closest model is reported, and written only on request (beside OUT).
 TEST(Tune, AnUnreachableSizeLimitFailsWithTheClosestModel) {
-  const Fixture& f = fixture();
+  const TuneFixture& f = tune_fixture();
   std::string out = f.dir + "/tiny.onnx";
   TuneRun r = tune(out, {"--min-sqnr", "25", "--max-download-bytes", "1KB"});
   EXPECT_EQ(r.command.exit_code, 1) << r.command.err;
@@ -167,7 +167,7 @@ TEST(Tune, AnUnreachableSizeLimitFailsWithTheClosestModel) {
 }
 
 TEST(Tune, MaxEvalsBoundsTheSensitivityRunsAndTheReportSaysSo) {
-  const Fixture& f = fixture();
+  const TuneFixture& f = tune_fixture();
   std::string out = f.dir + "/bounded.onnx";
   TuneRun r = tune(out, {"--min-sqnr", "25", "--max-evals", "10", "--no-cache"});
   ASSERT_EQ(r.command.exit_code, 0) << r.command.err;
@@ -179,7 +179,7 @@ TEST(Tune, MaxEvalsBoundsTheSensitivityRunsAndTheReportSaysSo) {
 }
 
 TEST(Tune, BadOptionsAreOneLineErrorsAndWriteNothing) {
-  const Fixture& f = fixture();
+  const TuneFixture& f = tune_fixture();
   std::string out = f.dir + "/bad.onnx";
   for (const auto& extra : std::vector<std::vector<std::string>>{
            {},                                                // no fidelity limit

@@ -14,7 +14,7 @@
 namespace pare::rt {
 namespace {
 
-std::vector<float> random_floats(int64_t n, uint64_t seed, float lo = -2, float hi = 2) {
+std::vector<float> ranged_random_floats(int64_t n, uint64_t seed, float lo = -2, float hi = 2) {
   std::mt19937_64 rng(seed);
   std::vector<float> v(static_cast<size_t>(n));
   for (auto& x : v) x = lo + static_cast<float>(static_cast<double>(rng() >> 11) * 0x1.0p-53) * (hi - lo);
@@ -44,7 +44,7 @@ uint16_t half_at(const ir::Tensor& t, size_t i) {
 }
 
 TEST(Float16Bridge, SigmoidRoundsTheFloat32ResultOnce) {
-  auto v = random_floats(37, 1, -6, 6);
+  auto v = ranged_random_floats(37, 1, -6, 6);
   ir::Tensor x = halves({37}, v);
   ir::Tensor y = run_node("Sigmoid", {x}, {})[0];
   ASSERT_EQ(y.dtype(), ir::DataType::kFloat16);
@@ -55,7 +55,7 @@ TEST(Float16Bridge, SigmoidRoundsTheFloat32ResultOnce) {
 }
 
 TEST(Float16Bridge, MatMulOfHalvesMatchesFloat32WithinOneRounding) {
-  auto a = random_floats(3 * 5, 2), b = random_floats(5 * 4, 3);
+  auto a = ranged_random_floats(3 * 5, 2), b = ranged_random_floats(5 * 4, 3);
   ir::Tensor ha = halves({3, 5}, a), hb = halves({5, 4}, b);
   ir::Tensor y = run_node("MatMul", {ha, hb}, {})[0];
   ASSERT_EQ(y.dtype(), ir::DataType::kFloat16);
@@ -116,20 +116,20 @@ TEST(Detection, NonMaxSuppressionKeepsTheBestOfOverlappingBoxes) {
 }
 
 TEST(ReferenceKernels, SameBitsWithOneAndTwoThreads) {
-  auto x = ir::Tensor::from<float>({1, 2, 5, 6, 7}, random_floats(2 * 5 * 6 * 7, 11));
-  auto w = ir::Tensor::from<float>({3, 2, 3, 3, 3}, random_floats(3 * 2 * 27, 12));
+  auto x = ir::Tensor::from<float>({1, 2, 5, 6, 7}, ranged_random_floats(2 * 5 * 6 * 7, 11));
+  auto w = ir::Tensor::from<float>({3, 2, 3, 3, 3}, ranged_random_floats(3 * 2 * 27, 12));
   std::vector<ir::Attribute> conv = {ir::Attribute::of_ints("pads", {1, 1, 1, 1, 1, 1})};
   auto one = run_node("Conv", {x, w}, conv, 1, 1)[0], two = run_node("Conv", {x, w}, conv, 1, 2)[0];
   EXPECT_EQ(one.dims(), (std::vector<int64_t>{1, 3, 5, 6, 7}));
   EXPECT_TRUE(one.same_content(two));
-  auto img = ir::Tensor::from<float>({2, 3, 5, 4}, random_floats(120, 13));
-  auto grid = ir::Tensor::from<float>({2, 6, 7, 2}, random_floats(168, 14, -1.2f, 1.2f));
+  auto img = ir::Tensor::from<float>({2, 3, 5, 4}, ranged_random_floats(120, 13));
+  auto grid = ir::Tensor::from<float>({2, 6, 7, 2}, ranged_random_floats(168, 14, -1.2f, 1.2f));
   std::vector<ir::Attribute> gs = {ir::Attribute::of_string("mode", "bicubic"), ir::Attribute::of_string("padding_mode", "reflection")};
   EXPECT_TRUE(run_node("GridSample", {img, grid}, gs, 1, 1)[0].same_content(run_node("GridSample", {img, grid}, gs, 1, 2)[0]));
 }
 
 TEST(ReferenceKernels, Conv3dMatchesANaiveSum) {
-  auto xv = random_floats(1 * 1 * 3 * 3 * 3, 21), wv = random_floats(27, 22);
+  auto xv = ranged_random_floats(1 * 1 * 3 * 3 * 3, 21), wv = ranged_random_floats(27, 22);
   auto y = run_node("Conv", {ir::Tensor::from<float>({1, 1, 3, 3, 3}, xv), ir::Tensor::from<float>({1, 1, 3, 3, 3}, wv)}, {})[0];
   ASSERT_EQ(y.dims(), (std::vector<int64_t>{1, 1, 1, 1, 1}));
   double s = 0;

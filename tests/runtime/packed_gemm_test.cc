@@ -15,7 +15,7 @@
 namespace pare::rt {
 namespace {
 
-std::vector<float> random_floats(size_t n, uint64_t seed) { return testing::uniform_floats(n, seed, -4, 4); }
+std::vector<float> wide_random_floats(size_t n, uint64_t seed) { return testing::uniform_floats(n, seed, -4, 4); }
 
 std::vector<Epilogue> every_epilogue() {
   using K = Epilogue::Kind;
@@ -45,7 +45,7 @@ TEST(PackedGemm, MatchesTheReferenceOverOddShapes) {
           for (const Epilogue& e : every_epilogue()) {
             SCOPED_TRACE(::testing::Message() << isa_name(isa) << " m=" << m << " k=" << k << " n=" << n << " epilogue " << int(e.kind));
             int64_t lda = k + 2, ldb = n + 3, ldc = n + 1;  // strides wider than the matrices
-            auto a = random_floats(m * lda, 1), b = random_floats(k * ldb, 2), bias = random_floats(m, 3);
+            auto a = wide_random_floats(m * lda, 1), b = wide_random_floats(k * ldb, 2), bias = wide_random_floats(m, 3);
             std::vector<float> want(m * ldc, 7.0f), got(m * ldc, 7.0f);
             kernels::gemm_reference(a.data(), m, k, lda, b.data(), ldb, n, bias.data(), e, want.data(), ldc);
             kernels::PackedA packed = kernels::pack_a(a.data(), m, k, lda);
@@ -63,7 +63,7 @@ TEST(PackedGemm, MatchesTheReferenceOverOddShapes) {
 
 TEST(PackedGemm, PanelRangesComputeTheirRowsOnly) {
   int64_t m = 20, k = 9, n = 21;
-  auto a = random_floats(m * k, 4), b = random_floats(k * n, 5);
+  auto a = wide_random_floats(m * k, 4), b = wide_random_floats(k * n, 5);
   kernels::PackedA packed = kernels::pack_a(a.data(), m, k, k);
   for (Isa isa : runnable_isas()) {
     std::vector<float> whole(m * n), parts(m * n, 0.0f);
@@ -87,11 +87,11 @@ TEST(Isa, SessionsRunTheRequestedKernelsAndThePathsAgree) {
   x->dtype = ir::DataType::kFloat;
   x->shape = ir::Shape::of({1, 20, 30, 33});
   g.inputs.push_back(x);
-  ir::Value* w = g.add_constant("w", ir::Tensor::from<float>({25, 20, 3, 3}, random_floats(25 * 20 * 9, 12)));
+  ir::Value* w = g.add_constant("w", ir::Tensor::from<float>({25, 20, 3, 3}, wide_random_floats(25 * 20 * 9, 12)));
   ir::Node* conv = g.add_node("Conv", {x, w}, {"y"});
   conv->attrs = {ir::Attribute::of_ints("pads", {1, 1, 1, 1})};
   g.outputs.push_back(conv->output(0));
-  std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>({1, 20, 30, 33}, random_floats(19800, 13))}};
+  std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>({1, 20, 30, 33}, wide_random_floats(19800, 13))}};
   std::vector<std::vector<float>> results;
   for (Isa isa : runnable_isas()) {
     SessionOptions options;
@@ -123,7 +123,7 @@ TEST(Isa, PareCpuAcceptsBaselineAndAutoOnly) {
 }
 
 TEST(Epilogue, VectorAndScalarFormsAgree) {
-  auto x = random_floats(37, 6);
+  auto x = wide_random_floats(37, 6);
   x[3] = -0.0f;
   x[4] = 0.0f;
   for (Isa isa : runnable_isas())
@@ -151,9 +151,9 @@ struct ConvAct {
     int64_t xn = 1, wn = 1;
     for (int64_t d : xd) xn *= d;
     for (int64_t d : wd) wn *= d;
-    feed["x"] = ir::Tensor::from<float>(xd, random_floats(xn, 7));
-    ir::Value* w = g.add_constant("w", ir::Tensor::from<float>(wd, random_floats(wn, 8)));
-    ir::Value* b = g.add_constant("b", ir::Tensor::from<float>({wd[0]}, random_floats(wd[0], 9)));
+    feed["x"] = ir::Tensor::from<float>(xd, wide_random_floats(xn, 7));
+    ir::Value* w = g.add_constant("w", ir::Tensor::from<float>(wd, wide_random_floats(wn, 8)));
+    ir::Value* b = g.add_constant("b", ir::Tensor::from<float>({wd[0]}, wide_random_floats(wd[0], 9)));
     ir::Node* conv = g.add_node("Conv", {x, w, b}, {"c"});
     conv->attrs = {ir::Attribute::of_int("group", group), ir::Attribute::of_ints("strides", {stride, stride}),
                    ir::Attribute::of_ints("pads", {pad, pad, pad, pad})};
@@ -277,7 +277,7 @@ TEST(EpilogueKernel, RoundTripsMatchTheLiteralNodesExactly) {
     ir::Node* q = g.add_node("QuantizeLinear", {v, s, zp}, {"q"});
     ir::Node* dq = g.add_node("DequantizeLinear", {q->output(0), s, zp}, {"y"});
     g.outputs.push_back(dq->output(0));
-    std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>({3, 50001}, random_floats(150003, 11))}};
+    std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>({3, 50001}, wide_random_floats(150003, 11))}};
     ir::Tensor literal = Session(m, SessionOptions{1, false}).run(feed)[0];
     for (Isa isa : runnable_isas()) {
       SessionOptions one{1, true}, two{2, true};

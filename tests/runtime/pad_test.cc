@@ -59,7 +59,7 @@ TEST(Pad, MatchesANaiveLoopInEveryMode) {
   std::mt19937_64 rng(5);
   for (const std::string mode : {"constant", "edge", "reflect"})
     for (const auto& c : cases) {
-      SCOPED_TRACE(testing::Message() << mode << " rank " << c.dims.size() << " pads " << c.pads.size());
+      SCOPED_TRACE(::testing::Message() << mode << " rank " << c.dims.size() << " pads " << c.pads.size());
       int64_t n = 1;
       for (int64_t d : c.dims) n *= d;
       std::vector<float> x(n);

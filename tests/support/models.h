@@ -25,4 +25,11 @@ std::string test_name_for(const std::string& path);
 // A fresh empty temporary folder, removed at process exit.
 std::string temp_dir();
 
+// The two committed models most tests use, and the dims that fix the
+// classifier's symbolic input to one 48x192 line (as pare's --dim flags).
+inline const std::string kFace = testdata_model("face_detection_front_128x128_barracuda.onnx");
+inline const std::string kCls = testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+inline const std::vector<std::string> kClsDims = {"--dim", "p2o.DynamicDimension.0=1", "--dim",
+                                                  "p2o.DynamicDimension.1=48", "--dim", "p2o.DynamicDimension.2=192"};
+
 }  // namespace pare::testing

@@ -37,6 +37,11 @@ void save_seeded_samples(const std::string& model, const std::string& dir, int c
   }
 }
 
+Command pare(std::vector<std::string> args) {
+  args.insert(args.begin(), pare_bin());
+  return run_command(args);
+}
+
 Command run_command(const std::vector<std::string>& argv, int64_t file_size_limit) {
   std::string dir = temp_dir();
   std::string out = dir + "/stdout", err = dir + "/stderr";

@@ -43,6 +43,8 @@ struct Command {
 Command run_command(const std::vector<std::string>& argv, int64_t file_size_limit = -1);
 // The path of build/pare (PARE_BIN, set by CMake for tests).
 std::string pare_bin();
+// `pare ARGS...`: build/pare run with these arguments.
+Command pare(std::vector<std::string> args);
 
 // Writes DIR/1 .. DIR/count, each a sample folder of `pare run MODEL --seed S
 // --save-inputs` (with `extra` arguments such as --dim), as CLI tests feed --data.

@@ -13,7 +13,7 @@
 #include "tools/pare/run_inputs.h"
 
 namespace pare::cli {
-namespace {
+namespace bench_command {
 
 struct Args : RunnerArgs {
   int warmup = 3, runs = 20;
@@ -71,9 +71,9 @@ void declare(CLI::App& sub, Args& a) {
   sub.add_flag("--json", a.json, "print JSON: compile_ms, first_run_ms, median_ms, p90_ms, min_ms, peak_bytes, peak_rss_bytes");
 }
 
-}  // namespace
+}  // namespace bench_command
 
 const Command kBenchCommand = {"bench", "time a model in pare's runner (latency, peak memory)",
-                               with_args(declare, bench)};
+                               with_args(bench_command::declare, bench_command::bench)};
 
 }  // namespace pare::cli

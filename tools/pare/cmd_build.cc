@@ -10,7 +10,7 @@
 #include "tools/pare/commands.h"
 
 namespace pare::cli {
-namespace {
+namespace build_command {
 
 struct Args {
   std::string plan;
@@ -43,9 +43,9 @@ void declare(CLI::App& sub, Args& a) {
                "keep a subtask model over budget as NAME.rejected.onnx (by default it is not written)");
 }
 
-}  // namespace
+}  // namespace build_command
 
 const Command kBuildCommand = {"build", "build every subtask model of a plan (YAML), skipping those that are up to date",
-                               with_args(declare, build)};
+                               with_args(build_command::declare, build_command::build)};
 
 }  // namespace pare::cli

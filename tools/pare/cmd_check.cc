@@ -27,7 +27,7 @@
 #include "tools/pare/report_args.h"
 
 namespace pare::cli {
-namespace {
+namespace check_command {
 
 struct Args {
   std::vector<std::string> files;
@@ -118,12 +118,12 @@ int check(const Args& a) {
   return report.over() ? 1 : 0;
 }
 
-}  // namespace
+}  // namespace check_command
 
 const Command kCheckCommand = {
     "check", "CI budget gate: fail when a model grows past its limits or drifts from its reference (budget YAML)",
     [](CLI::App& sub) -> std::function<int()> {
-      auto a = std::make_shared<Args>();
+      auto a = std::make_shared<check_command::Args>();
       sub.add_option("files", a->files, "models to check (each must match an entry of the budget; default: all entries)");
       sub.add_option("--budget", a->budget,
                      "budget file (YAML: models: [{path, max-bytes, max-download-bytes, max-params, max-macs, "
@@ -141,7 +141,7 @@ const Command kCheckCommand = {
       sub.add_option("--junit", a->junit, "write a JUnit XML report to this file (- for stdout)");
       sub.add_option("--json", a->json, "write the measurements as JSON (sorted keys; the --baseline format; - for stdout)");
       sub.add_flag("-q,--quiet", a->quiet, "no progress bar while models are compared with their references");
-      return [a] { return check(*a); };
+      return [a] { return check_command::check(*a); };
     }};
 
 }  // namespace pare::cli

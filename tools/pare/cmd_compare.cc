@@ -7,7 +7,7 @@
 #include "tools/pare/report_args.h"
 
 namespace pare::cli {
-namespace {
+namespace compare_command {
 
 struct Args {
   std::string a, b;
@@ -30,9 +30,9 @@ void declare(CLI::App& sub, Args& a) {
   add_report_options(sub, a.report);
 }
 
-}  // namespace
+}  // namespace compare_command
 
 const Command kCompareCommand = {"compare", "sizes, MACs and output fidelity of model B against model A",
-                                 with_args(declare, compare)};
+                                 with_args(compare_command::declare, compare_command::compare)};
 
 }  // namespace pare::cli

@@ -8,7 +8,7 @@
 #include "tools/pare/commands.h"
 
 namespace pare::cli {
-namespace {
+namespace dedupe_command {
 
 struct DedupeArgs {
   std::vector<std::string> models;
@@ -35,12 +35,12 @@ void print_report(const jobs::DedupeReport& r, const std::string& dir) {
              percent(r.download_after(), r.download_before()), r.trunk.file.empty() ? "each head" : "trunk then each head");
 }
 
-}  // namespace
+}  // namespace dedupe_command
 
 const Command kDedupeCommand = {
     "dedupe", "factor what several models compute alike into one trunk and a head per model",
     [](CLI::App& sub) -> std::function<int()> {
-      auto a = std::make_shared<DedupeArgs>();
+      auto a = std::make_shared<dedupe_command::DedupeArgs>();
       sub.add_option("models", a->models, "ONNX model files (two or more)")->required()->expected(2, -1);
       sub.add_option("-o,--output", a->dir,
                      "folder for trunk.onnx, one head per model, weights.data (weights heads share) and manifest.json")
@@ -50,7 +50,7 @@ const Command kDedupeCommand = {
       return [a] {
         jobs::DedupeJob job{a->models, a->dir, parse_dims(a->dims)};
         jobs::DedupeReport r = jobs::run_dedupe(job);
-        print_report(r, a->dir);
+        dedupe_command::print_report(r, a->dir);
         return 0;
       };
     }};

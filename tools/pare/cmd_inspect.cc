@@ -14,7 +14,7 @@
 #include "tools/pare/commands.h"
 
 namespace pare::cli {
-namespace {
+namespace inspect_command {
 
 using nlohmann::json;
 
@@ -105,7 +105,7 @@ void print_text(const std::string& path, const json& j) {
   for (const auto& line : j["unsupported"]) fmt::print("  unsupported {}\n", line.get<std::string>());
 }
 
-}  // namespace
+}  // namespace inspect_command
 
 const Command kInspectCommand = {
     "inspect", "sizes, download bytes, parameters, ops, inputs and outputs of a model",
@@ -125,7 +125,7 @@ const Command kInspectCommand = {
       return [a] {
         ir::Model m = formats::onnx::load_model(a->model);
         auto dims = parse_dims(a->dims);
-        json j = inspect_json(a->model, m, dims);
+        nlohmann::json j = inspect_command::inspect_json(a->model, m, dims);
         std::optional<metrics::TensorList> tensors;
         if (a->tensors) {  // after inspect's runs: listing adds inferred types to the model
           tensors = jobs::list_tensors(m, dims);
@@ -134,7 +134,7 @@ const Command kInspectCommand = {
         if (a->json) {
           fmt::print("{}\n", j.dump(2));
         } else {
-          print_text(a->model, j);
+          inspect_command::print_text(a->model, j);
           if (tensors) fmt::print("{}", formats::tensors_text(*tensors));
         }
         return 0;

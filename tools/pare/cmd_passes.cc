@@ -6,7 +6,7 @@
 #include "tools/pare/commands.h"
 
 namespace pare::cli {
-namespace {
+namespace passes_command {
 
 // What the preset trades, and how to check it when it is lossy enough to.
 std::string trade_of(const passes::Preset& p) {
@@ -48,13 +48,13 @@ int list_passes(bool markdown) {
   return 0;
 }
 
-}  // namespace
+}  // namespace passes_command
 
 const Command kPassesCommand = {
     "passes", "list every pass and its options", [](CLI::App& sub) -> std::function<int()> {
       auto markdown = std::make_shared<bool>(false);
       sub.add_flag("--markdown", *markdown, "print as Markdown (for docs/passes.md)");
-      return [markdown] { return list_passes(*markdown); };
+      return [markdown] { return passes_command::list_passes(*markdown); };
     }};
 
 }  // namespace pare::cli

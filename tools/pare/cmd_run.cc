@@ -12,7 +12,7 @@
 #include "tools/pare/run_inputs.h"
 
 namespace pare::cli {
-namespace {
+namespace run_command {
 
 struct Args : RunnerArgs {
   std::string outputs, expect, save_inputs;
@@ -108,8 +108,8 @@ void declare(CLI::App& sub, Args& a) {
   sub.add_option("--save-inputs", a.save_inputs, "write the inputs used as input_K.pb files here");
 }
 
-}  // namespace
+}  // namespace run_command
 
-const Command kRunCommand = {"run", "run a model with pare's reference runner", with_args(declare, run)};
+const Command kRunCommand = {"run", "run a model with pare's reference runner", with_args(run_command::declare, run_command::run)};
 
 }  // namespace pare::cli

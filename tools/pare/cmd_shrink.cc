@@ -17,7 +17,7 @@
 #include "tools/pare/report_args.h"
 
 namespace pare::cli {
-namespace {
+namespace shrink_command {
 
 struct Args {
   std::string model, output, passes, preset;
@@ -81,11 +81,11 @@ int shrink(const Args& a) {
   return conclude(r.report, files, a.output, a.output);
 }
 
-}  // namespace
+}  // namespace shrink_command
 
 const Command kShrinkCommand = {
     "shrink", "apply a pipeline of passes and write the smaller model", [](CLI::App& sub) -> std::function<int()> {
-      auto a = std::make_shared<Args>();
+      auto a = std::make_shared<shrink_command::Args>();
       sub.add_option("model", a->model, "ONNX model file")->required();
       sub.add_option("-o,--output", a->output, "where to write the result (never the input)")->required();
       auto* passes = sub.add_option("--passes", a->passes, "pipeline, e.g. 'fold, dce' (see pare passes); '' runs none");
@@ -100,7 +100,7 @@ const Command kShrinkCommand = {
       add_report_options(sub, a->report);
       return [a, passes] {
         a->passes_given = passes->count() > 0;
-        return shrink(*a);
+        return shrink_command::shrink(*a);
       };
     }};
 

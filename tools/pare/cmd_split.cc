@@ -14,7 +14,7 @@
 #include "tools/pare/commands.h"
 
 namespace pare::cli {
-namespace {
+namespace split_command {
 
 struct SplitArgs {
   std::string model, dir;
@@ -81,12 +81,12 @@ void declare_extract(CLI::App& sub, ExtractArgs& a) {
   add_dim_options(sub, a.dims, "size of a symbolic dim, NAME=N, for typing new outputs (repeatable)");
 }
 
-}  // namespace
+}  // namespace split_command
 
 const Command kSplitCommand = {"split", "cut a model at tensors into chained per-subtask models, with a manifest",
-                               with_args(declare_split, run_split)};
+                               with_args(split_command::declare_split, split_command::run_split)};
 
 const Command kExtractCommand = {"extract", "keep one subtask of a multi-output model (the nodes its outputs need)",
-                                 with_args(declare_extract, extract)};
+                                 with_args(split_command::declare_extract, split_command::extract)};
 
 }  // namespace pare::cli

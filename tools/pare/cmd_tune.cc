@@ -14,7 +14,7 @@
 #include "tools/pare/report_args.h"
 
 namespace pare::cli {
-namespace {
+namespace tune_command {
 
 struct Args {
   std::string model, output, calib, objective = "download", cache, choices;
@@ -111,9 +111,9 @@ void declare(CLI::App& sub, Args& a) {
       "  pare tune det.onnx -o det.int8.onnx --data pages/ --calib pages/ --objective latency --min-sqnr 25\n");
 }
 
-}  // namespace
+}  // namespace tune_command
 
 const Command kTuneCommand = {"tune", "find the smallest model within an accuracy budget, layer by layer",
-                              with_args(declare, tune)};
+                              with_args(tune_command::declare, tune_command::tune)};
 
 }  // namespace pare::cli

@@ -1,4 +1,7 @@
-// The subcommand table: each command file exports one Command.
+// The subcommand table: each command file exports one Command. A command's own
+// helpers (its Args, declare, the handler) live in a namespace named after it
+// (shrink_command, ...): the unity build compiles several command files as one
+// translation unit, where two anonymous `Args` would clash.
 #pragma once
 
 #include <functional>

@@ -14,7 +14,7 @@
 namespace pare::rt::kernels {
 namespace {
 
-enum class Act { kTanh, kRelu, kSigmoid };
+enum class SimpleRnnAct { kTanh, kRelu, kSigmoid };
 
 class Rnn : public Kernel {
  public:
@@ -29,9 +29,9 @@ class Rnn : public Kernel {
     std::vector<std::string> names = a ? a->strings : std::vector<std::string>(static_cast<size_t>(dirs_), "Tanh");
     if (static_cast<int64_t>(names.size()) != dirs_) init.reject("activations must name one function per direction");
     for (const auto& n : names) {
-      if (n == "Tanh") acts_.push_back(Act::kTanh);
-      else if (n == "Relu") acts_.push_back(Act::kRelu);
-      else if (n == "Sigmoid") acts_.push_back(Act::kSigmoid);
+      if (n == "Tanh") acts_.push_back(SimpleRnnAct::kTanh);
+      else if (n == "Relu") acts_.push_back(SimpleRnnAct::kRelu);
+      else if (n == "Sigmoid") acts_.push_back(SimpleRnnAct::kSigmoid);
       else init.reject(fmt::format("activation '{}' is not supported (Tanh, Relu, Sigmoid)", n));
     }
   }
@@ -92,10 +92,10 @@ class Rnn : public Kernel {
   }
 
  private:
-  static double activate(Act a, double v) {
+  static double activate(SimpleRnnAct a, double v) {
     switch (a) {
-      case Act::kTanh: return std::tanh(v);
-      case Act::kRelu: return v > 0 ? v : 0;
+      case SimpleRnnAct::kTanh: return std::tanh(v);
+      case SimpleRnnAct::kRelu: return v > 0 ? v : 0;
       default: return 1 / (1 + std::exp(-v));
     }
   }
@@ -103,7 +103,7 @@ class Rnn : public Kernel {
   float clip_;
   int64_t dirs_ = 1;
   bool reverse_ = false;
-  std::vector<Act> acts_;
+  std::vector<SimpleRnnAct> acts_;
 };
 
 int64_t rnn_macs(const ir::Node&, const NodeShapes& s) {
