@@ -58,31 +58,60 @@ Requant requant_of(const QConvSpec& s) {
 // PARE_TARGET_AVX2 wrapper, vectorised with AVX2. Integer values (and the
 // depthwise float sums, exact) make both give the same bits.
 
-// Row r of the im2col matrix of (x - zero point) over output pixels [p0, p1),
-// zeros where the kernel reads padding and past p1 up to `padded`.
+// The input rows a block of output pixels reads, as (x - zero point) in int16
+// with the padding written out as zeros: channel c's row y, column X at
+// data[(c * rows + y) * width + X] is x[c][oy0 * sh - pt + y][X - pl]. Each
+// input element is converted once per block, not once per kernel tap, and the
+// im2col rows are then plain copies (no bounds checks).
+struct BlockPlanes {
+  int16_t* data;
+  int64_t oy0, rows, width;
+};
+
+// The planes' sizes for blocks of up to `cols` pixels.
+inline void plane_extent(const Geometry& g, int64_t cols, int64_t& rows, int64_t& width) {
+  int64_t out_rows = std::min(g.oh, cols / g.ow + 2);
+  rows = (out_rows - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+  width = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+}
+
 template <typename T>
-PARE_ALWAYS_INLINE void im2col_row(const Geometry& g, const T* x, int32_t zp, int64_t r, int64_t p0, int64_t p1,
+PARE_ALWAYS_INLINE BlockPlanes fill_planes(const Geometry& g, int64_t channels, const T* x, int32_t zp, int64_t p0,
+                                           int64_t p1, int16_t* data) {
+  BlockPlanes b{data, p0 / g.ow, 0, 0};
+  int64_t oy1 = (p1 - 1) / g.ow;
+  b.rows = (oy1 - b.oy0) * g.sh + (g.kh - 1) * g.dh + 1;
+  b.width = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+  int64_t lo = std::min(b.width, g.pl), hi = std::clamp(g.w + g.pl, lo, b.width);
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t y = 0; y < b.rows; ++y) {
+      int16_t* row = data + (c * b.rows + y) * b.width;
+      int64_t iy = b.oy0 * g.sh - g.pt + y;
+      if (iy < 0 || iy >= g.h) {
+        for (int64_t X = 0; X < b.width; ++X) row[X] = 0;
+        continue;
+      }
+      const T* xr = x + (c * g.h + iy) * g.w - g.pl;
+      for (int64_t X = 0; X < lo; ++X) row[X] = 0;
+      for (int64_t X = lo; X < hi; ++X) row[X] = static_cast<int16_t>(xr[X] - zp);
+      for (int64_t X = hi; X < b.width; ++X) row[X] = 0;
+    }
+  return b;
+}
+
+// Row r of the im2col matrix over output pixels [p0, p1), from the block's
+// planes, zero-padded past p1 up to `padded`.
+PARE_ALWAYS_INLINE void im2col_row(const Geometry& g, const BlockPlanes& b, int64_t r, int64_t p0, int64_t p1,
                                    int64_t padded, int16_t* dst) {
   int64_t c = r / (g.kh * g.kw), ki = (r / g.kw) % g.kh, kj = r % g.kw;
-  const T* xc = x + c * g.h * g.w;
-  auto [lo, hi] = valid_columns(g, kj);
-  int64_t shift = kj * g.dw - g.pl;
   for (int64_t p = p0; p < p1;) {
     int64_t oy = p / g.ow, ox0 = p % g.ow, ox1 = std::min(g.ow, ox0 + (p1 - p));
+    const int16_t* src = b.data + (c * b.rows + (oy - b.oy0) * g.sh + ki * g.dh) * b.width + kj * g.dw;
     int16_t* out = dst + (p - p0) - ox0;  // out[ox] is output column ox of this row
-    int64_t iy = oy * g.sh - g.pt + ki * g.dh;
-    int64_t a = ox0, b = ox0;
-    if (iy >= 0 && iy < g.h) {
-      const T* xr = xc + iy * g.w + shift;
-      a = std::clamp(lo, ox0, ox1);
-      b = std::clamp(hi, a, ox1);
-      if (g.sw == 1)
-        for (int64_t ox = a; ox < b; ++ox) out[ox] = static_cast<int16_t>(xr[ox] - zp);
-      else
-        for (int64_t ox = a; ox < b; ++ox) out[ox] = static_cast<int16_t>(xr[ox * g.sw] - zp);
-    }
-    for (int64_t ox = ox0; ox < a; ++ox) out[ox] = 0;
-    for (int64_t ox = b; ox < ox1; ++ox) out[ox] = 0;
+    if (g.sw == 1)
+      for (int64_t ox = ox0; ox < ox1; ++ox) out[ox] = src[ox];
+    else
+      for (int64_t ox = ox0; ox < ox1; ++ox) out[ox] = src[ox * g.sw];
     p += ox1 - ox0;
   }
   for (int64_t q = p1 - p0; q < padded; ++q) dst[q] = 0;
@@ -100,15 +129,19 @@ PARE_ALWAYS_INLINE void interleave(const int16_t* even, const int16_t* odd, int6
   }
 }
 
+// A 1x1 convolution: its im2col rows are x's channels.
+inline bool pointwise(const Geometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w;
+}
+
 // Rows i and i + 1 (zeros past the last row) of the im2col matrix of
 // `channels` channels over pixels [p0, p1), zero-padded to `padded` columns.
 // A 1x1 convolution's rows are x's channels.
 template <typename T>
-PARE_ALWAYS_INLINE void im2col_pair(const Geometry& g, int64_t rows, const T* x, int32_t zp, int64_t i, int64_t p0,
-                                    int64_t p1, int64_t padded, int16_t* even, int16_t* odd) {
+PARE_ALWAYS_INLINE void im2col_pair(const Geometry& g, int64_t rows, const T* x, int32_t zp, const BlockPlanes* planes,
+                                    int64_t i, int64_t p0, int64_t p1, int64_t padded, int16_t* even, int16_t* odd) {
   int64_t width = p1 - p0;
-  bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w;
-  if (pointwise) {
+  if (!planes) {  // a 1x1 convolution
     const T* a = x + i * g.h * g.w + p0;
     for (int64_t q = 0; q < width; ++q) even[q] = static_cast<int16_t>(a[q] - zp);
     if (i + 1 < rows) {
@@ -120,19 +153,22 @@ PARE_ALWAYS_INLINE void im2col_pair(const Geometry& g, int64_t rows, const T* x,
     for (int64_t q = width; q < padded; ++q) even[q] = odd[q] = 0;
     return;
   }
-  im2col_row(g, x, zp, i, p0, p1, padded, even);
-  if (i + 1 < rows) im2col_row(g, x, zp, i + 1, p0, p1, padded, odd);
+  im2col_row(g, *planes, i, p0, p1, padded, even);
+  if (i + 1 < rows) im2col_row(g, *planes, i + 1, p0, p1, padded, odd);
   else for (int64_t q = 0; q < padded; ++q) odd[q] = 0;
 }
 
 // Columns [p0, p1) of the im2col matrix in B's panels (qgemm.h), two rows at a time.
 template <typename T>
-void im2col_portable(const Geometry& g, int64_t channels, const T* x, int32_t zp, int64_t p0, int64_t p1, int16_t* out) {
+void im2col_portable(const Geometry& g, int64_t channels, const T* x, int32_t zp, int64_t p0, int64_t p1,
+                     int16_t* plane_data, int16_t* out) {
   int64_t rows = channels * g.kh * g.kw, kp = (rows + 1) / 2 * 2;
   int64_t padded = (p1 - p0 + kQTileCols - 1) / kQTileCols * kQTileCols;
   int16_t even[kMaxBlock], odd[kMaxBlock];
+  BlockPlanes b{};
+  if (!pointwise(g)) b = fill_planes(g, channels, x, zp, p0, p1, plane_data);
   for (int64_t i = 0; i < kp; i += 2) {
-    im2col_pair(g, rows, x, zp, i, p0, p1, padded, even, odd);
+    im2col_pair(g, rows, x, zp, pointwise(g) ? nullptr : &b, i, p0, p1, padded, even, odd);
     interleave(even, odd, padded, kp, i, out);
   }
 }
@@ -151,29 +187,31 @@ PARE_AVX2_INLINE void interleave_avx2(const int16_t* even, const int16_t* odd, i
 }
 template <typename T>
 PARE_TARGET_AVX2 void im2col_avx2(const Geometry& g, int64_t channels, const T* x, int32_t zp, int64_t p0, int64_t p1,
-                                  int16_t* out) {
+                                  int16_t* plane_data, int16_t* out) {
   int64_t rows = channels * g.kh * g.kw, kp = (rows + 1) / 2 * 2;
   int64_t padded = (p1 - p0 + kQTileCols - 1) / kQTileCols * kQTileCols;
   int16_t even[kMaxBlock], odd[kMaxBlock];
+  BlockPlanes b{};
+  if (!pointwise(g)) b = fill_planes(g, channels, x, zp, p0, p1, plane_data);
   for (int64_t i = 0; i < kp; i += 2) {
-    im2col_pair(g, rows, x, zp, i, p0, p1, padded, even, odd);
+    im2col_pair(g, rows, x, zp, pointwise(g) ? nullptr : &b, i, p0, p1, padded, even, odd);
     interleave_avx2(even, odd, padded, kp, i, out);
   }
 }
 #endif
 
 void im2col(const Geometry& g, int64_t channels, const uint8_t* x, bool is_signed, int32_t zp, int64_t p0, int64_t p1,
-            int16_t* out, Isa isa) {
+            int16_t* planes, int16_t* out, Isa isa) {
   const auto* xs = reinterpret_cast<const int8_t*>(x);
 #if PARE_HAVE_AVX2_KERNELS
   if (isa == Isa::kAvx2Fma) {
-    if (is_signed) im2col_avx2(g, channels, xs, zp, p0, p1, out);
-    else im2col_avx2(g, channels, x, zp, p0, p1, out);
+    if (is_signed) im2col_avx2(g, channels, xs, zp, p0, p1, planes, out);
+    else im2col_avx2(g, channels, x, zp, p0, p1, planes, out);
     return;
   }
 #endif
-  if (is_signed) im2col_portable(g, channels, xs, zp, p0, p1, out);
-  else im2col_portable(g, channels, x, zp, p0, p1, out);
+  if (is_signed) im2col_portable(g, channels, xs, zp, p0, p1, planes, out);
+  else im2col_portable(g, channels, x, zp, p0, p1, planes, out);
 }
 
 // ---------- depthwise rows ----------
@@ -288,17 +326,20 @@ class QConv : public Kernel {
     int64_t cols = block_columns(kp), blocks = (spatial + cols - 1) / cols, threads = ctx.threads();
     int64_t chunks = blocks >= 2 * threads ? 1 : std::min(panels, (2 * threads + blocks - 1) / blocks);
     int64_t units = blocks * chunks, tasks = std::min(threads, units);
-    auto* buffers = static_cast<int16_t*>(const_cast<KernelContext&>(ctx).scratch(sizeof(int16_t) * tasks * kp * cols));
-    int64_t channels = w.k / (g.kh * g.kw);
+    int64_t channels = w.k / (g.kh * g.kw), plane_rows = 0, plane_width = 0;
+    if (!pointwise(g)) plane_extent(g, cols, plane_rows, plane_width);
+    int64_t per_task = kp * cols + channels * plane_rows * plane_width;
+    auto* buffers = static_cast<int16_t*>(const_cast<KernelContext&>(ctx).scratch(sizeof(int16_t) * tasks * per_task));
     ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
-        int16_t* buffer = buffers + t * kp * cols;
+        int16_t* buffer = buffers + t * per_task;
         int64_t packed_block = -1;
         for (int64_t u = t * units / tasks; u < (t + 1) * units / tasks; ++u) {
           int64_t block = u / chunks, chunk = u % chunks;
           int64_t p0 = block * cols, p1 = std::min(spatial, p0 + cols);
           if (packed_block != block) {
-            im2col(g, channels, x, spec_.x_type == DataType::kInt8, spec_.x_zero_point, p0, p1, buffer, isa_);
+            im2col(g, channels, x, spec_.x_type == DataType::kInt8, spec_.x_zero_point, p0, p1, buffer + kp * cols,
+                   buffer, isa_);
           }
           packed_block = block;
           qgemm_panels(w, chunk * panels / chunks, (chunk + 1) * panels / chunks, buffer, p1 - p0, rq_, row0, y + p0,
