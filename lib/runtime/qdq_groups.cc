@@ -1,6 +1,7 @@
 #include "lib/runtime/qdq_groups.h"
 
 #include <cmath>
+#include <limits>
 
 #include "lib/runtime/epilogue.h"
 
@@ -20,16 +21,12 @@ bool has_input(const ir::Node& n, size_t i) { return i < n.inputs().size() && n.
 
 // A per-tensor scale and zero point of a QuantizeLinear or DequantizeLinear:
 // constants, one value each, 8-bit zero point (absent: uint8 0).
-struct TensorParams {
-  float scale;
-  int32_t zero_point;
-  DataType type;
-};
+using TensorParams = kernels::QTensorParams;
 std::optional<TensorParams> tensor_params(const ir::Node& n) {
   const ir::Tensor* s = constant_input(n, 1);
   if (!s || s->numel() != 1 || s->dtype() != DataType::kFloat) return std::nullopt;
   if (n.attr_int("block_size", 0) != 0) return std::nullopt;
-  TensorParams p{s->as_float()[0], 0, DataType::kUint8};
+  TensorParams p{DataType::kUint8, s->as_float()[0], 0};
   if (has_input(n, 2)) {
     const ir::Tensor* z = constant_input(n, 2);
     if (!z || z->numel() != 1 || (z->dtype() != DataType::kUint8 && z->dtype() != DataType::kInt8)) return std::nullopt;
@@ -109,58 +106,131 @@ bool read_pad(const ir::Node& pad, int64_t opset, kernels::QConvSpec& spec) {
   return true;
 }
 
-}  // namespace
-
-std::optional<QConvGroup> match_qconv(const ir::Node& conv, int64_t opset,
-                                      const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
-  if (!onnx_op(&conv, "Conv") || conv.outputs().size() != 1 || !conv.outputs()[0] || !conv.input(0)) return std::nullopt;
-  QConvGroup g;
-  g.conv = &conv;
-  kernels::QConvSpec& spec = g.spec;
-  // x_q -> DequantizeLinear
-  const ir::Node* dqx = conv.input(0)->producer();
-  if (!onnx_op(dqx, "DequantizeLinear") || !dqx->input(0) || dqx->input(0)->is_constant()) return std::nullopt;
-  auto xp = tensor_params(*dqx);
-  if (!xp) return std::nullopt;
-  g.x_q = dqx->input(0);
-  spec.x_scale = xp->scale;
-  spec.x_zero_point = xp->zero_point;
-  spec.x_type = xp->type;
-  if (!read_weights(conv, spec) || !read_bias(conv, spec)) return std::nullopt;
-  // [Relu | Clip] -> QuantizeLinear, each the only reader of the value before it.
-  const ir::Node* next = sole_reader(conv.outputs()[0]);
-  if (onnx_op(next, "Relu") || onnx_op(next, "Clip")) {
+// [Relu | Clip] [-> Pad] -> QuantizeLinear after `v`, each the only reader of
+// the value before it: appended to g.fused (g.output is the last one's), their
+// parameters returned.
+struct Tail {
+  float act_lo = -std::numeric_limits<float>::infinity(), act_hi = std::numeric_limits<float>::infinity();
+  const ir::Node* pad = nullptr;
+  TensorParams y{};
+};
+std::optional<Tail> match_tail(const ir::Value* v, int64_t opset, bool allow_pad, QdqGroup& g,
+                               const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  Tail t;
+  const ir::Node* next = sole_reader(v);
+  if ((onnx_op(next, "Relu") || onnx_op(next, "Clip")) && next->inputs()[0] == v && next->outputs()[0]) {
     std::vector<const ir::Tensor*> constants;
     for (size_t i = 0; i < next->inputs().size(); ++i) constants.push_back(constant_input(*next, i));
     auto e = epilogue_of(*next, opset, constants);
-    if (!e || next->inputs()[0] != conv.outputs()[0] || !next->outputs()[0]) return std::nullopt;
+    if (!e) return std::nullopt;
     if (e->kind == Epilogue::Kind::kRelu) {
-      spec.act_lo = 0;
+      t.act_lo = 0;
     } else {
-      spec.act_lo = e->a;
-      spec.act_hi = e->b;
+      t.act_lo = e->a;
+      t.act_hi = e->b;
     }
-    g.activation = next;
-    next = sole_reader(next->outputs()[0]);
+    g.fused.push_back(next);
+    v = next->outputs()[0];
+    next = sole_reader(v);
   }
-  const ir::Value* before_q = (g.activation ? g.activation : &conv)->outputs()[0];
-  if (onnx_op(next, "Pad") && next->inputs()[0] == before_q && next->outputs()[0]) {
-    if (!read_pad(*next, opset, spec)) return std::nullopt;
-    g.pad = next;
-    before_q = next->outputs()[0];
-    next = sole_reader(before_q);
+  if (allow_pad && onnx_op(next, "Pad") && next->inputs()[0] == v && next->outputs()[0]) {
+    t.pad = next;
+    g.fused.push_back(next);
+    v = next->outputs()[0];
+    next = sole_reader(v);
   }
   if (!onnx_op(next, "QuantizeLinear") || next->attr_int("saturate", 1) != 1 || !next->outputs()[0]) return std::nullopt;
-  if (next->inputs()[0] != before_q) return std::nullopt;
+  if (next->inputs()[0] != v) return std::nullopt;
   auto yp = tensor_params(*next);
   if (!yp) return std::nullopt;
-  g.quantize = next;
-  g.y_q = next->outputs()[0];
-  spec.y_scale = yp->scale;
-  spec.y_zero_point = yp->zero_point;
-  spec.y_type = yp->type;
+  t.y = *yp;
+  g.fused.push_back(next);
+  g.output = next->outputs()[0];
+  return t;
+}
+
+// x_q -> DequantizeLinear with per-tensor constants: x_q and its parameters.
+const ir::Value* quantized_source(const ir::Value* v, TensorParams& p) {
+  const ir::Node* dq = v ? v->producer() : nullptr;
+  if (!onnx_op(dq, "DequantizeLinear") || !dq->input(0) || dq->input(0)->is_constant()) return nullptr;
+  auto params = tensor_params(*dq);
+  if (!params) return nullptr;
+  p = *params;
+  return dq->input(0);
+}
+
+std::optional<QdqGroup> match_conv(const ir::Node& conv, int64_t opset,
+                                   const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  QdqGroup g;
+  g.op = &conv;
+  kernels::QConvSpec spec;
+  TensorParams xp;
+  const ir::Value* x_q = quantized_source(conv.input(0), xp);
+  if (!x_q) return std::nullopt;
+  g.inputs = {x_q};
+  spec.x_scale = xp.scale;
+  spec.x_zero_point = xp.zero_point;
+  spec.x_type = xp.type;
+  if (!read_weights(conv, spec) || !read_bias(conv, spec)) return std::nullopt;
+  auto tail = match_tail(conv.outputs()[0], opset, true, g, sole_reader);
+  if (!tail || (tail->pad && !read_pad(*tail->pad, opset, spec))) return std::nullopt;
+  spec.act_lo = tail->act_lo;
+  spec.act_hi = tail->act_hi;
+  spec.y_scale = tail->y.scale;
+  spec.y_zero_point = tail->y.zero_point;
+  spec.y_type = tail->y.type;
   if (!kernels::qconv_refusal(spec).empty()) return std::nullopt;
+  g.spec = std::move(spec);
   return g;
+}
+
+// Both inputs have the same static shape (known dims or the same symbols), so
+// the Add does not broadcast.
+bool same_static_shape(const ir::Value* a, const ir::Value* b) {
+  if (!a->shape || !b->shape || a->shape->dims.size() != b->shape->dims.size()) return false;
+  for (size_t i = 0; i < a->shape->dims.size(); ++i) {
+    const ir::Dim &x = a->shape->dims[i], &y = b->shape->dims[i];
+    bool same = x.is_known() ? y.is_known() && x.value == y.value : !x.symbol.empty() && x.symbol == y.symbol;
+    if (!same) return false;
+  }
+  return true;
+}
+
+std::optional<QdqGroup> match_add(const ir::Node& add, int64_t opset,
+                                  const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  if (add.inputs().size() != 2 || !add.input(0) || !add.input(1) || !same_static_shape(add.input(0), add.input(1)))
+    return std::nullopt;
+  QdqGroup g;
+  g.op = &add;
+  kernels::QAddSpec spec;
+  TensorParams ap, bp;
+  const ir::Value *a_q = quantized_source(add.input(0), ap), *b_q = quantized_source(add.input(1), bp);
+  if (!a_q || !b_q) return std::nullopt;
+  g.inputs = {a_q, b_q};
+  auto tail = match_tail(add.outputs()[0], opset, false, g, sole_reader);
+  if (!tail) return std::nullopt;
+  spec.a = ap;
+  spec.b = bp;
+  spec.y = tail->y;
+  spec.act_lo = tail->act_lo;
+  spec.act_hi = tail->act_hi;
+  g.spec = spec;
+  return g;
+}
+
+}  // namespace
+
+std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
+                                        const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  if (node.outputs().size() != 1 || !node.outputs()[0] || node.inputs().empty() || !node.input(0)) return std::nullopt;
+  if (onnx_op(&node, "Conv")) return match_conv(node, opset, sole_reader);
+  if (onnx_op(&node, "Add")) return match_add(node, opset, sole_reader);
+  return std::nullopt;
+}
+
+std::unique_ptr<Kernel> make_group_kernel(const QdqGroup& group, const KernelInit& init) {
+  if (const auto* conv = std::get_if<kernels::QConvSpec>(&group.spec)) return kernels::make_qconv(init, *conv);
+  return kernels::make_qadd(init, std::get<kernels::QAddSpec>(group.spec));
 }
 
 }  // namespace pare::rt

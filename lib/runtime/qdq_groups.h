@@ -9,8 +9,13 @@
 //                                         each the only reader of the value before it
 //       -> QuantizeLinear(constant scalars) -> y_q
 //
-// The group's kernel reads x_q and writes y_q; the Conv's float output and the
-// activation's are never computed. The DequantizeLinear of x_q stays a node
+// and the residual Adds:
+//
+//   a_q -> DequantizeLinear, b_q -> DequantizeLinear (constant scalars, one shape)
+//       -> Add [-> Relu | Clip] -> QuantizeLinear -> y_q
+//
+// The group's kernel reads the quantized inputs and writes y_q; the float
+// values in between are never computed. The DequantizeLinear of x_q stays a node
 // (other readers may need the float tensor); the session drops it when nothing
 // reads its output any more. Internal to lib/runtime.
 #pragma once
@@ -19,23 +24,28 @@
 #include <optional>
 
 #include "lib/ir/graph.h"
+#include <memory>
+#include <variant>
+
+#include "lib/runtime/kernels/qadd.h"
 #include "lib/runtime/kernels/qconv.h"
 
 namespace pare::rt {
 
-struct QConvGroup {
-  const ir::Node* conv = nullptr;
-  const ir::Node* activation = nullptr;  // Relu or Clip, or nullptr
-  const ir::Node* pad = nullptr;         // a constant-0 spatial Pad after it, or nullptr
-  const ir::Node* quantize = nullptr;
-  const ir::Value* x_q = nullptr;        // read by the group's kernel
-  const ir::Value* y_q = nullptr;        // written by it
-  kernels::QConvSpec spec;
+struct QdqGroup {
+  const ir::Node* op = nullptr;                  // the Conv or Add
+  std::vector<const ir::Value*> inputs;          // the quantized values its kernel reads
+  std::vector<const ir::Node*> fused;            // activation, Pad, QuantizeLinear: computed by its kernel
+  const ir::Value* output = nullptr;             // y_q, written by it
+  std::variant<kernels::QConvSpec, kernels::QAddSpec> spec;
 };
 
-// The group that `conv` starts, or nullopt. `sole_reader(v)` is the one node
+// The group that `node` starts, or nullopt. `sole_reader(v)` is the one node
 // reading v, or nullptr when several do, or a graph output or subgraph does.
-std::optional<QConvGroup> match_qconv(const ir::Node& conv, int64_t opset,
-                                      const std::function<const ir::Node*(const ir::Value*)>& sole_reader);
+std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
+                                        const std::function<const ir::Node*(const ir::Value*)>& sole_reader);
+
+// The group's kernel, built from `init` (the KernelInit of its Conv or Add).
+std::unique_ptr<Kernel> make_group_kernel(const QdqGroup& group, const KernelInit& init);
 
 }  // namespace pare::rt

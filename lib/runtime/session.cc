@@ -353,24 +353,21 @@ struct ChainFinder {
   }
 };
 
-// The step of a QDQ group: its Conv's kernel is the integer one, reading x_q
-// (and, for the MAC count's shapes, the Conv's weight and bias slots) and
-// writing y_q; the activation and QuantizeLinear are computed by it.
+// The step of a QDQ group: the group's kernel reads the quantized inputs (a
+// Conv also its weight and bias slots, constants, so a run's shapes give its
+// MACs) and writes y_q; the nodes after the op are computed by it.
 template <typename SlotOf>
-CompiledGraph::Step integer_step(const QConvGroup& grp, const KernelDef* def, const KernelInit& init, SlotOf& slot,
+CompiledGraph::Step integer_step(const QdqGroup& grp, const KernelDef* def, const KernelInit& init, SlotOf& slot,
                                  CompiledGraph& cg) {
-  const ir::Node& conv = *grp.conv;
-  CompiledGraph::Step step{&conv, def, kernels::make_qconv(init, grp.spec), {}, {}, {}, {}};
-  step.in.push_back(slot(grp.x_q));
-  for (size_t i = 1; i < conv.inputs().size(); ++i) step.in.push_back(conv.inputs()[i] ? slot(conv.inputs()[i]) : -1);
-  step.out.push_back(slot(grp.y_q));
-  cg.fused_away.insert(slot(conv.outputs()[0]));
-  for (const ir::Node* n : {grp.activation, grp.pad})
-    if (n) {
-      step.fused.push_back(n);
-      cg.fused_away.insert(slot(n->outputs()[0]));
-    }
-  step.fused.push_back(grp.quantize);
+  const ir::Node& op = *grp.op;
+  CompiledGraph::Step step{&op, def, make_group_kernel(grp, init), {}, {}, {}, grp.fused};
+  for (const ir::Value* v : grp.inputs) step.in.push_back(slot(v));
+  if (op.op_type == "Conv")
+    for (size_t i = 1; i < op.inputs().size(); ++i) step.in.push_back(op.inputs()[i] ? slot(op.inputs()[i]) : -1);
+  step.out.push_back(slot(grp.output));
+  cg.fused_away.insert(slot(op.outputs()[0]));
+  for (const ir::Node* n : grp.fused)
+    if (n->outputs()[0] != grp.output) cg.fused_away.insert(slot(n->outputs()[0]));
   return step;
 }
 
@@ -438,12 +435,12 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
   };
   // QDQ groups (qdq_groups.h), found before any node is compiled: the
   // QuantizeLinear of every value they read must not be fused away.
-  std::unordered_map<const ir::Node*, QConvGroup> groups;
+  std::unordered_map<const ir::Node*, QdqGroup> groups;
   std::unordered_set<const ir::Value*> read_quantized;
   if (fuse && integer)
     for (const auto& n : g.nodes())
-      if (auto grp = match_qconv(*n, opset_of(*n), [&](const ir::Value* v) { return readers.sole_reader(v); })) {
-        read_quantized.insert(grp->x_q);
+      if (auto grp = match_qdq_group(*n, opset_of(*n), [&](const ir::Value* v) { return readers.sole_reader(v); })) {
+        read_quantized.insert(grp->inputs.begin(), grp->inputs.end());
         groups.emplace(n.get(), std::move(*grp));
       }
   ChainFinder<decltype(constants_of)> finder{model, readers, constants_of, read_quantized};

@@ -7,9 +7,11 @@
 // One quantization step per layer compounds through a network, and on seeded
 // random inputs (far from what these models were trained on) some outputs are
 // very sensitive: ORT's own integer kernels, against the same literal oracle,
-// reach -31 dB on one of BlazeFace's outputs. So the bound is relative: the
-// integer path must be at least as close to the oracle as ORT's integer path
-// is, within 3 dB, and at least 10 dB close on every output. Every figure is printed.
+// reach -28 dB on one of BlazeFace's outputs and 0.2 dB on the detector's map
+// (whose literal int8 output is itself at -0.5 dB from the float model's on
+// such inputs). So the bound is relative: the integer path must be at least as
+// close to the oracle as ORT's integer path is, within 3 dB (or 30 dB close).
+// Every figure is printed; the kernels' one-step bound is tests/runtime/qconv_test.cc's.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -69,7 +71,6 @@ TEST_P(Int8Integer, CloseToTheLiteralNodesAndToOnnxRuntime) {
     std::printf("%s %s: SQNR vs literal QDQ: pare integer %.1f dB, ORT int8 %.1f dB; pare integer vs ORT %.1f dB\n",
                 testing::test_name_for(model).c_str(), integer.output_names()[k].c_str(), ours, theirs, between);
     EXPECT_GE(ours, std::min(theirs - 3.0, 30.0)) << integer.output_names()[k];
-    EXPECT_GE(ours, 10.0) << integer.output_names()[k];
   }
 }
 
