@@ -154,9 +154,11 @@ const ir::Value* quantized_source(const ir::Value* v, TensorParams& p) {
   const ir::Node* dq = v ? v->producer() : nullptr;
   if (!onnx_op(dq, "DequantizeLinear") || !dq->input(0) || dq->input(0)->is_constant()) return nullptr;
   auto params = tensor_params(*dq);
-  if (!params) return nullptr;
+  const ir::Value* q = dq->input(0);
+  // Without a zero point the type is uint8 only if the graph says nothing else.
+  if (!params || (q->dtype != DataType::kUndefined && q->dtype != params->type)) return nullptr;
   p = *params;
-  return dq->input(0);
+  return q;
 }
 
 std::optional<QdqGroup> match_conv(const ir::Node& conv, int64_t opset,

@@ -325,7 +325,8 @@ struct ChainFinder {
         q = next(act->outputs()[0]);
       }
     const ir::Node* dq = q && q->op_type == "QuantizeLinear" ? next(q->outputs()[0]) : nullptr;
-    if (dq && dq->op_type == "DequantizeLinear" && !read_quantized.count(q->outputs()[0]) && add_round_trip(e, *q, constants_of(*q), *dq, constants_of(*dq))) {
+    bool keep_q = q && read_quantized.count(q->outputs()[0]);
+    if (dq && dq->op_type == "DequantizeLinear" && !keep_q && add_round_trip(e, *q, constants_of(*q), *dq, constants_of(*dq))) {
       chain.push_back(q);
       chain.push_back(dq);
     }
