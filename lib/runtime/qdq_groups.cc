@@ -220,6 +220,34 @@ std::optional<QdqGroup> match_add(const ir::Node& add, int64_t opset,
   return g;
 }
 
+// x_q -> DequantizeLinear -> activation -> QuantizeLinear (the activation the
+// only reader of its input's float value is not required: the DequantizeLinear
+// stays for its other readers).
+std::optional<QdqGroup> match_activation(const ir::Node& act, int64_t opset,
+                                         const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  std::vector<const ir::Tensor*> constants;
+  for (size_t i = 0; i < act.inputs().size(); ++i) constants.push_back(constant_input(act, i));
+  auto e = epilogue_of(act, opset, constants);
+  if (!e) return std::nullopt;
+  QdqGroup g;
+  g.op = &act;
+  kernels::QLutSpec spec;
+  const ir::Value* x_q = quantized_source(act.input(0), spec.x);
+  if (!x_q) return std::nullopt;
+  g.inputs = {x_q};
+  const ir::Node* q = sole_reader(act.outputs()[0]);
+  if (!onnx_op(q, "QuantizeLinear") || q->attr_int("saturate", 1) != 1 || !q->outputs()[0]) return std::nullopt;
+  if (q->inputs()[0] != act.outputs()[0]) return std::nullopt;
+  auto yp = tensor_params(*q);
+  if (!yp) return std::nullopt;
+  spec.y = *yp;
+  spec.activation = *e;
+  g.fused = {q};
+  g.output = q->outputs()[0];
+  g.spec = spec;
+  return g;
+}
+
 }  // namespace
 
 std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
@@ -227,12 +255,13 @@ std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
   if (node.outputs().size() != 1 || !node.outputs()[0] || node.inputs().empty() || !node.input(0)) return std::nullopt;
   if (onnx_op(&node, "Conv")) return match_conv(node, opset, sole_reader);
   if (onnx_op(&node, "Add")) return match_add(node, opset, sole_reader);
-  return std::nullopt;
+  return match_activation(node, opset, sole_reader);
 }
 
 std::unique_ptr<Kernel> make_group_kernel(const QdqGroup& group, const KernelInit& init) {
   if (const auto* conv = std::get_if<kernels::QConvSpec>(&group.spec)) return kernels::make_qconv(init, *conv);
-  return kernels::make_qadd(init, std::get<kernels::QAddSpec>(group.spec));
+  if (const auto* add = std::get_if<kernels::QAddSpec>(&group.spec)) return kernels::make_qadd(init, *add);
+  return kernels::make_qlut(init, std::get<kernels::QLutSpec>(group.spec));
 }
 
 }  // namespace pare::rt

@@ -14,6 +14,11 @@
 //   a_q -> DequantizeLinear, b_q -> DequantizeLinear (constant scalars, one shape)
 //       -> Add [-> Relu | Clip] -> QuantizeLinear -> y_q
 //
+// and the activations between two quantized tensors (a 256-entry table):
+//
+//   x_q -> DequantizeLinear -> HardSwish | HardSigmoid | Sigmoid | LeakyRelu | Relu | Clip
+//       -> QuantizeLinear -> y_q
+//
 // The group's kernel reads the quantized inputs and writes y_q; the float
 // values in between are never computed. The DequantizeLinear of x_q stays a node
 // (other readers may need the float tensor); the session drops it when nothing
@@ -29,15 +34,16 @@
 
 #include "lib/runtime/kernels/qadd.h"
 #include "lib/runtime/kernels/qconv.h"
+#include "lib/runtime/kernels/qlut.h"
 
 namespace pare::rt {
 
 struct QdqGroup {
-  const ir::Node* op = nullptr;                  // the Conv or Add
+  const ir::Node* op = nullptr;                  // the Conv, Add or activation
   std::vector<const ir::Value*> inputs;          // the quantized values its kernel reads
   std::vector<const ir::Node*> fused;            // activation, Pad, QuantizeLinear: computed by its kernel
   const ir::Value* output = nullptr;             // y_q, written by it
-  std::variant<kernels::QConvSpec, kernels::QAddSpec> spec;
+  std::variant<kernels::QConvSpec, kernels::QAddSpec, kernels::QLutSpec> spec;
 };
 
 // The group that `node` starts, or nullopt. `sole_reader(v)` is the one node
