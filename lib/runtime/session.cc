@@ -12,6 +12,7 @@
 #include "lib/runtime/kernels/families.h"
 #include "lib/runtime/epilogue.h"
 #include "lib/runtime/kernels/epilogue_kernel.h"
+#include "lib/runtime/qdq_groups.h"
 #include "lib/runtime/thread_pool.h"
 
 namespace pare::rt {
@@ -123,11 +124,12 @@ struct Session::Impl {
 
   std::shared_ptr<CompiledGraph> plain;  // main compiled without fusion, for run_capture of fused-away values
   bool fuse = true;
+  bool integer = true;  // QDQ groups as integer kernels (with fuse)
   Isa isa = Isa::kBaseline;  // for every kernel of every graph of the session
 
   Impl(const ir::Model& m, const SessionOptions& o)
       : model(m), pool(o.threads), arena_owner(o.arena ? o.arena : std::make_shared<Arena>()), arena(*arena_owner),
-        limits(o.limits), fuse(o.fuse), isa(usable_isa(o.isa)) {}
+        limits(o.limits), fuse(o.fuse), integer(o.integer), isa(usable_isa(o.isa)) {}
 
   void start_clock() {
     steps = 0;
@@ -299,6 +301,9 @@ struct ChainFinder {
   const ir::Model& model;
   const Readers& readers;
   const ConstantsOf& constants_of;
+  // Quantized values an integer kernel reads: their QuantizeLinear must write
+  // them, so it is not fused into a float round trip.
+  const std::unordered_set<const ir::Value*>& read_quantized;
 
   // The only reader of v when it computes elementwise on v (its first input).
   const ir::Node* next(const ir::Value* v) const {
@@ -320,7 +325,8 @@ struct ChainFinder {
         q = next(act->outputs()[0]);
       }
     const ir::Node* dq = q && q->op_type == "QuantizeLinear" ? next(q->outputs()[0]) : nullptr;
-    if (dq && dq->op_type == "DequantizeLinear" && add_round_trip(e, *q, constants_of(*q), *dq, constants_of(*dq))) {
+    bool keep_q = q && read_quantized.count(q->outputs()[0]);
+    if (dq && dq->op_type == "DequantizeLinear" && !keep_q && add_round_trip(e, *q, constants_of(*q), *dq, constants_of(*dq))) {
       chain.push_back(q);
       chain.push_back(dq);
     }
@@ -347,6 +353,54 @@ struct ChainFinder {
     return e;
   }
 };
+
+// The step of a QDQ group: the group's kernel reads the quantized inputs (a
+// Conv also its weight and bias slots, constants, so a run's shapes give its
+// MACs) and writes y_q; the nodes after the op are computed by it.
+template <typename SlotOf>
+CompiledGraph::Step integer_step(const QdqGroup& grp, const KernelDef* def, const KernelInit& init, SlotOf& slot,
+                                 CompiledGraph& cg) {
+  const ir::Node& op = *grp.op;
+  CompiledGraph::Step step{&op, def, make_group_kernel(grp, init), {}, {}, {}, grp.fused};
+  for (const ir::Value* v : grp.inputs) step.in.push_back(slot(v));
+  if (op.op_type == "Conv")
+    for (size_t i = 1; i < op.inputs().size(); ++i) step.in.push_back(op.inputs()[i] ? slot(op.inputs()[i]) : -1);
+  step.out.push_back(slot(grp.output));
+  cg.fused_away.insert(slot(op.outputs()[0]));
+  for (const ir::Node* n : grp.fused)
+    if (n->outputs()[0] != grp.output) cg.fused_away.insert(slot(n->outputs()[0]));
+  return step;
+}
+
+// Drops the DequantizeLinear steps whose output nothing reads any more (an
+// integer kernel reads their input instead); their values become fused away.
+void drop_unread_dequantize(CompiledGraph& cg) {
+  std::vector<int> readers(cg.num_slots, 0);
+  for (const auto& step : cg.steps) {
+    for (int s : step.in)
+      if (s >= 0) ++readers[s];
+    for (const ir::Graph* sub : step.node->subgraphs())
+      for (const ir::Value* v : sub->captured_values())
+        if (auto it = cg.slot_of.find(v); it != cg.slot_of.end()) ++readers[it->second];
+  }
+  for (const ir::Value* v : cg.graph->outputs)
+    if (auto it = cg.slot_of.find(v); it != cg.slot_of.end()) ++readers[it->second];
+  std::vector<bool> dropped(cg.steps.size(), false);
+  // Backwards: a step's readers all come after it.
+  for (size_t i = cg.steps.size(); i-- > 0;) {
+    const auto& step = cg.steps[i];
+    bool dq = step.node->op_type == "DequantizeLinear" && (step.node->domain.empty() || step.node->domain == "ai.onnx");
+    if (!dq || step.out.size() != 1 || step.out[0] < 0 || readers[step.out[0]] > 0 || !step.fused.empty()) continue;
+    dropped[i] = true;
+    cg.fused_away.insert(step.out[0]);
+    for (int s : step.in)
+      if (s >= 0) --readers[s];
+  }
+  std::vector<CompiledGraph::Step> kept;
+  for (size_t i = 0; i < cg.steps.size(); ++i)
+    if (!dropped[i]) kept.push_back(std::move(cg.steps[i]));
+  cg.steps = std::move(kept);
+}
 
 }  // namespace
 
@@ -380,7 +434,17 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
     }
     return c;
   };
-  ChainFinder<decltype(constants_of)> finder{model, readers, constants_of};
+  // QDQ groups (qdq_groups.h), found before any node is compiled: the
+  // QuantizeLinear of every value they read must not be fused away.
+  std::unordered_map<const ir::Node*, QdqGroup> groups;
+  std::unordered_set<const ir::Value*> read_quantized;
+  if (fuse && integer)
+    for (const auto& n : g.nodes())
+      if (auto grp = match_qdq_group(*n, opset_of(*n), [&](const ir::Value* v) { return readers.sole_reader(v); })) {
+        read_quantized.insert(grp->inputs.begin(), grp->inputs.end());
+        groups.emplace(n.get(), std::move(*grp));
+      }
+  ChainFinder<decltype(constants_of)> finder{model, readers, constants_of, read_quantized};
   for (const auto& owned : g.nodes()) {
     const ir::Node& n = *owned;
     if (fused_nodes.count(&n)) continue;
@@ -392,6 +456,11 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
     bool all_constant = !has_subgraphs(n);
     for (size_t i = 0; i < n.inputs().size(); ++i)
       if (n.inputs()[i] && !init.constant_inputs[i]) all_constant = false;
+    if (auto it = groups.find(&n); it != groups.end() && !all_constant) {
+      cg->steps.push_back(integer_step(it->second, def, init, slot, *cg));
+      for (const ir::Node* fused : cg->steps.back().fused) fused_nodes.insert(fused);
+      continue;
+    }
     // Epilogue fusion: the nodes after this one, each alone reading the previous
     // one's only output (an activation, then a QuantizeLinear -> DequantizeLinear
     // round trip), are computed by this node's kernel, which writes the last one's output.
@@ -439,6 +508,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
     }
     cg->steps.push_back(std::move(step));
   }
+  if (!groups.empty()) drop_unread_dequantize(*cg);
   for (const auto& [v, t] : known) cg->constants.emplace_back(cg->slot_of.at(v), t);
   // Sort for a deterministic layout (the map above is unordered).
   std::sort(cg->constants.begin(), cg->constants.end(), [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -56,6 +56,11 @@ struct SessionOptions {
   // Fuse activations into the kernel that feeds them (Conv + Relu, Clip,
   // HardSigmoid, HardSwish, LeakyRelu, Sigmoid). Off gives one kernel per node.
   bool fuse = true;
+  // With fuse: run each QDQ group of an int8 model (DequantizeLinear -> Conv ->
+  // [Relu/Clip] -> QuantizeLinear, qdq_groups.h) as one integer kernel. Off (or
+  // fuse off) computes the groups in float on the dequantized values: the oracle
+  // the integer kernels are tested against.
+  bool integer = true;
   RunLimits limits = default_run_limits();
   // The instruction set of the hand-written kernels (isa.h). Empty: default_isa(),
   // the CPU's best unless PARE_CPU=baseline. kBaseline runs the portable kernels

@@ -13,6 +13,7 @@
 
 #include "lib/base/fp16.h"
 
+#include "lib/runtime/epilogue_simd.h"
 #include "lib/runtime/kernels/families.h"
 
 namespace pare::rt::kernels {
@@ -36,13 +37,64 @@ Channels channels(const KernelContext& ctx, const TensorView& x, const TensorVie
   return c;
 }
 
+// Per-tensor loops (one scale, one zero point: every activation of an int8
+// model), the same formulas as the general loops below with the scale hoisted,
+// so the compiler vectorises them; an AVX2 copy of each is compiled too and
+// runs when the session's Isa is kAvx2Fma (the same results: nearbyint and
+// vroundps both round half to even, and there is nothing to fuse).
+template <typename T>
+__attribute__((always_inline)) inline void quantize_body(const float* x, float scale, float zp, T* y, int64_t n) {
+  constexpr float lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(std::clamp(std::nearbyint(x[i] / scale) + zp, lo, hi));
+}
+template <typename T>
+__attribute__((always_inline)) inline void dequantize_body(const T* x, int32_t zp, float scale, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - zp) * scale;
+}
+template <typename T>
+void quantize_tensor(const float* x, float scale, float zp, T* y, int64_t n) { quantize_body(x, scale, zp, y, n); }
+template <typename T>
+void dequantize_tensor(const T* x, int32_t zp, float scale, float* y, int64_t n) { dequantize_body(x, zp, scale, y, n); }
+#if PARE_HAVE_AVX2_KERNELS
+template <typename T>
+PARE_TARGET_AVX2 void quantize_tensor_avx2(const float* x, float scale, float zp, T* y, int64_t n) {
+  quantize_body(x, scale, zp, y, n);
+}
+template <typename T>
+PARE_TARGET_AVX2 void dequantize_tensor_avx2(const T* x, int32_t zp, float scale, float* y, int64_t n) {
+  dequantize_body(x, zp, scale, y, n);
+}
+#endif
+
+template <typename T>
+void quantize_per_tensor(const KernelContext& ctx, const float* x, float scale, float zp, T* y, int64_t n, Isa isa) {
+  ctx.parallel_for((n + 16383) / 16384, [&](int64_t b, int64_t e) {
+    int64_t i = b * 16384, len = std::min(n, e * 16384) - i;
+#if PARE_HAVE_AVX2_KERNELS
+    if (isa == Isa::kAvx2Fma) return quantize_tensor_avx2(x + i, scale, zp, y + i, len);
+#endif
+    quantize_tensor(x + i, scale, zp, y + i, len);
+  });
+}
+
+template <typename T>
+void dequantize_per_tensor(const KernelContext& ctx, const T* x, int32_t zp, float scale, float* y, int64_t n, Isa isa) {
+  ctx.parallel_for((n + 16383) / 16384, [&](int64_t b, int64_t e) {
+    int64_t i = b * 16384, len = std::min(n, e * 16384) - i;
+#if PARE_HAVE_AVX2_KERNELS
+    if (isa == Isa::kAvx2Fma) return dequantize_tensor_avx2(x + i, zp, scale, y + i, len);
+#endif
+    dequantize_tensor(x + i, zp, scale, y + i, len);
+  });
+}
+
 void check_block_size(const KernelInit& init) {
   if (init.attr_int("block_size", 0) != 0) init.reject("blocked quantization (block_size) is not supported");
 }
 
 class Quantize : public Kernel {
  public:
-  explicit Quantize(const KernelInit& init) : axis_(init.attr_int("axis", 1)) {
+  explicit Quantize(const KernelInit& init) : axis_(init.attr_int("axis", 1)), isa_(init.isa) {
     check_block_size(init);
     if (init.attr_int("saturate", 1) != 1) init.reject("saturate=0 is not supported");
   }
@@ -58,6 +110,12 @@ class Quantize : public Kernel {
     TensorView& y = ctx.allocate_output(0, out, x.dims);
     const float* px = x.as<float>();
     const float* ps = scale.as<float>();
+    if (ch.count == 1) {
+      float z = zp ? static_cast<float>(out == DataType::kUint8 ? zp->as<uint8_t>()[0] : zp->as<int8_t>()[0]) : 0.0f;
+      if (out == DataType::kUint8) quantize_per_tensor(ctx, px, ps[0], z, y.as<uint8_t>(), x.numel(), isa_);
+      else quantize_per_tensor(ctx, px, ps[0], z, y.as<int8_t>(), x.numel(), isa_);
+      return;
+    }
     if (out == DataType::kUint8) run<uint8_t>(ctx, px, ps, zp ? zp->as<uint8_t>() : nullptr, ch, y.as<uint8_t>(), x.numel());
     else run<int8_t>(ctx, px, ps, zp->as<int8_t>(), ch, y.as<int8_t>(), x.numel());
   }
@@ -77,6 +135,7 @@ class Quantize : public Kernel {
     });
   }
   int64_t axis_;
+  Isa isa_;
 };
 
 // Where the scale of each element of x is: per tensor, per axis, or per block
@@ -132,7 +191,7 @@ bool dequantizable(DataType t) {
 class Dequantize : public Kernel {
  public:
   explicit Dequantize(const KernelInit& init)
-      : axis_(init.attr_int("axis", 1)), block_(init.attr_int("block_size", 0)) {
+      : axis_(init.attr_int("axis", 1)), block_(init.attr_int("block_size", 0)), isa_(init.isa) {
     if (block_ != 0 && init.opset < 21) init.reject("block_size needs opset 21");
     if (block_ < 0) init.reject("block_size must be positive");
   }
@@ -158,6 +217,11 @@ class Dequantize : public Kernel {
     for (size_t k = 0; k < s.size(); ++k)
       s[k] = scale.dtype == DataType::kFloat ? scale.as<float>()[k] : half_to_float(scale.as<uint16_t>()[k]);
     int64_t n = x.numel();
+    if (si.count == 1 && si.block == 0 && y.dtype == DataType::kFloat) {
+      int32_t z = zp ? static_cast<int32_t>(load_integer(*zp, 0)) : 0;
+      if (x.dtype == DataType::kUint8) return dequantize_per_tensor(ctx, x.as<uint8_t>(), z, s[0], y.as<float>(), n, isa_);
+      if (x.dtype == DataType::kInt8) return dequantize_per_tensor(ctx, x.as<int8_t>(), z, s[0], y.as<float>(), n, isa_);
+    }
     ctx.parallel_for((n + 16383) / 16384, [&](int64_t b, int64_t e) {
       for (int64_t i = b * 16384, end = std::min(n, e * 16384); i < end; ++i) {
         int64_t c = si.of(i);
@@ -170,6 +234,7 @@ class Dequantize : public Kernel {
 
  private:
   int64_t axis_, block_;
+  Isa isa_;
 };
 
 }  // namespace

@@ -1,0 +1,33 @@
+// The quantized Add: what the session runs for a QDQ group
+//   a_q -> DequantizeLinear, b_q -> DequantizeLinear -> Add [-> Relu | Clip] -> QuantizeLinear -> y_q
+// (the residual connections of int8 CNNs) as one pass over the 8-bit tensors
+// instead of five over float ones. Each element is computed with the literal
+// nodes' float formulas in their order, (a - za) * sa + (b - zb) * sb, the
+// activation, then QuantizeLinear's rounding, so it gives the oracle's bits
+// exactly (the file is compiled with -ffp-contract=off; no FMA fuses the two
+// products). Both inputs have one shape (no broadcasting).
+#pragma once
+
+#include <limits>
+#include <memory>
+
+#include "lib/runtime/kernel.h"
+
+namespace pare::rt::kernels {
+
+struct QTensorParams {
+  DataType type = DataType::kUint8;
+  float scale = 1;
+  int32_t zero_point = 0;
+};
+
+struct QAddSpec {
+  QTensorParams a, b, y;
+  // A Relu (0, +inf) or Clip (its bounds) between the Add and the QuantizeLinear.
+  float act_lo = -std::numeric_limits<float>::infinity(), act_hi = std::numeric_limits<float>::infinity();
+};
+
+// Its two inputs are a_q and b_q, its output y_q.
+std::unique_ptr<Kernel> make_qadd(const KernelInit& init, const QAddSpec& spec);
+
+}  // namespace pare::rt::kernels

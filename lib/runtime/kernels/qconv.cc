@@ -1,0 +1,451 @@
+#include "lib/runtime/kernels/qconv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "lib/runtime/epilogue_simd.h"
+#include "lib/runtime/kernels/conv_geometry.h"
+#include "lib/runtime/kernels/qgemm.h"
+
+namespace pare::rt::kernels {
+namespace {
+
+// Depthwise sums are computed in float on integer values: exact while every
+// partial sum stays below 2^24, which kh*kw <= 256 taps of |x - zp| <= 255 and
+// |w| <= 128 guarantee (256 * 255 * 128 < 2^24). Larger kernels take the GEMM.
+constexpr int64_t kMaxDepthwiseTaps = 256;
+// The most pixels per block of the dense path (the im2col row buffers' size).
+constexpr int64_t kMaxBlock = 1024;
+
+int32_t type_min(DataType t) { return t == DataType::kUint8 ? 0 : -128; }
+int32_t type_max(DataType t) { return t == DataType::kUint8 ? 255 : 127; }
+
+// QuantizeLinear of one float, as its kernel computes it (quant.cc).
+int32_t quantize(float v, float scale, int32_t zero_point, DataType t) {
+  float q = std::nearbyint(v / scale) + static_cast<float>(zero_point);
+  return static_cast<int32_t>(std::clamp(q, static_cast<float>(type_min(t)), static_cast<float>(type_max(t))));
+}
+
+int64_t weight_taps(const QConvSpec& s) { return s.weight.numel() / std::max<int64_t>(s.weight.dims()[0], 1); }
+
+// The requantization of every output channel (qgemm.h).
+Requant requant_of(const QConvSpec& s) {
+  int64_t m = s.weight.dims()[0];
+  Requant rq;
+  rq.zero_point = s.y_zero_point;
+  rq.lo = type_min(s.y_type);
+  rq.hi = type_max(s.y_type);
+  // Q is monotone, so Q(clip(y, a, b)) = clamp(Q(y), Q(a), Q(b)): the folded
+  // activation is a narrower clamp.
+  if (s.act_lo > -std::numeric_limits<float>::infinity())
+    rq.lo = std::max(rq.lo, quantize(s.act_lo, s.y_scale, s.y_zero_point, s.y_type));
+  if (s.act_hi < std::numeric_limits<float>::infinity())
+    rq.hi = std::min(rq.hi, quantize(s.act_hi, s.y_scale, s.y_zero_point, s.y_type));
+  rq.hi = std::max(rq.hi, rq.lo);
+  for (int64_t c = 0; c < m; ++c) {
+    float sxw = s.x_scale * s.w_scale[s.w_scale.size() == 1 ? 0 : c];
+    rq.scale.push_back(sxw / s.y_scale);
+    rq.offset.push_back(s.bias.empty() ? 0.0f : s.bias[c] / s.y_scale);
+  }
+  return rq;
+}
+
+#define PARE_ALWAYS_INLINE __attribute__((always_inline)) inline
+
+// ---------- im2col in B's panels ----------
+// Each helper below is one body compiled twice: as baseline code and, inside a
+// PARE_TARGET_AVX2 wrapper, vectorised with AVX2. Integer values (and the
+// depthwise float sums, exact) make both give the same bits.
+
+// The input rows a block of output pixels reads, as (x - zero point) in int16
+// with the padding written out as zeros: channel c's row y, column X at
+// data[(c * rows + y) * width + X] is x[c][oy0 * sh - pt + y][X - pl]. Each
+// input element is converted once per block, not once per kernel tap, and the
+// im2col rows are then plain copies (no bounds checks).
+struct BlockPlanes {
+  int16_t* data;
+  int64_t oy0, rows, width;
+};
+
+// The planes' sizes for blocks of up to `cols` pixels.
+inline void plane_extent(const Geometry& g, int64_t cols, int64_t& rows, int64_t& width) {
+  int64_t out_rows = std::min(g.oh, cols / g.ow + 2);
+  rows = (out_rows - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+  width = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+}
+
+template <typename T>
+PARE_ALWAYS_INLINE BlockPlanes fill_planes(const Geometry& g, int64_t channels, const T* x, int32_t zp, int64_t p0,
+                                           int64_t p1, int16_t* data) {
+  BlockPlanes b{data, p0 / g.ow, 0, 0};
+  int64_t oy1 = (p1 - 1) / g.ow;
+  b.rows = (oy1 - b.oy0) * g.sh + (g.kh - 1) * g.dh + 1;
+  b.width = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+  int64_t lo = std::min(b.width, g.pl), hi = std::clamp(g.w + g.pl, lo, b.width);
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t y = 0; y < b.rows; ++y) {
+      int16_t* row = data + (c * b.rows + y) * b.width;
+      int64_t iy = b.oy0 * g.sh - g.pt + y;
+      if (iy < 0 || iy >= g.h) {
+        for (int64_t X = 0; X < b.width; ++X) row[X] = 0;
+        continue;
+      }
+      const T* xr = x + (c * g.h + iy) * g.w - g.pl;
+      for (int64_t X = 0; X < lo; ++X) row[X] = 0;
+      for (int64_t X = lo; X < hi; ++X) row[X] = static_cast<int16_t>(xr[X] - zp);
+      for (int64_t X = hi; X < b.width; ++X) row[X] = 0;
+    }
+  return b;
+}
+
+// Row r of the im2col matrix over output pixels [p0, p1), from the block's
+// planes, zero-padded past p1 up to `padded`.
+PARE_ALWAYS_INLINE void im2col_row(const Geometry& g, const BlockPlanes& b, int64_t r, int64_t p0, int64_t p1,
+                                   int64_t padded, int16_t* dst) {
+  int64_t c = r / (g.kh * g.kw), ki = (r / g.kw) % g.kh, kj = r % g.kw;
+  for (int64_t p = p0; p < p1;) {
+    int64_t oy = p / g.ow, ox0 = p % g.ow, ox1 = std::min(g.ow, ox0 + (p1 - p));
+    const int16_t* src = b.data + (c * b.rows + (oy - b.oy0) * g.sh + ki * g.dh) * b.width + kj * g.dw;
+    int16_t* out = dst + (p - p0) - ox0;  // out[ox] is output column ox of this row
+    if (g.sw == 1)
+      for (int64_t ox = ox0; ox < ox1; ++ox) out[ox] = src[ox];
+    else
+      for (int64_t ox = ox0; ox < ox1; ++ox) out[ox] = src[ox * g.sw];
+    p += ox1 - ox0;
+  }
+  for (int64_t q = p1 - p0; q < padded; ++q) dst[q] = 0;
+}
+
+// Two rows of B, `even` and `odd`, interleaved into the panels at pair row i.
+PARE_ALWAYS_INLINE void interleave(const int16_t* even, const int16_t* odd, int64_t padded, int64_t kp, int64_t i,
+                                   int16_t* out) {
+  for (int64_t q = 0; q < padded; q += kQTileCols) {
+    int16_t* dst = out + q * kp + i * kQTileCols;
+    for (int64_t j = 0; j < kQTileCols; ++j) {
+      dst[2 * j] = even[q + j];
+      dst[2 * j + 1] = odd[q + j];
+    }
+  }
+}
+
+// A 1x1 convolution: its im2col rows are x's channels.
+inline bool pointwise(const Geometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w;
+}
+
+// Rows i and i + 1 (zeros past the last row) of the im2col matrix of
+// `channels` channels over pixels [p0, p1), zero-padded to `padded` columns.
+// A 1x1 convolution's rows are x's channels.
+template <typename T>
+PARE_ALWAYS_INLINE void im2col_pair(const Geometry& g, int64_t rows, const T* x, int32_t zp, const BlockPlanes* planes,
+                                    int64_t i, int64_t p0, int64_t p1, int64_t padded, int16_t* even, int16_t* odd) {
+  int64_t width = p1 - p0;
+  if (!planes) {  // a 1x1 convolution
+    const T* a = x + i * g.h * g.w + p0;
+    for (int64_t q = 0; q < width; ++q) even[q] = static_cast<int16_t>(a[q] - zp);
+    if (i + 1 < rows) {
+      const T* b = a + g.h * g.w;
+      for (int64_t q = 0; q < width; ++q) odd[q] = static_cast<int16_t>(b[q] - zp);
+    } else {
+      for (int64_t q = 0; q < width; ++q) odd[q] = 0;
+    }
+    for (int64_t q = width; q < padded; ++q) even[q] = odd[q] = 0;
+    return;
+  }
+  im2col_row(g, *planes, i, p0, p1, padded, even);
+  if (i + 1 < rows) im2col_row(g, *planes, i + 1, p0, p1, padded, odd);
+  else for (int64_t q = 0; q < padded; ++q) odd[q] = 0;
+}
+
+// Columns [p0, p1) of the im2col matrix in B's panels (qgemm.h), two rows at a time.
+template <typename T>
+void im2col_portable(const Geometry& g, int64_t channels, const T* x, int32_t zp, int64_t p0, int64_t p1,
+                     int16_t* plane_data, int16_t* out) {
+  int64_t rows = channels * g.kh * g.kw, kp = (rows + 1) / 2 * 2;
+  int64_t padded = (p1 - p0 + kQTileCols - 1) / kQTileCols * kQTileCols;
+  int16_t even[kMaxBlock], odd[kMaxBlock];
+  BlockPlanes b{};
+  if (!pointwise(g)) b = fill_planes(g, channels, x, zp, p0, p1, plane_data);
+  for (int64_t i = 0; i < kp; i += 2) {
+    im2col_pair(g, rows, x, zp, pointwise(g) ? nullptr : &b, i, p0, p1, padded, even, odd);
+    interleave(even, odd, padded, kp, i, out);
+  }
+}
+#if PARE_HAVE_AVX2_KERNELS
+// The interleave with unpacks: 16 pairs of int16 in two stores.
+PARE_AVX2_INLINE void interleave_avx2(const int16_t* even, const int16_t* odd, int64_t padded, int64_t kp, int64_t i,
+                                      int16_t* out) {
+  for (int64_t q = 0; q < padded; q += kQTileCols) {
+    __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(even + q));
+    __m256i o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(odd + q));
+    __m256i lo = _mm256_unpacklo_epi16(e, o), hi = _mm256_unpackhi_epi16(e, o);  // pairs 0-3, 8-11 | 4-7, 12-15
+    auto* dst = reinterpret_cast<__m256i*>(out + q * kp + i * kQTileCols);
+    _mm256_storeu_si256(dst, _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256(dst + 1, _mm256_permute2x128_si256(lo, hi, 0x31));
+  }
+}
+template <typename T>
+PARE_TARGET_AVX2 void im2col_avx2(const Geometry& g, int64_t channels, const T* x, int32_t zp, int64_t p0, int64_t p1,
+                                  int16_t* plane_data, int16_t* out) {
+  int64_t rows = channels * g.kh * g.kw, kp = (rows + 1) / 2 * 2;
+  int64_t padded = (p1 - p0 + kQTileCols - 1) / kQTileCols * kQTileCols;
+  int16_t even[kMaxBlock], odd[kMaxBlock];
+  BlockPlanes b{};
+  if (!pointwise(g)) b = fill_planes(g, channels, x, zp, p0, p1, plane_data);
+  for (int64_t i = 0; i < kp; i += 2) {
+    im2col_pair(g, rows, x, zp, pointwise(g) ? nullptr : &b, i, p0, p1, padded, even, odd);
+    interleave_avx2(even, odd, padded, kp, i, out);
+  }
+}
+#endif
+
+void im2col(const Geometry& g, int64_t channels, const uint8_t* x, bool is_signed, int32_t zp, int64_t p0, int64_t p1,
+            int16_t* planes, int16_t* out, Isa isa) {
+  const auto* xs = reinterpret_cast<const int8_t*>(x);
+#if PARE_HAVE_AVX2_KERNELS
+  if (isa == Isa::kAvx2Fma) {
+    if (is_signed) im2col_avx2(g, channels, xs, zp, p0, p1, planes, out);
+    else im2col_avx2(g, channels, x, zp, p0, p1, planes, out);
+    return;
+  }
+#endif
+  if (is_signed) im2col_portable(g, channels, xs, zp, p0, p1, planes, out);
+  else im2col_portable(g, channels, x, zp, p0, p1, planes, out);
+}
+
+// ---------- depthwise rows ----------
+
+// One output row of a depthwise channel: exact integer sums in float, whatever
+// the order. K and S fixed for the common kernels (3x3 and 5x5, stride 1 and 2,
+// no dilation): the tap loops unroll and the compiler vectorises over outputs.
+template <int K, int S>
+PARE_ALWAYS_INLINE void depthwise_row_fixed(const Geometry& g, const float* top, int64_t pw, const float* w,
+                                            int32_t* acc_int) {
+  for (int64_t ox = 0; ox < g.ow; ++ox) {
+    float a = 0;
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j) a += w[i * K + j] * top[i * pw + ox * S + j];
+    acc_int[ox] = static_cast<int32_t>(a);
+  }
+}
+
+PARE_ALWAYS_INLINE void depthwise_row_body(const Geometry& g, const float* top, int64_t pw, const float* w, float* acc,
+                                           int32_t* acc_int) {
+  if (g.dh == 1 && g.dw == 1 && g.kh == g.kw && g.sh == g.sw) {
+    if (g.kw == 3 && g.sw == 1) return depthwise_row_fixed<3, 1>(g, top, pw, w, acc_int);
+    if (g.kw == 3 && g.sw == 2) return depthwise_row_fixed<3, 2>(g, top, pw, w, acc_int);
+    if (g.kw == 5 && g.sw == 1) return depthwise_row_fixed<5, 1>(g, top, pw, w, acc_int);
+    if (g.kw == 5 && g.sw == 2) return depthwise_row_fixed<5, 2>(g, top, pw, w, acc_int);
+  }
+  for (int64_t ox = 0; ox < g.ow; ++ox) acc[ox] = 0.0f;
+  for (int64_t i = 0; i < g.kh; ++i)
+    for (int64_t j = 0; j < g.kw; ++j) {
+      float wv = w[i * g.kw + j];
+      const float* src = top + i * g.dh * pw + j * g.dw;
+      for (int64_t ox = 0; ox < g.ow; ++ox) acc[ox] += wv * src[ox * g.sw];
+    }
+  for (int64_t ox = 0; ox < g.ow; ++ox) acc_int[ox] = static_cast<int32_t>(acc[ox]);
+}
+
+void depthwise_row_portable(const Geometry& g, const float* top, int64_t pw, const float* w, float* acc, int32_t* acc_int) {
+  depthwise_row_body(g, top, pw, w, acc, acc_int);
+}
+#if PARE_HAVE_AVX2_KERNELS
+PARE_TARGET_AVX2 void depthwise_row_avx2(const Geometry& g, const float* top, int64_t pw, const float* w, float* acc,
+                                         int32_t* acc_int) {
+  depthwise_row_body(g, top, pw, w, acc, acc_int);
+}
+#endif
+
+void depthwise_row(const Geometry& g, const float* top, int64_t pw, const float* w, float* acc, int32_t* acc_int,
+                   Isa isa) {
+#if PARE_HAVE_AVX2_KERNELS
+  if (isa == Isa::kAvx2Fma) return depthwise_row_avx2(g, top, pw, w, acc, acc_int);
+#endif
+  depthwise_row_portable(g, top, pw, w, acc, acc_int);
+}
+
+class QConv : public Kernel {
+ public:
+  QConv(const KernelInit& init, const QConvSpec& spec)
+      : a_(init, false), spec_(spec), rq_(requant_of(spec)), isa_(init.isa) {
+    const auto& d = spec.weight.dims();
+    int64_t m = d[0], k = weight_taps(spec);
+    depthwise_ = d[1] == 1 && a_.group == m && d[2] * d[3] <= kMaxDepthwiseTaps;
+    const int8_t* w = spec.weight.span<int8_t>().data();
+    if (depthwise_) {
+      wf_.assign(w, w + spec.weight.numel());  // int8 values as floats (exact)
+    } else if (m % a_.group == 0) {
+      int64_t mg = m / a_.group;
+      for (int64_t grp = 0; grp < a_.group; ++grp) packed_.push_back(pack_qa(w + grp * mg * k, mg, k, k));
+    } else {
+      init.reject("output channels are not a multiple of group");
+    }
+  }
+
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    if (x.dtype != spec_.x_type) compute_error(ctx, "the quantized input's type differs from its zero point's");
+    if (x.rank() != 4) compute_error(ctx, "the integer Conv is 2-D");
+    Geometry g = conv_geometry(ctx, a_, x.dims, spec_.weight.dims());
+    const QConvSpec& s = spec_;
+    bool padded = s.pad_top || s.pad_bottom || s.pad_left || s.pad_right;
+    int64_t ph = g.oh + s.pad_top + s.pad_bottom, pw = g.ow + s.pad_left + s.pad_right;
+    TensorView& y = ctx.allocate_output(0, s.y_type, {g.n, g.m, ph, pw});
+    // With a folded Pad, each image is computed into scratch, then copied inside its border.
+    auto* unpadded = padded ? static_cast<uint8_t*>(ctx.scratch(static_cast<size_t>(g.m * g.oh * g.ow))) : nullptr;
+    for (int64_t n = 0; n < g.n; ++n) {
+      const uint8_t* xn = static_cast<const uint8_t*>(x.data) + n * g.c * g.h * g.w;
+      uint8_t* yn = static_cast<uint8_t*>(y.data) + n * g.m * ph * pw;
+      uint8_t* out = padded ? unpadded : yn;
+      if (depthwise_) {
+        depthwise(ctx, g, xn, out);
+      } else {
+        int64_t cg = g.c / a_.group, mg = g.m / a_.group;
+        for (int64_t grp = 0; grp < a_.group; ++grp)
+          dense(ctx, g, packed_[grp], xn + grp * cg * g.h * g.w, grp * mg, out + grp * mg * g.oh * g.ow);
+      }
+      if (padded) add_border(g, unpadded, ph, pw, yn);
+    }
+  }
+
+ private:
+  // Pixels per block: about 96 KB of int16 im2col columns (as the float Conv's
+  // 192 KB of floats), so a block stays in L2 while every weight panel passes over it.
+  static int64_t block_columns(int64_t kp) {
+    return std::clamp<int64_t>(49152 / std::max<int64_t>(kp, 1) / kQTileCols * kQTileCols, 64, kMaxBlock);
+  }
+
+  // One group of one image: work units are (pixel block, range of weight
+  // panels), a contiguous run of them per task, each task with its own buffer.
+  // Integer sums are exact, so any split gives the same bits.
+  void dense(const KernelContext& ctx, const Geometry& g, const PackedQA& w, const uint8_t* x, int64_t row0,
+             uint8_t* y) const {
+    int64_t spatial = g.oh * g.ow, kp = w.kp, panels = w.panels();
+    int64_t cols = block_columns(kp), blocks = (spatial + cols - 1) / cols, threads = ctx.threads();
+    int64_t chunks = blocks >= 2 * threads ? 1 : std::min(panels, (2 * threads + blocks - 1) / blocks);
+    int64_t units = blocks * chunks, tasks = std::min(threads, units);
+    int64_t channels = w.k / (g.kh * g.kw), plane_rows = 0, plane_width = 0;
+    if (!pointwise(g)) plane_extent(g, cols, plane_rows, plane_width);
+    int64_t per_task = kp * cols + channels * plane_rows * plane_width;
+    auto* buffers = static_cast<int16_t*>(const_cast<KernelContext&>(ctx).scratch(sizeof(int16_t) * tasks * per_task));
+    ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        int16_t* buffer = buffers + t * per_task;
+        int64_t packed_block = -1;
+        for (int64_t u = t * units / tasks; u < (t + 1) * units / tasks; ++u) {
+          int64_t block = u / chunks, chunk = u % chunks;
+          int64_t p0 = block * cols, p1 = std::min(spatial, p0 + cols);
+          if (packed_block != block) {
+            im2col(g, channels, x, spec_.x_type == DataType::kInt8, spec_.x_zero_point, p0, p1, buffer + kp * cols,
+                   buffer, isa_);
+          }
+          packed_block = block;
+          qgemm_panels(w, chunk * panels / chunks, (chunk + 1) * panels / chunks, buffer, p1 - p0, rq_, row0, y + p0,
+                       spatial, isa_);
+        }
+      }
+    });
+  }
+
+  void add_border(const Geometry& g, const uint8_t* in, int64_t ph, int64_t pw, uint8_t* out) const {
+    auto zp = static_cast<uint8_t>(spec_.y_zero_point);  // an int8 zero point as its byte
+    for (int64_t c = 0; c < g.m; ++c) {
+      uint8_t* plane = out + c * ph * pw;
+      std::memset(plane, zp, static_cast<size_t>(spec_.pad_top * pw));
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        uint8_t* row = plane + (oy + spec_.pad_top) * pw;
+        std::memset(row, zp, static_cast<size_t>(spec_.pad_left));
+        std::memcpy(row + spec_.pad_left, in + (c * g.oh + oy) * g.ow, static_cast<size_t>(g.ow));
+        std::memset(row + spec_.pad_left + g.ow, zp, static_cast<size_t>(spec_.pad_right));
+      }
+      std::memset(plane + (spec_.pad_top + g.oh) * pw, zp, static_cast<size_t>(spec_.pad_bottom * pw));
+    }
+  }
+
+  // Depthwise: per channel, (x - zero point) as floats in a plane that holds
+  // the padding as zeros, then per output row each tap adds a scaled row of the
+  // plane (exact: see kMaxDepthwiseTaps), then the row is requantized.
+  void depthwise(const KernelContext& ctx, const Geometry& g, const uint8_t* x, uint8_t* y) const {
+    int64_t ph = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1, pw = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+    int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = ph * pw + 2 * g.ow;
+    auto* buffers = static_cast<float*>(const_cast<KernelContext&>(ctx).scratch(sizeof(float) * tasks * per_task));
+    ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        float* plane = buffers + t * per_task;
+        float* acc = plane + ph * pw;
+        auto* acc_int = reinterpret_cast<int32_t*>(acc + g.ow);
+        for (int64_t c = t * g.c / tasks; c < (t + 1) * g.c / tasks; ++c) {
+          const uint8_t* xc = x + c * g.h * g.w;
+          if (spec_.x_type == DataType::kUint8) fill_plane(g, xc, ph, pw, plane);
+          else fill_plane(g, reinterpret_cast<const int8_t*>(xc), ph, pw, plane);
+          const float* wc = wf_.data() + c * g.kh * g.kw;
+          for (int64_t oy = 0; oy < g.oh; ++oy) {
+            depthwise_row(g, plane + oy * g.sh * pw, pw, wc, acc, acc_int, isa_);
+            requantize_row(acc_int, g.ow, rq_, c, y + (c * g.oh + oy) * g.ow, isa_);
+          }
+        }
+      }
+    });
+  }
+
+  template <typename T>
+  void fill_plane(const Geometry& g, const T* xc, int64_t ph, int64_t pw, float* plane) const {
+    float zp = static_cast<float>(spec_.x_zero_point);
+    for (int64_t py = 0; py < ph; ++py) {
+      float* row = plane + py * pw;
+      int64_t iy = py - g.pt;
+      if (iy < 0 || iy >= g.h) {
+        std::fill(row, row + pw, 0.0f);
+        continue;
+      }
+      const T* xr = xc + iy * g.w;
+      int64_t a = std::min(pw, g.pl), b = std::clamp(g.w + g.pl, a, pw);
+      std::fill(row, row + a, 0.0f);
+      for (int64_t px = a; px < b; ++px) row[px] = static_cast<float>(xr[px - g.pl]) - zp;
+      std::fill(row + b, row + pw, 0.0f);
+    }
+  }
+
+  ConvAttrs a_;
+  QConvSpec spec_;
+  Requant rq_;
+  Isa isa_;
+  bool depthwise_ = false;
+  std::vector<float> wf_;         // depthwise weights [C, kh, kw]
+  std::vector<PackedQA> packed_;  // per group, dense and grouped
+};
+
+}  // namespace
+
+std::string qconv_refusal(const QConvSpec& s) {
+  const auto& d = s.weight.dims();
+  if (s.weight.dtype() != DataType::kInt8 || d.size() != 4) return "the weights are not 2-D int8";
+  int64_t m = d[0], k = weight_taps(s);
+  if (m < 1 || k < 1) return "empty weights";
+  if (s.w_scale.size() != 1 && static_cast<int64_t>(s.w_scale.size()) != m) return "not one weight scale per channel";
+  if (!s.bias.empty() && static_cast<int64_t>(s.bias.size()) != m) return "not one bias per channel";
+  for (DataType t : {s.x_type, s.y_type})
+    if (t != DataType::kUint8 && t != DataType::kInt8) return "not 8-bit activations";
+  if (!(s.x_scale > 0) || !(s.y_scale > 0) || !std::isfinite(s.x_scale) || !std::isfinite(s.y_scale))
+    return "a scale is not positive";
+  for (float w : s.w_scale)
+    if (!(w > 0) || !std::isfinite(w)) return "a weight scale is not positive";
+  // |x - zp| <= 255, |w| <= 128: the sum of k products and the bias must fit int32.
+  double bound = static_cast<double>(k) * 255 * 128;
+  if (bound > 1 << 30) return "the sums could overflow int32";
+  for (int64_t p : {s.pad_top, s.pad_bottom, s.pad_left, s.pad_right})
+    if (p < 0 || p > (1 << 20)) return "a folded Pad is negative or huge";
+  for (float b : s.bias)
+    if (!std::isfinite(b)) return "a bias is not finite";
+  return "";
+}
+
+std::unique_ptr<Kernel> make_qconv(const KernelInit& init, const QConvSpec& spec) {
+  std::string why = qconv_refusal(spec);
+  if (!why.empty()) init.reject("integer Conv: " + why);
+  return std::make_unique<QConv>(init, spec);
+}
+
+}  // namespace pare::rt::kernels

@@ -1,0 +1,78 @@
+// The integer GEMM under the int8 Conv (qconv.cc): C[M, N] = requantize(A[M, K] x B[K, N]),
+// A the int8 weights (packed once when the kernel is built), B the input's
+// (or its im2col's) uint8/int8 values minus their zero point, so that padding
+// is 0 and no zero-point correction is needed. Sums are exact int32.
+//
+// Arithmetic: both operands are widened to int16 and multiplied in pairs along
+// K (AVX2 vpmaddwd: 16 products summed pairwise into 8 int32 per instruction).
+// The u8 x s8 form (vpmaddubsw) would do twice the products per instruction but
+// saturates its int16 pair sums (255 * 127 * 2 > 32767) with the full-range
+// weights pare's quantizer writes; the int16 form is exact for any input, so
+// every path (AVX2, portable, any blocking, any thread count) gives the same bits.
+//
+// Layout: A in panels of kQPanelRows rows; per pair of K rows, the panel holds
+// each row's two weights side by side (one int32 a row, which the tile
+// broadcasts). B in panels of kQTileCols columns; per pair of K rows, each
+// column's two values side by side. K is padded to even with zeros.
+//
+// Requantization: y = saturate(round_half_even(float(acc) * scale[r] +
+// offset[r]) + zero_point), clamped to [lo, hi] (the output type's range,
+// narrowed by a Relu or Clip folded into the Conv), with scale = x_scale *
+// w_scale / y_scale and offset = bias / y_scale: the float bias as the literal
+// nodes add it. (ONNX Runtime rounds the bias to int32 at the sums' scale
+// instead, which overflows where a channel's weights are all near zero, as in
+// PP-OCRv4 det and M-LSD.) The files are compiled with -ffp-contract=off, so
+// the multiply and the add round separately in every path.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "lib/runtime/isa.h"
+
+namespace pare::rt::kernels {
+
+inline constexpr int64_t kQPanelRows = 6;   // rows of A (output channels) per tile
+inline constexpr int64_t kQTileCols = 16;   // columns of B (pixels) per tile
+
+// Per output channel: what the int32 sum becomes.
+struct Requant {
+  std::vector<float> scale;   // x_scale * w_scale / y_scale
+  std::vector<float> offset;  // bias / y_scale
+  int32_t zero_point = 0, lo = 0, hi = 255;
+  // The quantized value of an exact sum `acc` of channel r (the reference formula).
+  int32_t apply(int32_t acc, int64_t r) const;
+};
+
+// A [m, k] int8 (row stride lda) in panels; rows past m and the K pad are zero.
+struct PackedQA {
+  int64_t m = 0, k = 0, kp = 0;  // kp: k rounded up to even
+  std::vector<int16_t> data;
+  int64_t panels() const { return (m + kQPanelRows - 1) / kQPanelRows; }
+  const int16_t* panel(int64_t p) const { return data.data() + p * kQPanelRows * kp; }
+};
+PackedQA pack_qa(const int8_t* a, int64_t m, int64_t k, int64_t lda);
+
+// The int16 elements of B's panels for `n` columns over `kp` rows (n rounded up to kQTileCols).
+inline int64_t qb_panel_elements(int64_t kp, int64_t n) { return (n + kQTileCols - 1) / kQTileCols * kQTileCols * kp; }
+// B [k, n] (row stride ldb, values already minus the zero point) into panels.
+void pack_qb(const int16_t* b, int64_t ldb, int64_t k, int64_t n, int16_t* out);
+// Index of element (row i, column j) of B in its panels.
+inline int64_t qb_index(int64_t kp, int64_t i, int64_t j) {
+  return (j / kQTileCols) * kQTileCols * kp + (i / 2) * 2 * kQTileCols + (j % kQTileCols) * 2 + i % 2;
+}
+
+// Rows [panel0 * kQPanelRows, min(m, panel1 * kQPanelRows)) and columns [0, n) of
+// C: c[r * ldc + j] = rq(sum_k A[r, k] * B[k, j], row0 + r), stored as the
+// output's bytes (int8 values as their two's complement). `b` holds B's panels.
+void qgemm_panels(const PackedQA& a, int64_t panel0, int64_t panel1, const int16_t* b, int64_t n, const Requant& rq,
+                  int64_t row0, uint8_t* c, int64_t ldc, Isa isa);
+
+// out[j] = rq.apply(acc[j], r) for j in [0, n): the depthwise rows' requantization.
+void requantize_row(const int32_t* acc, int64_t n, const Requant& rq, int64_t r, uint8_t* out, Isa isa);
+
+// The plain triple loop the tests compare against: A int8 [m, k], B int16 [k, n].
+void qgemm_reference(const int8_t* a, int64_t m, int64_t k, const int16_t* b, int64_t n, const Requant& rq,
+                     int64_t row0, uint8_t* c, int64_t ldc);
+
+}  // namespace pare::rt::kernels

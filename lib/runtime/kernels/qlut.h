@@ -1,0 +1,28 @@
+// The quantized activation: what the session runs for a QDQ group
+//   x_q -> DequantizeLinear -> activation -> QuantizeLinear -> y_q
+// (HardSwish, HardSigmoid, Sigmoid, LeakyRelu, Relu, Clip between two quantized
+// tensors, as in PP-OCR's and MobileNetV3's blocks). Every output depends on
+// one 8-bit input, so the kernel computes the 256 possible results once, at
+// compile time, with the literal nodes' scalar formulas (epilogue.h), and a run
+// is one table lookup per byte: bit-identical to the nodes.
+#pragma once
+
+#include <memory>
+
+#include "lib/runtime/epilogue.h"
+#include "lib/runtime/kernel.h"
+#include "lib/runtime/kernels/qadd.h"
+
+namespace pare::rt::kernels {
+
+struct QLutSpec {
+  QTensorParams x, y;
+  Epilogue activation;  // its activation only (no round trip)
+};
+
+std::unique_ptr<Kernel> make_qlut(const KernelInit& init, const QLutSpec& spec);
+
+// The table: entry b is y_q's byte for the input byte b.
+std::vector<uint8_t> qlut_table(const QLutSpec& spec);
+
+}  // namespace pare::rt::kernels

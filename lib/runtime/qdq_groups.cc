@@ -1,0 +1,267 @@
+#include "lib/runtime/qdq_groups.h"
+
+#include <cmath>
+#include <limits>
+
+#include "lib/runtime/epilogue.h"
+
+namespace pare::rt {
+namespace {
+
+bool onnx_op(const ir::Node* n, const char* op) {
+  return n && (n->domain.empty() || n->domain == "ai.onnx") && n->op_type == op;
+}
+
+const ir::Tensor* constant_input(const ir::Node& n, size_t i) {
+  const ir::Value* v = i < n.inputs().size() ? n.inputs()[i] : nullptr;
+  return v && v->is_constant() ? &v->constant() : nullptr;
+}
+
+bool has_input(const ir::Node& n, size_t i) { return i < n.inputs().size() && n.inputs()[i]; }
+
+// A per-tensor scale and zero point of a QuantizeLinear or DequantizeLinear:
+// constants, one value each, 8-bit zero point (absent: uint8 0).
+using TensorParams = kernels::QTensorParams;
+std::optional<TensorParams> tensor_params(const ir::Node& n) {
+  const ir::Tensor* s = constant_input(n, 1);
+  if (!s || s->numel() != 1 || s->dtype() != DataType::kFloat) return std::nullopt;
+  if (n.attr_int("block_size", 0) != 0) return std::nullopt;
+  TensorParams p{DataType::kUint8, s->as_float()[0], 0};
+  if (has_input(n, 2)) {
+    const ir::Tensor* z = constant_input(n, 2);
+    if (!z || z->numel() != 1 || (z->dtype() != DataType::kUint8 && z->dtype() != DataType::kInt8)) return std::nullopt;
+    p.zero_point = static_cast<int32_t>(z->as_int64()[0]);
+    p.type = z->dtype();
+  }
+  return p;
+}
+
+// W = DequantizeLinear(int8 constant, scale per output channel or one, zero point 0).
+bool read_weights(const ir::Node& conv, kernels::QConvSpec& spec) {
+  const ir::Node* dq = conv.input(1) ? conv.input(1)->producer() : nullptr;
+  if (!onnx_op(dq, "DequantizeLinear") || dq->attr_int("block_size", 0) != 0) return false;
+  const ir::Tensor *w = constant_input(*dq, 0), *s = constant_input(*dq, 1);
+  if (!w || !s || w->dtype() != DataType::kInt8 || w->rank() != 4 || s->dtype() != DataType::kFloat) return false;
+  if (s->numel() != 1 && (s->rank() != 1 || s->numel() != w->dims()[0])) return false;
+  if (s->numel() != 1 && dq->attr_int("axis", 1) != 0 && dq->attr_int("axis", 1) != -4) return false;
+  if (has_input(*dq, 2)) {
+    const ir::Tensor* z = constant_input(*dq, 2);
+    if (!z || z->dtype() != DataType::kInt8) return false;
+    for (int64_t v : z->as_int64())
+      if (v != 0) return false;
+  }
+  spec.weight = *w;
+  spec.w_scale = s->as_float();
+  return true;
+}
+
+// The bias: absent, a float constant, or DequantizeLinear of an int32 constant
+// (quantize(int8, bias=int32)), computed as that kernel would.
+bool read_bias(const ir::Node& conv, kernels::QConvSpec& spec) {
+  if (!has_input(conv, 2)) return true;
+  int64_t m = spec.weight.dims()[0];
+  if (const ir::Tensor* b = constant_input(conv, 2)) {
+    if (b->dtype() != DataType::kFloat || b->numel() != m) return false;
+    spec.bias = b->as_float();
+    return true;
+  }
+  const ir::Node* dq = conv.input(2)->producer();
+  if (!onnx_op(dq, "DequantizeLinear") || has_input(*dq, 2) || dq->attr_int("block_size", 0) != 0) return false;
+  const ir::Tensor *q = constant_input(*dq, 0), *s = constant_input(*dq, 1);
+  if (!q || !s || q->dtype() != DataType::kInt32 || q->numel() != m || s->dtype() != DataType::kFloat) return false;
+  if (s->numel() != 1 && s->numel() != m) return false;
+  auto qs = q->span<int32_t>();
+  auto ss = s->as_float();
+  for (int64_t c = 0; c < m; ++c) spec.bias.push_back(static_cast<float>(qs[c]) * ss[ss.size() == 1 ? 0 : c]);
+  return true;
+}
+
+// A Pad of constant 0 on the two spatial axes of a 4-D tensor, with constant,
+// non-negative pads (an attribute before opset 11, an input from it on).
+bool read_pad(const ir::Node& pad, int64_t opset, kernels::QConvSpec& spec) {
+  if (pad.attr_string("mode", "constant") != "constant") return false;
+  std::vector<int64_t> pads;
+  if (opset < 11) {
+    pads = pad.attr_ints(opset < 2 ? "paddings" : "pads");
+    if (pad.attr_float("value", 0.0f) != 0.0f) return false;
+  } else {
+    const ir::Tensor* p = constant_input(pad, 1);
+    if (!p || (p->dtype() != DataType::kInt64 && p->dtype() != DataType::kInt32)) return false;
+    pads = p->as_int64();
+    if (has_input(pad, 2)) {
+      const ir::Tensor* v = constant_input(pad, 2);
+      if (!v || v->numel() > 1) return false;
+      for (double d : v->as_double())
+        if (d != 0) return false;
+    }
+    if (has_input(pad, 3)) return false;  // axes
+  }
+  if (pads.size() != 8 || pads[0] || pads[1] || pads[4] || pads[5]) return false;
+  for (int64_t p : pads)
+    if (p < 0) return false;
+  spec.pad_top = pads[2];
+  spec.pad_left = pads[3];
+  spec.pad_bottom = pads[6];
+  spec.pad_right = pads[7];
+  return true;
+}
+
+// [Relu | Clip] [-> Pad] -> QuantizeLinear after `v`, each the only reader of
+// the value before it: appended to g.fused (g.output is the last one's), their
+// parameters returned.
+struct Tail {
+  float act_lo = -std::numeric_limits<float>::infinity(), act_hi = std::numeric_limits<float>::infinity();
+  const ir::Node* pad = nullptr;
+  TensorParams y{};
+};
+std::optional<Tail> match_tail(const ir::Value* v, int64_t opset, bool allow_pad, QdqGroup& g,
+                               const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  Tail t;
+  const ir::Node* next = sole_reader(v);
+  if ((onnx_op(next, "Relu") || onnx_op(next, "Clip")) && next->inputs()[0] == v && next->outputs()[0]) {
+    std::vector<const ir::Tensor*> constants;
+    for (size_t i = 0; i < next->inputs().size(); ++i) constants.push_back(constant_input(*next, i));
+    auto e = epilogue_of(*next, opset, constants);
+    if (!e) return std::nullopt;
+    if (e->kind == Epilogue::Kind::kRelu) {
+      t.act_lo = 0;
+    } else {
+      t.act_lo = e->a;
+      t.act_hi = e->b;
+    }
+    g.fused.push_back(next);
+    v = next->outputs()[0];
+    next = sole_reader(v);
+  }
+  if (allow_pad && onnx_op(next, "Pad") && next->inputs()[0] == v && next->outputs()[0]) {
+    t.pad = next;
+    g.fused.push_back(next);
+    v = next->outputs()[0];
+    next = sole_reader(v);
+  }
+  if (!onnx_op(next, "QuantizeLinear") || next->attr_int("saturate", 1) != 1 || !next->outputs()[0]) return std::nullopt;
+  if (next->inputs()[0] != v) return std::nullopt;
+  auto yp = tensor_params(*next);
+  if (!yp) return std::nullopt;
+  t.y = *yp;
+  g.fused.push_back(next);
+  g.output = next->outputs()[0];
+  return t;
+}
+
+// x_q -> DequantizeLinear with per-tensor constants: x_q and its parameters.
+const ir::Value* quantized_source(const ir::Value* v, TensorParams& p) {
+  const ir::Node* dq = v ? v->producer() : nullptr;
+  if (!onnx_op(dq, "DequantizeLinear") || !dq->input(0) || dq->input(0)->is_constant()) return nullptr;
+  auto params = tensor_params(*dq);
+  const ir::Value* q = dq->input(0);
+  // Without a zero point the type is uint8 only if the graph says nothing else.
+  if (!params || (q->dtype != DataType::kUndefined && q->dtype != params->type)) return nullptr;
+  p = *params;
+  return q;
+}
+
+std::optional<QdqGroup> match_conv(const ir::Node& conv, int64_t opset,
+                                   const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  QdqGroup g;
+  g.op = &conv;
+  kernels::QConvSpec spec;
+  TensorParams xp;
+  const ir::Value* x_q = quantized_source(conv.input(0), xp);
+  if (!x_q) return std::nullopt;
+  g.inputs = {x_q};
+  spec.x_scale = xp.scale;
+  spec.x_zero_point = xp.zero_point;
+  spec.x_type = xp.type;
+  if (!read_weights(conv, spec) || !read_bias(conv, spec)) return std::nullopt;
+  auto tail = match_tail(conv.outputs()[0], opset, true, g, sole_reader);
+  if (!tail || (tail->pad && !read_pad(*tail->pad, opset, spec))) return std::nullopt;
+  spec.act_lo = tail->act_lo;
+  spec.act_hi = tail->act_hi;
+  spec.y_scale = tail->y.scale;
+  spec.y_zero_point = tail->y.zero_point;
+  spec.y_type = tail->y.type;
+  if (!kernels::qconv_refusal(spec).empty()) return std::nullopt;
+  g.spec = std::move(spec);
+  return g;
+}
+
+// Both inputs have the same static shape (known dims or the same symbols), so
+// the Add does not broadcast.
+bool same_static_shape(const ir::Value* a, const ir::Value* b) {
+  if (!a->shape || !b->shape || a->shape->dims.size() != b->shape->dims.size()) return false;
+  for (size_t i = 0; i < a->shape->dims.size(); ++i) {
+    const ir::Dim &x = a->shape->dims[i], &y = b->shape->dims[i];
+    bool same = x.is_known() ? y.is_known() && x.value == y.value : !x.symbol.empty() && x.symbol == y.symbol;
+    if (!same) return false;
+  }
+  return true;
+}
+
+std::optional<QdqGroup> match_add(const ir::Node& add, int64_t opset,
+                                  const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  if (add.inputs().size() != 2 || !add.input(0) || !add.input(1) || !same_static_shape(add.input(0), add.input(1)))
+    return std::nullopt;
+  QdqGroup g;
+  g.op = &add;
+  kernels::QAddSpec spec;
+  TensorParams ap, bp;
+  const ir::Value *a_q = quantized_source(add.input(0), ap), *b_q = quantized_source(add.input(1), bp);
+  if (!a_q || !b_q) return std::nullopt;
+  g.inputs = {a_q, b_q};
+  auto tail = match_tail(add.outputs()[0], opset, false, g, sole_reader);
+  if (!tail) return std::nullopt;
+  spec.a = ap;
+  spec.b = bp;
+  spec.y = tail->y;
+  spec.act_lo = tail->act_lo;
+  spec.act_hi = tail->act_hi;
+  g.spec = spec;
+  return g;
+}
+
+// x_q -> DequantizeLinear -> activation -> QuantizeLinear (the activation the
+// only reader of its input's float value is not required: the DequantizeLinear
+// stays for its other readers).
+std::optional<QdqGroup> match_activation(const ir::Node& act, int64_t opset,
+                                         const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  std::vector<const ir::Tensor*> constants;
+  for (size_t i = 0; i < act.inputs().size(); ++i) constants.push_back(constant_input(act, i));
+  auto e = epilogue_of(act, opset, constants);
+  if (!e) return std::nullopt;
+  QdqGroup g;
+  g.op = &act;
+  kernels::QLutSpec spec;
+  const ir::Value* x_q = quantized_source(act.input(0), spec.x);
+  if (!x_q) return std::nullopt;
+  g.inputs = {x_q};
+  const ir::Node* q = sole_reader(act.outputs()[0]);
+  if (!onnx_op(q, "QuantizeLinear") || q->attr_int("saturate", 1) != 1 || !q->outputs()[0]) return std::nullopt;
+  if (q->inputs()[0] != act.outputs()[0]) return std::nullopt;
+  auto yp = tensor_params(*q);
+  if (!yp) return std::nullopt;
+  spec.y = *yp;
+  spec.activation = *e;
+  g.fused = {q};
+  g.output = q->outputs()[0];
+  g.spec = spec;
+  return g;
+}
+
+}  // namespace
+
+std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
+                                        const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  if (node.outputs().size() != 1 || !node.outputs()[0] || node.inputs().empty() || !node.input(0)) return std::nullopt;
+  if (onnx_op(&node, "Conv")) return match_conv(node, opset, sole_reader);
+  if (onnx_op(&node, "Add")) return match_add(node, opset, sole_reader);
+  return match_activation(node, opset, sole_reader);
+}
+
+std::unique_ptr<Kernel> make_group_kernel(const QdqGroup& group, const KernelInit& init) {
+  if (const auto* conv = std::get_if<kernels::QConvSpec>(&group.spec)) return kernels::make_qconv(init, *conv);
+  if (const auto* add = std::get_if<kernels::QAddSpec>(&group.spec)) return kernels::make_qadd(init, *add);
+  return kernels::make_qlut(init, std::get<kernels::QLutSpec>(group.spec));
+}
+
+}  // namespace pare::rt

@@ -1,0 +1,57 @@
+// QDQ groups: the parts of an int8 model (QDQ form, as pare's quantize(int8,
+// calib=...) writes it, docs/design.md decision 16) that the session runs as
+// one integer kernel instead of node by node in float:
+//
+//   x_q -> DequantizeLinear(scale, zero point: constant scalars)
+//       -> Conv(W = DequantizeLinear(int8 constant, per-channel scale, zero point 0, axis 0),
+//               bias: float constant, or DequantizeLinear of an int32 constant)
+//       [-> Relu | Clip(constant bounds)] [-> Pad(constant 0, spatial)]
+//                                         each the only reader of the value before it
+//       -> QuantizeLinear(constant scalars) -> y_q
+//
+// and the residual Adds:
+//
+//   a_q -> DequantizeLinear, b_q -> DequantizeLinear (constant scalars, one shape)
+//       -> Add [-> Relu | Clip] -> QuantizeLinear -> y_q
+//
+// and the activations between two quantized tensors (a 256-entry table):
+//
+//   x_q -> DequantizeLinear -> HardSwish | HardSigmoid | Sigmoid | LeakyRelu | Relu | Clip
+//       -> QuantizeLinear -> y_q
+//
+// The group's kernel reads the quantized inputs and writes y_q; the float
+// values in between are never computed. The DequantizeLinear of x_q stays a node
+// (other readers may need the float tensor); the session drops it when nothing
+// reads its output any more. Internal to lib/runtime.
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "lib/ir/graph.h"
+#include <memory>
+#include <variant>
+
+#include "lib/runtime/kernels/qadd.h"
+#include "lib/runtime/kernels/qconv.h"
+#include "lib/runtime/kernels/qlut.h"
+
+namespace pare::rt {
+
+struct QdqGroup {
+  const ir::Node* op = nullptr;                  // the Conv, Add or activation
+  std::vector<const ir::Value*> inputs;          // the quantized values its kernel reads
+  std::vector<const ir::Node*> fused;            // activation, Pad, QuantizeLinear: computed by its kernel
+  const ir::Value* output = nullptr;             // y_q, written by it
+  std::variant<kernels::QConvSpec, kernels::QAddSpec, kernels::QLutSpec> spec;
+};
+
+// The group that `node` starts, or nullopt. `sole_reader(v)` is the one node
+// reading v, or nullptr when several do, or a graph output or subgraph does.
+std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
+                                        const std::function<const ir::Node*(const ir::Value*)>& sole_reader);
+
+// The group's kernel, built from `init` (the KernelInit of its Conv or Add).
+std::unique_ptr<Kernel> make_group_kernel(const QdqGroup& group, const KernelInit& init);
+
+}  // namespace pare::rt

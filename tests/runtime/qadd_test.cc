@@ -1,0 +1,92 @@
+// The quantized Add of QDQ groups (kernels/qadd.cc) against its oracle, the
+// literal nodes: DequantizeLinear twice, Add, Relu or Clip, QuantizeLinear.
+// It computes their float formulas in their order, so the bits are the same,
+// with uint8 and int8 tensors, zero points 0 and not, on both paths and threads.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "lib/runtime/session.h"
+#include "tests/support/random.h"
+
+namespace pare::rt {
+namespace {
+
+using ir::DataType;
+
+struct QdqAdd {
+  ir::Model model;
+  std::map<std::string, ir::Tensor> feed;
+
+  QdqAdd(DataType a_type, DataType y_type, float zp, const std::string& act, std::vector<int64_t> dims) {
+    model.opsets = {{"", 13}};
+    ir::Graph& g = *model.graph;
+    auto zero_point = [&](const std::string& name, DataType t, float v) {
+      return t == DataType::kUint8 ? g.add_constant(name, ir::Tensor::scalar<uint8_t>(static_cast<uint8_t>(v)))
+                                   : g.add_constant(name, ir::Tensor::scalar<int8_t>(static_cast<int8_t>(v)));
+    };
+    int64_t n = 1;
+    for (int64_t d : dims) n *= d;
+    std::vector<ir::Value*> dq;
+    for (int i = 0; i < 2; ++i) {
+      std::string name = i ? "b" : "a";
+      ir::Value* x = g.add_value(name);
+      x->dtype = DataType::kFloat;
+      x->shape = ir::Shape::of(dims);
+      g.inputs.push_back(x);
+      feed[name] = ir::Tensor::from<float>(dims, testing::uniform_floats(n, 40 + i, -3, 4));
+      // The second input is uint8 with its own scale and zero point whatever `a_type` is.
+      DataType t = i ? DataType::kUint8 : a_type;
+      ir::Value* s = g.add_constant("s" + name, ir::Tensor::scalar<float>(i ? 0.031f : 0.027f));
+      ir::Value* z = zero_point("z" + name, t, i ? 120.0f : zp);
+      ir::Node* q = g.add_node("QuantizeLinear", {x, s, z}, {name + "_q"});
+      ir::Node* d = g.add_node("DequantizeLinear", {q->output(0), s, z}, {name + "_dq"});
+      d->output(0)->shape = x->shape;
+      dq.push_back(d->output(0));
+    }
+    ir::Value* sum = g.add_node("Add", {dq[0], dq[1]}, {"sum"})->output(0);
+    if (act == "Relu") sum = g.add_node("Relu", {sum}, {"act"})->output(0);
+    if (act == "Clip")
+      sum = g.add_node("Clip", {sum, g.add_constant("lo", ir::Tensor::scalar<float>(-1.0f)),
+                                g.add_constant("hi", ir::Tensor::scalar<float>(2.5f))}, {"act"})->output(0);
+    ir::Value* sy = g.add_constant("sy", ir::Tensor::scalar<float>(0.043f));
+    ir::Node* qy = g.add_node("QuantizeLinear", {sum, sy, zero_point("zy", y_type, zp)}, {"y_q"});
+    g.outputs.push_back(g.add_node("DequantizeLinear", {qy->output(0), sy, qy->input(2)}, {"y"})->output(0));
+  }
+
+  std::vector<double> run(SessionOptions o, bool* integer = nullptr) {
+    Session s(model, o);
+    auto out = s.run_capture(feed, {"y_q"});
+    if (integer) {
+      const auto& nodes = s.last_stats().nodes;
+      *integer = std::none_of(nodes.begin(), nodes.end(), [](const ir::Node* n) { return n->output(0)->name() == "a_dq"; });
+    }
+    return out.at("y_q").as_double();
+  }
+};
+
+TEST(QAdd, GivesTheLiteralNodesBits) {
+  for (Isa isa : runnable_isas())
+    for (DataType a : {DataType::kUint8, DataType::kInt8})
+      for (DataType y : {DataType::kUint8, DataType::kInt8})
+        for (float zp : {0.0f, 9.0f})
+          for (const std::string act : {"", "Relu", "Clip"}) {
+            SCOPED_TRACE(::testing::Message() << isa_name(isa) << " " << ir::name(a) << "->" << ir::name(y) << " zp " << zp
+                                              << " act '" << act << "'");
+            QdqAdd t(a, y, zp, act, {1, 5, 37, 41});  // not a multiple of any vector width
+            SessionOptions literal{1, false}, integer{1, true};
+            literal.isa = integer.isa = isa;
+            bool ran = false;
+            auto want = t.run(literal), got = t.run(integer, &ran);
+            ASSERT_TRUE(ran) << "the quantized Add did not compute the group";
+            ASSERT_EQ(got, want);
+          }
+}
+
+TEST(QAdd, TwoThreadsGiveTheSameBits) {
+  QdqAdd t(DataType::kUint8, DataType::kUint8, 7, "Relu", {2, 16, 64, 33});  // several chunks
+  EXPECT_EQ(t.run(SessionOptions{2, true}), t.run(SessionOptions{1, true}));
+}
+
+}  // namespace
+}  // namespace pare::rt
