@@ -72,10 +72,6 @@ void nll(KernelContext& ctx, const LossAttrs& a, const std::vector<double>& logp
   put(y, 0, sum);
 }
 
-void check_real(const KernelContext& ctx, const TensorView& x) {
-  if (!is_real(x.dtype)) compute_error(ctx, fmt::format("{} inputs are not supported (float, double, float16)", ir::name(x.dtype)));
-}
-
 // log_softmax(scores, axis 1) of scores laid out as [N, C, D].
 std::vector<double> log_softmax(const KernelContext& ctx, const TensorView& x) {
   if (x.rank() < 2) compute_error(ctx, "scores must have at least 2 dims [N, C, ...]");

@@ -12,10 +12,6 @@
 namespace pare::rt::kernels {
 namespace {
 
-void check_real(const KernelContext& ctx, const TensorView& x) {
-  if (!is_real(x.dtype)) compute_error(ctx, fmt::format("{} inputs are not supported (float, double, float16)", ir::name(x.dtype)));
-}
-
 // Hardmax: 1 at the first maximum of each row, 0 elsewhere. Before opset 13 a
 // "row" is everything from `axis` on (the input is seen as 2-D); from 13 on it
 // is the one axis.

@@ -28,6 +28,11 @@ inline bool is_real(DataType t) {
   return t == DataType::kFloat || t == DataType::kDouble || t == DataType::kFloat16;
 }
 
+// Refuses an input that does not hold real numbers (kernels computed in double).
+inline void check_real(const KernelContext& ctx, const TensorView& x) {
+  if (!is_real(x.dtype)) compute_error(ctx, fmt::format("{} inputs are not supported (float, double, float16)", ir::name(x.dtype)));
+}
+
 // Element i as double (int64 beyond 2^53 loses precision: use get_int for indices).
 inline double get(const TensorView& t, int64_t i) {
   switch (t.dtype) {
