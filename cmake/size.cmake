@@ -1,0 +1,31 @@
+# What is built for size rather than speed, shared by the main build and the
+# runtime-alone build (cmake/runtime). docs/runtime.md, "Size", gives the figures.
+#
+# The reference kernels of issue 18's coverage (ops that real models use rarely
+# or on small tensors) and the kernel table are built with -Os. The kernels real
+# models spend their time in (conv and its GEMM tile, gemm, pools, elementwise,
+# resize, normalisation, softmax, shape and tensor ops, reductions, pad, QDQ and
+# the float16 bridge) stay at -O3.
+set(PARE_COLD_KERNELS control create detection indexing linalg loss normalize_extra passthrough quant_linear
+  reference_nd registry resize_general rnn rnn_simple scan signal text training unary_extra unique unpool)
+
+# pare_size_options(TARGET ROOT): -Os on TARGET's cold kernel sources under ROOT.
+function(pare_size_options target root)
+  set(files ${PARE_COLD_KERNELS})
+  list(TRANSFORM files PREPEND ${root}/lib/runtime/kernels/)
+  list(TRANSFORM files APPEND .cc)
+  set_source_files_properties(${files} TARGET_DIRECTORY ${target} PROPERTIES COMPILE_OPTIONS -Os)
+endfunction()
+
+# pare_run_size_options(ROOT SOURCES...): pare-run's own sources (SOURCES) and
+# what its batch mode uses (the batch job, tensor files, images) get a section
+# per function and datum, so --gc-sections keeps only what pare-run calls; all
+# but the image decoder (photos in a gallery, stb) are built with -Os: they
+# read and write files and print, and the time is the model's.
+function(pare_run_size_options root)
+  set(cold ${ARGN} ${root}/jobs/batch.cc ${root}/formats/tensors/pb.cc ${root}/formats/tensors/npy.cc
+    ${root}/formats/tensors/samples.cc ${root}/formats/tensors/labels.cc)
+  set_source_files_properties(${cold} PROPERTIES COMPILE_OPTIONS "-ffunction-sections;-fdata-sections;-Os")
+  set_source_files_properties(${root}/formats/images/images.cc
+    PROPERTIES COMPILE_OPTIONS "-ffunction-sections;-fdata-sections")
+endfunction()
