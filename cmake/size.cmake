@@ -9,12 +9,23 @@
 set(PARE_COLD_KERNELS control create detection indexing linalg loss normalize_extra passthrough quant_linear
   reference_nd registry resize_general rnn rnn_simple scan signal text training unary_extra unique unpool)
 
-# pare_size_options(TARGET ROOT): -Os on TARGET's cold kernel sources under ROOT.
-function(pare_size_options target root)
+# What runs once per model or per step, not per element, is built with -Os
+# too: the base and the IR, the session (compile, scheduling, the arena, the
+# thread pool), the ONNX reader and the C API.
+set(PARE_COLD_SOURCES lib/runtime/session.cc lib/runtime/kernel.cc lib/runtime/inputs.cc lib/runtime/arena.cc
+  lib/runtime/isa.cc lib/runtime/thread_pool.cc formats/onnx/wire.cc formats/onnx/messages.cc
+  formats/onnx/tensor_msg.cc formats/onnx/read.cc formats/onnx/signatures.cc capi/capi.cc)
+
+# pare_size_options(ROOT): -Os on the cold sources under ROOT, for every target
+# of the calling directory.
+function(pare_size_options root)
   set(files ${PARE_COLD_KERNELS})
-  list(TRANSFORM files PREPEND ${root}/lib/runtime/kernels/)
+  list(TRANSFORM files PREPEND lib/runtime/kernels/)
   list(TRANSFORM files APPEND .cc)
-  set_source_files_properties(${files} TARGET_DIRECTORY ${target} PROPERTIES COMPILE_OPTIONS -Os)
+  file(GLOB base_ir RELATIVE ${root} ${root}/lib/base/*.cc ${root}/lib/ir/*.cc)
+  list(APPEND files ${base_ir} ${PARE_COLD_SOURCES})
+  list(TRANSFORM files PREPEND ${root}/)
+  set_source_files_properties(${files} PROPERTIES COMPILE_OPTIONS -Os)
 endfunction()
 
 # pare_run_size_options(ROOT SOURCES...): pare-run's own sources (SOURCES) and
