@@ -3,7 +3,9 @@
 // (signatures_table.inc), so libpare_runtime checks nodes as `pare` does
 // without linking libonnx. Ops without a kernel are not checked here: the
 // session refuses them when it is built.
+#include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 
@@ -22,9 +24,115 @@ struct Row {
   const char* operands;    // "T|1|tensor(float) tensor(double);..." (param, binds, allowed)
 };
 
-const Row kRows[] = {
+// The table as generated: read at compile time only (below).
+constexpr Row kTable[] = {
 #include "formats/onnx/signatures_table.inc"
 };
+constexpr size_t kRowCount = sizeof(kTable) / sizeof(kTable[0]);
+constexpr size_t kFields = 5;  // the strings of a row
+
+// Kept as written, the table's 2,535 string pointers would each be a dynamic
+// relocation (24 bytes) in a position-independent binary, 61 KB of pare-run.
+// It is packed at compile time instead: each distinct string once in one block
+// of characters, and rows of offsets into it, which need no relocation.
+struct PackedRow {
+  uint32_t text[kFields];  // offsets of domain, op, attributes, formal, operands
+  int16_t since, until, min_inputs, max_inputs, min_outputs, max_outputs;
+};
+
+constexpr const char* field(size_t k) {
+  const Row& r = kTable[k / kFields];
+  const char* f[kFields] = {r.domain, r.op, r.attributes, r.formal, r.operands};
+  return f[k % kFields];
+}
+constexpr size_t length(const char* s) {
+  size_t n = 0;
+  while (s[n]) ++n;
+  return n;
+}
+constexpr uint64_t hash(const char* s) {  // FNV-1a: a cheap first test of equality
+  uint64_t h = 14695981039346656037ull;
+  for (; *s; ++s) h = (h ^ static_cast<unsigned char>(*s)) * 1099511628211ull;
+  return h;
+}
+constexpr bool same(const char* a, const char* b) {
+  while (*a && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+
+constexpr size_t kStringCount = kRowCount * kFields;
+struct Strings {
+  uint64_t hash[kStringCount] = {};
+  size_t first[kStringCount] = {};  // the first field holding the same string
+  size_t bytes = 0;                 // of the distinct strings, with their NULs
+};
+// Fields sorted by hash are compared only within runs of equal hashes, which
+// keeps the work within what compilers allow a constant evaluation (clang
+// stops at a million steps; comparing every pair would take millions).
+constexpr Strings find_strings() {
+  Strings s;
+  size_t order[kStringCount] = {};
+  for (size_t k = 0; k < kStringCount; ++k) s.hash[k] = hash(field(k)), order[k] = k;
+  std::sort(order, order + kStringCount, [&s](size_t a, size_t b) {
+    return s.hash[a] != s.hash[b] ? s.hash[a] < s.hash[b] : a < b;
+  });
+  for (size_t i = 0, j = 0; i < kStringCount; i = j) {
+    while (j < kStringCount && s.hash[order[j]] == s.hash[order[i]]) ++j;
+    for (size_t a = i; a < j; ++a) {  // in field order: the first of each string is its own
+      size_t k = order[a];
+      s.first[k] = k;
+      for (size_t b = i; b < a; ++b)
+        if (s.first[order[b]] == order[b] && same(field(order[b]), field(k))) {
+          s.first[k] = order[b];
+          break;
+        }
+      if (s.first[k] == k) s.bytes += length(field(k)) + 1;
+    }
+  }
+  return s;
+}
+constexpr Strings kStrings = find_strings();
+
+struct Packed {
+  char text[kStrings.bytes] = {};
+  PackedRow rows[kRowCount] = {};
+};
+constexpr int16_t narrow(int v) {
+  if (v < INT16_MIN || v > INT16_MAX) throw "a signature's number does not fit 16 bits";  // fails the build
+  return static_cast<int16_t>(v);
+}
+constexpr Packed pack() {
+  Packed p;
+  uint32_t offset[kStringCount] = {};
+  size_t end = 0;
+  for (size_t k = 0; k < kStringCount; ++k) {
+    if (kStrings.first[k] == k) {
+      offset[k] = static_cast<uint32_t>(end);
+      for (const char* c = field(k); *c; ++c) p.text[end++] = *c;
+      p.text[end++] = 0;
+    } else {
+      offset[k] = offset[kStrings.first[k]];
+    }
+    p.rows[k / kFields].text[k % kFields] = offset[k];
+  }
+  for (size_t i = 0; i < kRowCount; ++i) {
+    const Row& r = kTable[i];
+    PackedRow& q = p.rows[i];
+    q.since = narrow(r.since), q.until = narrow(r.until);
+    q.min_inputs = narrow(r.min_inputs), q.max_inputs = narrow(r.max_inputs);
+    q.min_outputs = narrow(r.min_outputs), q.max_outputs = narrow(r.max_outputs);
+  }
+  return p;
+}
+constexpr Packed kPacked = pack();
+
+// Row i of the table, pointing into the packed characters.
+Row row(size_t i) {
+  const PackedRow& q = kPacked.rows[i];
+  auto text = [&](size_t f) { return kPacked.text + q.text[f]; };
+  return {text(0), text(1), q.since, q.until, q.min_inputs, q.max_inputs, q.min_outputs, q.max_outputs,
+          text(2), text(3), text(4)};
+}
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
@@ -67,7 +175,8 @@ void decode(const Row& r, NodeSignature& out) {
 
 bool runtime_signature(const std::string& op, const std::string& domain, int64_t opset, NodeSignature& out) {
   out = NodeSignature{};
-  for (const Row& r : kRows) {
+  for (size_t i = 0; i < kRowCount; ++i) {
+    Row r = row(i);
     if (op != r.op || domain != r.domain || opset < r.since || opset > r.until) continue;
     decode(r, out);
     return true;

@@ -133,7 +133,10 @@ ir::Tensor tensor_from_msg(const msg::Tensor& t, const std::string& base_dir) {
     if (t.raw_data.size() != want)
       fail("tensor {} has {} bytes of data but dims [{}] of {} need {}", label(t), t.raw_data.size(),
            fmt::join(dims, ","), ir::name(dtype), want);
-    bytes.assign(t.raw_data.begin(), t.raw_data.end());
+    // memcpy, not assign(): built with -Os (cmake/size.cmake), a char to uint8_t
+    // assign is a byte loop over every weight of the model.
+    bytes.resize(want);
+    if (want) std::memcpy(bytes.data(), t.raw_data.data(), want);
   } else {
     switch (dtype) {
       case DataType::kFloat: bytes = pack<decltype(t.float_data), float>(t.float_data, n, t); break;

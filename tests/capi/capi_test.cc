@@ -163,10 +163,10 @@ TEST(CApi, RealModelsGiveTheRunnersOutputs) {
   }
 }
 
-// What an app ships needs no libonnx, libprotobuf or libfmt at run time. Its
-// size is guarded against growth: with every kernel, stripped pare-run is
-// 3.7 MB on x86-64 (-march=native), over the goal of 1.5 MB, most of it
-// the kernels' per-dtype instantiations (docs/runtime.md, "Size").
+// What an app ships needs no libonnx, libprotobuf or libfmt at run time, and
+// stays small: with every kernel, stripped pare-run is at most 1.5 MB in the
+// default release build (portable x86-64; docs/runtime.md, "Size", says where
+// the bytes are). Other builds (-march=native, Debug) are only held under 4 MB.
 TEST(CApi, TheRuntimeNeedsNoOnnxProtobufOrFmt) {
   PARE_SKIP_IN_SANITIZER_BUILDS("its binaries are instrumented and link the sanitizer runtimes");
   std::string bin = PARE_BINARY_DIR;
@@ -182,7 +182,11 @@ TEST(CApi, TheRuntimeNeedsNoOnnxProtobufOrFmt) {
   ASSERT_EQ(strip.exit_code, 0) << strip.err;
   auto size = std::filesystem::file_size(stripped);
   EXPECT_GT(size, 100000u);
+#ifdef PARE_DEFAULT_RELEASE_BUILD
+  EXPECT_LE(size, 1500000u) << "stripped pare-run is " << size << " bytes";
+#else
   EXPECT_LE(size, 4000000u) << "stripped pare-run is " << size << " bytes";
+#endif
 }
 
 // The C block of docs/runtime.md, compiled as C99 against the shared library

@@ -8,6 +8,7 @@
 // Anything else is rejected at run time with the node named.
 // MACs: elementwise ops are counted as 0 (pare counts multiply-accumulate ops only).
 #include <cmath>
+#include <cstring>
 
 #include "lib/runtime/broadcast.h"
 #include "lib/runtime/kernels/chunks.h"
@@ -18,6 +19,32 @@ namespace {
 
 // ---------- unary ----------
 
+// Runs row(self, i0, i1) over fixed chunks of [0, n). Not a template, so that
+// every op shares one std::function type and only its own loop is compiled per op.
+void for_chunks_erased(const KernelContext& ctx, int64_t n, void (*row)(const void*, int64_t, int64_t),
+                       const void* self) {
+  for_chunks(ctx, n, [&](int64_t i0, int64_t i1) { row(self, i0, i1); });
+}
+
+// One unary loop over the tensors of one call: y[i] = f(x[i]).
+template <typename F, typename T>
+struct UnaryCall {
+  const F* f;
+  const T* x;
+  T* y;
+  static void row(const void* self, int64_t i0, int64_t i1) {
+    const auto& c = *static_cast<const UnaryCall*>(self);
+    const F& f = *c.f;
+    for (int64_t i = i0; i < i1; ++i) c.y[i] = f(c.x[i]);
+  }
+};
+
+template <typename F, typename T>
+void map_erased(const KernelContext& ctx, const F& f, const TensorView& x, TensorView& y) {
+  UnaryCall<F, T> call{&f, x.as<T>(), y.as<T>()};
+  for_chunks_erased(ctx, x.numel(), &UnaryCall<F, T>::row, &call);
+}
+
 // y = f(x) for x of the types Ts; F is callable on each of them.
 template <typename F, typename... Ts>
 class Unary : public Kernel {
@@ -26,10 +53,7 @@ class Unary : public Kernel {
   void compute(KernelContext& ctx) override {
     const TensorView& x = *ctx.input(0);
     TensorView& y = ctx.allocate_output(0, x.dtype, x.dims);
-    auto map = [&](auto t) {
-      using T = decltype(t);
-      map_flat(ctx, x.as<T>(), y.as<T>(), x.numel(), f_);
-    };
+    auto map = [&](auto t) { map_erased<F, decltype(t)>(ctx, f_, x, y); };
     if (!visit_dtype<Ts...>(x.dtype, map)) compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
   }
 
@@ -37,12 +61,37 @@ class Unary : public Kernel {
   F f_;
 };
 
-// A float activation or math function; F maps float -> float, and double
-// inputs are computed in float too (the runner computes in float32).
+// A double element computed in float by a float function behind a pointer:
+// one loop for every float op's double inputs (the runner computes in float32).
+struct DoubleInFloat {
+  float (*fn)(const void* op, float);
+  const void* op;
+  double operator()(double v) const { return fn(op, static_cast<float>(v)); }
+};
+
+// A float activation or math function; F maps float -> float. The float loop
+// is compiled per op (hot, vectorisable); double inputs go through F as a
+// plain function, in float too.
+template <typename F>
+class FloatUnary : public Kernel {
+ public:
+  explicit FloatUnary(F f) : f_(f) {}
+  void compute(KernelContext& ctx) override {
+    const TensorView& x = *ctx.input(0);
+    TensorView& y = ctx.allocate_output(0, x.dtype, x.dims);
+    if (x.dtype == DataType::kFloat) return map_erased<F, float>(ctx, f_, x, y);
+    if (x.dtype != DataType::kDouble) compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(x.dtype)));
+    map_erased<DoubleInFloat, double>(ctx, DoubleInFloat{&at, &f_}, x, y);
+  }
+
+ private:
+  static float at(const void* f, float v) { return (*static_cast<const F*>(f))(v); }
+  F f_;
+};
+
 template <typename F>
 std::unique_ptr<Kernel> float_unary(F f) {
-  auto in_float = [f](auto v) { return static_cast<decltype(v)>(f(static_cast<float>(v))); };
-  return std::make_unique<Unary<decltype(in_float), float, double>>(in_float);
+  return std::make_unique<FloatUnary<F>>(f);
 }
 
 // Neg, Abs, Sign on numbers of any common type.
@@ -180,17 +229,176 @@ bool compare(Bin op, T a, T b) {
   }
 }
 
-// Pow keeps the base's type whatever the exponent's: float ** int64 is common.
+// How a binary op computes one row: y[i] = op(a[i * ia], b[i * ib]) for i in
+// [0, n), with element strides ia and ib (0 where an input is broadcast). One
+// broadcast driver serves every op and element type through it: the float
+// arithmetic that real models spend their time in has a loop of its own per op
+// (float_row, vectorised), every other (op, type) pair goes element by element
+// through a small function behind a pointer (generic_row), which keeps the
+// binary from holding a vectorised loop per op, type and broadcast case
+// (1 MB of pare-run's 3 MB when it did; docs/runtime.md, "Size").
+struct RowOp {
+  void (*row)(const RowOp& op, const void* a, int64_t ia, const void* b, int64_t ib, void* y, int64_t n);
+  void (*elem)() = nullptr;  // generic_row's element function, cast back to its type there
+};
+
+template <Bin op>
+struct FloatOp {
+  float operator()(float a, float b) const { return apply(op, a, b); }
+};
+
+template <typename F>
+void float_row(const RowOp&, const void* a_, int64_t ia, const void* b_, int64_t ib, void* y_, int64_t n) {
+  const auto* a = static_cast<const float*>(a_);
+  const auto* b = static_cast<const float*>(b_);
+  auto* y = static_cast<float*>(y_);
+  F f;
+  if (ia == 1 && ib == 1) {
+    for (int64_t i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
+  } else if (ia == 1 && ib == 0) {
+    float bv = b[0];
+    for (int64_t i = 0; i < n; ++i) y[i] = f(a[i], bv);
+  } else if (ia == 0 && ib == 1) {
+    float av = a[0];
+    for (int64_t i = 0; i < n; ++i) y[i] = f(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = f(a[i * ia], b[i * ib]);
+  }
+}
+
+template <typename T, typename R>
+void generic_row(const RowOp& op, const void* a_, int64_t ia, const void* b_, int64_t ib, void* y_, int64_t n) {
+  auto f = reinterpret_cast<R (*)(T, T)>(op.elem);
+  const auto* a = static_cast<const T*>(a_);
+  const auto* b = static_cast<const T*>(b_);
+  auto* y = static_cast<R*>(y_);
+  for (int64_t i = 0; i < n; ++i) y[i] = f(a[i * ia], b[i * ib]);
+}
+
+template <Bin op, typename T>
+T arith_elem(T a, T b) {
+  return apply(op, a, b);
+}
+template <Bin op, typename T>
+bool bool_elem(T a, T b) {
+  return compare(op, a, b);
+}
+
 template <typename T>
-std::vector<T> exponent_as(const TensorView& e) {
-  std::vector<T> out(static_cast<size_t>(e.numel()));
-  auto copy = [&](auto tag) {
-    using S = decltype(tag);
-    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(e.as<S>()[i]);
+RowOp generic_arith(Bin op) {
+  using Fn = T (*)(T, T);
+  static constexpr Fn kElems[] = {
+      arith_elem<Bin::kAdd, T>, arith_elem<Bin::kSub, T>, arith_elem<Bin::kMul, T>, arith_elem<Bin::kDiv, T>,
+      arith_elem<Bin::kPow, T>, arith_elem<Bin::kMin, T>, arith_elem<Bin::kMax, T>, arith_elem<Bin::kMod, T>,
+      arith_elem<Bin::kFMod, T>};
+  Fn f = op == Bin::kPRelu ? arith_elem<Bin::kPRelu, T> : kElems[static_cast<int>(op)];
+  return {generic_row<T, T>, reinterpret_cast<void (*)()>(f)};
+}
+
+template <typename T>
+RowOp generic_bool(Bin op) {
+  using Fn = bool (*)(T, T);
+  static constexpr Fn kElems[] = {bool_elem<Bin::kEq, T>,  bool_elem<Bin::kLt, T>, bool_elem<Bin::kGt, T>,
+                                  bool_elem<Bin::kLe, T>,  bool_elem<Bin::kGe, T>, bool_elem<Bin::kAnd, T>,
+                                  bool_elem<Bin::kOr, T>,  bool_elem<Bin::kXor, T>};
+  return {generic_row<T, bool>, reinterpret_cast<void (*)()>(kElems[static_cast<int>(op) - static_cast<int>(Bin::kEq)])};
+}
+
+// The row of `op` on elements of type T (a bool output for comparisons and logic).
+template <typename T>
+RowOp row_op(Bin op) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (is_logic(op) || op == Bin::kEq) return generic_bool<T>(op);
+    return {};  // refused by the caller
+  } else {
+    if (is_comparison(op) || is_logic(op)) return generic_bool<T>(op);
+    if constexpr (std::is_same_v<T, float>) {
+      switch (op) {
+        case Bin::kAdd: return {float_row<FloatOp<Bin::kAdd>>};
+        case Bin::kSub: return {float_row<FloatOp<Bin::kSub>>};
+        case Bin::kMul: return {float_row<FloatOp<Bin::kMul>>};
+        case Bin::kDiv: return {float_row<FloatOp<Bin::kDiv>>};
+        case Bin::kMin: return {float_row<FloatOp<Bin::kMin>>};
+        case Bin::kMax: return {float_row<FloatOp<Bin::kMax>>};
+        case Bin::kPRelu: return {float_row<FloatOp<Bin::kPRelu>>};
+        default: break;
+      }
+    }
+    return generic_arith<T>(op);
+  }
+}
+
+// y[o] = op(a[i], b[j]) with numpy broadcasting, over raw bytes: `es` is the
+// inputs' element size and `ys` the output's. Rows of the last axis are the
+// unit of work, with whole-tensor fast paths for the common layouts.
+void broadcast_rows(const KernelContext& ctx, const RowOp& op, const TensorView& a, const TensorView& b,
+                    const TensorView& y, const uint8_t* pa, const uint8_t* pb, uint8_t* py, size_t es, size_t ys) {
+  int64_t n = y.numel();
+  if (n == 0) return;
+  int64_t na = a.numel(), nb = b.numel();
+  if ((na == n || na == 1) && (nb == n || nb == 1)) {
+    int64_t ia = na == n ? 1 : 0, ib = nb == n ? 1 : 0;
+    for_chunks(ctx, n, [&](int64_t k0, int64_t k1) {
+      op.row(op, pa + k0 * ia * es, ia, pb + k0 * ib * es, ib, py + k0 * ys, k1 - k0);
+    });
+    return;
+  }
+  const auto& out = y.dims;
+  size_t rank = out.size();
+  auto sa = broadcast_strides(a.dims, out), sb = broadcast_strides(b.dims, out);
+  int64_t inner = out.back(), rows = n / inner, ia = sa.back(), ib = sb.back();
+  ctx.parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t rem = r, oa = 0, ob = 0;
+      for (size_t d = rank - 1; d-- > 0;) {
+        int64_t idx = rem % out[d];
+        rem /= out[d];
+        oa += idx * sa[d];
+        ob += idx * sb[d];
+      }
+      op.row(op, pa + oa * es, ia, pb + ob * es, ib, py + r * inner * ys, inner);
+    }
+  });
+}
+
+// Pow keeps the base's type whatever the exponent's: float ** int64 is common.
+// Returns the exponent's elements converted to the base's type `to`.
+std::vector<uint8_t> exponent_as(DataType to, const TensorView& e) {
+  std::vector<uint8_t> out;
+  auto convert = [&](auto t_tag) {
+    using T = decltype(t_tag);
+    out.resize(static_cast<size_t>(e.numel()) * sizeof(T));
+    T* po = reinterpret_cast<T*>(out.data());
+    auto copy = [&](auto s_tag) {
+      using S = decltype(s_tag);
+      for (int64_t i = 0; i < e.numel(); ++i) po[i] = static_cast<T>(e.as<S>()[i]);
+    };
+    if (!visit_dtype<float, double, int32_t, int64_t, uint32_t, uint64_t>(e.dtype, copy))
+      fail("unsupported exponent type {}", ir::name(e.dtype));
   };
-  if (!visit_dtype<float, double, int32_t, int64_t, uint32_t, uint64_t>(e.dtype, copy))
-    fail("unsupported exponent type {}", ir::name(e.dtype));
+  visit_dtype<float, double, int32_t, int64_t, int8_t, uint8_t, int16_t, uint16_t, uint32_t, uint64_t>(to, convert);
   return out;
+}
+
+// ONNX leaves integer division by zero undefined and the CPU traps on it
+// (SIGFPE): refuse it with the node named, whether at run time or while
+// folding constants. (Integer Mod by zero yields 0, as it always has here.)
+void check_divisors(KernelContext& ctx, const TensorView& b, const uint8_t* pb) {
+  if (!ir::is_integer(b.dtype)) return;
+  size_t es = ir::size_of(b.dtype);
+  for (int64_t i = 0; i < b.numel(); ++i) {
+    bool zero = true;
+    for (size_t k = 0; k < es; ++k) zero = zero && pb[i * es + k] == 0;
+    if (zero) compute_error(ctx, fmt::format("integer division by zero (divisor element {})", i));
+  }
+}
+
+// The row of `op` for elements of `dtype`, or {} when the type is not computed.
+RowOp row_for(Bin op, DataType dtype) {
+  RowOp r{};
+  auto pick = [&](auto t) { r = row_op<decltype(t)>(op); };
+  visit_dtype<float, double, int32_t, int64_t, int8_t, uint8_t, int16_t, uint16_t, uint32_t, uint64_t, bool>(dtype, pick);
+  return r;
 }
 
 class Binary : public Kernel {
@@ -226,127 +434,30 @@ class Binary : public Kernel {
     }
     DataType out_type = is_comparison(op_) || is_logic(op_) ? DataType::kBool : a.dtype;
     TensorView& y = ctx.allocate_output(0, out_type, out_dims);
-    auto typed = [&](auto t) { run<decltype(t)>(ctx, a, b, y); };
-    if (!visit_dtype<float, double, int32_t, int64_t, int8_t, uint8_t, int16_t, uint16_t, uint32_t, uint64_t, bool>(
-            a.dtype, typed))
+    RowOp row = row_for(op_, a.dtype);
+    if (!row.row) {
+      if (a.dtype == DataType::kBool) compute_error(ctx, "bool inputs are only supported for And, Or, Xor and Equal");
       compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(a.dtype)));
+    }
+    const auto* pb = static_cast<const uint8_t*>(b.data);
+    std::vector<uint8_t> converted;
+    if (b.dtype != a.dtype && a.dtype != DataType::kBool) {
+      converted = exponent_as(a.dtype, b);
+      pb = converted.data();
+    }
+    if (op_ == Bin::kDiv) check_divisors(ctx, b, pb);
+    broadcast_rows(ctx, row, a, b, y, static_cast<const uint8_t*>(a.data), pb, static_cast<uint8_t*>(y.data),
+                   ir::size_of(a.dtype), ir::size_of(out_type));
   }
 
  private:
-  template <typename T>
-  void run(KernelContext& ctx, const TensorView& a, const TensorView& b, TensorView& y) {
-    if (std::is_same_v<T, bool> && !is_logic(op_) && op_ != Bin::kEq)
-      compute_error(ctx, "bool inputs are only supported for And, Or, Xor and Equal");
-    const T* pa = a.as<T>();
-    const T* pb = nullptr;
-    std::vector<std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>> converted;
-    if constexpr (!std::is_same_v<T, bool>) {
-      if (b.dtype != a.dtype) {
-        converted = exponent_as<T>(b);
-        pb = converted.data();
-      }
-    }
-    if (!pb) pb = b.as<T>();
-    // The op is chosen once, outside the loops, so each loop body is a plain
-    // expression the compiler can vectorise.
-    auto arith = [&](auto f) { broadcast_loop(ctx, a, b, y, pa, pb, y.as<T>(), f); };
-    auto logic = [&](auto f) { broadcast_loop(ctx, a, b, y, pa, pb, y.as<bool>(), f); };
-    switch (op_) {
-      case Bin::kAdd: return arith([](T x, T z) { return apply(Bin::kAdd, x, z); });
-      case Bin::kSub: return arith([](T x, T z) { return apply(Bin::kSub, x, z); });
-      case Bin::kMul: return arith([](T x, T z) { return apply(Bin::kMul, x, z); });
-      case Bin::kDiv:
-        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) check_divisors(ctx, pb, b.numel());
-        return arith([](T x, T z) { return apply(Bin::kDiv, x, z); });
-      case Bin::kEq: return logic([](T x, T z) { return x == z; });
-      case Bin::kLt: return logic([](T x, T z) { return x < z; });
-      case Bin::kGt: return logic([](T x, T z) { return x > z; });
-      case Bin::kLe: return logic([](T x, T z) { return x <= z; });
-      case Bin::kGe: return logic([](T x, T z) { return x >= z; });
-      case Bin::kAnd: case Bin::kOr: case Bin::kXor: {
-        Bin op = op_;
-        return logic([op](T x, T z) { return compare(op, x, z); });
-      }
-      default: {
-        Bin op = op_;
-        return arith([op](T x, T z) { return apply(op, x, z); });
-      }
-    }
-  }
-
-  // ONNX leaves integer division by zero undefined and the CPU traps on it
-  // (SIGFPE): refuse it with the node named, whether at run time or while
-  // folding constants. (Integer Mod by zero yields 0, as it always has here.)
-  template <typename T>
-  static void check_divisors(KernelContext& ctx, const T* divisors, int64_t n) {
-    for (int64_t i = 0; i < n; ++i)
-      if (divisors[i] == 0) compute_error(ctx, fmt::format("integer division by zero (divisor element {})", i));
-  }
-
-  // y[o] = f(a[i], b[j]) with numpy broadcasting; rows of the last axis are the
-  // unit of work, with contiguous fast paths for the common layouts.
-  template <typename T, typename R, typename F>
-  static void broadcast_loop(const KernelContext& ctx, const TensorView& a, const TensorView& b, const TensorView& y,
-                             const T* pa, const T* pb, R* py, F f) {
-    int64_t n = y.numel();
-    if (n == 0) return;
-    if (a.numel() == n && b.numel() == n) {
-      for_chunks(ctx, n, [&](int64_t k0, int64_t k1) {
-        for (int64_t k = k0; k < k1; ++k) py[k] = f(pa[k], pb[k]);
-      });
-      return;
-    }
-    if (a.numel() == n && b.numel() == 1) {
-      T bv = pb[0];
-      for_chunks(ctx, n, [&](int64_t k0, int64_t k1) {
-        for (int64_t k = k0; k < k1; ++k) py[k] = f(pa[k], bv);
-      });
-      return;
-    }
-    if (a.numel() == 1 && b.numel() == n) {
-      T av = pa[0];
-      for_chunks(ctx, n, [&](int64_t k0, int64_t k1) {
-        for (int64_t k = k0; k < k1; ++k) py[k] = f(av, pb[k]);
-      });
-      return;
-    }
-    const auto& out = y.dims;
-    size_t rank = out.size();
-    auto sa = broadcast_strides(a.dims, out), sb = broadcast_strides(b.dims, out);
-    int64_t inner = out.back(), rows = n / inner, ia = sa.back(), ib = sb.back();
-    ctx.parallel_for(rows, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        int64_t rem = r, oa = 0, ob = 0;
-        for (size_t d = rank - 1; d-- > 0;) {
-          int64_t idx = rem % out[d];
-          rem /= out[d];
-          oa += idx * sa[d];
-          ob += idx * sb[d];
-        }
-        const T* ra = pa + oa;
-        const T* rb = pb + ob;
-        R* ry = py + r * inner;
-        if (ia == 1 && ib == 1) {
-          for (int64_t i = 0; i < inner; ++i) ry[i] = f(ra[i], rb[i]);
-        } else if (ia == 1 && ib == 0) {
-          T bv = rb[0];
-          for (int64_t i = 0; i < inner; ++i) ry[i] = f(ra[i], bv);
-        } else if (ia == 0 && ib == 1) {
-          T av = ra[0];
-          for (int64_t i = 0; i < inner; ++i) ry[i] = f(av, rb[i]);
-        } else {
-          for (int64_t i = 0; i < inner; ++i) ry[i] = f(ra[i * ia], rb[i * ib]);
-        }
-      }
-    });
-  }
-
   Bin op_;
   int64_t legacy_axis_ = -1;
   bool legacy_prelu_ = false;
 };
 
-// Sum, Mean, Min, Max over any number of broadcast inputs.
+// Sum, Mean, Min, Max over any number of broadcast inputs: the first input
+// broadcast into y, then y = op(y, input k) in order, with the binary rows.
 class Variadic : public Kernel {
  public:
   Variadic(Bin op, bool mean) : op_(op), mean_(mean) {}
@@ -355,30 +466,33 @@ class Variadic : public Kernel {
     for (size_t k = 1; k < ctx.num_inputs(); ++k) dims = broadcast_shapes(dims, ctx.input(k)->dims);
     const TensorView& first = *ctx.input(0);
     TensorView& y = ctx.allocate_output(0, first.dtype, dims);
-    auto typed = [&](auto t) { run<decltype(t)>(ctx, y); };
-    if (!visit_dtype<float, double, int32_t, int64_t, int8_t, uint8_t, int16_t, uint16_t, uint32_t, uint64_t>(first.dtype,
-                                                                                                           typed))
+    if (first.dtype == DataType::kBool || !row_for(op_, first.dtype).row)
       compute_error(ctx, fmt::format("{} inputs are not supported", ir::name(first.dtype)));
-  }
-
- private:
-  template <typename T>
-  void run(KernelContext& ctx, TensorView& y) {
-    T* py = y.as<T>();
-    const T* p0 = ctx.input(0)->as<T>();
-    for_each_broadcast<1>(ctx, y.dims, {&ctx.input(0)->dims}, [&](int64_t o, int64_t i) { py[o] = p0[i]; });
+    size_t es = ir::size_of(y.dtype);
+    auto* py = static_cast<uint8_t*>(y.data);
+    const auto* p0 = static_cast<const uint8_t*>(first.data);
+    for_each_broadcast<1>(ctx, y.dims, {&first.dims},
+                          [&](int64_t o, int64_t i) { std::memcpy(py + o * es, p0 + i * es, es); });
+    RowOp row = row_for(op_, y.dtype);
     for (size_t k = 1; k < ctx.num_inputs(); ++k) {
       const TensorView& in = *ctx.input(k);
       if (in.dtype != y.dtype) compute_error(ctx, "inputs have different types");
-      const T* pk = in.as<T>();
-      for_each_broadcast<2>(ctx, y.dims, {&y.dims, &in.dims},
-                            [&](int64_t o, int64_t i, int64_t j) { py[o] = apply(op_, py[i], pk[j]); });
+      broadcast_rows(ctx, row, y, in, y, py, static_cast<const uint8_t*>(in.data), py, es, es);
     }
     if (mean_) {
-      T count = static_cast<T>(ctx.num_inputs());
-      for (int64_t i = 0; i < y.numel(); ++i) py[i] /= count;
+      // y / count, with count in y's type (integer division for integers).
+      uint8_t count[8] = {};
+      auto fill = [&](auto t) {
+        auto c = static_cast<decltype(t)>(ctx.num_inputs());
+        std::memcpy(count, &c, sizeof c);
+      };
+      visit_dtype<float, double, int32_t, int64_t, int8_t, uint8_t, int16_t, uint16_t, uint32_t, uint64_t>(y.dtype, fill);
+      TensorView scalar{y.dtype, {}, count};
+      broadcast_rows(ctx, row_for(Bin::kDiv, y.dtype), y, scalar, y, py, count, py, es, es);
     }
   }
+
+ private:
   Bin op_;
   bool mean_;
 };
