@@ -10,26 +10,38 @@ set(PARE_COLD_KERNELS control create detection indexing linalg loss normalize_ex
   reference_nd registry resize_general rnn rnn_simple scan signal text training unary_extra unique unpool)
 
 # What runs once per model, not per element, is built with -Os too: the base
-# and the IR, the ONNX reader, the C API. The session's step loop, the arena and
+# and the IR, the ONNX reader, the C API, the matching of QDQ groups and the
+# convolutions' attributes and geometry. The session's step loop, the arena and
 # the thread pool run once per node and run, which counts on small models (an
 # MLP of 20 nodes takes 40 microseconds): they are built with -O2.
-set(PARE_COLD_SOURCES lib/runtime/inputs.cc lib/runtime/isa.cc formats/onnx/wire.cc formats/onnx/messages.cc
+set(PARE_COLD_SOURCES lib/runtime/inputs.cc lib/runtime/isa.cc lib/runtime/qdq_groups.cc
+  lib/runtime/kernels/conv_geometry.cc formats/onnx/wire.cc formats/onnx/messages.cc
   formats/onnx/tensor_msg.cc formats/onnx/read.cc formats/onnx/signatures.cc capi/capi.cc)
 set(PARE_STEP_SOURCES lib/runtime/session.cc lib/runtime/kernel.cc lib/runtime/arena.cc lib/runtime/thread_pool.cc)
 
-# pare_size_options(ROOT): -Os on the cold sources under ROOT, for every target
-# of the calling directory.
-function(pare_size_options root)
+# pare_level_files(ROOT): the files built at -Os (PARE_SIZE_FILES) and at -O2
+# (PARE_STEP_FILES), absolute paths, set in the caller's scope.
+function(pare_level_files root)
   set(files ${PARE_COLD_KERNELS})
   list(TRANSFORM files PREPEND lib/runtime/kernels/)
   list(TRANSFORM files APPEND .cc)
   file(GLOB base_ir RELATIVE ${root} ${root}/lib/base/*.cc ${root}/lib/ir/*.cc)
   list(APPEND files ${base_ir} ${PARE_COLD_SOURCES})
   list(TRANSFORM files PREPEND ${root}/)
-  set_source_files_properties(${files} PROPERTIES COMPILE_OPTIONS -Os)
+  set(PARE_SIZE_FILES ${files} PARENT_SCOPE)
   set(files ${PARE_STEP_SOURCES})
   list(TRANSFORM files PREPEND ${root}/)
-  set_source_files_properties(${files} PROPERTIES COMPILE_OPTIONS -O2)
+  set(PARE_STEP_FILES ${files} PARENT_SCOPE)
+endfunction()
+
+# pare_size_options(ROOT): -Os and -O2 on those files under ROOT, for every
+# target of the calling directory (the runtime-alone build; the main build
+# gives each level an object library of its own instead, so that the unity
+# build can batch them: CMake never batches a file with options of its own).
+function(pare_size_options root)
+  pare_level_files(${root})
+  set_source_files_properties(${PARE_SIZE_FILES} PROPERTIES COMPILE_OPTIONS -Os)
+  set_source_files_properties(${PARE_STEP_FILES} PROPERTIES COMPILE_OPTIONS -O2)
 endfunction()
 
 # pare_run_size_options(ROOT SOURCES...): pare-run's own sources (SOURCES) and
@@ -43,4 +55,22 @@ function(pare_run_size_options root)
   set_source_files_properties(${cold} PROPERTIES COMPILE_OPTIONS "-ffunction-sections;-fdata-sections;-Os")
   set_source_files_properties(${root}/formats/images/images.cc
     PROPERTIES COMPILE_OPTIONS "-ffunction-sections;-fdata-sections")
+endfunction()
+
+# pare_exact_fp_files(ROOT) sets PARE_EXACT_FP_FILES: the files holding the epilogue's scalar formulas
+# and their vector forms (epilogue_simd.h) must give the same bits on every path,
+# so the compiler may fuse no multiply-add the code does not write (the GEMM
+# tiles' and depthwise rows' explicit FMAs); otherwise GCC fuses HardSigmoid's
+# a*x+b in the AVX2 functions (and in -march=native builds everywhere) but not
+# in the portable scalar code. Shared by the main and the runtime-alone builds.
+function(pare_exact_fp_files root)
+  set(files lib/runtime/epilogue.cc lib/runtime/kernels/packed_gemm.cc lib/runtime/kernels/conv.cc
+    lib/runtime/kernels/epilogue_kernel.cc lib/runtime/kernels/qgemm.cc lib/runtime/kernels/qconv.cc
+    lib/runtime/kernels/qadd.cc)
+  list(TRANSFORM files PREPEND ${root}/)
+  set(PARE_EXACT_FP_FILES ${files} PARENT_SCOPE)
+endfunction()
+function(pare_exact_fp_options root)
+  pare_exact_fp_files(${root})
+  set_source_files_properties(${PARE_EXACT_FP_FILES} PROPERTIES COMPILE_OPTIONS -ffp-contract=off)
 endfunction()

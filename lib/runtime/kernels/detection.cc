@@ -20,7 +20,7 @@
 namespace pare::rt::kernels {
 namespace {
 
-void check_real(const KernelContext& ctx, const TensorView& x, const char* what) {
+void require_real(const KernelContext& ctx, const TensorView& x, const char* what) {
   if (!is_real(x.dtype)) compute_error(ctx, fmt::format("{} must be float, double or float16, got {}", what, ir::name(x.dtype)));
 }
 
@@ -45,8 +45,8 @@ class NonMaxSuppression : public Kernel {
   void compute(KernelContext& ctx) override {
     const TensorView& boxes = required(ctx, 0);
     const TensorView& scores = required(ctx, 1);
-    check_real(ctx, boxes, "boxes");
-    check_real(ctx, scores, "scores");
+    require_real(ctx, boxes, "boxes");
+    require_real(ctx, scores, "scores");
     if (boxes.rank() != 3 || boxes.dims[2] != 4) compute_error(ctx, "boxes must be [batch, boxes, 4]");
     if (scores.rank() != 3 || scores.dims[0] != boxes.dims[0] || scores.dims[2] != boxes.dims[1])
       compute_error(ctx, "scores must be [batch, classes, boxes]");
@@ -122,8 +122,8 @@ class RoiAlign : public Kernel {
     const TensorView& x = required(ctx, 0);
     const TensorView& rois = required(ctx, 1);
     const TensorView& bidx = required(ctx, 2);
-    check_real(ctx, x, "X");
-    check_real(ctx, rois, "rois");
+    require_real(ctx, x, "X");
+    require_real(ctx, rois, "rois");
     if (x.rank() != 4 || rois.rank() != 2 || rois.dims[1] != 4 || bidx.numel() != rois.dims[0])
       compute_error(ctx, "expected X [N, C, H, W], rois [R, 4] and batch_indices [R]");
     int64_t n = x.dims[0], c = x.dims[1], h = x.dims[2], w = x.dims[3], r = rois.dims[0];
@@ -237,8 +237,8 @@ class GridSample : public Kernel {
   void compute(KernelContext& ctx) override {
     const TensorView& x = required(ctx, 0);
     const TensorView& grid = required(ctx, 1);
-    check_real(ctx, x, "X");
-    check_real(ctx, grid, "grid");
+    require_real(ctx, x, "X");
+    require_real(ctx, grid, "grid");
     if (x.rank() != 4 || grid.rank() != 4 || grid.dims[0] != x.dims[0] || grid.dims[3] != 2)
       compute_error(ctx, "expected X [N, C, H, W] and grid [N, H_out, W_out, 2] (only 2-D sampling is supported)");
     int64_t n = x.dims[0], c = x.dims[1], h = x.dims[2], w = x.dims[3], ho = grid.dims[1], wo = grid.dims[2];

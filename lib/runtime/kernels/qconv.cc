@@ -75,8 +75,7 @@ inline void plane_extent(const Geometry& g, int64_t cols, int64_t& rows, int64_t
   width = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
 }
 
-template <typename T>
-PARE_ALWAYS_INLINE BlockPlanes fill_planes(const Geometry& g, int64_t channels, const T* x, int32_t zp, int64_t p0,
+PARE_ALWAYS_INLINE BlockPlanes fill_planes(const Geometry& g, int64_t channels, const uint8_t* x, int32_t zp, uint8_t flip, int64_t p0,
                                            int64_t p1, int16_t* data) {
   BlockPlanes b{data, p0 / g.ow, 0, 0};
   int64_t oy1 = (p1 - 1) / g.ow;
@@ -91,9 +90,9 @@ PARE_ALWAYS_INLINE BlockPlanes fill_planes(const Geometry& g, int64_t channels, 
         for (int64_t X = 0; X < b.width; ++X) row[X] = 0;
         continue;
       }
-      const T* xr = x + (c * g.h + iy) * g.w - g.pl;
+      const uint8_t* xr = x + (c * g.h + iy) * g.w - g.pl;
       for (int64_t X = 0; X < lo; ++X) row[X] = 0;
-      for (int64_t X = lo; X < hi; ++X) row[X] = static_cast<int16_t>(xr[X] - zp);
+      for (int64_t X = lo; X < hi; ++X) row[X] = static_cast<int16_t>((xr[X] ^ flip) - zp);
       for (int64_t X = hi; X < b.width; ++X) row[X] = 0;
     }
   return b;
@@ -137,16 +136,15 @@ inline bool pointwise(const Geometry& g) {
 // Rows i and i + 1 (zeros past the last row) of the im2col matrix of
 // `channels` channels over pixels [p0, p1), zero-padded to `padded` columns.
 // A 1x1 convolution's rows are x's channels.
-template <typename T>
-PARE_ALWAYS_INLINE void im2col_pair(const Geometry& g, int64_t rows, const T* x, int32_t zp, const BlockPlanes* planes,
+PARE_ALWAYS_INLINE void im2col_pair(const Geometry& g, int64_t rows, const uint8_t* x, int32_t zp, uint8_t flip, const BlockPlanes* planes,
                                     int64_t i, int64_t p0, int64_t p1, int64_t padded, int16_t* even, int16_t* odd) {
   int64_t width = p1 - p0;
   if (!planes) {  // a 1x1 convolution
-    const T* a = x + i * g.h * g.w + p0;
-    for (int64_t q = 0; q < width; ++q) even[q] = static_cast<int16_t>(a[q] - zp);
+    const uint8_t* a = x + i * g.h * g.w + p0;
+    for (int64_t q = 0; q < width; ++q) even[q] = static_cast<int16_t>((a[q] ^ flip) - zp);
     if (i + 1 < rows) {
-      const T* b = a + g.h * g.w;
-      for (int64_t q = 0; q < width; ++q) odd[q] = static_cast<int16_t>(b[q] - zp);
+      const uint8_t* b = a + g.h * g.w;
+      for (int64_t q = 0; q < width; ++q) odd[q] = static_cast<int16_t>((b[q] ^ flip) - zp);
     } else {
       for (int64_t q = 0; q < width; ++q) odd[q] = 0;
     }
@@ -159,16 +157,15 @@ PARE_ALWAYS_INLINE void im2col_pair(const Geometry& g, int64_t rows, const T* x,
 }
 
 // Columns [p0, p1) of the im2col matrix in B's panels (qgemm.h), two rows at a time.
-template <typename T>
-void im2col_portable(const Geometry& g, int64_t channels, const T* x, int32_t zp, int64_t p0, int64_t p1,
+void im2col_portable(const Geometry& g, int64_t channels, const uint8_t* x, int32_t zp, uint8_t flip, int64_t p0, int64_t p1,
                      int16_t* plane_data, int16_t* out) {
   int64_t rows = channels * g.kh * g.kw, kp = (rows + 1) / 2 * 2;
   int64_t padded = (p1 - p0 + kQTileCols - 1) / kQTileCols * kQTileCols;
   int16_t even[kMaxBlock], odd[kMaxBlock];
   BlockPlanes b{};
-  if (!pointwise(g)) b = fill_planes(g, channels, x, zp, p0, p1, plane_data);
+  if (!pointwise(g)) b = fill_planes(g, channels, x, zp, flip, p0, p1, plane_data);
   for (int64_t i = 0; i < kp; i += 2) {
-    im2col_pair(g, rows, x, zp, pointwise(g) ? nullptr : &b, i, p0, p1, padded, even, odd);
+    im2col_pair(g, rows, x, zp, flip, pointwise(g) ? nullptr : &b, i, p0, p1, padded, even, odd);
     interleave(even, odd, padded, kp, i, out);
   }
 }
@@ -185,33 +182,31 @@ PARE_AVX2_INLINE void interleave_avx2(const int16_t* even, const int16_t* odd, i
     _mm256_storeu_si256(dst + 1, _mm256_permute2x128_si256(lo, hi, 0x31));
   }
 }
-template <typename T>
-PARE_TARGET_AVX2 void im2col_avx2(const Geometry& g, int64_t channels, const T* x, int32_t zp, int64_t p0, int64_t p1,
+PARE_TARGET_AVX2 void im2col_avx2(const Geometry& g, int64_t channels, const uint8_t* x, int32_t zp, uint8_t flip, int64_t p0, int64_t p1,
                                   int16_t* plane_data, int16_t* out) {
   int64_t rows = channels * g.kh * g.kw, kp = (rows + 1) / 2 * 2;
   int64_t padded = (p1 - p0 + kQTileCols - 1) / kQTileCols * kQTileCols;
   int16_t even[kMaxBlock], odd[kMaxBlock];
   BlockPlanes b{};
-  if (!pointwise(g)) b = fill_planes(g, channels, x, zp, p0, p1, plane_data);
+  if (!pointwise(g)) b = fill_planes(g, channels, x, zp, flip, p0, p1, plane_data);
   for (int64_t i = 0; i < kp; i += 2) {
-    im2col_pair(g, rows, x, zp, pointwise(g) ? nullptr : &b, i, p0, p1, padded, even, odd);
+    im2col_pair(g, rows, x, zp, flip, pointwise(g) ? nullptr : &b, i, p0, p1, padded, even, odd);
     interleave_avx2(even, odd, padded, kp, i, out);
   }
 }
 #endif
 
+// One instance for uint8 and int8 inputs (pare-run's size): an int8 byte x with
+// zero point zp is read as the uint8 byte x ^ 0x80 with zero point zp + 128,
+// the same x - zp.
 void im2col(const Geometry& g, int64_t channels, const uint8_t* x, bool is_signed, int32_t zp, int64_t p0, int64_t p1,
             int16_t* planes, int16_t* out, Isa isa) {
-  const auto* xs = reinterpret_cast<const int8_t*>(x);
+  uint8_t flip = is_signed ? 0x80 : 0;
+  if (is_signed) zp += 128;
 #if PARE_HAVE_AVX2_KERNELS
-  if (isa == Isa::kAvx2Fma) {
-    if (is_signed) im2col_avx2(g, channels, xs, zp, p0, p1, planes, out);
-    else im2col_avx2(g, channels, x, zp, p0, p1, planes, out);
-    return;
-  }
+  if (isa == Isa::kAvx2Fma) return im2col_avx2(g, channels, x, zp, flip, p0, p1, planes, out);
 #endif
-  if (is_signed) im2col_portable(g, channels, xs, zp, p0, p1, planes, out);
-  else im2col_portable(g, channels, x, zp, p0, p1, planes, out);
+  im2col_portable(g, channels, x, zp, flip, p0, p1, planes, out);
 }
 
 // ---------- depthwise rows ----------

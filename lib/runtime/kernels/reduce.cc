@@ -1,11 +1,11 @@
 // Reductions: ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSumExp/LogSum, ArgMax,
-// ArgMin, TopK.
+// ArgMin (TopK, a sort, is in unique.cc).
 //
 // Axes come from the attribute (before opset 13 for ReduceSum, before 18 for
 // the others) or from the optional second input; keepdims and
 // noop_with_empty_axes as in the spec. Sums accumulate in double, in a fixed
 // order per output element, so results do not depend on the thread count.
-// TopK breaks ties by the lower index; ArgMax/ArgMin honour select_last_index.
+// ArgMax/ArgMin honour select_last_index.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -180,57 +180,6 @@ class ArgExtreme : public Kernel {
   bool keepdims_, last_;
 };
 
-class TopK : public Kernel {
- public:
-  explicit TopK(const KernelInit& init)
-      : axis_(init.attr_int("axis", -1)), largest_(init.attr_int("largest", 1) != 0), k_attr_(init.attr_int("k", -1)),
-        k_from_input_(init.opset >= 10) {}
-  void compute(KernelContext& ctx) override {
-    const TensorView& x = *ctx.input(0);
-    if (x.dtype != DataType::kFloat && x.dtype != DataType::kInt64 && x.dtype != DataType::kInt32)
-      compute_error(ctx, "only float32, int32 and int64 are supported");
-    int64_t k = k_from_input_ ? read_ints(*ctx.input(1)).at(0) : k_attr_;
-    int64_t axis = normalize_axis(axis_, static_cast<int64_t>(x.rank()));
-    int64_t len = x.dims[axis];
-    if (k < 0 || k > len) compute_error(ctx, fmt::format("k={} is outside [0, {}]", k, len));
-    std::vector<int64_t> dims = x.dims;
-    dims[axis] = k;
-    TensorView& values = ctx.allocate_output(0, x.dtype, dims);
-    TensorView& indices = ctx.allocate_output(1, DataType::kInt64, dims);
-    int64_t inner = 1, outer = 1;
-    for (size_t i = axis + 1; i < x.rank(); ++i) inner *= x.dims[i];
-    for (int64_t i = 0; i < axis; ++i) outer *= x.dims[i];
-    size_t es = ir::size_of(x.dtype);
-    auto value = [&](int64_t i) -> double {
-      if (x.dtype == DataType::kFloat) return x.as<float>()[i];
-      if (x.dtype == DataType::kInt32) return x.as<int32_t>()[i];
-      return static_cast<double>(x.as<int64_t>()[i]);
-    };
-    std::vector<int64_t> order(len);
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t in = 0; in < inner; ++in) {
-        int64_t base = o * len * inner + in;
-        std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-          double va = value(base + a * inner), vb = value(base + b * inner);
-          return largest_ ? va > vb : va < vb;
-        });
-        for (int64_t j = 0; j < k; ++j) {
-          int64_t out = o * k * inner + j * inner + in;
-          std::memcpy(static_cast<uint8_t*>(values.data) + out * es,
-                      static_cast<const uint8_t*>(x.data) + (base + order[j] * inner) * es, es);
-          indices.as<int64_t>()[out] = order[j];
-        }
-      }
-  }
-
- private:
-  int64_t axis_;
-  bool largest_;
-  int64_t k_attr_;
-  bool k_from_input_;
-};
-
 template <Red op, int since>
 std::unique_ptr<Kernel> reduce(const KernelInit& i) {
   return std::make_unique<Reduce>(i, op, since);
@@ -252,7 +201,6 @@ std::vector<KernelDef> reduce_kernels() {
       onnx_op("ReduceLogSum", 1, reduce<Red::kLogSum, 18>),
       onnx_op("ArgMax", 1, make_kernel<ArgExtreme, true>),
       onnx_op("ArgMin", 1, make_kernel<ArgExtreme, false>),
-      onnx_op("TopK", 1, make_kernel<TopK>),
   };
 }
 

@@ -22,7 +22,7 @@ namespace {
     "Softplus", "Softsign", "Sqrt", "Sub", "Sum", "Tanh", "Where", "Xor")                                            \
   X(softmax, "LogSoftmax", "Softmax")                                                                                \
   X(reduce, "ArgMax", "ArgMin", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", \
-    "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare", "TopK")                                               \
+    "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare")                                                       \
   X(shape, "Expand", "Flatten", "Identity", "NonZero", "Range", "Reshape", "Shape", "Size", "Squeeze", "Tile",       \
     "Transpose", "Unsqueeze")                                                                                        \
   X(tensor, "Cast", "Concat", "ConstantOfShape", "Gather", "Slice", "Split")                                         \
@@ -42,7 +42,7 @@ namespace {
   X(quant_linear, "ConvInteger", "DynamicQuantizeLinear", "MatMulInteger", "QLinearConv", "QLinearMatMul")           \
   X(detection, "GridSample", "NonMaxSuppression", "RoiAlign")                                                        \
   X(signal, "BlackmanWindow", "DFT", "HammingWindow", "HannWindow", "MelWeightMatrix", "STFT")                       \
-  X(unique, "Unique")                                                                                                \
+  X(unique, "TopK", "Unique")                                                                                        \
   X(unpool, "MaxUnpool")                                                                                             \
   X(rnn_simple, "RNN")                                                                                               \
   X(text, "TfIdfVectorizer")                                                                                         \
