@@ -31,26 +31,33 @@ trap 'rm -rf "$work"' EXIT
 failed=0
 
 # Real models: seeded inputs and reference outputs from the host's pare
-# (x86-64), then pare-run on aarch64 within rtol 1e-3, atol 1e-4: the two
-# CPUs' kernels sum in different orders (AVX2 vs NEON widths, FMA).
+# (x86-64), then pare-run on aarch64, judged as tests/models/runner_vs_ort_test.cc
+# judges pare against ONNX Runtime (docs/design.md decision 12): the two CPUs'
+# kernels sum in different orders (AVX2 vs NEON widths, FMA contraction), so
+# an element-wise rtol 1e-4 with an atol of 1e-5 scaled to each output's range;
+# M-LSD, whose outputs amplify rounding (ORT differs from itself between its
+# optimisation levels by as much), by SQNR >= 80 dB and its worst error within
+# 1e-3 of the range. One model per line: "path|dims|criterion".
 cache=${PARE_MODEL_CACHE:-$HOME/.cache/pare/models}
+close="--rtol 1e-4 --atol 1e-5 --range-atol"
+sensitive="--rtol 0 --atol 1e-3 --range-atol --min-sqnr 80"
 models=(
-  "testdata/models/face_detection_front_128x128_barracuda.onnx|"
-  "testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=48 --dim p2o.DynamicDimension.2=192"
-  "$cache/ch_PP-OCRv4_det_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=320 --dim p2o.DynamicDimension.2=320"
-  "$cache/ch_PP-OCRv4_rec_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=320"
-  "$cache/mlsd_320x320_tiny.onnx|"
-  "$cache/hello_deepa.onnx|"
+  "testdata/models/face_detection_front_128x128_barracuda.onnx||$close"
+  "testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=48 --dim p2o.DynamicDimension.2=192|$close"
+  "$cache/ch_PP-OCRv4_det_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=320 --dim p2o.DynamicDimension.2=320|$close"
+  "$cache/ch_PP-OCRv4_rec_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=320|$close"
+  "$cache/mlsd_320x320_tiny.onnx||$sensitive"
+  "$cache/hello_deepa.onnx||$close"
 )
 real=0
 for entry in "${models[@]}"; do
-  model=${entry%%|*}
-  dims=${entry#*|}
+  IFS='|' read -r model dims criterion <<< "$entry"
   if [ ! -f "$model" ]; then echo "test-arm64: $model is missing (scripts/fetch_models.sh)" >&2; failed=1; continue; fi
   name=$(basename "$model" .onnx)
   # shellcheck disable=SC2086
   "$host/pare" run "$model" $dims --seed 7 --save-inputs "$work/$name/in" --outputs "$work/$name/want" >/dev/null
-  if run_arm "$model" "$work/$name/in" "$work/$name/got" --expect "$work/$name/want" --rtol 1e-3 --atol 1e-4; then
+  # shellcheck disable=SC2086
+  if run_arm "$model" "$work/$name/in" "$work/$name/got" --expect "$work/$name/want" $criterion; then
     real=$((real + 1))
   else
     echo "test-arm64: FAILED $name" >&2
