@@ -18,8 +18,8 @@
 namespace pare {
 namespace {
 
-const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
-const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+using testing::kFace;
+using testing::kCls;
 
 // The input the docs example feeds: a ramp i % 255 / 255 over the input's elements.
 std::vector<float> ramp(size_t count) {

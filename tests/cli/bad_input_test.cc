@@ -207,14 +207,11 @@ TEST(BadInput, OutputsNeverReplaceInputsOrEachOther) {
   std::string model = dir + "/model.onnx";
   fs::copy_file(kGood, model);
   std::string model_bytes = read_file(model);
-  testing::save_seeded_samples(model, dir + "/samples", 1, {"--dim", "p2o.DynamicDimension.0=1", "--dim",
-                                                            "p2o.DynamicDimension.1=48", "--dim",
-                                                            "p2o.DynamicDimension.2=192"});
+  testing::save_seeded_samples(model, dir + "/samples", 1, testing::kClsDims);
   std::string sample = dir + "/samples/1/input_0.pb";
   std::string sample_bytes = read_file(sample);
   auto refused = [&](std::vector<std::string> args, const std::string& must_mention) {
-    args.insert(args.begin(), testing::pare_bin());
-    auto c = testing::run_command(args);
+    auto c = testing::pare(args);
     EXPECT_EQ(c.exit_code, 2) << c.err;
     EXPECT_TRUE(std::regex_match(c.err, std::regex("pare: error: [^\\n]+: [^\\n]+\\n"))) << "stderr: " << c.err;
     EXPECT_NE(c.err.find(must_mention), std::string::npos) << "stderr: " << c.err;

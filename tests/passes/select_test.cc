@@ -19,7 +19,7 @@
 namespace pare {
 namespace {
 
-const std::string kCls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+using testing::kCls;
 
 // The dtype of the constant a node's weight is stored as, following DQ/Cast/Gather chains back.
 std::set<ir::DataType> stored_types(const ir::Node& n) {

@@ -14,7 +14,7 @@
 namespace pare::passes {
 namespace {
 
-const std::string kFace = testing::testdata_model("face_detection_front_128x128_barracuda.onnx");
+using testing::kFace;
 
 ir::Model subtask(const std::vector<std::string>& outputs) {
   ir::Model m = formats::onnx::load_model(kFace);

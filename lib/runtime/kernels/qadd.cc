@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "lib/runtime/epilogue_simd.h"
+#include "lib/runtime/kernels/chunks.h"
 
 namespace pare::rt::kernels {
 namespace {
@@ -70,11 +71,9 @@ class QAdd : public Kernel {
     if (a.dims != b.dims) compute_error(ctx, "the quantized Add takes inputs of one shape");
     TensorView& y = ctx.allocate_output(0, spec_.y.type, a.dims);
     int64_t n = a.numel();
-    constexpr int64_t kChunk = 16384;
-    ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t c0, int64_t c1) {
-      int64_t i = c0 * kChunk, len = std::min(n, c1 * kChunk) - i;
+    for_chunks(ctx, n, [&](int64_t i, int64_t end) {
       qadd_run(static_cast<const uint8_t*>(a.data) + i, static_cast<const uint8_t*>(b.data) + i,
-               static_cast<uint8_t*>(y.data) + i, len, flat_, isa_);
+               static_cast<uint8_t*>(y.data) + i, end - i, flat_, isa_);
     });
   }
 

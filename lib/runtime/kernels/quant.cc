@@ -14,6 +14,7 @@
 #include "lib/base/fp16.h"
 
 #include "lib/runtime/epilogue_simd.h"
+#include "lib/runtime/kernels/chunks.h"
 #include "lib/runtime/kernels/families.h"
 
 namespace pare::rt::kernels {
@@ -68,23 +69,21 @@ PARE_TARGET_AVX2 void dequantize_tensor_avx2(const T* x, int32_t zp, float scale
 
 template <typename T>
 void quantize_per_tensor(const KernelContext& ctx, const float* x, float scale, float zp, T* y, int64_t n, Isa isa) {
-  ctx.parallel_for((n + 16383) / 16384, [&](int64_t b, int64_t e) {
-    int64_t i = b * 16384, len = std::min(n, e * 16384) - i;
+  for_chunks(ctx, n, [&](int64_t i, int64_t end) {
 #if PARE_HAVE_AVX2_KERNELS
-    if (isa == Isa::kAvx2Fma) return quantize_tensor_avx2(x + i, scale, zp, y + i, len);
+    if (isa == Isa::kAvx2Fma) return quantize_tensor_avx2(x + i, scale, zp, y + i, end - i);
 #endif
-    quantize_tensor(x + i, scale, zp, y + i, len);
+    quantize_tensor(x + i, scale, zp, y + i, end - i);
   });
 }
 
 template <typename T>
 void dequantize_per_tensor(const KernelContext& ctx, const T* x, int32_t zp, float scale, float* y, int64_t n, Isa isa) {
-  ctx.parallel_for((n + 16383) / 16384, [&](int64_t b, int64_t e) {
-    int64_t i = b * 16384, len = std::min(n, e * 16384) - i;
+  for_chunks(ctx, n, [&](int64_t i, int64_t end) {
 #if PARE_HAVE_AVX2_KERNELS
-    if (isa == Isa::kAvx2Fma) return dequantize_tensor_avx2(x + i, zp, scale, y + i, len);
+    if (isa == Isa::kAvx2Fma) return dequantize_tensor_avx2(x + i, zp, scale, y + i, end - i);
 #endif
-    dequantize_tensor(x + i, zp, scale, y + i, len);
+    dequantize_tensor(x + i, zp, scale, y + i, end - i);
   });
 }
 
