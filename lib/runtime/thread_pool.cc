@@ -1,8 +1,34 @@
 #include "lib/runtime/thread_pool.h"
 
+#include <chrono>
+
 #include "lib/base/error.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace pare::rt {
+namespace {
+
+// Tells the core this is a spin loop (saves power, lets a sibling hyperthread run).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Polls that only pause (a few microseconds) before the polls that yield.
+constexpr int kPausePolls = 256;
+
+void run_chunk(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int index, int parts) {
+  int64_t begin = n * index / parts, end = n * (index + 1) / parts;
+  if (begin < end) fn(begin, end);
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
   if (threads_ > kMaxThreads) fail("{} threads requested; at most {} are supported", threads, kMaxThreads);
@@ -12,15 +38,33 @@ ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   work_cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-static void run_chunk(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int index, int parts) {
-  int64_t begin = n * index / parts, end = n * (index + 1) / parts;
-  if (begin < end) fn(begin, end);
+// The sleeping side counts itself in `sleepers` under mu_ and then checks
+// `done()` again inside the wait; the waking side makes done() true first and
+// then reads `sleepers` (both sequentially consistent), taking mu_ before it
+// notifies. So either the sleeper sees done() or the waker sees the sleeper:
+// no wake-up is lost.
+template <typename Done>
+void ThreadPool::wait_for(Done done, std::condition_variable& cv, std::atomic<int>& sleepers) {
+  using Clock = std::chrono::steady_clock;
+  auto deadline = Clock::now() + std::chrono::microseconds(kSpinMicros);
+  for (int i = 1;; ++i) {
+    if (done()) return;
+    // Past the first few microseconds, give the core away on each poll: with
+    // more threads than free cores, the thread that holds the work runs.
+    if (i < kPausePolls) cpu_relax();
+    else std::this_thread::yield();
+    if (i % 64 == 0 && Clock::now() > deadline) break;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  sleepers.fetch_add(1);
+  cv.wait(lock, done);
+  sleepers.fetch_sub(1);
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
@@ -29,37 +73,31 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     fn(0, n);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    n_ = n;
-    pending_ = threads_ - 1;
-    ++generation_;
+  job_ = &fn;
+  n_ = n;
+  pending_.store(threads_ - 1);
+  generation_.fetch_add(1);  // publishes job_ and n_
+  if (work_sleepers_.load() > 0) {
+    { std::lock_guard<std::mutex> lock(mu_); }
+    work_cv_.notify_all();
   }
-  work_cv_.notify_all();
   run_chunk(fn, n, 0, threads_);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_ == 0; });
+  wait_for([this] { return pending_.load() == 0; }, done_cv_, done_sleepers_);
   job_ = nullptr;
 }
 
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   while (true) {
-    const std::function<void(int64_t, int64_t)>* job;
-    int64_t n;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      n = n_;
-    }
-    run_chunk(*job, n, index, threads_);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+    wait_for([&] { return stop_.load() || generation_.load() != seen; }, work_cv_,
+             work_sleepers_);
+    if (stop_.load()) return;
+    seen = generation_.load();
+    run_chunk(*job_, n_, index, threads_);
+    // The last worker to finish wakes the caller if it went to sleep.
+    if (pending_.fetch_sub(1) == 1 && done_sleepers_.load() > 0) {
+      { std::lock_guard<std::mutex> lock(mu_); }
+      done_cv_.notify_one();
     }
   }
 }
