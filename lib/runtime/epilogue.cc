@@ -45,7 +45,7 @@ void Epilogue::apply(float* p, int64_t n, Isa isa) const {
   if (none()) return;
   int64_t i = 0;
 #if PARE_HAVE_AVX2_KERNELS
-  if (isa == Isa::kAvx2Fma) i = apply_avx2(*this, p, n);
+  if (has_avx2(isa)) i = apply_avx2(*this, p, n);
 #endif
   for (; i < n; ++i) p[i] = apply(p[i]);
 }

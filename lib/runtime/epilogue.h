@@ -30,7 +30,7 @@ struct Epilogue {
   bool none() const { return kind == Kind::kNone && !round_trip; }
   float activate(float x) const;
   float apply(float x) const;
-  // In place over n floats, 8 at a time with AVX2 when `isa` is kAvx2Fma (the
+  // In place over n floats, 8 at a time with AVX2 when `isa` has it (the
   // same results: the vector forms compute the scalar formulas exactly).
   void apply(float* p, int64_t n, Isa isa) const;
 };

@@ -4,7 +4,7 @@
 //
 // Run-time dispatch (isa.h): on x86-64 the AVX2+FMA kernels are compiled
 // whatever -march says, one function at a time: PARE_TARGET_AVX2 marks a kernel
-// function (internal linkage, called only when the session's Isa is kAvx2Fma),
+// function (internal linkage, called only when the session's Isa has AVX2),
 // PARE_AVX2_INLINE a helper that is always inlined into such a kernel, so no
 // out-of-line AVX2 copy of it exists for the linker to pick. Nothing else in a
 // file is compiled for AVX2: the standard library and Eigen templates that a
@@ -18,6 +18,9 @@
 #define PARE_HAVE_AVX2_KERNELS 1
 #define PARE_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define PARE_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline))
+// The kAvx512 kernels (isa.h): AVX-512 F on top of AVX2 and FMA.
+#define PARE_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define PARE_AVX512_INLINE __attribute__((target("avx512f,avx2,fma"), always_inline))
 #else
 #define PARE_HAVE_AVX2_KERNELS 0
 #endif

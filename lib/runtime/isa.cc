@@ -1,5 +1,6 @@
 #include "lib/runtime/isa.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "lib/base/error.h"
@@ -12,7 +13,8 @@ Isa cpu_isa() {
   // Asked once: the answer cannot change while the process runs.
   static const Isa isa = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? Isa::kAvx2Fma : Isa::kBaseline;
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return Isa::kBaseline;
+    return __builtin_cpu_supports("avx512f") ? Isa::kAvx512 : Isa::kAvx2Fma;
   }();
   return isa;
 #else
@@ -23,8 +25,9 @@ Isa cpu_isa() {
 std::optional<Isa> parse_isa_request(const std::string& value) {
   if (value.empty() || value == "auto") return std::nullopt;
   if (value == "baseline") return Isa::kBaseline;
-  throw Error(fmt::format("PARE_CPU is '{}'; it must be 'baseline' (the portable kernels) or 'auto' (the best this CPU "
-                          "runs)", value));
+  if (value == "avx2") return Isa::kAvx2Fma;
+  throw Error(fmt::format("PARE_CPU is '{}'; it must be 'baseline' (the portable kernels), 'avx2' (at most the AVX2 "
+                          "ones) or 'auto' (the best this CPU runs)", value));
 }
 
 Isa default_isa() {
@@ -37,15 +40,22 @@ Isa default_isa() {
 
 Isa usable_isa(std::optional<Isa> wanted) {
   Isa isa = wanted ? *wanted : default_isa();
-  return isa == Isa::kAvx2Fma && cpu_isa() != Isa::kAvx2Fma ? Isa::kBaseline : isa;
+  return std::min(isa, cpu_isa());
 }
 
 std::vector<Isa> runnable_isas() {
-  std::vector<Isa> all = {Isa::kBaseline};
-  if (cpu_isa() == Isa::kAvx2Fma) all.push_back(Isa::kAvx2Fma);
+  std::vector<Isa> all;
+  for (Isa isa : {Isa::kBaseline, Isa::kAvx2Fma, Isa::kAvx512})
+    if (isa <= cpu_isa()) all.push_back(isa);
   return all;
 }
 
-const char* isa_name(Isa isa) { return isa == Isa::kAvx2Fma ? "avx2+fma" : "baseline"; }
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx2Fma: return "avx2+fma";
+    case Isa::kAvx512: return "avx512";
+    default: return "baseline";
+  }
+}
 
 }  // namespace pare::rt

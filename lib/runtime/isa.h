@@ -16,32 +16,42 @@
 
 namespace pare::rt {
 
+// Ordered: each level runs everything the one before it runs.
 enum class Isa {
   kBaseline,  // the build's own instruction set (plain loops the compiler vectorises)
   kAvx2Fma,   // x86-64 with AVX2 and FMA (Haswell, 2013; AMD Excavator, 2015; and later)
+  // kAvx2Fma's kernels, and the float GEMM tile over 512-bit registers, twice
+  // as wide (x86-64 with AVX-512 F: Skylake-SP, 2017; AMD Zen 4, 2022). Every
+  // output is the same chain of fused multiply-adds as in the AVX2 tile, so
+  // results are bit-identical to kAvx2Fma's (tests/runtime/packed_gemm_test.cc).
+  kAvx512,
 };
 
-// What this CPU and build can run: kAvx2Fma on an x86-64 CPU with AVX2 and FMA
-// (asked once, with __builtin_cpu_supports), kBaseline elsewhere.
+// Whether `isa` runs the AVX2+FMA kernels (kAvx2Fma and every level above).
+inline bool has_avx2(Isa isa) { return isa >= Isa::kAvx2Fma; }
+
+// What this CPU and build can run, asked once with __builtin_cpu_supports:
+// kAvx512 with AVX-512 F, AVX2 and FMA; kAvx2Fma with AVX2 and FMA; kBaseline elsewhere.
 Isa cpu_isa();
 
-// The Isa new sessions use: cpu_isa(), or kBaseline when the environment says
-// PARE_CPU=baseline (read once). PARE_CPU=auto or unset is cpu_isa(); any other
-// value is a pare::Error naming it.
+// The Isa new sessions use: cpu_isa(), or at most kBaseline or kAvx2Fma when
+// the environment says PARE_CPU=baseline or PARE_CPU=avx2 (read once).
+// PARE_CPU=auto or unset is cpu_isa(); any other value is a pare::Error naming it.
 Isa default_isa();
 
 // `wanted` (or default_isa() when empty), limited to what the CPU runs: asking
-// for AVX2 on a CPU without it gives kBaseline, never a crash.
+// for AVX2 on a CPU without it gives kBaseline, for AVX-512 on an AVX2 CPU
+// kAvx2Fma, never a crash.
 Isa usable_isa(std::optional<Isa> wanted);
 
 // Every Isa this CPU runs, kBaseline first (for tests comparing the paths).
 std::vector<Isa> runnable_isas();
 
-// "baseline" or "avx2+fma".
+// "baseline", "avx2+fma" or "avx512".
 const char* isa_name(Isa isa);
 
-// PARE_CPU's value as an Isa request: "baseline" -> kBaseline, "" or "auto" -> nullopt
-// (the CPU's best); anything else throws pare::Error.
+// PARE_CPU's value as an Isa request: "baseline" -> kBaseline, "avx2" -> kAvx2Fma,
+// "" or "auto" -> nullopt (the CPU's best); anything else throws pare::Error.
 std::optional<Isa> parse_isa_request(const std::string& value);
 
 }  // namespace pare::rt

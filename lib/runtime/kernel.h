@@ -65,7 +65,7 @@ struct KernelInit {
   // the session knows to apply it get one (Conv; see session.cc, fusable_producer).
   const Epilogue* epilogue = nullptr;
   // The instruction set of the session's hand-written kernels (isa.h); a
-  // kernel with AVX2 paths keeps it and picks them only for kAvx2Fma.
+  // kernel with AVX2 paths keeps it and picks them only for an Isa with AVX2 (has_avx2).
   Isa isa = Isa::kBaseline;
 
   // Throws a pare::Error naming the node, op and opset: "node 'x' (Resize, opset 11): <what>".

@@ -63,9 +63,9 @@ struct SessionOptions {
   bool integer = true;
   RunLimits limits = default_run_limits();
   // The instruction set of the hand-written kernels (isa.h). Empty: default_isa(),
-  // the CPU's best unless PARE_CPU=baseline. kBaseline runs the portable kernels
-  // on any CPU (the tests compare both); kAvx2Fma on a CPU without it falls back
-  // to kBaseline.
+  // the CPU's best unless PARE_CPU says baseline or avx2. kBaseline runs the
+  // portable kernels on any CPU (the tests compare the levels); a level the CPU
+  // lacks falls back to the highest it has.
   std::optional<Isa> isa;
 };
 

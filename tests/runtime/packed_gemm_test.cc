@@ -61,6 +61,35 @@ TEST(PackedGemm, MatchesTheReferenceOverOddShapes) {
           }
 }
 
+// The AVX-512 tiles (three, two or one 16-column tile at a time, the last one
+// masked) against the AVX2 tile, bit for bit, in both layouts of B, with every
+// epilogue and blocks of K resumed.
+TEST(PackedGemm, Avx512GivesTheAvx2Bits) {
+  if (cpu_isa() < Isa::kAvx512) GTEST_SKIP() << "this CPU has no AVX-512";
+  for (int64_t m : {1, 6, 7, 13})
+    for (int64_t k : {1, 5, 64, 600})
+      for (int64_t n : {1, 16, 17, 31, 32, 33, 47, 48, 49, 65, 100})
+        for (const Epilogue& e : every_epilogue()) {
+          SCOPED_TRACE(::testing::Message() << "m=" << m << " k=" << k << " n=" << n << " epilogue " << int(e.kind));
+          int64_t lda = k + 1, ldb = n + 5, ldc = n + 2;
+          auto a = wide_random_floats(m * lda, 21), b = wide_random_floats(k * ldb, 22), bias = wide_random_floats(m, 23);
+          kernels::PackedA packed = kernels::pack_a(a.data(), m, k, lda);
+          std::vector<float> panels((n + 15) / 16 * 16 * k);
+          kernels::pack_b_panels(b.data(), ldb, k, n, panels.data());
+          std::vector<std::vector<float>> plain, paneled;
+          for (Isa isa : {Isa::kAvx2Fma, Isa::kAvx512}) {
+            plain.emplace_back(m * ldc, 7.0f);
+            paneled.emplace_back(m * ldc, 7.0f);
+            kernels::packed_gemm(packed, 0, packed.panels(), b.data(), ldb, n, bias.data(), e, plain.back().data(), ldc,
+                                 isa);
+            kernels::packed_gemm_panels(packed, 0, packed.panels(), panels.data(), n, bias.data(), e,
+                                        paneled.back().data(), ldc, isa);
+          }
+          ASSERT_EQ(plain[1], plain[0]);
+          ASSERT_EQ(paneled[1], paneled[0]);
+        }
+}
+
 TEST(PackedGemm, PanelRangesComputeTheirRowsOnly) {
   int64_t m = 20, k = 9, n = 21;
   auto a = wide_random_floats(m * k, 4), b = wide_random_floats(k * n, 5);
@@ -78,7 +107,8 @@ TEST(PackedGemm, PanelRangesComputeTheirRowsOnly) {
 // and the two paths compute the same Conv (within rounding: FMA rounds once).
 TEST(Isa, SessionsRunTheRequestedKernelsAndThePathsAgree) {
   EXPECT_EQ(usable_isa(Isa::kBaseline), Isa::kBaseline);
-  EXPECT_EQ(usable_isa(Isa::kAvx2Fma), cpu_isa()) << "AVX2 is never used on a CPU without it";
+  EXPECT_EQ(usable_isa(Isa::kAvx2Fma), std::min(Isa::kAvx2Fma, cpu_isa())) << "AVX2 is never used on a CPU without it";
+  EXPECT_EQ(usable_isa(Isa::kAvx512), cpu_isa()) << "AVX-512 is never used on a CPU without it";
   EXPECT_EQ(runnable_isas().back(), cpu_isa());
   ir::Model model;
   model.opsets = {{"", 14}};
@@ -108,10 +138,12 @@ TEST(Isa, SessionsRunTheRequestedKernelsAndThePathsAgree) {
     differ += results[1][i] != results[0][i];
   }
   EXPECT_GT(differ, 0) << "the AVX2 path ran: its fused multiply-adds round differently somewhere";
+  if (results.size() > 2) EXPECT_EQ(results[2], results[1]) << "the AVX-512 tile computes the AVX2 tile's bits";
 }
 
-TEST(Isa, PareCpuAcceptsBaselineAndAutoOnly) {
+TEST(Isa, PareCpuAcceptsBaselineAvx2AndAutoOnly) {
   EXPECT_EQ(parse_isa_request("baseline"), Isa::kBaseline);
+  EXPECT_EQ(parse_isa_request("avx2"), Isa::kAvx2Fma);
   EXPECT_EQ(parse_isa_request("auto"), std::nullopt);
   EXPECT_EQ(parse_isa_request(""), std::nullopt);
   try {

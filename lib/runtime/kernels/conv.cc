@@ -348,7 +348,7 @@ class Conv : public Kernel {
       float* row = yc + oy * g.ow;
       int64_t ox = lo;
 #if PARE_HAVE_AVX2_KERNELS
-      if (isa == Isa::kAvx2Fma) ox = depthwise_row_avx2<K, S>(g, r, w, bias, lo, hi, row);
+      if (has_avx2(isa)) ox = depthwise_row_avx2<K, S>(g, r, w, bias, lo, hi, row);
 #endif
       for (; ox < hi; ++ox) {
         int64_t ix = ox * S - g.pl;

@@ -104,6 +104,76 @@ PARE_TARGET_AVX2 void tile_avx(int64_t k, const float* ap, const float* b, int64
   store_tile(tile, rows, cols, last && !vector_epilogue ? *ev.source : Epilogue{}, c, ldc);
 }
 
+// ---------- AVX-512 (Isa::kAvx512) ----------
+// kTiles adjacent tiles of one panel (6 rows x 16 * kTiles columns) over a
+// block of K, one 512-bit register per row and tile: 18 accumulators for three
+// tiles; per k, kTiles loads of B, six broadcasts of A, 6 * kTiles fused
+// multiply-adds. Each output is the AVX2 tile's chain of multiply-adds (bias or
+// the resumed partial sum, then k in order), so the results are the same bits.
+// Tile t's B starts `tile_stride` floats after tile t - 1's. The last tile
+// reads only `last_cols` columns of B (all 16 where B is zero-padded panels)
+// and writes only `store_cols` columns of C: masked loads cost no more than
+// whole ones, so one instance serves every width (pare-run's size).
+template <int kTiles>
+PARE_TARGET_AVX512 void tiles_avx512(int64_t k, const float* ap, const float* b, int64_t ldb, int64_t tile_stride,
+                                     int64_t last_cols, int64_t store_cols, const float* bias6,
+                                     const Epilogue& epilogue, float* c, int64_t ldc, int64_t rows, bool resume,
+                                     bool last) {
+  auto mask_of = [](int64_t cols) {
+    return cols >= kTileCols ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << cols) - 1);
+  };
+  // Columns of each tile that exist in C (all 16 but the last tile's).
+  __mmask16 cmask[kTiles];
+  for (int t = 0; t < kTiles; ++t) cmask[t] = 0xFFFF;
+  cmask[kTiles - 1] = mask_of(store_cols);
+  __mmask16 load_mask = mask_of(last_cols);
+  __m512 acc[kPanelRows][kTiles];
+#pragma GCC unroll 6
+  for (int r = 0; r < kPanelRows; ++r)
+#pragma GCC unroll 3
+    for (int t = 0; t < kTiles; ++t)
+      acc[r][t] = resume && r < rows ? _mm512_maskz_loadu_ps(cmask[t], c + r * ldc + t * kTileCols)
+                  : resume           ? _mm512_setzero_ps()
+                                     : _mm512_set1_ps(bias6[r]);
+  for (int64_t i = 0; i < k; ++i) {
+    __m512 bv[kTiles];
+#pragma GCC unroll 3
+    for (int t = 0; t < kTiles; ++t)
+      bv[t] = t == kTiles - 1 ? _mm512_maskz_loadu_ps(load_mask, b + t * tile_stride)
+                              : _mm512_loadu_ps(b + t * tile_stride);
+#pragma GCC unroll 6
+    for (int r = 0; r < kPanelRows; ++r) {
+      __m512 a = _mm512_set1_ps(ap[r]);
+#pragma GCC unroll 3
+      for (int t = 0; t < kTiles; ++t) acc[r][t] = _mm512_fmadd_ps(a, bv[t], acc[r][t]);
+    }
+    ap += kPanelRows;
+    b += ldb;
+  }
+  // Relu and Clip (most convolutions' epilogue) are applied in registers, with
+  // EpilogueVec's operand order (its NaN behaviour). The others run over the
+  // stored rows in L1, through Epilogue::apply, whose AVX2 forms compute the
+  // scalar formulas exactly: the AVX2 tile's bits either way, for a fraction of
+  // the code of every epilogue inlined per register. Every index into acc is a
+  // constant once the loops unroll, so acc lives in registers (a loop bounded
+  // by `rows` made GCC keep it in memory).
+  using K = Epilogue::Kind;
+  bool in_registers = last && !epilogue.round_trip && (epilogue.kind == K::kRelu || epilogue.kind == K::kClip);
+  bool relu = epilogue.kind == K::kRelu;
+  __m512 lo = _mm512_set1_ps(relu ? 0.0f : epilogue.a), hi = _mm512_set1_ps(epilogue.b);
+#pragma GCC unroll 6
+  for (int r = 0; r < kPanelRows; ++r)
+#pragma GCC unroll 3
+    for (int t = 0; t < kTiles; ++t) {
+      __m512 v = acc[r][t];
+      if (in_registers) v = relu ? _mm512_max_ps(v, lo) : _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+      if (r < rows) _mm512_mask_storeu_ps(c + r * ldc + t * kTileCols, cmask[t], v);
+    }
+  if (!last || epilogue.none() || in_registers) return;
+  int64_t cols = (kTiles - 1) * kTileCols + std::min(store_cols, kTileCols);
+  for (int64_t r = 0; r < rows; ++r) epilogue.apply(c + r * ldc, cols, Isa::kAvx2Fma);
+}
+
 #endif
 
 // The portable tile: the same order of operations without fused multiply-adds.
@@ -165,6 +235,37 @@ PARE_TARGET_AVX2 void gemm_tiles_avx2(const PackedA& a, int64_t panel0, int64_t 
     }
   }
 }
+
+// gemm_tiles_avx2 with three tiles at a time (then one at a time at the end).
+PARE_TARGET_AVX512 void gemm_tiles_avx512(const PackedA& a, int64_t panel0, int64_t panel1, const float* b,
+                                          int64_t ldb, int64_t panel_stride, bool padded, int64_t n,
+                                          const float* bias, const Epilogue& epilogue, float* c, int64_t ldc) {
+  constexpr int64_t kBlockK = 512;  // as gemm_tiles_avx2's: the same split of K
+  for (int64_t k0 = 0; k0 < a.k; k0 += kBlockK) {
+    int64_t kc = std::min(kBlockK, a.k - k0);
+    bool resume = k0 > 0, last = k0 + kc == a.k;
+    for (int64_t p = panel0; p < panel1; ++p) {
+      float bias6[kPanelRows];
+      int64_t rows = panel_bias(a, p, bias, bias6);
+      const float* ap = a.panel(p) + k0 * kPanelRows;
+      for (int64_t j = 0; j < n; j += kTileCols) {
+        // Three tiles at a time while three remain, then one at a time.
+        int tiles = n - j > 2 * kTileCols ? 3 : 1;
+        int64_t store_cols = std::min(n - j - (tiles - 1) * kTileCols, kTileCols);
+        int64_t load_cols = padded ? kTileCols : store_cols;  // zero-padded panels are read whole
+        const float* bj = b + j / kTileCols * panel_stride + k0 * ldb;
+        float* cj = c + p * kPanelRows * ldc + j;
+        if (tiles == 3)
+          tiles_avx512<3>(kc, ap, bj, ldb, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc, rows,
+                          resume, last);
+        else
+          tiles_avx512<1>(kc, ap, bj, ldb, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc, rows,
+                          resume, last);
+        j += (tiles - 1) * kTileCols;
+      }
+    }
+  }
+}
 #endif
 
 void gemm_tiles_portable(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb,
@@ -182,6 +283,8 @@ void gemm_tiles_portable(const PackedA& a, int64_t panel0, int64_t panel1, const
 void gemm_tiles(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb, int64_t panel_stride,
                 bool padded, int64_t n, const float* bias, const Epilogue& epilogue, float* c, int64_t ldc, Isa isa) {
 #if PARE_HAVE_AVX2_KERNELS
+  if (isa == Isa::kAvx512)
+    return gemm_tiles_avx512(a, panel0, panel1, b, ldb, panel_stride, padded, n, bias, epilogue, c, ldc);
   if (isa == Isa::kAvx2Fma)
     return gemm_tiles_avx2(a, panel0, panel1, b, ldb, panel_stride, padded, n, bias, epilogue, c, ldc);
 #endif

@@ -46,7 +46,7 @@ PARE_TARGET_AVX2 void qadd_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, 
 
 void qadd_run(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Flat& f, Isa isa) {
 #if PARE_HAVE_AVX2_KERNELS
-  if (isa == Isa::kAvx2Fma) return qadd_avx2(a, b, y, n, f);
+  if (has_avx2(isa)) return qadd_avx2(a, b, y, n, f);
 #endif
   qadd_portable(a, b, y, n, f);
 }

@@ -131,7 +131,7 @@ void qgemm_panels(const PackedQA& a, int64_t panel0, int64_t panel1, const int16
       const int16_t* bj = b + j / kQTileCols * panel_stride;
       uint8_t* cj = c + r0 * ldc + j;
 #if PARE_HAVE_AVX2_KERNELS
-      if (isa == Isa::kAvx2Fma) {
+      if (has_avx2(isa)) {
         tile_avx2(a.kp, a.panel(p), bj, rows, cols, rq, row0 + r0, cj, ldc);
         continue;
       }
@@ -156,7 +156,7 @@ PARE_TARGET_AVX2 int64_t requantize_row_avx2(const int32_t* acc, int64_t n, cons
 void requantize_row(const int32_t* acc, int64_t n, const Requant& rq, int64_t r, uint8_t* out, Isa isa) {
   int64_t j = 0;
 #if PARE_HAVE_AVX2_KERNELS
-  if (isa == Isa::kAvx2Fma) j = requantize_row_avx2(acc, n, rq, r, out);
+  if (has_avx2(isa)) j = requantize_row_avx2(acc, n, rq, r, out);
 #endif
   for (; j < n; ++j) out[j] = static_cast<uint8_t>(rq.apply(acc[j], r));
 }

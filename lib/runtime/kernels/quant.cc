@@ -41,7 +41,7 @@ Channels channels(const KernelContext& ctx, const TensorView& x, const TensorVie
 // Per-tensor loops (one scale, one zero point: every activation of an int8
 // model), the same formulas as the general loops below with the scale hoisted,
 // so the compiler vectorises them; an AVX2 copy of each is compiled too and
-// runs when the session's Isa is kAvx2Fma (the same results: nearbyint and
+// runs when the session's Isa has AVX2 (the same results: nearbyint and
 // vroundps both round half to even, and there is nothing to fuse).
 template <typename T>
 __attribute__((always_inline)) inline void quantize_body(const float* x, float scale, float zp, T* y, int64_t n) {
@@ -71,7 +71,7 @@ template <typename T>
 void quantize_per_tensor(const KernelContext& ctx, const float* x, float scale, float zp, T* y, int64_t n, Isa isa) {
   for_chunks(ctx, n, [&](int64_t i, int64_t end) {
 #if PARE_HAVE_AVX2_KERNELS
-    if (isa == Isa::kAvx2Fma) return quantize_tensor_avx2(x + i, scale, zp, y + i, end - i);
+    if (has_avx2(isa)) return quantize_tensor_avx2(x + i, scale, zp, y + i, end - i);
 #endif
     quantize_tensor(x + i, scale, zp, y + i, end - i);
   });
@@ -81,7 +81,7 @@ template <typename T>
 void dequantize_per_tensor(const KernelContext& ctx, const T* x, int32_t zp, float scale, float* y, int64_t n, Isa isa) {
   for_chunks(ctx, n, [&](int64_t i, int64_t end) {
 #if PARE_HAVE_AVX2_KERNELS
-    if (isa == Isa::kAvx2Fma) return dequantize_tensor_avx2(x + i, zp, scale, y + i, end - i);
+    if (has_avx2(isa)) return dequantize_tensor_avx2(x + i, zp, scale, y + i, end - i);
 #endif
     dequantize_tensor(x + i, zp, scale, y + i, end - i);
   });
