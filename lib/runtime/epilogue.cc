@@ -3,13 +3,28 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "lib/runtime/epilogue_simd.h"
 
 namespace pare::rt {
 
+float Epilogue::Step::on(float x) const {
+  switch (op) {
+    case Op::kAdd: return x + c;
+    case Op::kSub: return x - c;
+    case Op::kSubFrom: return c - x;
+    case Op::kMul: return x * c;
+    case Op::kDiv: return x / c;
+    case Op::kDivInto: return c / x;
+  }
+  return x;
+}
+
 float Epilogue::apply(float x) const {
+  for (int i = 0; i < n_pre; ++i) x = pre[i].on(x);
   x = activate(x);
+  for (int i = 0; i < n_post; ++i) x = post[i].on(x);
   if (!round_trip) return x;
   float q = std::clamp(std::nearbyint(x / scale) + zero_point, qmin, qmax);
   return (q - zero_point) * scale;
@@ -24,18 +39,46 @@ float Epilogue::activate(float x) const {
     case Kind::kHardSwish: return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
     case Kind::kLeakyRelu: return x < 0 ? a * x : x;
     case Kind::kSigmoid: return 1.0f / (1.0f + std::exp(-x));
+    case Kind::kMulClip: {
+      float t = x + shift;
+      return x * (t < a ? a : (t > b ? b : t));
+    }
   }
   return x;
 }
 
 #if PARE_HAVE_AVX2_KERNELS
 namespace {
+PARE_AVX2_INLINE __m256 step_avx2(const Epilogue::Step& s, __m256 x) {
+  using Op = Epilogue::Step::Op;
+  __m256 c = _mm256_set1_ps(s.c);
+  switch (s.op) {
+    case Op::kAdd: return _mm256_add_ps(x, c);
+    case Op::kSub: return _mm256_sub_ps(x, c);
+    case Op::kSubFrom: return _mm256_sub_ps(c, x);
+    case Op::kMul: return _mm256_mul_ps(x, c);
+    case Op::kDiv: return _mm256_div_ps(x, c);
+    case Op::kDivInto: return _mm256_div_ps(c, x);
+  }
+  return x;
+}
+
 // The vector part of Epilogue::apply; returns the first element left to the scalar loop.
 PARE_TARGET_AVX2 int64_t apply_avx2(const Epilogue& e, float* p, int64_t n) {
   if (e.kind == Epilogue::Kind::kSigmoid) return 0;
   EpilogueVec v(e);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, v(_mm256_loadu_ps(p + i)));
+  if (e.vector_form()) {
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, v(_mm256_loadu_ps(p + i)));
+    return i;
+  }
+  for (; i + 8 <= n; i += 8) {
+    __m256 x = _mm256_loadu_ps(p + i);
+    for (int j = 0; j < e.n_pre; ++j) x = step_avx2(e.pre[j], x);
+    x = v.activate(x);
+    for (int j = 0; j < e.n_post; ++j) x = step_avx2(e.post[j], x);
+    _mm256_storeu_ps(p + i, v.round(x));
+  }
   return i;
 }
 }  // namespace
@@ -66,6 +109,46 @@ std::optional<float> clip_bound(const ir::Node& node, size_t i, const std::vecto
 
 }  // namespace
 
+std::optional<Epilogue::Step> step_of(const ir::Node& node, const ir::Value* x,
+                                      const std::vector<const ir::Tensor*>& constants) {
+  if (!node.domain.empty() && node.domain != "ai.onnx") return std::nullopt;
+  if (node.inputs().size() != 2 || node.outputs().size() != 1 || !x) return std::nullopt;
+  using Op = Epilogue::Step::Op;
+  const std::string& op = node.op_type;
+  bool x_first = node.inputs()[0] == x;
+  if (!x_first && node.inputs()[1] != x) return std::nullopt;
+  const ir::Tensor* c = constants.size() == 2 ? constants[x_first ? 1 : 0] : nullptr;
+  if (!c || c->dtype() != ir::DataType::kFloat || c->numel() != 1 || c->dims().size() > 1) return std::nullopt;
+  Epilogue::Step s;
+  s.c = c->as_float()[0];
+  // x + c and c + x, x * c and c * x are the same floats.
+  if (op == "Add") s.op = Op::kAdd;
+  else if (op == "Mul") s.op = Op::kMul;
+  else if (op == "Sub") s.op = x_first ? Op::kSub : Op::kSubFrom;
+  else if (op == "Div") s.op = x_first ? Op::kDiv : Op::kDivInto;
+  else return std::nullopt;
+  return s;
+}
+
+std::optional<std::pair<float, float>> clip_bounds(const ir::Node& node, int64_t opset,
+                                                   const std::vector<const ir::Tensor*>& constants) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  float lo, hi;
+  if (opset < 11) {
+    lo = node.attr_float("min", -kInf);
+    hi = node.attr_float("max", kInf);
+  } else {
+    bool fusable = true;
+    auto l = clip_bound(node, 1, constants, -kInf, fusable), h = clip_bound(node, 2, constants, kInf, fusable);
+    if (!fusable) return std::nullopt;
+    lo = *l;
+    hi = *h;
+  }
+  // Clip's kernel clamps infinite bounds to the float range; the same here.
+  return std::make_pair(std::isinf(lo) ? std::numeric_limits<float>::lowest() : lo,
+                        std::isinf(hi) ? std::numeric_limits<float>::max() : hi);
+}
+
 std::optional<Epilogue> epilogue_of(const ir::Node& node, int64_t opset, const std::vector<const ir::Tensor*>& constants) {
   if (!node.domain.empty() && node.domain != "ai.onnx") return std::nullopt;
   if (node.inputs().empty() || node.outputs().size() != 1) return std::nullopt;
@@ -83,21 +166,10 @@ std::optional<Epilogue> epilogue_of(const ir::Node& node, int64_t opset, const s
   } else if (op == "LeakyRelu") {
     e = {K::kLeakyRelu, node.attr_float("alpha", 0.01f), 0};
   } else if (op == "Clip") {
-    constexpr float kInf = std::numeric_limits<float>::infinity();
+    auto bounds = clip_bounds(node, opset, constants);
+    if (!bounds) return std::nullopt;
     e.kind = K::kClip;
-    if (opset < 11) {
-      e.a = node.attr_float("min", -kInf);
-      e.b = node.attr_float("max", kInf);
-    } else {
-      bool fusable = true;
-      auto lo = clip_bound(node, 1, constants, -kInf, fusable), hi = clip_bound(node, 2, constants, kInf, fusable);
-      if (!fusable) return std::nullopt;
-      e.a = *lo;
-      e.b = *hi;
-    }
-    // Clip's kernel clamps infinite bounds to the float range; the same here.
-    e.a = std::isinf(e.a) ? std::numeric_limits<float>::lowest() : e.a;
-    e.b = std::isinf(e.b) ? std::numeric_limits<float>::max() : e.b;
+    std::tie(e.a, e.b) = *bounds;
   } else {
     return std::nullopt;
   }

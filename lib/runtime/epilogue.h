@@ -18,16 +18,36 @@
 namespace pare::rt {
 
 struct Epilogue {
-  enum class Kind { kNone, kRelu, kClip, kHardSigmoid, kHardSwish, kLeakyRelu, kSigmoid };
+  // kMulClip: x * Clip(x + shift, a, b), the core of HardSwish as exporters
+  // spell it out in nodes (Add 3, Clip 0..6, Mul by x, then Div 6 as a step).
+  enum class Kind { kNone, kRelu, kClip, kHardSigmoid, kHardSwish, kLeakyRelu, kSigmoid, kMulClip };
   Kind kind = Kind::kNone;
-  float a = 0, b = 0;  // Clip: min, max; HardSigmoid: alpha, beta; LeakyRelu: alpha
+  float a = 0, b = 0;  // Clip, kMulClip: min, max; HardSigmoid: alpha, beta; LeakyRelu: alpha
   // After the activation, a QuantizeLinear -> DequantizeLinear round trip with one
   // scale and zero point (per tensor), exactly as those kernels compute it:
   // (clamp(nearbyint(x / scale) + zero_point, qmin, qmax) - zero_point) * scale.
   bool round_trip = false;
   float scale = 1, zero_point = 0, qmin = 0, qmax = 0;
+  float shift = 0;  // kMulClip's
 
-  bool none() const { return kind == Kind::kNone && !round_trip; }
+  // An Add, Sub, Mul or Div node whose other input is one float constant, as
+  // that node computes it (kSubFrom: c - x; kDivInto: c / x). Exporters write
+  // BatchNorm-like and "learnable affine" scales this way around activations
+  // (PP-OCRv4 det: Conv, Mul, Add, HardSwish in four nodes, Mul, Add).
+  struct Step {
+    enum class Op : uint8_t { kAdd, kSub, kSubFrom, kMul, kDiv, kDivInto };
+    Op op = Op::kAdd;
+    float c = 0;
+    float on(float x) const;
+  };
+  static constexpr int kMaxSteps = 4;
+  Step pre[kMaxSteps], post[kMaxSteps];  // before and after the activation
+  int n_pre = 0, n_post = 0;
+
+  bool none() const { return kind == Kind::kNone && !round_trip && n_pre == 0 && n_post == 0; }
+  // Whether EpilogueVec computes it whole (kernels keep it in registers);
+  // otherwise they store their results and run apply() over them.
+  bool vector_form() const { return kind != Kind::kSigmoid && kind != Kind::kMulClip && n_pre == 0 && n_post == 0; }
   float activate(float x) const;
   float apply(float x) const;
   // In place over n floats, 8 at a time with AVX2 when `isa` has it (the
@@ -39,6 +59,17 @@ struct Epilogue {
 // not a float activation the kernels can fuse. `constants[i]` is input i when it
 // is a compile-time constant (Clip's bounds must be).
 std::optional<Epilogue> epilogue_of(const ir::Node& node, int64_t opset, const std::vector<const ir::Tensor*>& constants);
+
+// The step computing `node` (Add, Sub, Mul or Div, float) on `x`, its other
+// input a constant of one float with at most one dim (so no broadcast changes
+// the shape), or nullopt.
+std::optional<Epilogue::Step> step_of(const ir::Node& node, const ir::Value* x,
+                                      const std::vector<const ir::Tensor*>& constants);
+
+// Clip's bounds as an epilogue applies them (infinite or absent bounds as the
+// float range), or nullopt when a bound is not a float constant.
+std::optional<std::pair<float, float>> clip_bounds(const ir::Node& clip, int64_t opset,
+                                                   const std::vector<const ir::Tensor*>& constants);
 
 // Adds the round trip of QuantizeLinear `q` then DequantizeLinear `dq` to `e`, or
 // returns false when they are not one per-tensor scale and zero point (constants

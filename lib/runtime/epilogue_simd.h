@@ -32,7 +32,7 @@ struct EpilogueVec {
   const Epilogue* source;  // for what has no vector form (Sigmoid)
   Epilogue::Kind kind;
   bool round_trip;
-  __m256 a, b, zero, one, sixth, half, scale, zero_point, qmin, qmax;
+  __m256 a, b, zero, one, sixth, half, scale, zero_point, qmin, qmax, shift;
   PARE_AVX2_INLINE explicit EpilogueVec(const Epilogue& e)
       : source(&e),
         kind(e.kind),
@@ -46,9 +46,11 @@ struct EpilogueVec {
         scale(_mm256_set1_ps(e.scale)),
         zero_point(_mm256_set1_ps(e.zero_point)),
         qmin(_mm256_set1_ps(e.qmin)),
-        qmax(_mm256_set1_ps(e.qmax)) {}
-  PARE_AVX2_INLINE __m256 operator()(__m256 x) const {
-    x = activate(x);
+        qmax(_mm256_set1_ps(e.qmax)),
+        shift(_mm256_set1_ps(e.shift)) {}
+  PARE_AVX2_INLINE __m256 operator()(__m256 x) const { return round(activate(x)); }
+  // The QDQ round trip, when there is one.
+  PARE_AVX2_INLINE __m256 round(__m256 x) const {
     if (!round_trip) return x;
     // _MM_FROUND_TO_NEAREST_INT rounds half to even, as nearbyint does.
     __m256 q = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(x, scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
@@ -70,6 +72,7 @@ struct EpilogueVec {
         return _mm256_mul_ps(x, _mm256_max_ps(_mm256_min_ps(t, one), zero));
       }
       case K::kLeakyRelu: return _mm256_blendv_ps(x, _mm256_mul_ps(a, x), _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+      case K::kMulClip: return _mm256_mul_ps(x, _mm256_min_ps(b, _mm256_max_ps(a, _mm256_add_ps(x, shift))));
       default: return x;
     }
   }

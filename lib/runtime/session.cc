@@ -5,6 +5,7 @@
 #include <cstring>
 #include <optional>
 #include <unordered_map>
+#include <tuple>
 #include <unordered_set>
 
 #include "lib/base/strings.h"
@@ -274,12 +275,12 @@ bool fusable_producer(const ir::Node& n) { return (n.domain.empty() || n.domain 
 // it, and its one reader when that count is 1.
 struct Readers {
   std::unordered_map<const ir::Value*, int> count;
-  std::unordered_map<const ir::Value*, const ir::Node*> only;
+  std::unordered_map<const ir::Value*, const ir::Node*> only, first;  // the last reader seen, and the first
   explicit Readers(const ir::Graph& g) {
     for (const auto& n : g.nodes()) {
       for (const ir::Value* in : n->inputs())
         if (in) {
-          ++count[in];
+          if (++count[in] == 1) first[in] = n.get();
           only[in] = n.get();
         }
       for (const ir::Graph* sub : n->subgraphs())
@@ -290,6 +291,15 @@ struct Readers {
   const ir::Node* sole_reader(const ir::Value* v) const {
     auto it = count.find(v);
     return it != count.end() && it->second == 1 ? only.at(v) : nullptr;
+  }
+  // The two nodes reading v, when exactly two inputs of two nodes do.
+  std::pair<const ir::Node*, const ir::Node*> two_readers(const ir::Value* v) const {
+    // Graph outputs and captures count 2 each and are not in `first`: a count
+    // of 2 with a first reader is two node inputs.
+    auto it = count.find(v);
+    auto f = first.find(v);
+    if (it == count.end() || it->second != 2 || f == first.end() || f->second == only.at(v)) return {nullptr, nullptr};
+    return {f->second, only.at(v)};
   }
 };
 
@@ -305,20 +315,89 @@ struct ChainFinder {
   // them, so it is not fused into a float round trip.
   const std::unordered_set<const ir::Value*>& read_quantized;
 
+  // r when it is an ONNX node with one output and a kernel.
+  const ir::Node* plain_node(const ir::Node* r) const {
+    bool onnx = r && (r->domain.empty() || r->domain == "ai.onnx");
+    bool one_output = onnx && r->outputs().size() == 1 && r->outputs()[0] && r->subgraphs().empty();
+    return one_output && find_kernel(*r, model.opset(r->domain)) ? r : nullptr;
+  }
   // The only reader of v when it computes elementwise on v (its first input).
   const ir::Node* next(const ir::Value* v) const {
-    const ir::Node* r = readers.sole_reader(v);
-    bool onnx = r && (r->domain.empty() || r->domain == "ai.onnx");
-    bool elementwise = onnx && r->inputs()[0] == v && r->outputs().size() == 1 && r->outputs()[0] && r->subgraphs().empty();
-    return elementwise && find_kernel(*r, model.opset(r->domain)) ? r : nullptr;
+    const ir::Node* r = plain_node(readers.sole_reader(v));
+    return r && r->inputs()[0] == v ? r : nullptr;
   }
 
-  // Adds to `e` and `chain` an activation `act` (when it is one), then a
-  // QuantizeLinear -> DequantizeLinear round trip reading `act`'s output, or
-  // `act` itself when it is the QuantizeLinear.
-  void extend(Epilogue& e, const ir::Node* act, std::vector<const ir::Node*>& chain) const {
+  // Appends to `steps` the nodes from v's reader on that are arithmetic with a
+  // constant (Epilogue::Step), each the only reader of the one before; returns
+  // the value after the last one taken.
+  const ir::Value* take_steps(const ir::Value* v, Epilogue::Step* steps, int& count,
+                              std::vector<const ir::Node*>& chain) const {
+    while (count < Epilogue::kMaxSteps) {
+      const ir::Node* r = plain_node(readers.sole_reader(v));
+      auto step = r ? step_of(*r, v, constants_of(*r)) : std::nullopt;
+      if (!step) break;
+      steps[count++] = *step;
+      chain.push_back(r);
+      v = r->outputs()[0];
+    }
+    return v;
+  }
+
+  // HardSwish spelled out around v: Add(v, c) -> Clip(constant bounds) -> Mul
+  // with v, the Mul and the Add v's only readers, each of the others the only
+  // reader of the one before. Adds Epilogue::kMulClip to `e` and the three
+  // nodes to `chain`; returns the Mul's output, or nullptr.
+  const ir::Value* take_mul_clip(const ir::Value* v, Epilogue& e, std::vector<const ir::Node*>& chain) const {
+    auto [r1, r2] = readers.two_readers(v);
+    for (int i = 0; i < 2 && r1; ++i, std::swap(r1, r2)) {
+      const ir::Node *add = plain_node(r1), *mul = plain_node(r2);
+      if (!add || !mul || add->op_type != "Add" || mul->op_type != "Mul") continue;
+      auto shift = step_of(*add, v, constants_of(*add));
+      const ir::Node* clip = plain_node(readers.sole_reader(add->outputs()[0]));
+      if (!shift || !clip || clip->op_type != "Clip" || clip->inputs()[0] != add->outputs()[0]) continue;
+      if (readers.sole_reader(clip->outputs()[0]) != mul || mul->inputs().size() != 2) continue;
+      const ir::Value* other = mul->inputs()[0] == v ? mul->inputs()[1] : mul->inputs()[0];
+      if (other != clip->outputs()[0]) continue;
+      auto bounds = clip_bounds(*clip, model.opset(clip->domain), constants_of(*clip));
+      if (!bounds) continue;
+      e.kind = Epilogue::Kind::kMulClip;
+      e.shift = shift->c;
+      std::tie(e.a, e.b) = *bounds;
+      chain.insert(chain.end(), {add, clip, mul});
+      return mul->outputs()[0];
+    }
+    return nullptr;
+  }
+
+  // After a fusable producer writing v: steps, an activation (a node, or
+  // kMulClip's three), more steps, then what extend() takes.
+  void extend_after(Epilogue& e, const ir::Value* v, std::vector<const ir::Node*>& chain) const {
+    v = take_steps(v, e.pre, e.n_pre, chain);
+    size_t before = chain.size();
+    if (const ir::Value* out = take_mul_clip(v, e, chain)) {
+      v = out;
+    } else if (const ir::Node* act = next(v); act && act->op_type != "QuantizeLinear") {
+      if (auto a = epilogue_of(*act, model.opset(act->domain), constants_of(*act))) {
+        Epilogue with = *a;
+        std::copy(e.pre, e.pre + e.n_pre, with.pre);
+        with.n_pre = e.n_pre;
+        e = with;
+        chain.push_back(act);
+        v = act->outputs()[0];
+      }
+    }
+    // Steps after no activation are steps before one: the same order.
+    if (chain.size() > before) v = take_steps(v, e.post, e.n_post, chain);
+    else v = take_steps(v, e.pre, e.n_pre, chain);
+    extend(e, next(v), chain, false);
+  }
+
+  // Adds to `e` and `chain` an activation `act` (when it is one and `activation`
+  // allows), then a QuantizeLinear -> DequantizeLinear round trip reading
+  // `act`'s output, or `act` itself when it is the QuantizeLinear.
+  void extend(Epilogue& e, const ir::Node* act, std::vector<const ir::Node*>& chain, bool activation = true) const {
     const ir::Node* q = act;
-    if (act && act->op_type != "QuantizeLinear")
+    if (activation && act && act->op_type != "QuantizeLinear")
       if (auto a = epilogue_of(*act, model.opset(act->domain), constants_of(*act))) {
         e = *a;
         chain.push_back(act);
@@ -335,7 +414,7 @@ struct ChainFinder {
   // The epilogue of the nodes after `n` its kernel can compute, appended to `chain`.
   std::optional<Epilogue> after(const ir::Node& n, std::vector<const ir::Node*>& chain) const {
     Epilogue e;
-    extend(e, next(n.outputs()[0]), chain);
+    extend_after(e, n.outputs()[0], chain);
     if (chain.empty()) return std::nullopt;
     return e;
   }
@@ -568,6 +647,7 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
         for (int s : step.out) shapes.outputs.push_back(s >= 0 && frame.slots[s].set ? frame.slots[s].view.dims : std::vector<int64_t>{});
         if (step.def->macs) stats->macs += step.def->macs(*step.node, shapes);
         NodeShapes fused_shapes{shapes.outputs, shapes.outputs};  // epilogue nodes keep their input's shape
+        ++stats->kernels_run;
         stats->nodes.push_back(step.node);
         stats->shapes.push_back(std::move(shapes));
         for (const ir::Node* fused : step.fused) {

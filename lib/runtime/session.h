@@ -74,6 +74,7 @@ struct RunStats {
   std::vector<const ir::Node*> nodes;    // the nodes run, in order (constant-folded ones excluded)
   std::vector<NodeShapes> shapes;        // their input and output shapes in the last run
   int64_t macs = 0;                      // sum of KernelDef::macs over the last run
+  int64_t kernels_run = 0;               // kernels that ran: a Conv and the nodes fused into it are one
 };
 
 class Session {

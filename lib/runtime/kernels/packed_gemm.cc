@@ -24,13 +24,12 @@ namespace {
 #if PARE_HAVE_AVX2_KERNELS
 
 // Writes the valid part of a tile computed into `tile` (kPanelRows x kTileCols);
-// Sigmoid, the one epilogue without a vector form, is applied here.
+// an epilogue without a vector form (Sigmoid, steps, kMulClip) is applied
+// here, over each stored row (Epilogue::apply computes the scalar formulas).
 void store_tile(const float* tile, int64_t rows, int64_t cols, const Epilogue& e, float* c, int64_t ldc) {
-  bool scalar_epilogue = !e.none();
   for (int64_t r = 0; r < rows; ++r) {
-    float* out = c + r * ldc;
-    const float* in = tile + r * kTileCols;
-    for (int64_t j = 0; j < cols; ++j) out[j] = scalar_epilogue ? e.apply(in[j]) : in[j];
+    std::copy(tile + r * kTileCols, tile + r * kTileCols + cols, c + r * ldc);
+    e.apply(c + r * ldc, cols, Isa::kAvx2Fma);
   }
 }
 
@@ -84,11 +83,10 @@ PARE_TARGET_AVX2 void tile_avx(int64_t k, const float* ap, const float* b, int64
     b += ldb;
   }
   __m256 acc[kPanelRows][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  if (last && vector_epilogue)
-    for (auto& row : acc) {
-      row[0] = ev(row[0]);
-      row[1] = ev(row[1]);
-    }
+  if (last && vector_epilogue && ev.kind != Epilogue::Kind::kNone)  // Relu or Clip, EpilogueVec's formulas
+    for (auto& row : acc)
+      for (__m256& v : row)
+        v = ev.kind == Epilogue::Kind::kRelu ? _mm256_max_ps(v, ev.zero) : _mm256_min_ps(ev.b, _mm256_max_ps(ev.a, v));
   if (whole && (vector_epilogue || !last)) {
     for (int64_t r = 0; r < kPanelRows; ++r) {
       _mm256_storeu_ps(c + r * ldc, acc[r][0]);
@@ -158,7 +156,8 @@ PARE_TARGET_AVX512 void tiles_avx512(int64_t k, const float* ap, const float* b,
   // constant once the loops unroll, so acc lives in registers (a loop bounded
   // by `rows` made GCC keep it in memory).
   using K = Epilogue::Kind;
-  bool in_registers = last && !epilogue.round_trip && (epilogue.kind == K::kRelu || epilogue.kind == K::kClip);
+  bool in_registers = last && epilogue.vector_form() && !epilogue.round_trip &&
+                      (epilogue.kind == K::kRelu || epilogue.kind == K::kClip);
   bool relu = epilogue.kind == K::kRelu;
   __m512 lo = _mm512_set1_ps(relu ? 0.0f : epilogue.a), hi = _mm512_set1_ps(epilogue.b);
 #pragma GCC unroll 6
@@ -211,8 +210,13 @@ int64_t panel_bias(const PackedA& a, int64_t p, const float* bias, float* bias6)
 PARE_TARGET_AVX2 void gemm_tiles_avx2(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb,
                                       int64_t panel_stride, bool padded, int64_t n, const float* bias,
                                       const Epilogue& epilogue, float* c, int64_t ldc) {
+  // Relu and Clip are applied in registers; the other epilogues over the stored
+  // tile (store_tile), as in the AVX-512 tile: every form inlined in both tile
+  // instances cost pare-run 5 KB.
+  using K = Epilogue::Kind;
+  bool vector_epilogue = epilogue.none() || (epilogue.vector_form() && !epilogue.round_trip &&
+                                             (epilogue.kind == K::kRelu || epilogue.kind == K::kClip));
   EpilogueVec ev(epilogue);
-  bool vector_epilogue = epilogue.kind != Epilogue::Kind::kSigmoid;
   // Blocks of K bound the slice of A a panel keeps in L1 (6 x 512 floats).
   constexpr int64_t kBlockK = 512;
   for (int64_t k0 = 0; k0 < a.k; k0 += kBlockK) {
