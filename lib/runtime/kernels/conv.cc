@@ -91,9 +91,12 @@ class Conv : public Kernel {
       if (depthwise) {
         depthwise_conv(ctx, g, xn, pw, pb, epilogue_, isa_, yn);
       } else if (!packed_.empty()) {
-        for (int64_t grp = 0; grp < a_.group; ++grp)
-          packed_conv(ctx, g, packed_[grp], pointwise, xn + grp * cg * g.h * g.w, pb ? pb + grp * mg : nullptr,
-                      yn + grp * mg * spatial);
+        for (int64_t grp = 0; grp < a_.group; ++grp) {
+          const float* xg = xn + grp * cg * g.h * g.w;
+          const float* bg = pb ? pb + grp * mg : nullptr;
+          if (!pointwise && reads_rows_in_place(g)) rows_conv(ctx, g, packed_[grp], xg, bg, yn + grp * mg * spatial);
+          else packed_conv(ctx, g, packed_[grp], pointwise, xg, bg, yn + grp * mg * spatial);
+        }
       } else {
         eigen_conv(ctx, g, pointwise, xn, pw, pb, yn);
       }
@@ -170,6 +173,68 @@ class Conv : public Kernel {
         }
         for (int64_t r = 0; r < mg; ++r) epilogue_.apply(yg + r * spatial + c0, c1 - c0, isa_);
       });
+    }
+  }
+
+  // Stride 1 along rows and output rows wide enough to fill the tiles (the
+  // packed path's blocks span several output rows; these calls span one).
+  static bool reads_rows_in_place(const Geometry& g) { return g.sw == 1 && g.ow >= 32; }
+
+  // The GEMM over the im2col matrix without writing it (packed_gemm_rows): for
+  // each output row, row k = (c, ki, kj) of the matrix is input row
+  // oy * sh - pt + ki * dh of channel c, from column kj * dw - pl on. The input
+  // rows a task reads live in a ring of `span` rows per channel, copied once
+  // each with the padding columns around them; rows in the top or bottom
+  // padding point at a row of zeros. The same sums in the same order as
+  // packed_conv (im2col's rows and order), so the same bits, with no copy of
+  // the input per kernel tap: PP-OCRv4 det's 3x3 convolutions over 96 channels
+  // spent more time in im2col than in the GEMM.
+  void rows_conv(const KernelContext& ctx, const Geometry& g, const PackedA& w, const float* x, const float* bias,
+                 float* y) const {
+    int64_t channels = w.k / (g.kh * g.kw), span = (g.kh - 1) * g.dh + 1;
+    int64_t width = g.ow + (g.kw - 1) * g.dw;  // a padded row: columns -pl .. -pl + width - 1
+    int64_t tasks = std::min<int64_t>(ctx.threads(), g.oh);
+    int64_t ring_floats = channels * span * width, per_task = ring_floats + width;  // the ring and a zero row
+    auto& scratch_ctx = const_cast<KernelContext&>(ctx);
+    auto* buffers = static_cast<float*>(scratch_ctx.scratch(sizeof(float) * tasks * per_task));
+    auto* pointers = static_cast<const float**>(scratch_ctx.scratch(sizeof(const float*) * tasks * w.k));
+    ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        float* ring = buffers + t * per_task;
+        float* zeros = ring + ring_floats;
+        std::fill(zeros, zeros + width, 0.0f);
+        const float** rows = pointers + t * w.k;
+        std::vector<int64_t> held(static_cast<size_t>(span), std::numeric_limits<int64_t>::min());  // the input row in each ring slot
+        for (int64_t oy = t * g.oh / tasks; oy < (t + 1) * g.oh / tasks; ++oy) {
+          for (int64_t ki = 0; ki < g.kh; ++ki) {
+            int64_t iy = oy * g.sh - g.pt + ki * g.dh;
+            if (iy < 0 || iy >= g.h) continue;
+            int64_t slot = iy % span;
+            if (held[slot] != iy) load_row(g, channels, x, iy, ring + slot * width, span * width, width);
+            held[slot] = iy;
+          }
+          for (int64_t r = 0; r < w.k; ++r) {
+            int64_t c = r / (g.kh * g.kw), ki = (r / g.kw) % g.kh, kj = r % g.kw;
+            int64_t iy = oy * g.sh - g.pt + ki * g.dh;
+            const float* row = iy < 0 || iy >= g.h ? zeros : ring + c * span * width + (iy % span) * width;
+            rows[r] = row + kj * g.dw;
+          }
+          packed_gemm_rows(w, 0, w.panels(), rows, g.ow, bias, epilogue_, y + oy * g.ow, g.oh * g.ow, isa_);
+        }
+      }
+    });
+  }
+
+  // Input row iy of every channel into its ring slot (channel c at ring + c *
+  // stride), with the padding columns as zeros.
+  static void load_row(const Geometry& g, int64_t channels, const float* x, int64_t iy, float* slot, int64_t stride,
+                       int64_t width) {
+    int64_t left = std::min(g.pl, width), copied = std::clamp<int64_t>(g.w, 0, width - left);
+    for (int64_t c = 0; c < channels; ++c) {
+      float* dst = slot + c * stride;
+      std::fill(dst, dst + left, 0.0f);
+      std::copy(x + (c * g.h + iy) * g.w, x + (c * g.h + iy) * g.w + copied, dst + left);
+      std::fill(dst + left + copied, dst + width, 0.0f);
     }
   }
 

@@ -5,6 +5,10 @@
 
 #include "lib/runtime/epilogue_simd.h"
 
+// One copy of each tile loop serves the three layouts of B: GCC would clone
+// them per constant argument (a copy for brows == nullptr), 14 KB of pare-run.
+#define PARE_ONE_COPY __attribute__((noclone))
+
 namespace pare::rt::kernels {
 
 PackedA pack_a(const float* a, int64_t m, int64_t k, int64_t lda) {
@@ -39,10 +43,12 @@ void store_tile(const float* tile, int64_t rows, int64_t cols, const Epilogue& e
 // of K stored in C (storing and reloading a float is exact, so splitting K
 // leaves every output's chain of multiply-adds unchanged); with `last` false the
 // sums are stored as they are, for the next block of K to resume.
+// With `brows`, B's row i is brows[i] + col (an im2col matrix left in place)
+// instead of b + i * ldb.
 template <bool kMasked>
-PARE_TARGET_AVX2 void tile_avx(int64_t k, const float* ap, const float* b, int64_t ldb, int64_t cols, const float* bias6,
-              const EpilogueVec& ev, bool vector_epilogue, float* c, int64_t ldc, int64_t rows, bool resume,
-              bool last) {
+PARE_TARGET_AVX2 void tile_avx(int64_t k, const float* ap, const float* b, int64_t ldb, const float* const* brows,
+                               int64_t col, int64_t cols, const float* bias6, const EpilogueVec& ev,
+                               bool vector_epilogue, float* c, int64_t ldc, int64_t rows, bool resume, bool last) {
   __m256i mask0 = _mm256_setzero_si256(), mask1 = _mm256_setzero_si256();
   if constexpr (kMasked) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -64,13 +70,14 @@ PARE_TARGET_AVX2 void tile_avx(int64_t k, const float* ap, const float* b, int64
   __m256 c40 = _mm256_load_ps(tile + 64), c41 = _mm256_load_ps(tile + 72);
   __m256 c50 = _mm256_load_ps(tile + 80), c51 = _mm256_load_ps(tile + 88);
   for (int64_t i = 0; i < k; ++i) {
+    const float* bi = brows ? brows[i] + col : b;
     __m256 b0, b1;
     if constexpr (kMasked) {
-      b0 = _mm256_maskload_ps(b, mask0);
-      b1 = _mm256_maskload_ps(b + 8, mask1);
+      b0 = _mm256_maskload_ps(bi, mask0);
+      b1 = _mm256_maskload_ps(bi + 8, mask1);
     } else {
-      b0 = _mm256_loadu_ps(b);
-      b1 = _mm256_loadu_ps(b + 8);
+      b0 = _mm256_loadu_ps(bi);
+      b1 = _mm256_loadu_ps(bi + 8);
     }
     __m256 a;
     a = _mm256_broadcast_ss(ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
@@ -113,8 +120,9 @@ PARE_TARGET_AVX2 void tile_avx(int64_t k, const float* ap, const float* b, int64
 // and writes only `store_cols` columns of C: masked loads cost no more than
 // whole ones, so one instance serves every width (pare-run's size).
 template <int kTiles>
-PARE_TARGET_AVX512 void tiles_avx512(int64_t k, const float* ap, const float* b, int64_t ldb, int64_t tile_stride,
-                                     int64_t last_cols, int64_t store_cols, const float* bias6,
+PARE_ONE_COPY PARE_TARGET_AVX512 void tiles_avx512(int64_t k, const float* ap, const float* b, int64_t ldb, const float* const* brows,
+                                     int64_t col, int64_t tile_stride, int64_t last_cols, int64_t store_cols,
+                                     const float* bias6,
                                      const Epilogue& epilogue, float* c, int64_t ldc, int64_t rows, bool resume,
                                      bool last) {
   auto mask_of = [](int64_t cols) {
@@ -134,11 +142,12 @@ PARE_TARGET_AVX512 void tiles_avx512(int64_t k, const float* ap, const float* b,
                   : resume           ? _mm512_setzero_ps()
                                      : _mm512_set1_ps(bias6[r]);
   for (int64_t i = 0; i < k; ++i) {
+    const float* bi = brows ? brows[i] + col : b;  // as in tile_avx
     __m512 bv[kTiles];
 #pragma GCC unroll 3
     for (int t = 0; t < kTiles; ++t)
-      bv[t] = t == kTiles - 1 ? _mm512_maskz_loadu_ps(load_mask, b + t * tile_stride)
-                              : _mm512_loadu_ps(b + t * tile_stride);
+      bv[t] = t == kTiles - 1 ? _mm512_maskz_loadu_ps(load_mask, bi + t * tile_stride)
+                              : _mm512_loadu_ps(bi + t * tile_stride);
 #pragma GCC unroll 6
     for (int r = 0; r < kPanelRows; ++r) {
       __m512 a = _mm512_set1_ps(ap[r]);
@@ -176,13 +185,13 @@ PARE_TARGET_AVX512 void tiles_avx512(int64_t k, const float* ap, const float* b,
 #endif
 
 // The portable tile: the same order of operations without fused multiply-adds.
-void tile_portable(int64_t k, const float* ap, const float* b, int64_t ldb, int64_t cols, const float* bias6,
-                   const Epilogue& e, float* c, int64_t ldc, int64_t rows) {
+PARE_ONE_COPY void tile_portable(int64_t k, const float* ap, const float* b, int64_t ldb, const float* const* brows, int64_t col,
+                   int64_t cols, const float* bias6, const Epilogue& e, float* c, int64_t ldc, int64_t rows) {
   float tile[kPanelRows * kTileCols];
   for (int64_t r = 0; r < kPanelRows; ++r)
     for (int64_t j = 0; j < kTileCols; ++j) tile[r * kTileCols + j] = bias6[r];
   for (int64_t i = 0; i < k; ++i) {
-    const float* brow = b + i * ldb;
+    const float* brow = brows ? brows[i] + col : b + i * ldb;
     for (int64_t r = 0; r < kPanelRows; ++r) {
       float av = ap[i * kPanelRows + r];
       for (int64_t j = 0; j < cols; ++j) tile[r * kTileCols + j] += av * brow[j];
@@ -207,9 +216,9 @@ int64_t panel_bias(const PackedA& a, int64_t p, const float* bias, float* bias6)
 // The two layouts of B: rows `ldb` apart with tile j at column j (plain), or
 // tile j in its own zero-padded panel `panel_stride` apart with rows kTileCols apart.
 #if PARE_HAVE_AVX2_KERNELS
-PARE_TARGET_AVX2 void gemm_tiles_avx2(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb,
-                                      int64_t panel_stride, bool padded, int64_t n, const float* bias,
-                                      const Epilogue& epilogue, float* c, int64_t ldc) {
+PARE_ONE_COPY PARE_TARGET_AVX2 void gemm_tiles_avx2(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb,
+                                      const float* const* brows, int64_t panel_stride, bool padded, int64_t n,
+                                      const float* bias, const Epilogue& epilogue, float* c, int64_t ldc) {
   // Relu and Clip are applied in registers; the other epilogues over the stored
   // tile (store_tile), as in the AVX-512 tile: every form inlined in both tile
   // instances cost pare-run 5 KB.
@@ -228,22 +237,24 @@ PARE_TARGET_AVX2 void gemm_tiles_avx2(const PackedA& a, int64_t panel0, int64_t 
       const float* ap = a.panel(p) + k0 * kPanelRows;
       for (int64_t j = 0; j < n; j += kTileCols) {
         int64_t cols = std::min(kTileCols, n - j);
-        const float* bj = b + j / kTileCols * panel_stride + k0 * ldb;
+        const float* bj = brows ? nullptr : b + j / kTileCols * panel_stride + k0 * ldb;
+        const float* const* rk = brows ? brows + k0 : nullptr;
         float* cj = c + p * kPanelRows * ldc + j;
         // Full loads where B is whole or zero-padded; only the store is partial.
         if (cols == kTileCols || padded)
-          tile_avx<false>(kc, ap, bj, ldb, cols, bias6, ev, vector_epilogue, cj, ldc, rows, resume, last);
+          tile_avx<false>(kc, ap, bj, ldb, rk, j, cols, bias6, ev, vector_epilogue, cj, ldc, rows, resume, last);
         else
-          tile_avx<true>(kc, ap, bj, ldb, cols, bias6, ev, vector_epilogue, cj, ldc, rows, resume, last);
+          tile_avx<true>(kc, ap, bj, ldb, rk, j, cols, bias6, ev, vector_epilogue, cj, ldc, rows, resume, last);
       }
     }
   }
 }
 
 // gemm_tiles_avx2 with three tiles at a time (then one at a time at the end).
-PARE_TARGET_AVX512 void gemm_tiles_avx512(const PackedA& a, int64_t panel0, int64_t panel1, const float* b,
-                                          int64_t ldb, int64_t panel_stride, bool padded, int64_t n,
-                                          const float* bias, const Epilogue& epilogue, float* c, int64_t ldc) {
+PARE_ONE_COPY PARE_TARGET_AVX512 void gemm_tiles_avx512(const PackedA& a, int64_t panel0, int64_t panel1, const float* b,
+                                          int64_t ldb, const float* const* brows, int64_t panel_stride, bool padded,
+                                          int64_t n, const float* bias, const Epilogue& epilogue, float* c,
+                                          int64_t ldc) {
   constexpr int64_t kBlockK = 512;  // as gemm_tiles_avx2's: the same split of K
   for (int64_t k0 = 0; k0 < a.k; k0 += kBlockK) {
     int64_t kc = std::min(kBlockK, a.k - k0);
@@ -257,14 +268,15 @@ PARE_TARGET_AVX512 void gemm_tiles_avx512(const PackedA& a, int64_t panel0, int6
         int tiles = n - j > 2 * kTileCols ? 3 : 1;
         int64_t store_cols = std::min(n - j - (tiles - 1) * kTileCols, kTileCols);
         int64_t load_cols = padded ? kTileCols : store_cols;  // zero-padded panels are read whole
-        const float* bj = b + j / kTileCols * panel_stride + k0 * ldb;
+        const float* bj = brows ? nullptr : b + j / kTileCols * panel_stride + k0 * ldb;
+        const float* const* rk = brows ? brows + k0 : nullptr;
         float* cj = c + p * kPanelRows * ldc + j;
         if (tiles == 3)
-          tiles_avx512<3>(kc, ap, bj, ldb, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc, rows,
-                          resume, last);
+          tiles_avx512<3>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
+                          rows, resume, last);
         else
-          tiles_avx512<1>(kc, ap, bj, ldb, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc, rows,
-                          resume, last);
+          tiles_avx512<1>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
+                          rows, resume, last);
         j += (tiles - 1) * kTileCols;
       }
     }
@@ -272,39 +284,46 @@ PARE_TARGET_AVX512 void gemm_tiles_avx512(const PackedA& a, int64_t panel0, int6
 }
 #endif
 
-void gemm_tiles_portable(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb,
-                         int64_t panel_stride, int64_t n, const float* bias, const Epilogue& epilogue, float* c,
-                         int64_t ldc) {
+PARE_ONE_COPY void gemm_tiles_portable(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb,
+                         const float* const* brows, int64_t panel_stride, int64_t n, const float* bias,
+                         const Epilogue& epilogue, float* c, int64_t ldc) {
   for (int64_t p = panel0; p < panel1; ++p) {
     float bias6[kPanelRows];
     int64_t rows = panel_bias(a, p, bias, bias6);
     for (int64_t j = 0; j < n; j += kTileCols)
-      tile_portable(a.k, a.panel(p), b + j / kTileCols * panel_stride, ldb, std::min(kTileCols, n - j), bias6, epilogue,
-                    c + p * kPanelRows * ldc + j, ldc, rows);
+      tile_portable(a.k, a.panel(p), brows ? nullptr : b + j / kTileCols * panel_stride, ldb, brows, j,
+                    std::min(kTileCols, n - j), bias6, epilogue, c + p * kPanelRows * ldc + j, ldc, rows);
   }
 }
 
-void gemm_tiles(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb, int64_t panel_stride,
-                bool padded, int64_t n, const float* bias, const Epilogue& epilogue, float* c, int64_t ldc, Isa isa) {
+// B is b's rows ldb apart, or (brows not null) B's row i is brows[i] + j.
+void gemm_tiles(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb,
+                const float* const* brows, int64_t panel_stride, bool padded, int64_t n, const float* bias,
+                const Epilogue& epilogue, float* c, int64_t ldc, Isa isa) {
 #if PARE_HAVE_AVX2_KERNELS
   if (isa == Isa::kAvx512)
-    return gemm_tiles_avx512(a, panel0, panel1, b, ldb, panel_stride, padded, n, bias, epilogue, c, ldc);
+    return gemm_tiles_avx512(a, panel0, panel1, b, ldb, brows, panel_stride, padded, n, bias, epilogue, c, ldc);
   if (isa == Isa::kAvx2Fma)
-    return gemm_tiles_avx2(a, panel0, panel1, b, ldb, panel_stride, padded, n, bias, epilogue, c, ldc);
+    return gemm_tiles_avx2(a, panel0, panel1, b, ldb, brows, panel_stride, padded, n, bias, epilogue, c, ldc);
 #endif
-  gemm_tiles_portable(a, panel0, panel1, b, ldb, panel_stride, n, bias, epilogue, c, ldc);
+  gemm_tiles_portable(a, panel0, panel1, b, ldb, brows, panel_stride, n, bias, epilogue, c, ldc);
 }
 
 }  // namespace
 
 void packed_gemm(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb, int64_t n,
                  const float* bias, const Epilogue& epilogue, float* c, int64_t ldc, Isa isa) {
-  gemm_tiles(a, panel0, panel1, b, ldb, kTileCols, false, n, bias, epilogue, c, ldc, isa);
+  gemm_tiles(a, panel0, panel1, b, ldb, nullptr, kTileCols, false, n, bias, epilogue, c, ldc, isa);
 }
 
 void packed_gemm_panels(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t n,
                         const float* bias, const Epilogue& epilogue, float* c, int64_t ldc, Isa isa) {
-  gemm_tiles(a, panel0, panel1, b, kTileCols, a.k * kTileCols, true, n, bias, epilogue, c, ldc, isa);
+  gemm_tiles(a, panel0, panel1, b, kTileCols, nullptr, a.k * kTileCols, true, n, bias, epilogue, c, ldc, isa);
+}
+
+void packed_gemm_rows(const PackedA& a, int64_t panel0, int64_t panel1, const float* const* rows, int64_t n,
+                      const float* bias, const Epilogue& epilogue, float* c, int64_t ldc, Isa isa) {
+  gemm_tiles(a, panel0, panel1, nullptr, 0, rows, kTileCols, false, n, bias, epilogue, c, ldc, isa);
 }
 
 void pack_b_panels(const float* b, int64_t ldb, int64_t k, int64_t n, float* out) {

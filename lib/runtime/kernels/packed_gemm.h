@@ -50,6 +50,12 @@ void packed_gemm_panels(const PackedA& a, int64_t panel0, int64_t panel1, const 
 // Writes rows [0, k) and columns [0, n) of B (b[i * ldb + j]) as packed_gemm_panels reads them.
 void pack_b_panels(const float* b, int64_t ldb, int64_t k, int64_t n, float* out);
 
+// B's row k is rows[k][0, n): the rows of an im2col matrix read where they lie
+// (a stride-1 convolution's input rows, shifted per kernel tap), none copied.
+// The same sums in the same order as packed_gemm over the copied matrix.
+void packed_gemm_rows(const PackedA& a, int64_t panel0, int64_t panel1, const float* const* rows, int64_t n,
+                      const float* bias, const Epilogue& epilogue, float* c, int64_t ldc, Isa isa);
+
 // The reference: the same sums in the same order (the optimised path may fuse
 // each multiply-add), one output at a time.
 void gemm_reference(const float* a, int64_t m, int64_t k, int64_t lda, const float* b, int64_t ldb, int64_t n,
