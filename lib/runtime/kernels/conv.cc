@@ -213,12 +213,13 @@ class Conv : public Kernel {
             if (held[slot] != iy) load_row(g, channels, x, iy, ring + slot * width, span * width, width);
             held[slot] = iy;
           }
-          for (int64_t r = 0; r < w.k; ++r) {
-            int64_t c = r / (g.kh * g.kw), ki = (r / g.kw) % g.kh, kj = r % g.kw;
-            int64_t iy = oy * g.sh - g.pt + ki * g.dh;
-            const float* row = iy < 0 || iy >= g.h ? zeros : ring + c * span * width + (iy % span) * width;
-            rows[r] = row + kj * g.dw;
-          }
+          const float** row_k = rows;  // k = (c, ki, kj) in im2col's order
+          for (int64_t c = 0; c < channels; ++c)
+            for (int64_t ki = 0; ki < g.kh; ++ki) {
+              int64_t iy = oy * g.sh - g.pt + ki * g.dh;
+              const float* row = iy < 0 || iy >= g.h ? zeros : ring + c * span * width + (iy % span) * width;
+              for (int64_t kj = 0; kj < g.kw; ++kj) *row_k++ = row + kj * g.dw;
+            }
           packed_gemm_rows(w, 0, w.panels(), rows, g.ow, bias, epilogue_, y + oy * g.ow, g.oh * g.ow, isa_);
         }
       }
