@@ -62,15 +62,34 @@ endfunction()
 # so the compiler may fuse no multiply-add the code does not write (the GEMM
 # tiles' and depthwise rows' explicit FMAs); otherwise GCC fuses HardSigmoid's
 # a*x+b in the AVX2 functions (and in -march=native builds everywhere) but not
-# in the portable scalar code. Shared by the main and the runtime-alone builds.
+# in the portable scalar code. BatchNormalization's x * mul + add (norm.cc)
+# must round as the Conv epilogue it fuses into does. Shared by the main and
+# the runtime-alone builds.
 function(pare_exact_fp_files root)
   set(files lib/runtime/epilogue.cc lib/runtime/kernels/packed_gemm.cc lib/runtime/kernels/conv.cc
     lib/runtime/kernels/epilogue_kernel.cc lib/runtime/kernels/qgemm.cc lib/runtime/kernels/qconv.cc
-    lib/runtime/kernels/qadd.cc)
+    lib/runtime/kernels/qadd.cc lib/runtime/kernels/norm.cc)
   list(TRANSFORM files PREPEND ${root}/)
   set(PARE_EXACT_FP_FILES ${files} PARENT_SCOPE)
 endfunction()
 function(pare_exact_fp_options root)
   pare_exact_fp_files(${root})
   set_source_files_properties(${PARE_EXACT_FP_FILES} PROPERTIES COMPILE_OPTIONS -ffp-contract=off)
+endfunction()
+
+# pare_fold_identical_code(TARGET): link TARGET with gold's identical code
+# folding where the toolchain has it (Debian's binutils does, for the host and
+# the aarch64 cross linker). Template instances that compile to the same bytes
+# (a kernel's per-type loops, std::function handlers, per-op lambdas) are kept
+# once; "safe" folds only functions whose address is never compared. Measured
+# on pare-run: 53 KB less (1,503,216 -> 1,450,184 bytes stripped). Without gold
+# the link is as before.
+function(pare_fold_identical_code target)
+  include(CheckCXXSourceCompiles)
+  set(CMAKE_REQUIRED_LINK_OPTIONS -fuse-ld=gold -Wl,--icf=safe)
+  check_cxx_source_compiles("int main() { return 0; }" PARE_HAVE_GOLD_ICF)
+  unset(CMAKE_REQUIRED_LINK_OPTIONS)
+  if(PARE_HAVE_GOLD_ICF)
+    target_link_options(${target} PRIVATE -fuse-ld=gold -Wl,--icf=safe)
+  endif()
 endfunction()

@@ -21,7 +21,27 @@ float Epilogue::Step::on(float x) const {
   return x;
 }
 
-float Epilogue::apply(float x) const {
+void batch_norm_factors(float scale, float bias, float mean, float var, float eps, float& mul, float& add) {
+  mul = scale / std::sqrt(var + eps);
+  add = bias - mean * mul;
+}
+
+Epilogue Epilogue::channels(int64_t c0, int64_t count) const {
+  (void)count;  // the arrays are the Conv's; a group's channels are a view of them
+  Epilogue e = *this;
+  if (per_channel()) {
+    e.channel_mul += c0;
+    e.channel_add += c0;
+  }
+  return e;
+}
+
+float Epilogue::apply(float x, int64_t c) const {
+  if (per_channel()) x = x * channel_mul[c] + channel_add[c];
+  return apply_after_channel(x);
+}
+
+float Epilogue::apply_after_channel(float x) const {
   for (int i = 0; i < n_pre; ++i) x = pre[i].on(x);
   x = activate(x);
   for (int i = 0; i < n_post; ++i) x = post[i].on(x);
@@ -84,13 +104,20 @@ PARE_TARGET_AVX2 int64_t apply_avx2(const Epilogue& e, float* p, int64_t n) {
 }  // namespace
 #endif
 
-void Epilogue::apply(float* p, int64_t n, Isa isa) const {
+void Epilogue::apply(float* p, int64_t n, Isa isa, int64_t c) const {
   if (none()) return;
+  if (per_channel()) {
+    // BatchNormalization's loop (kernels/norm.cc), which the compiler vectorises
+    // the same way: a multiply, then an add (no contraction in either file).
+    float mul = channel_mul[c], add = channel_add[c];
+    for (int64_t i = 0; i < n; ++i) p[i] = p[i] * mul + add;
+    if (kind == Kind::kNone && !round_trip && n_pre == 0 && n_post == 0) return;
+  }
   int64_t i = 0;
 #if PARE_HAVE_AVX2_KERNELS
   if (has_avx2(isa)) i = apply_avx2(*this, p, n);
 #endif
-  for (; i < n; ++i) p[i] = apply(p[i]);
+  for (; i < n; ++i) p[i] = apply_after_channel(p[i]);
 }
 
 namespace {

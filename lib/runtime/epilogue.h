@@ -44,16 +44,37 @@ struct Epilogue {
   Step pre[kMaxSteps], post[kMaxSteps];  // before and after the activation
   int n_pre = 0, n_post = 0;
 
-  bool none() const { return kind == Kind::kNone && !round_trip && n_pre == 0 && n_post == 0; }
+  // A BatchNormalization right after the Conv (exporters leave them unfolded:
+  // the PP-OCR classifier has 35): output channel c first becomes
+  // x * channel_mul[c] + channel_add[c], the factors and the formula of its
+  // kernel (batch_norm_factors), so the same floats. Null: none. The arrays
+  // belong to the compiled graph, which outlives its kernels; plain pointers
+  // keep Epilogue a trivially copyable value (its copies are everywhere).
+  const float* channel_mul = nullptr;
+  const float* channel_add = nullptr;
+
+  bool per_channel() const { return channel_mul != nullptr; }
+  bool none() const { return kind == Kind::kNone && !round_trip && n_pre == 0 && n_post == 0 && !per_channel(); }
   // Whether EpilogueVec computes it whole (kernels keep it in registers);
   // otherwise they store their results and run apply() over them.
-  bool vector_form() const { return kind != Kind::kSigmoid && kind != Kind::kMulClip && n_pre == 0 && n_post == 0; }
+  bool vector_form() const {
+    return kind != Kind::kSigmoid && kind != Kind::kMulClip && n_pre == 0 && n_post == 0 && !per_channel();
+  }
   float activate(float x) const;
-  float apply(float x) const;
-  // In place over n floats, 8 at a time with AVX2 when `isa` has it (the
-  // same results: the vector forms compute the scalar formulas exactly).
-  void apply(float* p, int64_t n, Isa isa) const;
+  // An output of channel c (c matters only to per_channel() epilogues).
+  float apply(float x, int64_t c = 0) const;
+  // In place over n floats of channel c, 8 at a time with AVX2 when `isa` has
+  // it (the same results: the vector forms compute the scalar formulas exactly).
+  void apply(float* p, int64_t n, Isa isa, int64_t c = 0) const;
+  // This epilogue for channels [c0, c0 + count) (a group of a grouped Conv).
+  Epilogue channels(int64_t c0, int64_t count) const;
+  // What follows the per-channel factors: steps, activation, steps, round trip.
+  float apply_after_channel(float x) const;
 };
+
+// BatchNormalization's per-channel factors, as its kernel and the fused
+// epilogue both compute them: mul = scale / sqrt(var + eps), add = bias - mean * mul.
+void batch_norm_factors(float scale, float bias, float mean, float var, float eps, float& mul, float& add);
 
 // The epilogue computing `node` on its first input, or nullopt when `node` is
 // not a float activation the kernels can fuse. `constants[i]` is input i when it

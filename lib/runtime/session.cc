@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <unordered_map>
 #include <tuple>
@@ -40,6 +41,7 @@ class CompiledGraph {
   std::vector<int> output_slots;
   std::vector<std::pair<int, const ir::Value*>> captures;
   std::unordered_set<int> fused_away;  // slots of values no step writes (a Conv's output before its fused activation)
+  std::deque<std::vector<float>> epilogue_factors;  // what fused epilogues point at (Epilogue::channel_mul)
 };
 
 namespace {
@@ -314,6 +316,9 @@ struct ChainFinder {
   // Quantized values an integer kernel reads: their QuantizeLinear must write
   // them, so it is not fused into a float round trip.
   const std::unordered_set<const ir::Value*>& read_quantized;
+  // Where fused BatchNormalizations' factors live (the compiled graph's; a
+  // deque, so that what an Epilogue points at never moves).
+  std::deque<std::vector<float>>& factors;
 
   // r when it is an ONNX node with one output and a kernel.
   const ir::Node* plain_node(const ir::Node* r) const {
@@ -369,9 +374,36 @@ struct ChainFinder {
     return nullptr;
   }
 
-  // After a fusable producer writing v: steps, an activation (a node, or
+  // A BatchNormalization reading v, the output of a Conv of `channels` output
+  // channels, alone, its four parameters constant floats of one value per
+  // channel: adds its per-channel factors to `e` and the node to `chain`;
+  // returns its output, or v.
+  const ir::Value* take_batch_norm(const ir::Value* v, int64_t channels, Epilogue& e,
+                                   std::vector<const ir::Node*>& chain) const {
+    const ir::Node* bn = next(v);
+    if (!bn || bn->op_type != "BatchNormalization" || bn->inputs().size() != 5 || channels < 1) return v;
+    int64_t opset = model.opset(bn->domain);
+    if (bn->attr_int("training_mode", 0) != 0 || (opset < 7 && bn->attr_int("is_test", 1) == 0)) return v;
+    auto params = constants_of(*bn);
+    for (size_t i = 1; i < 5; ++i)
+      if (!params[i] || params[i]->dtype() != ir::DataType::kFloat || params[i]->numel() != channels) return v;
+    auto scale = params[1]->as_float(), bias = params[2]->as_float(), mean = params[3]->as_float(),
+         var = params[4]->as_float();
+    float eps = bn->attr_float("epsilon", 1e-5f);
+    std::vector<float>& mul = factors.emplace_back(static_cast<size_t>(channels));
+    std::vector<float>& add = factors.emplace_back(static_cast<size_t>(channels));
+    for (size_t c = 0; c < mul.size(); ++c) batch_norm_factors(scale[c], bias[c], mean[c], var[c], eps, mul[c], add[c]);
+    e.channel_mul = mul.data();
+    e.channel_add = add.data();
+    chain.push_back(bn);
+    return bn->outputs()[0];
+  }
+
+  // After a Conv writing v (its weights' first dim, or 0 when they are not
+  // constant): a BatchNormalization, steps, an activation (a node, or
   // kMulClip's three), more steps, then what extend() takes.
-  void extend_after(Epilogue& e, const ir::Value* v, std::vector<const ir::Node*>& chain) const {
+  void extend_after(Epilogue& e, const ir::Value* v, int64_t channels, std::vector<const ir::Node*>& chain) const {
+    v = take_batch_norm(v, channels, e, chain);
     v = take_steps(v, e.pre, e.n_pre, chain);
     size_t before = chain.size();
     if (const ir::Value* out = take_mul_clip(v, e, chain)) {
@@ -381,6 +413,8 @@ struct ChainFinder {
         Epilogue with = *a;
         std::copy(e.pre, e.pre + e.n_pre, with.pre);
         with.n_pre = e.n_pre;
+        with.channel_mul = e.channel_mul;
+        with.channel_add = e.channel_add;
         e = with;
         chain.push_back(act);
         v = act->outputs()[0];
@@ -414,7 +448,10 @@ struct ChainFinder {
   // The epilogue of the nodes after `n` its kernel can compute, appended to `chain`.
   std::optional<Epilogue> after(const ir::Node& n, std::vector<const ir::Node*>& chain) const {
     Epilogue e;
-    extend_after(e, n.outputs()[0], chain);
+    auto constants = constants_of(n);
+    const ir::Tensor* w = constants.size() > 1 ? constants[1] : nullptr;
+    int64_t channels = w && !w->dims().empty() ? w->dims()[0] : 0;
+    extend_after(e, n.outputs()[0], channels, chain);
     if (chain.empty()) return std::nullopt;
     return e;
   }
@@ -523,7 +560,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
         read_quantized.insert(grp->inputs.begin(), grp->inputs.end());
         groups.emplace(n.get(), std::move(*grp));
       }
-  ChainFinder<decltype(constants_of)> finder{model, readers, constants_of, read_quantized};
+  ChainFinder<decltype(constants_of)> finder{model, readers, constants_of, read_quantized, cg->epilogue_factors};
   for (const auto& owned : g.nodes()) {
     const ir::Node& n = *owned;
     if (fused_nodes.count(&n)) continue;

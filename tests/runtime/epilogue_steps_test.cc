@@ -1,5 +1,6 @@
-// Arithmetic with constants and HardSwish spelled out in nodes, fused into the
-// Conv before them (Epilogue::Step, Epilogue::Kind::kMulClip): the same bits
+// Arithmetic with constants, HardSwish spelled out in nodes and an unfolded
+// BatchNormalization, fused into the Conv before them (Epilogue::Step,
+// Epilogue::Kind::kMulClip, Epilogue::channel_mul): the same bits
 // as the nodes run one by one, on every instruction set and thread count, and
 // fused only where no other reader needs the values in between.
 #include <gtest/gtest.h>
@@ -57,6 +58,18 @@ struct ConvThen {
     arith("Div", 6.0f, false, {});
   }
   void relu() { last = model.graph->add_node("Relu", {last}, {"v" + std::to_string(names++)})->output(0); }
+  // BatchNormalization over `channels` channels with random parameters (variances positive).
+  void batch_norm(int64_t channels, float epsilon = 1e-3f) {
+    ir::Graph& g = *model.graph;
+    std::vector<ir::Value*> in = {last};
+    for (int i = 0; i < 4; ++i) {
+      auto v = testing::uniform_floats(static_cast<size_t>(channels), 50 + names, i == 3 ? 0.1f : -2.0f, 2.0f);
+      in.push_back(g.add_constant("bn" + std::to_string(names++), ir::Tensor::from<float>({channels}, v)));
+    }
+    ir::Node* bn = g.add_node("BatchNormalization", in, {"v" + std::to_string(names++)});
+    bn->attrs = {ir::Attribute::of_float("epsilon", epsilon)};
+    last = bn->output(0);
+  }
   void finish() { model.graph->outputs = {last}; }
 
   struct Result {
@@ -117,6 +130,24 @@ TEST(EpilogueSteps, EveryOperandOrderAndActivation) {
   }
 }
 
+// An unfolded BatchNormalization after the Conv (the PP-OCR classifier has 35),
+// then HardSwish spelled out: one kernel, the nodes' bits, grouped or depthwise.
+TEST(EpilogueSteps, ABatchNormalizationFusesWithItsKernelsFactors) {
+  for (auto [xd, wd, group] : {std::tuple<std::vector<int64_t>, std::vector<int64_t>, int64_t>{{1, 7, 19, 37}, {13, 7, 3, 3}, 1},
+                               {{1, 8, 12, 40}, {12, 4, 3, 3}, 2},
+                               {{1, 8, 20, 50}, {8, 1, 3, 3}, 8},
+                               {{1, 16, 9, 11}, {24, 16, 1, 1}, 1}}) {
+    SCOPED_TRACE(::testing::Message() << "group " << group << " c " << xd[1]);
+    ConvThen t(xd, wd, group);
+    t.batch_norm(wd[0]);
+    t.spelled_hardswish();
+    expect_fused_exactly(t, true);
+    ConvThen alone(xd, wd, group);
+    alone.batch_norm(wd[0], 1e-5f);
+    expect_fused_exactly(alone, true);
+  }
+}
+
 TEST(EpilogueSteps, WhatOtherNodesReadOrBroadcastsStaysUnfused) {
   {  // a per-channel constant broadcasts along channels: not a step
     ConvThen t({1, 4, 9, 9}, {6, 4, 3, 3});
@@ -140,6 +171,18 @@ TEST(EpilogueSteps, WhatOtherNodesReadOrBroadcastsStaysUnfused) {
         EXPECT_TRUE(got[0].same_content(literal[0]) && got[1].same_content(literal[1])) << isa_name(isa);
         EXPECT_EQ(s.last_stats().kernels_run, fuse ? 2 : 3) << isa_name(isa);
       }
+  }
+  {  // a BatchNormalization whose mean is computed at run time (an input): not fused
+    ConvThen t({1, 4, 9, 9}, {6, 4, 3, 3});
+    ir::Graph& g = *t.model.graph;
+    ir::Value* mean = g.add_value("mean");
+    mean->dtype = ir::DataType::kFloat;
+    mean->shape = ir::Shape::of({6});
+    g.inputs.push_back(mean);
+    t.feed["mean"] = ir::Tensor::from<float>({6}, testing::uniform_floats(6, 60, -1, 1));
+    ir::Value* one = t.constant({6}, 1.0f);
+    t.last = g.add_node("BatchNormalization", {t.last, one, t.constant({6}, 0.5f), mean, one}, {"bn"})->output(0);
+    expect_fused_exactly(t, false);
   }
   {  // Clip's upper bound is a node's output, not known when the Conv is compiled: no kMulClip
     ConvThen t({1, 4, 9, 9}, {6, 4, 3, 3});

@@ -63,7 +63,10 @@ class Conv : public Kernel {
       int64_t m = w->dims()[0], mg = m / a_.group, k = w->numel() / std::max<int64_t>(m, 1);
       if (m % a_.group == 0) {
         const float* pw = w->span<float>().data();
-        for (int64_t grp = 0; grp < a_.group; ++grp) packed_.push_back(pack_a(pw + grp * mg * k, mg, k, k));
+        for (int64_t grp = 0; grp < a_.group; ++grp) {
+          packed_.push_back(pack_a(pw + grp * mg * k, mg, k, k));
+          group_epilogues_.push_back(epilogue_.channels(grp * mg, mg));  // a fused BatchNorm's channels
+        }
       }
     }
   }
@@ -94,8 +97,9 @@ class Conv : public Kernel {
         for (int64_t grp = 0; grp < a_.group; ++grp) {
           const float* xg = xn + grp * cg * g.h * g.w;
           const float* bg = pb ? pb + grp * mg : nullptr;
-          if (!pointwise && reads_rows_in_place(g)) rows_conv(ctx, g, packed_[grp], xg, bg, yn + grp * mg * spatial);
-          else packed_conv(ctx, g, packed_[grp], pointwise, xg, bg, yn + grp * mg * spatial);
+          const Epilogue& e = group_epilogues_[grp];
+          if (!pointwise && reads_rows_in_place(g)) rows_conv(ctx, g, packed_[grp], e, xg, bg, yn + grp * mg * spatial);
+          else packed_conv(ctx, g, packed_[grp], e, pointwise, xg, bg, yn + grp * mg * spatial);
         }
       } else {
         eigen_conv(ctx, g, pointwise, xn, pw, pb, yn);
@@ -114,8 +118,8 @@ class Conv : public Kernel {
   // One group of one image on pre-packed weights. Work units are (pixel block,
   // range of weight panels); a few tasks, one per thread, each take a contiguous
   // run of units and own one im2col buffer.
-  void packed_conv(const KernelContext& ctx, const Geometry& g, const PackedA& w, bool pointwise, const float* x,
-                   const float* bias, float* y) const {
+  void packed_conv(const KernelContext& ctx, const Geometry& g, const PackedA& w, const Epilogue& e, bool pointwise,
+                   const float* x, const float* bias, float* y) const {
     int64_t spatial = g.oh * g.ow, k = w.k, panels = w.panels();
     int64_t cols = block_columns(k), blocks = (spatial + cols - 1) / cols, threads = ctx.threads();
     int64_t chunks = blocks >= 2 * threads ? 1 : std::min(panels, (2 * threads + blocks - 1) / blocks);
@@ -137,7 +141,7 @@ class Conv : public Kernel {
           }
           packed_block = block;
           packed_gemm_panels(w, chunk * panels / chunks, (chunk + 1) * panels / chunks, buffer, p1 - p0, bias,
-                             epilogue_, y + p0, spatial, isa_);
+                             e, y + p0, spatial, isa_);
         }
       }
     });
@@ -171,7 +175,7 @@ class Conv : public Kernel {
         } else {
           ym.noalias() = wg * cm;
         }
-        for (int64_t r = 0; r < mg; ++r) epilogue_.apply(yg + r * spatial + c0, c1 - c0, isa_);
+        for (int64_t r = 0; r < mg; ++r) epilogue_.apply(yg + r * spatial + c0, c1 - c0, isa_, grp * mg + r);
       });
     }
   }
@@ -189,8 +193,8 @@ class Conv : public Kernel {
   // packed_conv (im2col's rows and order), so the same bits, with no copy of
   // the input per kernel tap: PP-OCRv4 det's 3x3 convolutions over 96 channels
   // spent more time in im2col than in the GEMM.
-  void rows_conv(const KernelContext& ctx, const Geometry& g, const PackedA& w, const float* x, const float* bias,
-                 float* y) const {
+  void rows_conv(const KernelContext& ctx, const Geometry& g, const PackedA& w, const Epilogue& e, const float* x,
+                 const float* bias, float* y) const {
     int64_t channels = w.k / (g.kh * g.kw), span = (g.kh - 1) * g.dh + 1;
     int64_t width = g.ow + (g.kw - 1) * g.dw;  // a padded row: columns -pl .. -pl + width - 1
     int64_t tasks = std::min<int64_t>(ctx.threads(), g.oh);
@@ -220,7 +224,7 @@ class Conv : public Kernel {
               const float* row = iy < 0 || iy >= g.h ? zeros : ring + c * span * width + (iy % span) * width;
               for (int64_t kj = 0; kj < g.kw; ++kj) *row_k++ = row + kj * g.dw;
             }
-          packed_gemm_rows(w, 0, w.panels(), rows, g.ow, bias, epilogue_, y + oy * g.ow, g.oh * g.ow, isa_);
+          packed_gemm_rows(w, 0, w.panels(), rows, g.ow, bias, e, y + oy * g.ow, g.oh * g.ow, isa_);
         }
       }
     });
@@ -352,11 +356,11 @@ class Conv : public Kernel {
           float bias = b ? b[c] : 0.0f;
           const float* wc = w + c * g.kh * g.kw;
           if (g.kw == 3) {
-            if (g.sw == 1) depthwise_square<3, 1>(g, xc, wc, bias, e, isa, yc, zeros);
-            else depthwise_square<3, 2>(g, xc, wc, bias, e, isa, yc, zeros);
+            if (g.sw == 1) depthwise_square<3, 1>(g, xc, wc, bias, e, c, isa, yc, zeros);
+            else depthwise_square<3, 2>(g, xc, wc, bias, e, c, isa, yc, zeros);
           } else {
-            if (g.sw == 1) depthwise_square<5, 1>(g, xc, wc, bias, e, isa, yc, zeros);
-            else depthwise_square<5, 2>(g, xc, wc, bias, e, isa, yc, zeros);
+            if (g.sw == 1) depthwise_square<5, 1>(g, xc, wc, bias, e, c, isa, yc, zeros);
+            else depthwise_square<5, 2>(g, xc, wc, bias, e, c, isa, yc, zeros);
           }
         }
       });
@@ -389,7 +393,7 @@ class Conv : public Kernel {
               }
             }
           }
-          e.apply(row, g.ow, isa);
+          e.apply(row, g.ow, isa, c);
         }
       }
     });
@@ -401,7 +405,7 @@ class Conv : public Kernel {
   // only the border columns check their bounds.
   template <int K, int S>
   static void depthwise_square(const Geometry& g, const float* xc, const float* w, float bias, const Epilogue& e,
-                               Isa isa, float* yc, const float* zeros) {
+                               int64_t c, Isa isa, float* yc, const float* zeros) {
     int64_t lo = std::min(g.ow, (g.pl + S - 1) / S);  // first ox with ox*S - pl >= 0
     int64_t hi = g.w - K + g.pl < 0 ? 0 : std::min(g.ow, (g.w - K + g.pl) / S + 1);  // ox*S - pl + K-1 <= w - 1
     hi = std::max(hi, lo);
@@ -434,7 +438,7 @@ class Conv : public Kernel {
       };
       for (int64_t ox = 0; ox < lo; ++ox) border(ox);
       for (int64_t ox = hi; ox < g.ow; ++ox) border(ox);
-      e.apply(row, g.ow, isa);
+      e.apply(row, g.ow, isa, c);
     }
   }
 
@@ -476,6 +480,7 @@ class Conv : public Kernel {
   ConvAttrs a_;
   Isa isa_;  // the session's: which tile, depthwise rows and epilogue loops run
   Epilogue epilogue_;
+  std::vector<Epilogue> group_epilogues_;  // epilogue_ for each group's channels (packed_ beside it)
   std::vector<PackedA> packed_;  // per group, when W is a constant
 };
 

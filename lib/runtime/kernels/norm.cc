@@ -8,6 +8,7 @@
 // InstanceNormalization over the spatial axes of each (n, c).
 #include <cmath>
 
+#include "lib/runtime/epilogue.h"
 #include "lib/runtime/kernels/families.h"
 
 namespace pare::rt::kernels {
@@ -38,7 +39,8 @@ class BatchNorm : public Kernel {
     ctx.parallel_for(n * c, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         int64_t ch = i % c;
-        float mul = scale[ch] / std::sqrt(var[ch] + eps_), add = bias[ch] - mean[ch] * mul;
+        float mul, add;  // as a BatchNormalization fused into a Conv's epilogue computes them
+        batch_norm_factors(scale[ch], bias[ch], mean[ch], var[ch], eps_, mul, add);
         const float* xs = px + i * inner;
         float* ys = py + i * inner;
         for (int64_t j = 0; j < inner; ++j) ys[j] = xs[j] * mul + add;

@@ -30,10 +30,11 @@ namespace {
 // Writes the valid part of a tile computed into `tile` (kPanelRows x kTileCols);
 // an epilogue without a vector form (Sigmoid, steps, kMulClip) is applied
 // here, over each stored row (Epilogue::apply computes the scalar formulas).
-void store_tile(const float* tile, int64_t rows, int64_t cols, const Epilogue& e, float* c, int64_t ldc) {
+void store_tile(const float* tile, int64_t rows, int64_t cols, const Epilogue& e, float* c, int64_t ldc,
+                int64_t row0) {
   for (int64_t r = 0; r < rows; ++r) {
     std::copy(tile + r * kTileCols, tile + r * kTileCols + cols, c + r * ldc);
-    e.apply(c + r * ldc, cols, Isa::kAvx2Fma);
+    e.apply(c + r * ldc, cols, Isa::kAvx2Fma, row0 + r);
   }
 }
 
@@ -48,7 +49,8 @@ void store_tile(const float* tile, int64_t rows, int64_t cols, const Epilogue& e
 template <bool kMasked>
 PARE_TARGET_AVX2 void tile_avx(int64_t k, const float* ap, const float* b, int64_t ldb, const float* const* brows,
                                int64_t col, int64_t cols, const float* bias6, const EpilogueVec& ev,
-                               bool vector_epilogue, float* c, int64_t ldc, int64_t rows, bool resume, bool last) {
+                               bool vector_epilogue, float* c, int64_t ldc, int64_t rows, int64_t row0, bool resume,
+                               bool last) {
   __m256i mask0 = _mm256_setzero_si256(), mask1 = _mm256_setzero_si256();
   if constexpr (kMasked) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -106,7 +108,8 @@ PARE_TARGET_AVX2 void tile_avx(int64_t k, const float* ap, const float* b, int64
     _mm256_store_ps(tile + r * kTileCols + 8, acc[r][1]);
   }
   // Without a vector form, the whole epilogue is applied here, on the last block of K.
-  store_tile(tile, rows, cols, last && !vector_epilogue ? *ev.source : Epilogue{}, c, ldc);
+  if (last && !vector_epilogue) store_tile(tile, rows, cols, *ev.source, c, ldc, row0);
+  else store_tile(tile, rows, cols, Epilogue{}, c, ldc, row0);
 }
 
 // ---------- AVX-512 (Isa::kAvx512) ----------
@@ -123,7 +126,8 @@ template <int kTiles>
 PARE_ONE_COPY PARE_TARGET_AVX512 void tiles_avx512(int64_t k, const float* ap, const float* b, int64_t ldb, const float* const* brows,
                                      int64_t col, int64_t tile_stride, int64_t last_cols, int64_t store_cols,
                                      const float* bias6,
-                                     const Epilogue& epilogue, float* c, int64_t ldc, int64_t rows, bool resume,
+                                     const Epilogue& epilogue, float* c, int64_t ldc, int64_t rows, int64_t row0,
+                                     bool resume,
                                      bool last) {
   auto mask_of = [](int64_t cols) {
     return cols >= kTileCols ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << cols) - 1);
@@ -179,14 +183,15 @@ PARE_ONE_COPY PARE_TARGET_AVX512 void tiles_avx512(int64_t k, const float* ap, c
     }
   if (!last || epilogue.none() || in_registers) return;
   int64_t cols = (kTiles - 1) * kTileCols + std::min(store_cols, kTileCols);
-  for (int64_t r = 0; r < rows; ++r) epilogue.apply(c + r * ldc, cols, Isa::kAvx2Fma);
+  for (int64_t r = 0; r < rows; ++r) epilogue.apply(c + r * ldc, cols, Isa::kAvx2Fma, row0 + r);
 }
 
 #endif
 
 // The portable tile: the same order of operations without fused multiply-adds.
 PARE_ONE_COPY void tile_portable(int64_t k, const float* ap, const float* b, int64_t ldb, const float* const* brows, int64_t col,
-                   int64_t cols, const float* bias6, const Epilogue& e, float* c, int64_t ldc, int64_t rows) {
+                   int64_t cols, const float* bias6, const Epilogue& e, float* c, int64_t ldc, int64_t rows,
+                   int64_t row0) {
   float tile[kPanelRows * kTileCols];
   for (int64_t r = 0; r < kPanelRows; ++r)
     for (int64_t j = 0; j < kTileCols; ++j) tile[r * kTileCols + j] = bias6[r];
@@ -198,7 +203,7 @@ PARE_ONE_COPY void tile_portable(int64_t k, const float* ap, const float* b, int
     }
   }
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < cols; ++j) c[r * ldc + j] = e.apply(tile[r * kTileCols + j]);
+    for (int64_t j = 0; j < cols; ++j) c[r * ldc + j] = e.apply(tile[r * kTileCols + j], row0 + r);
 }
 
 }  // namespace
@@ -242,9 +247,11 @@ PARE_ONE_COPY PARE_TARGET_AVX2 void gemm_tiles_avx2(const PackedA& a, int64_t pa
         float* cj = c + p * kPanelRows * ldc + j;
         // Full loads where B is whole or zero-padded; only the store is partial.
         if (cols == kTileCols || padded)
-          tile_avx<false>(kc, ap, bj, ldb, rk, j, cols, bias6, ev, vector_epilogue, cj, ldc, rows, resume, last);
+          tile_avx<false>(kc, ap, bj, ldb, rk, j, cols, bias6, ev, vector_epilogue, cj, ldc, rows, p * kPanelRows,
+                          resume, last);
         else
-          tile_avx<true>(kc, ap, bj, ldb, rk, j, cols, bias6, ev, vector_epilogue, cj, ldc, rows, resume, last);
+          tile_avx<true>(kc, ap, bj, ldb, rk, j, cols, bias6, ev, vector_epilogue, cj, ldc, rows, p * kPanelRows,
+                         resume, last);
       }
     }
   }
@@ -273,10 +280,10 @@ PARE_ONE_COPY PARE_TARGET_AVX512 void gemm_tiles_avx512(const PackedA& a, int64_
         float* cj = c + p * kPanelRows * ldc + j;
         if (tiles == 3)
           tiles_avx512<3>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
-                          rows, resume, last);
+                          rows, p * kPanelRows, resume, last);
         else
           tiles_avx512<1>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
-                          rows, resume, last);
+                          rows, p * kPanelRows, resume, last);
         j += (tiles - 1) * kTileCols;
       }
     }
@@ -292,7 +299,8 @@ PARE_ONE_COPY void gemm_tiles_portable(const PackedA& a, int64_t panel0, int64_t
     int64_t rows = panel_bias(a, p, bias, bias6);
     for (int64_t j = 0; j < n; j += kTileCols)
       tile_portable(a.k, a.panel(p), brows ? nullptr : b + j / kTileCols * panel_stride, ldb, brows, j,
-                    std::min(kTileCols, n - j), bias6, epilogue, c + p * kPanelRows * ldc + j, ldc, rows);
+                    std::min(kTileCols, n - j), bias6, epilogue, c + p * kPanelRows * ldc + j, ldc, rows,
+                    p * kPanelRows);
   }
 }
 
@@ -350,7 +358,7 @@ void gemm_reference(const float* a, int64_t m, int64_t k, int64_t lda, const flo
     for (int64_t j = 0; j < n; ++j) {
       float acc = bias ? bias[r] : 0.0f;
       for (int64_t i = 0; i < k; ++i) acc += a[r * lda + i] * b[i * ldb + j];
-      c[r * ldc + j] = epilogue.apply(acc);
+      c[r * ldc + j] = epilogue.apply(acc, r);
     }
 }
 
