@@ -21,6 +21,11 @@
 // The kAvx512 kernels (isa.h): AVX-512 F on top of AVX2 and FMA.
 #define PARE_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
 #define PARE_AVX512_INLINE __attribute__((target("avx512f,avx2,fma"), always_inline))
+// The kAvx512Vnni kernels: AVX-512 VNNI (vpdpbusd), with BW and VL for the byte
+// and 128/256-bit forms of the AVX-512 instructions.
+#define PARE_TARGET_AVX512VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")))
+#define PARE_AVX512VNNI_INLINE \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma"), always_inline))
 #else
 #define PARE_HAVE_AVX2_KERNELS 0
 #endif

@@ -14,7 +14,10 @@ Isa cpu_isa() {
   static const Isa isa = [] {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return Isa::kBaseline;
-    return __builtin_cpu_supports("avx512f") ? Isa::kAvx512 : Isa::kAvx2Fma;
+    if (!__builtin_cpu_supports("avx512f")) return Isa::kAvx2Fma;
+    bool vnni = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                __builtin_cpu_supports("avx512vnni");
+    return vnni ? Isa::kAvx512Vnni : Isa::kAvx512;
   }();
   return isa;
 #else
@@ -45,7 +48,7 @@ Isa usable_isa(std::optional<Isa> wanted) {
 
 std::vector<Isa> runnable_isas() {
   std::vector<Isa> all;
-  for (Isa isa : {Isa::kBaseline, Isa::kAvx2Fma, Isa::kAvx512})
+  for (Isa isa : {Isa::kBaseline, Isa::kAvx2Fma, Isa::kAvx512, Isa::kAvx512Vnni})
     if (isa <= cpu_isa()) all.push_back(isa);
   return all;
 }
@@ -54,6 +57,7 @@ const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::kAvx2Fma: return "avx2+fma";
     case Isa::kAvx512: return "avx512";
+    case Isa::kAvx512Vnni: return "avx512+vnni";
     default: return "baseline";
   }
 }

@@ -25,13 +25,20 @@ enum class Isa {
   // output is the same chain of fused multiply-adds as in the AVX2 tile, so
   // results are bit-identical to kAvx2Fma's (tests/runtime/packed_gemm_test.cc).
   kAvx512,
+  // kAvx512's kernels, and the int8 Conv's GEMM on bytes with vpdpbusd (u8 x s8,
+  // four products summed into each int32 lane) where kAvx2Fma widens to int16
+  // (AVX-512 F, BW, VL and VNNI: Ice Lake and Cascade Lake, 2019; AMD Zen 4).
+  // Integer sums are exact either way, so results are bit-identical to kAvx512's
+  // (tests/runtime/qvnni_test.cc).
+  kAvx512Vnni,
 };
 
 // Whether `isa` runs the AVX2+FMA kernels (kAvx2Fma and every level above).
 inline bool has_avx2(Isa isa) { return isa >= Isa::kAvx2Fma; }
 
 // What this CPU and build can run, asked once with __builtin_cpu_supports:
-// kAvx512 with AVX-512 F, AVX2 and FMA; kAvx2Fma with AVX2 and FMA; kBaseline elsewhere.
+// kAvx512Vnni with AVX-512 F, BW, VL and VNNI, AVX2 and FMA; kAvx512 with
+// AVX-512 F, AVX2 and FMA; kAvx2Fma with AVX2 and FMA; kBaseline elsewhere.
 Isa cpu_isa();
 
 // The Isa new sessions use: cpu_isa(), or at most kBaseline or kAvx2Fma when
@@ -47,7 +54,7 @@ Isa usable_isa(std::optional<Isa> wanted);
 // Every Isa this CPU runs, kBaseline first (for tests comparing the paths).
 std::vector<Isa> runnable_isas();
 
-// "baseline", "avx2+fma" or "avx512".
+// "baseline", "avx2+fma", "avx512" or "avx512+vnni".
 const char* isa_name(Isa isa);
 
 // PARE_CPU's value as an Isa request: "baseline" -> kBaseline, "avx2" -> kAvx2Fma,

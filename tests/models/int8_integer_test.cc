@@ -12,6 +12,7 @@
 // such inputs). So the bound is relative: the integer path must be at least as
 // close to the oracle as ORT's integer path is, within 3 dB (or 30 dB close).
 // Every figure is printed; the kernels' one-step bound is tests/runtime/qconv_test.cc's.
+// The levels of run-time dispatch from AVX2 up (isa.h) must give the same bytes.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -63,6 +64,18 @@ TEST_P(Int8Integer, CloseToTheLiteralNodesAndToOnnxRuntime) {
   auto want = literal.run(feed);
   EXPECT_LT(integer_steps, literal.last_stats().nodes.size())
       << "the integer kernels computed no group (each drops at least the DequantizeLinear of its input)";
+  // Every level from AVX2 up gives the same bytes (exact integer sums, the same
+  // chains of float multiply-adds): the AVX-512 float tile and the VNNI integer
+  // GEMM against the AVX2 kernels, output by output.
+  std::vector<std::vector<ir::Tensor>> by_isa;
+  for (rt::Isa isa : rt::runnable_isas()) {
+    if (isa < rt::Isa::kAvx2Fma) continue;
+    rt::SessionOptions options;
+    options.isa = isa;
+    by_isa.push_back(rt::Session(m, options).run(feed));
+    for (size_t k = 0; k < got.size(); ++k)
+      EXPECT_TRUE(by_isa.back()[k].same_content(by_isa[0][k])) << rt::isa_name(isa) << " " << integer.output_names()[k];
+  }
   auto ort = testing::run_ort(int8, inputs);
   ASSERT_EQ(got.size(), want.size());
   ASSERT_EQ(ort.size(), want.size());

@@ -108,7 +108,8 @@ TEST(PackedGemm, PanelRangesComputeTheirRowsOnly) {
 TEST(Isa, SessionsRunTheRequestedKernelsAndThePathsAgree) {
   EXPECT_EQ(usable_isa(Isa::kBaseline), Isa::kBaseline);
   EXPECT_EQ(usable_isa(Isa::kAvx2Fma), std::min(Isa::kAvx2Fma, cpu_isa())) << "AVX2 is never used on a CPU without it";
-  EXPECT_EQ(usable_isa(Isa::kAvx512), cpu_isa()) << "AVX-512 is never used on a CPU without it";
+  EXPECT_EQ(usable_isa(Isa::kAvx512), std::min(Isa::kAvx512, cpu_isa())) << "AVX-512 is never used on a CPU without it";
+  EXPECT_EQ(usable_isa(Isa::kAvx512Vnni), cpu_isa()) << "VNNI is never used on a CPU without it";
   EXPECT_EQ(runnable_isas().back(), cpu_isa());
   ir::Model model;
   model.opsets = {{"", 14}};
@@ -138,7 +139,8 @@ TEST(Isa, SessionsRunTheRequestedKernelsAndThePathsAgree) {
     differ += results[1][i] != results[0][i];
   }
   EXPECT_GT(differ, 0) << "the AVX2 path ran: its fused multiply-adds round differently somewhere";
-  if (results.size() > 2) EXPECT_EQ(results[2], results[1]) << "the AVX-512 tile computes the AVX2 tile's bits";
+  for (size_t i = 2; i < results.size(); ++i)  // kAvx512Vnni runs kAvx512's float tile
+    EXPECT_EQ(results[i], results[1]) << isa_name(runnable_isas()[i]) << " computes the AVX2 tile's bits";
 }
 
 TEST(Isa, PareCpuAcceptsBaselineAvx2AndAutoOnly) {

@@ -4,7 +4,8 @@
 // over odd shapes (channels not multiples of 8 or 6, stride 2, pads, groups,
 // dilation, depthwise 3x3/5x5), zero points 0 and not, uint8 and int8
 // activations, Relu and Clip folded. The integer GEMM against its triple loop;
-// AVX2 and portable paths bit-identical; 1 and 2 threads bit-identical.
+// every runnable Isa (portable, AVX2, AVX-512, VNNI's byte GEMM) bit-identical;
+// 1 and 2 threads bit-identical.
 #include <gtest/gtest.h>
 
 #include <algorithm>

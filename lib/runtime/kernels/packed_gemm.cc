@@ -112,7 +112,7 @@ PARE_TARGET_AVX2 void tile_avx(int64_t k, const float* ap, const float* b, int64
   else store_tile(tile, rows, cols, Epilogue{}, c, ldc, row0);
 }
 
-// ---------- AVX-512 (Isa::kAvx512) ----------
+// ---------- AVX-512 (Isa::kAvx512 and above) ----------
 // kTiles adjacent tiles of one panel (6 rows x 16 * kTiles columns) over a
 // block of K, one 512-bit register per row and tile: 18 accumulators for three
 // tiles; per k, kTiles loads of B, six broadcasts of A, 6 * kTiles fused
@@ -309,7 +309,7 @@ void gemm_tiles(const PackedA& a, int64_t panel0, int64_t panel1, const float* b
                 const float* const* brows, int64_t panel_stride, bool padded, int64_t n, const float* bias,
                 const Epilogue& epilogue, float* c, int64_t ldc, Isa isa) {
 #if PARE_HAVE_AVX2_KERNELS
-  if (isa == Isa::kAvx512)
+  if (isa >= Isa::kAvx512)
     return gemm_tiles_avx512(a, panel0, panel1, b, ldb, brows, panel_stride, padded, n, bias, epilogue, c, ldc);
   if (isa == Isa::kAvx2Fma)
     return gemm_tiles_avx2(a, panel0, panel1, b, ldb, brows, panel_stride, padded, n, bias, epilogue, c, ldc);

@@ -54,17 +54,34 @@ Requant requant_of(const QConvSpec& s) {
 #define PARE_ALWAYS_INLINE __attribute__((always_inline)) inline
 
 // ---------- im2col in B's panels ----------
-// Each helper below is one body compiled twice: as baseline code and, inside a
-// PARE_TARGET_AVX2 wrapper, vectorised with AVX2. Integer values (and the
-// depthwise float sums, exact) make both give the same bits.
+// Each helper below is one body compiled for every path: as baseline code and,
+// inside a PARE_TARGET_AVX2 (int16 pairs) or PARE_TARGET_AVX512VNNI (byte
+// quads) wrapper, vectorised for that CPU. Integer values (and the depthwise
+// float sums, exact) make every copy give the same bits.
 
-// The input rows a block of output pixels reads, as (x - zero point) in int16
-// with the padding written out as zeros: channel c's row y, column X at
+// B's elements from x's bytes (qgemm.h): the int16 path stores x - zp and pads
+// with 0; the byte path (VNNI) stores x itself and pads with zp. An int8 x is
+// read as the uint8 byte x ^ 0x80 with zero point zp + 128: the same x - zp, so
+// one instance serves uint8 and int8 inputs (pare-run's size).
+template <typename T>
+struct Elements {
+  uint8_t flip;
+  int32_t zp;
+  PARE_ALWAYS_INLINE T value(uint8_t x) const {
+    if constexpr (sizeof(T) == 1) return static_cast<T>(x ^ flip);
+    else return static_cast<T>((x ^ flip) - zp);
+  }
+  PARE_ALWAYS_INLINE T pad() const { return static_cast<T>(sizeof(T) == 1 ? zp : 0); }
+};
+
+// The input rows a block of output pixels reads, as B's elements with the
+// padding written out: channel c's row y, column X at
 // data[(c * rows + y) * width + X] is x[c][oy0 * sh - pt + y][X - pl]. Each
 // input element is converted once per block, not once per kernel tap, and the
 // im2col rows are then plain copies (no bounds checks).
+template <typename T>
 struct BlockPlanes {
-  int16_t* data;
+  T* data;
   int64_t oy0, rows, width;
 };
 
@@ -75,56 +92,45 @@ inline void plane_extent(const Geometry& g, int64_t cols, int64_t& rows, int64_t
   width = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
 }
 
-PARE_ALWAYS_INLINE BlockPlanes fill_planes(const Geometry& g, int64_t channels, const uint8_t* x, int32_t zp, uint8_t flip, int64_t p0,
-                                           int64_t p1, int16_t* data) {
-  BlockPlanes b{data, p0 / g.ow, 0, 0};
+template <typename T>
+PARE_ALWAYS_INLINE BlockPlanes<T> fill_planes(const Geometry& g, int64_t channels, const uint8_t* x, Elements<T> el,
+                                              int64_t p0, int64_t p1, T* data) {
+  BlockPlanes<T> b{data, p0 / g.ow, 0, 0};
   int64_t oy1 = (p1 - 1) / g.ow;
   b.rows = (oy1 - b.oy0) * g.sh + (g.kh - 1) * g.dh + 1;
   b.width = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
   int64_t lo = std::min(b.width, g.pl), hi = std::clamp(g.w + g.pl, lo, b.width);
+  T pad = el.pad();
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t y = 0; y < b.rows; ++y) {
-      int16_t* row = data + (c * b.rows + y) * b.width;
+      T* row = data + (c * b.rows + y) * b.width;
       int64_t iy = b.oy0 * g.sh - g.pt + y;
       if (iy < 0 || iy >= g.h) {
-        for (int64_t X = 0; X < b.width; ++X) row[X] = 0;
+        for (int64_t X = 0; X < b.width; ++X) row[X] = pad;
         continue;
       }
       const uint8_t* xr = x + (c * g.h + iy) * g.w - g.pl;
-      for (int64_t X = 0; X < lo; ++X) row[X] = 0;
-      for (int64_t X = lo; X < hi; ++X) row[X] = static_cast<int16_t>((xr[X] ^ flip) - zp);
-      for (int64_t X = hi; X < b.width; ++X) row[X] = 0;
+      for (int64_t X = 0; X < lo; ++X) row[X] = pad;
+      for (int64_t X = lo; X < hi; ++X) row[X] = el.value(xr[X]);
+      for (int64_t X = hi; X < b.width; ++X) row[X] = pad;
     }
   return b;
 }
 
-// Row r of the im2col matrix over output pixels [p0, p1), from the block's
-// planes, zero-padded past p1 up to `padded`.
-PARE_ALWAYS_INLINE void im2col_row(const Geometry& g, const BlockPlanes& b, int64_t r, int64_t p0, int64_t p1,
-                                   int64_t padded, int16_t* dst) {
+// Row r of the im2col matrix over output pixels [p0, p1), from the block's planes.
+template <typename T>
+PARE_ALWAYS_INLINE void im2col_row(const Geometry& g, const BlockPlanes<T>& b, int64_t r, int64_t p0, int64_t p1,
+                                   T* dst) {
   int64_t c = r / (g.kh * g.kw), ki = (r / g.kw) % g.kh, kj = r % g.kw;
   for (int64_t p = p0; p < p1;) {
     int64_t oy = p / g.ow, ox0 = p % g.ow, ox1 = std::min(g.ow, ox0 + (p1 - p));
-    const int16_t* src = b.data + (c * b.rows + (oy - b.oy0) * g.sh + ki * g.dh) * b.width + kj * g.dw;
-    int16_t* out = dst + (p - p0) - ox0;  // out[ox] is output column ox of this row
+    const T* src = b.data + (c * b.rows + (oy - b.oy0) * g.sh + ki * g.dh) * b.width + kj * g.dw;
+    T* out = dst + (p - p0) - ox0;  // out[ox] is output column ox of this row
     if (g.sw == 1)
       for (int64_t ox = ox0; ox < ox1; ++ox) out[ox] = src[ox];
     else
       for (int64_t ox = ox0; ox < ox1; ++ox) out[ox] = src[ox * g.sw];
     p += ox1 - ox0;
-  }
-  for (int64_t q = p1 - p0; q < padded; ++q) dst[q] = 0;
-}
-
-// Two rows of B, `even` and `odd`, interleaved into the panels at pair row i.
-PARE_ALWAYS_INLINE void interleave(const int16_t* even, const int16_t* odd, int64_t padded, int64_t kp, int64_t i,
-                                   int16_t* out) {
-  for (int64_t q = 0; q < padded; q += kQTileCols) {
-    int16_t* dst = out + q * kp + i * kQTileCols;
-    for (int64_t j = 0; j < kQTileCols; ++j) {
-      dst[2 * j] = even[q + j];
-      dst[2 * j + 1] = odd[q + j];
-    }
   }
 }
 
@@ -133,80 +139,133 @@ inline bool pointwise(const Geometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w;
 }
 
-// Rows i and i + 1 (zeros past the last row) of the im2col matrix of
-// `channels` channels over pixels [p0, p1), zero-padded to `padded` columns.
-// A 1x1 convolution's rows are x's channels.
-PARE_ALWAYS_INLINE void im2col_pair(const Geometry& g, int64_t rows, const uint8_t* x, int32_t zp, uint8_t flip, const BlockPlanes* planes,
-                                    int64_t i, int64_t p0, int64_t p1, int64_t padded, int16_t* even, int16_t* odd) {
-  int64_t width = p1 - p0;
-  if (!planes) {  // a 1x1 convolution
-    const uint8_t* a = x + i * g.h * g.w + p0;
-    for (int64_t q = 0; q < width; ++q) even[q] = static_cast<int16_t>((a[q] ^ flip) - zp);
-    if (i + 1 < rows) {
-      const uint8_t* b = a + g.h * g.w;
-      for (int64_t q = 0; q < width; ++q) odd[q] = static_cast<int16_t>((b[q] ^ flip) - zp);
-    } else {
-      for (int64_t q = 0; q < width; ++q) odd[q] = 0;
-    }
-    for (int64_t q = width; q < padded; ++q) even[q] = odd[q] = 0;
-    return;
-  }
-  im2col_row(g, *planes, i, p0, p1, padded, even);
-  if (i + 1 < rows) im2col_row(g, *planes, i + 1, p0, p1, padded, odd);
-  else for (int64_t q = 0; q < padded; ++q) odd[q] = 0;
+// A block of pixels [p0, p1) of the im2col matrix: `rows` rows (kp once rounded
+// up to a whole group of rows), `padded` columns (rounded up to whole panels).
+template <typename T>
+struct Block {
+  const Geometry& g;
+  const uint8_t* x;
+  Elements<T> el;
+  int64_t p0, p1, rows, kp, padded;
+  BlockPlanes<T> planes;  // none (data null) for a 1x1 convolution
+};
+
+template <typename T, int kLanes>
+PARE_ALWAYS_INLINE Block<T> block_of(const Geometry& g, int64_t channels, const uint8_t* x, Elements<T> el,
+                                     int64_t p0, int64_t p1, T* plane_data) {
+  int64_t rows = channels * g.kh * g.kw, padded = (p1 - p0 + kQTileCols - 1) / kQTileCols * kQTileCols;
+  Block<T> b{g, x, el, p0, p1, rows, (rows + kLanes - 1) / kLanes * kLanes, padded, {}};
+  if (!pointwise(g)) b.planes = fill_planes(g, channels, x, el, p0, p1, plane_data);
+  return b;
 }
 
-// Columns [p0, p1) of the im2col matrix in B's panels (qgemm.h), two rows at a time.
-void im2col_portable(const Geometry& g, int64_t channels, const uint8_t* x, int32_t zp, uint8_t flip, int64_t p0, int64_t p1,
-                     int16_t* plane_data, int16_t* out) {
-  int64_t rows = channels * g.kh * g.kw, kp = (rows + 1) / 2 * 2;
-  int64_t padded = (p1 - p0 + kQTileCols - 1) / kQTileCols * kQTileCols;
-  int16_t even[kMaxBlock], odd[kMaxBlock];
-  BlockPlanes b{};
-  if (!pointwise(g)) b = fill_planes(g, channels, x, zp, flip, p0, p1, plane_data);
-  for (int64_t i = 0; i < kp; i += 2) {
-    im2col_pair(g, rows, x, zp, flip, pointwise(g) ? nullptr : &b, i, p0, p1, padded, even, odd);
-    interleave(even, odd, padded, kp, i, out);
+// Rows i to i + kLanes - 1 of the block (padding past the last row and column);
+// a 1x1 convolution's rows are x's channels.
+template <typename T, int kLanes>
+PARE_ALWAYS_INLINE void im2col_rows(const Block<T>& b, int64_t i, T (*dst)[kMaxBlock]) {
+  int64_t width = b.p1 - b.p0;
+  for (int s = 0; s < kLanes; ++s) {
+    T* d = dst[s];
+    int64_t q = 0;
+    if (i + s < b.rows && !b.planes.data) {
+      const uint8_t* a = b.x + (i + s) * b.g.h * b.g.w + b.p0;
+      for (; q < width; ++q) d[q] = b.el.value(a[q]);
+    } else if (i + s < b.rows) {
+      im2col_row(b.g, b.planes, i + s, b.p0, b.p1, d);
+      q = width;
+    }
+    for (; q < b.padded; ++q) d[q] = b.el.pad();
+  }
+}
+
+// Each wrapper below: columns [p0, p1) of the im2col matrix in B's panels
+// (qgemm.h), a group of rows at a time, interleaved its way.
+
+// Two rows of B interleaved into its int16 panels at pair row i.
+PARE_ALWAYS_INLINE void interleave(const int16_t (*row)[kMaxBlock], int64_t padded, int64_t kp, int64_t i,
+                                   int16_t* out) {
+  for (int64_t q = 0; q < padded; q += kQTileCols) {
+    int16_t* dst = out + q * kp + i * kQTileCols;
+    for (int64_t j = 0; j < kQTileCols; ++j) {
+      dst[2 * j] = row[0][q + j];
+      dst[2 * j + 1] = row[1][q + j];
+    }
+  }
+}
+void im2col_portable(const Geometry& g, int64_t channels, const uint8_t* x, Elements<int16_t> el, int64_t p0,
+                     int64_t p1, int16_t* plane_data, int16_t* out) {
+  int16_t rows[2][kMaxBlock];
+  Block<int16_t> b = block_of<int16_t, 2>(g, channels, x, el, p0, p1, plane_data);
+  for (int64_t i = 0; i < b.kp; i += 2) {
+    im2col_rows<int16_t, 2>(b, i, rows);
+    interleave(rows, b.padded, b.kp, i, out);
   }
 }
 #if PARE_HAVE_AVX2_KERNELS
 // The interleave with unpacks: 16 pairs of int16 in two stores.
-PARE_AVX2_INLINE void interleave_avx2(const int16_t* even, const int16_t* odd, int64_t padded, int64_t kp, int64_t i,
-                                      int16_t* out) {
+inline PARE_AVX2_INLINE void interleave_avx2(const int16_t (*row)[kMaxBlock], int64_t padded, int64_t kp,
+                                             int64_t i, int16_t* out) {
   for (int64_t q = 0; q < padded; q += kQTileCols) {
-    __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(even + q));
-    __m256i o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(odd + q));
+    __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[0] + q));
+    __m256i o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[1] + q));
     __m256i lo = _mm256_unpacklo_epi16(e, o), hi = _mm256_unpackhi_epi16(e, o);  // pairs 0-3, 8-11 | 4-7, 12-15
     auto* dst = reinterpret_cast<__m256i*>(out + q * kp + i * kQTileCols);
     _mm256_storeu_si256(dst, _mm256_permute2x128_si256(lo, hi, 0x20));
     _mm256_storeu_si256(dst + 1, _mm256_permute2x128_si256(lo, hi, 0x31));
   }
 }
-PARE_TARGET_AVX2 void im2col_avx2(const Geometry& g, int64_t channels, const uint8_t* x, int32_t zp, uint8_t flip, int64_t p0, int64_t p1,
-                                  int16_t* plane_data, int16_t* out) {
-  int64_t rows = channels * g.kh * g.kw, kp = (rows + 1) / 2 * 2;
-  int64_t padded = (p1 - p0 + kQTileCols - 1) / kQTileCols * kQTileCols;
-  int16_t even[kMaxBlock], odd[kMaxBlock];
-  BlockPlanes b{};
-  if (!pointwise(g)) b = fill_planes(g, channels, x, zp, flip, p0, p1, plane_data);
-  for (int64_t i = 0; i < kp; i += 2) {
-    im2col_pair(g, rows, x, zp, flip, pointwise(g) ? nullptr : &b, i, p0, p1, padded, even, odd);
-    interleave_avx2(even, odd, padded, kp, i, out);
+PARE_TARGET_AVX2 void im2col_avx2(const Geometry& g, int64_t channels, const uint8_t* x, Elements<int16_t> el,
+                                  int64_t p0, int64_t p1, int16_t* plane_data, int16_t* out) {
+  int16_t rows[2][kMaxBlock];
+  Block<int16_t> b = block_of<int16_t, 2>(g, channels, x, el, p0, p1, plane_data);
+  for (int64_t i = 0; i < b.kp; i += 2) {
+    im2col_rows<int16_t, 2>(b, i, rows);
+    interleave_avx2(rows, b.padded, b.kp, i, out);
+  }
+}
+
+// Four rows of bytes interleaved into the VNNI panels at quad row i: per 16
+// columns, each column's four bytes side by side (two rounds of unpacks).
+inline PARE_AVX512VNNI_INLINE void interleave_quads(const uint8_t (*row)[kMaxBlock], int64_t padded, int64_t kq,
+                                                    int64_t i, uint8_t* out) {
+  for (int64_t q = 0; q < padded; q += kQTileCols) {
+    __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row[0] + q));
+    __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row[1] + q));
+    __m128i r2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row[2] + q));
+    __m128i r3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row[3] + q));
+    __m128i lo01 = _mm_unpacklo_epi8(r0, r1), hi01 = _mm_unpackhi_epi8(r0, r1);  // columns 0-7 | 8-15
+    __m128i lo23 = _mm_unpacklo_epi8(r2, r3), hi23 = _mm_unpackhi_epi8(r2, r3);
+    auto* dst = reinterpret_cast<__m128i*>(out + q * kq + i * kQTileCols);
+    _mm_storeu_si128(dst, _mm_unpacklo_epi16(lo01, lo23));  // columns 0-3
+    _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(lo01, lo23));
+    _mm_storeu_si128(dst + 2, _mm_unpacklo_epi16(hi01, hi23));
+    _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(hi01, hi23));
+  }
+}
+PARE_TARGET_AVX512VNNI void im2col_vnni(const Geometry& g, int64_t channels, const uint8_t* x, Elements<uint8_t> el,
+                                        int64_t p0, int64_t p1, uint8_t* plane_data, uint8_t* out) {
+  uint8_t rows[4][kMaxBlock];
+  Block<uint8_t> b = block_of<uint8_t, 4>(g, channels, x, el, p0, p1, plane_data);
+  for (int64_t i = 0; i < b.kp; i += 4) {
+    im2col_rows<uint8_t, 4>(b, i, rows);
+    interleave_quads(rows, b.padded, b.kp, i, out);
   }
 }
 #endif
 
-// One instance for uint8 and int8 inputs (pare-run's size): an int8 byte x with
-// zero point zp is read as the uint8 byte x ^ 0x80 with zero point zp + 128,
-// the same x - zp.
+// B's panels for pixels [p0, p1): int16 (`planes` and `out` int16_t*), or bytes
+// where qgemm_vnni(isa).
 void im2col(const Geometry& g, int64_t channels, const uint8_t* x, bool is_signed, int32_t zp, int64_t p0, int64_t p1,
-            int16_t* planes, int16_t* out, Isa isa) {
+            void* planes, void* out, Isa isa) {
   uint8_t flip = is_signed ? 0x80 : 0;
   if (is_signed) zp += 128;
 #if PARE_HAVE_AVX2_KERNELS
-  if (has_avx2(isa)) return im2col_avx2(g, channels, x, zp, flip, p0, p1, planes, out);
+  if (qgemm_vnni(isa))
+    return im2col_vnni(g, channels, x, {flip, zp}, p0, p1, static_cast<uint8_t*>(planes), static_cast<uint8_t*>(out));
+  if (has_avx2(isa))
+    return im2col_avx2(g, channels, x, {flip, zp}, p0, p1, static_cast<int16_t*>(planes), static_cast<int16_t*>(out));
 #endif
-  im2col_portable(g, channels, x, zp, flip, p0, p1, planes, out);
+  im2col_portable(g, channels, x, {flip, zp}, p0, p1, static_cast<int16_t*>(planes), static_cast<int16_t*>(out));
 }
 
 // ---------- depthwise rows ----------
@@ -286,7 +345,10 @@ class QConv : public Kernel {
       wf_.assign(w, w + spec.weight.numel());  // int8 values as floats (exact)
     } else if (m % a_.group == 0) {
       int64_t mg = m / a_.group;
-      for (int64_t grp = 0; grp < a_.group; ++grp) packed_.push_back(pack_qa(w + grp * mg * k, mg, k, k));
+      for (int64_t grp = 0; grp < a_.group; ++grp) {
+        if (qgemm_vnni(isa_)) vnni_.push_back(pack_qa_vnni(w + grp * mg * k, mg, k, k));
+        else packed_.push_back(pack_qa(w + grp * mg * k, mg, k, k));
+      }
     } else {
       init.reject("output channels are not a multiple of group");
     }
@@ -312,46 +374,53 @@ class QConv : public Kernel {
       } else {
         int64_t cg = g.c / a_.group, mg = g.m / a_.group;
         for (int64_t grp = 0; grp < a_.group; ++grp)
-          dense(ctx, g, packed_[grp], xn + grp * cg * g.h * g.w, grp * mg, out + grp * mg * g.oh * g.ow);
+          dense(ctx, g, grp, xn + grp * cg * g.h * g.w, grp * mg, out + grp * mg * g.oh * g.ow);
       }
       if (padded) add_border(g, unpadded, ph, pw, yn);
     }
   }
 
  private:
-  // Pixels per block: about 96 KB of int16 im2col columns (as the float Conv's
-  // 192 KB of floats), so a block stays in L2 while every weight panel passes over it.
-  static int64_t block_columns(int64_t kp) {
-    return std::clamp<int64_t>(49152 / std::max<int64_t>(kp, 1) / kQTileCols * kQTileCols, 64, kMaxBlock);
+  // Pixels per block: about 96 KB of im2col columns (as the float Conv's 192 KB
+  // of floats), so a block stays in L2 while every weight panel passes over it.
+  static int64_t block_columns(int64_t column_bytes) {
+    return std::clamp<int64_t>(98304 / std::max<int64_t>(column_bytes, 1) / kQTileCols * kQTileCols, 64, kMaxBlock);
   }
 
   // One group of one image: work units are (pixel block, range of weight
   // panels), a contiguous run of them per task, each task with its own buffer.
-  // Integer sums are exact, so any split gives the same bits.
-  void dense(const KernelContext& ctx, const Geometry& g, const PackedQA& w, const uint8_t* x, int64_t row0,
+  // Integer sums are exact, so any split gives the same bits. B is int16, or
+  // bytes on the VNNI path (qgemm.h).
+  void dense(const KernelContext& ctx, const Geometry& g, int64_t grp, const uint8_t* x, int64_t row0,
              uint8_t* y) const {
-    int64_t spatial = g.oh * g.ow, kp = w.kp, panels = w.panels();
-    int64_t cols = block_columns(kp), blocks = (spatial + cols - 1) / cols, threads = ctx.threads();
+    bool bytes = !vnni_.empty();
+    int64_t size = bytes ? 1 : 2;  // of B's elements
+    int64_t k = bytes ? vnni_[grp].k : packed_[grp].k, kp = bytes ? vnni_[grp].kq : packed_[grp].kp;
+    int64_t spatial = g.oh * g.ow, panels = bytes ? vnni_[grp].panels() : packed_[grp].panels();
+    int64_t cols = block_columns(kp * size), blocks = (spatial + cols - 1) / cols, threads = ctx.threads();
     int64_t chunks = blocks >= 2 * threads ? 1 : std::min(panels, (2 * threads + blocks - 1) / blocks);
     int64_t units = blocks * chunks, tasks = std::min(threads, units);
-    int64_t channels = w.k / (g.kh * g.kw), plane_rows = 0, plane_width = 0;
+    int64_t channels = k / (g.kh * g.kw), plane_rows = 0, plane_width = 0;
     if (!pointwise(g)) plane_extent(g, cols, plane_rows, plane_width);
-    int64_t per_task = kp * cols + channels * plane_rows * plane_width;
-    auto* buffers = static_cast<int16_t*>(const_cast<KernelContext&>(ctx).scratch(sizeof(int16_t) * tasks * per_task));
+    int64_t per_task = (kp * cols + channels * plane_rows * plane_width) * size;  // bytes
+    auto* buffers = static_cast<uint8_t*>(const_cast<KernelContext&>(ctx).scratch(tasks * per_task));
+    bool is_signed = spec_.x_type == DataType::kInt8;
+    int32_t zp = spec_.x_zero_point + (is_signed ? 128 : 0);  // the bytes' zero point
     ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
-        int16_t* buffer = buffers + t * per_task;
+        uint8_t* buffer = buffers + t * per_task;
         int64_t packed_block = -1;
         for (int64_t u = t * units / tasks; u < (t + 1) * units / tasks; ++u) {
-          int64_t block = u / chunks, chunk = u % chunks;
-          int64_t p0 = block * cols, p1 = std::min(spatial, p0 + cols);
-          if (packed_block != block) {
-            im2col(g, channels, x, spec_.x_type == DataType::kInt8, spec_.x_zero_point, p0, p1, buffer + kp * cols,
-                   buffer, isa_);
-          }
+          int64_t block = u / chunks, chunk = u % chunks, panel0 = chunk * panels / chunks;
+          int64_t panel1 = (chunk + 1) * panels / chunks, p0 = block * cols, p1 = std::min(spatial, p0 + cols);
+          if (packed_block != block)
+            im2col(g, channels, x, is_signed, spec_.x_zero_point, p0, p1, buffer + kp * cols * size, buffer, isa_);
           packed_block = block;
-          qgemm_panels(w, chunk * panels / chunks, (chunk + 1) * panels / chunks, buffer, p1 - p0, rq_, row0, y + p0,
-                       spatial, isa_);
+          if (bytes)
+            qgemm_vnni_panels(vnni_[grp], panel0, panel1, buffer, zp, p1 - p0, rq_, row0, y + p0, spatial);
+          else
+            qgemm_panels(packed_[grp], panel0, panel1, reinterpret_cast<const int16_t*>(buffer), p1 - p0, rq_, row0,
+                         y + p0, spatial, isa_);
         }
       }
     });
@@ -423,6 +492,7 @@ class QConv : public Kernel {
   bool depthwise_ = false;
   std::vector<float> wf_;         // depthwise weights [C, kh, kw]
   std::vector<PackedQA> packed_;  // per group, dense and grouped
+  std::vector<PackedQAVnni> vnni_;  // instead, where qgemm_vnni(isa_)
 };
 
 }  // namespace
@@ -440,7 +510,8 @@ std::string qconv_refusal(const QConvSpec& s) {
     return "a scale is not positive";
   for (float w : s.w_scale)
     if (!(w > 0) || !std::isfinite(w)) return "a weight scale is not positive";
-  // |x - zp| <= 255, |w| <= 128: the sum of k products and the bias must fit int32.
+  // |x - zp| <= 255, |w| <= 128: the sum of k products and the bias must fit int32
+  // (and on the VNNI path each of its two terms, qgemm.h).
   double bound = static_cast<double>(k) * 255 * 128;
   if (bound > 1 << 30) return "the sums could overflow int32";
   for (int64_t p : {s.pad_top, s.pad_bottom, s.pad_left, s.pad_right})

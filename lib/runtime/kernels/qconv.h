@@ -3,8 +3,9 @@
 // reading x_q (uint8 or int8) and writing y_q, in integer arithmetic: int8
 // weights, exact int32 sums, one requantization per output (qgemm.h), the
 // Relu or Clip folded into its clamp. Dense and grouped convolutions go through
-// the packed integer GEMM over an im2col of (x_q - zero point) in int16;
-// depthwise ones (group == C == M) through direct row loops.
+// the packed integer GEMM over an im2col of (x_q - zero point) in int16, or of
+// x_q's bytes where the CPU has AVX-512 VNNI (qgemm.h); depthwise ones
+// (group == C == M) through direct row loops.
 //
 // The literal nodes, run one by one in float (SessionOptions::fuse = false or
 // integer = false), are the oracle: every output is within one quantization

@@ -161,6 +161,118 @@ void requantize_row(const int32_t* acc, int64_t n, const Requant& rq, int64_t r,
   for (; j < n; ++j) out[j] = static_cast<uint8_t>(rq.apply(acc[j], r));
 }
 
+bool qgemm_vnni(Isa isa) { return PARE_HAVE_AVX2_KERNELS && isa >= Isa::kAvx512Vnni; }
+
+PackedQAVnni pack_qa_vnni(const int8_t* a, int64_t m, int64_t k, int64_t lda) {
+  PackedQAVnni p;
+  p.m = m;
+  p.k = k;
+  p.kq = (k + 3) / 4 * 4;
+  std::vector<int8_t> bytes(static_cast<size_t>(p.panels() * kQPanelRows * p.kq), 0);
+  p.sums.assign(static_cast<size_t>(p.panels() * kQPanelRows), 0);
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t i = 0; i < k; ++i) {
+      int8_t w = a[r * lda + i];
+      bytes[(r / kQPanelRows) * kQPanelRows * p.kq + (i / 4) * 4 * kQPanelRows + (r % kQPanelRows) * 4 + i % 4] = w;
+      p.sums[r] += w;
+    }
+  p.data.resize(bytes.size() / 4);
+  std::memcpy(p.data.data(), bytes.data(), bytes.size());
+  return p;
+}
+
+void pack_qb_vnni(const uint8_t* b, int64_t ldb, int64_t k, int64_t n, uint8_t zero_point, uint8_t* out) {
+  int64_t kq = (k + 3) / 4 * 4;
+  std::fill(out, out + qb_panel_elements(kq, n), zero_point);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) out[qb_vnni_index(kq, i, j)] = b[i * ldb + j];
+}
+
+#if PARE_HAVE_AVX2_KERNELS
+namespace {
+
+// Requant::apply on `rows` rows of `cols` sums (rows `stride` apart), 16 at a
+// time in 512-bit registers; each int32's low byte stored (values within a byte's range).
+PARE_TARGET_AVX512VNNI void store_tile_vnni(const int32_t* tile, int64_t stride, int64_t rows, int64_t cols,
+                                            const Requant& rq, int64_t row0, uint8_t* c, int64_t ldc) {
+  const __m512 lo_f = _mm512_set1_ps(-kFloatBound), hi_f = _mm512_set1_ps(kFloatBound);
+  const __m512i zp = _mm512_set1_epi32(rq.zero_point), lo = _mm512_set1_epi32(rq.lo), hi = _mm512_set1_epi32(rq.hi);
+  for (int64_t r = 0; r < rows; ++r) {
+    __m512 scale = _mm512_set1_ps(rq.scale[row0 + r]), offset = _mm512_set1_ps(rq.offset[row0 + r]);
+    for (int64_t j = 0; j < cols; j += kQTileCols) {
+      auto mask = static_cast<__mmask16>(cols - j >= kQTileCols ? 0xFFFF : (1u << (cols - j)) - 1);
+      __m512 v = _mm512_cvtepi32_ps(_mm512_load_si512(tile + r * stride + j));
+      v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(_mm512_mul_ps(v, scale), offset), lo_f), hi_f);
+      __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);  // half to even, as nearbyint
+      _mm512_mask_cvtepi32_storeu_epi8(c + r * ldc + j, mask, _mm512_min_epi32(_mm512_max_epi32(q, lo), hi));
+    }
+  }
+}
+
+// kTiles adjacent panels of B (6 rows x 16 * kTiles columns) over the whole of
+// K: 18 accumulators for three panels; per quad of K rows, kTiles loads of B,
+// six broadcasts of A and 6 * kTiles vpdpbusd. Each accumulator starts at its
+// row's `start` (the zero point's correction). B's panels are whole (padded), so
+// only the `cols` columns stored are bounded. Every index into acc is a
+// constant once the loops unroll, so acc lives in registers.
+template <int kTiles>
+PARE_TARGET_AVX512VNNI void tiles_vnni(int64_t kq, const int32_t* ap, const uint8_t* b, int64_t tile_stride,
+                                       const int32_t* start, int64_t rows, int64_t cols, const Requant& rq,
+                                       int64_t row0, uint8_t* c, int64_t ldc) {
+  __m512i acc[kQPanelRows][kTiles];
+#pragma GCC unroll 6
+  for (int r = 0; r < kQPanelRows; ++r)
+#pragma GCC unroll 3
+    for (int t = 0; t < kTiles; ++t) acc[r][t] = _mm512_set1_epi32(start[r]);
+  for (int64_t i = 0; i < kq; i += 4) {
+    __m512i bv[kTiles];
+#pragma GCC unroll 3
+    for (int t = 0; t < kTiles; ++t) bv[t] = _mm512_loadu_si512(b + t * tile_stride);
+#pragma GCC unroll 6
+    for (int r = 0; r < kQPanelRows; ++r) {
+      __m512i a = _mm512_set1_epi32(ap[r]);
+#pragma GCC unroll 3
+      for (int t = 0; t < kTiles; ++t) acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], bv[t], a);
+    }
+    ap += kQPanelRows;
+    b += 4 * kQTileCols;
+  }
+  // Requantized from memory by one function for both instances (pare-run's size).
+  alignas(64) int32_t tile[kQPanelRows * kTiles * kQTileCols];
+#pragma GCC unroll 6
+  for (int r = 0; r < kQPanelRows; ++r)
+#pragma GCC unroll 3
+    for (int t = 0; t < kTiles; ++t) _mm512_store_si512(tile + (r * kTiles + t) * kQTileCols, acc[r][t]);
+  store_tile_vnni(tile, kTiles * kQTileCols, rows, cols, rq, row0, c, ldc);
+}
+
+}  // namespace
+#endif
+
+void qgemm_vnni_panels(const PackedQAVnni& a, int64_t panel0, int64_t panel1, const uint8_t* b, int32_t zero_point,
+                       int64_t n, const Requant& rq, int64_t row0, uint8_t* c, int64_t ldc) {
+#if PARE_HAVE_AVX2_KERNELS
+  int64_t panel_stride = kQTileCols * a.kq;
+  for (int64_t p = panel0; p < panel1; ++p) {
+    int64_t r0 = p * kQPanelRows, rows = std::min(kQPanelRows, a.m - r0);
+    int32_t start[kQPanelRows];  // |zp * sum| <= 255 * 128 * k <= 2^30
+    for (int64_t r = 0; r < kQPanelRows; ++r) start[r] = -zero_point * a.sums[r0 + r];
+    // Three panels of B at a time while more than two remain, then one at a time.
+    for (int64_t j = 0; j < n;) {
+      int tiles = n - j > 2 * kQTileCols ? 3 : 1;
+      int64_t cols = std::min(n - j, tiles * kQTileCols);
+      const uint8_t* bj = b + j / kQTileCols * panel_stride;
+      uint8_t* cj = c + r0 * ldc + j;
+      if (tiles == 3)
+        tiles_vnni<3>(a.kq, a.panel(p), bj, panel_stride, start, rows, cols, rq, row0 + r0, cj, ldc);
+      else
+        tiles_vnni<1>(a.kq, a.panel(p), bj, panel_stride, start, rows, cols, rq, row0 + r0, cj, ldc);
+      j += tiles * kQTileCols;
+    }
+  }
+#endif
+}
+
 void qgemm_reference(const int8_t* a, int64_t m, int64_t k, const int16_t* b, int64_t n, const Requant& rq,
                      int64_t row0, uint8_t* c, int64_t ldc) {
   for (int64_t r = 0; r < m; ++r)

@@ -9,6 +9,8 @@
 // saturates its int16 pair sums (255 * 127 * 2 > 32767) with the full-range
 // weights pare's quantizer writes; the int16 form is exact for any input, so
 // every path (AVX2, portable, any blocking, any thread count) gives the same bits.
+// Where the CPU has AVX-512 VNNI, vpdpbusd sums u8 x s8 products into int32
+// without that saturation, and B is kept as bytes (below): the same bits again.
 //
 // Layout: A in panels of kQPanelRows rows; per pair of K rows, the panel holds
 // each row's two weights side by side (one int32 a row, which the tile
@@ -70,6 +72,45 @@ void qgemm_panels(const PackedQA& a, int64_t panel0, int64_t panel1, const int16
 
 // out[j] = rq.apply(acc[j], r) for j in [0, n): the depthwise rows' requantization.
 void requantize_row(const int32_t* acc, int64_t n, const Requant& rq, int64_t r, uint8_t* out, Isa isa);
+
+// ---------- bytes, with AVX-512 VNNI (Isa::kAvx512Vnni) ----------
+// The same C with B as bytes: vpdpbusd multiplies unsigned bytes by signed
+// bytes and sums each four products into an int32 lane (64 per instruction,
+// without saturation). So B holds the input bytes themselves (int8 ones as
+// x ^ 0x80 with zero point zp + 128: the same x - zp), padded with the zero point
+// zp, and each sum is corrected once: sum_k A * (x - zp) = sum_k A * x - zp * sum_k A,
+// the row's weight sum computed when A is packed (the accumulators start at
+// -zp * sum). Wrapping int32 arithmetic is exact modulo 2^32 and the true sum
+// fits int32 (|sum| <= k * 255 * 128 <= 2^30, qconv_refusal), so the partial sums
+// may wrap but C is the int16 path's, bit for bit.
+//
+// Layout: K padded to a multiple of 4 (zeros in A). A in panels of kQPanelRows
+// rows; per quad of K rows, each row's four weights as one int32 (which the tile
+// broadcasts). B in panels of kQTileCols columns; per quad of K rows, each
+// column's four bytes side by side (64 bytes: one 512-bit register).
+
+// Whether `isa` takes the byte path (and this build has its kernels).
+bool qgemm_vnni(Isa isa);
+
+struct PackedQAVnni {
+  int64_t m = 0, k = 0, kq = 0;  // kq: k rounded up to a multiple of 4
+  std::vector<int32_t> data;     // per panel and quad of K, each row's four weights
+  std::vector<int32_t> sums;     // per row (panels() * kQPanelRows, zeros past m): its weights' sum
+  int64_t panels() const { return (m + kQPanelRows - 1) / kQPanelRows; }
+  const int32_t* panel(int64_t p) const { return data.data() + p * kQPanelRows * (kq / 4); }
+};
+PackedQAVnni pack_qa_vnni(const int8_t* a, int64_t m, int64_t k, int64_t lda);
+
+// B's panels take qb_panel_elements(kq, n) bytes. Index of element (row i, column j):
+inline int64_t qb_vnni_index(int64_t kq, int64_t i, int64_t j) {
+  return (j / kQTileCols) * kQTileCols * kq + (i / 4) * 4 * kQTileCols + (j % kQTileCols) * 4 + i % 4;
+}
+// B [k, n] (row stride ldb, unsigned bytes) into panels, padded with `zero_point`.
+void pack_qb_vnni(const uint8_t* b, int64_t ldb, int64_t k, int64_t n, uint8_t zero_point, uint8_t* out);
+
+// qgemm_panels on the byte layout, for B's bytes minus `zero_point` (only where qgemm_vnni(isa)).
+void qgemm_vnni_panels(const PackedQAVnni& a, int64_t panel0, int64_t panel1, const uint8_t* b, int32_t zero_point,
+                       int64_t n, const Requant& rq, int64_t row0, uint8_t* c, int64_t ldc);
 
 // The plain triple loop the tests compare against: A int8 [m, k], B int16 [k, n].
 void qgemm_reference(const int8_t* a, int64_t m, int64_t k, const int16_t* b, int64_t n, const Requant& rq,
