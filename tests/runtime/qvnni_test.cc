@@ -45,8 +45,8 @@ std::vector<uint8_t> vnni(const std::vector<int8_t>& a, int64_t m, int64_t k, co
   int32_t zp = in.zero_point + (in.is_signed ? 128 : 0);
   std::vector<uint8_t> b(x.size());
   for (size_t i = 0; i < x.size(); ++i) b[i] = x[i] ^ flip;
-  kernels::PackedQAVnni packed = kernels::pack_qa_vnni(a.data(), m, k, k);
-  std::vector<uint8_t> panels(kernels::qb_panel_elements(packed.kq, n), 0xCD), c(m * ldc, 0xAB);
+  kernels::PackedQA packed = kernels::pack_qa(a.data(), m, k, k, true);
+  std::vector<uint8_t> panels(kernels::qb_panel_elements(packed.kp, n), 0xCD), c(m * ldc, 0xAB);
   kernels::pack_qb_vnni(b.data(), n, k, n, static_cast<uint8_t>(zp), panels.data());
   int64_t split = packed.panels() / 2;
   kernels::qgemm_vnni_panels(packed, 0, split, panels.data(), zp, n, rq, row0, c.data(), ldc);

@@ -54,34 +54,30 @@ Requant requant_of(const QConvSpec& s) {
 #define PARE_ALWAYS_INLINE __attribute__((always_inline)) inline
 
 // ---------- im2col in B's panels ----------
-// Each helper below is one body compiled for every path: as baseline code and,
-// inside a PARE_TARGET_AVX2 (int16 pairs) or PARE_TARGET_AVX512VNNI (byte
-// quads) wrapper, vectorised for that CPU. Integer values (and the depthwise
-// float sums, exact) make every copy give the same bits.
+// One body for every path, in baseline code: the rows of the im2col matrix as
+// the input's bytes, the padding written as the zero point zp; then each path's
+// interleave lays a group of rows into its panels (qgemm.h): int16 pairs of
+// (byte - zp), or byte quads for VNNI. An int8 x is read as the uint8 byte
+// x ^ 0x80 with zero point zp + 128 (the same x - zp), so one instance serves
+// uint8 and int8 inputs. Only the interleaves are compiled per ISA (pare-run's
+// size): building the rows is copies, which memcpy serves for uint8 inputs.
 
-// B's elements from x's bytes (qgemm.h): the int16 path stores x - zp and pads
-// with 0; the byte path (VNNI) stores x itself and pads with zp. An int8 x is
-// read as the uint8 byte x ^ 0x80 with zero point zp + 128: the same x - zp, so
-// one instance serves uint8 and int8 inputs (pare-run's size).
-template <typename T>
-struct Elements {
-  uint8_t flip;
-  int32_t zp;
-  PARE_ALWAYS_INLINE T value(uint8_t x) const {
-    if constexpr (sizeof(T) == 1) return static_cast<T>(x ^ flip);
-    else return static_cast<T>((x ^ flip) - zp);
+// x ^ flip over n bytes: a plain copy for uint8 inputs (flip 0).
+inline void copy_bytes(uint8_t* dst, const uint8_t* src, int64_t n, uint8_t flip) {
+  if (flip == 0) {
+    std::memcpy(dst, src, static_cast<size_t>(n));
+    return;
   }
-  PARE_ALWAYS_INLINE T pad() const { return static_cast<T>(sizeof(T) == 1 ? zp : 0); }
-};
+  for (int64_t q = 0; q < n; ++q) dst[q] = src[q] ^ flip;
+}
 
-// The input rows a block of output pixels reads, as B's elements with the
-// padding written out: channel c's row y, column X at
-// data[(c * rows + y) * width + X] is x[c][oy0 * sh - pt + y][X - pl]. Each
-// input element is converted once per block, not once per kernel tap, and the
-// im2col rows are then plain copies (no bounds checks).
-template <typename T>
+// The input rows a block of output pixels reads, as bytes with the padding
+// written out: channel c's row y, column X at data[(c * rows + y) * width + X]
+// is x[c][oy0 * sh - pt + y][X - pl]. Each input element is converted once per
+// block, not once per kernel tap, and the im2col rows are then plain copies (no
+// bounds checks).
 struct BlockPlanes {
-  T* data;
+  uint8_t* data;
   int64_t oy0, rows, width;
 };
 
@@ -92,42 +88,37 @@ inline void plane_extent(const Geometry& g, int64_t cols, int64_t& rows, int64_t
   width = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
 }
 
-template <typename T>
-PARE_ALWAYS_INLINE BlockPlanes<T> fill_planes(const Geometry& g, int64_t channels, const uint8_t* x, Elements<T> el,
-                                              int64_t p0, int64_t p1, T* data) {
-  BlockPlanes<T> b{data, p0 / g.ow, 0, 0};
+BlockPlanes fill_planes(const Geometry& g, int64_t channels, const uint8_t* x, uint8_t flip, uint8_t pad, int64_t p0,
+                        int64_t p1, uint8_t* data) {
+  BlockPlanes b{data, p0 / g.ow, 0, 0};
   int64_t oy1 = (p1 - 1) / g.ow;
   b.rows = (oy1 - b.oy0) * g.sh + (g.kh - 1) * g.dh + 1;
   b.width = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
   int64_t lo = std::min(b.width, g.pl), hi = std::clamp(g.w + g.pl, lo, b.width);
-  T pad = el.pad();
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t y = 0; y < b.rows; ++y) {
-      T* row = data + (c * b.rows + y) * b.width;
+      uint8_t* row = data + (c * b.rows + y) * b.width;
       int64_t iy = b.oy0 * g.sh - g.pt + y;
       if (iy < 0 || iy >= g.h) {
-        for (int64_t X = 0; X < b.width; ++X) row[X] = pad;
+        std::memset(row, pad, static_cast<size_t>(b.width));
         continue;
       }
-      const uint8_t* xr = x + (c * g.h + iy) * g.w - g.pl;
-      for (int64_t X = 0; X < lo; ++X) row[X] = pad;
-      for (int64_t X = lo; X < hi; ++X) row[X] = el.value(xr[X]);
-      for (int64_t X = hi; X < b.width; ++X) row[X] = pad;
+      std::memset(row, pad, static_cast<size_t>(lo));
+      copy_bytes(row + lo, x + (c * g.h + iy) * g.w + lo - g.pl, hi - lo, flip);
+      std::memset(row + hi, pad, static_cast<size_t>(b.width - hi));
     }
   return b;
 }
 
 // Row r of the im2col matrix over output pixels [p0, p1), from the block's planes.
-template <typename T>
-PARE_ALWAYS_INLINE void im2col_row(const Geometry& g, const BlockPlanes<T>& b, int64_t r, int64_t p0, int64_t p1,
-                                   T* dst) {
+void im2col_row(const Geometry& g, const BlockPlanes& b, int64_t r, int64_t p0, int64_t p1, uint8_t* dst) {
   int64_t c = r / (g.kh * g.kw), ki = (r / g.kw) % g.kh, kj = r % g.kw;
   for (int64_t p = p0; p < p1;) {
     int64_t oy = p / g.ow, ox0 = p % g.ow, ox1 = std::min(g.ow, ox0 + (p1 - p));
-    const T* src = b.data + (c * b.rows + (oy - b.oy0) * g.sh + ki * g.dh) * b.width + kj * g.dw;
-    T* out = dst + (p - p0) - ox0;  // out[ox] is output column ox of this row
+    const uint8_t* src = b.data + (c * b.rows + (oy - b.oy0) * g.sh + ki * g.dh) * b.width + kj * g.dw;
+    uint8_t* out = dst + (p - p0) - ox0;  // out[ox] is output column ox of this row
     if (g.sw == 1)
-      for (int64_t ox = ox0; ox < ox1; ++ox) out[ox] = src[ox];
+      std::memcpy(out + ox0, src + ox0, static_cast<size_t>(ox1 - ox0));
     else
       for (int64_t ox = ox0; ox < ox1; ++ox) out[ox] = src[ox * g.sw];
     p += ox1 - ox0;
@@ -140,94 +131,70 @@ inline bool pointwise(const Geometry& g) {
 }
 
 // A block of pixels [p0, p1) of the im2col matrix: `rows` rows (kp once rounded
-// up to a whole group of rows), `padded` columns (rounded up to whole panels).
-template <typename T>
+// up to whole groups of `lanes`), `padded` columns (rounded up to whole panels).
 struct Block {
   const Geometry& g;
   const uint8_t* x;
-  Elements<T> el;
+  uint8_t flip, pad;
   int64_t p0, p1, rows, kp, padded;
-  BlockPlanes<T> planes;  // none (data null) for a 1x1 convolution
+  BlockPlanes planes;  // none (data null) for a 1x1 convolution
 };
 
-template <typename T, int kLanes>
-PARE_ALWAYS_INLINE Block<T> block_of(const Geometry& g, int64_t channels, const uint8_t* x, Elements<T> el,
-                                     int64_t p0, int64_t p1, T* plane_data) {
+Block block_of(const Geometry& g, int64_t channels, const uint8_t* x, uint8_t flip, uint8_t pad, int64_t p0,
+               int64_t p1, int64_t lanes, uint8_t* plane_data) {
   int64_t rows = channels * g.kh * g.kw, padded = (p1 - p0 + kQTileCols - 1) / kQTileCols * kQTileCols;
-  Block<T> b{g, x, el, p0, p1, rows, (rows + kLanes - 1) / kLanes * kLanes, padded, {}};
-  if (!pointwise(g)) b.planes = fill_planes(g, channels, x, el, p0, p1, plane_data);
+  Block b{g, x, flip, pad, p0, p1, rows, (rows + lanes - 1) / lanes * lanes, padded, {}};
+  if (!pointwise(g)) b.planes = fill_planes(g, channels, x, flip, pad, p0, p1, plane_data);
   return b;
 }
 
-// Rows i to i + kLanes - 1 of the block (padding past the last row and column);
-// a 1x1 convolution's rows are x's channels.
-template <typename T, int kLanes>
-PARE_ALWAYS_INLINE void im2col_rows(const Block<T>& b, int64_t i, T (*dst)[kMaxBlock]) {
+// Rows i to i + lanes - 1 of the block, padded past the last row and column.
+void im2col_rows(const Block& b, int64_t i, int64_t lanes, uint8_t (*dst)[kMaxBlock]) {
   int64_t width = b.p1 - b.p0;
-  for (int s = 0; s < kLanes; ++s) {
-    T* d = dst[s];
+  for (int64_t s = 0; s < lanes; ++s) {
     int64_t q = 0;
-    if (i + s < b.rows && !b.planes.data) {
-      const uint8_t* a = b.x + (i + s) * b.g.h * b.g.w + b.p0;
-      for (; q < width; ++q) d[q] = b.el.value(a[q]);
-    } else if (i + s < b.rows) {
-      im2col_row(b.g, b.planes, i + s, b.p0, b.p1, d);
+    if (i + s < b.rows) {
+      if (b.planes.data) im2col_row(b.g, b.planes, i + s, b.p0, b.p1, dst[s]);
+      else copy_bytes(dst[s], b.x + (i + s) * b.g.h * b.g.w + b.p0, width, b.flip);
       q = width;
     }
-    for (; q < b.padded; ++q) d[q] = b.el.pad();
+    std::memset(dst[s] + q, b.pad, static_cast<size_t>(b.padded - q));
   }
 }
 
-// Each wrapper below: columns [p0, p1) of the im2col matrix in B's panels
-// (qgemm.h), a group of rows at a time, interleaved its way.
-
-// Two rows of B interleaved into its int16 panels at pair row i.
-PARE_ALWAYS_INLINE void interleave(const int16_t (*row)[kMaxBlock], int64_t padded, int64_t kp, int64_t i,
-                                   int16_t* out) {
+// Two rows into the int16 panels at pair row i: (byte - zp) side by side.
+void interleave_pairs(const uint8_t (*row)[kMaxBlock], int32_t zp, int64_t padded, int64_t kp, int64_t i,
+                      int16_t* out) {
   for (int64_t q = 0; q < padded; q += kQTileCols) {
     int16_t* dst = out + q * kp + i * kQTileCols;
     for (int64_t j = 0; j < kQTileCols; ++j) {
-      dst[2 * j] = row[0][q + j];
-      dst[2 * j + 1] = row[1][q + j];
+      dst[2 * j] = static_cast<int16_t>(row[0][q + j] - zp);
+      dst[2 * j + 1] = static_cast<int16_t>(row[1][q + j] - zp);
     }
   }
 }
-void im2col_portable(const Geometry& g, int64_t channels, const uint8_t* x, Elements<int16_t> el, int64_t p0,
-                     int64_t p1, int16_t* plane_data, int16_t* out) {
-  int16_t rows[2][kMaxBlock];
-  Block<int16_t> b = block_of<int16_t, 2>(g, channels, x, el, p0, p1, plane_data);
-  for (int64_t i = 0; i < b.kp; i += 2) {
-    im2col_rows<int16_t, 2>(b, i, rows);
-    interleave(rows, b.padded, b.kp, i, out);
-  }
-}
 #if PARE_HAVE_AVX2_KERNELS
-// The interleave with unpacks: 16 pairs of int16 in two stores.
-inline PARE_AVX2_INLINE void interleave_avx2(const int16_t (*row)[kMaxBlock], int64_t padded, int64_t kp,
-                                             int64_t i, int16_t* out) {
+// 16 bytes minus the zero point, as int16.
+inline PARE_AVX2_INLINE __m256i widen_avx2(const uint8_t* bytes, __m256i zp) {
+  return _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes))), zp);
+}
+// interleave_pairs with AVX2: 16 pairs widened, unpacked and stored in two stores.
+PARE_TARGET_AVX2 void interleave_pairs_avx2(const uint8_t (*row)[kMaxBlock], int32_t zp, int64_t padded, int64_t kp,
+                                            int64_t i, int16_t* out) {
+  const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
   for (int64_t q = 0; q < padded; q += kQTileCols) {
-    __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[0] + q));
-    __m256i o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[1] + q));
+    __m256i e = widen_avx2(row[0] + q, z), o = widen_avx2(row[1] + q, z);
     __m256i lo = _mm256_unpacklo_epi16(e, o), hi = _mm256_unpackhi_epi16(e, o);  // pairs 0-3, 8-11 | 4-7, 12-15
     auto* dst = reinterpret_cast<__m256i*>(out + q * kp + i * kQTileCols);
     _mm256_storeu_si256(dst, _mm256_permute2x128_si256(lo, hi, 0x20));
     _mm256_storeu_si256(dst + 1, _mm256_permute2x128_si256(lo, hi, 0x31));
   }
 }
-PARE_TARGET_AVX2 void im2col_avx2(const Geometry& g, int64_t channels, const uint8_t* x, Elements<int16_t> el,
-                                  int64_t p0, int64_t p1, int16_t* plane_data, int16_t* out) {
-  int16_t rows[2][kMaxBlock];
-  Block<int16_t> b = block_of<int16_t, 2>(g, channels, x, el, p0, p1, plane_data);
-  for (int64_t i = 0; i < b.kp; i += 2) {
-    im2col_rows<int16_t, 2>(b, i, rows);
-    interleave_avx2(rows, b.padded, b.kp, i, out);
-  }
-}
 
-// Four rows of bytes interleaved into the VNNI panels at quad row i: per 16
-// columns, each column's four bytes side by side (two rounds of unpacks).
-inline PARE_AVX512VNNI_INLINE void interleave_quads(const uint8_t (*row)[kMaxBlock], int64_t padded, int64_t kq,
-                                                    int64_t i, uint8_t* out) {
+// Four rows into the VNNI panels at quad row i: per 16 columns, each column's
+// four bytes side by side (two rounds of unpacks).
+PARE_TARGET_AVX512VNNI void interleave_quads(const uint8_t (*row)[kMaxBlock], int64_t padded, int64_t kq, int64_t i,
+                                             uint8_t* out) {
   for (int64_t q = 0; q < padded; q += kQTileCols) {
     __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row[0] + q));
     __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row[1] + q));
@@ -242,33 +209,37 @@ inline PARE_AVX512VNNI_INLINE void interleave_quads(const uint8_t (*row)[kMaxBlo
     _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(hi01, hi23));
   }
 }
-PARE_TARGET_AVX512VNNI void im2col_vnni(const Geometry& g, int64_t channels, const uint8_t* x, Elements<uint8_t> el,
-                                        int64_t p0, int64_t p1, uint8_t* plane_data, uint8_t* out) {
-  uint8_t rows[4][kMaxBlock];
-  Block<uint8_t> b = block_of<uint8_t, 4>(g, channels, x, el, p0, p1, plane_data);
-  for (int64_t i = 0; i < b.kp; i += 4) {
-    im2col_rows<uint8_t, 4>(b, i, rows);
-    interleave_quads(rows, b.padded, b.kp, i, out);
-  }
-}
 #endif
 
-// B's panels for pixels [p0, p1): int16 (`planes` and `out` int16_t*), or bytes
-// where qgemm_vnni(isa).
+// B's panels for pixels [p0, p1) (`out`: int16, or bytes where qgemm_vnni(isa)),
+// with `planes` the block's scratch for the input rows.
 void im2col(const Geometry& g, int64_t channels, const uint8_t* x, bool is_signed, int32_t zp, int64_t p0, int64_t p1,
-            void* planes, void* out, Isa isa) {
+            uint8_t* planes, void* out, Isa isa) {
   uint8_t flip = is_signed ? 0x80 : 0;
   if (is_signed) zp += 128;
+  int64_t lanes = qgemm_vnni(isa) ? 4 : 2;
+  uint8_t rows[4][kMaxBlock];
+  Block b = block_of(g, channels, x, flip, static_cast<uint8_t>(zp), p0, p1, lanes, planes);
+  for (int64_t i = 0; i < b.kp; i += lanes) {
+    im2col_rows(b, i, lanes, rows);
 #if PARE_HAVE_AVX2_KERNELS
-  if (qgemm_vnni(isa))
-    return im2col_vnni(g, channels, x, {flip, zp}, p0, p1, static_cast<uint8_t*>(planes), static_cast<uint8_t*>(out));
-  if (has_avx2(isa))
-    return im2col_avx2(g, channels, x, {flip, zp}, p0, p1, static_cast<int16_t*>(planes), static_cast<int16_t*>(out));
+    if (lanes == 4) {
+      interleave_quads(rows, b.padded, b.kp, i, static_cast<uint8_t*>(out));
+      continue;
+    }
+    if (has_avx2(isa)) {
+      interleave_pairs_avx2(rows, zp, b.padded, b.kp, i, static_cast<int16_t*>(out));
+      continue;
+    }
 #endif
-  im2col_portable(g, channels, x, {flip, zp}, p0, p1, static_cast<int16_t*>(planes), static_cast<int16_t*>(out));
+    interleave_pairs(rows, zp, b.padded, b.kp, i, static_cast<int16_t*>(out));
+  }
 }
 
 // ---------- depthwise rows ----------
+// Each helper below is one body compiled twice: as baseline code and, inside a
+// PARE_TARGET_AVX2 wrapper, vectorised with AVX2. The sums are exact integers in
+// float, so both give the same bits.
 
 // One output row of a depthwise channel: exact integer sums in float, whatever
 // the order. K and S fixed for the common kernels (3x3 and 5x5, stride 1 and 2,
@@ -345,10 +316,8 @@ class QConv : public Kernel {
       wf_.assign(w, w + spec.weight.numel());  // int8 values as floats (exact)
     } else if (m % a_.group == 0) {
       int64_t mg = m / a_.group;
-      for (int64_t grp = 0; grp < a_.group; ++grp) {
-        if (qgemm_vnni(isa_)) vnni_.push_back(pack_qa_vnni(w + grp * mg * k, mg, k, k));
-        else packed_.push_back(pack_qa(w + grp * mg * k, mg, k, k));
-      }
+      for (int64_t grp = 0; grp < a_.group; ++grp)
+        packed_.push_back(pack_qa(w + grp * mg * k, mg, k, k, qgemm_vnni(isa_)));
     } else {
       init.reject("output channels are not a multiple of group");
     }
@@ -393,16 +362,17 @@ class QConv : public Kernel {
   // bytes on the VNNI path (qgemm.h).
   void dense(const KernelContext& ctx, const Geometry& g, int64_t grp, const uint8_t* x, int64_t row0,
              uint8_t* y) const {
-    bool bytes = !vnni_.empty();
+    const PackedQA& w = packed_[grp];
+    bool bytes = qgemm_vnni(isa_);
     int64_t size = bytes ? 1 : 2;  // of B's elements
-    int64_t k = bytes ? vnni_[grp].k : packed_[grp].k, kp = bytes ? vnni_[grp].kq : packed_[grp].kp;
-    int64_t spatial = g.oh * g.ow, panels = bytes ? vnni_[grp].panels() : packed_[grp].panels();
+    int64_t spatial = g.oh * g.ow, kp = w.kp, panels = w.panels();
     int64_t cols = block_columns(kp * size), blocks = (spatial + cols - 1) / cols, threads = ctx.threads();
     int64_t chunks = blocks >= 2 * threads ? 1 : std::min(panels, (2 * threads + blocks - 1) / blocks);
     int64_t units = blocks * chunks, tasks = std::min(threads, units);
-    int64_t channels = k / (g.kh * g.kw), plane_rows = 0, plane_width = 0;
+    int64_t channels = w.k / (g.kh * g.kw), plane_rows = 0, plane_width = 0;
     if (!pointwise(g)) plane_extent(g, cols, plane_rows, plane_width);
-    int64_t per_task = (kp * cols + channels * plane_rows * plane_width) * size;  // bytes
+    // Bytes: B's panels, then the input rows' planes; whole cache lines per task.
+    int64_t per_task = (kp * cols * size + channels * plane_rows * plane_width + 63) / 64 * 64;
     auto* buffers = static_cast<uint8_t*>(const_cast<KernelContext&>(ctx).scratch(tasks * per_task));
     bool is_signed = spec_.x_type == DataType::kInt8;
     int32_t zp = spec_.x_zero_point + (is_signed ? 128 : 0);  // the bytes' zero point
@@ -417,9 +387,9 @@ class QConv : public Kernel {
             im2col(g, channels, x, is_signed, spec_.x_zero_point, p0, p1, buffer + kp * cols * size, buffer, isa_);
           packed_block = block;
           if (bytes)
-            qgemm_vnni_panels(vnni_[grp], panel0, panel1, buffer, zp, p1 - p0, rq_, row0, y + p0, spatial);
+            qgemm_vnni_panels(w, panel0, panel1, buffer, zp, p1 - p0, rq_, row0, y + p0, spatial);
           else
-            qgemm_panels(packed_[grp], panel0, panel1, reinterpret_cast<const int16_t*>(buffer), p1 - p0, rq_, row0,
+            qgemm_panels(w, panel0, panel1, reinterpret_cast<const int16_t*>(buffer), p1 - p0, rq_, row0,
                          y + p0, spatial, isa_);
         }
       }
@@ -491,8 +461,7 @@ class QConv : public Kernel {
   Isa isa_;
   bool depthwise_ = false;
   std::vector<float> wf_;         // depthwise weights [C, kh, kw]
-  std::vector<PackedQA> packed_;  // per group, dense and grouped
-  std::vector<PackedQAVnni> vnni_;  // instead, where qgemm_vnni(isa_)
+  std::vector<PackedQA> packed_;  // per group, dense and grouped (quads where qgemm_vnni(isa_))
 };
 
 }  // namespace

@@ -21,16 +21,32 @@ int32_t Requant::apply(int32_t acc, int64_t r) const {
   return std::min(std::max(q, lo), hi);
 }
 
-PackedQA pack_qa(const int8_t* a, int64_t m, int64_t k, int64_t lda) {
+PackedQA pack_qa(const int8_t* a, int64_t m, int64_t k, int64_t lda, bool quads) {
   PackedQA p;
   p.m = m;
   p.k = k;
-  p.kp = (k + 1) / 2 * 2;
-  p.data.assign(static_cast<size_t>(p.panels() * kQPanelRows * p.kp), 0);
-  for (int64_t r = 0; r < m; ++r) {
-    int16_t* panel = p.data.data() + (r / kQPanelRows) * kQPanelRows * p.kp;
-    for (int64_t i = 0; i < k; ++i) panel[(i / 2) * 2 * kQPanelRows + (r % kQPanelRows) * 2 + i % 2] = a[r * lda + i];
+  int64_t group = quads ? 4 : 2;  // K rows a row's weights are grouped by
+  p.kp = (k + group - 1) / group * group;
+  auto size = static_cast<size_t>(p.panels() * kQPanelRows * p.kp);
+  if (quads) {
+    p.quads.assign(size / 4, 0);
+    p.sums.assign(static_cast<size_t>(p.panels() * kQPanelRows), 0);
+  } else {
+    p.data.assign(size, 0);
   }
+  auto* bytes = reinterpret_cast<uint8_t*>(p.quads.data());  // four weights an int32, in memory order
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t i = 0; i < k; ++i) {
+      int8_t w = a[r * lda + i];
+      int64_t at = (r / kQPanelRows) * kQPanelRows * p.kp + (i / group) * group * kQPanelRows +
+                   (r % kQPanelRows) * group + i % group;
+      if (quads) {
+        bytes[at] = static_cast<uint8_t>(w);
+        p.sums[r] += w;
+      } else {
+        p.data[at] = w;
+      }
+    }
   return p;
 }
 
@@ -163,24 +179,6 @@ void requantize_row(const int32_t* acc, int64_t n, const Requant& rq, int64_t r,
 
 bool qgemm_vnni(Isa isa) { return PARE_HAVE_AVX2_KERNELS && isa >= Isa::kAvx512Vnni; }
 
-PackedQAVnni pack_qa_vnni(const int8_t* a, int64_t m, int64_t k, int64_t lda) {
-  PackedQAVnni p;
-  p.m = m;
-  p.k = k;
-  p.kq = (k + 3) / 4 * 4;
-  std::vector<int8_t> bytes(static_cast<size_t>(p.panels() * kQPanelRows * p.kq), 0);
-  p.sums.assign(static_cast<size_t>(p.panels() * kQPanelRows), 0);
-  for (int64_t r = 0; r < m; ++r)
-    for (int64_t i = 0; i < k; ++i) {
-      int8_t w = a[r * lda + i];
-      bytes[(r / kQPanelRows) * kQPanelRows * p.kq + (i / 4) * 4 * kQPanelRows + (r % kQPanelRows) * 4 + i % 4] = w;
-      p.sums[r] += w;
-    }
-  p.data.resize(bytes.size() / 4);
-  std::memcpy(p.data.data(), bytes.data(), bytes.size());
-  return p;
-}
-
 void pack_qb_vnni(const uint8_t* b, int64_t ldb, int64_t k, int64_t n, uint8_t zero_point, uint8_t* out) {
   int64_t kq = (k + 3) / 4 * 4;
   std::fill(out, out + qb_panel_elements(kq, n), zero_point);
@@ -249,10 +247,10 @@ PARE_TARGET_AVX512VNNI void tiles_vnni(int64_t kq, const int32_t* ap, const uint
 }  // namespace
 #endif
 
-void qgemm_vnni_panels(const PackedQAVnni& a, int64_t panel0, int64_t panel1, const uint8_t* b, int32_t zero_point,
+void qgemm_vnni_panels(const PackedQA& a, int64_t panel0, int64_t panel1, const uint8_t* b, int32_t zero_point,
                        int64_t n, const Requant& rq, int64_t row0, uint8_t* c, int64_t ldc) {
 #if PARE_HAVE_AVX2_KERNELS
-  int64_t panel_stride = kQTileCols * a.kq;
+  int64_t panel_stride = kQTileCols * a.kp;
   for (int64_t p = panel0; p < panel1; ++p) {
     int64_t r0 = p * kQPanelRows, rows = std::min(kQPanelRows, a.m - r0);
     int32_t start[kQPanelRows];  // |zp * sum| <= 255 * 128 * k <= 2^30
@@ -264,9 +262,9 @@ void qgemm_vnni_panels(const PackedQAVnni& a, int64_t panel0, int64_t panel1, co
       const uint8_t* bj = b + j / kQTileCols * panel_stride;
       uint8_t* cj = c + r0 * ldc + j;
       if (tiles == 3)
-        tiles_vnni<3>(a.kq, a.panel(p), bj, panel_stride, start, rows, cols, rq, row0 + r0, cj, ldc);
+        tiles_vnni<3>(a.kp, a.quad_panel(p), bj, panel_stride, start, rows, cols, rq, row0 + r0, cj, ldc);
       else
-        tiles_vnni<1>(a.kq, a.panel(p), bj, panel_stride, start, rows, cols, rq, row0 + r0, cj, ldc);
+        tiles_vnni<1>(a.kp, a.quad_panel(p), bj, panel_stride, start, rows, cols, rq, row0 + r0, cj, ldc);
       j += tiles * kQTileCols;
     }
   }

@@ -47,13 +47,16 @@ struct Requant {
 };
 
 // A [m, k] int8 (row stride lda) in panels; rows past m and the K pad are zero.
+// In int16 pairs (`data`), or with `quads` in the byte path's layout (below).
 struct PackedQA {
-  int64_t m = 0, k = 0, kp = 0;  // kp: k rounded up to even
+  int64_t m = 0, k = 0, kp = 0;  // kp: k rounded up to even, or with quads to a multiple of 4
   std::vector<int16_t> data;
+  std::vector<int32_t> quads, sums;  // the byte path's A and its rows' weight sums (below)
   int64_t panels() const { return (m + kQPanelRows - 1) / kQPanelRows; }
   const int16_t* panel(int64_t p) const { return data.data() + p * kQPanelRows * kp; }
+  const int32_t* quad_panel(int64_t p) const { return quads.data() + p * kQPanelRows * (kp / 4); }
 };
-PackedQA pack_qa(const int8_t* a, int64_t m, int64_t k, int64_t lda);
+PackedQA pack_qa(const int8_t* a, int64_t m, int64_t k, int64_t lda, bool quads = false);
 
 // The int16 elements of B's panels for `n` columns over `kp` rows (n rounded up to kQTileCols).
 inline int64_t qb_panel_elements(int64_t kp, int64_t n) { return (n + kQTileCols - 1) / kQTileCols * kQTileCols * kp; }
@@ -84,32 +87,26 @@ void requantize_row(const int32_t* acc, int64_t n, const Requant& rq, int64_t r,
 // fits int32 (|sum| <= k * 255 * 128 <= 2^30, qconv_refusal), so the partial sums
 // may wrap but C is the int16 path's, bit for bit.
 //
-// Layout: K padded to a multiple of 4 (zeros in A). A in panels of kQPanelRows
-// rows; per quad of K rows, each row's four weights as one int32 (which the tile
-// broadcasts). B in panels of kQTileCols columns; per quad of K rows, each
-// column's four bytes side by side (64 bytes: one 512-bit register).
+// Layout (pack_qa with quads): K padded to a multiple of 4 (zeros in A). A in
+// panels of kQPanelRows rows; per quad of K rows, each row's four weights as one
+// int32 (which the tile broadcasts); `sums` per row, panels() * kQPanelRows of
+// them (zeros past m). B in panels of kQTileCols columns; per quad of K rows,
+// each column's four bytes side by side (64 bytes: one 512-bit register).
 
 // Whether `isa` takes the byte path (and this build has its kernels).
 bool qgemm_vnni(Isa isa);
 
-struct PackedQAVnni {
-  int64_t m = 0, k = 0, kq = 0;  // kq: k rounded up to a multiple of 4
-  std::vector<int32_t> data;     // per panel and quad of K, each row's four weights
-  std::vector<int32_t> sums;     // per row (panels() * kQPanelRows, zeros past m): its weights' sum
-  int64_t panels() const { return (m + kQPanelRows - 1) / kQPanelRows; }
-  const int32_t* panel(int64_t p) const { return data.data() + p * kQPanelRows * (kq / 4); }
-};
-PackedQAVnni pack_qa_vnni(const int8_t* a, int64_t m, int64_t k, int64_t lda);
-
-// B's panels take qb_panel_elements(kq, n) bytes. Index of element (row i, column j):
+// B's panels take qb_panel_elements(kq, n) bytes (kq: K rounded up to a multiple of 4,
+// PackedQA::kp with quads). Index of element (row i, column j):
 inline int64_t qb_vnni_index(int64_t kq, int64_t i, int64_t j) {
   return (j / kQTileCols) * kQTileCols * kq + (i / 4) * 4 * kQTileCols + (j % kQTileCols) * 4 + i % 4;
 }
 // B [k, n] (row stride ldb, unsigned bytes) into panels, padded with `zero_point`.
 void pack_qb_vnni(const uint8_t* b, int64_t ldb, int64_t k, int64_t n, uint8_t zero_point, uint8_t* out);
 
-// qgemm_panels on the byte layout, for B's bytes minus `zero_point` (only where qgemm_vnni(isa)).
-void qgemm_vnni_panels(const PackedQAVnni& a, int64_t panel0, int64_t panel1, const uint8_t* b, int32_t zero_point,
+// qgemm_panels on the byte layout (A packed with quads), for B's bytes minus
+// `zero_point`; only where qgemm_vnni(isa).
+void qgemm_vnni_panels(const PackedQA& a, int64_t panel0, int64_t panel1, const uint8_t* b, int32_t zero_point,
                        int64_t n, const Requant& rq, int64_t row0, uint8_t* c, int64_t ldc);
 
 // The plain triple loop the tests compare against: A int8 [m, k], B int16 [k, n].
