@@ -112,9 +112,18 @@ simd=$(grep -o -w -E 'sse4_2|avx|avx2|fma|f16c|avx512f|avx512bw|avx512_vnni|avx_
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 # The build measured: its -march, and the kernels its sessions ran (run-time dispatch, PARE_CPU).
 march=$(sed -n 's/^PARE_MARCH:STRING=//p' build/CMakeCache.txt 2>/dev/null)
-kernels=$( [ "${PARE_CPU:-auto}" = baseline ] && echo "the portable kernels (PARE_CPU=baseline)" ||
-  { grep -q -w avx2 /proc/cpuinfo && grep -q -w fma /proc/cpuinfo && echo "the AVX2+FMA kernels, chosen at run time" ||
-    echo "the portable kernels"; })
+# The level a session picks (lib/runtime/isa.cc), unless PARE_CPU caps it.
+has() { grep -q -w "$1" /proc/cpuinfo; }
+kernels="the portable kernels"
+if [ "${PARE_CPU:-auto}" = baseline ]; then kernels="the portable kernels (PARE_CPU=baseline)"
+elif has avx2 && has fma; then
+  kernels="the AVX2+FMA kernels"
+  if [ "${PARE_CPU:-auto}" != avx2 ] && has avx512f; then
+    kernels="the AVX-512 float GEMM tile and the AVX2+FMA kernels"
+    has avx512bw && has avx512vl && has avx512_vnni && kernels="$kernels, with the AVX-512 VNNI int8 GEMM"
+  fi
+  kernels="$kernels, chosen at run time"
+fi
 
 {
 cat <<DOC
