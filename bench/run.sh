@@ -169,7 +169,7 @@ $int8_rows
 
 | binary | bytes |
 |---|---:|
-| \`pare-run\` (the runner and tensor I/O, stripped; links libprotobuf, libonnx_proto and libonnx, 3.1 MB, whose schemas the loader checks every node against) | $pare_run_bytes |
+| \`pare-run\` (the runner, its ONNX reader and tensor I/O, stripped; needs only libstdc++, libm and libc at run time, docs/runtime.md) | $pare_run_bytes |
 | ONNX Runtime's \`libonnxruntime.so.1\` (linux x64, from onnxruntime-node) | $ort_bytes |
 
 DOC
