@@ -1,9 +1,12 @@
 #include "lib/runtime/qdq_groups.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <unordered_map>
 
 #include "lib/runtime/epilogue.h"
+#include "lib/runtime/session.h"
 
 namespace pare::rt {
 namespace {
@@ -248,14 +251,195 @@ std::optional<QdqGroup> match_activation(const ir::Node& act, int64_t opset,
   return g;
 }
 
+// ---------- chains of elementwise nodes from one quantized tensor ----------
+
+// A scalar float constant (one value, at most one dim: no broadcast grows a shape).
+bool scalar_constant(const ir::Value* v) {
+  if (!v || !v->is_constant()) return false;
+  const ir::Tensor& t = v->constant();
+  return t.dtype() == DataType::kFloat && t.numel() == 1 && t.rank() <= 1;
+}
+
+// Nodes whose every output element depends on the same element of their
+// non-constant inputs and on scalar constants only.
+bool elementwise_on_scalars(const ir::Node& n, int64_t opset) {
+  static const char* const kBinary[] = {"Add", "Sub", "Mul", "Div"};
+  static const char* const kUnary[] = {"Relu", "Sigmoid", "HardSigmoid", "LeakyRelu", "Clip"};
+  if (n.outputs().size() != 1 || !n.outputs()[0] || !n.subgraphs().empty() || n.inputs().empty() || !n.input(0))
+    return false;
+  for (const char* op : kBinary)
+    if (onnx_op(&n, op)) return n.inputs().size() == 2 && n.input(1);
+  for (const char* op : kUnary)
+    if (onnx_op(&n, op)) {
+      for (size_t i = 1; i < n.inputs().size(); ++i)
+        if (n.input(i) && !scalar_constant(n.input(i))) return false;
+      return true;
+    }
+  if (onnx_op(&n, "HardSwish")) return opset >= 14;
+  if (onnx_op(&n, "QuantizeLinear")) return n.attr_int("saturate", 1) == 1 && tensor_params(n).has_value();
+  if (onnx_op(&n, "DequantizeLinear")) return tensor_params(n).has_value();
+  return false;
+}
+
+// The values of the chain: v0 (the DequantizeLinear's output), then each
+// node's output as the node joins (once all its non-constant inputs are chain
+// values). `nodes` stays in an order in which every node follows its inputs.
+struct Chain {
+  std::vector<const ir::Node*> nodes;
+  std::vector<const ir::Value*> values;
+  bool holds(const ir::Value* v) const { return std::find(values.begin(), values.end(), v) != values.end(); }
+  bool joins(const ir::Node& n) const {
+    for (const ir::Value* in : n.inputs())
+      if (in && !in->is_constant() && !holds(in)) return false;
+    for (const ir::Value* in : n.inputs())
+      if (in && in->is_constant() && !scalar_constant(in) && !onnx_op(&n, "QuantizeLinear") &&
+          !onnx_op(&n, "DequantizeLinear"))
+        return false;
+    return true;
+  }
+};
+
+// Grows the chain from v0 through elementwise_on_scalars nodes.
+void grow(Chain& c, int64_t opset) {
+  for (size_t i = 0; i < c.values.size(); ++i)
+    for (const ir::Use& use : c.values[i]->uses()) {
+      const ir::Node* n = use.node;
+      bool known = std::find(c.nodes.begin(), c.nodes.end(), n) != c.nodes.end();
+      if (known || !elementwise_on_scalars(*n, opset) || !c.joins(*n)) continue;
+      c.nodes.push_back(n);
+      c.values.push_back(n->outputs()[0]);
+    }
+}
+
+// Values other than v0 that something outside the chain reads (or the graph outputs).
+std::vector<const ir::Value*> exits(const Chain& c) {
+  std::vector<const ir::Value*> out;
+  for (size_t i = 1; i < c.values.size(); ++i) {
+    const ir::Value* v = c.values[i];
+    bool outside = v->is_graph_output();
+    for (const ir::Use& use : v->uses())
+      outside |= std::find(c.nodes.begin(), c.nodes.end(), use.node) == c.nodes.end();
+    if (outside) out.push_back(v);
+  }
+  return out;
+}
+
+// Drops node n and every node that reads, directly or not, what it writes.
+void drop(Chain& c, const ir::Node* n) {
+  auto at = std::find(c.nodes.begin(), c.nodes.end(), n);
+  if (at == c.nodes.end()) return;
+  size_t i = static_cast<size_t>(at - c.nodes.begin());
+  c.nodes.erase(at);
+  const ir::Value* out = c.values[i + 1];
+  c.values.erase(c.values.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+  for (const ir::Use& use : out->uses()) drop(c, use.node);
+}
+
+// The 256-entry table of the chain: its nodes run literally, by a session of
+// their own, on the 256 possible bytes of x_q, so that the group's bytes are the
+// nodes' bytes whatever kernels they use.
+std::optional<std::vector<uint8_t>> chain_table(const Chain& c, const ir::Node& dq0, const ir::Value* y_q,
+                                                int64_t opset) {
+  ir::Model m;
+  m.opsets = {{"", opset}};
+  ir::Graph& g = *m.graph;
+  std::unordered_map<const ir::Value*, ir::Value*> copy;
+  const ir::Value* x_q = dq0.input(0);
+  ir::Value* x = g.add_value("x_q");
+  DataType type = tensor_params(dq0)->type;
+  x->dtype = type;
+  x->shape = ir::Shape::of({256});
+  g.inputs.push_back(x);
+  copy[x_q] = x;
+  auto value_of = [&](const ir::Value* v) -> ir::Value* {
+    if (!v) return nullptr;
+    if (auto it = copy.find(v); it != copy.end()) return it->second;
+    return copy[v] = g.add_constant("c" + std::to_string(copy.size()), v->constant());
+  };
+  std::vector<const ir::Node*> nodes = {&dq0};
+  nodes.insert(nodes.end(), c.nodes.begin(), c.nodes.end());
+  for (const ir::Node* n : nodes) {
+    std::vector<ir::Value*> ins;
+    for (const ir::Value* in : n->inputs()) ins.push_back(value_of(in));
+    ir::Node* made = g.add_node(n->op_type, ins, {"v" + std::to_string(copy.size())});
+    made->attrs = n->attrs;
+    copy[n->outputs()[0]] = made->output(0);
+  }
+  g.outputs.push_back(copy.at(y_q));
+  std::vector<uint8_t> bytes(256);
+  for (int b = 0; b < 256; ++b) bytes[b] = static_cast<uint8_t>(b);
+  ir::Tensor in = type == DataType::kUint8 ? ir::Tensor::from<uint8_t>({256}, bytes)
+                                           : ir::Tensor::from<int8_t>({256}, std::vector<int8_t>(bytes.begin(), bytes.end()));
+  try {
+    SessionOptions literal{1, false};  // one thread, every node as it is
+    ir::Tensor out = Session(m, literal).run({{"x_q", in}})[0];
+    if (out.numel() != 256 || (out.dtype() != DataType::kUint8 && out.dtype() != DataType::kInt8)) return std::nullopt;
+    const uint8_t* p = out.raw();
+    return std::vector<uint8_t>(p, p + 256);
+  } catch (const std::exception&) {
+    return std::nullopt;  // the nodes run as they are instead
+  }
+}
+
+// x_q -> DequantizeLinear -> elementwise nodes on scalar constants, themselves
+// and QuantizeLinear/DequantizeLinear round trips -> QuantizeLinear -> y_q, with
+// nothing outside reading what is in between (an int8 model's Conv tail:
+// PP-OCRv4 det's Add 3, Clip, Mul, Div, Mul, Add, each output quantized):
+// every y_q byte is a function of one x_q byte, a table. `first` must be the
+// chain's one node reading only x_q's float value (the session places the
+// group's kernel there; every other node of the chain comes after it).
+std::optional<QdqGroup> match_chain(const ir::Node& first, int64_t opset) {
+  if (onnx_op(&first, "QuantizeLinear") || onnx_op(&first, "DequantizeLinear")) return std::nullopt;
+  const ir::Node* dq0 = first.input(0) ? first.input(0)->producer() : nullptr;
+  TensorParams xp;
+  if (!dq0 || !quantized_source(first.input(0), xp) || !elementwise_on_scalars(first, opset)) return std::nullopt;
+  Chain c;
+  c.values = {dq0->outputs()[0]};
+  grow(c, opset);
+  for (bool changed = true; changed;) {  // an exit that is not a QuantizeLinear's output leaves the chain
+    changed = false;
+    for (const ir::Value* v : exits(c))
+      if (!onnx_op(v->producer(), "QuantizeLinear")) {
+        drop(c, v->producer());
+        changed = true;
+        break;
+      }
+  }
+  auto out = exits(c);
+  if (out.size() != 1 || c.nodes.size() < 3) return std::nullopt;
+  for (const ir::Node* n : c.nodes)  // `first` the only node reading x_q's value alone
+    if (n != &first && std::all_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Value* in) {
+          return !in || in->is_constant() || in == c.values[0];
+        }))
+      return std::nullopt;
+  if (std::find(c.nodes.begin(), c.nodes.end(), &first) == c.nodes.end()) return std::nullopt;
+  auto yp = tensor_params(*out[0]->producer());
+  auto table = chain_table(c, *dq0, out[0], opset);
+  if (!yp || !table) return std::nullopt;
+  QdqGroup g;
+  g.op = &first;
+  g.inputs = {dq0->input(0)};
+  for (const ir::Node* n : c.nodes)
+    if (n != &first) g.fused.push_back(n);
+  g.output = out[0];
+  kernels::QLutSpec spec;
+  spec.x = xp;
+  spec.y = *yp;
+  spec.table = std::move(*table);
+  g.spec = spec;
+  return g;
+}
+
 }  // namespace
 
 std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
                                         const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
   if (node.outputs().size() != 1 || !node.outputs()[0] || node.inputs().empty() || !node.input(0)) return std::nullopt;
   if (onnx_op(&node, "Conv")) return match_conv(node, opset, sole_reader);
-  if (onnx_op(&node, "Add")) return match_add(node, opset, sole_reader);
-  return match_activation(node, opset, sole_reader);
+  if (onnx_op(&node, "Add"))
+    if (auto g = match_add(node, opset, sole_reader)) return g;
+  if (auto g = match_activation(node, opset, sole_reader)) return g;
+  return match_chain(node, opset);
 }
 
 std::unique_ptr<Kernel> make_group_kernel(const QdqGroup& group, const KernelInit& init) {

@@ -25,7 +25,7 @@ class QLut : public Kernel {
   QLut(const KernelInit& init, const QLutSpec& s) : spec_(s) {
     for (const QTensorParams* p : {&s.x, &s.y})
       if (p->type != DataType::kUint8 && p->type != DataType::kInt8) init.reject("quantized activation: not 8-bit");
-    table_ = qlut_table(s);
+    table_ = s.table.size() == 256 ? s.table : qlut_table(s);
   }
 
   void compute(KernelContext& ctx) override {

@@ -18,6 +18,9 @@ namespace pare::rt::kernels {
 struct QLutSpec {
   QTensorParams x, y;
   Epilogue activation;  // its activation only (no round trip)
+  // The table itself, when the group computed it (a chain of nodes,
+  // qdq_groups.cc); otherwise qlut_table computes it from the fields above.
+  std::vector<uint8_t> table;
 };
 
 std::unique_ptr<Kernel> make_qlut(const KernelInit& init, const QLutSpec& spec);
