@@ -257,7 +257,7 @@ PARE_ONE_COPY PARE_TARGET_AVX2 void gemm_tiles_avx2(const PackedA& a, int64_t pa
   }
 }
 
-// gemm_tiles_avx2 with three tiles at a time (then one at a time at the end).
+// gemm_tiles_avx2 with three tiles at a time (then two or one at the end).
 PARE_ONE_COPY PARE_TARGET_AVX512 void gemm_tiles_avx512(const PackedA& a, int64_t panel0, int64_t panel1, const float* b,
                                           int64_t ldb, const float* const* brows, int64_t panel_stride, bool padded,
                                           int64_t n, const float* bias, const Epilogue& epilogue, float* c,
@@ -271,8 +271,9 @@ PARE_ONE_COPY PARE_TARGET_AVX512 void gemm_tiles_avx512(const PackedA& a, int64_
       int64_t rows = panel_bias(a, p, bias, bias6);
       const float* ap = a.panel(p) + k0 * kPanelRows;
       for (int64_t j = 0; j < n; j += kTileCols) {
-        // Three tiles at a time while three remain, then one at a time.
-        int tiles = n - j > 2 * kTileCols ? 3 : 1;
+        // Three tiles at a time while three remain, then two or one: a lone
+        // 16-column tile has six accumulators, too few to keep both FMA units busy.
+        int tiles = n - j > 2 * kTileCols ? 3 : n - j > kTileCols ? 2 : 1;
         int64_t store_cols = std::min(n - j - (tiles - 1) * kTileCols, kTileCols);
         int64_t load_cols = padded ? kTileCols : store_cols;  // zero-padded panels are read whole
         const float* bj = brows ? nullptr : b + j / kTileCols * panel_stride + k0 * ldb;
@@ -280,6 +281,9 @@ PARE_ONE_COPY PARE_TARGET_AVX512 void gemm_tiles_avx512(const PackedA& a, int64_
         float* cj = c + p * kPanelRows * ldc + j;
         if (tiles == 3)
           tiles_avx512<3>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
+                          rows, p * kPanelRows, resume, last);
+        else if (tiles == 2)
+          tiles_avx512<2>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
                           rows, p * kPanelRows, resume, last);
         else
           tiles_avx512<1>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
