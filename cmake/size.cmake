@@ -62,13 +62,13 @@ endfunction()
 # so the compiler may fuse no multiply-add the code does not write (the GEMM
 # tiles' and depthwise rows' explicit FMAs); otherwise GCC fuses HardSigmoid's
 # a*x+b in the AVX2 functions (and in -march=native builds everywhere) but not
-# in the portable scalar code. BatchNormalization's x * mul + add (norm.cc)
-# must round as the Conv epilogue it fuses into does. Shared by the main and
-# the runtime-alone builds.
+# in the portable scalar code. BatchNormalization's x * mul + add is one
+# function in epilogue.cc (batch_norm_row), which its kernel and the Conv
+# epilogue it fuses into both call. Shared by the main and the runtime-alone builds.
 function(pare_exact_fp_files root)
   set(files lib/runtime/epilogue.cc lib/runtime/kernels/packed_gemm.cc lib/runtime/kernels/conv.cc
     lib/runtime/kernels/epilogue_kernel.cc lib/runtime/kernels/qgemm.cc lib/runtime/kernels/qconv.cc
-    lib/runtime/kernels/qadd.cc lib/runtime/kernels/norm.cc)
+    lib/runtime/kernels/qadd.cc)
   list(TRANSFORM files PREPEND ${root}/)
   set(PARE_EXACT_FP_FILES ${files} PARENT_SCOPE)
 endfunction()

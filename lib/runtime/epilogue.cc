@@ -26,9 +26,12 @@ void batch_norm_factors(float scale, float bias, float mean, float var, float ep
   add = bias - mean * mul;
 }
 
-Epilogue Epilogue::channels(int64_t c0, int64_t count) const {
-  (void)count;  // the arrays are the Conv's; a group's channels are a view of them
-  Epilogue e = *this;
+void batch_norm_row(const float* in, float* out, int64_t n, float mul, float add) {
+  for (int64_t i = 0; i < n; ++i) out[i] = in[i] * mul + add;
+}
+
+Epilogue Epilogue::from_channel(int64_t c0) const {
+  Epilogue e = *this;  // the arrays are the Conv's: a group's channels are a view of them
   if (per_channel()) {
     e.channel_mul += c0;
     e.channel_add += c0;
@@ -106,15 +109,8 @@ PARE_TARGET_AVX2 int64_t apply_avx2(const Epilogue& e, const float* in, float* o
 #endif
 
 void Epilogue::apply(float* p, int64_t n, Isa isa, int64_t c) const {
-  if (none()) return;
-  if (per_channel()) {
-    // BatchNormalization's loop (kernels/norm.cc), which the compiler vectorises
-    // the same way: a multiply, then an add (no contraction in either file).
-    float mul = channel_mul[c], add = channel_add[c];
-    for (int64_t i = 0; i < n; ++i) p[i] = p[i] * mul + add;
-    if (kind == Kind::kNone && !round_trip && n_pre == 0 && n_post == 0) return;
-  }
-  apply_to(p, p, n, isa);
+  if (per_channel()) batch_norm_row(p, p, n, channel_mul[c], channel_add[c]);  // the BatchNormalization kernel's loop
+  if (kind != Kind::kNone || round_trip || n_pre > 0 || n_post > 0) apply_to(p, p, n, isa);
 }
 
 void Epilogue::apply_to(const float* in, float* out, int64_t n, Isa isa) const {

@@ -68,8 +68,8 @@ struct Epilogue {
   void apply(float* p, int64_t n, Isa isa, int64_t c = 0) const;
   // out[i] = the epilogue of in[i] (in may be out), all but the per-channel factors.
   void apply_to(const float* in, float* out, int64_t n, Isa isa) const;
-  // This epilogue for channels [c0, c0 + count) (a group of a grouped Conv).
-  Epilogue channels(int64_t c0, int64_t count) const;
+  // This epilogue for the channels from c0 on (a group of a grouped Conv).
+  Epilogue from_channel(int64_t c0) const;
   // What follows the per-channel factors: steps, activation, steps, round trip.
   float apply_after_channel(float x) const;
 };
@@ -77,6 +77,9 @@ struct Epilogue {
 // BatchNormalization's per-channel factors, as its kernel and the fused
 // epilogue both compute them: mul = scale / sqrt(var + eps), add = bias - mean * mul.
 void batch_norm_factors(float scale, float bias, float mean, float var, float eps, float& mul, float& add);
+// out[i] = in[i] * mul + add (in may be out): BatchNormalization's loop, which
+// its kernel and a fused epilogue both run, so that they round alike.
+void batch_norm_row(const float* in, float* out, int64_t n, float mul, float add);
 
 // The epilogue computing `node` on its first input, or nullopt when `node` is
 // not a float activation the kernels can fuse. `constants[i]` is input i when it

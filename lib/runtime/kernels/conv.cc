@@ -65,7 +65,7 @@ class Conv : public Kernel {
         const float* pw = w->span<float>().data();
         for (int64_t grp = 0; grp < a_.group; ++grp) {
           packed_.push_back(pack_a(pw + grp * mg * k, mg, k, k));
-          group_epilogues_.push_back(epilogue_.channels(grp * mg, mg));  // a fused BatchNorm's channels
+          group_epilogues_.push_back(epilogue_.from_channel(grp * mg));  // a fused BatchNorm's channels
         }
       }
     }

@@ -41,9 +41,7 @@ class BatchNorm : public Kernel {
         int64_t ch = i % c;
         float mul, add;  // as a BatchNormalization fused into a Conv's epilogue computes them
         batch_norm_factors(scale[ch], bias[ch], mean[ch], var[ch], eps_, mul, add);
-        const float* xs = px + i * inner;
-        float* ys = py + i * inner;
-        for (int64_t j = 0; j < inner; ++j) ys[j] = xs[j] * mul + add;
+        batch_norm_row(px + i * inner, py + i * inner, inner, mul, add);
       }
     });
   }
