@@ -72,7 +72,7 @@ float Epilogue::activate(float x) const {
 
 #if PARE_HAVE_AVX2_KERNELS
 namespace {
-PARE_AVX2_INLINE __m256 step_avx2(const Epilogue::Step& s, __m256 x) {
+inline PARE_AVX2_INLINE __m256 step_avx2(const Epilogue::Step& s, __m256 x) {
   using Op = Epilogue::Step::Op;
   __m256 c = _mm256_set1_ps(s.c);
   switch (s.op) {

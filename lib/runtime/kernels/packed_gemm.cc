@@ -218,6 +218,29 @@ int64_t panel_bias(const PackedA& a, int64_t p, const float* bias, float* bias6)
   return rows;
 }
 
+// Blocks of K bound the slice of A a panel keeps in L1 (6 x 512 floats). Every
+// SIMD driver splits K at the same places, so each output's chain of
+// multiply-adds is the same on every path.
+constexpr int64_t kBlockK = 512;
+
+// What a tile driver walks: each block of K, then each panel of A in
+// [panel0, panel1): tile(k0, kc, resume, last, p, rows, ap, bias6), with
+// `resume` when a previous block's partial sums are in C, `last` on K's last
+// block, `ap` the panel's slice for the block and bias6 its rows' bias. Inlined
+// into each driver, so that the tiles stay compiled for that driver's ISA.
+template <typename Tile>
+__attribute__((always_inline)) inline void for_blocks_and_panels(const PackedA& a, int64_t panel0, int64_t panel1,
+                                                                 const float* bias, Tile&& tile) {
+  for (int64_t k0 = 0; k0 < a.k; k0 += kBlockK) {
+    int64_t kc = std::min(kBlockK, a.k - k0);
+    for (int64_t p = panel0; p < panel1; ++p) {
+      float bias6[kPanelRows];
+      int64_t rows = panel_bias(a, p, bias, bias6);
+      tile(k0, kc, k0 > 0, k0 + kc == a.k, p, rows, a.panel(p) + k0 * kPanelRows, bias6);
+    }
+  }
+}
+
 // The two layouts of B: rows `ldb` apart with tile j at column j (plain), or
 // tile j in its own zero-padded panel `panel_stride` apart with rows kTileCols apart.
 #if PARE_HAVE_AVX2_KERNELS
@@ -231,30 +254,23 @@ PARE_ONE_COPY PARE_TARGET_AVX2 void gemm_tiles_avx2(const PackedA& a, int64_t pa
   bool vector_epilogue = epilogue.none() || (epilogue.vector_form() && !epilogue.round_trip &&
                                              (epilogue.kind == K::kRelu || epilogue.kind == K::kClip));
   EpilogueVec ev(epilogue);
-  // Blocks of K bound the slice of A a panel keeps in L1 (6 x 512 floats).
-  constexpr int64_t kBlockK = 512;
-  for (int64_t k0 = 0; k0 < a.k; k0 += kBlockK) {
-    int64_t kc = std::min(kBlockK, a.k - k0);
-    bool resume = k0 > 0, last = k0 + kc == a.k;
-    for (int64_t p = panel0; p < panel1; ++p) {
-      float bias6[kPanelRows];
-      int64_t rows = panel_bias(a, p, bias, bias6);
-      const float* ap = a.panel(p) + k0 * kPanelRows;
-      for (int64_t j = 0; j < n; j += kTileCols) {
-        int64_t cols = std::min(kTileCols, n - j);
-        const float* bj = brows ? nullptr : b + j / kTileCols * panel_stride + k0 * ldb;
-        const float* const* rk = brows ? brows + k0 : nullptr;
-        float* cj = c + p * kPanelRows * ldc + j;
-        // Full loads where B is whole or zero-padded; only the store is partial.
-        if (cols == kTileCols || padded)
-          tile_avx<false>(kc, ap, bj, ldb, rk, j, cols, bias6, ev, vector_epilogue, cj, ldc, rows, p * kPanelRows,
-                          resume, last);
-        else
-          tile_avx<true>(kc, ap, bj, ldb, rk, j, cols, bias6, ev, vector_epilogue, cj, ldc, rows, p * kPanelRows,
-                         resume, last);
-      }
+  for_blocks_and_panels(a, panel0, panel1, bias, [&](int64_t k0, int64_t kc, bool resume, bool last, int64_t p,
+                                                     int64_t rows, const float* ap, const float* bias6)
+                                                     __attribute__((always_inline)) {
+    for (int64_t j = 0; j < n; j += kTileCols) {
+      int64_t cols = std::min(kTileCols, n - j);
+      const float* bj = brows ? nullptr : b + j / kTileCols * panel_stride + k0 * ldb;
+      const float* const* rk = brows ? brows + k0 : nullptr;
+      float* cj = c + p * kPanelRows * ldc + j;
+      // Full loads where B is whole or zero-padded; only the store is partial.
+      if (cols == kTileCols || padded)
+        tile_avx<false>(kc, ap, bj, ldb, rk, j, cols, bias6, ev, vector_epilogue, cj, ldc, rows, p * kPanelRows,
+                        resume, last);
+      else
+        tile_avx<true>(kc, ap, bj, ldb, rk, j, cols, bias6, ev, vector_epilogue, cj, ldc, rows, p * kPanelRows,
+                       resume, last);
     }
-  }
+  });
 }
 
 // gemm_tiles_avx2 with three tiles at a time (then two or one at the end).
@@ -262,36 +278,30 @@ PARE_ONE_COPY PARE_TARGET_AVX512 void gemm_tiles_avx512(const PackedA& a, int64_
                                           int64_t ldb, const float* const* brows, int64_t panel_stride, bool padded,
                                           int64_t n, const float* bias, const Epilogue& epilogue, float* c,
                                           int64_t ldc) {
-  constexpr int64_t kBlockK = 512;  // as gemm_tiles_avx2's: the same split of K
-  for (int64_t k0 = 0; k0 < a.k; k0 += kBlockK) {
-    int64_t kc = std::min(kBlockK, a.k - k0);
-    bool resume = k0 > 0, last = k0 + kc == a.k;
-    for (int64_t p = panel0; p < panel1; ++p) {
-      float bias6[kPanelRows];
-      int64_t rows = panel_bias(a, p, bias, bias6);
-      const float* ap = a.panel(p) + k0 * kPanelRows;
-      for (int64_t j = 0; j < n; j += kTileCols) {
-        // Three tiles at a time while three remain, then two or one: a lone
-        // 16-column tile has six accumulators, too few to keep both FMA units busy.
-        int tiles = n - j > 2 * kTileCols ? 3 : n - j > kTileCols ? 2 : 1;
-        int64_t store_cols = std::min(n - j - (tiles - 1) * kTileCols, kTileCols);
-        int64_t load_cols = padded ? kTileCols : store_cols;  // zero-padded panels are read whole
-        const float* bj = brows ? nullptr : b + j / kTileCols * panel_stride + k0 * ldb;
-        const float* const* rk = brows ? brows + k0 : nullptr;
-        float* cj = c + p * kPanelRows * ldc + j;
-        if (tiles == 3)
-          tiles_avx512<3>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
-                          rows, p * kPanelRows, resume, last);
-        else if (tiles == 2)
-          tiles_avx512<2>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
-                          rows, p * kPanelRows, resume, last);
-        else
-          tiles_avx512<1>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
-                          rows, p * kPanelRows, resume, last);
-        j += (tiles - 1) * kTileCols;
-      }
+  for_blocks_and_panels(a, panel0, panel1, bias, [&](int64_t k0, int64_t kc, bool resume, bool last, int64_t p,
+                                                     int64_t rows, const float* ap, const float* bias6)
+                                                     __attribute__((always_inline)) {
+    for (int64_t j = 0; j < n; j += kTileCols) {
+      // Three tiles at a time while three remain, then two or one: a lone
+      // 16-column tile has six accumulators, too few to keep both FMA units busy.
+      int tiles = n - j > 2 * kTileCols ? 3 : n - j > kTileCols ? 2 : 1;
+      int64_t store_cols = std::min(n - j - (tiles - 1) * kTileCols, kTileCols);
+      int64_t load_cols = padded ? kTileCols : store_cols;  // zero-padded panels are read whole
+      const float* bj = brows ? nullptr : b + j / kTileCols * panel_stride + k0 * ldb;
+      const float* const* rk = brows ? brows + k0 : nullptr;
+      float* cj = c + p * kPanelRows * ldc + j;
+      if (tiles == 3)
+        tiles_avx512<3>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
+                        rows, p * kPanelRows, resume, last);
+      else if (tiles == 2)
+        tiles_avx512<2>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
+                        rows, p * kPanelRows, resume, last);
+      else
+        tiles_avx512<1>(kc, ap, bj, ldb, rk, j, panel_stride, load_cols, store_cols, bias6, epilogue, cj, ldc,
+                        rows, p * kPanelRows, resume, last);
+      j += (tiles - 1) * kTileCols;
     }
-  }
+  });
 }
 #endif
 
