@@ -140,6 +140,7 @@ rounds in which pare and ORT take turns, each making 3 warm-up and $runs timed r
 Medians are over the rounds' medians; a ratio is the median of the rounds' ratios,
 so that a slow spell of a shared machine weighs on both sides of a round. Compare
 ratios only, never absolute times across runs of the script. The tests never assert on time.
+The sections after the size table are bench/notes.md, which the script appends: edit them there.
 
 ## fp32, one thread
 
