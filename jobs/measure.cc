@@ -21,12 +21,12 @@ Fidelity fidelity(Runner& before, Runner& after, const std::vector<formats::Samp
   if (a.output_names().size() != b.output_names().size())
     fail("the models have {} and {} outputs, so their outputs cannot be compared", a.output_names().size(),
          b.output_names().size());
-  std::vector<metrics::OutputDiffAccumulator> acc;
-  for (const auto& n : a.output_names()) acc.emplace_back(n);
+  FidelityProbe pa(before.model()), pb(after.model());
+  FidelityAccumulator acc(pa, pb);
   Fidelity f;
   for (size_t i = 0; i < all.size(); ++i) {
-    auto ya = a.run(all[i]), yb = b.run(all[i]);
-    for (size_t k = 0; k < ya.size(); ++k) acc[k].add(ya[k], yb[k]);
+    auto ya = pa.run(a, all[i]), yb = pb.run(b, all[i]);
+    acc.add(ya, yb);
     if (keep_first) {
       f.first_before.push_back(ya[0]);
       f.first_after.push_back(yb[0]);
@@ -34,7 +34,7 @@ Fidelity fidelity(Runner& before, Runner& after, const std::vector<formats::Samp
     progress.update("evaluating", i + 1, all.size());
   }
   progress.finish();
-  for (const auto& x : acc) f.outputs.push_back(x.result());
+  f.outputs = acc.result();
   return f;
 }
 
@@ -56,6 +56,60 @@ metrics::Evaluation evaluate_samples(Runner& before, Runner& after, const std::v
 }
 
 }  // namespace
+
+FidelityProbe::FidelityProbe(const ir::Model& model) : steps_(metrics::output_steps(model)) {
+  for (const auto& o : steps_) {
+    outputs_.push_back(o.output);
+    before_steps_.insert(before_steps_.end(), o.tensors.begin(), o.tensors.end());
+  }
+}
+
+std::vector<ir::Tensor> FidelityProbe::run(rt::Session& session, const std::map<std::string, ir::Tensor>& sample) const {
+  if (before_steps_.empty()) return session.run(sample);
+  std::vector<std::string> names = outputs_;
+  names.insert(names.end(), before_steps_.begin(), before_steps_.end());
+  auto captured = session.run_capture(sample, names);
+  std::vector<ir::Tensor> out;
+  for (const auto& n : names) out.push_back(captured.at(n));
+  return out;
+}
+
+FidelityAccumulator::FidelityAccumulator(const FidelityProbe& reference, const FidelityProbe& got) {
+  const auto &r = reference.steps(), &g = got.steps();
+  size_t ri = r.size(), gi = g.size();  // where each output's tensors before steps start
+  for (size_t o = 0; o < r.size(); ++o) {
+    outputs_.emplace_back(r[o].output);
+    bool paired = o < g.size() && r[o].tensors.size() == g[o].tensors.size();
+    steps_.push_back(paired ? r[o].steps : std::vector<std::string>{});
+    for (size_t k = 0; paired && k < r[o].tensors.size(); ++k)
+      pairs_.push_back({o, ri + k, gi + k, metrics::OutputDiffAccumulator(r[o].tensors[k])});
+    ri += r[o].tensors.size();
+    if (o < g.size()) gi += g[o].tensors.size();
+  }
+}
+
+void FidelityAccumulator::add(const std::vector<ir::Tensor>& reference, const std::vector<ir::Tensor>& got) {
+  for (size_t o = 0; o < outputs_.size(); ++o) outputs_[o].add(reference[o], got[o]);
+  for (Pair& p : pairs_) {
+    const ir::Tensor &a = reference.at(p.reference), &b = got.at(p.got);
+    p.usable = p.usable && a.dtype() == ir::DataType::kFloat && b.dtype() == ir::DataType::kFloat && a.dims() == b.dims();
+    if (p.usable) p.acc.add(a, b);
+  }
+}
+
+std::vector<metrics::OutputDiff> FidelityAccumulator::result() const {
+  std::vector<metrics::OutputDiff> out;
+  for (const auto& a : outputs_) out.push_back(a.result());
+  // An output is judged before its steps only when every one of its tensors was compared.
+  std::vector<bool> whole(out.size(), true);
+  for (const Pair& p : pairs_) whole[p.output] = whole[p.output] && p.usable;
+  for (const Pair& p : pairs_)
+    if (whole[p.output]) {
+      out[p.output].steps = steps_[p.output];
+      out[p.output].before_steps.push_back(p.acc.result());
+    }
+  return out;
+}
 
 rt::Session& Runner::session() {
   if (error_) throw *error_;

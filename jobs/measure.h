@@ -17,6 +17,7 @@
 #include "lib/base/error.h"
 #include "lib/base/progress.h"
 #include "lib/metrics/report.h"
+#include "lib/metrics/steps.h"
 #include "lib/runtime/session.h"
 #include "passes/pipeline.h"
 
@@ -58,6 +59,42 @@ metrics::ModelFacts measure_model(Runner& model, const metrics::FileSize& size,
 // (the bytes of the file to write), untouched when the pipeline is empty.
 std::vector<metrics::StepReport> run_steps(ir::Model& model, const passes::Pipeline& pipeline,
                                            passes::PassContext& ctx, bool verify_each, std::string* last_bytes);
+
+// What fidelity compares of one model: its outputs, and for an output computed
+// through a discontinuous step the last continuous tensors before it
+// (metrics/steps.h), captured from the same run.
+class FidelityProbe {
+ public:
+  explicit FidelityProbe(const ir::Model& model);
+  // The outputs in order, then the tensors before steps (output by output).
+  std::vector<ir::Tensor> run(rt::Session& session, const std::map<std::string, ir::Tensor>& sample) const;
+  const std::vector<metrics::OutputSteps>& steps() const { return steps_; }
+
+ private:
+  std::vector<metrics::OutputSteps> steps_;
+  std::vector<std::string> outputs_, before_steps_;
+};
+
+// Accumulates one model's probed tensors against a reference's over samples.
+// The tensors before an output's steps pair up in order when both models have
+// as many (names may differ: strip renames); otherwise, or when a pair is not
+// float32 of one shape, that output is compared as itself only.
+class FidelityAccumulator {
+ public:
+  FidelityAccumulator(const FidelityProbe& reference, const FidelityProbe& got);
+  void add(const std::vector<ir::Tensor>& reference, const std::vector<ir::Tensor>& got);
+  std::vector<metrics::OutputDiff> result() const;
+
+ private:
+  struct Pair {
+    size_t output, reference, got;  // indices into the probed vectors
+    metrics::OutputDiffAccumulator acc;
+    bool usable = true;
+  };
+  std::vector<metrics::OutputDiffAccumulator> outputs_;
+  std::vector<std::vector<std::string>> steps_;
+  std::vector<Pair> pairs_;
+};
 
 // How to evaluate: the samples (a folder) and the labels, as opened and as shown.
 struct EvalJob {

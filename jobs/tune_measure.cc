@@ -25,7 +25,7 @@ namespace {
 using json = nlohmann::json;
 
 // Bumped whenever what a cached figure means changes (choices, noise definition).
-constexpr int kCacheFormat = 2;
+constexpr int kCacheFormat = 3;
 
 ir::Model parse(const std::string& bytes, const std::string& label, const std::string& dir) {
   return formats::onnx::load_model_from_bytes(bytes, label, dir);
@@ -70,14 +70,15 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   if (data_.samples.empty()) throw SamplesError(Error(fmt::format("{}: holds no samples", job.shrink.eval.data)));
   rt::Session reference(original);
   output_names_ = reference.output_names();
+  reference_probe_.emplace(original);
   for (size_t i = 0; i < data_.samples.size(); ++i) {
-    reference_.push_back(reference.run(data_.samples[i]));
+    reference_.push_back(reference_probe_->run(reference, data_.samples[i]));
     progress.update("reference outputs", i + 1, data_.samples.size());
   }
   progress.finish();
   k_ = std::min(job.sensitivity_samples, data_.samples.size());
   rt::Session prepared_session(prepared);
-  base_noise_ = noise_of(prepared_session, k_);
+  base_noise_ = noise_of(prepared, prepared_session, k_);
 
   std::string calib_digest;
   if (!job.calib.empty()) {
@@ -117,23 +118,28 @@ std::vector<formats::Sample> Measurer::calib_samples(const std::string& dir, con
   return it->second;
 }
 
-std::vector<metrics::OutputDiff> Measurer::against_reference(rt::Session& session, size_t count,
+std::vector<metrics::OutputDiff> Measurer::against_reference(const ir::Model& model, rt::Session& session, size_t count,
                                                              std::vector<ir::Tensor>* first) const {
-  std::vector<metrics::OutputDiffAccumulator> acc;
-  for (const auto& n : output_names_) acc.emplace_back(n);
+  FidelityProbe probe(model);
+  FidelityAccumulator acc(*reference_probe_, probe);
   for (size_t i = 0; i < count; ++i) {
-    auto y = session.run(data_.samples[i]);
-    for (size_t o = 0; o < acc.size(); ++o) acc[o].add(reference_[i][o], y[o]);
+    auto y = probe.run(session, data_.samples[i]);
+    acc.add(reference_[i], y);
     if (first) first->push_back(y[0]);
   }
-  std::vector<metrics::OutputDiff> diffs;
-  for (const auto& a : acc) diffs.push_back(a.result());
-  return diffs;
+  return acc.result();
 }
 
-std::vector<double> Measurer::noise_of(rt::Session& session, size_t count) const {
+std::vector<double> Measurer::noise_of(const ir::Model& model, rt::Session& session, size_t count) const {
   std::vector<double> out;
-  for (const auto& d : against_reference(session, count, nullptr)) out.push_back(nsr_of(d));
+  for (const auto& d : against_reference(model, session, count, nullptr)) {
+    double n = nsr_of(d);
+    if (!d.before_steps.empty()) {
+      n = 0;
+      for (const auto& t : d.before_steps) n = std::max(n, nsr_of(t));
+    }
+    out.push_back(n);
+  }
   return out;
 }
 
@@ -156,7 +162,7 @@ Noise Measurer::measure(size_t layer, const std::string& key) {
     passes::Pipeline::parse(step_text(c, key == "qdq" ? l.static_labels : std::vector<std::string>{l.label}, job_.calib))
         .run(variant, ctx, false);
     rt::Session session(variant);
-    n = noise_of(session, k_);
+    n = noise_of(variant, session, k_);
   } catch (const InternalError&) {
     throw;
   } catch (const Error&) {
@@ -254,7 +260,7 @@ metrics::TunePoint Measurer::verify(const std::string& pipeline, const metrics::
   metrics::FileSize size = metrics::measure_bytes(formats::onnx::serialize_model(model), "");
   rt::Session session(model);
   std::vector<ir::Tensor> first;
-  std::vector<metrics::OutputDiff> diffs = against_reference(session, data_.samples.size(), &first);
+  std::vector<metrics::OutputDiff> diffs = against_reference(model, session, data_.samples.size(), &first);
   metrics::Measured m;
   m.bytes = size.file_bytes;
   m.download_bytes = size.download_bytes;

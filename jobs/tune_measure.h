@@ -58,11 +58,13 @@ class Measurer {
 
  private:
   Noise measure(size_t layer, const std::string& choice);
-  // Each output of `session` against the reference on the first `count` samples
-  // (the first output of each sample into `first`, when given, for labels).
-  std::vector<metrics::OutputDiff> against_reference(rt::Session& session, size_t count,
+  // Each output of `session` (compiled from `model`) against the reference on
+  // the first `count` samples, with the tensors before discontinuous steps (the
+  // first output of each sample into `first`, when given, for labels).
+  std::vector<metrics::OutputDiff> against_reference(const ir::Model& model, rt::Session& session, size_t count,
                                                      std::vector<ir::Tensor>* first) const;
-  std::vector<double> noise_of(rt::Session& session, size_t count) const;
+  // Per output: its noise-to-signal ratio, or the worst of the tensors before its steps.
+  std::vector<double> noise_of(const ir::Model& model, rt::Session& session, size_t count) const;
   // A context whose calibration samples are read once per folder (calib_samples).
   passes::PassContext pass_context();
   std::vector<formats::Sample> calib_samples(const std::string& dir, const std::vector<std::string>& inputs);
@@ -73,7 +75,8 @@ class Measurer {
   formats::SampleSet data_;
   std::vector<int64_t> labels_;
   std::vector<std::string> output_names_;
-  std::vector<std::vector<ir::Tensor>> reference_;  // per sample, the original's outputs
+  std::optional<FidelityProbe> reference_probe_;
+  std::vector<std::vector<ir::Tensor>> reference_;  // per sample, the original's probed outputs
   std::vector<double> base_noise_;                  // the prepared model's own (fold, fuse-bn rounding)
   size_t k_ = 0;                                    // samples that measure sensitivity
   std::map<std::string, std::pair<float, float>> ranges_;  // static int8 ranges on the prepared model

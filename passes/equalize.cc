@@ -31,10 +31,6 @@ namespace {
 
 constexpr int kSweeps = 4;
 
-const ir::Tensor* float_constant(const ir::Value* v) {
-  return v && v->is_constant() && v->constant().dtype() == ir::DataType::kFloat ? &v->constant() : nullptr;
-}
-
 bool single_use(const ir::Value* v) { return v && v->uses().size() == 1 && !v->is_graph_output(); }
 
 bool homogeneous(const ir::Node& n) { return n.op_type == "Relu" || n.op_type == "LeakyRelu"; }

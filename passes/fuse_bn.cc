@@ -26,10 +26,6 @@
 namespace pare::passes {
 namespace {
 
-const ir::Tensor* float_constant(const ir::Value* v) {
-  return v && v->is_constant() && v->constant().dtype() == ir::DataType::kFloat ? &v->constant() : nullptr;
-}
-
 struct Scales {
   std::vector<float> s, shift;  // y = x * s + shift, per channel
 };

@@ -54,4 +54,9 @@ PassInfo option_free_pass(std::string name, std::string summary) {
 const std::vector<const PassInfo*>& all_passes();
 const PassInfo* find_pass(const std::string& name);
 
+// The float32 constant `v` holds (an initializer or a Constant's value), else nullptr.
+inline const ir::Tensor* float_constant(const ir::Value* v) {
+  return v && v->is_constant() && v->constant().dtype() == ir::DataType::kFloat ? &v->constant() : nullptr;
+}
+
 }  // namespace pare::passes

@@ -68,7 +68,7 @@ const ir::Tensor* constant_of(const ir::Value* v) {
                                                                                                    : nullptr;
 }
 
-const ir::Tensor* float_constant(const ir::Value* v) {
+const ir::Tensor* stored_float_constant(const ir::Value* v) {
   const ir::Tensor* t = constant_of(v);
   return t && t->dtype() == ir::DataType::kFloat ? t : nullptr;
 }
@@ -419,7 +419,7 @@ class ChannelPruner {
       for (size_t i = 1; i < n.outputs().size(); ++i)
         if (used(n.output(i))) return;
       for (size_t i = 1; i <= params; ++i) {
-        const ir::Tensor* p = float_constant(n.input(i));
+        const ir::Tensor* p = stored_float_constant(n.input(i));
         if (!p || p->rank() != 1 || p->numel() != x->channels) return void(reason = op + " parameters");
       }
       claimed[0] = true;
@@ -461,7 +461,7 @@ class ChannelPruner {
       make(y, x->channels, out_rank, true);
       unite(y, *x);
     } else if (op == "Gemm" || op == "MatMul") {
-      const ir::Tensor* w = float_constant(n.input(1));
+      const ir::Tensor* w = stored_float_constant(n.input(1));
       if (x->rank != 2 || !w || w->rank() != 2 || n.attr_int("transA", 0) != 0) return;
       size_t axis = n.attr_int("transB", 0) != 0 ? 1 : 0;
       if (w->dims()[axis] != x->channels) return;
@@ -471,11 +471,11 @@ class ChannelPruner {
   }
 
   void conv(ir::Node& n, std::vector<bool>& claimed, std::string& reason) {
-    const ir::Tensor* w = float_constant(n.input(1));
+    const ir::Tensor* w = stored_float_constant(n.input(1));
     ir::Value* y = n.output(0);
     if (!w || w->rank() < 3 || !y) return void(reason = "Conv with a computed weight");
     int64_t m = w->dims()[0], group = n.attr_int("group", 1), rank = static_cast<int64_t>(w->rank());
-    const ir::Tensor* b = n.input(2) ? float_constant(n.input(2)) : nullptr;
+    const ir::Tensor* b = n.input(2) ? stored_float_constant(n.input(2)) : nullptr;
     bool bias_ok = !n.input(2) || (b && b->rank() == 1 && b->numel() == m);
     auto x = act(n.input(0));
     bool unit = x && x->unit && keeps_unit(n, *w);
@@ -506,7 +506,7 @@ class ChannelPruner {
   }
 
   void conv_transpose(ir::Node& n, std::vector<bool>& claimed, std::string& reason) {
-    const ir::Tensor* w = float_constant(n.input(1));
+    const ir::Tensor* w = stored_float_constant(n.input(1));
     ir::Value* y = n.output(0);
     if (!w || w->rank() < 3 || !y) return void(reason = "ConvTranspose with a computed weight");
     int64_t group = n.attr_int("group", 1), m = w->dims()[1] * group, rank = static_cast<int64_t>(w->rank());
@@ -520,7 +520,7 @@ class ChannelPruner {
       claimed[0] = true;
       slices_.push_back({&n, 1, 0, slots(*x)});
     }
-    const ir::Tensor* b = n.input(2) ? float_constant(n.input(2)) : nullptr;
+    const ir::Tensor* b = n.input(2) ? stored_float_constant(n.input(2)) : nullptr;
     make(y, m, rank, false);
     if (!act(y)) return;
     if (n.input(2) && !(b && b->rank() == 1 && b->numel() == m)) return block(y, "ConvTranspose with a computed bias");

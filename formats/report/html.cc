@@ -207,10 +207,8 @@ std::string render_html(const json& r) {
     if (!fidelity.empty()) {
       o += "<table id=\"fidelity-table\">\n" +
            th_row({"output", "SQNR dB", "identical", "cosine", "max abs", "mean abs", "top-1 agreement"});
-      for (size_t i = 0; i < fidelity.size(); ++i) {
-        const json& f = fidelity[i];
-        std::string id = fmt::format("fidelity-{}-", i);
-        o += "<tr>" + td_code(id + "name", text(member(f, "name"))) + td_num(id + "sqnr", member(f, "sqnr_db"), Kind::Db) +
+      auto row = [&](const json& f, const std::string& id, const std::string& name_cell) {
+        o += "<tr>" + name_cell + td_num(id + "sqnr", member(f, "sqnr_db"), Kind::Db) +
              td_text(id + "identical", yes_no(member(f, "identical"))) +
              td_num(id + "cosine", member(f, "cosine"), Kind::Cosine) +
              td_num(id + "max-abs", member(f, "max_abs"), Kind::Abs) +
@@ -218,8 +216,25 @@ std::string render_html(const json& r) {
              (f.contains("top1_agreement") ? td_num(id + "top1", f["top1_agreement"], Kind::Frac)
                                            : td_text(id + "top1", "n/a")) +
              "</tr>\n";
+      };
+      bool steps = false;
+      for (size_t i = 0; i < fidelity.size(); ++i) {
+        const json& f = fidelity[i];
+        std::string id = fmt::format("fidelity-{}-", i);
+        row(f, id, td_code(id + "name", text(member(f, "name"))));
+        const json& before = array_of(f, "before_steps");
+        for (size_t k = 0; k < before.size(); ++k) {
+          std::string bid = fmt::format("{}before-{}-", id, k);
+          row(before[k], bid,
+              "<td id=\"" + bid + "name\"><code>" + esc(text(member(before[k], "name"))) + "</code> (before " +
+                  esc(joined(f, "steps")) + ")</td>");
+          steps = true;
+        }
       }
       o += "</table>\n";
+      if (steps)
+        o += "<p>An output computed through a discontinuous step (peak picking, ArgMax, a cast to integers) is judged "
+             "at the tensors before it: its own SQNR counts harmless tie flips.</p>\n";
     }
     o += "</section>\n";
   }

@@ -26,6 +26,11 @@ json diff_json(const metrics::OutputDiff& d) {
   json j = {{"name", d.name},     {"sqnr_db", d.sqnr_db}, {"identical", d.identical},
             {"cosine", d.cosine}, {"max_abs", d.max_abs}, {"mean_abs", d.mean_abs}};
   if (d.top1_agreement) j["top1_agreement"] = *d.top1_agreement;
+  if (!d.before_steps.empty()) {  // judged there: budgets and tune read these figures
+    j["steps"] = d.steps;
+    j["before_steps"] = json::array();
+    for (const auto& t : d.before_steps) j["before_steps"].push_back(diff_json(t));
+  }
   return j;
 }
 

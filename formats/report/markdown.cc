@@ -160,14 +160,24 @@ std::string render_markdown(const json& r) {
     if (!fidelity.empty()) {
       md_head(o, {"output", "SQNR dB", "identical", "cosine", "max abs", "mean abs", "top-1 agreement"},
               {false, true, false, true, true, true, true});
-      for (const auto& f : fidelity) {
+      auto row = [&](const json& f, const std::string& name) {
         const json& top1 = member(f, "top1_agreement");
-        md_row(o, {md_code(text(member(f, "name")), true), num(member(f, "sqnr_db"), Kind::Db),
-                   yes_no(member(f, "identical")), num(member(f, "cosine"), Kind::Cosine),
-                   num(member(f, "max_abs"), Kind::Abs), num(member(f, "mean_abs"), Kind::Abs),
-                   f.contains("top1_agreement") ? num(top1, Kind::Frac) : "n/a"});
+        md_row(o, {name, num(member(f, "sqnr_db"), Kind::Db), yes_no(member(f, "identical")),
+                   num(member(f, "cosine"), Kind::Cosine), num(member(f, "max_abs"), Kind::Abs),
+                   num(member(f, "mean_abs"), Kind::Abs), f.contains("top1_agreement") ? num(top1, Kind::Frac) : "n/a"});
+      };
+      bool steps = false;
+      for (const auto& f : fidelity) {
+        row(f, md_code(text(member(f, "name")), true));
+        for (const auto& t : array_of(f, "before_steps")) {
+          row(t, md_code(text(member(t, "name")), true) + " (before " + joined(f, "steps") + ")");
+          steps = true;
+        }
       }
       o += "\n";
+      if (steps)
+        o += "An output computed through a discontinuous step (peak picking, ArgMax, a cast to integers) is judged "
+             "at the tensors before it: its own SQNR counts harmless tie flips.\n\n";
     }
   }
 

@@ -48,6 +48,11 @@ void evaluation(std::string& o, const metrics::Evaluation& e) {
     std::string top1 = d.top1_agreement ? fmt::format(", top-1 agreement {:.4f}", *d.top1_agreement) : "";
     o += fmt::format("    {}: SQNR {} dB, cosine {:.6f}, max abs {:.6g}, mean abs {:.6g}{}\n", d.name, sqnr_text(d),
                      d.cosine, d.max_abs, d.mean_abs, top1);
+    if (!d.before_steps.empty())
+      o += fmt::format("      through {}: judged before, at\n", join(d.steps, ", "));
+    for (const auto& t : d.before_steps)
+      o += fmt::format("      {}: SQNR {} dB, cosine {:.6f}, max abs {:.6g}, mean abs {:.6g}\n", t.name, sqnr_text(t),
+                       t.cosine, t.max_abs, t.mean_abs);
   }
   if (e.accuracy)
     o += fmt::format("  accuracy    {:.4f} -> {:.4f} ({:+.2f} points) on {} labeled samples ({})\n", e.accuracy->first,

@@ -39,6 +39,12 @@ const json& array_of(const json& j, const char* key) {
   return a.is_array() ? a : empty;
 }
 
+std::string joined(const json& j, const char* key) {
+  std::string out;
+  for (const auto& x : array_of(j, key)) out += (out.empty() ? "" : ", ") + text(x);
+  return out;
+}
+
 void check_required(const json& r) {
   if (!r.is_object()) fail("report: not a JSON object (expected the output of pare shrink {})", spell(Setting::kReportFile));
   for (const char* key : {"input", "output", "pipeline", "before", "after"})

@@ -24,6 +24,8 @@ const json& member(const json& j, const char* key);
 std::string text(const json& j);
 // The items of an array section, or none.
 const json& array_of(const json& j, const char* key);
+// The strings of an array section joined by ", " ("Equal, ArgMax").
+std::string joined(const json& j, const char* key);
 // "input", "output", "pipeline", "before" and "after" are there; else pare::Error.
 void check_required(const json& r);
 

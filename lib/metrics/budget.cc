@@ -192,7 +192,8 @@ Figure limit_of(const Budget& b, std::string_view key) {
   return {};
 }
 
-void add_fidelity(Measured& m, const std::vector<OutputDiff>& outputs, std::optional<double> accuracy) {
+void add_fidelity(Measured& m, const std::vector<OutputDiff>& compared, std::optional<double> accuracy) {
+  std::vector<OutputDiff> outputs = judged(compared);
   auto worst = [&](auto get, bool lowest) -> std::optional<double> {
     std::optional<double> w;
     for (const auto& d : outputs)

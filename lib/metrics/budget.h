@@ -92,7 +92,8 @@ struct Measured {
   };
   std::optional<Sizes> baseline;
 };
-// The fidelity figures of `outputs` (and the accuracy after, when labelled) into `m`.
+// The fidelity figures of `outputs` (and the accuracy after, when labelled) into
+// `m`; an output with tensors before discontinuous steps is judged at those (judged()).
 void add_fidelity(Measured& m, const std::vector<OutputDiff>& outputs, std::optional<double> accuracy);
 
 // A figure of a budget line: unknown, a count (sizes, parameters, MACs) or a real.

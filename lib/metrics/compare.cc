@@ -50,4 +50,14 @@ OutputDiff OutputDiffAccumulator::result() const {
   return d;
 }
 
+std::vector<OutputDiff> judged(const std::vector<OutputDiff>& outputs) {
+  std::vector<OutputDiff> out;
+  for (const auto& d : outputs)
+    if (d.before_steps.empty())
+      out.push_back(d);
+    else
+      out.insert(out.end(), d.before_steps.begin(), d.before_steps.end());
+  return out;
+}
+
 }  // namespace pare::metrics

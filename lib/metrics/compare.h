@@ -25,7 +25,17 @@ struct OutputDiff {
   double mean_abs = 0;
   std::optional<double> top1_agreement;  // only for class-score-like outputs
   int64_t elements = 0;
+  // An output computed through discontinuous steps (metrics/steps.h): the steps
+  // ("Equal") and the last continuous tensors before them, compared as well
+  // (named as in the reference model). Budgets and tune judge those instead of
+  // the output, whose SQNR counts harmless tie flips.
+  std::vector<std::string> steps;
+  std::vector<OutputDiff> before_steps;
 };
+
+// What budgets judge of the compared outputs: each output, or the tensors
+// before its steps when it has them.
+std::vector<OutputDiff> judged(const std::vector<OutputDiff>& outputs);
 
 // Accumulates over samples: call add() once per sample, then result().
 class OutputDiffAccumulator {
