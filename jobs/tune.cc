@@ -55,9 +55,10 @@ struct Option {
   double noise = 0, cost = 0;
 };
 
-double worst(const std::vector<double>& a, const std::vector<double>& b) {
+// The worst output's noise when the noises of a few choices add up.
+double worst(const std::vector<double>& a, const std::vector<double>& b = {}, const std::vector<double>& c = {}) {
   double w = 0;
-  for (size_t o = 0; o < a.size(); ++o) w = std::max(w, a[o] + (b.empty() ? 0.0 : b[o]));
+  for (size_t o = 0; o < a.size(); ++o) w = std::max(w, a[o] + (b.empty() ? 0.0 : b[o]) + (c.empty() ? 0.0 : c[o]));
   return w;
 }
 
@@ -82,7 +83,7 @@ class Search {
       std::vector<std::pair<size_t, std::string>> ready;
       for (size_t l = 0; l < m_.layers().size(); ++l)
         for (const auto& key : enabled_) {
-          if (noise_.count({l, key})) continue;
+          if (noise_.count({l, key}) || !applies(l, key)) continue;
           const std::string& after = choice(key).after;
           bool gate = after.empty() || std::find(enabled_.begin(), enabled_.end(), after) == enabled_.end();
           if (!gate) {
@@ -102,28 +103,42 @@ class Search {
     }
     s.evaluations = m_.measured();
     s.cached = m_.cached();
-    s.skipped = static_cast<int64_t>(m_.layers().size() * enabled_.size()) - static_cast<int64_t>(noise_.size());
+    int64_t applicable = 0;
+    for (size_t l = 0; l < m_.layers().size(); ++l)
+      for (const auto& key : enabled_) applicable += applies(l, key);
+    s.skipped = applicable - static_cast<int64_t>(noise_.size());
+  }
+
+  // Channel choices belong to the head of a channel space only.
+  bool applies(size_t l, const std::string& key) const {
+    return choice(key).axis != Axis::kChannels || m_.layers()[l].channel_head;
   }
 
   void build_options() {
-    std::vector<std::string> sparsities = {""}, storages = {""};
-    for (const auto& key : enabled_) (choice(key).axis == Axis::kSparsity ? sparsities : storages).push_back(key);
+    std::vector<std::string> sparsities = {""}, storages = {""}, channels = {""};
+    for (const auto& key : enabled_) {
+      Axis a = choice(key).axis;
+      (a == Axis::kSparsity ? sparsities : a == Axis::kChannels ? channels : storages).push_back(key);
+    }
     std::map<std::string, std::vector<LayerBytes>> bytes;
     for (const auto& sp : sparsities)
       for (const auto& st : storages)
         if (st != "qdq") bytes[sp + "|" + st] = m_.layer_bytes(sp, st);
     options_.assign(m_.layers().size(), {});
+    const Noise none(std::vector<double>(m_.outputs(), 0.0));
     for (size_t l = 0; l < m_.layers().size(); ++l)
-      for (const auto& sp : sparsities)
-        for (const auto& st : storages) {
-          const std::vector<double> none(m_.outputs(), 0.0);
-          const Noise& a = sp.empty() ? Noise(none) : lookup(l, sp);
-          const Noise& b = st.empty() ? Noise(none) : lookup(l, st);
-          if (!a || !b) continue;
-          const LayerBytes& lb = bytes[sp + "|" + (st == "qdq" ? "int8" : st)][l];
-          if (st == "qdq" && !bytes.count(sp + "|int8")) continue;
-          options_[l].push_back({{sp, st}, worst(*a, *b), cost(l, st, lb)});
-        }
+      for (const auto& ch : channels)
+        for (const auto& sp : sparsities)
+          for (const auto& st : storages) {
+            const Noise& a = sp.empty() ? none : lookup(l, sp);
+            const Noise& b = st.empty() ? none : lookup(l, st);
+            const Noise& c = ch.empty() ? none : lookup(l, ch);
+            std::optional<SpaceEffect> removed = ch.empty() ? SpaceEffect{} : m_.effect(l, ch);
+            if (!a || !b || !c || !removed) continue;
+            if (st == "qdq" && !bytes.count(sp + "|int8")) continue;
+            const LayerBytes& lb = bytes[sp + "|" + (st == "qdq" ? "int8" : st)][l];
+            options_[l].push_back({{sp, st, ch}, worst(*a, *b, *c), cost(l, st, lb, *removed)});
+          }
   }
 
   // The configuration the greedy picks within noise budget `t`.
@@ -200,14 +215,22 @@ class Search {
     return sum;
   }
 
-  double cost(size_t l, const std::string& storage, const LayerBytes& b) const {
+  // The objective's figure for layer `l` stored as `b`, less what its channel
+  // choice removes from the whole model. Removed float32 bytes count at the
+  // layer's own storage ratio (an estimate: the whole model is verified).
+  double cost(size_t l, const std::string& storage, const LayerBytes& b, const SpaceEffect& removed) const {
+    double float_bytes = 4.0 * static_cast<double>(std::max<int64_t>(1, m_.layers()[l].parameters));
+    double raw = static_cast<double>(b.raw), deflated = static_cast<double>(b.deflated);
+    raw -= removed.raw * raw / float_bytes;
+    deflated -= removed.deflated * deflated / float_bytes;
+    double macs = static_cast<double>(m_.layers()[l].macs) - removed.macs;
     switch (job_.objective) {
-      case TuneObjective::kBytes: return static_cast<double>(b.raw);
-      case TuneObjective::kDownload: return static_cast<double>(b.deflated);
+      case TuneObjective::kBytes: return raw;
+      case TuneObjective::kDownload: return deflated;
       case TuneObjective::kLatency:
         // MAC time first; among equal times the smaller download.
-        return static_cast<double>(m_.layers()[l].macs) * (storage == "qdq" ? kInt8TimeRatio : 1.0) +
-               1e-3 * static_cast<double>(b.deflated);
+        return macs * (storage == "qdq" ? kInt8TimeRatio : 1.0) + 1e-3 * deflated;
+      case TuneObjective::kMacs: return macs + 1e-3 * deflated;  // among equal MACs the smaller download
     }
     return 0;
   }
@@ -224,6 +247,8 @@ class Search {
 double figure(const metrics::TunePoint& p, TuneObjective o) {
   if (o == TuneObjective::kBytes) return static_cast<double>(p.bytes);
   if (o == TuneObjective::kDownload) return static_cast<double>(p.download_bytes);
+  if (o == TuneObjective::kMacs && p.macs)  // counted; among equal counts the smaller download
+    return static_cast<double>(*p.macs) + 1e-3 * static_cast<double>(p.download_bytes);
   return p.cost;
 }
 
@@ -233,11 +258,18 @@ TuneObjective parse_objective(const std::string& text) {
   if (text == "download") return TuneObjective::kDownload;
   if (text == "bytes") return TuneObjective::kBytes;
   if (text == "latency") return TuneObjective::kLatency;
-  fail("'{}' is not an objective (download, bytes or latency)", text);
+  if (text == "macs") return TuneObjective::kMacs;
+  fail("'{}' is not an objective (download, bytes, latency or macs)", text);
 }
 
 std::string objective_name(TuneObjective o) {
-  return o == TuneObjective::kBytes ? "bytes" : o == TuneObjective::kLatency ? "latency" : "download";
+  switch (o) {
+    case TuneObjective::kBytes: return "bytes";
+    case TuneObjective::kLatency: return "latency";
+    case TuneObjective::kMacs: return "macs";
+    case TuneObjective::kDownload: break;
+  }
+  return "download";
 }
 
 const std::vector<std::string>& tune_choice_keys() {
@@ -327,7 +359,8 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
   std::vector<Config> chosen = best ? best->first : std::vector<Config>(m.layers().size());
   for (auto& [c, point] : tried) {
     point.chosen = best && &point == &best->second;
-    s.front.push_back(point);
+    if (point.error.empty()) s.front.push_back(point);
+    else ++s.unbuilt;
   }
   std::stable_sort(s.front.begin(), s.front.end(), [&](const auto& a, const auto& b) {
     return figure(a, job.objective) < figure(b, job.objective);

@@ -1,7 +1,7 @@
 // The tune job: the smallest model within an accuracy budget, found from
 // per-layer sensitivity (docs/tuning.md).
 //
-// The route: prepare the model (fold, fuse-bn, dce), list its weight layers
+// The route: prepare the model (fold, fuse-bn, fuse-act, dce), list its weight layers
 // (Conv, ConvTranspose, Gemm, MatMul with a constant float weight) and measure,
 // for each layer alone, how far each choice moves the outputs on the samples
 // (noise-to-signal ratio per output; cached on disk). Per-layer costs (stored
@@ -28,7 +28,7 @@
 
 namespace pare::jobs {
 
-enum class TuneObjective { kDownload, kBytes, kLatency };
+enum class TuneObjective { kDownload, kBytes, kLatency, kMacs };
 TuneObjective parse_objective(const std::string& text);  // throws pare::Error
 std::string objective_name(TuneObjective o);
 
@@ -50,7 +50,7 @@ struct TuneJob {
   std::string version;                     // pare's version: part of the cache key
 };
 
-// Every choice key tune knows, in order: fp16 int8 p6 p4 p3 int4 s25 s50 s75 qdq.
+// Every choice key tune knows, in order: fp16 int8 p6 p4 p3 int4 s25 s50 s75 qdq c25 c50.
 const std::vector<std::string>& tune_choice_keys();
 
 struct TuneResult {

@@ -25,7 +25,7 @@ namespace {
 using json = nlohmann::json;
 
 // Bumped whenever what a cached figure means changes (choices, noise definition).
-constexpr int kCacheFormat = 3;
+constexpr int kCacheFormat = 4;
 
 ir::Model parse(const std::string& bytes, const std::string& label, const std::string& dir) {
   return formats::onnx::load_model_from_bytes(bytes, label, dir);
@@ -44,6 +44,19 @@ std::string sample_digest(const std::vector<formats::Sample>& samples, size_t co
 
 double nsr_of(const metrics::OutputDiff& d) { return d.identical ? 0.0 : std::pow(10.0, -d.sqnr_db / 10.0); }
 
+// Every weight's stored and deflated bytes, and the MACs (0 when unknown), of `model`.
+SpaceEffect totals_of(const ir::Model& model, const std::map<std::string, int64_t>& dims) {
+  SpaceEffect t;
+  for (const auto& s : metrics::storage_by_tensor(model)) {
+    t.raw += static_cast<double>(s.raw_bytes);
+    t.deflated += static_cast<double>(s.deflate_bytes);
+  }
+  Runner runner(model);
+  metrics::MacStats macs = count_macs(runner, dims);
+  t.macs = macs.known ? static_cast<double>(macs.total) : 0.0;
+  return t;
+}
+
 }  // namespace
 
 Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& progress)
@@ -57,10 +70,6 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   prepared_bytes_ = formats::onnx::serialize_model(prepared);
   layers_ = find_layers(prepared);
   if (layers_.empty()) fail("no layer to tune: no Conv, ConvTranspose, Gemm or MatMul reads a float32 constant weight");
-  Runner runner(prepared);
-  metrics::MacStats macs = count_macs(runner, job.shrink.dims);
-  for (Layer& l : layers_) l.macs = macs.by_node.count(l.label) ? macs.by_node.at(l.label) : 0;
-
   try {
     data_ = formats::read_sample_set(job.shrink.eval.data, rt::input_names(original), job.shrink.eval.images);
     if (!job.shrink.eval.labels.empty()) labels_ = formats::read_labels(job.shrink.eval.labels, data_.names);
@@ -68,6 +77,14 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
     throw SamplesError(e);
   }
   if (data_.samples.empty()) throw SamplesError(Error(fmt::format("{}: holds no samples", job.shrink.eval.data)));
+  // MACs are counted at the samples' shapes (a detector's symbolic H and W are the pages' size).
+  dims_ = job.shrink.dims;
+  for (const auto& [name, t] : data_.samples[0])
+    for (size_t i = 0; i < t.dims().size(); ++i) dims_.emplace(rt::input_dim_key(name, i), t.dims()[i]);
+  Runner runner(prepared);
+  metrics::MacStats macs = count_macs(runner, dims_);
+  for (Layer& l : layers_) l.macs = macs.by_node.count(l.label) ? macs.by_node.at(l.label) : 0;
+  prepared_totals_ = totals_of(prepared, dims_);
   rt::Session reference(original);
   output_names_ = reference.output_names();
   reference_probe_.emplace(original);
@@ -101,6 +118,8 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
       if (j.is_object() && j.value("format", 0) == kCacheFormat) {
         for (auto& [k, v] : j["noise"].items())
           noise_cache_[k] = v.is_null() ? Noise{} : Noise{v.get<std::vector<double>>()};
+        for (auto& [k, v] : j["effects"].items())
+          effects_[k] = {v[0].get<double>(), v[1].get<double>(), v[2].get<double>()};
         for (auto& [k, v] : j["bytes"].items()) {
           std::vector<LayerBytes> b;
           for (auto& e : v) b.push_back({e[0].get<int64_t>(), e[1].get<int64_t>()});
@@ -153,16 +172,23 @@ passes::PassContext Measurer::pass_context() {
 
 Noise Measurer::measure(size_t layer, const std::string& key) {
   const Layer& l = layers_[layer];
+  const Choice& c = choice(key);
+  if (c.axis == Axis::kChannels && !l.channel_head) return std::nullopt;
   std::vector<double> n;
   try {
     ir::Model variant = parse(prepared_bytes_, job_.shrink.input, base_dir_);
     passes::PassContext ctx = pass_context();
     ctx.known_ranges = [this] { return ranges_; };
-    const Choice& c = choice(key);
     passes::Pipeline::parse(step_text(c, key == "qdq" ? l.static_labels : std::vector<std::string>{l.label}, job_.calib))
         .run(variant, ctx, false);
     rt::Session session(variant);
     n = noise_of(variant, session, k_);
+    if (c.axis == Axis::kChannels) {
+      SpaceEffect after = totals_of(variant, dims_);
+      std::lock_guard<std::mutex> lock(effects_mutex_);
+      effects_[l.label + "|" + key] = {prepared_totals_.raw - after.raw, prepared_totals_.deflated - after.deflated,
+                                       after.macs > 0 ? prepared_totals_.macs - after.macs : 0.0};
+    }
   } catch (const InternalError&) {
     throw;
   } catch (const Error&) {
@@ -220,6 +246,13 @@ std::map<std::pair<size_t, std::string>, Noise> Measurer::noise(const std::vecto
   return out;
 }
 
+std::optional<SpaceEffect> Measurer::effect(size_t layer, const std::string& key) const {
+  std::lock_guard<std::mutex> lock(effects_mutex_);
+  auto it = effects_.find(layers_[layer].label + "|" + key);
+  if (it == effects_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::vector<LayerBytes> Measurer::layer_bytes(const std::string& sparsity, const std::string& storage) {
   std::string key = sparsity + "|" + storage;
   if (auto it = bytes_cache_.find(key); it != bytes_cache_.end()) return it->second;
@@ -256,7 +289,17 @@ metrics::TunePoint Measurer::verify(const std::string& pipeline, const metrics::
   passes::Pipeline p = passes::Pipeline::parse(pipeline);
   model.set_metadata("pare.pipeline", p.str());  // as the shrink job writes it
   passes::PassContext ctx = pass_context();
-  p.run(model, ctx, false);
+  try {
+    p.run(model, ctx, false);
+  } catch (const InternalError&) {
+    throw;
+  } catch (const Error& e) {
+    // Choices that each apply alone can leave a step nothing to do together (a
+    // channel choice shrinks a neighbour's weight below a pass's minimum size).
+    metrics::TunePoint failed;
+    failed.error = e.what();
+    return failed;
+  }
   metrics::FileSize size = metrics::measure_bytes(formats::onnx::serialize_model(model), "");
   rt::Session session(model);
   std::vector<ir::Tensor> first;
@@ -274,6 +317,8 @@ metrics::TunePoint Measurer::verify(const std::string& pipeline, const metrics::
   point.cosine = m.cosine;
   point.top1_drop = m.top1_drop;
   point.accuracy = m.accuracy;
+  Runner runner(model);
+  if (metrics::MacStats macs = count_macs(runner, dims_); macs.known) point.macs = macs.total;
   point.ok = true;
   for (const auto& r : metrics::check_limits(fidelity, m)) point.ok = point.ok && r.ok;
   return point;
@@ -285,7 +330,12 @@ void Measurer::save_cache() const {
   j["format"] = kCacheFormat;
   j["noise"] = json::object();
   j["bytes"] = json::object();
+  j["effects"] = json::object();
   for (const auto& [k, v] : noise_cache_) j["noise"][k] = v ? json(*v) : json(nullptr);
+  {
+    std::lock_guard<std::mutex> lock(effects_mutex_);
+    for (const auto& [k, e] : effects_) j["effects"][k] = {e.raw, e.deflated, e.macs};
+  }
   for (const auto& [k, v] : bytes_cache_) {
     json a = json::array();
     for (const auto& b : v) a.push_back({b.raw, b.deflated});

@@ -29,6 +29,13 @@ struct LayerBytes {
   int64_t raw = 0, deflated = 0;
 };
 
+// What a channel choice on a channel head removes from the whole model (its
+// space's filters and their consumers' inputs, in float32): weight bytes stored
+// and deflated, and MACs.
+struct SpaceEffect {
+  double raw = 0, deflated = 0, macs = 0;
+};
+
 class Measurer {
  public:
   Measurer(const TuneJob& job, std::string original_bytes, Progress& progress);
@@ -43,6 +50,9 @@ class Measurer {
   // a lock); what was not run is absent from the result.
   std::map<std::pair<size_t, std::string>, Noise> noise(const std::vector<std::pair<size_t, std::string>>& tasks,
                                                          const std::function<bool()>& may_start, Progress& progress);
+  // What the channel choice `key` on `layer` (a channel head) removes; measured
+  // with its noise, so known for every head whose noise is known.
+  std::optional<SpaceEffect> effect(size_t layer, const std::string& key) const;
   int64_t measured() const { return measured_; }
   int64_t cached() const { return cached_; }
 
@@ -51,7 +61,8 @@ class Measurer {
   std::vector<LayerBytes> layer_bytes(const std::string& sparsity, const std::string& storage);
 
   // The whole configuration built from `pipeline` on the original model and
-  // run on every sample: its size and fidelity.
+  // run on every sample: its size and fidelity (not ok, with `error`, when a
+  // step of it fails).
   metrics::TunePoint verify(const std::string& pipeline, const metrics::Budget& fidelity);
 
   void save_cache() const;
@@ -73,6 +84,7 @@ class Measurer {
   std::string original_bytes_, prepared_bytes_, base_dir_;
   std::vector<Layer> layers_;
   formats::SampleSet data_;
+  std::map<std::string, int64_t> dims_;  // job.shrink.dims, and every input dim as the first sample has it
   std::vector<int64_t> labels_;
   std::vector<std::string> output_names_;
   std::optional<FidelityProbe> reference_probe_;
@@ -85,6 +97,9 @@ class Measurer {
   std::string cache_file_;
   std::map<std::string, Noise> noise_cache_;                   // "label|choice"
   std::map<std::string, std::vector<LayerBytes>> bytes_cache_;  // "sparsity|storage"
+  mutable std::mutex effects_mutex_;
+  std::map<std::string, SpaceEffect> effects_;  // "label|choice" of channel choices
+  SpaceEffect prepared_totals_;                 // the prepared model's weight bytes and MACs
   int64_t measured_ = 0, cached_ = 0;
 };
 

@@ -6,6 +6,7 @@
 #include "lib/base/error.h"
 #include "lib/base/strings.h"
 #include "passes/options.h"
+#include "passes/prune_channels.h"
 
 namespace pare::jobs::tune_detail {
 namespace {
@@ -37,6 +38,7 @@ const std::vector<Choice>& all_choices() {
       {"p4", Axis::kStorage, 0, "p6"},   {"p3", Axis::kStorage, 0, "p4"},     {"int4", Axis::kStorage, 0, "int8"},
       {"s25", Axis::kSparsity, 0.25, ""}, {"s50", Axis::kSparsity, 0.5, "s25"}, {"s75", Axis::kSparsity, 0.75, "s50"},
       {"qdq", Axis::kActivations, 0, ""},
+      {"c25", Axis::kChannels, 0.25, ""}, {"c50", Axis::kChannels, 0.5, "c25"},
   };
   return choices;
 }
@@ -66,12 +68,21 @@ std::vector<Layer> find_layers(const ir::Model& prepared) {
         l.static_labels.push_back(ir::node_label(*u.node));
     out.push_back(std::move(l));
   }
+  // The head of each prunable channel space: its first source that is a layer.
+  for (const auto& space : passes::prunable_channel_spaces(prepared))
+    for (const auto& label : space) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const Layer& l) { return l.label == label; });
+      if (it == out.end()) continue;
+      it->channel_head = true;
+      break;
+    }
   return out;
 }
 
 std::string Config::str() const {
   std::string s = storage.empty() ? "fp32" : storage;
-  return sparsity.empty() ? s : s + "+" + sparsity;
+  if (!sparsity.empty()) s += "+" + sparsity;
+  return channels.empty() ? s : channels + "+" + s;
 }
 
 std::string step_text(const Choice& c, const std::vector<std::string>& only, const std::string& calib) {
@@ -82,6 +93,7 @@ std::string step_text(const Choice& c, const std::vector<std::string>& only, con
   if (c.key == "qdq") return "quantize(dtype=int8, calib=" + passes::quote_if_needed(calib) + o + ")";
   if (c.key[0] == 'p') return "palettize(bits=" + c.key.substr(1) + ", depthwise, first" + o + ")";
   if (c.axis == Axis::kSparsity) return fmt::format("prune(sparsity={}, min-size=16{})", c.sparsity, o);
+  if (c.axis == Axis::kChannels) return fmt::format("prune(sparsity={}, mode=channel{})", c.sparsity, o);
   throw InternalError("tune: no step for choice " + c.key);
 }
 
@@ -95,8 +107,10 @@ std::string pipeline_text(const std::vector<Layer>& layers, const std::vector<Co
           if (std::find(only.begin(), only.end(), l) == only.end()) only.push_back(l);
     if (!only.empty()) steps.push_back(step_text(choice(key), only, calib));
   };
-  // Pruning first (the zeros are then stored by whatever follows), static int8
-  // before the storage steps (its calibration sees the float model), then storage.
+  // Channel pruning first (it changes shapes), then magnitude pruning (the zeros
+  // are then stored by whatever follows), static int8 before the storage steps
+  // (its calibration sees the float model), then storage.
+  for (const char* s : {"c25", "c50"}) add(s, [&](const Config& c) { return c.channels == s; });
   for (const char* s : {"s25", "s50", "s75"}) add(s, [&](const Config& c) { return c.sparsity == s; });
   for (const char* s : {"qdq", "p6", "p4", "p3", "int4", "int8", "fp16"})
     add(s, [&](const Config& c) { return c.storage == s; });

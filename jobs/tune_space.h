@@ -21,14 +21,18 @@ struct Layer {
   // only= globs of a static int8 choice: the layer and the activation ops that
   // read its output (so a runtime can run it as an integer kernel end to end).
   std::vector<std::string> static_labels;
+  // The first source layer (in graph order) of a channel space prune(mode=channel)
+  // can prune: its channel choices prune that whole space (every layer whose
+  // filters it removes, and their consumers), so only one layer per space has them.
+  bool channel_head = false;
 };
 
-enum class Axis { kStorage, kSparsity, kActivations };
+enum class Axis { kStorage, kSparsity, kActivations, kChannels };
 
 struct Choice {
-  std::string key;  // "fp16", "int8", "p6", "p4", "p3", "int4", "s25", "s50", "s75", "qdq"
+  std::string key;  // "fp16", "int8", "p6", "p4", "p3", "int4", "s25", "s50", "s75", "qdq", "c25", "c50"
   Axis axis;
-  double sparsity = 0;
+  double sparsity = 0;  // s25..s75: of the layer's weights; c25, c50: of its channel space's channels
   std::string after;  // the choice whose noise must be within the cap before this one is measured ("": none)
 };
 
@@ -36,18 +40,20 @@ struct Choice {
 const std::vector<Choice>& all_choices();
 const Choice& choice(const std::string& key);
 
-// The layers of `prepared` (after fold, fuse-bn, dce), in graph order; labels
+// The layers of `prepared` (after kPreparation), in graph order; labels
 // that are not unique or that hold glob characters are left out (a glob must
 // address one node).
 std::vector<Layer> find_layers(const ir::Model& prepared);
 
-// A layer's configuration: sparsity (0 or a choice's) and storage
-// ("" = float32 as it is, or fp16 int8 p6 p4 p3 int4 qdq).
+// A layer's configuration: sparsity (0 or a choice's), storage ("" = float32
+// as it is, or fp16 int8 p6 p4 p3 int4 qdq) and, on a channel head, the
+// fraction of its space's channels removed.
 struct Config {
   std::string sparsity;  // "" or s25 s50 s75
   std::string storage;   // "" or a storage choice or "qdq"
+  std::string channels;  // "" or c25 c50
   bool operator==(const Config&) const = default;
-  std::string str() const;  // "p4+s50", "fp32"
+  std::string str() const;  // "p4+s50", "c25+int8", "fp32"
 };
 
 // The pipeline step that applies `choice` to the nodes `only` (canonical text
@@ -55,10 +61,11 @@ struct Config {
 std::string step_text(const Choice& choice, const std::vector<std::string>& only, const std::string& calib);
 
 // The whole pipeline of a configuration (one Config per layer, in layer
-// order): fold, fuse-bn, dce, the prunes, static int8, each storage, strip.
+// order): kPreparation, the channel prunes, the magnitude prunes, static
+// int8, each storage, strip.
 std::string pipeline_text(const std::vector<Layer>& layers, const std::vector<Config>& configs, const std::string& calib);
 
 // The steps that prepare a model before any choice (the start of every pipeline).
-inline constexpr const char* kPreparation = "fold, fuse-bn, dce";
+inline constexpr const char* kPreparation = "fold, fuse-bn, fuse-act, dce";
 
 }  // namespace pare::jobs::tune_detail

@@ -17,7 +17,8 @@
 // space, the least important by the filters' L1 norm (norm=l2: L2 norm), with
 // every consumer rewritten, so the file and the MACs both shrink. scope and
 // min-size apply to mode=magnitude only, norm to mode=channel only; skip globs
-// apply to both.
+// apply to both. With mode=channel, only= selects channel spaces: a space is
+// pruned when one of its source layers matches.
 #include <algorithm>
 #include <cmath>
 
@@ -49,8 +50,7 @@ class Prune : public Pass {
 
   void run(ir::Model& model, PassContext& ctx) override {
     if (channel_) {
-      if (!globs_.only.empty()) fail("only= is for mode=magnitude; mode=channel prunes whole channel spaces (skip= leaves nodes alone)");
-      return prune_channels(model, sparsity_, l2_, globs_.skip, ctx);
+      return prune_channels(model, sparsity_, l2_, globs_, ctx);
     }
     std::vector<Layer> layers = collect(model);
     if (layers.empty()) fail("nothing to prune: no float32 Conv, ConvTranspose, Gemm or MatMul weight of {}+ elements", min_size_);
@@ -144,7 +144,8 @@ extern const PassInfo kPrunePass = {
          {"layer", "global"}},
         {"min-size", OptionType::kInteger, "64", "weights with fewer elements are left alone", 0, 1e12},
         {"skip", OptionType::kList, "", "node-name globs left alone"},
-        {"only", OptionType::kList, "", "mode=magnitude: node-name globs, prune only these nodes' weights"},
+        {"only", OptionType::kList, "",
+         "node-name globs: prune only these nodes' weights (mode=channel: the channel spaces these layers start)"},
     },
     [](const OptionValues& v) -> std::unique_ptr<Pass> { return std::make_unique<Prune>(v); },
 };

@@ -153,13 +153,15 @@ struct Totals {
   int64_t spaces_pruned = 0, spaces_blocked = 0;
   std::map<std::string, int64_t> blocked;  // reason -> spaces
   std::map<std::string, int64_t> layers;   // source node -> channels kept
+  int64_t spaces_not_selected = 0;          // candidate spaces with no source matched by only=
+  std::vector<std::vector<std::string>> spaces;  // per candidate space, its sources' labels in graph order
 };
 
 // The channel analysis and rewrite of one graph.
 class ChannelPruner {
  public:
-  ChannelPruner(ir::Graph& g, int64_t opset, const std::vector<std::string>& skip)
-      : g_(g), opset_(opset), skip_(skip) {}
+  ChannelPruner(ir::Graph& g, int64_t opset, const std::vector<std::string>& skip, const std::vector<std::string>& only)
+      : g_(g), opset_(opset), skip_(skip), only_(only) {}
 
   void analyse() {
     for (ir::Value* v : g_.inputs) {
@@ -232,6 +234,8 @@ class ChannelPruner {
         if (!seen[r]) seen[r] = 1, groups[s].push_back(r);
       }
     }
+    std::map<int64_t, std::vector<const Source*>> space_sources;
+    for (const Source& src : sources_) space_sources[find_space(static_cast<int64_t>(src.act))].push_back(&src);
     std::vector<int64_t> remaining(acts_.size());
     for (size_t i = 0; i < acts_.size(); ++i) remaining[i] = acts_[i].channels;
     removed_.assign(n, 0);
@@ -247,6 +251,17 @@ class ChannelPruner {
       }
       if (candidates == 0) {
         if (reason) ++t.spaces_blocked, ++t.blocked[*reason];
+        continue;
+      }
+      std::vector<std::string> labels;
+      bool selected = only_.empty();
+      for (const Source* src : space_sources[s]) {
+        labels.push_back(ir::node_label(*src->node));
+        for (const auto& glob : only_) selected = selected || glob_match(glob, labels.back());
+      }
+      t.spaces.push_back(labels);
+      if (!selected) {
+        ++t.spaces_not_selected;
         continue;
       }
       t.candidates += candidates;
@@ -656,6 +671,7 @@ class ChannelPruner {
   ir::Graph& g_;
   int64_t opset_;
   const std::vector<std::string>& skip_;
+  const std::vector<std::string>& only_;
   std::unordered_map<const ir::Value*, size_t> index_;  // lookups only; iteration goes by acts_
   std::vector<Act> acts_;                                // in creation (= graph) order
   std::vector<int64_t> parent_;                          // union-find over slots
@@ -671,21 +687,40 @@ class ChannelPruner {
 
 }  // namespace
 
-void prune_channels(ir::Model& model, double sparsity, bool l2, const std::vector<std::string>& skip_globs,
-                    PassContext& ctx) {
+namespace {
+
+// Analyses every graph of `model` and picks the channels to remove (nothing with sparsity 0).
+std::vector<std::unique_ptr<ChannelPruner>> analyse_and_choose(ir::Model& model, double sparsity, bool l2,
+                                                               const NodeGlobs& globs, Totals& t) {
   if (!(sparsity >= 0 && sparsity < 1)) fail("sparsity must be in [0, 1), got {}", sparsity);
   std::vector<ir::Graph*> graphs;
   ir::for_each_graph(*model.graph, [&](ir::Graph& g) { graphs.push_back(&g); });
   std::vector<std::unique_ptr<ChannelPruner>> pruners;
-  Totals t;
   for (ir::Graph* g : graphs) {
-    pruners.push_back(std::make_unique<ChannelPruner>(*g, model.opset(), skip_globs));
+    pruners.push_back(std::make_unique<ChannelPruner>(*g, model.opset(), globs.skip, globs.only));
     pruners.back()->analyse();
     pruners.back()->choose(sparsity, l2, t);
   }
+  return pruners;
+}
+
+}  // namespace
+
+std::vector<std::vector<std::string>> prunable_channel_spaces(const ir::Model& model) {
+  Totals t;
+  // Analysing and choosing only read the graph; nothing is rewritten here.
+  analyse_and_choose(const_cast<ir::Model&>(model), 0.0, false, {}, t);
+  return t.spaces;
+}
+
+void prune_channels(ir::Model& model, double sparsity, bool l2, const NodeGlobs& globs, PassContext& ctx) {
+  Totals t;
+  auto pruners = analyse_and_choose(model, sparsity, l2, globs, t);
   if (t.sources == 0 && t.skipped > 0) fail("nothing to prune by channel: every Conv matches a skip glob");
   if (t.sources == 0)
     fail("nothing to prune by channel: no Conv or ConvTranspose with group 1 and constant float weights");
+  if (t.candidates == 0 && t.spaces_not_selected > 0)
+    fail("nothing to prune by channel: no prunable channel space has a source layer matched by only=");
   if (t.candidates == 0) {
     std::vector<std::string> reasons;
     for (const auto& [r, count] : t.blocked)

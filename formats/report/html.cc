@@ -61,7 +61,8 @@ static std::string tune_section(const json& t) {
   const json& front = array_of(t, "front");
   auto [key, label] = front_metric(front);
   o += pareto_chart(t);
-  o += "<table id=\"front-table\">\n" + th_row({"", "download bytes", "file bytes", label, "int8 layers", "noise budget dB"});
+  o += "<table id=\"front-table\">\n" +
+       th_row({"", "download bytes", "file bytes", label, "int8 layers", "MACs", "noise budget dB"});
   for (size_t i = 0; i < front.size(); ++i) {
     const json& p = front[i];
     std::string id = fmt::format("front-{}-", i);
@@ -69,7 +70,8 @@ static std::string tune_section(const json& t) {
     bool ok = member(p, "ok").is_boolean() && member(p, "ok").get<bool>();
     o += "<tr>" + td_text(id + "status", chosen ? "chosen" : ok ? "ok" : "over") + td_size(id + "download", member(p, "download_bytes")) +
          td_size(id + "bytes", member(p, "bytes")) + td_num(id + "metric", member(p, key), Kind::Db) +
-         td_num(id + "int8", member(p, "int8_layers"), Kind::Int) + td_num(id + "budget", member(p, "noise_budget_db"), Kind::Db) +
+         td_num(id + "int8", member(p, "int8_layers"), Kind::Int) + td_num(id + "macs", member(p, "macs"), Kind::Int) +
+         td_num(id + "budget", member(p, "noise_budget_db"), Kind::Db) +
          "</tr>\n";
   }
   o += "</table>\n<h3>Choice per layer</h3>\n<table id=\"tune-layers\">\n" +

@@ -92,7 +92,7 @@ json tune_json(const metrics::TuneSummary& s) {
   json j = {{"objective", s.objective},         {"search_samples", s.search_samples},
             {"sensitivity_samples", s.sensitivity_samples}, {"evaluations", s.evaluations},
             {"cached", s.cached},               {"skipped", s.skipped},
-            {"verifications", s.verifications}, {"seconds", s.seconds},
+            {"verifications", s.verifications}, {"unbuilt", s.unbuilt}, {"seconds", s.seconds},
             {"cache", s.cache},                 {"stopped", s.stopped}};
   j["front"] = json::array();
   for (const auto& p : s.front) {
@@ -102,6 +102,7 @@ json tune_json(const metrics::TuneSummary& s) {
     if (p.cosine) e["cosine"] = *p.cosine;
     if (p.top1_drop) e["top1_drop"] = *p.top1_drop;
     if (p.accuracy) e["accuracy"] = *p.accuracy;
+    if (p.macs) e["macs"] = *p.macs;
     j["front"].push_back(e);
   }
   j["layers"] = json::array();

@@ -63,12 +63,12 @@ static std::string tune_markdown(const json& t) {
                    num(member(t, "search_samples"), Kind::Int));
   const json& front = array_of(t, "front");
   auto [key, label] = front_metric(front);
-  md_head(o, {"", "download bytes", "file bytes", label, "int8 layers"}, {false, true, true, true, true});
+  md_head(o, {"", "download bytes", "file bytes", label, "int8 layers", "MACs"}, {false, true, true, true, true, true});
   for (const auto& p : front) {
     bool chosen = member(p, "chosen").is_boolean() && member(p, "chosen").get<bool>();
     bool ok = member(p, "ok").is_boolean() && member(p, "ok").get<bool>();
     md_row(o, {chosen ? "**chosen**" : ok ? "ok" : "over", md_size(member(p, "download_bytes")), md_size(member(p, "bytes")),
-               num(member(p, key), Kind::Db), num(member(p, "int8_layers"), Kind::Int)});
+               num(member(p, key), Kind::Db), num(member(p, "int8_layers"), Kind::Int), num(member(p, "macs"), Kind::Int)});
   }
   o += "\n";
   md_head(o, {"layer", "op", "choice", "SQNR dB of each choice alone"}, {false, false, false, false});

@@ -94,16 +94,18 @@ std::string change_text(int64_t before, int64_t after) {
 // pare tune's search: what it spent, the verified configurations, the choices.
 static void tune_lines(std::string& o, const metrics::TuneSummary& s) {
   o += fmt::format("  tune        objective {}; {} layers; {} sensitivity runs ({} cached, {} not measured) on {} samples; "
-                   "{} verifications on {} samples; {:.1f} s{}\n",
+                   "{} verifications{} on {} samples; {:.1f} s{}\n",
                    s.objective, s.layers.size(), s.evaluations, s.cached, s.skipped, s.sensitivity_samples,
-                   s.verifications, s.search_samples, s.seconds, s.stopped.empty() ? "" : "; stopped by --" + s.stopped);
+                   s.verifications, s.unbuilt ? fmt::format(" ({} could not be built)", s.unbuilt) : "",
+                   s.search_samples, s.seconds, s.stopped.empty() ? "" : "; stopped by --" + s.stopped);
   for (const auto& p : s.front) {
     std::string fid = p.sqnr ? fmt::format("SQNR {:.1f} dB", *p.sqnr) : "SQNR n/a";
     if (p.top1_drop) fid += fmt::format(", top-1 drop {:.2f}", *p.top1_drop);
     if (p.accuracy) fid += fmt::format(", accuracy {:.2f}%", 100 * *p.accuracy);
-    o += fmt::format("  {}  download {:>10}  bytes {:>10}  {}  int8 layers {}  (noise budget {:.1f} dB){}\n",
+    std::string macs = p.macs ? fmt::format("  MACs {}", *p.macs) : "";
+    o += fmt::format("  {}  download {:>10}  bytes {:>10}  {}  int8 layers {}{}  (noise budget {:.1f} dB){}\n",
                      p.chosen ? "chosen" : (p.ok ? "  ok  " : "  over"), human_bytes(p.download_bytes),
-                     human_bytes(p.bytes), fid, p.int8_layers, p.noise_budget_db, p.chosen ? " <-" : "");
+                     human_bytes(p.bytes), fid, p.int8_layers, macs, p.noise_budget_db, p.chosen ? " <-" : "");
   }
   std::map<std::string, int> counts;
   for (const auto& l : s.layers) ++counts[l.choice];

@@ -72,10 +72,12 @@ struct TuneLayerReport {
 struct TunePoint {
   double noise_budget_db = 0;  // the noise budget T of the greedy (a uniform candidate: its estimated noise), as an SQNR: 10*log10(1/T)
   int64_t bytes = 0, download_bytes = 0;
-  double cost = 0;             // the objective's figure (latency: estimated MAC-time units)
+  double cost = 0;             // the search's estimate of the objective (latency: MAC-time units)
+  std::optional<int64_t> macs;  // counted on the built model (unknown: the runner could not tell)
   int64_t int8_layers = 0;     // layers with int8 activations (static QDQ)
   std::optional<double> sqnr, cosine, top1_drop, accuracy;
   bool ok = false, chosen = false;
+  std::string error;  // why the configuration could not be built (such points are not in the front)
 };
 struct TuneSummary {
   std::string objective;
@@ -86,6 +88,7 @@ struct TuneSummary {
   int64_t cached = 0;       // sensitivities read from the cache
   int64_t skipped = 0;      // choices not measured: a gentler one already broke the noise cap, or a bound was hit
   int64_t verifications = 0;
+  int64_t unbuilt = 0;  // verifications whose configuration could not be built
   double seconds = 0;
   std::string cache;    // the cache folder ("" for none)
   std::string stopped;  // why the sensitivity search stopped early ("" when it finished)

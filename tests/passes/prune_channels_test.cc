@@ -12,6 +12,7 @@
 #include "lib/metrics/macs.h"
 #include "lib/metrics/size.h"
 #include "passes/pipeline.h"
+#include "passes/prune_channels.h"
 #include "tests/support/models.h"
 #include "tests/support/ort.h"
 #include "tests/support/passes.h"
@@ -319,6 +320,40 @@ TEST(PruneChannels, BlockedSpacesStayUntouched) {
     EXPECT_NE(std::string(e.what()).find("nothing to prune by channel"), std::string::npos) << e.what();
   }
   EXPECT_EQ(dims(skipped, "w1"), (D{4, 2, 1, 1}));
+}
+
+// Two spaces in a chain: c1's channels (read by c2) and c2's (read by c3).
+constexpr const char* kTwoSpaces = R"(
+  <ir_version: 8, opset_import: ["" : 13]>
+  g (float[1, 2, 2, 2] x) => (float[1, 1, 2, 2] y)
+  <float[4, 2, 1, 1] w1 = {1.0, 1.0, 0.1, 0.1, 2.0, -2.0, 0.5, 0.5},
+   float[2, 4, 1, 1] w2 = {1.0, 2.0, 3.0, 4.0, 0.1, 0.2, 0.3, 0.4},
+   float[1, 2, 1, 1] w3 = {1.0, 2.0}> {
+    a = Conv(x, w1)
+    r = Relu(a)
+    b = Conv(r, w2)
+    y = Conv(b, w3)
+  })";
+
+TEST(PruneChannels, OnlyPrunesTheSpacesItsLayersStart) {
+  ir::Model listed = testing::model_from_text(kTwoSpaces);
+  EXPECT_EQ(prunable_channel_spaces(listed), (std::vector<std::vector<std::string>>{{"a"}, {"b"}}));
+
+  ir::Model m = testing::model_from_text(kTwoSpaces);
+  auto stats = testing::run_pipeline(m, "prune(sparsity=0.5, mode=channel, only=a)");
+  EXPECT_EQ(stats["spaces_pruned"], 1);
+  EXPECT_EQ(dims(m, "w1"), (D{2, 2, 1, 1}));  // a's space: its filters and c2's inputs
+  EXPECT_EQ(dims(m, "w2"), (D{2, 2, 1, 1}));
+  EXPECT_EQ(dims(m, "w3"), (D{1, 2, 1, 1}));  // b's space untouched
+  expect_valid_with_output(m, D{1, 1, 2, 2});
+
+  ir::Model none = testing::model_from_text(kTwoSpaces);
+  try {
+    testing::run_pipeline(none, "prune(sparsity=0.5, mode=channel, only=y)");  // y writes the output: no space
+    ADD_FAILURE() << "pruned with only= matching no space's source";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("only="), std::string::npos) << e.what();
+  }
 }
 
 TEST(PruneChannels, OptionsAreChecked) {
