@@ -25,7 +25,7 @@ namespace {
 using json = nlohmann::json;
 
 // Bumped whenever what a cached figure means changes (choices, noise definition).
-constexpr int kCacheFormat = 4;
+constexpr int kCacheFormat = 5;
 
 ir::Model parse(const std::string& bytes, const std::string& label, const std::string& dir) {
   return formats::onnx::load_model_from_bytes(bytes, label, dir);
@@ -96,6 +96,7 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   k_ = std::min(job.sensitivity_samples, data_.samples.size());
   rt::Session prepared_session(prepared);
   base_noise_ = noise_of(prepared, prepared_session, k_);
+  base_noise_all_ = noise_of(prepared, prepared_session, data_.samples.size());
 
   std::string calib_digest;
   if (!job.calib.empty()) {
@@ -107,7 +108,7 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   }
   if (!job.cache_dir.empty()) {
     std::string key = sha256_hex(fmt::format("{}|{}|{}|{}|{}|{}", kCacheFormat, job.version, sha256_hex(original_bytes_),
-                                             sample_digest(data_.samples, k_), calib_digest, k_));
+                                             sample_digest(data_.samples, data_.samples.size()), calib_digest, k_));
     std::filesystem::create_directories(job.cache_dir);
     cache_file_ = (std::filesystem::path(job.cache_dir) / ("tune-" + key.substr(0, 32) + ".json")).string();
     if (std::filesystem::exists(cache_file_)) {
@@ -182,7 +183,9 @@ Noise Measurer::measure(size_t layer, const std::string& key) {
     passes::Pipeline::parse(step_text(c, key == "qdq" ? l.static_labels : std::vector<std::string>{l.label}, job_.calib))
         .run(variant, ctx, false);
     rt::Session session(variant);
-    n = noise_of(variant, session, k_);
+    // A channel that is dead on a few samples can be alive on others (a
+    // squeeze-excite gate): channel choices, one per space, run on every sample.
+    n = noise_of(variant, session, c.axis == Axis::kChannels ? data_.samples.size() : k_);
     if (c.axis == Axis::kChannels) {
       SpaceEffect after = totals_of(variant, dims_);
       std::lock_guard<std::mutex> lock(effects_mutex_);
@@ -194,7 +197,8 @@ Noise Measurer::measure(size_t layer, const std::string& key) {
   } catch (const Error&) {
     return std::nullopt;  // the pass refuses this layer (too small for the palette ...)
   }
-  for (size_t o = 0; o < n.size(); ++o) n[o] = std::max(0.0, n[o] - base_noise_[o]);
+  const std::vector<double>& base = c.axis == Axis::kChannels ? base_noise_all_ : base_noise_;
+  for (size_t o = 0; o < n.size(); ++o) n[o] = std::max(0.0, n[o] - base[o]);
   return n;
 }
 

@@ -90,6 +90,7 @@ class Measurer {
   std::optional<FidelityProbe> reference_probe_;
   std::vector<std::vector<ir::Tensor>> reference_;  // per sample, the original's probed outputs
   std::vector<double> base_noise_;                  // the prepared model's own (fold, fuse-bn rounding)
+  std::vector<double> base_noise_all_;              // the same on every sample (for channel choices)
   size_t k_ = 0;                                    // samples that measure sensitivity
   std::map<std::string, std::pair<float, float>> ranges_;  // static int8 ranges on the prepared model
   std::mutex samples_mutex_;

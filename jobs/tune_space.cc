@@ -107,11 +107,14 @@ std::string pipeline_text(const std::vector<Layer>& layers, const std::vector<Co
           if (std::find(only.begin(), only.end(), l) == only.end()) only.push_back(l);
     if (!only.empty()) steps.push_back(step_text(choice(key), only, calib));
   };
-  // Channel pruning first (it changes shapes), then magnitude pruning (the zeros
-  // are then stored by whatever follows), static int8 before the storage steps
-  // (its calibration sees the float model), then storage.
-  for (const char* s : {"c25", "c50"}) add(s, [&](const Config& c) { return c.channels == s; });
+  // Magnitude pruning first, then channel pruning: measured alone, both may
+  // find the same dead weights harmless to remove (a squeeze-excite gate's dead
+  // channels); after magnitude pruning those channels have the least L1 and go
+  // first, where the other order would make magnitude pruning take live weights
+  // instead (PP-OCRv4 rec: 28 dB where each alone changed nothing). Static int8
+  // before the storage steps (its calibration sees the float model), then storage.
   for (const char* s : {"s25", "s50", "s75"}) add(s, [&](const Config& c) { return c.sparsity == s; });
+  for (const char* s : {"c25", "c50"}) add(s, [&](const Config& c) { return c.channels == s; });
   for (const char* s : {"qdq", "p6", "p4", "p3", "int4", "int8", "fp16"})
     add(s, [&](const Config& c) { return c.storage == s; });
   steps.push_back("strip");

@@ -61,7 +61,7 @@ struct Config {
 std::string step_text(const Choice& choice, const std::vector<std::string>& only, const std::string& calib);
 
 // The whole pipeline of a configuration (one Config per layer, in layer
-// order): kPreparation, the channel prunes, the magnitude prunes, static
+// order): kPreparation, the magnitude prunes, the channel prunes, static
 // int8, each storage, strip.
 std::string pipeline_text(const std::vector<Layer>& layers, const std::vector<Config>& configs, const std::string& calib);
 
