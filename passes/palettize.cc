@@ -41,6 +41,7 @@
 #include <cmath>
 
 #include "lib/base/strings.h"
+#include "passes/bias_correct.h"
 #include "passes/select.h"
 #include "passes/opset.h"
 #include "passes/pass.h"
@@ -164,6 +165,7 @@ struct PalettizeOptions {
   NodeGlobs globs;  // skip= and only=
   bool packed = true;          // bits <= 4: raise to opset 21 for uint4 indices
   bool kept_fp16 = true;       // depthwise and first-layer kernels stored as float16
+  std::string correct;         // samples for empirical bias correction (bias_correct.h)
   bool uint4_allowed = false;  // set from the model: opset 21 or later
 };
 
@@ -301,10 +303,18 @@ class Palettize : public Pass {
     }
     o_.uint4_allowed = model.opset("") >= 21;
     int64_t changed = 0, most_channels = 0;
+    std::optional<BiasCorrector> corrector;
+    if (!o_.correct.empty()) {
+      std::vector<const ir::Value*> weights;
+      for (const ir::Value* v : model.graph->constants())
+        if (v->constant().dtype() == ir::DataType::kFloat && weight_axis_of_all_uses(v) >= 0) weights.push_back(v);
+      corrector.emplace(model, weights, o_.correct, ctx);
+    }
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
-      for (ir::Value* v : g.constants()) {
-        if (v->is_graph_output() || v->is_graph_input() || v->uses().empty()) continue;
-        if (v->constant().dtype() != ir::DataType::kFloat) continue;
+      bool correcting = corrector && &g == model.graph.get();
+      auto store = [&](ir::Value* v) {
+        if (v->is_graph_output() || v->is_graph_input() || v->uses().empty()) return;
+        if (v->constant().dtype() != ir::DataType::kFloat) return;
         int64_t axis = weight_axis_of_all_uses(v);
         if (axis < 0) {
           // Biases: float16 with kept=float16 (about a fifth of a small model's download otherwise),
@@ -315,19 +325,30 @@ class Palettize : public Pass {
             to_fp16(g, v, ctx);
             ++ctx.stats["biases_float16"];
           }
-          continue;  // not a weight: biases, shapes, other constants
+          return;  // not a weight: biases, shapes, other constants
         }
+        std::string name = v->name();
+        std::optional<ir::Tensor> before;
+        if (correcting) before = v->constant();
         std::string reason = kept_reason(v, axis, o_);
         if (!reason.empty()) {
           ++ctx.stats["kept_" + reason];
-          if (o_.kept_fp16 && (reason == "depthwise" || reason == "first")) to_fp16(g, v, ctx);
-          continue;
+          if (!o_.kept_fp16 || (reason != "depthwise" && reason != "first")) return;
+          to_fp16(g, v, ctx);
+        } else {
+          most_channels = std::max(most_channels, v->constant().dims()[axis]);
+          palettize_weight(g, v, axis, o_, ctx);
+          ++ctx.stats["palettized"];
+          ++changed;
         }
-        most_channels = std::max(most_channels, v->constant().dims()[axis]);
-        palettize_weight(g, v, axis, o_, ctx);
-        ++ctx.stats["palettized"];
-        ++changed;
-      }
+        if (before) corrector->correct(model, g, name, *before, ctx);
+      };
+      // With correct=, weights first, then the biases they shifted (and the ones correct() added).
+      for (ir::Value* v : g.constants())
+        if (!correcting || !read_as_bias(v)) store(v);
+      if (correcting)
+        for (ir::Value* v : g.constants())
+          if (read_as_bias(v)) store(v);
       g.compact();
     });
     if (changed == 0) fail("nothing to palettize: no float32 weight of Conv, ConvTranspose, Gemm or MatMul qualifies");
@@ -359,12 +380,15 @@ extern const PassInfo kPalettizePass = {
         {"kept", OptionType::kChoice, "float16",
          "how depthwise and first-layer kernels that stay unpalettized, and biases, are stored",
          0, 0, false, {"float16", "float32"}},
+        {"correct", OptionType::kString, "",
+         "folder of samples; each layer's bias takes back the mean shift its palettized weights cause "
+         "(empirical bias correction)"},
     },
     [](const OptionValues& v) -> std::unique_ptr<Pass> {
       return std::make_unique<Palettize>(PalettizeOptions{static_cast<int>(v.integer("bits")), v.integer("group"),
                                                           v.integer("min-size"), v.flag("depthwise"), v.flag("first"),
                                                           NodeGlobs{v.list("skip"), v.list("only")}, v.flag("packed"),
-                                                          v.str("kept") == "float16"});
+                                                          v.str("kept") == "float16", v.str("correct")});
     },
 };
 

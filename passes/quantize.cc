@@ -44,6 +44,8 @@
 
 #include "lib/base/fp16.h"
 #include "lib/base/strings.h"
+#include "passes/bias_correct.h"
+#include "passes/kernel_sums.h"
 #include "passes/opset.h"
 #include "passes/quantize.h"
 
@@ -62,6 +64,16 @@ static void count_underflow(PassContext& ctx, const std::string& tensor, int64_t
   ctx.stats["underflowed"] += n;
 }
 
+// The float16 next to `h` on the side of `target` (h itself when h is exact or
+// the next one would be infinite).
+static uint16_t half_toward(uint16_t h, float target) {
+  float now = half_to_float(h);
+  if (now == target || std::isnan(target)) return h;
+  bool up = target > now, negative = (h & 0x8000) != 0;
+  uint16_t next = (h & 0x7fff) == 0 ? (up ? 0x0001 : 0x8001) : up != negative ? h + 1 : h - 1;
+  return (next & 0x7c00) == 0x7c00 ? h : next;
+}
+
 void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx) {
   const ir::Tensor& t = v->constant();
   std::vector<uint16_t> half(static_cast<size_t>(t.numel()));
@@ -76,6 +88,20 @@ void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx) {
     }
     half[i] = float_to_half(f);
     if (f != 0.0f && half_to_float(half[i]) == 0.0f) ++ctx.stats["flushed"];
+  }
+  if (int64_t taps = conv_kernel_taps(v)) {
+    std::vector<double> exact(half.size()), nearest(half.size()), other(half.size());
+    std::vector<uint16_t> alternative(half.size());
+    for (size_t i = 0; i < half.size(); ++i) {
+      float f = std::clamp(values[i], -65504.0f, 65504.0f);
+      alternative[i] = half_toward(half[i], f);
+      exact[i] = f;
+      nearest[i] = half_to_float(half[i]);
+      other[i] = half_to_float(alternative[i]);
+    }
+    std::vector<bool> flip = sum_keeping_flips(exact, nearest, other, taps);
+    for (size_t i = 0; i < half.size(); ++i)
+      if (flip[i]) half[i] = alternative[i], ++ctx.stats["kernel_sum_flips"];
   }
   std::vector<uint8_t> bytes(half.size() * 2);
   std::memcpy(bytes.data(), half.data(), bytes.size());
@@ -124,11 +150,22 @@ std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis
   for (size_t i = 0; i < w.size(); ++i) scale[channel_of(i)] = std::max(scale[channel_of(i)], std::fabs(w[i]));
   for (float& s : scale) s = s > 0 ? s / 127.0f : 1.0f;
   std::vector<int8_t> q(w.size());
-  int64_t to_zero = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
+  for (size_t i = 0; i < w.size(); ++i)
     q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(w[i] / scale[channel_of(i)]), -127.0f, 127.0f));
-    to_zero += q[i] == 0 && w[i] != 0.0f;
+  if (int64_t taps = per_channel ? conv_kernel_taps(v) : 0) {
+    std::vector<double> exact(w.size()), nearest(w.size()), other(w.size());
+    for (size_t i = 0; i < w.size(); ++i) {
+      exact[i] = static_cast<double>(w[i]) / scale[channel_of(i)];
+      nearest[i] = q[i];
+      double step = exact[i] > nearest[i] ? 1 : exact[i] < nearest[i] ? -1 : 0;
+      other[i] = std::fabs(nearest[i] + step) <= 127 ? nearest[i] + step : nearest[i];
+    }
+    std::vector<bool> flip = sum_keeping_flips(exact, nearest, other, taps);
+    for (size_t i = 0; i < w.size(); ++i)
+      if (flip[i]) q[i] = static_cast<int8_t>(other[i]), ++ctx.stats["kernel_sum_flips"];
   }
+  int64_t to_zero = 0;
+  for (size_t i = 0; i < w.size(); ++i) to_zero += q[i] == 0 && w[i] != 0.0f;
   count_underflow(ctx, v->name(), to_zero);
   ir::Value* wq = g.add_constant(g.unique_name("q8"), ir::Tensor::from<int8_t>(t.dims(), q), v->constant_origin);
   replace_constant(g, v, [&](const std::string& name) {
@@ -253,29 +290,32 @@ class Quantize : public Pass {
     if (o_.int4) raise_for_int4(model, ctx);
     int64_t opset = model.opset("");
     int64_t changed = 0, blocked = 0;
+    std::optional<BiasCorrector> corrector;
+    if (!o_.correct.empty()) corrector.emplace(model, eligible_in(*model.graph), o_.correct, ctx);
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
-      for (ir::Value* v : g.constants()) {
-        if (!eligible_weight(v, o_)) continue;
-        if (o_.fp16) {
-          to_fp16(g, v, ctx);
+      bool correcting = corrector && &g == model.graph.get();
+      auto store_each = [&](const std::vector<ir::Value*>& constants) {
+        for (ir::Value* v : constants) {
+          if (!eligible_weight(v, o_)) continue;
+          std::string name = v->name();
+          std::optional<ir::Tensor> before;
+          if (correcting) before = v->constant();
+          if (!store(g, v, opset, blocked, ctx)) continue;
           ++changed;
-          continue;
+          if (before) corrector->correct(model, g, name, *before, ctx);
         }
-        // int8: only a weight input whose every use has the same output-channel axis.
-        int64_t axis = weight_axis_of_all_uses(v);
-        if (axis < 0) continue;
-        if (o_.int4) {
-          std::string refusal = int4_refusal(v, axis, o_.block);
-          if (refusal.empty()) {
-            quantize_weight_int4(g, v, input_axis_of(axis), o_.block, o_.fp16_scales, ctx);
-            ++blocked;
-            ++changed;
-            continue;
-          }
-          ++ctx.stats[refusal];
-        }
-        quantize_weight_int8(g, v, axis, opset, o_.per_channel, ctx);
-        ++changed;
+      };
+      if (!correcting) {
+        store_each(g.constants());
+      } else {
+        // Weights first, then the biases they shifted (and the ones correct() added).
+        std::vector<ir::Value*> weights, biases;
+        for (ir::Value* v : g.constants())
+          if (!read_as_bias(v)) weights.push_back(v);
+        store_each(weights);
+        for (ir::Value* v : g.constants())
+          if (read_as_bias(v)) biases.push_back(v);
+        store_each(biases);
       }
       g.compact();
     });
@@ -290,6 +330,36 @@ class Quantize : public Pass {
   }
 
  private:
+  std::vector<const ir::Value*> eligible_in(const ir::Graph& g) const {
+    std::vector<const ir::Value*> out;
+    for (const ir::Value* v : g.constants())
+      if (eligible_weight(v, o_)) out.push_back(v);
+    return out;
+  }
+
+  // Stores one eligible constant in the pass's type (int4 blocks that do not
+  // fit fall back to int8); false when int8 does not apply to it.
+  bool store(ir::Graph& g, ir::Value* v, int64_t opset, int64_t& blocked, PassContext& ctx) const {
+    if (o_.fp16) {
+      to_fp16(g, v, ctx);
+      return true;
+    }
+    // int8: only a weight input whose every use has the same output-channel axis.
+    int64_t axis = weight_axis_of_all_uses(v);
+    if (axis < 0) return false;
+    if (o_.int4) {
+      std::string refusal = int4_refusal(v, axis, o_.block);
+      if (refusal.empty()) {
+        quantize_weight_int4(g, v, input_axis_of(axis), o_.block, o_.fp16_scales, ctx);
+        ++blocked;
+        return true;
+      }
+      ++ctx.stats[refusal];
+    }
+    quantize_weight_int8(g, v, axis, opset, o_.per_channel, ctx);
+    return true;
+  }
+
   // Blocked DequantizeLinear and int4 need opset 21 (and IR version 10).
   static void raise_for_int4(ir::Model& model, PassContext& ctx) {
     int64_t from = model.opset("");
@@ -323,7 +393,8 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
       calib(v.str("calib")),
       uint8_activations(!v.flag("int8-activations")),
       int32_bias(v.str("bias") == "int32"),
-      if_any(v.flag("if-any")) {
+      if_any(v.flag("if-any")),
+      correct(v.str("correct")) {
   calibration.method = method_of(v.str("method"));
   calibration.percentile = v.number("percentile");
   calibration.symmetric = v.flag("symmetric");
@@ -338,6 +409,8 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
     fail("static int8 needs calibration samples: add calib=DIR (a folder of samples or images), "
          "or use quantize(int8, weights-only), which needs none");
   if (!is_static && v.str("bias") != "float") fail("bias=int32 is for static int8; weights-only keeps biases float");
+  if (is_static && !correct.empty())
+    fail("correct= is for fp16 and weights-only storage; static int8 calibrates its activations on calib=");
   if (!fp16 && !keep_io) fail("keep-io=false is for fp16; int8 models keep float32 inputs and outputs");
 }
 
@@ -382,6 +455,9 @@ extern const PassInfo kQuantizePass = {
         {"block", OptionType::kInteger, "32", "int4: weights per scale along the input-channel axis", 2, 1e9},
         {"scales", OptionType::kChoice, "float16", "int4: the type of the block scales (float16 when every scale fits)", 0, 0,
          false, {"float16", "float32"}},
+        {"correct", OptionType::kString, "",
+         "fp16 and weights-only: folder of samples; each layer's bias takes back the mean shift its rounded weights cause "
+         "(empirical bias correction)"},
         {"if-any", OptionType::kBool, "false",
          "fp16 and weights-only: when no weight qualifies, keep the model as it is instead of failing (the presets)"},
     },

@@ -28,6 +28,7 @@ struct QuantizeOptions {
   bool uint8_activations = true;
   bool int32_bias = false;  // else biases stay float (runtimes derive the int32 bias)
   bool if_any = false;      // no weight qualifies: leave the model as it is instead of failing (the presets)
+  std::string correct;      // fp16 and weights-only: samples for empirical bias correction (bias_correct.h)
 
   explicit QuantizeOptions(const OptionValues& v);
   // Nodes whose inputs stay float: the keep-float list, skip-ops, skip globs and, with only=, the nodes it does not match.

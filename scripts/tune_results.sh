@@ -27,7 +27,7 @@ json() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(eval
 tune() {
   local name=$1 model=$2; shift 2
   local t0=$(date +%s.%N)
-  "$B/pare" tune "$model" -o "$W/$name.onnx" --report "$W/$name.json" -q "$@" || true
+  "$B/pare" tune "$model" -o "$W/$name.onnx" --report "$W/$name.json" -q "$@" > "$W/$name.log" || true
   local t1=$(date +%s.%N)
   printf '| %s | %s | %s | %s | %.0f s | %s runs, %s cached, %s verifications |\n' "$name" \
     "$(json "$W/$name.json" "r['after']['download_bytes']")" \
@@ -39,16 +39,16 @@ tune() {
 }
 # uniform NAME MODEL PIPELINE: every layer alike, for comparison.
 uniform() {
-  "$B/pare" shrink "$2" -o "$W/$1.onnx" --passes "fold, fuse-bn, dce, $3, strip" --report "$W/$1.json" -q
+  "$B/pare" shrink "$2" -o "$W/$1.onnx" --passes "fold, fuse-bn, dce, $3, strip" --report "$W/$1.json" -q > /dev/null
   printf '| %s | %s | %s |\n' "$1" "$(json "$W/$1.json" "r['after']['download_bytes']")" \
     "$(json "$W/$1.json" "round(100*r['after']['download_bytes']/r['before']['download_bytes'],1)")"
 }
 held_accuracy() {  # MODEL TUNED DATA: accuracy before -> after on held-out labeled data
-  "$B/pare" compare "$1" "$2" --data "$3" --labels "$3/labels.txt" "${LINE[@]}" --report "$W/cmp.json" -q
+  "$B/pare" compare "$1" "$2" --data "$3" --labels "$3/labels.txt" "${LINE[@]}" --json "$W/cmp.json" -q > /dev/null
   json "$W/cmp.json" "'%.2f%% -> %.2f%%' % (100*r['accuracy']['before'], 100*r['accuracy']['after'])"
 }
 held_sqnr() {  # MODEL TUNED DATA
-  "$B/pare" compare "$1" "$2" --data "$3" "${PAGE[@]}" --report "$W/cmp.json" -q
+  "$B/pare" compare "$1" "$2" --data "$3" "${PAGE[@]}" --json "$W/cmp.json" -q > /dev/null
   json "$W/cmp.json" "round(min(f['sqnr_db'] for f in r['fidelity']),1)"
 }
 

@@ -7,6 +7,7 @@
 
 #include "formats/onnx/onnx.h"
 #include "lib/base/fp16.h"
+#include "lib/metrics/steps.h"
 #include "lib/metrics/compare.h"
 #include "passes/pipeline.h"
 #include "tests/support/errors.h"
@@ -37,9 +38,10 @@ struct Case {
 // range fp16 cannot hold without large relative errors (its outputs fall to
 // ~23 dB SQNR on an image-like input), and PP-OCRv4 det's head turns per-channel
 // int8 weight error (~40 dB per layer) into flipped probability pixels. Both
-// call for per-layer error and skip= (the quantization issue). On uniform noise
-// M-LSD is chaotic even in float (ORT disagrees with itself), hence its low
-// ORT-vs-pare bound here; on an image-like input the two agree to 100 dB.
+// call for per-layer error and skip= (the quantization issue). ORT and pare are
+// compared on the continuous outputs only: on uniform noise M-LSD's peak-picked
+// `scores` flips ties between any two float roundings (15 dB between ORT and
+// pare on the fp16 model), while its `offsets` agree to 85 dB and more.
 std::vector<Case> cases() {
   const double none = -1e9;
   return {{testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"), 0.52, 0.30, 40, 15, 80},
@@ -47,7 +49,7 @@ std::vector<Case> cases() {
           // det on uniform noise: fuse-bn folds its affine blocks into the convs, which moves
           // fp16 rounding (28.6 dB here; 47.8 dB on rendered text pages, docs/quantization.md).
           {testing::fetched_model("ch_PP-OCRv4_det_infer.onnx"), 0.52, 0.30, 25, none, 55},
-          {testing::fetched_model("mlsd_320x320_tiny.onnx"), 0.52, 0.30, none, none, 30},
+          {testing::fetched_model("mlsd_320x320_tiny.onnx"), 0.52, 0.30, none, none, 60},
           {testing::fetched_model("hello_deepa.onnx"), 0.52, 0.30, 40, 15, 80}};
 }
 
@@ -72,7 +74,11 @@ TEST(Quantize, RealModelsShrinkAndStayClose) {
       EXPECT_GE(worst_sqnr(reference, got), fp16 ? c.min_fp16_sqnr : c.min_int8_sqnr);
       // ONNX Runtime runs the quantized model and agrees with pare's runner on it.
       auto ort = testing::run_ort(dir + "/q.onnx", inputs);
-      EXPECT_GE(worst_sqnr(ort, got), c.min_ort_sqnr);
+      // Outputs computed through a discontinuous step (M-LSD's peak-picked scores)
+      // flip ties between the two runtimes' float rounding: not compared here.
+      auto steps = metrics::output_steps(m);
+      for (size_t k = 0; k < ort.size(); ++k)
+        if (steps.at(k).steps.empty()) EXPECT_GE(worst_sqnr({ort[k]}, {got[k]}), c.min_ort_sqnr) << "output " << k;
     }
   }
 }
