@@ -65,19 +65,22 @@ TuneRun tune(const std::string& out, const std::vector<std::string>& extra) {
   return r;
 }
 
-// The percentage of samples whose top-1 class differs between the two models.
-double top1_disagreement(const std::string& a, const std::string& b) {
-  const TuneFixture& f = tune_fixture();
-  ir::Model ma = formats::onnx::load_model(a), mb = formats::onnx::load_model(b);
+// The search lines as the classifier takes them (what kImages says on the command line).
+std::vector<formats::Sample> search_lines(const ir::Model& model) {
   formats::ImageOptions images;
   images.width = 192;
   images.height = 48;
   images.mean = {0.5f};
   images.std = {0.5f};
-  auto set = formats::read_sample_set(f.lines, rt::input_names(ma), images);
+  return formats::read_sample_set(tune_fixture().lines, rt::input_names(model), images).samples;
+}
+
+// The percentage of samples whose top-1 class differs between the two models.
+double top1_disagreement(const std::string& a, const std::string& b) {
+  ir::Model ma = formats::onnx::load_model(a), mb = formats::onnx::load_model(b);
   rt::Session sa(ma), sb(mb);
   std::vector<ir::Tensor> ya, yb;
-  for (const auto& s : set.samples) ya.push_back(sa.run(s)[0]), yb.push_back(sb.run(s)[0]);
+  for (const auto& s : search_lines(ma)) ya.push_back(sa.run(s)[0]), yb.push_back(sb.run(s)[0]);
   std::vector<int64_t> argmax_a;
   for (const auto& t : ya) {
     auto v = t.span<float>();
@@ -183,15 +186,9 @@ TEST(Tune, MaxEvalsBoundsTheSensitivityRunsAndTheReportSaysSo) {
 // The worst SQNR of b's outputs against a's on the search lines, computed here.
 double sqnr_on_lines(const std::string& a, const std::string& b) {
   ir::Model ma = formats::onnx::load_model(a), mb = formats::onnx::load_model(b);
-  formats::ImageOptions images;
-  images.width = 192;
-  images.height = 48;
-  images.mean = {0.5f};
-  images.std = {0.5f};
   rt::Session sa(ma), sb(mb);
   metrics::OutputDiffAccumulator acc("y");
-  for (const auto& s : formats::read_sample_set(tune_fixture().lines, rt::input_names(ma), images).samples)
-    acc.add(sa.run(s)[0], sb.run(s)[0]);
+  for (const auto& s : search_lines(ma)) acc.add(sa.run(s)[0], sb.run(s)[0]);
   return acc.result().sqnr_db;
 }
 
