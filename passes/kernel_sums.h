@@ -28,8 +28,9 @@ int64_t conv_kernel_taps(const ir::Value* v);
 // For each group of `taps` consecutive elements: `exact` the values, `nearest`
 // their rounding, `other` the representable value on the other side of each
 // exact value (equal to nearest when there is none). Returns which elements
-// take `other`, flipping one at a time the element that brings its group's sum
-// closest to the exact sum, while one does. Deterministic (ties: the first).
+// take `other` so that the group's sum comes closest to the exact sum: every
+// subset for kernels of up to 12 taps (the fewest flips among equals), one
+// greedy flip at a time beyond. Deterministic.
 std::vector<bool> sum_keeping_flips(const std::vector<double>& exact, const std::vector<double>& nearest,
                                     const std::vector<double>& other, int64_t taps);
 
