@@ -44,15 +44,13 @@ std::string sample_digest(const std::vector<formats::Sample>& samples, size_t co
 
 double nsr_of(const metrics::OutputDiff& d) { return d.identical ? 0.0 : std::pow(10.0, -d.sqnr_db / 10.0); }
 
-// Every weight's stored and deflated bytes, and the MACs (0 when unknown), of `model`.
-SpaceEffect totals_of(const ir::Model& model, const std::map<std::string, int64_t>& dims) {
+// Every weight's stored and deflated bytes of `model`, and its MACs (0 when unknown).
+SpaceEffect totals_of(const ir::Model& model, const metrics::MacStats& macs) {
   SpaceEffect t;
   for (const auto& s : metrics::storage_by_tensor(model)) {
     t.raw += static_cast<double>(s.raw_bytes);
     t.deflated += static_cast<double>(s.deflate_bytes);
   }
-  Runner runner(model);
-  metrics::MacStats macs = count_macs(runner, dims);
   t.macs = macs.known ? static_cast<double>(macs.total) : 0.0;
   return t;
 }
@@ -84,7 +82,7 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   Runner runner(prepared);
   metrics::MacStats macs = count_macs(runner, dims_);
   for (Layer& l : layers_) l.macs = macs.by_node.count(l.label) ? macs.by_node.at(l.label) : 0;
-  prepared_totals_ = totals_of(prepared, dims_);
+  prepared_totals_ = totals_of(prepared, macs);  // the MACs counted just above
   rt::Session reference(original);
   output_names_ = reference.output_names();
   reference_probe_.emplace(original);
@@ -187,7 +185,8 @@ Noise Measurer::measure(size_t layer, const std::string& key) {
     // squeeze-excite gate): channel choices, one per space, run on every sample.
     n = noise_of(variant, session, c.axis == Axis::kChannels ? data_.samples.size() : k_);
     if (c.axis == Axis::kChannels) {
-      SpaceEffect after = totals_of(variant, dims_);
+      Runner runner(variant);
+      SpaceEffect after = totals_of(variant, count_macs(runner, dims_));
       std::lock_guard<std::mutex> lock(effects_mutex_);
       effects_[l.label + "|" + key] = {prepared_totals_.raw - after.raw, prepared_totals_.deflated - after.deflated,
                                        after.macs > 0 ? prepared_totals_.macs - after.macs : 0.0};

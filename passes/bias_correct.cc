@@ -177,6 +177,23 @@ bool read_as_bias(const ir::Value* v) {
   return false;
 }
 
+void store_constants(ir::Model& model, ir::Graph& g, BiasCorrector* corrector, PassContext& ctx,
+                     const std::function<bool(ir::Value*)>& store) {
+  if (!corrector) {
+    for (ir::Value* v : g.constants()) store(v);
+    return;
+  }
+  for (ir::Value* v : g.constants()) {
+    if (read_as_bias(v)) continue;
+    std::string name = v->name();
+    std::optional<ir::Tensor> before;
+    if (v->constant().dtype() == ir::DataType::kFloat) before = v->constant();
+    if (store(v) && before) corrector->correct(model, g, name, *before, ctx);
+  }
+  for (ir::Value* v : g.constants())
+    if (read_as_bias(v)) store(v);
+}
+
 BiasCorrector::BiasCorrector(const ir::Model& model, const std::vector<const ir::Value*>& weights,
                              const std::string& dir, PassContext& ctx) {
   if (!ctx.load_samples) fail("correct={}: this caller cannot read sample folders", dir);

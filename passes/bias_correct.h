@@ -23,6 +23,7 @@
 // they are and counted (bias_correction_skipped).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -48,6 +49,13 @@ class BiasCorrector {
  private:
   std::map<std::string, std::vector<double>> means_;  // data input value name -> per-channel mean (float model)
 };
+
+// Runs `store` on every constant of `g` (it returns whether it rewrote the
+// value). With a corrector (for the main graph), the weights go first, each
+// corrected right after it is stored, then the biases they shifted and the ones
+// correct() added: what quantize and palettize do with correct=.
+void store_constants(ir::Model& model, ir::Graph& g, BiasCorrector* corrector, PassContext& ctx,
+                     const std::function<bool(ir::Value*)>& store);
 
 // Whether `v` is read as a Conv's or Gemm's bias (input 2) or as the constant of
 // an Add after a MatMul: a weight pass with correct= stores these last, after

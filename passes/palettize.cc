@@ -311,10 +311,10 @@ class Palettize : public Pass {
       corrector.emplace(model, weights, o_.correct, ctx);
     }
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
-      bool correcting = corrector && &g == model.graph.get();
+      // Returns whether it rewrote weight `v` (what correct= then corrects).
       auto store = [&](ir::Value* v) {
-        if (v->is_graph_output() || v->is_graph_input() || v->uses().empty()) return;
-        if (v->constant().dtype() != ir::DataType::kFloat) return;
+        if (v->is_graph_output() || v->is_graph_input() || v->uses().empty()) return false;
+        if (v->constant().dtype() != ir::DataType::kFloat) return false;
         int64_t axis = weight_axis_of_all_uses(v);
         if (axis < 0) {
           // Biases: float16 with kept=float16 (about a fifth of a small model's download otherwise),
@@ -325,30 +325,22 @@ class Palettize : public Pass {
             to_fp16(g, v, ctx);
             ++ctx.stats["biases_float16"];
           }
-          return;  // not a weight: biases, shapes, other constants
+          return false;  // not a weight: biases, shapes, other constants
         }
-        std::string name = v->name();
-        std::optional<ir::Tensor> before;
-        if (correcting) before = v->constant();
         std::string reason = kept_reason(v, axis, o_);
         if (!reason.empty()) {
           ++ctx.stats["kept_" + reason];
-          if (!o_.kept_fp16 || (reason != "depthwise" && reason != "first")) return;
+          if (!o_.kept_fp16 || (reason != "depthwise" && reason != "first")) return false;
           to_fp16(g, v, ctx);
-        } else {
-          most_channels = std::max(most_channels, v->constant().dims()[axis]);
-          palettize_weight(g, v, axis, o_, ctx);
-          ++ctx.stats["palettized"];
-          ++changed;
+          return true;
         }
-        if (before) corrector->correct(model, g, name, *before, ctx);
+        most_channels = std::max(most_channels, v->constant().dims()[axis]);
+        palettize_weight(g, v, axis, o_, ctx);
+        ++ctx.stats["palettized"];
+        ++changed;
+        return true;
       };
-      // With correct=, weights first, then the biases they shifted (and the ones correct() added).
-      for (ir::Value* v : g.constants())
-        if (!correcting || !read_as_bias(v)) store(v);
-      if (correcting)
-        for (ir::Value* v : g.constants())
-          if (read_as_bias(v)) store(v);
+      store_constants(model, g, &g == model.graph.get() && corrector ? &*corrector : nullptr, ctx, store);
       g.compact();
     });
     if (changed == 0) fail("nothing to palettize: no float32 weight of Conv, ConvTranspose, Gemm or MatMul qualifies");

@@ -293,30 +293,11 @@ class Quantize : public Pass {
     std::optional<BiasCorrector> corrector;
     if (!o_.correct.empty()) corrector.emplace(model, eligible_in(*model.graph), o_.correct, ctx);
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
-      bool correcting = corrector && &g == model.graph.get();
-      auto store_each = [&](const std::vector<ir::Value*>& constants) {
-        for (ir::Value* v : constants) {
-          if (!eligible_weight(v, o_)) continue;
-          std::string name = v->name();
-          std::optional<ir::Tensor> before;
-          if (correcting) before = v->constant();
-          if (!store(g, v, opset, blocked, ctx)) continue;
-          ++changed;
-          if (before) corrector->correct(model, g, name, *before, ctx);
-        }
-      };
-      if (!correcting) {
-        store_each(g.constants());
-      } else {
-        // Weights first, then the biases they shifted (and the ones correct() added).
-        std::vector<ir::Value*> weights, biases;
-        for (ir::Value* v : g.constants())
-          if (!read_as_bias(v)) weights.push_back(v);
-        store_each(weights);
-        for (ir::Value* v : g.constants())
-          if (read_as_bias(v)) biases.push_back(v);
-        store_each(biases);
-      }
+      store_constants(model, g, &g == model.graph.get() && corrector ? &*corrector : nullptr, ctx, [&](ir::Value* v) {
+        if (!eligible_weight(v, o_) || !store(g, v, opset, blocked, ctx)) return false;
+        ++changed;
+        return true;
+      });
       g.compact();
     });
     if (changed == 0 && o_.if_any) return;  // a preset on a model without weights to store otherwise
