@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "lib/runtime/epilogue.h"
+#include "lib/runtime/pad_fusion.h"
 #include "lib/runtime/session.h"
 
 namespace pare::rt {
@@ -79,33 +80,14 @@ bool read_bias(const ir::Node& conv, kernels::QConvSpec& spec) {
   return true;
 }
 
-// A Pad of constant 0 on the two spatial axes of a 4-D tensor, with constant,
-// non-negative pads (an attribute before opset 11, an input from it on).
+// A Pad of constant 0 on the two spatial axes of a 4-D tensor (zero_spatial_pads).
 bool read_pad(const ir::Node& pad, int64_t opset, kernels::QConvSpec& spec) {
-  if (pad.attr_string("mode", "constant") != "constant") return false;
-  std::vector<int64_t> pads;
-  if (opset < 11) {
-    pads = pad.attr_ints(opset < 2 ? "paddings" : "pads");
-    if (pad.attr_float("value", 0.0f) != 0.0f) return false;
-  } else {
-    const ir::Tensor* p = constant_input(pad, 1);
-    if (!p || (p->dtype() != DataType::kInt64 && p->dtype() != DataType::kInt32)) return false;
-    pads = p->as_int64();
-    if (has_input(pad, 2)) {
-      const ir::Tensor* v = constant_input(pad, 2);
-      if (!v || v->numel() > 1) return false;
-      for (double d : v->as_double())
-        if (d != 0) return false;
-    }
-    if (has_input(pad, 3)) return false;  // axes
-  }
-  if (pads.size() != 8 || pads[0] || pads[1] || pads[4] || pads[5]) return false;
-  for (int64_t p : pads)
-    if (p < 0) return false;
-  spec.pad_top = pads[2];
-  spec.pad_left = pads[3];
-  spec.pad_bottom = pads[6];
-  spec.pad_right = pads[7];
+  auto pads = zero_spatial_pads(pad, opset, [](const ir::Value* v) { return v->is_constant() ? &v->constant() : nullptr; });
+  if (!pads || pads->size() != 8) return false;
+  spec.pad_top = (*pads)[2];
+  spec.pad_left = (*pads)[3];
+  spec.pad_bottom = (*pads)[6];
+  spec.pad_right = (*pads)[7];
   return true;
 }
 

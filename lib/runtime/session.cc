@@ -14,6 +14,7 @@
 #include "lib/runtime/kernels/families.h"
 #include "lib/runtime/epilogue.h"
 #include "lib/runtime/kernels/epilogue_kernel.h"
+#include "lib/runtime/pad_fusion.h"
 #include "lib/runtime/qdq_groups.h"
 #include "lib/runtime/thread_pool.h"
 
@@ -30,6 +31,10 @@ class CompiledGraph {
     std::vector<int> in, out;  // slots; -1 = absent
     std::vector<int> release;  // slots whose last use is this step
     std::vector<const ir::Node*> fused;  // nodes computed by this step's kernel (its epilogue), in order
+    // A zero Pad before a Conv that the Conv's kernel does (pad_fusion.h): the
+    // Pad node and its pads; step.in[0] is the Pad's input.
+    const ir::Node* absorbed_pad = nullptr;
+    std::vector<int64_t> absorbed_pads;
   };
   const ir::Graph* graph = nullptr;
   std::vector<Step> steps;
@@ -42,6 +47,7 @@ class CompiledGraph {
   std::vector<std::pair<int, const ir::Value*>> captures;
   std::unordered_set<int> fused_away;  // slots of values no step writes (a Conv's output before its fused activation)
   std::deque<std::vector<float>> epilogue_factors;  // what fused epilogues point at (Epilogue::channel_mul)
+  std::deque<ir::Node> rewritten;  // nodes whose kernels were built from changed attributes (a Conv taking a Pad's pads)
 };
 
 namespace {
@@ -120,6 +126,7 @@ struct Session::Impl {
   Arena& arena;
   std::shared_ptr<CompiledGraph> main;
   RunStats* stats = nullptr;  // filled during a run of the main graph
+  bool timing = false;        // RunStats::kernel_times
   std::vector<bool> keep;     // main-graph slots not to release (run_capture)
   RunLimits limits;
   int64_t steps = 0;                                // charged since the run (or compile) began
@@ -560,14 +567,43 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
         read_quantized.insert(grp->inputs.begin(), grp->inputs.end());
         groups.emplace(n.get(), std::move(*grp));
       }
+  // Zero Pads before Convs (pad_fusion.h), each the Conv's only reader: decided
+  // at the Pad, whose pads may be computed from constants by then.
+  std::unordered_map<const ir::Node*, std::pair<const ir::Node*, std::vector<int64_t>>> pad_into_conv;
+  auto absorb_into_conv = [&](const ir::Node& pad) {
+    if (!pad.input(0) || known.count(pad.input(0)) || pad.outputs().size() != 1 || !pad.outputs()[0]) return false;
+    const ir::Node* conv = readers.sole_reader(pad.outputs()[0]);
+    if (!conv || conv->op_type != "Conv" || !(conv->domain.empty() || conv->domain == "ai.onnx") ||
+        conv->input(0) != pad.outputs()[0] || groups.count(conv))
+      return false;
+    auto lookup = [&](const ir::Value* v) -> const ir::Tensor* {
+      auto it = known.find(v);
+      return it != known.end() ? &it->second : nullptr;
+    };
+    auto pad_pads = zero_spatial_pads(pad, opset_of(pad), lookup);
+    if (!pad_pads || !conv_pads_after_pad(*conv, *pad_pads)) return false;
+    pad_into_conv.emplace(conv, std::make_pair(&pad, *pad_pads));
+    cg->fused_away.insert(slot(pad.outputs()[0]));
+    return true;
+  };
   ChainFinder<decltype(constants_of)> finder{model, readers, constants_of, read_quantized, cg->epilogue_factors};
   for (const auto& owned : g.nodes()) {
     const ir::Node& n = *owned;
     if (fused_nodes.count(&n)) continue;
+    if (fuse && n.op_type == "Pad" && absorb_into_conv(n)) continue;
     int64_t opset = opset_of(n);
     const KernelDef* def = find_kernel(n, opset);
     if (!def) throw Error(node_label(n, opset) + ": the runner has no kernel for this op");
-    KernelInit init{n, opset, constants_of(n), [this, fuse](const ir::Graph& sub) { return compile(sub, fuse); }};
+    const ir::Node* kernel_node = &n;
+    auto absorbed = pad_into_conv.find(&n);
+    if (absorbed != pad_into_conv.end()) {
+      ir::Node& conv = cg->rewritten.emplace_back(n);
+      conv.remove_attr("auto_pad");
+      conv.set_attr(ir::Attribute::of_ints("pads", *conv_pads_after_pad(n, absorbed->second.second)));
+      kernel_node = &conv;
+    }
+    KernelInit init{*kernel_node, opset, constants_of(n),
+                    [this, fuse](const ir::Graph& sub) { return compile(sub, fuse); }};
     init.isa = isa;
     bool all_constant = !has_subgraphs(n);
     for (size_t i = 0; i < n.inputs().size(); ++i)
@@ -593,6 +629,11 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
     CompiledGraph::Step step{&n, def, own ? kernels::make_epilogue_kernel(*epilogue, isa) : create_kernel(*def, init), {}, {}, {}, chain};
     for (const ir::Value* in : n.inputs()) step.in.push_back(in ? slot(in) : -1);
     for (const ir::Value* out : n.outputs()) step.out.push_back(out ? slot(out) : -1);
+    if (absorbed != pad_into_conv.end()) {
+      step.absorbed_pad = absorbed->second.first;
+      step.absorbed_pads = absorbed->second.second;
+      step.in[0] = slot(step.absorbed_pad->input(0));
+    }
     for (const ir::Node* fused : chain) {
       cg->fused_away.insert(step.out[0]);
       step.out[0] = slot(fused->outputs()[0]);
@@ -671,12 +712,21 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
     const auto& step = g.steps[i];
     {
       StepContext ctx(*this, frame, step);
+      bool timed = is_main && stats && timing;
+      auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       try {
         charge_step();
         compute_step(step, ctx, opset_of(*step.node));
       } catch (OverLimit& e) {
         if (is_main) e.with_context(node_label(*step.node, opset_of(*step.node)));
         throw;
+      }
+      if (timed) {
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        int out = step.out.empty() ? -1 : step.out[0];
+        stats->kernel_times.push_back(
+            {step.node, step.fused, out >= 0 && frame.slots[out].set ? frame.slots[out].view.dims : std::vector<int64_t>{},
+             ms});
       }
       if (is_main && stats) {
         NodeShapes shapes;
@@ -685,6 +735,15 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
         if (step.def->macs) stats->macs += step.def->macs(*step.node, shapes);
         NodeShapes fused_shapes{shapes.outputs, shapes.outputs};  // epilogue nodes keep their input's shape
         ++stats->kernels_run;
+        if (step.absorbed_pad) {  // the Pad's shapes as if it had run
+          NodeShapes pad_shapes{{shapes.inputs[0]}, {shapes.inputs[0]}};
+          size_t rank = step.absorbed_pads.size() / 2;
+          for (size_t d = 0; d < rank && d < shapes.inputs[0].size(); ++d)
+            pad_shapes.outputs[0][d] += step.absorbed_pads[d] + step.absorbed_pads[rank + d];
+          shapes.inputs[0] = pad_shapes.outputs[0];
+          stats->nodes.push_back(step.absorbed_pad);
+          stats->shapes.push_back(std::move(pad_shapes));
+        }
         stats->nodes.push_back(step.node);
         stats->shapes.push_back(std::move(shapes));
         for (const ir::Node* fused : step.fused) {
@@ -717,6 +776,7 @@ Session::~Session() = default;
 
 int Session::threads() const { return impl_->pool.threads(); }
 Isa Session::isa() const { return impl_->isa; }
+void Session::set_timing(bool on) { impl_->timing = on; }
 
 namespace {
 

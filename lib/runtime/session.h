@@ -75,6 +75,15 @@ struct RunStats {
   std::vector<NodeShapes> shapes;        // their input and output shapes in the last run
   int64_t macs = 0;                      // sum of KernelDef::macs over the last run
   int64_t kernels_run = 0;               // kernels that ran: a Conv and the nodes fused into it are one
+  // With Session::set_timing(true): one entry per kernel of the main graph, in
+  // run order (a subgraph's kernels count in their Loop/If/Scan node's time).
+  struct KernelTime {
+    const ir::Node* node;                // the kernel's own node
+    std::vector<const ir::Node*> fused;  // the nodes fused into it
+    std::vector<int64_t> output_dims;    // its first output's shape
+    double ms;
+  };
+  std::vector<KernelTime> kernel_times;
 };
 
 class Session {
@@ -96,6 +105,9 @@ class Session {
   std::map<std::string, ir::Tensor> run_capture(const std::map<std::string, ir::Tensor>& inputs,
                                                 const std::vector<std::string>& names);
   const RunStats& last_stats() const { return stats_; }
+  // Time each kernel of the following runs (RunStats::kernel_times): two clock
+  // reads per kernel, so it stays off unless a profile is asked for.
+  void set_timing(bool on);
   int threads() const;
   Isa isa() const;  // what the kernels run (SessionOptions::isa, limited to the CPU)
 

@@ -1,6 +1,8 @@
 // pare run, pare bench and pare-run from the command line.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -167,6 +169,29 @@ TEST(Bench, ReportsLatencyAndMemoryAsJson) {
   EXPECT_GT(j["peak_bytes"].get<int64_t>(), 128 * 128 * 3 * 4);
   EXPECT_GT(j["peak_rss_bytes"].get<int64_t>(), j["peak_bytes"].get<int64_t>());
   EXPECT_EQ(j["macs"].get<int64_t>(), 30760960);  // the Conv MACs inspect reports (checked against onnx's count)
+}
+
+TEST(Bench, ProfileSumsKernelTimesByOp) {
+  auto c = pare({"bench", kFace, "--runs", "3", "--warmup", "1", "--profile", "4", "--json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto p = nlohmann::json::parse(c.out)["profile"];
+  EXPECT_EQ(p["runs"].get<int>(), 3);
+  ASSERT_EQ(p["kernels"].size(), 4u);
+  for (size_t i = 1; i < 4; ++i) EXPECT_GE(p["kernels"][i - 1]["ms"].get<double>(), p["kernels"][i]["ms"].get<double>());
+  double sum = 0;
+  std::set<std::string> ops;
+  for (const auto& op : p["ops"]) {
+    sum += op["ms"].get<double>();
+    ops.insert(op["op"].get<std::string>());
+  }
+  EXPECT_NEAR(sum, p["total_ms"].get<double>(), 1e-9 * std::max(1.0, sum));
+  // BlazeFace: depthwise convolutions, and convolutions with a fused Relu.
+  EXPECT_TRUE(ops.count("Conv dw")) << p["ops"].dump();
+  EXPECT_TRUE(ops.count("Conv+Relu")) << p["ops"].dump();
+  auto text = pare({"bench", kFace, "--runs", "2", "--warmup", "0", "--profile"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("slowest kernels:"), std::string::npos) << text.out;
+  EXPECT_EQ(pare({"bench", kFace, "--profile", "0"}).exit_code, 2);
 }
 
 TEST(Inspect, ListsUnsupportedNodes) {

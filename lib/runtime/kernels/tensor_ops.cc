@@ -156,13 +156,25 @@ class Slice : public Kernel {
     for (int64_t i = rank - 2; i >= 0; --i) strides[i] = strides[i + 1] * x.dims[i + 1];
     const auto* px = static_cast<const uint8_t*>(x.data);
     auto* py = static_cast<uint8_t*>(y.data);
-    for (int64_t o = 0; o < y.numel(); ++o) {
-      int64_t rem = o, off = 0;
-      for (int64_t d = rank - 1; d >= 0; --d) {
-        off += (begin[d] + (rem % dims[d]) * step[d]) * strides[d];
-        rem /= dims[d];
+    if (y.numel() == 0) return;
+    if (rank == 0) {
+      std::memcpy(py, px, es);
+      return;
+    }
+    // Rows along the last axis, the outer indices counted like an odometer: a
+    // division per element made M-LSD's channel slices 25x slower than a copy.
+    int64_t inner = dims[rank - 1], rows = y.numel() / inner, last_step = step[rank - 1];
+    std::vector<int64_t> index(rank, 0);
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t off = begin[rank - 1] * strides[rank - 1];
+      for (int64_t d = 0; d + 1 < rank; ++d) off += (begin[d] + index[d] * step[d]) * strides[d];
+      uint8_t* dst = py + r * inner * static_cast<int64_t>(es);
+      if (last_step == 1) {
+        std::memcpy(dst, px + off * es, inner * es);
+      } else {
+        for (int64_t i = 0; i < inner; ++i) std::memcpy(dst + i * es, px + (off + i * last_step) * es, es);
       }
-      std::memcpy(py + o * es, px + off * es, es);
+      for (int64_t d = rank - 2; d >= 0 && ++index[d] == dims[d]; --d) index[d] = 0;
     }
   }
 

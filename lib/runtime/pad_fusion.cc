@@ -1,0 +1,51 @@
+#include "lib/runtime/pad_fusion.h"
+
+namespace pare::rt {
+
+std::optional<std::vector<int64_t>> zero_spatial_pads(
+    const ir::Node& pad, int64_t opset, const std::function<const ir::Tensor*(const ir::Value*)>& constant_of) {
+  auto constant_input = [&](const ir::Node& n, size_t i) { return n.input(i) ? constant_of(n.input(i)) : nullptr; };
+  if (pad.op_type != "Pad" || !(pad.domain.empty() || pad.domain == "ai.onnx")) return std::nullopt;
+  if (pad.attr_string("mode", "constant") != "constant") return std::nullopt;
+  std::vector<int64_t> pads;
+  if (opset < 11) {
+    pads = pad.attr_ints(opset < 2 ? "paddings" : "pads");
+    if (pad.attr_float("value", 0.0f) != 0.0f) return std::nullopt;
+  } else {
+    const ir::Tensor* p = constant_input(pad, 1);
+    if (!p || (p->dtype() != DataType::kInt64 && p->dtype() != DataType::kInt32)) return std::nullopt;
+    pads = p->as_int64();
+    if (pad.input(2)) {
+      const ir::Tensor* v = constant_input(pad, 2);
+      if (!v || v->numel() > 1) return std::nullopt;
+      for (double d : v->as_double())
+        if (d != 0) return std::nullopt;
+    }
+    if (pad.input(3)) return std::nullopt;  // axes
+  }
+  size_t rank = pads.size() / 2;
+  if (pads.size() % 2 || rank < 3) return std::nullopt;
+  if (pads[0] || pads[1] || pads[rank] || pads[rank + 1]) return std::nullopt;
+  for (int64_t p : pads)
+    if (p < 0) return std::nullopt;
+  return pads;
+}
+
+std::optional<std::vector<int64_t>> conv_pads_after_pad(const ir::Node& conv, const std::vector<int64_t>& pad_pads) {
+  std::string auto_pad = conv.attr_string("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") return std::nullopt;
+  size_t rank = pad_pads.size() / 2, spatial = rank - 2;
+  const ir::Value* w = conv.input(1);
+  size_t w_rank = !w ? 0 : w->is_constant() ? w->constant().rank() : w->shape ? w->shape->rank() : 0;
+  if (w_rank != rank) return std::nullopt;
+  std::vector<int64_t> pads = auto_pad == "VALID" ? std::vector<int64_t>{} : conv.attr_ints("pads");
+  if (pads.empty()) pads.assign(2 * spatial, 0);
+  if (pads.size() != 2 * spatial) return std::nullopt;
+  for (size_t i = 0; i < spatial; ++i) {
+    pads[i] += pad_pads[2 + i];
+    pads[spatial + i] += pad_pads[rank + 2 + i];
+  }
+  return pads;
+}
+
+}  // namespace pare::rt
