@@ -67,6 +67,7 @@ endfunction()
 # epilogue it fuses into both call. Shared by the main and the runtime-alone builds.
 function(pare_exact_fp_files root)
   set(files lib/runtime/epilogue.cc lib/runtime/kernels/packed_gemm.cc lib/runtime/kernels/conv.cc
+    lib/runtime/kernels/depthwise.cc
     lib/runtime/kernels/epilogue_kernel.cc lib/runtime/kernels/qgemm.cc lib/runtime/kernels/qconv.cc
     lib/runtime/kernels/qadd.cc)
   list(TRANSFORM files PREPEND ${root}/)

@@ -3,6 +3,7 @@
 // pooling attributes that make no window are errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "lib/runtime/session.h"
@@ -113,6 +114,11 @@ TEST(Conv, MatchesNaiveLoops) {
       {1, 1, 70, 80, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},    // 5600 columns: several column blocks
       {1, 6, 12, 11, 6, 5, 5, 6, 2, 2, 1, 1, 2, 2, 1, 2},    // depthwise 5x5 stride 2, asymmetric pads
       {1, 3, 4, 3, 3, 5, 5, 3, 1, 1, 1, 1, 2, 2, 2, 2},      // depthwise 5x5, input narrower than the kernel
+      {1, 7, 2, 96, 7, 5, 5, 7, 1, 1, 1, 1, 2, 2, 2, 2},     // PP-OCR's: 5x5 over two rows, three tap rows in padding
+      {1, 5, 9, 97, 5, 3, 3, 5, 2, 1, 1, 1, 1, 1, 1, 1},     // depthwise stride (2, 1): a whole group of 64 and a part
+      {1, 4, 7, 150, 4, 5, 5, 4, 2, 2, 1, 1, 2, 2, 2, 2},    // depthwise 5x5 stride 2 over wide rows
+      {1, 3, 5, 40, 3, 3, 3, 3, 1, 2, 1, 1, 0, 0, 1, 1},     // depthwise stride (1, 2), padded after only
+      {1, 2, 3, 70, 2, 3, 3, 2, 1, 1, 1, 1, 3, 4, 3, 4},     // depthwise, pads past the kernel: rows of bias only
       {1, 3, 9, 11, 4, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1},     // im2col, stride 2
       {1, 2, 8, 9, 3, 3, 3, 1, 1, 1, 1, 3, 0, 4, 1, 0},      // im2col, dilated columns, pads wider than a tap
   };
@@ -129,6 +135,25 @@ TEST(Conv, MatchesNaiveLoops) {
       expect_close(y, naive_conv(k, t.input(0), t.input(1), t.input(2), oh, ow), {k.n, k.m, oh, ow});
       EXPECT_TRUE(y.same_content(t.run(2, isa))) << "threads change the result";
     }
+}
+
+// The AVX2 and AVX-512 depthwise rows make each output the same chain of fused
+// multiply-adds (depthwise.h), so they give the same bits.
+TEST(Conv, DepthwiseRowsGiveTheSameBitsOnAvx2AndAvx512) {
+  auto isas = runnable_isas();
+  if (std::find(isas.begin(), isas.end(), Isa::kAvx512) == isas.end()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::vector<ConvCase> cases = {
+      {1, 7, 2, 96, 7, 5, 5, 7, 1, 1, 1, 1, 2, 2, 2, 2},
+      {1, 5, 9, 97, 5, 3, 3, 5, 2, 1, 1, 1, 1, 1, 1, 1},
+      {1, 4, 7, 150, 4, 5, 5, 4, 2, 2, 1, 1, 2, 2, 2, 2},
+      {1, 3, 21, 37, 3, 3, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},
+  };
+  for (const auto& k : cases) {
+    OneNode t("Conv", {{{k.n, k.c, k.h, k.w}, false}, {{k.m, k.c / k.group, k.kh, k.kw}, true}, {{k.m}, true}},
+              {ir::Attribute::of_int("group", k.group), ir::Attribute::of_ints("strides", {k.sh, k.sw}),
+               ir::Attribute::of_ints("pads", {k.pt, k.pl, k.pb, k.pr})});
+    EXPECT_TRUE(t.run(1, Isa::kAvx2Fma).same_content(t.run(1, Isa::kAvx512))) << "w " << k.w;
+  }
 }
 
 TEST(Conv, AutoPadSameUpperMatchesExplicitPads) {

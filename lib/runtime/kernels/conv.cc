@@ -25,6 +25,7 @@
 #include "lib/runtime/epilogue_simd.h"
 #include "lib/runtime/kernels/families.h"
 #include "lib/runtime/kernels/conv_geometry.h"
+#include "lib/runtime/kernels/depthwise.h"
 #include "lib/runtime/kernels/packed_gemm.h"
 
 namespace pare::rt::kernels {
@@ -196,7 +197,9 @@ class Conv : public Kernel {
   void rows_conv(const KernelContext& ctx, const Geometry& g, const PackedA& w, const Epilogue& e, const float* x,
                  const float* bias, float* y) const {
     int64_t channels = w.k / (g.kh * g.kw), span = (g.kh - 1) * g.dh + 1;
-    int64_t width = g.ow + (g.kw - 1) * g.dw;  // a padded row: columns -pl .. -pl + width - 1
+    // A padded row: columns -pl .. -pl + width - 1, rounded up to whole cache lines
+    // so that every row starts on one and the kernel tap at column 0 loads whole lines.
+    int64_t width = (g.ow + (g.kw - 1) * g.dw + 15) / 16 * 16;
     int64_t tasks = std::min<int64_t>(ctx.threads(), g.oh);
     int64_t ring_floats = channels * span * width, per_task = ring_floats + width;  // the ring and a zero row
     auto& scratch_ctx = const_cast<KernelContext&>(ctx);
@@ -337,35 +340,15 @@ class Conv : public Kernel {
     });
   }
 
-  // One channel at a time; per output row, each kernel tap adds a scaled input row
-  // segment to the row accumulator, so the inner loop is a contiguous
-  // multiply-add the compiler vectorises (for stride 1; strided rows still skip
-  // all bounds checks inside the loop).
+  // Square 3x3 and 5x5 kernels in depthwise.cc; the others one channel at a
+  // time: per output row, each kernel tap adds a scaled input row segment to the
+  // row accumulator, so the inner loop is a contiguous multiply-add the compiler
+  // vectorises (for stride 1; strided rows still skip all bounds checks inside
+  // the loop).
   static void depthwise_conv(const KernelContext& ctx, const Geometry& g, const float* x, const float* w, const float* b,
                              const Epilogue& e, Isa isa, float* y) {
-    if (g.kh == g.kw && (g.kw == 3 || g.kw == 5) && g.dh == 1 && g.dw == 1 && g.sh == g.sw &&
-        (g.sw == 1 || g.sw == 2)) {
-      // Mobile networks are made of these (3x3; 5x5 in PP-OCR and MobileNetV3):
-      // one pass per output row.
-      auto* zeros = static_cast<float*>(const_cast<KernelContext&>(ctx).scratch(sizeof(float) * (g.w + 2 * g.kw)));
-      std::fill(zeros, zeros + g.w + 2 * g.kw, 0.0f);
-      ctx.parallel_for(g.c, [&](int64_t c0, int64_t c1) {
-        for (int64_t c = c0; c < c1; ++c) {
-          const float* xc = x + c * g.h * g.w;
-          float* yc = y + c * g.oh * g.ow;
-          float bias = b ? b[c] : 0.0f;
-          const float* wc = w + c * g.kh * g.kw;
-          if (g.kw == 3) {
-            if (g.sw == 1) depthwise_square<3, 1>(g, xc, wc, bias, e, c, isa, yc, zeros);
-            else depthwise_square<3, 2>(g, xc, wc, bias, e, c, isa, yc, zeros);
-          } else {
-            if (g.sw == 1) depthwise_square<5, 1>(g, xc, wc, bias, e, c, isa, yc, zeros);
-            else depthwise_square<5, 2>(g, xc, wc, bias, e, c, isa, yc, zeros);
-          }
-        }
-      });
-      return;
-    }
+    // Mobile networks are made of these (3x3; 5x5 in PP-OCR and MobileNetV3).
+    if (depthwise_square_applies(g)) return depthwise_square_conv(ctx, g, x, w, b, e, isa, y);
     ctx.parallel_for(g.c, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         const float* xc = x + c * g.h * g.w;
@@ -398,84 +381,6 @@ class Conv : public Kernel {
       }
     });
   }
-
-  // KxK depthwise, stride S: rows outside the input read a row of zeros, so the
-  // interior columns are one branch-free, vectorisable pass of K*K products
-  // (summed in the same order as the general loop: bias, then row by row);
-  // only the border columns check their bounds.
-  template <int K, int S>
-  static void depthwise_square(const Geometry& g, const float* xc, const float* w, float bias, const Epilogue& e,
-                               int64_t c, Isa isa, float* yc, const float* zeros) {
-    int64_t lo = std::min(g.ow, (g.pl + S - 1) / S);  // first ox with ox*S - pl >= 0
-    int64_t hi = g.w - K + g.pl < 0 ? 0 : std::min(g.ow, (g.w - K + g.pl) / S + 1);  // ox*S - pl + K-1 <= w - 1
-    hi = std::max(hi, lo);
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      const float* r[K];
-      for (int i = 0; i < K; ++i) {
-        int64_t iy = oy * S - g.pt + i;
-        r[i] = iy >= 0 && iy < g.h ? xc + iy * g.w : zeros;
-      }
-      float* row = yc + oy * g.ow;
-      int64_t ox = lo;
-#if PARE_HAVE_AVX2_KERNELS
-      if (has_avx2(isa)) ox = depthwise_row_avx2<K, S>(g, r, w, bias, lo, hi, row);
-#endif
-      for (; ox < hi; ++ox) {
-        int64_t ix = ox * S - g.pl;
-        float acc = bias;
-        for (int i = 0; i < K; ++i)
-          for (int j = 0; j < K; ++j) acc += w[i * K + j] * r[i][ix + j];
-        row[ox] = acc;
-      }
-      auto border = [&](int64_t ox) {
-        float acc = bias;
-        for (int i = 0; i < K; ++i)
-          for (int j = 0; j < K; ++j) {
-            int64_t ix = ox * S - g.pl + j;
-            if (ix >= 0 && ix < g.w) acc += w[i * K + j] * r[i][ix];
-          }
-        row[ox] = acc;
-      };
-      for (int64_t ox = 0; ox < lo; ++ox) border(ox);
-      for (int64_t ox = hi; ox < g.ow; ++ox) border(ox);
-      e.apply(row, g.ow, isa, c);
-    }
-  }
-
-#if PARE_HAVE_AVX2_KERNELS
-  // The interior of one output row, 8 outputs at a time, in the scalar loop's
-  // order (bias, then the taps row by row) with fused multiply-adds; stride 2
-  // loads 16 inputs and keeps the even ones. Stops where a load would pass the
-  // end of the input row; returns the first output left to the scalar loop.
-  template <int K, int S>
-  PARE_TARGET_AVX2 static int64_t depthwise_row_avx2(const Geometry& g, const float* const* r, const float* w, float bias, int64_t lo,
-                                   int64_t hi, float* row) {
-    __m256 wv[K * K];
-    for (int i = 0; i < K * K; ++i) wv[i] = _mm256_set1_ps(w[i]);
-    const __m256 b = _mm256_set1_ps(bias);
-    int64_t ox = lo;
-    // Last input read for outputs [ox, ox + 8): (ox + 7) * S - pl + K - 1 (+1 for the stride-2 pair load).
-    for (; ox + 8 <= hi && (ox + 7) * S - g.pl + K - 1 + (S - 1) < g.w; ox += 8) {
-      int64_t ix = ox * S - g.pl;
-      __m256 acc = b;
-      for (int i = 0; i < K; ++i)
-        for (int j = 0; j < K; ++j) {
-          const float* p = r[i] + ix + j;
-          __m256 v;
-          if constexpr (S == 1) {
-            v = _mm256_loadu_ps(p);
-          } else {
-            __m256 lo8 = _mm256_loadu_ps(p), hi8 = _mm256_loadu_ps(p + 8);
-            __m256 even = _mm256_shuffle_ps(lo8, hi8, _MM_SHUFFLE(2, 0, 2, 0));
-            v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0)));
-          }
-          acc = _mm256_fmadd_ps(wv[i * K + j], v, acc);
-        }
-      _mm256_storeu_ps(row + ox, acc);
-    }
-    return ox;
-  }
-#endif
 
   ConvAttrs a_;
   Isa isa_;  // the session's: which tile, depthwise rows and epilogue loops run
