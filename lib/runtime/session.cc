@@ -163,6 +163,20 @@ struct Session::Impl {
   int64_t opset_of(const ir::Node& n) const { return model.opset(n.domain); }
 
   std::shared_ptr<CompiledGraph> compile(const ir::Graph& g, bool fuse);
+  // RunStats::nodes and shapes of one step (its absorbed Pad and fused nodes
+  // included), written over the previous run's entries so that their vectors'
+  // memory is reused: allocating them anew was 5% of a small model's run.
+  size_t recorded = 0;
+  NodeShapes& record(const ir::Node* n) {
+    if (recorded == stats->nodes.size()) {
+      stats->nodes.push_back(n);
+      stats->shapes.emplace_back();
+    } else {
+      stats->nodes[recorded] = n;
+    }
+    return stats->shapes[recorded++];
+  }
+  void record_step(const CompiledGraph::Step& step, const Frame& frame);
   void run_frame(Frame& frame, bool is_main);
   const TensorView* lookup_capture(const Frame& frame, const ir::Value* v) const;
 };
@@ -695,6 +709,38 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
 
 // ---------- run ----------
 
+void Session::Impl::record_step(const CompiledGraph::Step& step, const Frame& frame) {
+  auto dims_into = [&](const std::vector<int>& slots, std::vector<std::vector<int64_t>>& out) {
+    out.resize(slots.size());
+    for (size_t i = 0; i < slots.size(); ++i) {
+      int s = slots[i];
+      if (s >= 0 && frame.slots[s].set) out[i] = frame.slots[s].view.dims;
+      else out[i].clear();
+    }
+  };
+  if (step.absorbed_pad) {  // the Pad's shapes as if it had run: its input, padded
+    NodeShapes& pad = record(step.absorbed_pad);
+    dims_into(step.in, pad.inputs);
+    pad.inputs.resize(1);  // the data input; the pads were constants
+    pad.outputs = pad.inputs;
+    size_t rank = step.absorbed_pads.size() / 2;
+    for (size_t d = 0; d < rank && d < pad.outputs[0].size(); ++d)
+      pad.outputs[0][d] += step.absorbed_pads[d] + step.absorbed_pads[rank + d];
+  }
+  size_t own = recorded;
+  NodeShapes& shapes = record(step.node);
+  dims_into(step.in, shapes.inputs);
+  dims_into(step.out, shapes.outputs);
+  if (step.absorbed_pad) shapes.inputs[0] = stats->shapes[own - 1].outputs[0];
+  if (step.def->macs) stats->macs += step.def->macs(*step.node, shapes);
+  ++stats->kernels_run;
+  for (const ir::Node* fused : step.fused) {  // epilogue nodes keep their input's shape
+    NodeShapes& f = record(fused);
+    f.inputs = stats->shapes[own].outputs;
+    f.outputs = stats->shapes[own].outputs;
+  }
+}
+
 void Session::Impl::run_frame(Frame& frame, bool is_main) {
   const CompiledGraph& g = *frame.graph;
   for (const auto& [idx, t] : g.constants) {
@@ -728,29 +774,7 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
             {step.node, step.fused, out >= 0 && frame.slots[out].set ? frame.slots[out].view.dims : std::vector<int64_t>{},
              ms});
       }
-      if (is_main && stats) {
-        NodeShapes shapes;
-        for (int s : step.in) shapes.inputs.push_back(s >= 0 && frame.slots[s].set ? frame.slots[s].view.dims : std::vector<int64_t>{});
-        for (int s : step.out) shapes.outputs.push_back(s >= 0 && frame.slots[s].set ? frame.slots[s].view.dims : std::vector<int64_t>{});
-        if (step.def->macs) stats->macs += step.def->macs(*step.node, shapes);
-        NodeShapes fused_shapes{shapes.outputs, shapes.outputs};  // epilogue nodes keep their input's shape
-        ++stats->kernels_run;
-        if (step.absorbed_pad) {  // the Pad's shapes as if it had run
-          NodeShapes pad_shapes{{shapes.inputs[0]}, {shapes.inputs[0]}};
-          size_t rank = step.absorbed_pads.size() / 2;
-          for (size_t d = 0; d < rank && d < shapes.inputs[0].size(); ++d)
-            pad_shapes.outputs[0][d] += step.absorbed_pads[d] + step.absorbed_pads[rank + d];
-          shapes.inputs[0] = pad_shapes.outputs[0];
-          stats->nodes.push_back(step.absorbed_pad);
-          stats->shapes.push_back(std::move(pad_shapes));
-        }
-        stats->nodes.push_back(step.node);
-        stats->shapes.push_back(std::move(shapes));
-        for (const ir::Node* fused : step.fused) {
-          stats->nodes.push_back(fused);
-          stats->shapes.push_back(fused_shapes);
-        }
-      }
+      if (is_main && stats) record_step(step, frame);
     }
     for (int s : step.release) {
       if (is_main && s < static_cast<int>(keep.size()) && keep[s]) continue;
@@ -829,7 +853,10 @@ std::map<std::string, ir::Tensor> Session::run_capture(const std::map<std::strin
     if (it == g.slot_of.end()) fail("no value named '{}' in the main graph", n);
     s.keep[it->second] = true;
   }
-  stats_ = RunStats{};
+  // Reset, keeping the vectors' memory for this run's entries (Impl::record).
+  stats_.peak_bytes = stats_.macs = stats_.kernels_run = 0;
+  stats_.kernel_times.clear();
+  s.recorded = 0;
   s.stats = &stats_;
   s.arena.reset_peak();
   s.start_clock();
@@ -838,9 +865,13 @@ std::map<std::string, ir::Tensor> Session::run_capture(const std::map<std::strin
     s.run_frame(frame, true);
   } catch (...) {
     for (Slot& slot : frame.slots) s.arena.release(slot.buffer, slot.capacity);
+    stats_.nodes.resize(s.recorded);  // the steps that ran
+    stats_.shapes.resize(s.recorded);
     throw;
   }
   stats_.peak_bytes = s.arena.peak_bytes() - base;
+  stats_.nodes.resize(s.recorded);
+  stats_.shapes.resize(s.recorded);
   std::map<std::string, ir::Tensor> out;
   for (size_t i = 0; i < g.output_slots.size(); ++i) {
     const Slot& slot = frame.slots[g.output_slots[i]];

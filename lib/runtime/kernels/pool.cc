@@ -132,6 +132,19 @@ class Pool : public Kernel {
   bool ceil_, include_pad_;
 };
 
+// The sum of n floats in double, in eight interleaved partial sums (lane i % 8)
+// added at the end: one chain of dependent additions cost four cycles per
+// element (GlobalAveragePool took 9% of the PP-OCR classifier's time); eight
+// chains vectorise. The order is fixed, so results do not depend on threads.
+double plane_sum(const float* x, int64_t n) {
+  double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) lanes[l] += x[i + l];
+  for (int l = 0; i < n; ++i, ++l) lanes[l] += x[i];
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
 class GlobalPool : public Kernel {
  public:
   explicit GlobalPool(bool max) : max_(max) {}
@@ -153,9 +166,7 @@ class GlobalPool : public Kernel {
           for (int64_t i = 0; i < inner; ++i) m = std::max(m, xs[i]);
           py[p] = m;
         } else {
-          double sum = 0;
-          for (int64_t i = 0; i < inner; ++i) sum += xs[i];
-          py[p] = static_cast<float>(sum / inner);
+          py[p] = static_cast<float>(plane_sum(xs, inner) / inner);
         }
       }
     });
