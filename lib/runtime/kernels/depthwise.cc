@@ -27,15 +27,21 @@ int64_t padded_width(const Geometry& g, int64_t k, int64_t s) {
   return (groups_end * s + k + 32 + 15) / 16 * 16;
 }
 
+// The rows of one channel into buffers whose padding columns are zero from
+// the first channel on (zero_rows once per buffer): only the data is copied.
 void pad_channel(const Geometry& g, const float* xc, PaddedRows p) {
-  for (int64_t iy = 0; iy < g.h; ++iy) {
-    float* row = p.data + iy * p.width;
-    int64_t left = std::min(g.pl, p.width), copied = std::clamp<int64_t>(g.w, 0, p.width - left);
-    std::fill(row, row + left, 0.0f);
-    std::memcpy(row + left, xc + iy * g.w, sizeof(float) * copied);
-    std::fill(row + left + copied, row + p.width, 0.0f);
-  }
+  int64_t left = std::min(g.pl, p.width), copied = std::clamp<int64_t>(g.w, 0, p.width - left);
+  for (int64_t iy = 0; iy < g.h; ++iy) std::memcpy(p.data + iy * p.width + left, xc + iy * g.w, sizeof(float) * copied);
 }
+
+void zero_rows(const Geometry& g, PaddedRows p) { std::fill(p.data, p.data + (g.h + 1) * p.width, 0.0f); }
+
+// R output rows computed together: the first reads input rows top + i, the
+// next top + step + i, ... for taps i in [i0, i1).
+struct RowPass {
+  int64_t top, step;
+  int i0, i1;
+};
 
 // The input rows output row oy reads: taps i in [i0, i1).
 std::pair<int, int> tap_rows(const Geometry& g, int k, int64_t oy) {
@@ -47,8 +53,8 @@ std::pair<int, int> tap_rows(const Geometry& g, int k, int64_t oy) {
 // The portable row: kGroup outputs at a time in an array the compiler
 // vectorises (stride 1), with separate multiplies and adds.
 template <int K, int S>
-void row_portable(const PaddedRows& p, int64_t top, int i0, int i1, const float* w, float bias, int64_t ow,
-                  float* out) {
+void row_portable_one(const PaddedRows& p, int64_t top, int i0, int i1, const float* w, float bias, int64_t ow,
+                      float* out) {
   for (int64_t ox0 = 0; ox0 < ow; ox0 += kGroup) {
     float acc[kGroup];
     for (int64_t o = 0; o < kGroup; ++o) acc[o] = bias;
@@ -63,6 +69,12 @@ void row_portable(const PaddedRows& p, int64_t top, int i0, int i1, const float*
   }
 }
 
+template <int K, int S, int R>
+void row_portable(const PaddedRows& p, const RowPass& rows, const float* w, float bias, int64_t ow, float* out) {
+  for (int q = 0; q < R; ++q)
+    row_portable_one<K, S>(p, rows.top + q * rows.step, rows.i0, rows.i1, w, bias, ow, out + q * ow);
+}
+
 #if PARE_HAVE_AVX2_KERNELS
 // Eight outputs of stride S from r[0], r[S], ...: stride 2 loads 16 and keeps the even ones.
 template <int S>
@@ -75,38 +87,44 @@ PARE_TARGET_AVX2 inline __m256 load8(const float* r) {
   }
 }
 
-template <int K, int S, int V>
-PARE_TARGET_AVX2 void group_avx2(const PaddedRows& p, int64_t top, int i0, int i1, const float* w, float bias,
-                                 int64_t ox0, int64_t ow, float* out) {
-  __m256 acc[V];
-  for (int v = 0; v < V; ++v) acc[v] = _mm256_set1_ps(bias);
-  for (int i = i0; i < i1; ++i) {
-    const float* r = p.row(top + i) + ox0 * S;
+// R output rows (tops `rows.step` input rows apart, outputs ow apart) times V
+// vectors: R * V independent chains.
+template <int K, int S, int V, int R>
+PARE_TARGET_AVX2 void group_avx2(const PaddedRows& p, const RowPass& rows, const float* w, float bias, int64_t ox0,
+                                 int64_t ow, float* out) {
+  __m256 acc[R][V];
+  for (int q = 0; q < R; ++q)
+    for (int v = 0; v < V; ++v) acc[q][v] = _mm256_set1_ps(bias);
+  for (int i = rows.i0; i < rows.i1; ++i)
     for (int j = 0; j < K; ++j) {
       __m256 wv = _mm256_set1_ps(w[i * K + j]);
-      for (int v = 0; v < V; ++v) acc[v] = _mm256_fmadd_ps(wv, load8<S>(r + v * 8 * S + j), acc[v]);
+      for (int q = 0; q < R; ++q) {
+        const float* r = p.row(rows.top + q * rows.step + i) + ox0 * S + j;
+        for (int v = 0; v < V; ++v) acc[q][v] = _mm256_fmadd_ps(wv, load8<S>(r + v * 8 * S), acc[q][v]);
+      }
     }
-  }
-  for (int v = 0; v < V; ++v) {
-    int64_t n = ow - ox0 - v * 8;
-    if (n >= 8) {
-      _mm256_storeu_ps(out + ox0 + v * 8, acc[v]);
-    } else if (n > 0) {
-      alignas(32) float tail[8];
-      _mm256_store_ps(tail, acc[v]);
-      std::memcpy(out + ox0 + v * 8, tail, sizeof(float) * n);
+  for (int q = 0; q < R; ++q)
+    for (int v = 0; v < V; ++v) {
+      int64_t n = ow - ox0 - v * 8;
+      float* o = out + q * ow + ox0 + v * 8;
+      if (n >= 8) {
+        _mm256_storeu_ps(o, acc[q][v]);
+      } else if (n > 0) {
+        alignas(32) float tail[8];
+        _mm256_store_ps(tail, acc[q][v]);
+        std::memcpy(o, tail, sizeof(float) * n);
+      }
     }
-  }
 }
 
-template <int K, int S>
-PARE_TARGET_AVX2 void row_avx2(const PaddedRows& p, int64_t top, int i0, int i1, const float* w, float bias,
-                               int64_t ow, float* out) {
+template <int K, int S, int R>
+PARE_TARGET_AVX2 void row_avx2(const PaddedRows& p, const RowPass& rows, const float* w, float bias, int64_t ow,
+                               float* out) {
   int64_t ox0 = 0;
-  for (; ox0 + 32 <= ow; ox0 += 32) group_avx2<K, S, 4>(p, top, i0, i1, w, bias, ox0, ow, out);
-  if (ow - ox0 > 16) group_avx2<K, S, 4>(p, top, i0, i1, w, bias, ox0, ow, out);
-  else if (ow - ox0 > 8) group_avx2<K, S, 2>(p, top, i0, i1, w, bias, ox0, ow, out);
-  else if (ow - ox0 > 0) group_avx2<K, S, 1>(p, top, i0, i1, w, bias, ox0, ow, out);
+  for (; ox0 + 32 <= ow; ox0 += 32) group_avx2<K, S, 4, R>(p, rows, w, bias, ox0, ow, out);
+  if (ow - ox0 > 16) group_avx2<K, S, 4, R>(p, rows, w, bias, ox0, ow, out);
+  else if (ow - ox0 > 8) group_avx2<K, S, 2, R>(p, rows, w, bias, ox0, ow, out);
+  else if (ow - ox0 > 0) group_avx2<K, S, 1, R>(p, rows, w, bias, ox0, ow, out);
 }
 
 // Sixteen outputs of stride S: stride 2 takes the even lanes of two loads.
@@ -120,51 +138,65 @@ PARE_TARGET_AVX512 inline __m512 load16(const float* r) {
   }
 }
 
-template <int K, int S, int V>
-PARE_TARGET_AVX512 void group_avx512(const PaddedRows& p, int64_t top, int i0, int i1, const float* w, float bias,
+template <int K, int S, int V, int R>
+PARE_TARGET_AVX512 void group_avx512(const PaddedRows& p, const RowPass& rows, const float* w, float bias,
                                      int64_t ox0, int64_t ow, float* out) {
-  __m512 acc[V];
-  for (int v = 0; v < V; ++v) acc[v] = _mm512_set1_ps(bias);
-  for (int i = i0; i < i1; ++i) {
-    const float* r = p.row(top + i) + ox0 * S;
+  __m512 acc[R][V];
+  for (int q = 0; q < R; ++q)
+    for (int v = 0; v < V; ++v) acc[q][v] = _mm512_set1_ps(bias);
+  for (int i = rows.i0; i < rows.i1; ++i)
     for (int j = 0; j < K; ++j) {
       __m512 wv = _mm512_set1_ps(w[i * K + j]);
-      for (int v = 0; v < V; ++v) acc[v] = _mm512_fmadd_ps(wv, load16<S>(r + v * 16 * S + j), acc[v]);
+      for (int q = 0; q < R; ++q) {
+        const float* r = p.row(rows.top + q * rows.step + i) + ox0 * S + j;
+        for (int v = 0; v < V; ++v) acc[q][v] = _mm512_fmadd_ps(wv, load16<S>(r + v * 16 * S), acc[q][v]);
+      }
     }
-  }
-  for (int v = 0; v < V; ++v) {
-    int64_t n = ow - ox0 - v * 16;
-    if (n >= 16) _mm512_storeu_ps(out + ox0 + v * 16, acc[v]);
-    else if (n > 0) _mm512_mask_storeu_ps(out + ox0 + v * 16, static_cast<__mmask16>((1u << n) - 1), acc[v]);
-  }
+  for (int q = 0; q < R; ++q)
+    for (int v = 0; v < V; ++v) {
+      int64_t n = ow - ox0 - v * 16;
+      float* o = out + q * ow + ox0 + v * 16;
+      if (n >= 16) _mm512_storeu_ps(o, acc[q][v]);
+      else if (n > 0) _mm512_mask_storeu_ps(o, static_cast<__mmask16>((1u << n) - 1), acc[q][v]);
+    }
 }
 
-template <int K, int S>
-PARE_TARGET_AVX512 void row_avx512(const PaddedRows& p, int64_t top, int i0, int i1, const float* w, float bias,
-                                   int64_t ow, float* out) {
+template <int K, int S, int R>
+PARE_TARGET_AVX512 void row_avx512(const PaddedRows& p, const RowPass& rows, const float* w, float bias, int64_t ow,
+                                   float* out) {
   int64_t ox0 = 0;
-  for (; ox0 + 64 <= ow; ox0 += 64) group_avx512<K, S, 4>(p, top, i0, i1, w, bias, ox0, ow, out);
-  if (ow - ox0 > 32) group_avx512<K, S, 4>(p, top, i0, i1, w, bias, ox0, ow, out);
-  else if (ow - ox0 > 16) group_avx512<K, S, 2>(p, top, i0, i1, w, bias, ox0, ow, out);
-  else if (ow - ox0 > 0) group_avx512<K, S, 1>(p, top, i0, i1, w, bias, ox0, ow, out);
+  for (; ox0 + 64 <= ow; ox0 += 64) group_avx512<K, S, 4, R>(p, rows, w, bias, ox0, ow, out);
+  if (ow - ox0 > 32) group_avx512<K, S, 4, R>(p, rows, w, bias, ox0, ow, out);
+  else if (ow - ox0 > 16) group_avx512<K, S, 2, R>(p, rows, w, bias, ox0, ow, out);
+  else if (ow - ox0 > 0) group_avx512<K, S, 1, R>(p, rows, w, bias, ox0, ow, out);
 }
 #endif
 
+template <int K, int S, int R>
+void rows_of(const PaddedRows& p, const RowPass& rows, const float* w, float bias, Isa isa, int64_t ow, float* out) {
+#if PARE_HAVE_AVX2_KERNELS
+  if (isa >= Isa::kAvx512) return row_avx512<K, S, R>(p, rows, w, bias, ow, out);
+  if (has_avx2(isa)) return row_avx2<K, S, R>(p, rows, w, bias, ow, out);
+#endif
+  row_portable<K, S, R>(p, rows, w, bias, ow, out);
+}
+
+// Two output rows at a time where both read all K input rows (twice the
+// independent chains: a 64-wide row alone left half the FMA slots idle), one
+// at a time at the top and bottom edges.
 template <int K, int S>
 void channel(const Geometry& g, const PaddedRows& p, const float* w, float bias, const Epilogue& e, int64_t c,
              Isa isa, float* yc) {
-  for (int64_t oy = 0; oy < g.oh; ++oy) {
+  for (int64_t oy = 0; oy < g.oh;) {
     auto [i0, i1] = tap_rows(g, K, oy);
-    int64_t top = oy * g.sh - g.pt;
+    RowPass rows{oy * g.sh - g.pt, g.sh, i0, i1};
     float* out = yc + oy * g.ow;
-#if PARE_HAVE_AVX2_KERNELS
-    if (isa >= Isa::kAvx512) row_avx512<K, S>(p, top, i0, i1, w, bias, g.ow, out);
-    else if (has_avx2(isa)) row_avx2<K, S>(p, top, i0, i1, w, bias, g.ow, out);
-    else row_portable<K, S>(p, top, i0, i1, w, bias, g.ow, out);
-#else
-    row_portable<K, S>(p, top, i0, i1, w, bias, g.ow, out);
-#endif
-    e.apply(out, g.ow, isa, c);
+    bool pair = oy + 1 < g.oh && i0 == 0 && i1 == K && tap_rows(g, K, oy + 1) == std::pair<int, int>{0, K};
+    if (pair) rows_of<K, S, 2>(p, rows, w, bias, isa, g.ow, out);
+    else rows_of<K, S, 1>(p, rows, w, bias, isa, g.ow, out);
+    int64_t done = pair ? 2 : 1;
+    for (int64_t q = 0; q < done; ++q) e.apply(out + q * g.ow, g.ow, isa, c);
+    oy += done;
   }
 }
 
@@ -184,6 +216,7 @@ void depthwise_square_conv(const KernelContext& ctx, const Geometry& g, const fl
   ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       PaddedRows p{buffers + t * per_task, width};
+      zero_rows(g, p);
       for (int64_t c = t * g.c / tasks; c < (t + 1) * g.c / tasks; ++c) {
         pad_channel(g, x + c * g.h * g.w, p);
         const float* wc = w + c * g.kh * g.kw;
