@@ -1,5 +1,6 @@
-// Stride-1 convolutions with wide output rows read the input rows in place
-// (Conv's rows_conv and packed_gemm_rows) instead of copying an im2col matrix.
+// Convolutions with wide output rows read the input rows in place (Conv's
+// rows_conv and packed_gemm_rows; with a column stride above 1, one copy of
+// the row per kernel column) instead of copying an im2col matrix.
 // Their outputs must be the im2col path's bits: each output the chain bias,
 // then + w * x for k = (c, ki, kj) in order, one fused multiply-add per term on
 // the AVX2 and AVX-512 paths and a multiply then an add on the portable one.
@@ -16,13 +17,14 @@ namespace {
 
 struct Case {
   int64_t c, h, w, m, kh, kw, group, sh, dh, dw, pt, pl, pb, pr;
+  int64_t sw = 1;  // above 1: the ring holds a copy per kernel column
 };
 
 // The output of `k` as the im2col path computes it, on the given Isa.
 std::vector<float> chain(const Case& k, const std::vector<float>& x, const std::vector<float>& wt,
                          const std::vector<float>& b, Isa isa, int64_t& oh, int64_t& ow) {
   oh = (k.h + k.pt + k.pb - (k.kh - 1) * k.dh - 1) / k.sh + 1;
-  ow = k.w + k.pl + k.pr - (k.kw - 1) * k.dw;
+  ow = (k.w + k.pl + k.pr - (k.kw - 1) * k.dw - 1) / k.sw + 1;
   int64_t cg = k.c / k.group, mg = k.m / k.group;
   std::vector<float> y(static_cast<size_t>(k.m * oh * ow));
   for (int64_t m = 0; m < k.m; ++m)
@@ -33,7 +35,7 @@ std::vector<float> chain(const Case& k, const std::vector<float>& x, const std::
         for (int64_t c = 0; c < cg; ++c)
           for (int64_t i = 0; i < k.kh; ++i)
             for (int64_t j = 0; j < k.kw; ++j) {
-              int64_t iy = oy * k.sh - k.pt + i * k.dh, ix = ox - k.pl + j * k.dw;
+              int64_t iy = oy * k.sh - k.pt + i * k.dh, ix = ox * k.sw - k.pl + j * k.dw;
               bool inside = iy >= 0 && iy < k.h && ix >= 0 && ix < k.w;
               float xv = inside ? x[((grp * cg + c) * k.h + iy) * k.w + ix] : 0.0f;
               float wv = wt[((m * cg + c) * k.kh + i) * k.kw + j];
@@ -49,7 +51,7 @@ std::vector<float> chain(const Case& k, const std::vector<float>& x, const std::
   return y;
 }
 
-TEST(ConvRows, WideStrideOneConvolutionsGiveTheIm2colBits) {
+TEST(ConvRows, WideConvolutionsGiveTheIm2colBits) {
   std::vector<Case> cases = {
       {5, 7, 40, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    // 3x3, same padding
       {96, 4, 35, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   // PP-OCRv4 det's shape, K = 864 (two blocks of K)
@@ -59,6 +61,9 @@ TEST(ConvRows, WideStrideOneConvolutionsGiveTheIm2colBits) {
       {8, 6, 37, 12, 3, 3, 2, 1, 1, 1, 1, 0, 1, 3},    // grouped, uneven padding
       {2, 5, 33, 3, 1, 3, 1, 1, 1, 1, 0, 0, 0, 0},     // 1x3, no padding (ow = 31: the im2col path)
       {6, 3, 64, 9, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0},     // 3x1, rows only
+      {3, 12, 128, 24, 5, 5, 1, 2, 1, 1, 1, 1, 2, 2, 2},  // BlazeFace's first: 5x5, stride 2, TF padding
+      {4, 9, 70, 32, 3, 3, 1, 2, 1, 1, 0, 0, 1, 1, 2},    // M-LSD's first: padded after only
+      {5, 8, 110, 7, 3, 3, 1, 1, 1, 2, 1, 3, 1, 2, 3},    // column stride 3, dilation 2
   };
   for (const Case& k : cases) {
     ir::Model model;
@@ -74,7 +79,7 @@ TEST(ConvRows, WideStrideOneConvolutionsGiveTheIm2colBits) {
     ir::Value* w = g.add_constant("w", ir::Tensor::from<float>({k.m, k.c / k.group, k.kh, k.kw}, wt));
     ir::Value* bv = g.add_constant("b", ir::Tensor::from<float>({k.m}, b));
     ir::Node* conv = g.add_node("Conv", {xv, w, bv}, {"y"});
-    conv->attrs = {ir::Attribute::of_int("group", k.group), ir::Attribute::of_ints("strides", {k.sh, 1}),
+    conv->attrs = {ir::Attribute::of_int("group", k.group), ir::Attribute::of_ints("strides", {k.sh, k.sw}),
                    ir::Attribute::of_ints("dilations", {k.dh, k.dw}),
                    ir::Attribute::of_ints("pads", {k.pt, k.pl, k.pb, k.pr})};
     g.outputs.push_back(conv->output(0));

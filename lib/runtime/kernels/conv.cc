@@ -181,27 +181,32 @@ class Conv : public Kernel {
     }
   }
 
-  // Stride 1 along rows and output rows wide enough to fill the tiles (the
-  // packed path's blocks span several output rows; these calls span one).
-  static bool reads_rows_in_place(const Geometry& g) { return g.sw == 1 && g.ow >= 32; }
+  // Output rows wide enough to fill the tiles (the packed path's blocks span
+  // several output rows; these calls span one).
+  static bool reads_rows_in_place(const Geometry& g) { return g.ow >= 32; }
 
   // The GEMM over the im2col matrix without writing it (packed_gemm_rows): for
   // each output row, row k = (c, ki, kj) of the matrix is input row
-  // oy * sh - pt + ki * dh of channel c, from column kj * dw - pl on. The input
-  // rows a task reads live in a ring of `span` rows per channel, copied once
-  // each with the padding columns around them; rows in the top or bottom
-  // padding point at a row of zeros. The same sums in the same order as
-  // packed_conv (im2col's rows and order), so the same bits, with no copy of
-  // the input per kernel tap: PP-OCRv4 det's 3x3 convolutions over 96 channels
-  // spent more time in im2col than in the GEMM.
+  // oy * sh - pt + ki * dh of channel c, from column kj * dw - pl on, every
+  // sw-th column. The input rows a task reads live in a ring of `span` rows per
+  // channel, copied once each with the padding columns around them; rows in
+  // the top or bottom padding point at a row of zeros. With a column stride
+  // above 1, a ring row holds one copy per kernel column of the columns that
+  // tap reads, so that they are contiguous (BlazeFace's and M-LSD's first
+  // convolutions went through im2col, 3x slower). The same sums in the same
+  // order as packed_conv (im2col's rows and order), so the same bits, with no
+  // copy of the input per kernel tap: PP-OCRv4 det's 3x3 convolutions over 96
+  // channels spent more time in im2col than in the GEMM.
   void rows_conv(const KernelContext& ctx, const Geometry& g, const PackedA& w, const Epilogue& e, const float* x,
                  const float* bias, float* y) const {
     int64_t channels = w.k / (g.kh * g.kw), span = (g.kh - 1) * g.dh + 1;
-    // A padded row: columns -pl .. -pl + width - 1, rounded up to whole cache lines
-    // so that every row starts on one and the kernel tap at column 0 loads whole lines.
-    int64_t width = (g.ow + (g.kw - 1) * g.dw + 15) / 16 * 16;
+    bool per_tap = g.sw != 1;
+    // Rows rounded up to whole cache lines, so that each starts on one: a
+    // padded row (columns -pl .. -pl + width - 1), or per tap its ow columns.
+    int64_t width = per_tap ? (g.ow + 15) / 16 * 16 : (g.ow + (g.kw - 1) * g.dw + 15) / 16 * 16;
+    int64_t per_slot = per_tap ? g.kw * width : width;
     int64_t tasks = std::min<int64_t>(ctx.threads(), g.oh);
-    int64_t ring_floats = channels * span * width, per_task = ring_floats + width;  // the ring and a zero row
+    int64_t ring_floats = channels * span * per_slot, per_task = ring_floats + width;  // the ring and a zero row
     auto& scratch_ctx = const_cast<KernelContext&>(ctx);
     auto* buffers = static_cast<float*>(scratch_ctx.scratch(sizeof(float) * tasks * per_task));
     auto* pointers = static_cast<const float**>(scratch_ctx.scratch(sizeof(const float*) * tasks * w.k));
@@ -217,15 +222,21 @@ class Conv : public Kernel {
             int64_t iy = oy * g.sh - g.pt + ki * g.dh;
             if (iy < 0 || iy >= g.h) continue;
             int64_t slot = iy % span;
-            if (held[slot] != iy) load_row(g, channels, x, iy, ring + slot * width, span * width, width);
+            if (held[slot] != iy) {
+              float* dst = ring + slot * per_slot;
+              if (per_tap) load_taps(g, channels, x, iy, dst, span * per_slot, width);
+              else load_row(g, channels, x, iy, dst, span * per_slot, width);
+            }
             held[slot] = iy;
           }
           const float** row_k = rows;  // k = (c, ki, kj) in im2col's order
           for (int64_t c = 0; c < channels; ++c)
             for (int64_t ki = 0; ki < g.kh; ++ki) {
               int64_t iy = oy * g.sh - g.pt + ki * g.dh;
-              const float* row = iy < 0 || iy >= g.h ? zeros : ring + c * span * width + (iy % span) * width;
-              for (int64_t kj = 0; kj < g.kw; ++kj) *row_k++ = row + kj * g.dw;
+              bool outside = iy < 0 || iy >= g.h;
+              const float* slot = outside ? zeros : ring + (c * span + iy % span) * per_slot;
+              for (int64_t kj = 0; kj < g.kw; ++kj)
+                *row_k++ = outside ? zeros : per_tap ? slot + kj * width : slot + kj * g.dw;
             }
           packed_gemm_rows(w, 0, w.panels(), rows, g.ow, bias, e, y + oy * g.ow, g.oh * g.ow, isa_);
         }
@@ -243,6 +254,23 @@ class Conv : public Kernel {
       std::fill(dst, dst + left, 0.0f);
       std::copy(x + (c * g.h + iy) * g.w, x + (c * g.h + iy) * g.w + copied, dst + left);
       std::fill(dst + left + copied, dst + width, 0.0f);
+    }
+  }
+
+  // The same for a column stride above 1: for each kernel column kj, `width`
+  // floats at slot + kj * width, column ox the input column ox * sw - pl + kj * dw
+  // (zero outside the input).
+  static void load_taps(const Geometry& g, int64_t channels, const float* x, int64_t iy, float* slot, int64_t stride,
+                        int64_t width) {
+    for (int64_t c = 0; c < channels; ++c) {
+      const float* src = x + (c * g.h + iy) * g.w;
+      for (int64_t kj = 0; kj < g.kw; ++kj) {
+        float* dst = slot + c * stride + kj * width;
+        auto [lo, hi] = valid_columns(g, kj);
+        std::fill(dst, dst + lo, 0.0f);
+        for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox * g.sw - g.pl + kj * g.dw];
+        std::fill(dst + hi, dst + width, 0.0f);
+      }
     }
   }
 
