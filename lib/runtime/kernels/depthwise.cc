@@ -13,28 +13,108 @@ namespace {
 // 16 scalars in the portable loop.
 constexpr int64_t kGroup = 64;
 
-// The padded rows of one channel: input column ix at row[ix + pl]; zeros around.
+// The padded rows of one channel, `width` floats per input row: the padded row
+// (input column ix at ix + pl, zeros around) for a column stride of 1; for a
+// stride of 2 its even and odd columns as two rows of width / 2, so that every
+// tap reads consecutive floats (no permutes in the loop, which took the FMA port).
 struct PaddedRows {
   float* data;
-  int64_t width;  // floats per row
-  const float* row(int64_t iy) const { return data + iy * width; }
+  int64_t width;
+  int64_t first = 0;  // the input row at data: the rows of one band of output rows are held
+  // Where tap j of output column 0 reads in input row iy.
+  template <int S>
+  const float* tap(int64_t iy, int j) const {
+    const float* r = data + (iy - first) * width;
+    return S == 1 ? r + j : r + (j % 2) * (width / 2) + j / 2;
+  }
 };
 
-// Width of a padded row: every load of a whole group of outputs from output
-// column 0 to the last group's end stays inside it.
+// Floats per input row: every whole-vector load of a group of outputs up to the
+// last group's end, and every row copy with its 16-float overshoot, stay inside.
 int64_t padded_width(const Geometry& g, int64_t k, int64_t s) {
   int64_t groups_end = (g.ow + kGroup - 1) / kGroup * kGroup;
-  return (groups_end * s + k + 32 + 15) / 16 * 16;
+  auto lines = [](int64_t n) { return (n + 15) / 16 * 16; };
+  if (s == 1) return lines(std::max(groups_end + k, g.pl + g.w + 16) + 16);
+  return 2 * lines(std::max(groups_end + k, (g.pl + g.w) / 2 + 2) + 16);
 }
 
-// The rows of one channel into buffers whose padding columns are zero from
-// the first channel on (zero_rows once per buffer): only the data is copied.
-void pad_channel(const Geometry& g, const float* xc, PaddedRows p) {
-  int64_t left = std::min(g.pl, p.width), copied = std::clamp<int64_t>(g.w, 0, p.width - left);
-  for (int64_t iy = 0; iy < g.h; ++iy) std::memcpy(p.data + iy * p.width + left, xc + iy * g.w, sizeof(float) * copied);
+// Output rows per band: the input rows a band reads are copied into a buffer
+// that stays in L1 (copying a whole 160x160 channel first, then reading it back,
+// cost more than the 3x3 arithmetic).
+constexpr int64_t kBand = 16;
+
+int64_t band_rows(const Geometry& g) { return (kBand - 1) * g.sh + g.kh; }
+
+// Input rows [lo, hi) of one channel into the band buffer, whose padding is zero
+// from the first band on (zero_rows once per buffer): only the data positions
+// are written, the same for every row. Stride 1 copies in fixed 16-float
+// pieces, which compile to vector moves (a memcpy call per row cost more than a
+// 20-wide row's arithmetic), then puts back the zeros the last piece overwrote;
+// the channel's last row is copied exactly, as nothing may be read after it.
+// Stride 2 splits each row into its even and odd columns.
+#if PARE_HAVE_AVX2_KERNELS
+// evens[k] = src[2k], odds[k] = src[2k + 1] for whole vectors of pairs; returns
+// the first k left to the scalar loop (a stride-2 layer copies four times its
+// output: scalar, the copy took longer than the arithmetic).
+PARE_TARGET_AVX512 int64_t split_columns_avx512(const float* src, int64_t n, float* evens, float* odds) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  int64_t k = 0;
+  for (; 2 * k + 32 <= n; k += 16) {
+    __m512 a = _mm512_loadu_ps(src + 2 * k), b = _mm512_loadu_ps(src + 2 * k + 16);
+    _mm512_storeu_ps(evens + k, _mm512_permutex2var_ps(a, even, b));
+    _mm512_storeu_ps(odds + k, _mm512_permutex2var_ps(a, odd, b));
+  }
+  return k;
 }
 
-void zero_rows(const Geometry& g, PaddedRows p) { std::fill(p.data, p.data + (g.h + 1) * p.width, 0.0f); }
+PARE_TARGET_AVX2 int64_t split_columns_avx2(const float* src, int64_t n, float* evens, float* odds) {
+  int64_t k = 0;
+  for (; 2 * k + 16 <= n; k += 8) {
+    __m256 a = _mm256_loadu_ps(src + 2 * k), b = _mm256_loadu_ps(src + 2 * k + 8);
+    // Within each 128-bit lane, then the lanes in order.
+    __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+    _mm256_storeu_ps(evens + k, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0))));
+    _mm256_storeu_ps(odds + k, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0))));
+  }
+  return k;
+}
+#endif
+
+template <int S>
+void copy_rows(const Geometry& g, const float* xc, int64_t lo, int64_t hi, Isa isa, PaddedRows& p) {
+  p.first = lo;
+  for (int64_t iy = lo; iy < hi; ++iy) {
+    const float* src = xc + iy * g.w;
+    float* row = p.data + (iy - lo) * p.width;
+    if constexpr (S == 1) {
+      float* dst = row + g.pl;
+      if (iy + 1 == g.h) {
+        std::memcpy(dst, src, sizeof(float) * g.w);
+        continue;
+      }
+      for (int64_t i = 0; i < g.w; i += 16) std::memcpy(dst + i, src + i, sizeof(float) * 16);
+      std::memset(dst + g.w, 0, sizeof(float) * 16);
+    } else {
+      // Input column ix is padded column ix + pl, in half (ix + pl) % 2 at
+      // (ix + pl) / 2: the even input columns go to one half, the odd ones to the other.
+      int64_t half = p.width / 2, parity = g.pl % 2;
+      float* evens = row + parity * half + g.pl / 2;
+      float* odds = row + (1 - parity) * half + (g.pl + 1) / 2;
+      int64_t k = 0;
+#if PARE_HAVE_AVX2_KERNELS
+      if (isa >= Isa::kAvx512) k = split_columns_avx512(src, g.w, evens, odds);
+      else if (has_avx2(isa)) k = split_columns_avx2(src, g.w, evens, odds);
+#endif
+      for (; 2 * k < g.w; ++k) {
+        evens[k] = src[2 * k];
+        if (2 * k + 1 < g.w) odds[k] = src[2 * k + 1];
+      }
+    }
+  }
+}
+
+void zero_rows(const Geometry& g, PaddedRows p) { std::fill(p.data, p.data + (band_rows(g) + 1) * p.width, 0.0f); }
 
 // R output rows computed together: the first reads input rows top + i, the
 // next top + step + i, ... for taps i in [i0, i1).
@@ -59,10 +139,10 @@ void row_portable_one(const PaddedRows& p, int64_t top, int i0, int i1, const fl
     float acc[kGroup];
     for (int64_t o = 0; o < kGroup; ++o) acc[o] = bias;
     for (int i = i0; i < i1; ++i) {
-      const float* r = p.row(top + i) + ox0 * S;
       for (int j = 0; j < K; ++j) {
+        const float* r = p.tap<S>(top + i, j) + ox0;
         float wv = w[i * K + j];
-        for (int64_t o = 0; o < kGroup; ++o) acc[o] += wv * r[o * S + j];
+        for (int64_t o = 0; o < kGroup; ++o) acc[o] += wv * r[o];
       }
     }
     std::memcpy(out + ox0, acc, sizeof(float) * std::min(kGroup, ow - ox0));
@@ -76,17 +156,6 @@ void row_portable(const PaddedRows& p, const RowPass& rows, const float* w, floa
 }
 
 #if PARE_HAVE_AVX2_KERNELS
-// Eight outputs of stride S from r[0], r[S], ...: stride 2 loads 16 and keeps the even ones.
-template <int S>
-PARE_TARGET_AVX2 inline __m256 load8(const float* r) {
-  if constexpr (S == 1) {
-    return _mm256_loadu_ps(r);
-  } else {
-    __m256 even = _mm256_shuffle_ps(_mm256_loadu_ps(r), _mm256_loadu_ps(r + 8), _MM_SHUFFLE(2, 0, 2, 0));
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0)));
-  }
-}
-
 // R output rows (tops `rows.step` input rows apart, outputs ow apart) times V
 // vectors: R * V independent chains.
 template <int K, int S, int V, int R>
@@ -99,8 +168,8 @@ PARE_TARGET_AVX2 void group_avx2(const PaddedRows& p, const RowPass& rows, const
     for (int j = 0; j < K; ++j) {
       __m256 wv = _mm256_set1_ps(w[i * K + j]);
       for (int q = 0; q < R; ++q) {
-        const float* r = p.row(rows.top + q * rows.step + i) + ox0 * S + j;
-        for (int v = 0; v < V; ++v) acc[q][v] = _mm256_fmadd_ps(wv, load8<S>(r + v * 8 * S), acc[q][v]);
+        const float* r = p.tap<S>(rows.top + q * rows.step + i, j) + ox0;
+        for (int v = 0; v < V; ++v) acc[q][v] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(r + v * 8), acc[q][v]);
       }
     }
   for (int q = 0; q < R; ++q)
@@ -120,22 +189,9 @@ PARE_TARGET_AVX2 void group_avx2(const PaddedRows& p, const RowPass& rows, const
 template <int K, int S, int R>
 PARE_TARGET_AVX2 void row_avx2(const PaddedRows& p, const RowPass& rows, const float* w, float bias, int64_t ow,
                                float* out) {
-  int64_t ox0 = 0;
-  for (; ox0 + 32 <= ow; ox0 += 32) group_avx2<K, S, 4, R>(p, rows, w, bias, ox0, ow, out);
-  if (ow - ox0 > 16) group_avx2<K, S, 4, R>(p, rows, w, bias, ox0, ow, out);
-  else if (ow - ox0 > 8) group_avx2<K, S, 2, R>(p, rows, w, bias, ox0, ow, out);
-  else if (ow - ox0 > 0) group_avx2<K, S, 1, R>(p, rows, w, bias, ox0, ow, out);
-}
-
-// Sixteen outputs of stride S: stride 2 takes the even lanes of two loads.
-template <int S>
-PARE_TARGET_AVX512 inline __m512 load16(const float* r) {
-  if constexpr (S == 1) {
-    return _mm512_loadu_ps(r);
-  } else {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    return _mm512_permutex2var_ps(_mm512_loadu_ps(r), even, _mm512_loadu_ps(r + 16));
-  }
+  // Four vectors at a time, the last group storing only the outputs that exist
+  // (its loads stay inside the padded rows): one instance per shape (pare-run's size).
+  for (int64_t ox0 = 0; ox0 < ow; ox0 += 32) group_avx2<K, S, 4, R>(p, rows, w, bias, ox0, ow, out);
 }
 
 template <int K, int S, int V, int R>
@@ -148,8 +204,8 @@ PARE_TARGET_AVX512 void group_avx512(const PaddedRows& p, const RowPass& rows, c
     for (int j = 0; j < K; ++j) {
       __m512 wv = _mm512_set1_ps(w[i * K + j]);
       for (int q = 0; q < R; ++q) {
-        const float* r = p.row(rows.top + q * rows.step + i) + ox0 * S + j;
-        for (int v = 0; v < V; ++v) acc[q][v] = _mm512_fmadd_ps(wv, load16<S>(r + v * 16 * S), acc[q][v]);
+        const float* r = p.tap<S>(rows.top + q * rows.step + i, j) + ox0;
+        for (int v = 0; v < V; ++v) acc[q][v] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(r + v * 16), acc[q][v]);
       }
     }
   for (int q = 0; q < R; ++q)
@@ -165,18 +221,28 @@ template <int K, int S, int R>
 PARE_TARGET_AVX512 void row_avx512(const PaddedRows& p, const RowPass& rows, const float* w, float bias, int64_t ow,
                                    float* out) {
   int64_t ox0 = 0;
-  for (; ox0 + 64 <= ow; ox0 += 64) group_avx512<K, S, 4, R>(p, rows, w, bias, ox0, ow, out);
-  if (ow - ox0 > 32) group_avx512<K, S, 4, R>(p, rows, w, bias, ox0, ow, out);
-  else if (ow - ox0 > 16) group_avx512<K, S, 2, R>(p, rows, w, bias, ox0, ow, out);
-  else if (ow - ox0 > 0) group_avx512<K, S, 1, R>(p, rows, w, bias, ox0, ow, out);
+  for (; ow - ox0 > 32; ox0 += 64) group_avx512<K, S, 4, R>(p, rows, w, bias, ox0, ow, out);
+  for (; ox0 < ow; ox0 += 16) group_avx512<K, S, 1, R>(p, rows, w, bias, ox0, ow, out);
 }
 #endif
 
 template <int K, int S, int R>
 void rows_of(const PaddedRows& p, const RowPass& rows, const float* w, float bias, Isa isa, int64_t ow, float* out) {
 #if PARE_HAVE_AVX2_KERNELS
-  if (isa >= Isa::kAvx512) return row_avx512<K, S, R>(p, rows, w, bias, ow, out);
-  if (has_avx2(isa)) return row_avx2<K, S, R>(p, rows, w, bias, ow, out);
+  // Pairs of rows for stride 1 only: a network has one strided depthwise
+  // layer per stage, and their pairs would cost pare-run 6 KB.
+  if (isa >= Isa::kAvx512 && (S == 1 || R == 1)) return row_avx512<K, S, R>(p, rows, w, bias, ow, out);
+  if (isa >= Isa::kAvx512) {
+    for (int q = 0; q < R; ++q)
+      row_avx512<K, S, 1>(p, RowPass{rows.top + q * rows.step, rows.step, rows.i0, rows.i1}, w, bias, ow, out + q * ow);
+    return;
+  }
+  // AVX2 rows one at a time: their pairs cost pare-run 15 KB.
+  if (has_avx2(isa)) {
+    for (int q = 0; q < R; ++q)
+      row_avx2<K, S, 1>(p, RowPass{rows.top + q * rows.step, rows.step, rows.i0, rows.i1}, w, bias, ow, out + q * ow);
+    return;
+  }
 #endif
   row_portable<K, S, R>(p, rows, w, bias, ow, out);
 }
@@ -185,18 +251,24 @@ void rows_of(const PaddedRows& p, const RowPass& rows, const float* w, float bia
 // independent chains: a 64-wide row alone left half the FMA slots idle), one
 // at a time at the top and bottom edges.
 template <int K, int S>
-void channel(const Geometry& g, const PaddedRows& p, const float* w, float bias, const Epilogue& e, int64_t c,
-             Isa isa, float* yc) {
-  for (int64_t oy = 0; oy < g.oh;) {
-    auto [i0, i1] = tap_rows(g, K, oy);
-    RowPass rows{oy * g.sh - g.pt, g.sh, i0, i1};
-    float* out = yc + oy * g.ow;
-    bool pair = oy + 1 < g.oh && i0 == 0 && i1 == K && tap_rows(g, K, oy + 1) == std::pair<int, int>{0, K};
-    if (pair) rows_of<K, S, 2>(p, rows, w, bias, isa, g.ow, out);
-    else rows_of<K, S, 1>(p, rows, w, bias, isa, g.ow, out);
-    int64_t done = pair ? 2 : 1;
-    for (int64_t q = 0; q < done; ++q) e.apply(out + q * g.ow, g.ow, isa, c);
-    oy += done;
+void channel(const Geometry& g, const float* xc, PaddedRows& p, const float* w, float bias, const Epilogue& e,
+             int64_t c, Isa isa, float* yc) {
+  for (int64_t band = 0; band < g.oh; band += kBand) {
+    int64_t end = std::min(g.oh, band + kBand);
+    int64_t lo = std::clamp<int64_t>(band * g.sh - g.pt, 0, g.h);
+    int64_t hi = std::clamp<int64_t>((end - 1) * g.sh - g.pt + K, lo, g.h);
+    copy_rows<S>(g, xc, lo, hi, isa, p);
+    for (int64_t oy = band; oy < end;) {
+      auto [i0, i1] = tap_rows(g, K, oy);
+      RowPass rows{oy * g.sh - g.pt, g.sh, i0, i1};
+      float* out = yc + oy * g.ow;
+      bool pair = oy + 1 < end && i0 == 0 && i1 == K && tap_rows(g, K, oy + 1) == std::pair<int, int>{0, K};
+      if (pair) rows_of<K, S, 2>(p, rows, w, bias, isa, g.ow, out);
+      else rows_of<K, S, 1>(p, rows, w, bias, isa, g.ow, out);
+      int64_t done = pair ? 2 : 1;
+      for (int64_t q = 0; q < done; ++q) e.apply(out + q * g.ow, g.ow, isa, c);
+      oy += done;
+    }
   }
 }
 
@@ -210,24 +282,24 @@ bool depthwise_square_applies(const Geometry& g) {
 void depthwise_square_conv(const KernelContext& ctx, const Geometry& g, const float* x, const float* w,
                            const float* b, const Epilogue& e, Isa isa, float* y) {
   int64_t width = padded_width(g, g.kw, g.sw), tasks = std::min<int64_t>(ctx.threads(), g.c);
-  // One channel's padded rows per task, plus a row of slack past the last.
-  int64_t per_task = (g.h + 1) * width;
+  // One band's padded rows per task, plus a row of slack past the last.
+  int64_t per_task = (band_rows(g) + 1) * width;
   auto* buffers = static_cast<float*>(const_cast<KernelContext&>(ctx).scratch(sizeof(float) * tasks * per_task));
   ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       PaddedRows p{buffers + t * per_task, width};
       zero_rows(g, p);
       for (int64_t c = t * g.c / tasks; c < (t + 1) * g.c / tasks; ++c) {
-        pad_channel(g, x + c * g.h * g.w, p);
+        const float* xc = x + c * g.h * g.w;
         const float* wc = w + c * g.kh * g.kw;
         float bias = b ? b[c] : 0.0f;
         float* yc = y + c * g.oh * g.ow;
         if (g.kw == 3) {
-          if (g.sw == 1) channel<3, 1>(g, p, wc, bias, e, c, isa, yc);
-          else channel<3, 2>(g, p, wc, bias, e, c, isa, yc);
+          if (g.sw == 1) channel<3, 1>(g, xc, p, wc, bias, e, c, isa, yc);
+          else channel<3, 2>(g, xc, p, wc, bias, e, c, isa, yc);
         } else {
-          if (g.sw == 1) channel<5, 1>(g, p, wc, bias, e, c, isa, yc);
-          else channel<5, 2>(g, p, wc, bias, e, c, isa, yc);
+          if (g.sw == 1) channel<5, 1>(g, xc, p, wc, bias, e, c, isa, yc);
+          else channel<5, 2>(g, xc, p, wc, bias, e, c, isa, yc);
         }
       }
     }
