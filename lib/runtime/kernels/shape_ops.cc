@@ -205,6 +205,11 @@ class Transpose : public Kernel {
     size_t es = ir::size_of(x.dtype);
     const auto* px = static_cast<const uint8_t*>(x.data);
     auto* py = static_cast<uint8_t*>(y.data);
+    int64_t batch, rows_in, cols_in;
+    if (es == 4 && as_batched_2d(x.dims, perm, batch, rows_in, cols_in)) {
+      transpose_2d(ctx, static_cast<const uint32_t*>(x.data), static_cast<uint32_t*>(y.data), batch, rows_in, cols_in);
+      return;
+    }
     int64_t inner = rank ? dims.back() : 1, rows = inner ? y.numel() / inner : 0;
     int64_t step = rank ? strides.back() : 0;
     ctx.parallel_for(rows, [&](int64_t b, int64_t e) {
@@ -227,6 +232,63 @@ class Transpose : public Kernel {
   }
 
  private:
+  // Whether the permutation, once runs of axes that stay together are merged
+  // and axes of size 1 dropped, swaps the last two of [batch, rows, cols]: the
+  // NCHW <-> NHWC transposes models converted from TensorFlow start and end with.
+  static bool as_batched_2d(const std::vector<int64_t>& in_dims, const std::vector<int64_t>& perm, int64_t& batch,
+                            int64_t& rows, int64_t& cols) {
+    std::vector<int64_t> kept;  // the permutation over the axes of size > 1
+    for (int64_t a : perm)
+      if (in_dims[a] != 1) kept.push_back(a);
+    // Runs of input axes in order, as the output lists them.
+    std::vector<std::pair<int64_t, int64_t>> runs;  // (first input axis, size)
+    for (size_t i = 0; i < kept.size(); ++i) {
+      bool extends = i > 0 && runs.back().first >= 0 && kept[i] == kept[i - 1] + 1;
+      // An axis of size 1 between two kept ones does not break a run.
+      if (i > 0 && !extends) {
+        extends = kept[i] > kept[i - 1];
+        for (int64_t a = kept[i - 1] + 1; extends && a < kept[i]; ++a) extends = in_dims[a] == 1;
+      }
+      if (extends) runs.back().second *= in_dims[kept[i]];
+      else runs.push_back({kept[i], in_dims[kept[i]]});
+    }
+    // In output order: [batch] then B then A, where A comes before B in the input.
+    if (runs.size() == 2 && runs[0].first > runs[1].first) {
+      batch = 1;
+      rows = runs[1].second;
+      cols = runs[0].second;
+      return true;
+    }
+    if (runs.size() == 3 && runs[0].first < runs[2].first && runs[2].first < runs[1].first) {
+      batch = runs[0].second;
+      rows = runs[2].second;
+      cols = runs[1].second;
+      return true;
+    }
+    return false;
+  }
+
+  // y[b][c][r] = x[b][r][c], in 16 x 16 tiles so that reads and writes both
+  // stay within a few cache lines: row by row, one side strode through memory
+  // (M-LSD's NCHW -> NHWC output transpose wrote four floats per row).
+  static void transpose_2d(const KernelContext& ctx, const uint32_t* x, uint32_t* y, int64_t batch, int64_t rows,
+                           int64_t cols) {
+    constexpr int64_t kTile = 16;
+    int64_t row_tiles = (rows + kTile - 1) / kTile;
+    ctx.parallel_for(batch * row_tiles, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        int64_t b = t / row_tiles, r0 = t % row_tiles * kTile, r1 = std::min(rows, r0 + kTile);
+        const uint32_t* xb = x + b * rows * cols;
+        uint32_t* yb = y + b * rows * cols;
+        for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+          int64_t c1 = std::min(cols, c0 + kTile);
+          for (int64_t c = c0; c < c1; ++c)
+            for (int64_t r = r0; r < r1; ++r) yb[c * rows + r] = xb[r * cols + c];
+        }
+      }
+    });
+  }
+
   std::vector<int64_t> perm_;
 };
 
