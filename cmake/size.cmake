@@ -13,8 +13,9 @@ set(PARE_COLD_KERNELS control create detection indexing linalg loss normalize_ex
 # and the IR, the ONNX reader, the C API, the matching of QDQ groups and the
 # convolutions' attributes and geometry. The session's step loop, the arena and
 # the thread pool run once per node and run, which counts on small models (an
-# MLP of 20 nodes takes 40 microseconds): they are built with -O2.
-set(PARE_COLD_SOURCES lib/runtime/inputs.cc lib/runtime/isa.cc lib/runtime/qdq_groups.cc
+# MLP of 20 nodes takes 40 microseconds): they are built with -O2. The
+# matching of Pads a Conv absorbs (pad_fusion.cc) runs at compile time: -Os.
+set(PARE_COLD_SOURCES lib/runtime/inputs.cc lib/runtime/isa.cc lib/runtime/qdq_groups.cc lib/runtime/pad_fusion.cc
   lib/runtime/kernels/conv_geometry.cc formats/onnx/wire.cc formats/onnx/messages.cc
   formats/onnx/tensor_msg.cc formats/onnx/read.cc formats/onnx/signatures.cc capi/capi.cc)
 set(PARE_STEP_SOURCES lib/runtime/session.cc lib/runtime/kernel.cc lib/runtime/arena.cc lib/runtime/thread_pool.cc)

@@ -48,4 +48,22 @@ std::optional<std::vector<int64_t>> conv_pads_after_pad(const ir::Node& conv, co
   return pads;
 }
 
+std::optional<AbsorbedPad> conv_absorbing(const ir::Node& pad, int64_t opset, const ir::Node* reader,
+                                          const std::function<const ir::Tensor*(const ir::Value*)>& constant_of) {
+  if (!pad.input(0) || pad.outputs().size() != 1 || !pad.outputs()[0]) return std::nullopt;
+  if (!reader || reader->op_type != "Conv" || !(reader->domain.empty() || reader->domain == "ai.onnx") ||
+      reader->input(0) != pad.outputs()[0])
+    return std::nullopt;
+  auto pads = zero_spatial_pads(pad, opset, constant_of);
+  if (!pads || !conv_pads_after_pad(*reader, *pads)) return std::nullopt;
+  return AbsorbedPad{reader, *pads};
+}
+
+ir::Node conv_with_pads(const ir::Node& conv, const std::vector<int64_t>& pad_pads) {
+  ir::Node copy = conv;
+  copy.remove_attr("auto_pad");
+  copy.set_attr(ir::Attribute::of_ints("pads", *conv_pads_after_pad(conv, pad_pads)));
+  return copy;
+}
+
 }  // namespace pare::rt

@@ -27,4 +27,17 @@ std::optional<std::vector<int64_t>> zero_spatial_pads(
 // when they do not combine (ranks differ, or auto_pad is set).
 std::optional<std::vector<int64_t>> conv_pads_after_pad(const ir::Node& conv, const std::vector<int64_t>& pad_pads);
 
+// The Conv that does `pad`'s padding itself: `reader`, the Pad's only reader,
+// when it is a Conv of the default domain reading the Pad's output as its data
+// and the two paddings combine; with the Pad's pads. Else nullopt.
+struct AbsorbedPad {
+  const ir::Node* conv;
+  std::vector<int64_t> pads;
+};
+std::optional<AbsorbedPad> conv_absorbing(const ir::Node& pad, int64_t opset, const ir::Node* reader,
+                                          const std::function<const ir::Tensor*(const ir::Value*)>& constant_of);
+
+// A copy of `conv` whose pads attribute also covers the absorbed Pad's.
+ir::Node conv_with_pads(const ir::Node& conv, const std::vector<int64_t>& pad_pads);
+
 }  // namespace pare::rt

@@ -585,18 +585,15 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
   // at the Pad, whose pads may be computed from constants by then.
   std::unordered_map<const ir::Node*, std::pair<const ir::Node*, std::vector<int64_t>>> pad_into_conv;
   auto absorb_into_conv = [&](const ir::Node& pad) {
-    if (!pad.input(0) || known.count(pad.input(0)) || pad.outputs().size() != 1 || !pad.outputs()[0]) return false;
-    const ir::Node* conv = readers.sole_reader(pad.outputs()[0]);
-    if (!conv || conv->op_type != "Conv" || !(conv->domain.empty() || conv->domain == "ai.onnx") ||
-        conv->input(0) != pad.outputs()[0] || groups.count(conv))
-      return false;
-    auto lookup = [&](const ir::Value* v) -> const ir::Tensor* {
+    if (!pad.input(0) || known.count(pad.input(0)) || pad.outputs().empty() || !pad.outputs()[0]) return false;
+    const ir::Node* reader = readers.sole_reader(pad.outputs()[0]);
+    if (!reader || groups.count(reader)) return false;
+    auto absorbed = conv_absorbing(pad, opset_of(pad), reader, [&](const ir::Value* v) -> const ir::Tensor* {
       auto it = known.find(v);
       return it != known.end() ? &it->second : nullptr;
-    };
-    auto pad_pads = zero_spatial_pads(pad, opset_of(pad), lookup);
-    if (!pad_pads || !conv_pads_after_pad(*conv, *pad_pads)) return false;
-    pad_into_conv.emplace(conv, std::make_pair(&pad, *pad_pads));
+    });
+    if (!absorbed) return false;
+    pad_into_conv.emplace(absorbed->conv, std::make_pair(&pad, std::move(absorbed->pads)));
     cg->fused_away.insert(slot(pad.outputs()[0]));
     return true;
   };
@@ -611,10 +608,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
     const ir::Node* kernel_node = &n;
     auto absorbed = pad_into_conv.find(&n);
     if (absorbed != pad_into_conv.end()) {
-      ir::Node& conv = cg->rewritten.emplace_back(n);
-      conv.remove_attr("auto_pad");
-      conv.set_attr(ir::Attribute::of_ints("pads", *conv_pads_after_pad(n, absorbed->second.second)));
-      kernel_node = &conv;
+      kernel_node = &cg->rewritten.emplace_back(conv_with_pads(n, absorbed->second.second));
     }
     KernelInit init{*kernel_node, opset, constants_of(n),
                     [this, fuse](const ir::Graph& sub) { return compile(sub, fuse); }};

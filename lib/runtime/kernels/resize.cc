@@ -150,7 +150,7 @@ class Resize : public Kernel {
     bool linear = mode_ == "linear";
     const float* px = x.as<float>();
     float* py = y.as<float>();
-    if (linear && iw != ow && ih != oh) return resize_planes_linear(ctx, px, py, planes, ih, iw, oh, ow, ylo, yhi, xlo, xhi, wy, wx);
+    if (linear && iw != ow) return resize_planes_linear(ctx, px, py, planes, ih, iw, oh, ow, ylo, yhi, xlo, xhi, wy, wx);
     ctx.parallel_for(planes, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         const float* src = px + p * ih * iw;
@@ -160,25 +160,17 @@ class Resize : public Kernel {
           const float* r1 = src + yhi[oy] * iw;
           float b = linear && ih != oh ? wy[oy] : 0.0f;
           float* out = dst + oy * ow;
-          if (!linear || iw == ow) {
-            for (int64_t ox = 0; ox < ow; ++ox) out[ox] = r0[xlo[ox]] + b * (r1[xlo[ox]] - r0[xlo[ox]]);
-          } else {
-            for (int64_t ox = 0; ox < ow; ++ox) {
-              float a = wx[ox];
-              float top = r0[xlo[ox]] + a * (r0[xhi[ox]] - r0[xlo[ox]]);
-              float bottom = r1[xlo[ox]] + a * (r1[xhi[ox]] - r1[xlo[ox]]);
-              out[ox] = top + b * (bottom - top);
-            }
-          }
+          for (int64_t ox = 0; ox < ow; ++ox) out[ox] = r0[xlo[ox]] + b * (r1[xlo[ox]] - r0[xlo[ox]]);
         }
       }
     });
   }
 
-  // Bilinear over both axes: each source row is interpolated along its columns
-  // once per plane (into `rows`, ih x ow), then output rows blend two of them.
-  // The same formulas as the loop above (top and bottom are those rows), so the
-  // same bits; an upsampling by 2 computed every source row's columns four times.
+  // Linear along the columns (and the rows, unless their count is kept): each
+  // source row is interpolated along its columns once per plane (into `rows`,
+  // ih x ow), then output rows blend two of them, top + b * (bottom - top), b
+  // = 0 where the rows keep their count. Computing both rows' columns for every
+  // output row instead, an upsampling by 2 did each source row's four times.
   static void resize_planes_linear(const KernelContext& ctx, const float* px, float* py, int64_t planes, int64_t ih,
                                    int64_t iw, int64_t oh, int64_t ow, const std::vector<int64_t>& ylo,
                                    const std::vector<int64_t>& yhi, const std::vector<int64_t>& xlo,
@@ -200,7 +192,7 @@ class Resize : public Kernel {
           for (int64_t oy = 0; oy < oh; ++oy) {
             const float* top = rows + ylo[oy] * ow;
             const float* bottom = rows + yhi[oy] * ow;
-            float b = wy[oy];
+            float b = ih != oh ? wy[oy] : 0.0f;
             float* out = dst + oy * ow;
             for (int64_t ox = 0; ox < ow; ++ox) out[ox] = top[ox] + b * (bottom[ox] - top[ox]);
           }

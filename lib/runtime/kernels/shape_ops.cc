@@ -237,32 +237,29 @@ class Transpose : public Kernel {
   // NCHW <-> NHWC transposes models converted from TensorFlow start and end with.
   static bool as_batched_2d(const std::vector<int64_t>& in_dims, const std::vector<int64_t>& perm, int64_t& batch,
                             int64_t& rows, int64_t& cols) {
-    std::vector<int64_t> kept;  // the permutation over the axes of size > 1
-    for (int64_t a : perm)
-      if (in_dims[a] != 1) kept.push_back(a);
-    // Runs of input axes in order, as the output lists them.
-    std::vector<std::pair<int64_t, int64_t>> runs;  // (first input axis, size)
-    for (size_t i = 0; i < kept.size(); ++i) {
-      bool extends = i > 0 && runs.back().first >= 0 && kept[i] == kept[i - 1] + 1;
-      // An axis of size 1 between two kept ones does not break a run.
-      if (i > 0 && !extends) {
-        extends = kept[i] > kept[i - 1];
-        for (int64_t a = kept[i - 1] + 1; extends && a < kept[i]; ++a) extends = in_dims[a] == 1;
+    // Runs of input axes in order as the output lists them: (first axis, size).
+    int64_t first[3], size[3], prev = -1;
+    int runs = 0;
+    for (int64_t a : perm) {
+      if (in_dims[a] == 1) continue;
+      bool extends = runs > 0 && a > prev;  // an axis of size 1 between does not break a run
+      for (int64_t b = prev + 1; extends && b < a; ++b) extends = in_dims[b] == 1;
+      if (extends) {
+        size[runs - 1] *= in_dims[a];
+      } else {
+        if (runs == 3) return false;
+        first[runs] = a;
+        size[runs++] = in_dims[a];
       }
-      if (extends) runs.back().second *= in_dims[kept[i]];
-      else runs.push_back({kept[i], in_dims[kept[i]]});
+      prev = a;
     }
     // In output order: [batch] then B then A, where A comes before B in the input.
-    if (runs.size() == 2 && runs[0].first > runs[1].first) {
-      batch = 1;
-      rows = runs[1].second;
-      cols = runs[0].second;
+    if (runs == 2 && first[0] > first[1]) {
+      batch = 1, rows = size[1], cols = size[0];
       return true;
     }
-    if (runs.size() == 3 && runs[0].first < runs[2].first && runs[2].first < runs[1].first) {
-      batch = runs[0].second;
-      rows = runs[2].second;
-      cols = runs[1].second;
+    if (runs == 3 && first[0] < first[2] && first[2] < first[1]) {
+      batch = size[0], rows = size[2], cols = size[1];
       return true;
     }
     return false;
