@@ -41,10 +41,12 @@ std::optional<std::vector<int64_t>> conv_pads_after_pad(const ir::Node& conv, co
   std::vector<int64_t> pads = auto_pad == "VALID" ? std::vector<int64_t>{} : conv.attr_ints("pads");
   if (pads.empty()) pads.assign(2 * spatial, 0);
   if (pads.size() != 2 * spatial) return std::nullopt;
-  for (size_t i = 0; i < spatial; ++i) {
-    pads[i] += pad_pads[2 + i];
-    pads[spatial + i] += pad_pads[rank + 2 + i];
-  }
+  // A hostile model's pads may not add up in int64: then the Pad runs as a node
+  // and its own checks answer.
+  for (size_t i = 0; i < spatial; ++i)
+    if (__builtin_add_overflow(pads[i], pad_pads[2 + i], &pads[i]) ||
+        __builtin_add_overflow(pads[spatial + i], pad_pads[rank + 2 + i], &pads[spatial + i]))
+      return std::nullopt;
   return pads;
 }
 

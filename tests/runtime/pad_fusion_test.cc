@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "lib/runtime/session.h"
 #include "tests/support/random.h"
@@ -109,6 +110,10 @@ TEST(PadFusion, OtherPadsRunAsNodes) {
   // The padded tensor is also a graph output.
   PadThenConv read_twice(4, 9, 9, 4, 3, 1, 1, {0, 0, 1, 1, 0, 0, 1, 1}, 0.0f, {}, false);
   read_twice.model.graph->outputs.push_back(read_twice.pad->output(0));
+  // Pads whose sum with the Conv's overflows int64: not absorbed (the Pad's own
+  // kernel then refuses the size).
+  PadThenConv huge(4, 9, 9, 4, 3, 1, 1, {0, 0, 1, INT64_MAX, 0, 0, 1, 1}, 0.0f, {1, 1, 1, 1}, false);
+  EXPECT_THROW(run(huge, SessionOptions{1}), Error);
   for (PadThenConv* t : {&value, &channels, &reflect, &read_twice}) {
     RunStats stats;
     std::vector<float> fused = run(*t, SessionOptions{1}, &stats);
