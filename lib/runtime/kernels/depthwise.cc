@@ -45,13 +45,6 @@ constexpr int64_t kBand = 16;
 
 int64_t band_rows(const Geometry& g) { return (kBand - 1) * g.sh + g.kh; }
 
-// Input rows [lo, hi) of one channel into the band buffer, whose padding is zero
-// from the first band on (zero_rows once per buffer): only the data positions
-// are written, the same for every row. Stride 1 copies in fixed 16-float
-// pieces, which compile to vector moves (a memcpy call per row cost more than a
-// 20-wide row's arithmetic), then puts back the zeros the last piece overwrote;
-// the channel's last row is copied exactly, as nothing may be read after it.
-// Stride 2 splits each row into its even and odd columns.
 #if PARE_HAVE_AVX2_KERNELS
 // evens[k] = src[2k], odds[k] = src[2k + 1] for whole vectors of pairs; returns
 // the first k left to the scalar loop (a stride-2 layer copies four times its
@@ -81,6 +74,13 @@ PARE_TARGET_AVX2 int64_t split_columns_avx2(const float* src, int64_t n, float* 
 }
 #endif
 
+// Input rows [lo, hi) of one channel into the band buffer, whose padding is zero
+// from the first band on (zero_rows once per buffer): only the data positions
+// are written, the same for every row. Stride 1 copies in fixed 16-float
+// pieces, which compile to vector moves (a memcpy call per row cost more than a
+// 20-wide row's arithmetic), then puts back the zeros the last piece overwrote;
+// the channel's last row is copied exactly, as nothing may be read after it.
+// Stride 2 splits each row into its even and odd columns.
 template <int S>
 void copy_rows(const Geometry& g, const float* xc, int64_t lo, int64_t hi, Isa isa, PaddedRows& p) {
   p.first = lo;
