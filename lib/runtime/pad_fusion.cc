@@ -13,7 +13,7 @@ std::optional<std::vector<int64_t>> zero_spatial_pads(
     if (pad.attr_float("value", 0.0f) != 0.0f) return std::nullopt;
   } else {
     const ir::Tensor* p = constant_input(pad, 1);
-    if (!p || (p->dtype() != DataType::kInt64 && p->dtype() != DataType::kInt32)) return std::nullopt;
+    if (!p || (p->dtype() != ir::DataType::kInt64 && p->dtype() != ir::DataType::kInt32)) return std::nullopt;
     pads = p->as_int64();
     if (pad.input(2)) {
       const ir::Tensor* v = constant_input(pad, 2);
