@@ -79,7 +79,8 @@ PARE_TARGET_AVX2 int64_t split_columns_avx2(const float* src, int64_t n, float* 
 // are written, the same for every row. Stride 1 copies in fixed 16-float
 // pieces, which compile to vector moves (a memcpy call per row cost more than a
 // 20-wide row's arithmetic), then puts back the zeros the last piece overwrote;
-// the channel's last row is copied exactly, as nothing may be read after it.
+// rows whose pieces would read past the channel's end (its last rows) are
+// copied exactly, as nothing may be read after it.
 // Stride 2 splits each row into its even and odd columns.
 template <int S>
 void copy_rows(const Geometry& g, const float* xc, int64_t lo, int64_t hi, Isa isa, PaddedRows& p) {
@@ -89,7 +90,7 @@ void copy_rows(const Geometry& g, const float* xc, int64_t lo, int64_t hi, Isa i
     float* row = p.data + (iy - lo) * p.width;
     if constexpr (S == 1) {
       float* dst = row + g.pl;
-      if (iy + 1 == g.h) {
+      if (iy * g.w + (g.w + 15) / 16 * 16 > g.h * g.w) {  // the pieces would read past the channel
         std::memcpy(dst, src, sizeof(float) * g.w);
         continue;
       }

@@ -38,7 +38,8 @@ class Pad : public Kernel {
     if (static_cast<int64_t>(pads.size()) != 2 * rank) compute_error(ctx, fmt::format("pads has {} values, expected {}", pads.size(), 2 * rank));
     std::vector<int64_t> dims(rank);
     for (int64_t i = 0; i < rank; ++i) {
-      dims[i] = x.dims[i] + pads[i] + pads[rank + i];
+      if (__builtin_add_overflow(x.dims[i], pads[i], &dims[i]) || __builtin_add_overflow(dims[i], pads[rank + i], &dims[i]))
+        compute_error(ctx, "pads overflow int64");
       if (dims[i] < 0) compute_error(ctx, "pads crop more than the input has");
       if (mode_ == "reflect" && x.dims[i] < 2 && (pads[i] > 0 || pads[rank + i] > 0))
         compute_error(ctx, "reflect padding needs at least 2 elements on a padded axis");
