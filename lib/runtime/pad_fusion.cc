@@ -56,15 +56,16 @@ std::optional<AbsorbedPad> conv_absorbing(const ir::Node& pad, int64_t opset, co
   if (!reader || reader->op_type != "Conv" || !(reader->domain.empty() || reader->domain == "ai.onnx") ||
       reader->input(0) != pad.outputs()[0])
     return std::nullopt;
-  auto pads = zero_spatial_pads(pad, opset, constant_of);
-  if (!pads || !conv_pads_after_pad(*reader, *pads)) return std::nullopt;
-  return AbsorbedPad{reader, *pads};
+  auto pad_pads = zero_spatial_pads(pad, opset, constant_of);
+  auto conv_pads = pad_pads ? conv_pads_after_pad(*reader, *pad_pads) : std::nullopt;
+  if (!conv_pads) return std::nullopt;
+  return AbsorbedPad{reader, std::move(*pad_pads), std::move(*conv_pads)};
 }
 
-ir::Node conv_with_pads(const ir::Node& conv, const std::vector<int64_t>& pad_pads) {
+ir::Node conv_with_pads(const ir::Node& conv, const std::vector<int64_t>& pads) {
   ir::Node copy = conv;
   copy.remove_attr("auto_pad");
-  copy.set_attr(ir::Attribute::of_ints("pads", *conv_pads_after_pad(conv, pad_pads)));
+  copy.set_attr(ir::Attribute::of_ints("pads", pads));
   return copy;
 }
 

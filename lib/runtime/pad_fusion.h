@@ -29,15 +29,17 @@ std::optional<std::vector<int64_t>> conv_pads_after_pad(const ir::Node& conv, co
 
 // The Conv that does `pad`'s padding itself: `reader`, the Pad's only reader,
 // when it is a Conv of the default domain reading the Pad's output as its data
-// and the two paddings combine; with the Pad's pads. Else nullopt.
+// and the two paddings combine; with the Pad's pads and the Conv's new ones.
+// Else nullopt.
 struct AbsorbedPad {
   const ir::Node* conv;
-  std::vector<int64_t> pads;
+  std::vector<int64_t> pad_pads;   // the Pad's (zero_spatial_pads)
+  std::vector<int64_t> conv_pads;  // the Conv's pads attribute covering both (conv_pads_after_pad)
 };
 std::optional<AbsorbedPad> conv_absorbing(const ir::Node& pad, int64_t opset, const ir::Node* reader,
                                           const std::function<const ir::Tensor*(const ir::Value*)>& constant_of);
 
-// A copy of `conv` whose pads attribute also covers the absorbed Pad's.
-ir::Node conv_with_pads(const ir::Node& conv, const std::vector<int64_t>& pad_pads);
+// A copy of `conv` with `pads` as its pads attribute and no auto_pad.
+ir::Node conv_with_pads(const ir::Node& conv, const std::vector<int64_t>& pads);
 
 }  // namespace pare::rt

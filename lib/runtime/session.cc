@@ -583,7 +583,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
       }
   // Zero Pads before Convs (pad_fusion.h), each the Conv's only reader: decided
   // at the Pad, whose pads may be computed from constants by then.
-  std::unordered_map<const ir::Node*, std::pair<const ir::Node*, std::vector<int64_t>>> pad_into_conv;
+  std::unordered_map<const ir::Node*, std::pair<const ir::Node*, AbsorbedPad>> pad_into_conv;  // Conv -> (Pad, how)
   auto absorb_into_conv = [&](const ir::Node& pad) {
     if (!pad.input(0) || known.count(pad.input(0)) || pad.outputs().empty() || !pad.outputs()[0]) return false;
     const ir::Node* reader = readers.sole_reader(pad.outputs()[0]);
@@ -593,7 +593,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
       return it != known.end() ? &it->second : nullptr;
     });
     if (!absorbed) return false;
-    pad_into_conv.emplace(absorbed->conv, std::make_pair(&pad, std::move(absorbed->pads)));
+    pad_into_conv.emplace(absorbed->conv, std::make_pair(&pad, std::move(*absorbed)));
     cg->fused_away.insert(slot(pad.outputs()[0]));
     return true;
   };
@@ -608,7 +608,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
     const ir::Node* kernel_node = &n;
     auto absorbed = pad_into_conv.find(&n);
     if (absorbed != pad_into_conv.end()) {
-      kernel_node = &cg->rewritten.emplace_back(conv_with_pads(n, absorbed->second.second));
+      kernel_node = &cg->rewritten.emplace_back(conv_with_pads(n, absorbed->second.second.conv_pads));
     }
     KernelInit init{*kernel_node, opset, constants_of(n),
                     [this, fuse](const ir::Graph& sub) { return compile(sub, fuse); }};
@@ -639,7 +639,7 @@ std::shared_ptr<CompiledGraph> Session::Impl::compile(const ir::Graph& g, bool f
     for (const ir::Value* out : n.outputs()) step.out.push_back(out ? slot(out) : -1);
     if (absorbed != pad_into_conv.end()) {
       step.absorbed_pad = absorbed->second.first;
-      step.absorbed_pads = absorbed->second.second;
+      step.absorbed_pads = absorbed->second.second.pad_pads;
       step.in[0] = slot(step.absorbed_pad->input(0));
     }
     for (const ir::Node* fused : chain) {

@@ -9,7 +9,7 @@
 #include <limits>
 #include <random>
 
-#include "lib/runtime/session.h"
+#include "tests/support/one_node.h"
 
 namespace pare::rt {
 namespace {
@@ -57,22 +57,14 @@ TEST(MaxPool, SeparableEqualsThePerWindowLoopBitForBit) {
     SCOPED_TRACE(::testing::Message() << "c " << k.c << " " << k.h << "x" << k.w << " k " << k.kh << "x" << k.kw);
     std::vector<float> x(static_cast<size_t>(k.c * k.h * k.w));
     for (auto& v : x) v = values[rng() % 5];
-    ir::Model model;
-    model.opsets = {{"", 13}};
-    ir::Graph& g = *model.graph;
-    ir::Value* in = g.add_value("x");
-    in->dtype = ir::DataType::kFloat;
-    in->shape = ir::Shape::of({1, k.c, k.h, k.w});
-    g.inputs.push_back(in);
-    ir::Node* pool = g.add_node("MaxPool", {in}, {"y"});
-    pool->attrs = {ir::Attribute::of_ints("kernel_shape", {k.kh, k.kw}), ir::Attribute::of_ints("strides", {k.sh, k.sw}),
-                   ir::Attribute::of_ints("pads", {k.pt, k.pl, k.pb, k.pr}),
-                   ir::Attribute::of_int("ceil_mode", k.ceil ? 1 : 0)};
-    g.outputs.push_back(pool->output(0));
+    std::vector<ir::Attribute> attrs = {
+        ir::Attribute::of_ints("kernel_shape", {k.kh, k.kw}), ir::Attribute::of_ints("strides", {k.sh, k.sw}),
+        ir::Attribute::of_ints("pads", {k.pt, k.pl, k.pb, k.pr}), ir::Attribute::of_int("ceil_mode", k.ceil ? 1 : 0)};
     int64_t oh = pool_out_size(k.h, k.kh, k.sh, k.pt, k.pb, k.ceil), ow = pool_out_size(k.w, k.kw, k.sw, k.pl, k.pr, k.ceil);
     std::vector<float> want = naive_max_pool(k, x, oh, ow);
     for (int threads : {1, 2}) {
-      ir::Tensor y = Session(model, SessionOptions{threads}).run({{"x", ir::Tensor::from<float>({1, k.c, k.h, k.w}, x)}})[0];
+      ir::Tensor y = testing::run_one_node("MaxPool", {ir::Tensor::from<float>({1, k.c, k.h, k.w}, x)}, attrs,
+                                           {.threads = threads, .opset = 13})[0];
       ASSERT_EQ(y.dims(), (std::vector<int64_t>{1, k.c, oh, ow}));
       auto got = y.as_float();
       ASSERT_EQ(got.size(), want.size());

@@ -122,6 +122,7 @@ void zero_rows(const Geometry& g, PaddedRows p) { std::fill(p.data, p.data + (ba
 struct RowPass {
   int64_t top, step;
   int i0, i1;
+  RowPass row(int q) const { return {top + q * step, step, i0, i1}; }  // the q-th row alone
 };
 
 // The input rows output row oy reads: taps i in [i0, i1).
@@ -134,15 +135,14 @@ std::pair<int, int> tap_rows(const Geometry& g, int k, int64_t oy) {
 // The portable row: 16 outputs at a time in an array the compiler vectorises,
 // with separate multiplies and adds (a group of 64 unrolled to 5 KB of pare-run).
 template <int K, int S>
-void row_portable_one(const PaddedRows& p, int64_t top, int i0, int i1, const float* w, float bias, int64_t ow,
-                      float* out) {
+void row_portable_one(const PaddedRows& p, const RowPass& rows, const float* w, float bias, int64_t ow, float* out) {
   constexpr int64_t kPortable = 16;
   for (int64_t ox0 = 0; ox0 < ow; ox0 += kPortable) {
     float acc[kPortable];
     for (int64_t o = 0; o < kPortable; ++o) acc[o] = bias;
-    for (int i = i0; i < i1; ++i)
+    for (int i = rows.i0; i < rows.i1; ++i)
       for (int j = 0; j < K; ++j) {
-        const float* r = p.tap<S>(top + i, j) + ox0;
+        const float* r = p.tap<S>(rows.top + i, j) + ox0;
         float wv = w[i * K + j];
         for (int64_t o = 0; o < kPortable; ++o) acc[o] += wv * r[o];
       }
@@ -153,7 +153,7 @@ void row_portable_one(const PaddedRows& p, int64_t top, int i0, int i1, const fl
 template <int K, int S, int R>
 void row_portable(const PaddedRows& p, const RowPass& rows, const float* w, float bias, int64_t ow, float* out) {
   for (int q = 0; q < R; ++q)
-    row_portable_one<K, S>(p, rows.top + q * rows.step, rows.i0, rows.i1, w, bias, ow, out + q * ow);
+    row_portable_one<K, S>(p, rows.row(q), w, bias, ow, out + q * ow);
 }
 
 #if PARE_HAVE_AVX2_KERNELS
@@ -235,13 +235,13 @@ void rows_of(const PaddedRows& p, const RowPass& rows, const float* w, float bia
   if (isa >= Isa::kAvx512 && (S == 1 || R == 1)) return row_avx512<K, S, R>(p, rows, w, bias, ow, out);
   if (isa >= Isa::kAvx512) {
     for (int q = 0; q < R; ++q)
-      row_avx512<K, S, 1>(p, RowPass{rows.top + q * rows.step, rows.step, rows.i0, rows.i1}, w, bias, ow, out + q * ow);
+      row_avx512<K, S, 1>(p, rows.row(q), w, bias, ow, out + q * ow);
     return;
   }
   // AVX2 rows one at a time: their pairs cost pare-run 15 KB.
   if (has_avx2(isa)) {
     for (int q = 0; q < R; ++q)
-      row_avx2<K, S, 1>(p, RowPass{rows.top + q * rows.step, rows.step, rows.i0, rows.i1}, w, bias, ow, out + q * ow);
+      row_avx2<K, S, 1>(p, rows.row(q), w, bias, ow, out + q * ow);
     return;
   }
 #endif
