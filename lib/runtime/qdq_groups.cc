@@ -171,10 +171,14 @@ std::optional<QdqGroup> match_conv(const ir::Node& conv, int64_t opset,
   return g;
 }
 
-// Both inputs have the same static shape (known dims or the same symbols), so
-// the Add does not broadcast.
-bool same_static_shape(const ir::Value* a, const ir::Value* b) {
-  if (!a->shape || !b->shape || a->shape->dims.size() != b->shape->dims.size()) return false;
+// The Add is not known to broadcast: its inputs have the same static shape
+// (known dims or the same symbols), or the file gives the shape of one of them
+// not at all (quantizers write no shapes for the values they add: BlazeFace's
+// residual Adds, quantized by pare, were left to five float kernels). QAdd
+// broadcasts when a run's shapes differ, element by element.
+bool not_known_to_broadcast(const ir::Value* a, const ir::Value* b) {
+  if (!a->shape || !b->shape) return true;
+  if (a->shape->dims.size() != b->shape->dims.size()) return false;
   for (size_t i = 0; i < a->shape->dims.size(); ++i) {
     const ir::Dim &x = a->shape->dims[i], &y = b->shape->dims[i];
     bool same = x.is_known() ? y.is_known() && x.value == y.value : !x.symbol.empty() && x.symbol == y.symbol;
@@ -185,7 +189,7 @@ bool same_static_shape(const ir::Value* a, const ir::Value* b) {
 
 std::optional<QdqGroup> match_add(const ir::Node& add, int64_t opset,
                                   const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
-  if (add.inputs().size() != 2 || !add.input(0) || !add.input(1) || !same_static_shape(add.input(0), add.input(1)))
+  if (add.inputs().size() != 2 || !add.input(0) || !add.input(1) || !not_known_to_broadcast(add.input(0), add.input(1)))
     return std::nullopt;
   QdqGroup g;
   g.op = &add;

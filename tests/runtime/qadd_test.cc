@@ -18,30 +18,34 @@ struct QdqAdd {
   ir::Model model;
   std::map<std::string, ir::Tensor> feed;
 
-  QdqAdd(DataType a_type, DataType y_type, float zp, const std::string& act, std::vector<int64_t> dims) {
+  // b_dims: b's shape when it differs from a's; `shapes`: whether the graph
+  // gives the dequantized values' shapes (quantizers often write none).
+  QdqAdd(DataType a_type, DataType y_type, float zp, const std::string& act, std::vector<int64_t> dims,
+         std::vector<int64_t> b_dims = {}, bool shapes = true) {
     model.opsets = {{"", 13}};
     ir::Graph& g = *model.graph;
     auto zero_point = [&](const std::string& name, DataType t, float v) {
       return t == DataType::kUint8 ? g.add_constant(name, ir::Tensor::scalar<uint8_t>(static_cast<uint8_t>(v)))
                                    : g.add_constant(name, ir::Tensor::scalar<int8_t>(static_cast<int8_t>(v)));
     };
-    int64_t n = 1;
-    for (int64_t d : dims) n *= d;
     std::vector<ir::Value*> dq;
     for (int i = 0; i < 2; ++i) {
       std::string name = i ? "b" : "a";
+      const std::vector<int64_t>& shape = i && !b_dims.empty() ? b_dims : dims;
+      int64_t n = 1;
+      for (int64_t d : shape) n *= d;
       ir::Value* x = g.add_value(name);
       x->dtype = DataType::kFloat;
-      x->shape = ir::Shape::of(dims);
+      x->shape = ir::Shape::of(shape);
       g.inputs.push_back(x);
-      feed[name] = ir::Tensor::from<float>(dims, testing::uniform_floats(n, 40 + i, -3, 4));
+      feed[name] = ir::Tensor::from<float>(shape, testing::uniform_floats(n, 40 + i, -3, 4));
       // The second input is uint8 with its own scale and zero point whatever `a_type` is.
       DataType t = i ? DataType::kUint8 : a_type;
       ir::Value* s = g.add_constant("s" + name, ir::Tensor::scalar<float>(i ? 0.031f : 0.027f));
       ir::Value* z = zero_point("z" + name, t, i ? 120.0f : zp);
       ir::Node* q = g.add_node("QuantizeLinear", {x, s, z}, {name + "_q"});
       ir::Node* d = g.add_node("DequantizeLinear", {q->output(0), s, z}, {name + "_dq"});
-      d->output(0)->shape = x->shape;
+      if (shapes) d->output(0)->shape = x->shape;
       dq.push_back(d->output(0));
     }
     ir::Value* sum = g.add_node("Add", {dq[0], dq[1]}, {"sum"})->output(0);
@@ -81,6 +85,32 @@ TEST(QAdd, GivesTheLiteralNodesBits) {
             ASSERT_TRUE(ran) << "the quantized Add did not compute the group";
             ASSERT_EQ(got, want);
           }
+}
+
+// A graph that gives no shapes for the Add's inputs (BlazeFace quantized by
+// pare) still gets the integer Add; where the run's shapes differ, it
+// broadcasts as the float Add does, with the same bits.
+TEST(QAdd, InputsOfUnknownShapeRunInIntegersAndBroadcast) {
+  for (Isa isa : runnable_isas())
+    for (auto b_dims : std::vector<std::vector<int64_t>>{{}, {1, 5, 1, 41}, {37, 1}, {1}}) {
+      SCOPED_TRACE(::testing::Message() << isa_name(isa) << " b of rank " << b_dims.size());
+      QdqAdd t(DataType::kUint8, DataType::kUint8, 9, "Relu", {1, 5, 37, 41}, b_dims, false);
+      SessionOptions literal{1, false}, integer{2, true};
+      literal.isa = integer.isa = isa;
+      bool ran = false;
+      auto want = t.run(literal), got = t.run(integer, &ran);
+      ASSERT_TRUE(ran) << "the quantized Add did not compute the group";
+      ASSERT_EQ(got, want);
+    }
+}
+
+// Known shapes that broadcast stay with the literal nodes (the vectorised
+// float Add beats element-by-element integers there).
+TEST(QAdd, KnownBroadcastStaysLiteral) {
+  QdqAdd t(DataType::kUint8, DataType::kUint8, 9, "", {1, 5, 37, 41}, {1, 5, 1, 41});
+  bool ran = true;
+  t.run(SessionOptions{1, true}, &ran);
+  EXPECT_FALSE(ran);
 }
 
 TEST(QAdd, TwoThreadsGiveTheSameBits) {

@@ -120,6 +120,7 @@ std::vector<Case> odd_cases() {
       {{1, 5, 20, 37}, {5, 1, 5, 5}, 5, 1, 2},         // depthwise 5x5 stride 1
       {{1, 3, 13, 17}, {3, 1, 3, 3}, 3, 1, 0},         // depthwise without padding
       {{1, 4, 12, 11}, {4, 1, 3, 3}, 4, 1, 2, 2},      // depthwise, dilation 2
+      {{1, 13, 70, 66}, {13, 1, 3, 3}, 13, 1, 1},      // depthwise over several chunks of channels
       {{1, 3, 64, 70}, {16, 3, 3, 3}, 1, 2, 1},        // a first layer: several pixel blocks
       {{1, 300, 3, 5}, {7, 300, 1, 1}, 1, 1, 0},       // long K, few pixels
   };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "lib/runtime/broadcast.h"
 #include "lib/runtime/epilogue_simd.h"
 #include "lib/runtime/kernels/chunks.h"
 
@@ -39,8 +40,34 @@ void qadd_portable(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, co
   qadd_body(a, b, y, n, f);
 }
 #if PARE_HAVE_AVX2_KERNELS
+// (x ^ flip - z) * s for 8 bytes.
+PARE_TARGET_AVX2 inline __m256 dequantize8(const uint8_t* x, __m128i flip, __m256i z, __m256 s) {
+  __m128i bytes = _mm_xor_si128(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x)), flip);
+  return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(bytes), z)), s);
+}
+
+// qadd_body 8 at a time, written out: the compiler's own vectorisation of it
+// (four vectors, NaN-exact blends, spills) made the fused Add slower than the
+// five float kernels it replaces. The same operations in the same order:
+// max(lo, s) is s < lo ? lo : s and min(hi, s) is s > hi ? hi : s, NaN
+// included; the rounding is nearbyint's (the current mode, no exceptions);
+// the int32's low byte is the uint8 or int8 result.
 PARE_TARGET_AVX2 void qadd_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Flat& f) {
-  qadd_body(a, b, y, n, f);
+  const __m128i flip_a = _mm_set1_epi8(static_cast<char>(f.flip_a)), flip_b = _mm_set1_epi8(static_cast<char>(f.flip_b));
+  const __m256i za = _mm256_set1_epi32(f.za), zb = _mm256_set1_epi32(f.zb), low = _mm256_set1_epi32(0xff);
+  const __m256 sa = _mm256_set1_ps(f.sa), sb = _mm256_set1_ps(f.sb), sy = _mm256_set1_ps(f.sy), ya = _mm256_set1_ps(f.ya);
+  const __m256 lo = _mm256_set1_ps(f.lo), hi = _mm256_set1_ps(f.hi), qmin = _mm256_set1_ps(f.qmin), qmax = _mm256_set1_ps(f.qmax);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 s = _mm256_add_ps(dequantize8(a + i, flip_a, za, sa), dequantize8(b + i, flip_b, zb, sb));
+    s = _mm256_min_ps(hi, _mm256_max_ps(lo, s));
+    __m256 q = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(s, sy), _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC), ya);
+    q = _mm256_min_ps(qmax, _mm256_max_ps(qmin, q));
+    __m256i v = _mm256_and_si256(_mm256_cvttps_epi32(q), low);
+    __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(y + i), _mm_packus_epi16(words, words));
+  }
+  qadd_body(a + i, b + i, y + i, n - i, f);
 }
 #endif
 
@@ -68,7 +95,7 @@ class QAdd : public Kernel {
     const TensorView& a = *ctx.input(0);
     const TensorView& b = *ctx.input(1);
     if (a.dtype != spec_.a.type || b.dtype != spec_.b.type) compute_error(ctx, "quantized inputs of another type");
-    if (a.dims != b.dims) compute_error(ctx, "the quantized Add takes inputs of one shape");
+    if (a.dims != b.dims) return broadcast(ctx, a, b);
     TensorView& y = ctx.allocate_output(0, spec_.y.type, a.dims);
     int64_t n = a.numel();
     for_chunks(ctx, n, [&](int64_t i, int64_t end) {
@@ -78,6 +105,17 @@ class QAdd : public Kernel {
   }
 
  private:
+  // Inputs of two shapes (the session takes an Add whose shapes the file does
+  // not give): element by element with numpy broadcasting, the same formula.
+  void broadcast(KernelContext& ctx, const TensorView& a, const TensorView& b) const {
+    TensorView& y = ctx.allocate_output(0, spec_.y.type, broadcast_shapes(a.dims, b.dims));
+    const auto *pa = static_cast<const uint8_t*>(a.data), *pb = static_cast<const uint8_t*>(b.data);
+    auto* py = static_cast<uint8_t*>(y.data);
+    for_each_broadcast<2>(ctx, y.dims, {&a.dims, &b.dims}, [&](int64_t o, int64_t ia, int64_t ib) {
+      qadd_portable(pa + ia, pb + ib, py + o, 1, flat_);
+    });
+  }
+
   QAddSpec spec_;
   Flat flat_{};
   Isa isa_;

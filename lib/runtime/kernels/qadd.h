@@ -5,7 +5,8 @@
 // nodes' float formulas in their order, (a - za) * sa + (b - zb) * sb, the
 // activation, then QuantizeLinear's rounding, so it gives the oracle's bits
 // exactly (the file is compiled with -ffp-contract=off; no FMA fuses the two
-// products). Both inputs have one shape (no broadcasting).
+// products). Inputs of one shape take a vectorised loop; others broadcast
+// (numpy's rules) element by element.
 #pragma once
 
 #include <limits>
