@@ -1,7 +1,9 @@
-// MaxPool with dilation 1 runs separably (rows, then columns; pool.cc). Here it
-// is compared bit for bit with the per-window loop written out: from -inf,
+// MaxPool with dilation 1 runs separably (rows, then columns; pool.cc), and a
+// 2x2 stride-2 pool with every window inside in one pass. Here both are
+// compared bit for bit with the per-window loop written out: from -inf,
 // std::max in row-major order, so that of equal values (+0 and -0 here) the
-// first wins, over pads, strides, ceil_mode, auto_pad and 1-D pools.
+// first wins and a NaN is passed over, over pads, strides, ceil_mode, auto_pad
+// and 1-D pools.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -46,17 +48,20 @@ TEST(MaxPool, SeparableEqualsThePerWindowLoopBitForBit) {
   std::vector<PoolCase> cases = {
       {1, 160, 160, 3, 3, 1, 1, 1, 1, 1, 1, false},  // M-LSD's heat map: 3x3, same padding
       {28, 64, 64, 2, 2, 2, 2, 0, 0, 0, 0, false},   // BlazeFace's: 2x2 stride 2
+      {3, 7, 9, 2, 2, 2, 2, 0, 0, 0, 0, false},      // 2x2 stride 2, odd sizes: the last row and column unread
+      {3, 7, 9, 2, 2, 2, 2, 0, 0, 0, 0, true},       // the same with ceil_mode: windows overhang, separable
       {3, 9, 11, 3, 5, 2, 3, 1, 2, 0, 1, false},     // uneven kernel, strides and pads
       {2, 7, 8, 3, 3, 2, 2, 0, 0, 0, 0, true},       // ceil_mode: the last windows overhang
       {2, 5, 6, 1, 1, 1, 1, 0, 0, 0, 0, false},      // 1x1
       {1, 4, 3, 4, 3, 1, 1, 2, 1, 1, 2, false},      // windows wider than the input
   };
   std::mt19937_64 rng(9);
-  const float values[] = {-1.0f, -0.0f, 0.0f, 0.5f, 2.0f};  // ties and both zeros
+  // Ties, both zeros and a NaN.
+  const float values[] = {-1.0f, -0.0f, 0.0f, 0.5f, 2.0f, std::numeric_limits<float>::quiet_NaN()};
   for (const auto& k : cases) {
     SCOPED_TRACE(::testing::Message() << "c " << k.c << " " << k.h << "x" << k.w << " k " << k.kh << "x" << k.kw);
     std::vector<float> x(static_cast<size_t>(k.c * k.h * k.w));
-    for (auto& v : x) v = values[rng() % 5];
+    for (auto& v : x) v = values[rng() % 6];
     std::vector<ir::Attribute> attrs = {
         ir::Attribute::of_ints("kernel_shape", {k.kh, k.kw}), ir::Attribute::of_ints("strides", {k.sh, k.sw}),
         ir::Attribute::of_ints("pads", {k.pt, k.pl, k.pb, k.pr}), ir::Attribute::of_int("ceil_mode", k.ceil ? 1 : 0)};

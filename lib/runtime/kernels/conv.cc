@@ -190,26 +190,35 @@ class Conv : public Kernel {
   // oy * sh - pt + ki * dh of channel c, from column kj * dw - pl on, every
   // sw-th column. The input rows a task reads live in a ring of `span` rows per
   // channel, copied once each with the padding columns around them; rows in
-  // the top or bottom padding point at a row of zeros. With a column stride
-  // above 1, a ring row holds one copy per kernel column of the columns that
-  // tap reads, so that they are contiguous (BlazeFace's and M-LSD's first
-  // convolutions went through im2col, 3x slower). The same sums in the same
+  // the top or bottom padding point at a row of zeros. With a column stride s
+  // above 1, a ring row holds the input row split into its s phases (columns
+  // p, p + s, p + 2s, ... for each p), so that every tap reads consecutive
+  // floats of one phase (BlazeFace's and M-LSD's first convolutions went
+  // through im2col, 3x slower; a copy per kernel column cost BlazeFace's
+  // first layer a third of its time). The same sums in the same
   // order as packed_conv (im2col's rows and order), so the same bits, with no
   // copy of the input per kernel tap: PP-OCRv4 det's 3x3 convolutions over 96
   // channels spent more time in im2col than in the GEMM.
   void rows_conv(const KernelContext& ctx, const Geometry& g, const PackedA& w, const Epilogue& e, const float* x,
                  const float* bias, float* y) const {
     int64_t channels = w.k / (g.kh * g.kw), span = (g.kh - 1) * g.dh + 1;
-    bool per_tap = g.sw != 1;
+    Phases ph = phases(g);
+    bool phased = g.sw != 1;
     // Rows rounded up to whole cache lines, so that each starts on one: a
-    // padded row (columns -pl .. -pl + width - 1), or per tap its ow columns.
-    int64_t width = per_tap ? (g.ow + 15) / 16 * 16 : (g.ow + (g.kw - 1) * g.dw + 15) / 16 * 16;
-    int64_t per_slot = per_tap ? g.kw * width : width;
+    // padded row (columns -pl .. -pl + width - 1), or each phase's columns.
+    int64_t width = phased ? ph.width : (g.ow + (g.kw - 1) * g.dw + 15) / 16 * 16;
+    int64_t per_slot = phased ? g.sw * width : width;
     int64_t tasks = std::min<int64_t>(ctx.threads(), g.oh);
     int64_t ring_floats = channels * span * per_slot, per_task = ring_floats + width;  // the ring and a zero row
     auto& scratch_ctx = const_cast<KernelContext&>(ctx);
     auto* buffers = static_cast<float*>(scratch_ctx.scratch(sizeof(float) * tasks * per_task));
     auto* pointers = static_cast<const float**>(scratch_ctx.scratch(sizeof(const float*) * tasks * w.k));
+    // Where tap kj starts in its ring row, and per task where each kernel row's
+    // input row lies in the ring (-1: padding), computed once: the divisions
+    // in them, redone for every tap of every output row, cost BlazeFace's
+    // first convolution a third of its time.
+    auto* offsets = static_cast<int64_t*>(scratch_ctx.scratch(sizeof(int64_t) * (g.kw + tasks * g.kh)));
+    for (int64_t kj = 0; kj < g.kw; ++kj) offsets[kj] = phased ? ph.start(g, kj) : kj * g.dw;
     ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         float* ring = buffers + t * per_task;
@@ -224,19 +233,21 @@ class Conv : public Kernel {
             int64_t slot = iy % span;
             if (held[slot] != iy) {
               float* dst = ring + slot * per_slot;
-              if (per_tap) load_taps(g, channels, x, iy, dst, span * per_slot, width);
+              if (phased) load_phases(g, ph, channels, x, iy, dst, span * per_slot);
               else load_row(g, channels, x, iy, dst, span * per_slot, width);
             }
             held[slot] = iy;
           }
+          int64_t* row_at = offsets + g.kw + t * g.kh;
+          for (int64_t ki = 0; ki < g.kh; ++ki) {
+            int64_t iy = oy * g.sh - g.pt + ki * g.dh;
+            row_at[ki] = iy < 0 || iy >= g.h ? -1 : iy % span * per_slot;
+          }
           const float** row_k = rows;  // k = (c, ki, kj) in im2col's order
           for (int64_t c = 0; c < channels; ++c)
             for (int64_t ki = 0; ki < g.kh; ++ki) {
-              int64_t iy = oy * g.sh - g.pt + ki * g.dh;
-              bool outside = iy < 0 || iy >= g.h;
-              const float* slot = outside ? zeros : ring + (c * span + iy % span) * per_slot;
-              for (int64_t kj = 0; kj < g.kw; ++kj)
-                *row_k++ = outside ? zeros : per_tap ? slot + kj * width : slot + kj * g.dw;
+              const float* slot = ring + c * span * per_slot + row_at[ki];
+              for (int64_t kj = 0; kj < g.kw; ++kj) *row_k++ = row_at[ki] < 0 ? zeros : slot + offsets[kj];
             }
           packed_gemm_rows(w, 0, w.panels(), rows, g.ow, bias, e, y + oy * g.ow, g.oh * g.ow, isa_);
         }
@@ -257,19 +268,50 @@ class Conv : public Kernel {
     }
   }
 
-  // The same for a column stride above 1: for each kernel column kj, `width`
-  // floats at slot + kj * width, column ox the input column ox * sw - pl + kj * dw
-  // (zero outside the input).
-  static void load_taps(const Geometry& g, int64_t channels, const float* x, int64_t iy, float* slot, int64_t stride,
-                        int64_t width) {
+  // The phases of a row for a column stride sw above 1: tap kj reads input
+  // column ox * sw + t (t = kj * dw - pl), which is column ox + b of phase p
+  // (t = b * sw + p, 0 <= p < sw). Phase p's floats are input columns
+  // (e - lead) * sw + p for e in [0, width) (zero outside the input), where
+  // `lead` makes the most negative b land at 0; tap kj starts at
+  // p * width + lead + b.
+  struct Phases {
+    int64_t lead = 0, width = 0;
+    static std::pair<int64_t, int64_t> split(const Geometry& g, int64_t kj) {  // (b, p)
+      int64_t t = kj * g.dw - g.pl, p = ((t % g.sw) + g.sw) % g.sw;
+      return {(t - p) / g.sw, p};
+    }
+    int64_t start(const Geometry& g, int64_t kj) const {
+      auto [b, p] = split(g, kj);
+      return p * width + lead + b;
+    }
+  };
+  static Phases phases(const Geometry& g) {
+    Phases ph;
+    if (g.sw == 1) return ph;
+    int64_t lowest = 0, highest = 0;
+    for (int64_t kj = 0; kj < g.kw; ++kj) {
+      int64_t b = Phases::split(g, kj).first;
+      lowest = std::min(lowest, b);
+      highest = std::max(highest, b);
+    }
+    ph.lead = -lowest;
+    ph.width = (ph.lead + highest + g.ow + 15) / 16 * 16;
+    return ph;
+  }
+
+  // Input row iy of every channel split into its phases (channel c at slot + c * stride).
+  static void load_phases(const Geometry& g, const Phases& ph, int64_t channels, const float* x, int64_t iy,
+                          float* slot, int64_t stride) {
     for (int64_t c = 0; c < channels; ++c) {
       const float* src = x + (c * g.h + iy) * g.w;
-      for (int64_t kj = 0; kj < g.kw; ++kj) {
-        float* dst = slot + c * stride + kj * width;
-        auto [lo, hi] = valid_columns(g, kj);
+      for (int64_t p = 0; p < g.sw; ++p) {
+        float* dst = slot + c * stride + p * ph.width;
+        // e is inside the input for 0 <= (e - lead) * sw + p < w.
+        int64_t hi = p < g.w ? std::min(ph.width, ph.lead + (g.w - 1 - p) / g.sw + 1) : 0;
+        int64_t lo = std::min(ph.lead, hi);
         std::fill(dst, dst + lo, 0.0f);
-        for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox * g.sw - g.pl + kj * g.dw];
-        std::fill(dst + hi, dst + width, 0.0f);
+        for (int64_t e = lo; e < hi; ++e) dst[e] = src[(e - ph.lead) * g.sw + p];
+        std::fill(dst + hi, dst + ph.width, 0.0f);
       }
     }
   }

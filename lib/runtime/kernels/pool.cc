@@ -136,6 +136,19 @@ class Pool : public Kernel {
                             const std::vector<int64_t>& out, float* rows, float* ys) {
     constexpr float kLowest = -std::numeric_limits<float>::infinity();
     int64_t oh = out[0], ow = out[1];
+    if (k[0] == 2 && k[1] == 2 && st[0] == 2 && st[1] == 2 && pb[0] == 0 && pb[1] == 0 && 2 * oh <= h && 2 * ow <= w) {
+      // The common 2x2 pool with every window inside: one pass, in the same
+      // order (BlazeFace's pools took 1.8x ONNX Runtime's time in two).
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        const float *top = xs + 2 * oy * w, *bottom = top + w;
+        float* yr = ys + oy * ow;
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          float m = std::max(std::max(kLowest, top[2 * ox]), top[2 * ox + 1]);
+          yr[ox] = std::max(std::max(m, bottom[2 * ox]), bottom[2 * ox + 1]);
+        }
+      }
+      return;
+    }
     for (int64_t iy = 0; iy < h; ++iy) {
       const float* xr = xs + iy * w;
       float* hr = rows + iy * ow;

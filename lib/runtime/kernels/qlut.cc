@@ -38,7 +38,11 @@ class QLut : public Kernel {
     int64_t n = x.numel();
     constexpr int64_t kChunk = 65536;
     ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t c0, int64_t c1) {
-      for (int64_t i = c0 * kChunk, end = std::min(n, c1 * kChunk); i < end; ++i) py[i] = t[px[i]];
+      // Locals: a byte store may alias anything, so pointers read through the
+      // closure were reloaded after every element (3x slower).
+      const uint8_t *src = px, *table = t;
+      uint8_t* dst = py;
+      for (int64_t i = c0 * kChunk, end = std::min(n, c1 * kChunk); i < end; ++i) dst[i] = table[src[i]];
     });
   }
 
