@@ -5,7 +5,9 @@
 // Relu or Clip folded into its clamp. Dense and grouped convolutions go through
 // the packed integer GEMM over an im2col of (x_q - zero point) in int16, or of
 // x_q's bytes where the CPU has AVX-512 VNNI (qgemm.h); depthwise ones
-// (group == C == M) through direct row loops.
+// (group == C == M) with 3x3 or 5x5 kernels through the float depthwise kernel
+// (depthwise.h) on x_q - zero point, whose sums of integers are exact; other
+// depthwise kernels through a direct row loop.
 //
 // The literal nodes, run one by one in float (SessionOptions::fuse = false or
 // integer = false), are the oracle: every output is within one quantization
