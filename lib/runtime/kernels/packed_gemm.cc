@@ -1,6 +1,8 @@
 #include "lib/runtime/kernels/packed_gemm.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <type_traits>
 #include <cstring>
 
@@ -12,6 +14,13 @@
 
 namespace pare::rt::kernels {
 
+// Weights below float's smallest normal (PP-OCRv4 rec's squeeze-excite
+// convolutions hold 31,000 of them, left by training) as zero: a multiply by a
+// subnormal takes a microcode assist on x86, and those two 1x1 convolutions
+// on a 1x1 map took 0.73 of the model's 5.5 ms. Each such product is below
+// 1.2e-38 times its input, so only sums of that size change.
+float flush_subnormal(float v) { return std::fabs(v) < std::numeric_limits<float>::min() ? 0.0f : v; }
+
 PackedA pack_a(const float* a, int64_t m, int64_t k, int64_t lda) {
   PackedA p;
   p.m = m;
@@ -19,7 +28,7 @@ PackedA pack_a(const float* a, int64_t m, int64_t k, int64_t lda) {
   p.data.assign(static_cast<size_t>(p.panels() * kPanelRows * k), 0.0f);
   for (int64_t r = 0; r < m; ++r) {
     float* panel = p.data.data() + (r / kPanelRows) * kPanelRows * k;
-    for (int64_t i = 0; i < k; ++i) panel[i * kPanelRows + r % kPanelRows] = a[r * lda + i];
+    for (int64_t i = 0; i < k; ++i) panel[i * kPanelRows + r % kPanelRows] = flush_subnormal(a[r * lda + i]);
   }
   return p;
 }
