@@ -137,11 +137,11 @@ class Stft : public Kernel {
   bool onesided_;
 };
 
-enum class Window { kHann, kHamming, kBlackman };
+enum class WindowShape { kHann, kHamming, kBlackman };
 
 class WindowOp : public Kernel {
  public:
-  WindowOp(const KernelInit& init, Window w) : w_(w), type_(output_type(init)), periodic_(init.attr_int("periodic", 1) != 0) {}
+  WindowOp(const KernelInit& init, WindowShape w) : w_(w), type_(output_type(init)), periodic_(init.attr_int("periodic", 1) != 0) {}
   void compute(KernelContext& ctx) override {
     int64_t n = scalar_int(ctx, 0, "size");
     if (n < 0) compute_error(ctx, "size must be >= 0");
@@ -150,8 +150,8 @@ class WindowOp : public Kernel {
     for (int64_t i = 0; i < n; ++i) {
       double a = den > 0 ? 2 * M_PI * i / den : 0, v;
       switch (w_) {
-        case Window::kHann: v = 0.5 - 0.5 * std::cos(a); break;
-        case Window::kHamming: v = 25.0 / 46.0 - (1 - 25.0 / 46.0) * std::cos(a); break;
+        case WindowShape::kHann: v = 0.5 - 0.5 * std::cos(a); break;
+        case WindowShape::kHamming: v = 25.0 / 46.0 - (1 - 25.0 / 46.0) * std::cos(a); break;
         default: v = 0.42 - 0.5 * std::cos(a) + 0.08 * std::cos(2 * a); break;
       }
       put(y, i, v);
@@ -159,7 +159,7 @@ class WindowOp : public Kernel {
   }
 
  private:
-  Window w_;
+  WindowShape w_;
   DataType type_;
   bool periodic_;
 };
@@ -209,9 +209,9 @@ std::vector<KernelDef> signal_kernels() {
   return {
       onnx_op("DFT", 17, make_kernel<Dft>),
       onnx_op("STFT", 17, make_kernel<Stft>),
-      onnx_op("HannWindow", 17, make_kernel<WindowOp, Window::kHann>),
-      onnx_op("HammingWindow", 17, make_kernel<WindowOp, Window::kHamming>),
-      onnx_op("BlackmanWindow", 17, make_kernel<WindowOp, Window::kBlackman>),
+      onnx_op("HannWindow", 17, make_kernel<WindowOp, WindowShape::kHann>),
+      onnx_op("HammingWindow", 17, make_kernel<WindowOp, WindowShape::kHamming>),
+      onnx_op("BlackmanWindow", 17, make_kernel<WindowOp, WindowShape::kBlackman>),
       onnx_op("MelWeightMatrix", 17, make_kernel<MelWeightMatrix>),
   };
 }

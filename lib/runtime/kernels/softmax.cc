@@ -29,6 +29,12 @@ class Softmax : public Kernel {
     TensorView& y = ctx.allocate_output(0, DataType::kFloat, x.dims);
     const float* px = x.as<float>();
     float* py = y.as<float>();
+    if (inner == 1 && !log_) {
+      ctx.parallel_for(outer, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) contiguous_row(px + r * len, len, py + r * len);
+      });
+      return;
+    }
     ctx.parallel_for(outer * inner, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         int64_t o = r / inner, in = r % inner;
@@ -50,6 +56,23 @@ class Softmax : public Kernel {
   }
 
  private:
+  // Softmax over a contiguous row: each exp computed once and kept in y, the
+  // sum in eight interleaved double lanes (one chain of dependent additions
+  // and every exp computed twice took PP-OCRv4 rec's softmax over 6625
+  // classes 8x ONNX Runtime's time).
+  static void contiguous_row(const float* x, int64_t len, float* y) {
+    float m = -INFINITY;
+    for (int64_t i = 0; i < len; ++i) m = std::max(m, x[i]);
+    double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= len; i += 8)
+      for (int l = 0; l < 8; ++l) lanes[l] += y[i + l] = std::exp(x[i + l] - m);
+    for (int l = 0; i < len; ++i, ++l) lanes[l] += y[i] = std::exp(x[i] - m);
+    double sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+    float inv = static_cast<float>(1.0 / sum);
+    for (i = 0; i < len; ++i) y[i] *= inv;
+  }
+
   bool log_, legacy_;
   int64_t axis_;
 };
