@@ -245,6 +245,54 @@ TEST(Pool, WindowsMustBeNonEmptyAndStepForward) {
   EXPECT_EQ(pool("MaxPool", {k2, Attribute::of_ints("dilations", {2, 2})}), "");
 }
 
+// ConvTranspose against the scatter written out, over the paths: taps that
+// tile the output (2x2 at stride 2: bias + one tap written once), taps that
+// never meet but leave gaps (2x2 at stride 3, padded), overlapping taps (the
+// whole column matrix), groups, weights computed at run time (Eigen), blocks
+// of input rows across threads (bit-identical), on every Isa.
+struct DeconvCase {
+  std::vector<int64_t> x;  // [1, C, H, W]
+  int64_t m, k, stride, pad, group;
+  bool constant_weights;
+};
+
+TEST(ConvTranspose, EveryPathMatchesTheScatter) {
+  std::vector<DeconvCase> cases = {
+      {{1, 5, 7, 9}, 6, 2, 2, 0, 1, true},     // tiled (PP-OCRv4 det's upsampling)
+      {{1, 4, 23, 100}, 3, 2, 2, 0, 1, true},  // tiled, several blocks of input rows
+      {{1, 4, 6, 5}, 3, 2, 3, 1, 1, true},     // disjoint with gaps, padded
+      {{1, 3, 5, 4}, 4, 3, 2, 1, 1, true},     // overlapping
+      {{1, 6, 5, 7}, 4, 2, 2, 0, 2, true},     // two groups, tiled
+      {{1, 5, 7, 9}, 6, 2, 2, 0, 1, false},    // computed weights
+  };
+  for (const auto& d : cases)
+    for (Isa isa : runnable_isas()) {
+      SCOPED_TRACE(::testing::Message() << ::testing::PrintToString(d.x) << " m " << d.m << " k " << d.k << " s "
+                                        << d.stride << " p " << d.pad << " g " << d.group << " " << isa_name(isa));
+      int64_t c = d.x[1], h = d.x[2], w = d.x[3], mg = d.m / d.group, cg = c / d.group;
+      OneNode t("ConvTranspose", {{d.x, false}, {{c, mg, d.k, d.k}, d.constant_weights}, {{d.m}, true}},
+                {ir::Attribute::of_ints("strides", {d.stride, d.stride}),
+                 ir::Attribute::of_ints("pads", {d.pad, d.pad, d.pad, d.pad}), ir::Attribute::of_int("group", d.group)});
+      auto x = t.input(0), wt = t.input(1), b = t.input(2);
+      int64_t oh = (h - 1) * d.stride + d.k - 2 * d.pad, ow = (w - 1) * d.stride + d.k - 2 * d.pad;
+      std::vector<double> y(d.m * oh * ow);
+      for (int64_t o = 0; o < d.m; ++o)
+        for (int64_t i = 0; i < oh * ow; ++i) y[o * oh * ow + i] = b[o];
+      for (int64_t ci = 0; ci < c; ++ci)
+        for (int64_t iy = 0; iy < h; ++iy)
+          for (int64_t ix = 0; ix < w; ++ix)
+            for (int64_t om = 0; om < mg; ++om)
+              for (int64_t i = 0; i < d.k; ++i)
+                for (int64_t j = 0; j < d.k; ++j) {
+                  int64_t oy = iy * d.stride - d.pad + i, ox = ix * d.stride - d.pad + j, o = ci / cg * mg + om;
+                  if (oy >= 0 && oy < oh && ox >= 0 && ox < ow)
+                    y[(o * oh + oy) * ow + ox] += x[(ci * h + iy) * w + ix] * wt[((ci * mg + om) * d.k + i) * d.k + j];
+                }
+      expect_close(t.run(1, isa), std::vector<float>(y.begin(), y.end()), {1, d.m, oh, ow});
+      EXPECT_TRUE(t.run(1, isa).same_content(t.run(2, isa)));
+    }
+}
+
 TEST(ConvTranspose, MatchesNaiveScatter) {
   // x [1, 3, 5, 4], W [3, 2, 3, 3], stride 2, pads 1, output_padding 1.
   OneNode t("ConvTranspose", {{{1, 3, 5, 4}, false}, {{3, 2, 3, 3}, true}, {{2}, true}},

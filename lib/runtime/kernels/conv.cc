@@ -38,22 +38,6 @@ using Map = Eigen::Map<RowMajor>;
 
 // Checks what the attributes alone could not: types, ranks, and the attributes
 // against W when W is computed.
-void check_inputs(const KernelContext& ctx, const ConvAttrs& a, const TensorView& x, const TensorView& w) {
-  if (x.dtype != DataType::kFloat || w.dtype != DataType::kFloat) compute_error(ctx, "only float32 is supported");
-  if (x.rank() != w.rank() || x.rank() < 3 || x.rank() > 4)
-    compute_error(ctx, fmt::format("input rank {} and weight rank {} do not make a 1-D or 2-D convolution", x.rank(), w.rank()));
-  if (a.checked_against_w) return;  // not again on every run
-  std::string wrong = a.mismatch(std::vector<int64_t>(w.dims.begin() + 2, w.dims.end()));
-  if (!wrong.empty()) compute_error(ctx, wrong);
-}
-
-// The bias, if any, holds one float per output channel (`m`).
-void check_bias(const KernelContext& ctx, const TensorView* b, int64_t m) {
-  if (b && (b->dtype != DataType::kFloat || b->dims != std::vector<int64_t>{m}))
-    compute_error(ctx, fmt::format("the bias must be float32 [{}], one value per output channel; it is {} [{}]", m,
-                                   ir::name(b->dtype), fmt::join(b->dims, ",")));
-}
-
 class Conv : public Kernel {
  public:
   explicit Conv(const KernelInit& init) : a_(init, false), isa_(init.isa) {
@@ -459,89 +443,6 @@ class Conv : public Kernel {
   std::vector<PackedA> packed_;  // per group, when W is a constant
 };
 
-class ConvTranspose : public Kernel {
- public:
-  explicit ConvTranspose(const KernelInit& init) : a_(init, true) {}
-
-  void compute(KernelContext& ctx) override {
-    const TensorView& x = *ctx.input(0);
-    const TensorView& w = *ctx.input(1);
-    const TensorView* b = ctx.input(2);
-    check_inputs(ctx, a_, x, w);
-    bool one_d = x.rank() == 3;
-    size_t s = x.rank() - 2;
-    int64_t n = x.dims[0], c = x.dims[1], h = one_d ? 1 : x.dims[2], wd = x.dims.back();
-    int64_t mg = w.dims[1], m = 0, kh = one_d ? 1 : w.dims[2], kw = w.dims.back();
-    if (__builtin_mul_overflow(mg, a_.group, &m))
-      compute_error(ctx, fmt::format("{} output channels per group in {} groups overflow int64", mg, a_.group));
-    if (w.dims[0] != c) compute_error(ctx, fmt::format("weights expect {} input channels, the input has {}", w.dims[0], c));
-    check_bias(ctx, b, m);
-    auto st = or_ones(a_.strides, s), di = or_ones(a_.dilations, s);
-    std::vector<int64_t> op = a_.output_padding.empty() ? std::vector<int64_t>(s, 0) : a_.output_padding;
-    std::vector<int64_t> pads = a_.pads.empty() ? std::vector<int64_t>(2 * s, 0) : a_.pads;
-    std::vector<int64_t> in = one_d ? std::vector<int64_t>{wd} : std::vector<int64_t>{h, wd};
-    std::vector<int64_t> ker = one_d ? std::vector<int64_t>{kw} : std::vector<int64_t>{kh, kw};
-    std::vector<int64_t> out(s), pb(s);
-    for (size_t i = 0; i < s; ++i) {
-      int64_t full = st[i] * (in[i] - 1) + op[i] + (ker[i] - 1) * di[i] + 1;
-      if (!a_.output_shape.empty() || a_.auto_pad == "SAME_UPPER" || a_.auto_pad == "SAME_LOWER") {
-        int64_t target = !a_.output_shape.empty() ? a_.output_shape[a_.output_shape.size() - s + i] : in[i] * st[i];
-        // The spec puts the odd padding at the end only for SAME_UPPER.
-        auto [b0, e0] = same_pads(a_.auto_pad == "SAME_UPPER" ? "SAME_UPPER" : "SAME_LOWER", full - target);
-        out[i] = target;
-        pb[i] = b0;
-      } else {
-        if (a_.auto_pad == "VALID") pads.assign(2 * s, 0);
-        out[i] = full - pads[i] - pads[s + i];
-        pb[i] = pads[i];
-      }
-      if (out[i] < 1) compute_error(ctx, "the output would be empty");
-    }
-    int64_t oh = one_d ? 1 : out[0], ow = out.back();
-    int64_t sh = one_d ? 1 : st[0], sw = st.back(), dh = one_d ? 1 : di[0], dw = di.back();
-    int64_t pt = one_d ? 0 : pb[0], pl = pb.back();
-    std::vector<int64_t> out_dims = one_d ? std::vector<int64_t>{n, m, ow} : std::vector<int64_t>{n, m, oh, ow};
-    TensorView& y = ctx.allocate_output(0, DataType::kFloat, out_dims);
-    int64_t cg = c / a_.group, k = mg * kh * kw, spatial = h * wd;
-    float* col = static_cast<float*>(ctx.scratch(sizeof(float) * k * spatial));
-    const float* px = x.as<float>();
-    const float* pw = w.as<float>();
-    float* py = y.as<float>();
-    for (int64_t img = 0; img < n; ++img) {
-      for (int64_t grp = 0; grp < a_.group; ++grp) {
-        ConstMap wg(pw + grp * cg * k, cg, k);
-        ConstMap xg(px + (img * c + grp * cg) * spatial, cg, spatial);
-        for_row_blocks(ctx, k, [&](int64_t r0, int64_t r1) {
-          Map cm(col + r0 * spatial, r1 - r0, spatial);
-          cm.noalias() = wg.middleCols(r0, r1 - r0).transpose() * xg;
-        });
-        float* yg = py + (img * m + grp * mg) * oh * ow;
-        // col2im: each output channel is written by one thread only.
-        ctx.parallel_for(mg, [&](int64_t m0, int64_t m1) {
-          for (int64_t oc = m0; oc < m1; ++oc) {
-            float* yc = yg + oc * oh * ow;
-            std::fill(yc, yc + oh * ow, b ? b->as<float>()[grp * mg + oc] : 0.0f);
-            for (int64_t i = 0; i < kh; ++i)
-              for (int64_t j = 0; j < kw; ++j) {
-                const float* cr = col + ((oc * kh + i) * kw + j) * spatial;
-                for (int64_t iy = 0; iy < h; ++iy) {
-                  int64_t oy = iy * sh - pt + i * dh;
-                  if (oy < 0 || oy >= oh) continue;
-                  for (int64_t ix = 0; ix < wd; ++ix) {
-                    int64_t ox = ix * sw - pl + j * dw;
-                    if (ox >= 0 && ox < ow) yc[oy * ow + ox] += cr[iy * wd + ix];
-                  }
-                }
-              }
-          }
-        });
-      }
-    }
-  }
-
- private:
-  ConvAttrs a_;
-};
 
 int64_t product(const std::vector<int64_t>& v, size_t from = 0) {
   int64_t p = 1;
@@ -554,17 +455,13 @@ int64_t conv_macs(const ir::Node&, const NodeShapes& s) {
   return product(s.outputs[0]) * s.inputs[1][1] * product(s.inputs[1], 2);
 }
 
-int64_t conv_transpose_macs(const ir::Node&, const NodeShapes& s) {
-  if (s.inputs.size() < 2 || s.inputs[1].size() < 3) return 0;
-  return product(s.inputs[0]) * s.inputs[1][1] * product(s.inputs[1], 2);
-}
 
 }  // namespace
 
 std::vector<KernelDef> conv_kernels() {
   return {
       onnx_op("Conv", 1, make_kernel<Conv>, conv_macs),
-      onnx_op("ConvTranspose", 1, make_kernel<ConvTranspose>, conv_transpose_macs),
+      onnx_op("ConvTranspose", 1, make_conv_transpose, conv_transpose_macs),
   };
 }
 

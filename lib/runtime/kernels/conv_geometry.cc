@@ -4,6 +4,21 @@
 
 namespace pare::rt::kernels {
 
+void check_inputs(const KernelContext& ctx, const ConvAttrs& a, const TensorView& x, const TensorView& w) {
+  if (x.dtype != DataType::kFloat || w.dtype != DataType::kFloat) compute_error(ctx, "only float32 is supported");
+  if (x.rank() != w.rank() || x.rank() < 3 || x.rank() > 4)
+    compute_error(ctx, fmt::format("input rank {} and weight rank {} do not make a 1-D or 2-D convolution", x.rank(), w.rank()));
+  if (a.checked_against_w) return;  // not again on every run
+  std::string wrong = a.mismatch(std::vector<int64_t>(w.dims.begin() + 2, w.dims.end()));
+  if (!wrong.empty()) compute_error(ctx, wrong);
+}
+
+void check_bias(const KernelContext& ctx, const TensorView* b, int64_t m) {
+  if (b && (b->dtype != DataType::kFloat || b->dims != std::vector<int64_t>{m}))
+    compute_error(ctx, fmt::format("the bias must be float32 [{}], one value per output channel; it is {} [{}]", m,
+                                   ir::name(b->dtype), fmt::join(b->dims, ",")));
+}
+
 Geometry conv_geometry(const KernelContext& ctx, const ConvAttrs& a, const std::vector<int64_t>& x_dims,
                        const std::vector<int64_t>& w_dims) {
   bool one_d = x_dims.size() == 3;

@@ -1,9 +1,10 @@
-// The geometry of a 2-D (or 1-D) convolution, shared by the float Conv and
-// ConvTranspose kernels (conv.cc) and the integer Conv (qconv.cc): attributes
+// The geometry of a 2-D (or 1-D) convolution, shared by the float Conv
+// (conv.cc), ConvTranspose (conv_transpose.cc) and the integer Conv (qconv.cc): attributes
 // validated once, and the per-call sizes, strides and pads they give.
 #pragma once
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -97,6 +98,17 @@ inline std::pair<int64_t, int64_t> same_pads(const std::string& mode, int64_t to
 // The geometry of one call: x and w dims against the attributes (errors name the node).
 Geometry conv_geometry(const KernelContext& ctx, const ConvAttrs& a, const std::vector<int64_t>& x_dims,
                        const std::vector<int64_t>& w_dims);
+
+// A float Conv's or ConvTranspose's input and weights: float32, ranks that make
+// a 1-D or 2-D convolution, and (unless checked at compile time) W's kernel
+// dims against the attributes.
+void check_inputs(const KernelContext& ctx, const ConvAttrs& a, const TensorView& x, const TensorView& w);
+// The bias, if any, holds one float per output channel (`m`).
+void check_bias(const KernelContext& ctx, const TensorView* b, int64_t m);
+
+// ConvTranspose (conv_transpose.cc), registered with Conv in conv.cc.
+std::unique_ptr<Kernel> make_conv_transpose(const KernelInit& init);
+int64_t conv_transpose_macs(const ir::Node& node, const NodeShapes& s);
 
 // The valid output columns of one kernel column: those whose input column
 // ox*sw - pl + kj*dw lies in [0, w). Outside them im2col writes zeros.
