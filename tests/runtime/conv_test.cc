@@ -264,6 +264,7 @@ TEST(ConvTranspose, EveryPathMatchesTheScatter) {
       {{1, 3, 5, 4}, 4, 3, 2, 1, 1, true},     // overlapping
       {{1, 6, 5, 7}, 4, 2, 2, 0, 2, true},     // two groups, tiled
       {{1, 5, 7, 9}, 6, 2, 2, 0, 1, false},    // computed weights
+      {{1, 0, 4, 5}, 3, 2, 2, 0, 1, true},     // no input channels: the bias alone
   };
   for (const auto& d : cases)
     for (Isa isa : runnable_isas()) {
@@ -335,10 +336,11 @@ TEST(MatMul, BroadcastsBatchesAndPromotesVectors) {
 
 // A MatMul of few rows (at most 48: PP-OCRv4 rec's time steps times 6625
 // classes) runs on the packed GEMM: against the loop over odd shapes (a
-// single row, rows across a panel's six, columns across a 256-column block),
+// single row, rows across a panel's six, columns across a 256-column block,
+// an empty K: zeros),
 // with a constant B as in models, on every Isa, 1 and 2 threads bit-identical.
 TEST(MatMul, FewRowsMatchTheLoopOnEveryPath) {
-  for (auto [m, k, n] : std::vector<std::array<int64_t, 3>>{{1, 7, 5}, {6, 120, 661}, {13, 33, 300}, {48, 5, 17}})
+  for (auto [m, k, n] : std::vector<std::array<int64_t, 3>>{{1, 7, 5}, {6, 120, 661}, {13, 33, 300}, {48, 5, 17}, {3, 0, 5}})
     for (Isa isa : runnable_isas()) {
       SCOPED_TRACE(::testing::Message() << m << "x" << k << "x" << n << " " << isa_name(isa));
       OneNode t("MatMul", {{{1, m, k}, false}, {{k, n}, true}}, {});

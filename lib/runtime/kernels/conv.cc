@@ -1,4 +1,5 @@
-// Conv and ConvTranspose, 1-D and 2-D, float32.
+// Conv, 1-D and 2-D, float32 (ConvTranspose, in conv_transpose.cc, is registered
+// here with it: one family for the reduced-ops build).
 //
 // Attributes are validated once: group, strides, dilations, pads or auto_pad
 // (NOTSET, SAME_UPPER, SAME_LOWER, VALID), kernel_shape (must match W),
@@ -13,10 +14,9 @@
 // im2col columns (or X's, for 1x1) are written straight into a small per-thread
 // buffer in the tile's column panels; with computed
 // weights it is Eigen's GEMM over the whole im2col matrix. An activation the
-// session fused into the Conv (init.epilogue) is applied as outputs are stored. ConvTranspose is the adjoint: col = W_g^T x X_g,
-// then col2im scatters and adds into Y. Work is split over output channels (or
-// channel rows), never over a reduction, so threads do not change results.
-// MACs: Conv = |Y| * C/g * kh*kw; ConvTranspose = |X| * M/g * kh*kw.
+// session fused into the Conv (init.epilogue) is applied as outputs are stored.
+// Work is split over output channels (or channel rows), never over a
+// reduction, so threads do not change results. MACs = |Y| * C/g * kh*kw.
 #include <Eigen/Core>
 
 #include <cstring>
@@ -35,9 +35,6 @@ using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Row
 using ConstMap = Eigen::Map<const RowMajor>;
 using Map = Eigen::Map<RowMajor>;
 
-
-// Checks what the attributes alone could not: types, ranks, and the attributes
-// against W when W is computed.
 class Conv : public Kernel {
  public:
   explicit Conv(const KernelInit& init) : a_(init, false), isa_(init.isa) {
@@ -230,8 +227,8 @@ class Conv : public Kernel {
           const float** row_k = rows;  // k = (c, ki, kj) in im2col's order
           for (int64_t c = 0; c < channels; ++c)
             for (int64_t ki = 0; ki < g.kh; ++ki) {
-              const float* slot = ring + c * span * per_slot + row_at[ki];
-              for (int64_t kj = 0; kj < g.kw; ++kj) *row_k++ = row_at[ki] < 0 ? zeros : slot + offsets[kj];
+              const float* slot = row_at[ki] < 0 ? nullptr : ring + c * span * per_slot + row_at[ki];
+              for (int64_t kj = 0; kj < g.kw; ++kj) *row_k++ = slot ? slot + offsets[kj] : zeros;
             }
           packed_gemm_rows(w, 0, w.panels(), rows, g.ow, bias, e, y + oy * g.ow, g.oh * g.ow, isa_);
         }

@@ -25,7 +25,8 @@ class ConvTranspose : public Kernel {
   // block [cg, k] transposed to [k, cg] (k = mg * kh * kw).
   explicit ConvTranspose(const KernelInit& init) : a_(init, true), isa_(init.isa) {
     const ir::Tensor* w = init.constant(1);
-    if (!w || w->dtype() != DataType::kFloat || w->dims().size() < 3 || a_.group < 1 || w->dims()[0] % a_.group) return;
+    if (!w || w->dtype() != DataType::kFloat || w->dims().size() < 3 || w->numel() == 0 || w->dims()[0] % a_.group)
+      return;  // Eigen's path (empty weights: the bias alone)
     int64_t cg = w->dims()[0] / a_.group, k = w->numel() / std::max<int64_t>(w->dims()[0], 1);
     const float* pw = w->span<float>().data();
     std::vector<float> transposed(static_cast<size_t>(k * cg));

@@ -106,14 +106,16 @@ class MatMul : public Kernel {
   }
 
  private:
-  // A's rows packed on each run (a few KB), B read where it lies, blocks of
-  // columns over threads (each output's sum in one order whatever the split):
+  // A's rows packed on each run (a few KB; subnormals count as zero, as
+  // pack_a says), B read where it lies, blocks of columns over threads (each
+  // output's sum in one order whatever the split):
   // Eigen packed the whole of B on every run, which for PP-OCRv4 rec's last
   // MatMul (6 to 40 time steps times 120 -> 6625 classes) cost more than the
   // multiplies (0.46 ms, 2.6x ONNX Runtime's time).
   static constexpr int64_t kFewRows = 48, kColumnBlock = 256;
   void few_rows(const KernelContext& ctx, const float* a, int64_t m, int64_t k, const float* b, int64_t n,
                 float* y) const {
+    if (k == 0) return std::fill(y, y + m * n, 0.0f);  // empty sums (the tiles assume k >= 1)
     PackedA packed = pack_a(a, m, k, k);
     ctx.parallel_for((n + kColumnBlock - 1) / kColumnBlock, [&](int64_t b0, int64_t b1) {
       int64_t j0 = b0 * kColumnBlock, j1 = std::min(n, b1 * kColumnBlock);

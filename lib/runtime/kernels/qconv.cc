@@ -408,7 +408,7 @@ class QConv : public Kernel {
   void depthwise_square(const KernelContext& ctx, const Geometry& g, const uint8_t* x, uint8_t* y) const {
     int64_t plane = g.h * g.w, out_plane = g.oh * g.ow;
     // About 128 KB of input floats per chunk (it stays in L2), at least a channel per thread.
-    int64_t chunk = std::clamp<int64_t>(32768 / std::max<int64_t>(plane, 1), ctx.threads(), g.c);
+    int64_t chunk = std::min<int64_t>(g.c, std::max<int64_t>(32768 / std::max<int64_t>(plane, 1), ctx.threads()));
     auto& scratch_ctx = const_cast<KernelContext&>(ctx);
     auto* xf = static_cast<float*>(scratch_ctx.scratch(sizeof(float) * chunk * plane));
     auto* yf = static_cast<float*>(scratch_ctx.scratch(sizeof(float) * chunk * out_plane));
