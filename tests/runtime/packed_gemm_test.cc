@@ -41,7 +41,7 @@ std::vector<Epilogue> every_epilogue() {
 TEST(PackedGemm, MatchesTheReferenceOverOddShapes) {
   for (Isa isa : runnable_isas())
     for (int64_t m : {1, 5, 6, 7, 13})
-      for (int64_t k : {1, 3, 27, 130, 600})  // 600: three blocks of K
+      for (int64_t k : {0, 1, 3, 27, 130, 600})  // 600: three blocks of K; 0: the bias alone
         for (int64_t n : {1, 15, 16, 17, 40})
           for (const Epilogue& e : every_epilogue()) {
             SCOPED_TRACE(::testing::Message() << isa_name(isa) << " m=" << m << " k=" << k << " n=" << n << " epilogue " << int(e.kind));

@@ -115,7 +115,6 @@ class MatMul : public Kernel {
   static constexpr int64_t kFewRows = 48, kColumnBlock = 256;
   void few_rows(const KernelContext& ctx, const float* a, int64_t m, int64_t k, const float* b, int64_t n,
                 float* y) const {
-    if (k == 0) return std::fill(y, y + m * n, 0.0f);  // empty sums (the tiles assume k >= 1)
     PackedA packed = pack_a(a, m, k, k);
     ctx.parallel_for((n + kColumnBlock - 1) / kColumnBlock, [&](int64_t b0, int64_t b1) {
       int64_t j0 = b0 * kColumnBlock, j1 = std::min(n, b1 * kColumnBlock);

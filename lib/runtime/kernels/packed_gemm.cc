@@ -342,6 +342,13 @@ PARE_ONE_COPY void gemm_tiles_portable(const PackedA& a, int64_t panel0, int64_t
 void gemm_tiles(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb,
                 const float* const* brows, int64_t panel_stride, bool padded, int64_t n, const float* bias,
                 const Epilogue& epilogue, float* c, int64_t ldc, Isa isa) {
+  if (a.k == 0) {  // empty sums (a Conv over no input channels): the bias, through the epilogue
+    for (int64_t r = panel0 * kPanelRows; r < std::min(a.m, panel1 * kPanelRows); ++r) {
+      std::fill(c + r * ldc, c + r * ldc + n, bias ? bias[r] : 0.0f);
+      epilogue.apply(c + r * ldc, n, isa, r);
+    }
+    return;
+  }
 #if PARE_HAVE_AVX2_KERNELS
   if (isa >= Isa::kAvx512)
     return gemm_tiles_avx512(a, panel0, panel1, b, ldb, brows, panel_stride, padded, n, bias, epilogue, c, ldc);
