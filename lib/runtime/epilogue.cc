@@ -72,20 +72,6 @@ float Epilogue::activate(float x) const {
 
 #if PARE_HAVE_AVX2_KERNELS
 namespace {
-inline PARE_AVX2_INLINE __m256 step_avx2(const Epilogue::Step& s, __m256 x) {
-  using Op = Epilogue::Step::Op;
-  __m256 c = _mm256_set1_ps(s.c);
-  switch (s.op) {
-    case Op::kAdd: return _mm256_add_ps(x, c);
-    case Op::kSub: return _mm256_sub_ps(x, c);
-    case Op::kSubFrom: return _mm256_sub_ps(c, x);
-    case Op::kMul: return _mm256_mul_ps(x, c);
-    case Op::kDiv: return _mm256_div_ps(x, c);
-    case Op::kDivInto: return _mm256_div_ps(c, x);
-  }
-  return x;
-}
-
 // Steps s[0, count) on B vectors, each step's op chosen once for all B.
 template <int B>
 PARE_AVX2_INLINE void steps_avx2(const Epilogue::Step* s, int count, __m256* x) {
@@ -103,6 +89,17 @@ PARE_AVX2_INLINE void steps_avx2(const Epilogue::Step* s, int count, __m256* x) 
   }
 }
 
+// An epilogue with steps over B vectors from `in`, stored at `out`.
+template <int B>
+PARE_AVX2_INLINE void steps_block_avx2(const Epilogue& e, const EpilogueVec& v, const float* in, float* out) {
+  __m256 x[B];
+  for (int b = 0; b < B; ++b) x[b] = _mm256_loadu_ps(in + 8 * b);
+  steps_avx2<B>(e.pre, e.n_pre, x);
+  for (int b = 0; b < B; ++b) x[b] = v.activate(x[b]);
+  steps_avx2<B>(e.post, e.n_post, x);
+  for (int b = 0; b < B; ++b) _mm256_storeu_ps(out + 8 * b, v.round(x[b]));
+}
+
 // The vector part of Epilogue::apply_to (in may be out); returns the first
 // element left to the scalar loop.
 PARE_TARGET_AVX2 int64_t apply_avx2(const Epilogue& e, const float* in, float* out, int64_t n) {
@@ -115,22 +112,8 @@ PARE_TARGET_AVX2 int64_t apply_avx2(const Epilogue& e, const float* in, float* o
   }
   // With steps, four vectors at a time: a step's op chosen per vector made
   // PP-OCRv4 rec's eight-step epilogues branch more than they computed.
-  constexpr int kBlock = 4;
-  for (; i + 8 * kBlock <= n; i += 8 * kBlock) {
-    __m256 x[kBlock];
-    for (int b = 0; b < kBlock; ++b) x[b] = _mm256_loadu_ps(in + i + 8 * b);
-    steps_avx2<kBlock>(e.pre, e.n_pre, x);
-    for (int b = 0; b < kBlock; ++b) x[b] = v.activate(x[b]);
-    steps_avx2<kBlock>(e.post, e.n_post, x);
-    for (int b = 0; b < kBlock; ++b) _mm256_storeu_ps(out + i + 8 * b, v.round(x[b]));
-  }
-  for (; i + 8 <= n; i += 8) {
-    __m256 x = _mm256_loadu_ps(in + i);
-    for (int j = 0; j < e.n_pre; ++j) x = step_avx2(e.pre[j], x);
-    x = v.activate(x);
-    for (int j = 0; j < e.n_post; ++j) x = step_avx2(e.post[j], x);
-    _mm256_storeu_ps(out + i, v.round(x));
-  }
+  for (; i + 32 <= n; i += 32) steps_block_avx2<4>(e, v, in + i, out + i);
+  for (; i + 8 <= n; i += 8) steps_block_avx2<1>(e, v, in + i, out + i);
   return i;
 }
 }  // namespace

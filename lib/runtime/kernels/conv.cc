@@ -288,8 +288,7 @@ class Conv : public Kernel {
       for (int64_t p = 0; p < g.sw; ++p) {
         float* dst = slot + c * stride + p * ph.width;
         // e is inside the input for 0 <= (e - lead) * sw + p < w.
-        int64_t hi = p < g.w ? std::min(ph.width, ph.lead + (g.w - 1 - p) / g.sw + 1) : 0;
-        int64_t lo = std::min(ph.lead, hi);
+        auto [lo, hi] = strided_range(p - ph.lead * g.sw, g.sw, ph.width, g.w);
         std::fill(dst, dst + lo, 0.0f);
         for (int64_t e = lo; e < hi; ++e) dst[e] = src[(e - ph.lead) * g.sw + p];
         std::fill(dst + hi, dst + ph.width, 0.0f);
@@ -416,9 +415,8 @@ class Conv : public Kernel {
             for (int64_t j = 0; j < g.kw; ++j) {
               float wv = wc[i * g.kw + j];
               int64_t shift = j * g.dw - g.pl;  // ix = ox * sw + shift
-              int64_t lo = shift >= 0 ? 0 : (-shift + g.sw - 1) / g.sw;
-              int64_t hi = std::min(g.ow, (g.w - 1 - shift) / g.sw + 1);
-              if (g.w - 1 - shift < 0) continue;
+              auto [lo, hi] = valid_columns(g, j);
+              if (lo >= hi) continue;  // the tap lies in the padding for the whole row
               if (g.sw == 1) {
                 const float* src = xr + shift;
                 for (int64_t ox = lo; ox < hi; ++ox) row[ox] += wv * src[ox];

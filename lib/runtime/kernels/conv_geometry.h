@@ -110,16 +110,21 @@ void check_bias(const KernelContext& ctx, const TensorView* b, int64_t m);
 std::unique_ptr<Kernel> make_conv_transpose(const KernelInit& init);
 int64_t conv_transpose_macs(const ir::Node& node, const NodeShapes& s);
 
+// [lo, hi): the q in [0, count) with 0 <= q * stride + shift < limit (stride
+// >= 1): where a strided window's tap lands inside an axis of `limit`
+// elements (convolutions, ConvTranspose's scatter, pools).
+inline std::pair<int64_t, int64_t> strided_range(int64_t shift, int64_t stride, int64_t count, int64_t limit) {
+  if (limit - 1 - shift < 0) return {0, 0};
+  int64_t lo = std::min(count, shift >= 0 ? 0 : (-shift + stride - 1) / stride);
+  int64_t hi = std::min(count, (limit - 1 - shift) / stride + 1);
+  return {lo, std::max(lo, hi)};
+}
+
 // The valid output columns of one kernel column: those whose input column
 // ox*sw - pl + kj*dw lies in [0, w). Outside them im2col writes zeros.
 // Inline: im2col asks it for every row.
 inline std::pair<int64_t, int64_t> valid_columns(const Geometry& g, int64_t kj) {
-  int64_t shift = kj * g.dw - g.pl;  // ix = ox * sw + shift
-  if (g.w - 1 - shift < 0) return {0, 0};
-  int64_t lo = shift >= 0 ? 0 : (-shift + g.sw - 1) / g.sw;
-  int64_t hi = std::min(g.ow, (g.w - 1 - shift) / g.sw + 1);
-  lo = std::min(lo, g.ow);
-  return {lo, std::max(lo, hi)};
+  return strided_range(kj * g.dw - g.pl, g.sw, g.ow, g.w);  // ix = ox * sw + shift
 }
 
 }  // namespace pare::rt::kernels

@@ -88,7 +88,7 @@ class ConvTranspose : public Kernel {
       for (int64_t grp = 0; grp < a_.group; ++grp) {
         const float* xg = px + (img * c + grp * cg) * spatial;
         if (disjoint) {
-          Taps t{kh, kw, sh, sw, dh, dw, pt, pl, h, wd, oh, ow};
+          Geometry t{1, cg, h, wd, mg, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl};
           disjoint_taps(ctx, packed_[grp], t, xg, b ? b->as<float>() + grp * mg : nullptr,
                         py + (img * m + grp * mg) * oh * ow);
           continue;
@@ -97,11 +97,7 @@ class ConvTranspose : public Kernel {
           // The packed GEMM (AVX-512 or AVX2 tiles) instead of Eigen's, which
           // the portable build compiles for SSE: PP-OCRv4 det's 2x2 upsampling
           // spent 2.9 of its 6.4 ms there. Blocks of pixels over threads.
-          const PackedA& wp = packed_[grp];
-          ctx.parallel_for((spatial + 255) / 256, [&](int64_t b0, int64_t b1) {
-            int64_t j0 = b0 * 256, j1 = std::min(spatial, b1 * 256);
-            packed_gemm(wp, 0, wp.panels(), xg + j0, spatial, j1 - j0, nullptr, Epilogue{}, col + j0, spatial, isa_);
-          });
+          packed_gemm_columns(ctx, packed_[grp], xg, spatial, spatial, col, spatial, isa_);
         } else {
           DeconvConstMap wg(pw + grp * cg * k, cg, k);
           DeconvConstMap xm(xg, cg, spatial);
@@ -129,8 +125,8 @@ class ConvTranspose : public Kernel {
                 for (int64_t j = 0; j < kw; ++j) {
                   const float* xr = col + ((oc * kh + i) * kw + j) * spatial + iy * wd;
                   // The input columns whose output column lies inside, then no test per column.
-                  int64_t shift = j * dw - pl, lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw;
-                  int64_t hi = std::min(wd, ow - 1 - shift < 0 ? 0 : (ow - 1 - shift) / sw + 1);
+                  int64_t shift = j * dw - pl;
+                  auto [lo, hi] = strided_range(shift, sw, wd, ow);
                   for (int64_t ix = lo; ix < hi; ++ix) yr[ix * sw + shift] += xr[ix];
                 }
               }
@@ -142,20 +138,16 @@ class ConvTranspose : public Kernel {
   }
 
  private:
-  struct Taps {
-    int64_t kh, kw, sh, sw, dh, dw, pt, pl;
-    int64_t h, w, oh, ow;  // input and output
-  };
-
   // Each output takes at most one tap: the outputs start as the bias, then
   // blocks of input rows go through the GEMM into a buffer that stays in L2
   // and are added where they land (bias + tap, as the column path computes
   // it). Blocks over threads write disjoint output rows. Writing the whole
   // column matrix (9.8 MB for PP-OCRv4 det's first upsampling) and reading it
   // back cost as much as the multiplies.
-  void disjoint_taps(const KernelContext& ctx, const PackedA& wp, const Taps& t, const float* x, const float* bias,
+  // `t` is one group's geometry (t.m its output channels, t.c its input channels).
+  void disjoint_taps(const KernelContext& ctx, const PackedA& wp, const Geometry& t, const float* x, const float* bias,
                      float* y) const {
-    int64_t k = wp.m, mg = k / (t.kh * t.kw), rows = std::max<int64_t>(1, 512 / t.w);
+    int64_t k = wp.m, mg = t.m, rows = std::max<int64_t>(1, 512 / t.w);
     int64_t blocks = (t.h + rows - 1) / rows, tasks = std::min<int64_t>(ctx.threads(), blocks);
     // When the taps tile the output (kernel = stride, no padding, as in a 2x2
     // upsampling), every output is bias + its one tap, written once; else the
@@ -182,8 +174,8 @@ class ConvTranspose : public Kernel {
               float* yr = y + (oc * t.oh + oy) * t.ow;
               for (int64_t j = 0; j < t.kw; ++j) {
                 const float* cr = col + (r0 + j) * n + (iy - iy0) * t.w;
-                int64_t shift = j * t.dw - t.pl, lo = shift >= 0 ? 0 : (-shift + t.sw - 1) / t.sw;
-                int64_t hi = std::min(t.w, t.ow - 1 - shift < 0 ? 0 : (t.ow - 1 - shift) / t.sw + 1);
+                int64_t shift = j * t.dw - t.pl;
+                auto [lo, hi] = strided_range(shift, t.sw, t.w, t.ow);
                 if (tiled) for (int64_t ix = lo; ix < hi; ++ix) yr[ix * t.sw + shift] = b + cr[ix];
                 else for (int64_t ix = lo; ix < hi; ++ix) yr[ix * t.sw + shift] += cr[ix];
               }

@@ -107,19 +107,15 @@ class MatMul : public Kernel {
 
  private:
   // A's rows packed on each run (a few KB; subnormals count as zero, as
-  // pack_a says), B read where it lies, blocks of columns over threads (each
-  // output's sum in one order whatever the split):
+  // pack_a says), B read where it lies, blocks of columns over threads
+  // (packed_gemm_columns):
   // Eigen packed the whole of B on every run, which for PP-OCRv4 rec's last
   // MatMul (6 to 40 time steps times 120 -> 6625 classes) cost more than the
   // multiplies (0.46 ms, 2.6x ONNX Runtime's time).
-  static constexpr int64_t kFewRows = 48, kColumnBlock = 256;
+  static constexpr int64_t kFewRows = 48;
   void few_rows(const KernelContext& ctx, const float* a, int64_t m, int64_t k, const float* b, int64_t n,
                 float* y) const {
-    PackedA packed = pack_a(a, m, k, k);
-    ctx.parallel_for((n + kColumnBlock - 1) / kColumnBlock, [&](int64_t b0, int64_t b1) {
-      int64_t j0 = b0 * kColumnBlock, j1 = std::min(n, b1 * kColumnBlock);
-      packed_gemm(packed, 0, packed.panels(), b + j0, n, j1 - j0, nullptr, Epilogue{}, y + j0, n, isa_);
-    });
+    packed_gemm_columns(ctx, pack_a(a, m, k, k), b, n, n, y, n, isa_);
   }
 
   Isa isa_;

@@ -365,6 +365,15 @@ void packed_gemm(const PackedA& a, int64_t panel0, int64_t panel1, const float* 
   gemm_tiles(a, panel0, panel1, b, ldb, nullptr, kTileCols, false, n, bias, epilogue, c, ldc, isa);
 }
 
+void packed_gemm_columns(const KernelContext& ctx, const PackedA& a, const float* b, int64_t ldb, int64_t n, float* c,
+                         int64_t ldc, Isa isa) {
+  constexpr int64_t kBlock = 256;
+  ctx.parallel_for((n + kBlock - 1) / kBlock, [&](int64_t b0, int64_t b1) {
+    int64_t j0 = b0 * kBlock, j1 = std::min(n, b1 * kBlock);
+    packed_gemm(a, 0, a.panels(), b + j0, ldb, j1 - j0, nullptr, Epilogue{}, c + j0, ldc, isa);
+  });
+}
+
 void packed_gemm_panels(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t n,
                         const float* bias, const Epilogue& epilogue, float* c, int64_t ldc, Isa isa) {
   gemm_tiles(a, panel0, panel1, b, kTileCols, nullptr, a.k * kTileCols, true, n, bias, epilogue, c, ldc, isa);

@@ -20,6 +20,7 @@
 
 #include "lib/runtime/epilogue.h"
 #include "lib/runtime/isa.h"
+#include "lib/runtime/kernel.h"
 
 namespace pare::rt::kernels {
 
@@ -43,6 +44,12 @@ PackedA pack_a(const float* a, int64_t m, int64_t k, int64_t lda);
 // C[r, j] = c[r * ldc + j]; bias may be nullptr (zero). Reads B only inside [0, n).
 void packed_gemm(const PackedA& a, int64_t panel0, int64_t panel1, const float* b, int64_t ldb, int64_t n,
                  const float* bias, const Epilogue& epilogue, float* c, int64_t ldc, Isa isa);
+
+// All of C = A * B (no bias, no epilogue), its columns in blocks of 256 over
+// the context's threads: each output's sum in one order whatever the split,
+// so threads give the same bits (a MatMul of few rows, ConvTranspose).
+void packed_gemm_columns(const KernelContext& ctx, const PackedA& a, const float* b, int64_t ldb, int64_t n, float* c,
+                         int64_t ldc, Isa isa);
 
 // B in column panels: B[k, j] = b[(j / kTileCols) * k_total * kTileCols + k * kTileCols + j % kTileCols],
 // the last panel zero-padded to kTileCols columns. The tile then reads B

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "lib/runtime/kernels/conv_geometry.h"
 #include "lib/runtime/kernels/families.h"
 
 namespace pare::rt::kernels {
@@ -155,9 +156,7 @@ class Pool : public Kernel {
       std::fill(hr, hr + ow, kLowest);
       for (int64_t j = 0; j < k[1]; ++j) {
         int64_t shift = j - pb[1];  // ix = ox * st + shift
-        if (w - 1 - shift < 0) continue;
-        int64_t lo = std::min(ow, shift >= 0 ? 0 : (-shift + st[1] - 1) / st[1]);
-        int64_t hi = std::max(lo, std::min(ow, (w - 1 - shift) / st[1] + 1));
+        auto [lo, hi] = strided_range(shift, st[1], ow, w);
         if (st[1] == 1) {
           for (int64_t ox = lo; ox < hi; ++ox) hr[ox] = std::max(hr[ox], xr[ox + shift]);
         } else {
