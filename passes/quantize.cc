@@ -26,9 +26,11 @@
 // (upgrade_opset). Scales are float16 (DequantizeLinear-21 then computes in
 // float16, exactly: a 4-bit integer times a float16 fits float16's mantissa, and
 // a Cast brings the weight to float32), unless a scale is not a normal float16,
-// then the tensor keeps float32 scales (counted int4_float32_scales). A weight
-// whose input channels `block` does not divide (depthwise kernels, 3-channel
-// first layers) gets per-channel int8 instead (counted int8_fallback_block).
+// then the tensor keeps float32 scales (counted int4_float32_scales). Where
+// `block` does not divide the input channels the last block is short (ONNX's
+// ceil rule). A weight with fewer input channels than a block (depthwise
+// kernels, 3-channel first layers) gets per-channel int8 instead (counted
+// int8_fallback_block).
 //
 // quantize(int8) without weights-only is static int8 (quantize_static.cc):
 // activations too, calibrated on calib=DIR.
@@ -194,13 +196,16 @@ void quantize_weight_int4(ir::Graph& g, ir::Value* v, int64_t in_axis, int64_t b
   auto w = t.span<float>();
   int64_t len = t.dims()[in_axis], inner = 1;
   for (size_t i = in_axis + 1; i < t.rank(); ++i) inner *= t.dims()[i];
-  int64_t blocks = len / block;
+  // ONNX (opset 21) lets the last block along the axis be short: the scale has
+  // ceil(len / block) entries there, so 48 input channels at block=32 are a
+  // block of 32 and one of 16.
+  int64_t blocks = (len + block - 1) / block;
   // Element i = (o * len + a) * inner + r lies in block (o * blocks + a / block) * inner + r.
   auto block_of = [&](size_t i) {
     int64_t r = static_cast<int64_t>(i) % inner, a = static_cast<int64_t>(i) / inner % len;
     return (static_cast<int64_t>(i) / inner / len * blocks + a / block) * inner + r;
   };
-  std::vector<float> scale(static_cast<size_t>(t.numel() / block), 0.0f);
+  std::vector<float> scale(static_cast<size_t>(t.numel() / len * blocks), 0.0f);
   for (size_t i = 0; i < w.size(); ++i) scale[block_of(i)] = std::max(scale[block_of(i)], std::fabs(w[i]));
   for (float& s : scale) s = s > 0 ? s / 7.0f : 1.0f;
   // float16 scales only when every one is a normal float16: a subnormal or
@@ -248,7 +253,9 @@ namespace {
 std::string int4_refusal(const ir::Value* v, int64_t out_axis, int64_t block) {
   const ir::Tensor& t = v->constant();
   int64_t in = t.dims()[input_axis_of(out_axis)];
-  if (in % block != 0) return "int8_fallback_block";  // includes depthwise kernels (1 input channel per group)
+  // Fewer input channels than a block (depthwise kernels, a first layer over 3
+  // channels): a block would hold a handful of weights, one scale for each few.
+  if (in < block) return "int8_fallback_block";
   return "";
 }
 
@@ -303,7 +310,8 @@ class Quantize : public Pass {
     if (changed == 0 && o_.if_any) return;  // a preset on a model without weights to store otherwise
     if (changed == 0) fail("nothing to quantize: no float32 weight of at least {} elements", o_.min_size);
     if (o_.int4 && blocked == 0)
-      fail("block={} divides the input channels of no weight: every weight would fall back to int8", o_.block);
+      fail("block={} is larger than the input channels of every weight: every weight would fall back to int8",
+           o_.block);
     if (o_.fp16 && !o_.keep_io) {
       halve_io(*model.graph, ctx);
       model.graph->compact();

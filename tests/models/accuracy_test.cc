@@ -141,9 +141,10 @@ TEST(Accuracy, PalettesAndInt4OnTheTextDirectionClassifier) {
                                          {"quantize(int4, weights-only, block=32)", -1},
                                          {"palettize(bits=8)", -1},
                                          {"palettize(bits=6)", 0.005},
-                                         // 4-bit misses the one-point bound here (86.1%, and 90.8% with
-                                         // group=16; docs/quantization.md): printed, not asserted.
-                                         {"palettize(bits=4)", -1},
+                                         // One table for every channel (channel-scale=false) loses 8 points here
+                                         // (86.1%): printed, so docs/quantization.md can say what the scales buy.
+                                         {"palettize(bits=4)", 0.01},
+                                         {"palettize(bits=4, channel-scale=false)", -1},
                                          {"palettize(bits=2)", -1}}) {
     SCOPED_TRACE(m.passes);
     std::string out = s.dir + "/cls_palette.onnx";

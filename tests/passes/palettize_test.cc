@@ -65,90 +65,137 @@ TEST(Palettize, TableIsSortedIndicesNearestAndBetterThanAUniformGrid) {
 
 const char* kConvModel = R"(
   <ir_version: 8, opset_import: ["" : 13]>
-  g (float[1, 4, 6, 6] x) => (float[1, 8, 4, 4] y) <float[8, 4, 3, 3] w = {WEIGHTS}> {
+  g (float[1, IN, 6, 6] x) => (float[1, 8, 4, 4] y) <float[8, IN, 3, 3] w = {WEIGHTS}> {
     h = Relu(x)
     y = Conv(h, w)
   })";
 
-std::string conv_model_text(const std::vector<float>& w) {
+// A 3x3 Conv from `in` channels to 8 with weights w.
+std::string conv_model_text(const std::vector<float>& w, int in = 4) {
   std::string weights;
   for (size_t i = 0; i < w.size(); ++i) weights += (i ? ", " : "") + fmt::format("{:.9g}", w[i]);
   std::string t = kConvModel;
+  for (size_t at; (at = t.find("IN")) != std::string::npos;) t.replace(at, 2, std::to_string(in));
   t.replace(t.find("WEIGHTS"), 7, weights);
   return t;
 }
 
 // The weights the stored graph decodes equal the table lookups done here by
-// hand (per group of output channels), so the Conv outputs agree exactly.
+// hand (per group of output channels; with channel-scale, lookups in a table of
+// weights divided by their channel's float16 max |w|, times that scale), so the
+// Conv outputs agree exactly.
 TEST(Palettize, StoredFormComputesTheNaiveReconstruction) {
   auto w = gaussian(8 * 4 * 9, 5);
-  for (int64_t group : {0, 2, 3}) {
-    SCOPED_TRACE(group);
-    ir::Model m = testing::model_from_text(conv_model_text(w));
-    auto stats = run_pipeline(m, fmt::format("palettize(bits=3, group={})", group));
-    EXPECT_EQ(stats["palettized"], 1);
-    std::vector<float> naive(w.size());
-    int64_t g = group ? group : 8;
-    for (int64_t start = 0; start < 8; start += g) {
-      int64_t end = std::min<int64_t>(8, start + g);
-      std::vector<float> part(w.begin() + start * 36, w.begin() + end * 36);
-      Palette p = palettize_values(part, 3);
-      for (size_t i = 0; i < part.size(); ++i) naive[start * 36 + i] = p.table[p.index[i]];
+  for (int c = 0; c < 8; ++c)  // channels of different sizes, as BatchNorm folding leaves them
+    for (int i = 0; i < 36; ++i) w[c * 36 + i] *= static_cast<float>(1 << c) / 16.0f;
+  for (bool channel_scale : {false, true})
+    for (int64_t group : {0, 2, 3}) {
+      SCOPED_TRACE(fmt::format("group={} channel-scale={}", group, channel_scale));
+      ir::Model m = testing::model_from_text(conv_model_text(w));
+      auto stats = run_pipeline(m, fmt::format("palettize(bits=3, group={}, channel-scale={})", group, channel_scale));
+      EXPECT_EQ(stats["palettized"], 1);
+      std::vector<float> scale(8, 1.0f), shape = w;
+      if (channel_scale)
+        for (int c = 0; c < 8; ++c) {
+          float m = 0;
+          for (int i = 0; i < 36; ++i) m = std::max(m, std::fabs(w[c * 36 + i]));
+          scale[c] = half_to_float(float_to_half(m));
+          for (int i = 0; i < 36; ++i) shape[c * 36 + i] = w[c * 36 + i] / scale[c];
+        }
+      std::vector<float> naive(w.size());
+      int64_t g = group ? group : 8;
+      for (int64_t start = 0; start < 8; start += g) {
+        int64_t end = std::min<int64_t>(8, start + g);
+        std::vector<float> part(shape.begin() + start * 36, shape.begin() + end * 36);
+        Palette p = palettize_values(part, 3);
+        for (size_t i = 0; i < part.size(); ++i) {
+          float v = p.table[p.index[i]];
+          naive[start * 36 + i] = channel_scale ? v * scale[start + static_cast<int64_t>(i) / 36] : v;
+        }
+      }
+      ir::Model expect = testing::model_from_text(conv_model_text(naive));
+      auto inputs = testing::seeded_inputs(expect, {});
+      auto got = testing::run_model(m, inputs), want = testing::run_model(expect, inputs);
+      auto a = got[0].span<float>(), b = want[0].span<float>();
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << i;
+      auto storage = metrics::storage_by_tensor(m);
+      ASSERT_FALSE(storage.empty());
+      EXPECT_EQ(storage[0].name, "w");
+      EXPECT_EQ(storage[0].form, "palette-3bit");
+      std::string out = testing::temp_dir() + "/p.onnx";
+      formats::onnx::save_model(m, out);
+      EXPECT_EQ(worst_sqnr(testing::run_ort(out, inputs), testing::run_model(m, inputs)) > 100, true);
     }
-    ir::Model expect = testing::model_from_text(conv_model_text(naive));
-    auto inputs = testing::seeded_inputs(expect, {});
-    auto got = testing::run_model(m, inputs), want = testing::run_model(expect, inputs);
-    auto a = got[0].span<float>(), b = want[0].span<float>();
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << i;
-    auto storage = metrics::storage_by_tensor(m);
-    ASSERT_FALSE(storage.empty());
-    EXPECT_EQ(storage[0].name, "w");
-    EXPECT_EQ(storage[0].form, "palette-3bit");
-    std::string out = testing::temp_dir() + "/p.onnx";
-    formats::onnx::save_model(m, out);
-    EXPECT_EQ(worst_sqnr(testing::run_ort(out, inputs), testing::run_model(m, inputs)) > 100, true);
-  }
+}
+
+// One table for channels of different sizes spends its entries on the widest;
+// scaled per channel, every channel gets them all (what channel-scale is for).
+TEST(Palettize, ChannelScaleKeepsNarrowChannels) {
+  auto w = gaussian(8 * 4 * 9, 9);
+  for (int c = 0; c < 8; ++c)
+    for (int i = 0; i < 36; ++i) w[c * 36 + i] *= static_cast<float>(1 << c) / 16.0f;
+  ir::Model original = testing::model_from_text(conv_model_text(w));
+  auto inputs = testing::seeded_inputs(original, {});
+  auto expected = testing::run_model(original, inputs);
+  auto want = expected[0].span<float>();
+  auto narrow_error = [&](bool channel_scale) {  // relative squared error of output channel 0, the narrowest
+    ir::Model m = testing::model_from_text(conv_model_text(w));
+    run_pipeline(m, fmt::format("palettize(bits=3, channel-scale={})", channel_scale));
+    auto got = testing::run_model(m, inputs);
+    auto y = got[0].span<float>();
+    double err = 0, sig = 0;
+    for (int i = 0; i < 16; ++i) err += (y[i] - want[i]) * (y[i] - want[i]), sig += want[i] * want[i];
+    return err / sig;
+  };
+  EXPECT_LT(narrow_error(true), 0.1 * narrow_error(false));
 }
 
 // int4 blocks along the input channels: rebuilt by hand (scale = max|block| / 7
 // rounded to float16, q = round(w / scale) in [-8, 7]) against the runner's
-// DequantizeLinear(block_size) of the stored model.
+// DequantizeLinear(block_size) of the stored model. 6 input channels in blocks
+// of 4 leave a short last block of 2 (ONNX's ceil rule), which ORT runs too.
 TEST(QuantizeInt4, StoredFormComputesTheNaiveReconstruction) {
-  auto w = gaussian(8 * 4 * 9, 7);
-  for (const std::string scales : {"float16", "float32"}) {
-    SCOPED_TRACE(scales);
-    ir::Model m = testing::model_from_text(conv_model_text(w));
-    auto stats = run_pipeline(m, "quantize(int4, weights-only, block=2, scales=" + scales + ")");
-    EXPECT_EQ(stats["quantized_int4"], 1);
-    EXPECT_EQ(m.opset(""), 21);
-    EXPECT_NO_THROW(formats::onnx::check_model(m));
-    std::vector<float> naive(w.size());
-    for (int o = 0; o < 8; ++o)
-      for (int b = 0; b < 2; ++b)
-        for (int r = 0; r < 9; ++r) {
-          auto at = [&](int c) { return (o * 4 + b * 2 + c) * 9 + r; };
-          float s = std::max(std::fabs(w[at(0)]), std::fabs(w[at(1)])) / 7.0f;
-          if (scales == "float16") s = half_to_float(float_to_half(s));
-          for (int c = 0; c < 2; ++c) {
-            float q = std::clamp(std::nearbyint(w[at(c)] / s), -8.0f, 7.0f);
-            float v = q * s;
-            naive[at(c)] = scales == "float16" ? half_to_float(float_to_half(v)) : v;
+  struct Case {
+    int in, block;
+  };
+  for (Case c : {Case{4, 2}, Case{6, 4}})
+    for (const std::string scales : {"float16", "float32"}) {
+      SCOPED_TRACE(fmt::format("in={} block={} scales={}", c.in, c.block, scales));
+      auto w = gaussian(static_cast<size_t>(8 * c.in * 9), 7);
+      ir::Model m = testing::model_from_text(conv_model_text(w, c.in));
+      auto stats = run_pipeline(m, fmt::format("quantize(int4, weights-only, block={}, scales={})", c.block, scales));
+      EXPECT_EQ(stats["quantized_int4"], 1);
+      EXPECT_EQ(m.opset(""), 21);
+      EXPECT_NO_THROW(formats::onnx::check_model(m));
+      std::vector<float> naive(w.size());
+      for (int o = 0; o < 8; ++o)
+        for (int start = 0; start < c.in; start += c.block)
+          for (int r = 0; r < 9; ++r) {
+            int end = std::min(c.in, start + c.block);
+            auto at = [&](int ch) { return (o * c.in + ch) * 9 + r; };
+            float s = 0;
+            for (int ch = start; ch < end; ++ch) s = std::max(s, std::fabs(w[at(ch)]));
+            s /= 7.0f;
+            if (scales == "float16") s = half_to_float(float_to_half(s));
+            for (int ch = start; ch < end; ++ch) {
+              float v = std::clamp(std::nearbyint(w[at(ch)] / s), -8.0f, 7.0f) * s;
+              naive[at(ch)] = scales == "float16" ? half_to_float(float_to_half(v)) : v;
+            }
           }
-        }
-    ir::Model expect = testing::model_from_text(conv_model_text(naive));
-    auto inputs = testing::seeded_inputs(expect, {});
-    auto got = testing::run_model(m, inputs), want = testing::run_model(expect, inputs);
-    auto a = got[0].span<float>(), b = want[0].span<float>();
-    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << i;
-    EXPECT_EQ(metrics::storage_by_tensor(m)[0].form, "int4-block");
-    std::string out = testing::temp_dir() + "/q4.onnx";
-    formats::onnx::save_model(m, out);
-    // Lossless save and load of the packed int4 tensor.
-    ir::Model back = formats::onnx::load_model(out);
-    EXPECT_EQ(formats::onnx::serialize_model(back), formats::onnx::serialize_model(m));
-    EXPECT_GT(worst_sqnr(testing::run_ort(out, inputs), testing::run_model(m, inputs)), 100);
-  }
+      ir::Model expect = testing::model_from_text(conv_model_text(naive, c.in));
+      auto inputs = testing::seeded_inputs(expect, {});
+      auto got = testing::run_model(m, inputs), want = testing::run_model(expect, inputs);
+      auto a = got[0].span<float>(), b = want[0].span<float>();
+      for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << i;
+      EXPECT_EQ(metrics::storage_by_tensor(m)[0].form, "int4-block");
+      std::string out = testing::temp_dir() + "/q4.onnx";
+      formats::onnx::save_model(m, out);
+      // Lossless save and load of the packed int4 tensor.
+      ir::Model back = formats::onnx::load_model(out);
+      EXPECT_EQ(formats::onnx::serialize_model(back), formats::onnx::serialize_model(m));
+      EXPECT_GT(worst_sqnr(testing::run_ort(out, inputs), testing::run_model(m, inputs)), 100);
+    }
 }
 
 TEST(Palettize, DefaultRuleKeepsDepthwiseAndFirstConvFloat) {
@@ -172,12 +219,15 @@ TEST(Palettize, DefaultRuleKeepsDepthwiseAndFirstConvFloat) {
   ir::Model all = formats::onnx::load_model(testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"));
   auto all_stats = run_pipeline(all, "fold, fuse-bn, dce, palettize(bits=4, depthwise=true, first=true)");
   EXPECT_EQ(all_stats["palettized"], stats["palettized"] + stats["kept_depthwise"] + stats["kept_first"]);
-  // By default the kept kernels are stored as float16.
-  ir::Model half = formats::onnx::load_model(testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"));
-  auto half_stats = run_pipeline(half, "fold, fuse-bn, dce, palettize(bits=4)");
-  int halves = 0;
-  for (const auto& s : metrics::storage_by_tensor(half)) halves += s.form == "float16" && s.input == 1;
-  EXPECT_EQ(halves, half_stats["kept_depthwise"] + half_stats["kept_first"]);
+  // By default the kept kernels are stored as per-channel int8; kept=float16 as float16.
+  for (const std::string kept : {"int8", "float16"}) {
+    ir::Model k = formats::onnx::load_model(testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"));
+    auto k_stats = run_pipeline(k, kept == "int8" ? "fold, fuse-bn, dce, palettize(bits=4)"
+                                                  : "fold, fuse-bn, dce, palettize(bits=4, kept=float16)");
+    int stored = 0;
+    for (const auto& s : metrics::storage_by_tensor(k)) stored += s.form == (kept == "int8" ? "int8-dq" : "float16") && s.input == 1;
+    EXPECT_EQ(stored, k_stats["kept_depthwise"] + k_stats["kept_first"]) << kept;
+  }
 }
 
 TEST(Palettize, IsDeterministic) {
@@ -204,7 +254,7 @@ TEST(Palettize, BadOptionsAreOneLineAndExitTwo) {
            {"palettize(bits=9)", "option 'bits' must be in [2, 8], got 9"},
            {"palettize(bits=4, group=100000)", "group=100000 is larger than the"},
            {"quantize(int4, weights-only, block=3)", "block=3 must be even"},
-           {"quantize(int4, weights-only, block=1000000)", "divides the input channels of no weight"},
+           {"quantize(int4, weights-only, block=1000000)", "larger than the input channels of every weight"},
            {"quantize(int4, block=32)", "int4 is weights-only"},
        }) {
     SCOPED_TRACE(b.passes);
@@ -224,10 +274,10 @@ TEST(Palettize, BadOptionsAreOneLineAndExitTwo) {
 // not, the bound sits just above the measured figure, so a regression still
 // fails, and docs/quantization.md says which targets are missed: 4-bit on the
 // small models (BlazeFace 25.7%, classifier 20.5% for 20%), 6-bit everywhere
-// (20.8-22.1% for 20% on the large ones, 28-38% for 25% on the small ones),
-// int4 on the recogniser (21.4% for 17%: 32 does not divide many of its
-// channel counts, which then fall back to int8). M-LSD 512 large is measured
-// in the docs only (80 s per shrink).
+// (20.8-22.1% for 20% on the large ones, 28-38% for 25% on the small ones).
+// int4 on the recogniser holds (14.9% for 17%) since blocks may end short where
+// 32 does not divide its channel counts (48, 120, 240...). M-LSD 512 large is
+// measured in the docs only (80 s per shrink).
 struct SizeCase {
   std::string model;
   double max_p4, max_p6, max_int4;  // download fractions; <= 0: not asserted
@@ -235,9 +285,9 @@ struct SizeCase {
 
 std::vector<SizeCase> size_cases() {
   return {{testing::testdata_model("face_detection_front_128x128_barracuda.onnx"), 0.265, 0, 0},
-          {testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"), 0.21, 0.29, 0},
+          {testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"), 0.20, 0.29, 0},
           {testing::fetched_model("ch_PP-OCRv4_det_infer.onnx"), 0.15, 0.225, 0},
-          {testing::fetched_model("ch_PP-OCRv4_rec_infer.onnx"), 0.15, 0, 0.22},
+          {testing::fetched_model("ch_PP-OCRv4_rec_infer.onnx"), 0.15, 0, 0.17},
           {testing::fetched_model("mlsd_320x320_tiny.onnx"), 0.15, 0, 0}};
 }
 
