@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "formats/onnx/onnx.h"
+#include "lib/base/strings.h"
 #include "lib/runtime/session.h"
 #include "tests/support/models.h"
 #include "tests/support/passes.h"
@@ -72,21 +73,6 @@ std::string ctc_greedy(const ir::Tensor& probs, const std::vector<std::string>& 
     previous = best;
   }
   return text;
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
 }
 
 // Character accuracy of `model` over the rendered lines.
