@@ -246,5 +246,26 @@ TEST(QGemm, RequantizationRoundsHalfToEvenAndSaturates) {
   EXPECT_EQ(rq.apply(2'000'000'000, 0), 255);  // a float beyond int32 still saturates
 }
 
+// The depthwise rows' requantization from int32 sums and from the same sums held
+// as floats (the float depthwise kernel's on integer inputs): the same bytes on
+// every runnable Isa, at odd lengths (the vector loop's tail), ties and saturation.
+TEST(QGemm, RequantizingFloatSumsGivesTheIntegerSumsBytes) {
+  kernels::Requant rq{{0.5f, 0.013f}, {0.0f, -3.25f}, 3, 0, 255};
+  std::vector<int32_t> sums;
+  for (int32_t v = -600; v <= 600; v += 7) sums.push_back(v);
+  for (int32_t v : {1, 3, -3, (1 << 24) - 1, -(1 << 24) + 1}) sums.push_back(v);
+  for (size_t n : {size_t{0}, size_t{5}, size_t{16}, size_t{17}, sums.size()})
+    for (int64_t r : {0, 1})
+      for (Isa isa : runnable_isas()) {
+        std::vector<float> as_float(sums.begin(), sums.begin() + static_cast<std::ptrdiff_t>(n));
+        std::vector<uint8_t> want(n, 0xAB), got(n, 0xCD);
+        for (size_t j = 0; j < n; ++j) want[j] = static_cast<uint8_t>(rq.apply(sums[j], r));
+        kernels::requantize_sums_row(as_float.data(), static_cast<int64_t>(n), rq, r, got.data(), isa);
+        ASSERT_EQ(got, want) << n << " " << r << " " << isa_name(isa);
+        kernels::requantize_row(sums.data(), static_cast<int64_t>(n), rq, r, got.data(), isa);
+        ASSERT_EQ(got, want) << n << " " << r << " " << isa_name(isa);
+      }
+}
+
 }  // namespace
 }  // namespace pare::rt

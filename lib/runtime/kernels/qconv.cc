@@ -412,7 +412,6 @@ class QConv : public Kernel {
     auto& scratch_ctx = const_cast<KernelContext&>(ctx);
     auto* xf = static_cast<float*>(scratch_ctx.scratch(sizeof(float) * chunk * plane));
     auto* yf = static_cast<float*>(scratch_ctx.scratch(sizeof(float) * chunk * out_plane));
-    auto* sums = static_cast<int32_t*>(scratch_ctx.scratch(sizeof(int32_t) * chunk * out_plane));
     float zp = static_cast<float>(spec_.x_zero_point);
     for (int64_t c0 = 0; c0 < g.c; c0 += chunk) {
       int64_t n = std::min(chunk, g.c - c0);
@@ -422,12 +421,8 @@ class QConv : public Kernel {
       part.c = part.m = n;
       depthwise_square_conv(ctx, part, xf, wf_.data() + c0 * g.kh * g.kw, nullptr, Epilogue{}, isa_, yf);
       ctx.parallel_for(n, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) {
-          const float* yc = yf + i * out_plane;
-          int32_t* sc = sums + i * out_plane;
-          for (int64_t j = 0; j < out_plane; ++j) sc[j] = static_cast<int32_t>(yc[j]);
-          requantize_row(sc, out_plane, rq_, c0 + i, y + (c0 + i) * out_plane, isa_);
-        }
+        for (int64_t i = b; i < e; ++i)
+          requantize_sums_row(yf + i * out_plane, out_plane, rq_, c0 + i, y + (c0 + i) * out_plane, isa_);
       });
     }
   }

@@ -166,6 +166,17 @@ PARE_TARGET_AVX2 int64_t requantize_row_avx2(const int32_t* acc, int64_t n, cons
                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + j + 8)), rq, r, kQTileCols, out + j);
   return j;
 }
+
+// The same from sums held as floats: each is an integer below 2^24, so the
+// conversion to int32 is exact and the bytes are requantize_row's.
+PARE_TARGET_AVX2 int64_t requantize_sums_row_avx2(const float* sums, int64_t n, const Requant& rq, int64_t r,
+                                                  uint8_t* out) {
+  int64_t j = 0;
+  for (; j + kQTileCols <= n; j += kQTileCols)
+    store_row_avx2(_mm256_cvtps_epi32(_mm256_loadu_ps(sums + j)), _mm256_cvtps_epi32(_mm256_loadu_ps(sums + j + 8)),
+                   rq, r, kQTileCols, out + j);
+  return j;
+}
 }  // namespace
 #endif
 
@@ -175,6 +186,14 @@ void requantize_row(const int32_t* acc, int64_t n, const Requant& rq, int64_t r,
   if (has_avx2(isa)) j = requantize_row_avx2(acc, n, rq, r, out);
 #endif
   for (; j < n; ++j) out[j] = static_cast<uint8_t>(rq.apply(acc[j], r));
+}
+
+void requantize_sums_row(const float* sums, int64_t n, const Requant& rq, int64_t r, uint8_t* out, Isa isa) {
+  int64_t j = 0;
+#if PARE_HAVE_AVX2_KERNELS
+  if (has_avx2(isa)) j = requantize_sums_row_avx2(sums, n, rq, r, out);
+#endif
+  for (; j < n; ++j) out[j] = static_cast<uint8_t>(rq.apply(static_cast<int32_t>(sums[j]), r));
 }
 
 bool qgemm_vnni(Isa isa) { return PARE_HAVE_AVX2_KERNELS && isa >= Isa::kAvx512Vnni; }

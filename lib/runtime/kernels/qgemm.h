@@ -75,6 +75,9 @@ void qgemm_panels(const PackedQA& a, int64_t panel0, int64_t panel1, const int16
 
 // out[j] = rq.apply(acc[j], r) for j in [0, n): the depthwise rows' requantization.
 void requantize_row(const int32_t* acc, int64_t n, const Requant& rq, int64_t r, uint8_t* out, Isa isa);
+// The same for sums held as floats, each an exact integer of magnitude below
+// 2^24 (the float depthwise kernel's on integer inputs): the same bytes.
+void requantize_sums_row(const float* sums, int64_t n, const Requant& rq, int64_t r, uint8_t* out, Isa isa);
 
 // ---------- bytes, with AVX-512 VNNI (Isa::kAvx512Vnni) ----------
 // The same C with B as bytes: vpdpbusd multiplies unsigned bytes by signed
