@@ -123,6 +123,9 @@ std::vector<Case> odd_cases() {
       {{1, 13, 70, 66}, {13, 1, 3, 3}, 13, 1, 1},      // depthwise over several chunks of channels
       {{1, 3, 64, 70}, {16, 3, 3, 3}, 1, 2, 1},        // a first layer: several pixel blocks
       {{1, 300, 3, 5}, {7, 300, 1, 1}, 1, 1, 0},       // long K, few pixels
+      {{1, 4, 9, 17}, {4, 1, 3, 3}, 4, 1, 1},          // depthwise 3x3, a row of 16 and one more
+      {{1, 3, 8, 33}, {3, 1, 3, 3}, 3, 2, 0},          // depthwise 3x3 stride 2 without padding, odd width
+      {{1, 2, 5, 3}, {2, 1, 3, 3}, 2, 2, 1},           // depthwise 3x3 stride 2 on a tiny plane
   };
 }
 
@@ -192,18 +195,19 @@ TEST(QConv, WithoutBiasAndWithIntegerOff) {
 }
 
 TEST(QConv, PathsAndThreadCountsGiveTheSameBits) {
-  for (const Case& c : odd_cases()) {
-    SCOPED_TRACE(label(c));
-    QdqConv t(c, {DataType::kUint8, 131, 97}, "Relu");
-    std::vector<std::vector<int32_t>> results;
-    for (Isa isa : runnable_isas())
-      for (int threads : {1, 2}) {
-        SessionOptions o{threads, true};
-        o.isa = isa;
-        results.push_back(t.run(o));
-      }
-    for (size_t i = 1; i < results.size(); ++i) ASSERT_EQ(results[i], results[0]) << "run " << i;
-  }
+  for (const Case& c : odd_cases())
+    for (const Quant& q : {Quant{DataType::kUint8, 131, 97}, Quant{DataType::kInt8, -9, 14}}) {
+      SCOPED_TRACE(label(c) + " " + std::string(ir::name(q.type)));
+      QdqConv t(c, q, "Relu");
+      std::vector<std::vector<int32_t>> results;
+      for (Isa isa : runnable_isas())
+        for (int threads : {1, 2}) {
+          SessionOptions o{threads, true};
+          o.isa = isa;
+          results.push_back(t.run(o));
+        }
+      for (size_t i = 1; i < results.size(); ++i) ASSERT_EQ(results[i], results[0]) << "run " << i;
+    }
 }
 
 TEST(QGemm, MatchesTheTripleLoopOverOddShapes) {

@@ -239,6 +239,46 @@ void im2col(const Geometry& g, int64_t channels, const uint8_t* x, bool is_signe
 
 // ---------- depthwise rows ----------
 
+#if PARE_HAVE_AVX2_KERNELS
+// 16 bytes of a padded row from `at` (stride 1: consecutive; stride 2: every
+// other byte of 32) as int16 minus the zero point.
+inline PARE_AVX2_INLINE __m256i tap_avx2(const uint8_t* at, int64_t stride, __m256i zp) {
+  __m256i v = stride == 1 ? _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at)))
+                          : _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at)),
+                                             _mm256_set1_epi16(0xFF));
+  return _mm256_sub_epi16(v, zp);
+}
+
+// The exact sums of one output row of a 3x3 depthwise channel, read from a
+// plane of bytes whose padding holds the zero point (so it adds nothing):
+// acc[ox] = sum over taps (ky, kx) of w[ky * 3 + kx] * (row(ky)[ox * stride + kx] - zp).
+// Sixteen outputs at a time, taps in pairs through vpmaddwd (|x - zp| <= 255
+// and |w| <= 128 fit int16; a pair's sum fits int32). `acc` and the rows have
+// room for the last block of 16.
+PARE_TARGET_AVX2 void depthwise3x3_row_avx2(const uint8_t* top, int64_t row_bytes, int64_t stride, int64_t ow,
+                                            const int8_t* w, int32_t zero_point, int32_t* acc) {
+  const __m256i zp = _mm256_set1_epi16(static_cast<int16_t>(zero_point));
+  __m256i pair[5];
+  for (int p = 0; p < 5; ++p) {
+    int32_t w0 = w[2 * p], w1 = 2 * p + 1 < 9 ? w[2 * p + 1] : 0;
+    pair[p] = _mm256_set1_epi32(static_cast<int32_t>((static_cast<uint32_t>(w1) << 16) | static_cast<uint16_t>(w0)));
+  }
+  for (int64_t ox = 0; ox < ow; ox += 16) {
+    __m256i lo = _mm256_setzero_si256(), hi = lo;
+    for (int p = 0; p < 5; ++p) {
+      int t0 = 2 * p, t1 = std::min(2 * p + 1, 8);
+      __m256i a = tap_avx2(top + (t0 / 3) * row_bytes + ox * stride + t0 % 3, stride, zp);
+      __m256i b = tap_avx2(top + (t1 / 3) * row_bytes + ox * stride + t1 % 3, stride, zp);  // weight 0 for p = 4
+      lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), pair[p]));
+      hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), pair[p]));
+    }
+    // lo holds outputs 0-3 and 8-11, hi 4-7 and 12-15 (the unpacks work per 128-bit lane).
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + ox), _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + ox + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+  }
+}
+#endif
+
 // One output row of a depthwise channel, any kernel, stride and dilation, tap
 // by tap: exact integer sums in float, whatever the order. Square 3x3 and 5x5
 // kernels take depthwise_square_conv instead (QConv::depthwise_square).
@@ -375,6 +415,10 @@ class QConv : public Kernel {
   // the padding as zeros, then per output row each tap adds a scaled row of the
   // plane (exact: see kMaxDepthwiseTaps), then the row is requantized.
   void depthwise(const KernelContext& ctx, const Geometry& g, const uint8_t* x, uint8_t* y) const {
+#if PARE_HAVE_AVX2_KERNELS
+    if (has_avx2(isa_) && g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2)
+      return depthwise3x3_bytes(ctx, g, x, y);
+#endif
     if (depthwise_square_applies(g)) return depthwise_square(ctx, g, x, y);
     int64_t ph = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1, pw = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
     int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = ph * pw + 2 * g.ow;
@@ -397,6 +441,43 @@ class QConv : public Kernel {
       }
     });
   }
+
+#if PARE_HAVE_AVX2_KERNELS
+  // 3x3 at stride 1 or 2 straight from the bytes: per channel the input plane
+  // is copied once with its padding written as the zero point (int8 inputs as
+  // x ^ 0x80 with zero point + 128, the same x - zp), then each output row's
+  // exact sums (depthwise3x3_row_avx2) are requantized. M-LSD's int8 depthwise
+  // layers had taken longer than their float versions through float planes.
+  void depthwise3x3_bytes(const KernelContext& ctx, const Geometry& g, const uint8_t* x, uint8_t* y) const {
+    int64_t s = g.sh, blocks = (g.ow + 15) / 16;
+    int64_t ph = (g.oh - 1) * s + 3, pw = blocks * 16 * s + 2 + 32;  // room for the last block's loads
+    int64_t plane_bytes = (ph * pw + 63) / 64 * 64;  // the sums after it stay aligned
+    int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = plane_bytes + 4 * blocks * 16;
+    auto* buffers = static_cast<uint8_t*>(const_cast<KernelContext&>(ctx).scratch(static_cast<size_t>(tasks * per_task)));
+    bool is_signed = spec_.x_type == DataType::kInt8;
+    uint8_t flip = is_signed ? 0x80 : 0;
+    int32_t zp = spec_.x_zero_point + (is_signed ? 128 : 0);
+    const int8_t* w = spec_.weight.span<int8_t>().data();
+    ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        uint8_t* plane = buffers + t * per_task;
+        auto* acc = reinterpret_cast<int32_t*>(plane + plane_bytes);
+        for (int64_t c = t * g.c / tasks; c < (t + 1) * g.c / tasks; ++c) {
+          std::memset(plane, zp, static_cast<size_t>(ph * pw));
+          const uint8_t* xc = x + c * g.h * g.w;
+          for (int64_t iy = std::max<int64_t>(0, -g.pt); iy < std::min(g.h, ph - g.pt); ++iy) {
+            int64_t from = std::max<int64_t>(0, -g.pl), to = std::min(g.w, pw - g.pl);
+            if (to > from) copy_bytes(plane + (iy + g.pt) * pw + g.pl + from, xc + iy * g.w + from, to - from, flip);
+          }
+          for (int64_t oy = 0; oy < g.oh; ++oy) {
+            depthwise3x3_row_avx2(plane + oy * s * pw, pw, s, g.ow, w + c * 9, zp, acc);
+            requantize_row(acc, g.ow, rq_, c, y + (c * g.oh + oy) * g.ow, isa_);
+          }
+        }
+      }
+    });
+  }
+#endif
 
   // Square 3x3 and 5x5 kernels through the float Conv's depthwise kernel
   // (depthwise.h), a few channels at a time: x - zero point as floats, the
