@@ -126,6 +126,7 @@ std::vector<Case> odd_cases() {
       {{1, 4, 9, 17}, {4, 1, 3, 3}, 4, 1, 1},          // depthwise 3x3, a row of 16 and one more
       {{1, 3, 8, 33}, {3, 1, 3, 3}, 3, 2, 0},          // depthwise 3x3 stride 2 without padding, odd width
       {{1, 2, 5, 3}, {2, 1, 3, 3}, 2, 2, 1},           // depthwise 3x3 stride 2 on a tiny plane
+      {{1, 3, 11, 35}, {3, 1, 5, 5}, 3, 2, 2},         // depthwise 5x5 stride 2
   };
 }
 
