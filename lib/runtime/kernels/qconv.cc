@@ -253,8 +253,9 @@ inline PARE_AVX2_INLINE __m256i tap_avx2(const uint8_t* at, int64_t stride, __m2
 // plane of bytes whose padding holds the zero point (so it adds nothing):
 // acc[ox] = sum over taps (ky, kx) of w[ky * K + kx] * (row(ky)[ox * stride + kx] - zp).
 // Sixteen outputs at a time, taps in pairs through vpmaddwd (|x - zp| <= 255
-// and |w| <= 128 fit int16; a pair's sum fits int32). `acc` and the rows have
-// room for the last block of 16.
+// and |w| <= 128 fit int16; a pair's sum fits int32). `acc` has room for the
+// last block of 16, and the plane for that block's loads past a row's end (the
+// outputs past `ow` they feed are discarded).
 template <int K>
 PARE_TARGET_AVX2 void depthwise_row_bytes_avx2(const uint8_t* top, int64_t row_bytes, int64_t stride, int64_t ow,
                                                const int8_t* w, int32_t zero_point, int32_t* acc) {
@@ -447,19 +448,21 @@ class QConv : public Kernel {
   }
 
 #if PARE_HAVE_AVX2_KERNELS
-  // 3x3 at stride 1 or 2 straight from the bytes: per channel the
-  // input plane is copied once with its padding written as the zero point (int8
-  // inputs as x ^ 0x80 with zero point + 128, the same x - zp), then each output
-  // row's exact sums (depthwise_row_bytes_avx2) are requantized. M-LSD's int8
+  // 3x3 at stride 1 or 2 straight from the bytes: per channel the input
+  // plane is copied once with its padding written as the zero point
+  // (fill_planes, as im2col's; int8 inputs as x ^ 0x80 with zero point + 128,
+  // the same x - zp), then each output row's exact sums
+  // (depthwise_row_bytes_avx2) are requantized. M-LSD's int8
   // depthwise layers had taken longer than their float versions through float planes.
   void depthwise_bytes(const KernelContext& ctx, const Geometry& g, const uint8_t* x, uint8_t* y) const {
-    int64_t s = g.sh, k = g.kh, blocks = (g.ow + 15) / 16;
-    int64_t ph = (g.oh - 1) * s + k, pw = blocks * 16 * s + k - 1 + 32;  // room for the last block's loads
-    int64_t plane_bytes = (ph * pw + 63) / 64 * 64;  // the sums after it stay aligned
+    int64_t rows = 0, width = 0, blocks = (g.ow + 15) / 16;
+    plane_extent(g, g.oh * g.ow, rows, width);
+    // The last block of 16 reads up to 15 strides and one 32-byte load past a
+    // row's end (into the next row, for outputs it discards): 64 bytes of slack.
+    int64_t plane_bytes = (rows * width + 64 + 63) / 64 * 64;  // the sums after it stay aligned
     int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = plane_bytes + 4 * blocks * 16;
     auto* buffers = static_cast<uint8_t*>(const_cast<KernelContext&>(ctx).scratch(static_cast<size_t>(tasks * per_task)));
     bool is_signed = spec_.x_type == DataType::kInt8;
-    uint8_t flip = is_signed ? 0x80 : 0;
     int32_t zp = spec_.x_zero_point + (is_signed ? 128 : 0);
     const int8_t* w = spec_.weight.span<int8_t>().data();
     ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
@@ -467,14 +470,10 @@ class QConv : public Kernel {
         uint8_t* plane = buffers + t * per_task;
         auto* acc = reinterpret_cast<int32_t*>(plane + plane_bytes);
         for (int64_t c = t * g.c / tasks; c < (t + 1) * g.c / tasks; ++c) {
-          std::memset(plane, zp, static_cast<size_t>(ph * pw));
-          const uint8_t* xc = x + c * g.h * g.w;
-          for (int64_t iy = std::max<int64_t>(0, -g.pt); iy < std::min(g.h, ph - g.pt); ++iy) {
-            int64_t from = std::max<int64_t>(0, -g.pl), to = std::min(g.w, pw - g.pl);
-            if (to > from) copy_bytes(plane + (iy + g.pt) * pw + g.pl + from, xc + iy * g.w + from, to - from, flip);
-          }
+          BlockPlanes b = fill_planes(g, 1, x + c * g.h * g.w, is_signed ? 0x80 : 0, static_cast<uint8_t>(zp), 0,
+                                      g.oh * g.ow, plane);
           for (int64_t oy = 0; oy < g.oh; ++oy) {
-            depthwise_row_bytes_avx2<3>(plane + oy * s * pw, pw, s, g.ow, w + c * 9, zp, acc);
+            depthwise_row_bytes_avx2<3>(plane + oy * g.sh * b.width, b.width, g.sh, g.ow, w + c * 9, zp, acc);
             requantize_row(acc, g.ow, rq_, c, y + (c * g.oh + oy) * g.ow, isa_);
           }
         }
