@@ -438,7 +438,6 @@ class Conv : public Kernel {
   std::vector<PackedA> packed_;  // per group, when W is a constant
 };
 
-
 int64_t product(const std::vector<int64_t>& v, size_t from = 0) {
   int64_t p = 1;
   for (size_t i = from; i < v.size(); ++i) p *= v[i];
@@ -450,6 +449,11 @@ int64_t conv_macs(const ir::Node&, const NodeShapes& s) {
   return product(s.outputs[0]) * s.inputs[1][1] * product(s.inputs[1], 2);
 }
 
+// Every input element times M/group times the kernel's taps.
+int64_t conv_transpose_macs(const ir::Node&, const NodeShapes& s) {
+  if (s.inputs.size() < 2 || s.inputs[1].size() < 3) return 0;
+  return product(s.inputs[0]) * s.inputs[1][1] * product(s.inputs[1], 2);
+}
 
 }  // namespace
 

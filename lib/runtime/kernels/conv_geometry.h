@@ -108,7 +108,6 @@ void check_bias(const KernelContext& ctx, const TensorView* b, int64_t m);
 
 // ConvTranspose (conv_transpose.cc), registered with Conv in conv.cc.
 std::unique_ptr<Kernel> make_conv_transpose(const KernelInit& init);
-int64_t conv_transpose_macs(const ir::Node& node, const NodeShapes& s);
 
 // [lo, hi): the q in [0, count) with 0 <= q * stride + shift < limit (stride
 // >= 1): where a strided window's tap lands inside an axis of `limit`

@@ -195,12 +195,4 @@ class ConvTranspose : public Kernel {
 
 std::unique_ptr<Kernel> make_conv_transpose(const KernelInit& init) { return std::make_unique<ConvTranspose>(init); }
 
-int64_t conv_transpose_macs(const ir::Node&, const NodeShapes& s) {
-  if (s.inputs.size() < 2 || s.inputs[1].size() < 3) return 0;
-  int64_t macs = s.inputs[1][1];  // every input element times M/group times the kernel's taps
-  for (int64_t d : s.inputs[0]) macs *= d;
-  for (size_t i = 2; i < s.inputs[1].size(); ++i) macs *= s.inputs[1][i];
-  return macs;
-}
-
 }  // namespace pare::rt::kernels
