@@ -80,14 +80,21 @@ std::string conv_model_text(const std::vector<float>& w, int in = 4) {
   return t;
 }
 
+// The 8 x 4 x 3 x 3 weights of conv_model_text, channel c scaled by 2^c / 16:
+// channels of very different sizes, as BatchNorm folding leaves them.
+std::vector<float> widening_channels(uint32_t seed) {
+  auto w = gaussian(8 * 4 * 9, seed);
+  for (int c = 0; c < 8; ++c)
+    for (int i = 0; i < 36; ++i) w[c * 36 + i] *= static_cast<float>(1 << c) / 16.0f;
+  return w;
+}
+
 // The weights the stored graph decodes equal the table lookups done here by
 // hand (per group of output channels; with channel-scale, lookups in a table of
 // weights divided by their channel's float16 max |w|, times that scale), so the
 // Conv outputs agree exactly.
 TEST(Palettize, StoredFormComputesTheNaiveReconstruction) {
-  auto w = gaussian(8 * 4 * 9, 5);
-  for (int c = 0; c < 8; ++c)  // channels of different sizes, as BatchNorm folding leaves them
-    for (int i = 0; i < 36; ++i) w[c * 36 + i] *= static_cast<float>(1 << c) / 16.0f;
+  auto w = widening_channels(5);
   for (bool channel_scale : {false, true})
     for (int64_t group : {0, 2, 3}) {
       SCOPED_TRACE(fmt::format("group={} channel-scale={}", group, channel_scale));
@@ -132,9 +139,7 @@ TEST(Palettize, StoredFormComputesTheNaiveReconstruction) {
 // One table for channels of different sizes spends its entries on the widest;
 // scaled per channel, every channel gets them all (what channel-scale is for).
 TEST(Palettize, ChannelScaleKeepsNarrowChannels) {
-  auto w = gaussian(8 * 4 * 9, 9);
-  for (int c = 0; c < 8; ++c)
-    for (int i = 0; i < 36; ++i) w[c * 36 + i] *= static_cast<float>(1 << c) / 16.0f;
+  auto w = widening_channels(9);
   ir::Model original = testing::model_from_text(conv_model_text(w));
   auto inputs = testing::seeded_inputs(original, {});
   auto expected = testing::run_model(original, inputs);
