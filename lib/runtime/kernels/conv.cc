@@ -17,12 +17,11 @@
 // session fused into the Conv (init.epilogue) is applied as outputs are stored.
 // Work is split over output channels (or channel rows), never over a
 // reduction, so threads do not change results. MACs = |Y| * C/g * kh*kw.
-#include <Eigen/Core>
-
 #include <cstring>
 
 #include "lib/runtime/epilogue.h"
 #include "lib/runtime/epilogue_simd.h"
+#include "lib/runtime/kernels/eigen_rows.h"
 #include "lib/runtime/kernels/families.h"
 #include "lib/runtime/kernels/conv_geometry.h"
 #include "lib/runtime/kernels/depthwise.h"
@@ -30,10 +29,6 @@
 
 namespace pare::rt::kernels {
 namespace {
-
-using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstMap = Eigen::Map<const RowMajor>;
-using Map = Eigen::Map<RowMajor>;
 
 class Conv : public Kernel {
  public:

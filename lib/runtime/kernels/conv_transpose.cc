@@ -4,20 +4,14 @@
 // weights are packed once for the packed GEMM; weights computed at run time
 // take Eigen's. Built with -Os (cmake/size.cmake): its time is the GEMM's, in
 // packed_gemm.cc, and the scatter's memory traffic.
-#include <Eigen/Core>
-
 #include "lib/runtime/epilogue.h"
 #include "lib/runtime/kernels/conv_geometry.h"
+#include "lib/runtime/kernels/eigen_rows.h"
 #include "lib/runtime/kernels/families.h"
 #include "lib/runtime/kernels/packed_gemm.h"
 
 namespace pare::rt::kernels {
 namespace {
-
-// Names of their own: the unity build may batch this file with others.
-using DeconvMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using DeconvConstMap = Eigen::Map<const DeconvMatrix>;
-using DeconvMap = Eigen::Map<DeconvMatrix>;
 
 class ConvTranspose : public Kernel {
  public:
@@ -99,10 +93,10 @@ class ConvTranspose : public Kernel {
           // spent 2.9 of its 6.4 ms there. Blocks of pixels over threads.
           packed_gemm_columns(ctx, packed_[grp], xg, spatial, spatial, col, spatial, isa_);
         } else {
-          DeconvConstMap wg(pw + grp * cg * k, cg, k);
-          DeconvConstMap xm(xg, cg, spatial);
+          ConstMap wg(pw + grp * cg * k, cg, k);
+          ConstMap xm(xg, cg, spatial);
           for_row_blocks(ctx, k, [&](int64_t r0, int64_t r1) {
-            DeconvMap cm(col + r0 * spatial, r1 - r0, spatial);
+            Map cm(col + r0 * spatial, r1 - r0, spatial);
             cm.noalias() = wg.middleCols(r0, r1 - r0).transpose() * xm;
           });
         }

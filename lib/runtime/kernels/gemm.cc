@@ -6,18 +6,13 @@
 // MatMul: numpy semantics: 1-D operands are promoted (and the added dim
 // dropped), leading batch dims broadcast. Rows of the output are split over
 // threads. MACs = M * N * K (times the batch for MatMul).
-#include <Eigen/Core>
-
 #include "lib/runtime/broadcast.h"
+#include "lib/runtime/kernels/eigen_rows.h"
 #include "lib/runtime/kernels/families.h"
 #include "lib/runtime/kernels/packed_gemm.h"
 
 namespace pare::rt::kernels {
 namespace {
-
-using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstMap = Eigen::Map<const RowMajor>;
-using Map = Eigen::Map<RowMajor>;
 
 class Gemm : public Kernel {
  public:

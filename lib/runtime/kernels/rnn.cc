@@ -6,16 +6,13 @@
 // batches are rejected at run time).
 // Gate order as in the spec: LSTM i, o, f, c; GRU z, r, h.
 // MACs: per step and direction, batch * gates * hidden * (input + hidden).
-#include <Eigen/Core>
 #include <cmath>
 
+#include "lib/runtime/kernels/eigen_rows.h"
 #include "lib/runtime/kernels/families.h"
 
 namespace pare::rt::kernels {
 namespace {
-
-using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstMap = Eigen::Map<const Mat>;
 
 enum class Act { kSigmoid, kTanh, kRelu };
 
@@ -90,8 +87,8 @@ class Lstm : public Kernel {
     for (int64_t d = 0; d < D; ++d) {
       ConstMap W(ctx.input(1)->as<float>() + d * 4 * H * I, 4 * H, I);
       ConstMap R(ctx.input(2)->as<float>() + d * 4 * H * H, 4 * H, H);
-      Mat h = h0 ? Mat(ConstMap(h0->as<float>() + d * B * H, B, H)) : Mat::Zero(B, H);
-      Mat c = c0 ? Mat(ConstMap(c0->as<float>() + d * B * H, B, H)) : Mat::Zero(B, H);
+      RowMajor h = h0 ? RowMajor(ConstMap(h0->as<float>() + d * B * H, B, H)) : RowMajor::Zero(B, H);
+      RowMajor c = c0 ? RowMajor(ConstMap(c0->as<float>() + d * B * H, B, H)) : RowMajor::Zero(B, H);
       const float* pb = bias ? bias->as<float>() + d * 8 * H : nullptr;
       const float* pp = peep ? peep->as<float>() + d * 3 * H : nullptr;
       Act f = a_.acts[d * 3], g = a_.acts[d * 3 + 1], hact = a_.acts[d * 3 + 2];
@@ -99,7 +96,7 @@ class Lstm : public Kernel {
       for (int64_t step = 0; step < S; ++step) {
         int64_t t = rev ? S - 1 - step : step;
         ConstMap xt(ctx.input(0)->as<float>() + t * B * I, B, I);
-        Mat gates = xt * W.transpose() + h * R.transpose();
+        RowMajor gates = xt * W.transpose() + h * R.transpose();
         for (int64_t b = 0; b < B; ++b)
           for (int64_t k = 0; k < H; ++k) {
             auto gate = [&](int gi) {
@@ -141,27 +138,27 @@ class Gru : public Kernel {
     for (int64_t d = 0; d < D; ++d) {
       ConstMap W(ctx.input(1)->as<float>() + d * 3 * H * I, 3 * H, I);
       ConstMap R(ctx.input(2)->as<float>() + d * 3 * H * H, 3 * H, H);
-      Mat h = h0 ? Mat(ConstMap(h0->as<float>() + d * B * H, B, H)) : Mat::Zero(B, H);
+      RowMajor h = h0 ? RowMajor(ConstMap(h0->as<float>() + d * B * H, B, H)) : RowMajor::Zero(B, H);
       const float* pb = bias ? bias->as<float>() + d * 6 * H : nullptr;
       Act f = a_.acts[d * 2], g = a_.acts[d * 2 + 1];
       bool rev = a_.reverse || d == 1;
       for (int64_t step = 0; step < S; ++step) {
         int64_t t = rev ? S - 1 - step : step;
         ConstMap xt(ctx.input(0)->as<float>() + t * B * I, B, I);
-        Mat xw = xt * W.transpose();  // [B, 3H]: the z, r and h parts
-        Mat hr = h * R.transpose();
+        RowMajor xw = xt * W.transpose();  // [B, 3H]: the z, r and h parts
+        RowMajor hr = h * R.transpose();
         auto wb = [&](int gi, int64_t k) { return pb ? pb[gi * H + k] : 0.0f; };
         auto rb = [&](int gi, int64_t k) { return pb ? pb[(3 + gi) * H + k] : 0.0f; };
-        Mat z(B, H), r(B, H);
+        RowMajor z(B, H), r(B, H);
         for (int64_t b = 0; b < B; ++b)
           for (int64_t k = 0; k < H; ++k) {
             z(b, k) = apply(f, xw(b, k) + hr(b, k) + wb(0, k) + rb(0, k), a_.clip);
             r(b, k) = apply(f, xw(b, H + k) + hr(b, H + k) + wb(1, k) + rb(1, k), a_.clip);
           }
         // The candidate: the reset gate applies after (linear_before_reset) or before Rh.
-        Mat rh;
+        RowMajor rh;
         if (!linear_before_reset_) rh = r.cwiseProduct(h) * R.middleRows(2 * H, H).transpose();
-        Mat hn(B, H);
+        RowMajor hn(B, H);
         for (int64_t b = 0; b < B; ++b)
           for (int64_t k = 0; k < H; ++k) {
             float pre = linear_before_reset_ ? xw(b, 2 * H + k) + r(b, k) * (hr(b, 2 * H + k) + rb(2, k)) + wb(2, k)
