@@ -25,7 +25,7 @@ namespace {
 using json = nlohmann::json;
 
 // Bumped whenever what a cached figure means changes (choices, noise definition).
-constexpr int kCacheFormat = 5;
+constexpr int kCacheFormat = 6;  // 6: storage choices measured with correct= when --calib is given
 
 ir::Model parse(const std::string& bytes, const std::string& label, const std::string& dir) {
   return formats::onnx::load_model_from_bytes(bytes, label, dir);

@@ -85,13 +85,17 @@ std::string Config::str() const {
   return channels.empty() ? s : channels + "+" + s;
 }
 
-std::string step_text(const Choice& c, const std::vector<std::string>& only, const std::string& calib) {
+std::string step_text(const Choice& c, const std::vector<std::string>& only, const std::string& calib, bool composed) {
   std::string o = only_args(only);
-  if (c.key == "fp16") return "quantize(dtype=fp16" + o + ")";
-  if (c.key == "int8") return "quantize(dtype=int8, weights-only" + o + ")";
-  if (c.key == "int4") return "quantize(dtype=int4, weights-only" + o + ")";
   if (c.key == "qdq") return "quantize(dtype=int8, calib=" + passes::quote_if_needed(calib) + o + ")";
-  if (c.key[0] == 'p') return "palettize(bits=" + c.key.substr(1) + ", depthwise, first" + o + ")";
+  // With samples, the weight-storage choices take back their mean shift
+  // (correct=): PP-OCR cls with --max-top1-drop 1, 79.4% -> 68.8% of int8's download (docs/tuning.md).
+  std::string corrected = (calib.empty() ? "" : ", correct=" + passes::quote_if_needed(calib)) +
+                          (composed ? ", if-any" : "") + o;
+  if (c.key == "fp16") return "quantize(dtype=fp16" + corrected + ")";
+  if (c.key == "int8") return "quantize(dtype=int8, weights-only" + corrected + ")";
+  if (c.key == "int4") return "quantize(dtype=int4, weights-only" + corrected + ")";
+  if (c.key[0] == 'p') return "palettize(bits=" + c.key.substr(1) + ", depthwise, first" + corrected + ")";
   if (c.axis == Axis::kSparsity) return fmt::format("prune(sparsity={}, min-size=16{})", c.sparsity, o);
   if (c.axis == Axis::kChannels) return fmt::format("prune(sparsity={}, mode=channel{})", c.sparsity, o);
   throw InternalError("tune: no step for choice " + c.key);
@@ -105,7 +109,7 @@ std::string pipeline_text(const std::vector<Layer>& layers, const std::vector<Co
       if (picks(configs[i]))
         for (const auto& l : key == "qdq" ? layers[i].static_labels : std::vector<std::string>{layers[i].label})
           if (std::find(only.begin(), only.end(), l) == only.end()) only.push_back(l);
-    if (!only.empty()) steps.push_back(step_text(choice(key), only, calib));
+    if (!only.empty()) steps.push_back(step_text(choice(key), only, calib, true));
   };
   // Magnitude pruning first, then channel pruning: measured alone, both may
   // find the same dead weights harmless to remove (a squeeze-excite gate's dead

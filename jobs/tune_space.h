@@ -57,8 +57,13 @@ struct Config {
 };
 
 // The pipeline step that applies `choice` to the nodes `only` (canonical text
-// of one step); `calib` is the folder of static int8's calibration samples.
-std::string step_text(const Choice& choice, const std::vector<std::string>& only, const std::string& calib);
+// of one step); `calib` is the folder of static int8's calibration samples,
+// which the weight-storage choices also correct their mean shift on (correct=).
+// `composed`: a step of a whole configuration, where a storage step whose
+// layers no longer qualify (channel pruning took a weight below min-size) is
+// a no-op (if-any) instead of a failure.
+std::string step_text(const Choice& choice, const std::vector<std::string>& only, const std::string& calib,
+                      bool composed = false);
 
 // The whole pipeline of a configuration (one Config per layer, in layer
 // order): kPreparation, the magnitude prunes, the channel prunes, static

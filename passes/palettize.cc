@@ -179,6 +179,7 @@ struct PalettizeOptions {
   std::string correct;         // samples for empirical bias correction (bias_correct.h)
   bool channel_scale = true;   // a float16 scale per output channel times a table of shapes
   bool uint4_allowed = false;  // set from the model: opset 21 or later
+  bool if_any = false;         // no weight qualifying leaves the model as it is instead of failing
 };
 
 // Raw deflate size at level 9, as the download is measured (lib/metrics/size.cc;
@@ -334,6 +335,11 @@ class Palettize : public Pass {
   explicit Palettize(PalettizeOptions o) : o_(std::move(o)) {}
 
   void run(ir::Model& model, PassContext& ctx) override {
+    // if-any with nothing to palettize: the model as it was (not even the opset raised).
+    if (o_.if_any && !any_qualifies(model)) {
+      ctx.stats["nothing_to_palettize"] = 1;
+      return;
+    }
     if (model.opset("") < 7) fail("palettize needs opset 7 or later (broadcasting Add); raise it with opset(version=13)");
     if (o_.packed && o_.bits <= 4 && model.opset("") < 21) {
       ctx.stats["opset_raised_from"] = model.opset("");
@@ -389,13 +395,27 @@ class Palettize : public Pass {
       store_constants(model, g, &g == model.graph.get() && corrector ? &*corrector : nullptr, ctx, store);
       g.compact();
     });
-    if (changed == 0) fail("nothing to palettize: no float32 weight of Conv, ConvTranspose, Gemm or MatMul qualifies");
+    if (changed == 0 && !o_.if_any) fail("nothing to palettize: no float32 weight of Conv, ConvTranspose, Gemm or MatMul qualifies");
     // A weight with fewer channels than G is one group; G beyond every weight's channels is a mistake.
     if (o_.group > most_channels)
       fail("group={} is larger than the output channels of every weight (at most {})", o_.group, most_channels);
   }
 
  private:
+  // Whether some float32 weight of the selected nodes would be palettized.
+  bool any_qualifies(ir::Model& model) const {
+    bool any = false;
+    ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
+      for (const ir::Value* v : g.constants()) {
+        if (any || v->is_graph_output() || v->is_graph_input() || v->uses().empty()) continue;
+        if (v->constant().dtype() != ir::DataType::kFloat) continue;
+        int64_t axis = weight_axis_of_all_uses(v);
+        any = axis >= 0 && kept_reason(v, axis, o_).empty();
+      }
+    });
+    return any;
+  }
+
   PalettizeOptions o_;
 };
 
@@ -424,13 +444,15 @@ extern const PassInfo kPalettizePass = {
         {"correct", OptionType::kString, "",
          "folder of samples; each layer's bias takes back the mean shift its palettized weights cause "
          "(empirical bias correction)"},
+        {"if-any", OptionType::kBool, "false",
+         "when no weight qualifies, keep the model as it is instead of failing (pare tune's configurations)"},
     },
     [](const OptionValues& v) -> std::unique_ptr<Pass> {
-      return std::make_unique<Palettize>(PalettizeOptions{static_cast<int>(v.integer("bits")), v.integer("group"),
-                                                          v.integer("min-size"), v.flag("depthwise"), v.flag("first"),
-                                                          NodeGlobs{v.list("skip"), v.list("only")}, v.flag("packed"),
-                                                          kept_of(v.str("kept")), v.str("correct"),
-                                                          v.flag("channel-scale")});
+      PalettizeOptions o{static_cast<int>(v.integer("bits")), v.integer("group"), v.integer("min-size"),
+                         v.flag("depthwise"), v.flag("first"), NodeGlobs{v.list("skip"), v.list("only")},
+                         v.flag("packed"), kept_of(v.str("kept")), v.str("correct"), v.flag("channel-scale")};
+      o.if_any = v.flag("if-any");
+      return std::make_unique<Palettize>(std::move(o));
     },
 };
 

@@ -130,6 +130,28 @@ TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
   EXPECT_EQ(read_input_file(again), read_input_file(out));
 }
 
+// With --calib, the weight choices correct their mean shift on those samples
+// (correct=DIR in the reported pipeline, which rebuilds the model byte for
+// byte), and every configuration verified builds: a storage step whose layer
+// channel pruning took below min-size is skipped (if-any), not a failure.
+TEST(Tune, CalibCorrectsTheWeightChoicesAndEveryConfigurationBuilds) {
+  const TuneFixture& f = tune_fixture();
+  std::string calib = f.dir + "/calib_lines", out = f.dir + "/corrected.onnx";
+  testing::write_text_direction_set(calib, 24, 12);
+  TuneRun r = tune(out, {"--max-top1-drop", "2", "--calib", calib, "--choices", "fp16,int8,p6,p4,p3,c50"});
+  ASSERT_EQ(r.command.exit_code, 0) << r.command.err;
+  std::string pipeline = r.report["pipeline"].get<std::string>();
+  EXPECT_NE(pipeline.find("correct=" + calib), std::string::npos) << pipeline;
+  EXPECT_EQ(r.report["tune"]["unbuilt"].get<int64_t>(), 0);
+  EXPECT_LE(top1_disagreement(kCls, out), 2.0);
+  std::string rebuilt = f.dir + "/corrected_rebuilt.onnx";
+  std::vector<std::string> argv = {testing::pare_bin(), "shrink", kCls, "-o", rebuilt, "--passes", pipeline, "-q"};
+  argv.insert(argv.end(), kImages.begin(), kImages.end());
+  auto c = testing::run_command(argv);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(read_input_file(rebuilt), read_input_file(out));
+}
+
 TEST(Tune, ReportsTheFrontInMarkdownAndHtml) {
   const TuneFixture& f = tune_fixture();
   std::string out = f.dir + "/views.onnx";

@@ -272,6 +272,18 @@ TEST(Palettize, BadOptionsAreOneLineAndExitTwo) {
   }
 }
 
+// if-any: a palettize whose only= selects no weight that qualifies keeps the
+// model as it is (pare tune's configurations, where channel pruning may take a
+// layer's weight below min-size) instead of failing.
+TEST(Palettize, IfAnyKeepsAModelWithNothingToPalettize) {
+  std::string path = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+  ir::Model plain = formats::onnx::load_model(path), tolerant = formats::onnx::load_model(path);
+  EXPECT_THROW(run_pipeline(plain, "palettize(bits=4, only=no-such-node)"), Error);
+  auto stats = run_pipeline(tolerant, "palettize(bits=4, if-any, only=no-such-node)");
+  EXPECT_EQ(stats["palettized"], 0);
+  EXPECT_EQ(formats::onnx::serialize_model(tolerant), formats::onnx::serialize_model(formats::onnx::load_model(path)));
+}
+
 // Download bytes (raw deflate of the file, level 9) against the original file's,
 // with `fold, fuse-bn, fuse-act, dce, <q>, strip`; every output runs in ONNX
 // Runtime close to pare's runner. The bounds are the palettization issue's

@@ -83,7 +83,9 @@ int tune(const Args& a) {
 void declare(CLI::App& sub, Args& a) {
   sub.add_option("model", a.model, "ONNX model file")->required();
   sub.add_option("-o,--output", a.output, "where to write the tuned model (never the input)")->required();
-  sub.add_option("--calib", a.calib, "samples for static int8 activations (none: no int8-activation choice)");
+  sub.add_option("--calib", a.calib,
+                 "samples for static int8 activations and for the weight choices' bias correction, correct= (none: "
+                 "no int8-activation choice, no correction)");
   sub.add_option("--objective", a.objective, "what to minimise: download (default), bytes, latency or macs");
   sub.add_option("--choices", a.choices,
                  "comma-separated choices to consider (default all: " + join(jobs::tune_choice_keys(), ",") + ")");
