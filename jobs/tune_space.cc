@@ -95,7 +95,7 @@ std::string step_text(const Choice& c, const std::vector<std::string>& only, con
   if (c.key == "fp16") return "quantize(dtype=fp16" + corrected + ")";
   if (c.key == "int8") return "quantize(dtype=int8, weights-only" + corrected + ")";
   if (c.key == "int4") return "quantize(dtype=int4, weights-only" + corrected + ")";
-  if (c.key[0] == 'p') return "palettize(bits=" + c.key.substr(1) + ", depthwise, first" + corrected + ")";
+  if (c.key[0] == 'p') return "palettize(bits=" + c.key.substr(1) + ", depthwise=true, first" + corrected + ")";
   if (c.axis == Axis::kSparsity) return fmt::format("prune(sparsity={}, min-size=16{})", c.sparsity, o);
   if (c.axis == Axis::kChannels) return fmt::format("prune(sparsity={}, mode=channel{})", c.sparsity, o);
   throw InternalError("tune: no step for choice " + c.key);

@@ -16,6 +16,7 @@ trap 'rm -rf "$W"' EXIT
 "$B/pare_render_samples" lines "$W/cal" 64 5
 "$B/pare_render_samples" pages "$W/pages" 8 1
 "$B/pare_render_samples" pages "$W/pages_held" 8 2
+"$B/pare_render_samples" pages "$W/pages_cal" 8 3
 CLS=testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx
 DET=$M/ch_PP-OCRv4_det_infer.onnx
 REC=$M/ch_PP-OCRv4_rec_infer.onnx
@@ -63,6 +64,8 @@ tune cls-top1-corrected "$CLS" --data "$W/lines" --labels "$W/lines/labels.txt" 
   --cache "$C" --sensitivity-samples 32 --calib "$W/cal" --choices fp16,int8,p6,p4,p3,int4,s25,s50,s75,c25,c50
 tune det-sqnr30 "$DET" --data "$W/pages" "${PAGE[@]}" --min-sqnr 30 --cache "$C"
 tune det-sqnr25 "$DET" --data "$W/pages" "${PAGE[@]}" --min-sqnr 25 --cache "$C"
+tune det-sqnr30-corrected "$DET" --data "$W/pages" "${PAGE[@]}" --min-sqnr 30 --cache "$C" --calib "$W/pages_cal" \
+  --choices fp16,int8,p6,p4,p3,int4,s25,s50,s75,c25,c50
 tune det-latency "$DET" --data "$W/pages" --calib "$W/pages" "${PAGE[@]}" --objective latency --min-sqnr 25 --cache "$C"
 tune rec-sqnr30 "$REC" --data "$W/lines" "${RECL[@]}" --min-sqnr 30 --cache "$C"
 echo
@@ -76,5 +79,5 @@ uniform rec-fp16 "$REC" "quantize(fp16)"
 uniform rec-int8 "$REC" "quantize(int8, weights-only)"
 echo
 echo "held-out: cls-top1 accuracy $(held_accuracy "$CLS" "$W/cls-top1.onnx" "$W/held"); cls-top1-corrected $(held_accuracy "$CLS" "$W/cls-top1-corrected.onnx" "$W/held"); fp16 $(held_accuracy "$CLS" "$W/cls-fp16.onnx" "$W/held")"
-echo "held-out: det-sqnr30 SQNR $(held_sqnr "$DET" "$W/det-sqnr30.onnx" "$W/pages_held") dB; det-latency $(held_sqnr "$DET" "$W/det-latency.onnx" "$W/pages_held") dB"
+echo "held-out: det-sqnr30 SQNR $(held_sqnr "$DET" "$W/det-sqnr30.onnx" "$W/pages_held") dB; det-sqnr30-corrected $(held_sqnr "$DET" "$W/det-sqnr30-corrected.onnx" "$W/pages_held") dB; det-latency $(held_sqnr "$DET" "$W/det-latency.onnx" "$W/pages_held") dB"
 echo "det-latency int8 layers: $(json "$W/det-latency.json" "sum(1 for l in r['tune']['layers'] if 'qdq' in l['choice'])") of $(json "$W/det-latency.json" "sum(1 for l in r['tune']['layers'] if l['op']=='Conv')") Conv layers"

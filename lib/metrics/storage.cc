@@ -56,6 +56,9 @@ const ir::Tensor* constant_input(const ir::Node* n, size_t i) {
 
 std::string palette_form(const ir::Node* gather, const std::vector<const ir::Node*>& chain) {
   const ir::Tensor* table = constant_input(gather, 0);
+  // A float16 table behind a Cast.
+  const ir::Value* t = gather->input(0);
+  if (!table && t && t->producer() && t->producer()->op_type == "Cast") table = constant_input(t->producer(), 0);
   int64_t entries = table ? table->numel() : 0, groups = 1;
   for (const ir::Node* n : chain)
     if (n->op_type == "Add")

@@ -102,16 +102,17 @@ double character_accuracy(const ir::Model& model, const std::vector<std::string>
 }
 
 // float16 loses at most half a point and int8 weights at most one. Plain
-// palettes and int4 miss the palettization issue's bounds here (6-bit 78%,
+// palettes and int4 miss the palettization issue's bounds here (6-bit 76%,
 // 4-bit 1%, against 92% in float: docs/quantization.md), so they are printed,
 // not asserted; a character accuracy below 0 means more edits than characters.
 // Much of what they lose is each layer's mean shift (a recogniser's kernels
 // cancel over the flat paper around the text): correct= takes it back,
 // measured on other lines. Then 6-bit with a table per 16 channels keeps
-// within a point and a half (91.4% here against 92.0%; 92.9% with the lines of
-// pare_render_samples as correction samples), and 4-bit comes from 1% to 69%
-// (88% with those lines: which lines correct matters at 4 bits; 256 lines
-// instead of 64 change nothing).
+// within half a point (92.3% here against 92.0%; asserted a point looser, as
+// other CPUs round the float model differently and one run of 2,400
+// characters moves by points), and 4-bit comes from 1% to 69% (88% with the
+// lines of pare_render_samples as correction samples: which lines correct
+// matters at 4 bits; 256 lines instead of 64 change nothing).
 TEST(RecognitionAccuracy, StorageModesOnRenderedLines) {
   std::vector<std::string> keys = dictionary();
   ASSERT_GT(keys.size(), 6000u);
@@ -133,6 +134,7 @@ TEST(RecognitionAccuracy, StorageModesOnRenderedLines) {
                                          {"palettize(bits=8)", -1},
                                          {"palettize(bits=6)", -1},
                                          {"palettize(bits=6, correct=lines)", -1},
+                                         {"palettize(bits=6, group=16)", -1},
                                          {"palettize(bits=6, group=16, correct=lines)", 0.015},
                                          {"palettize(bits=4)", -1},
                                          {"palettize(bits=4, correct=lines)", -1},

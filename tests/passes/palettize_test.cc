@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "formats/onnx/onnx.h"
@@ -116,7 +117,8 @@ TEST(Palettize, StoredFormComputesTheNaiveReconstruction) {
         std::vector<float> part(shape.begin() + start * 36, shape.begin() + end * 36);
         Palette p = palettize_values(part, 3);
         for (size_t i = 0; i < part.size(); ++i) {
-          float v = p.table[p.index[i]];
+          // With channel scales the table is stored as float16.
+          float v = channel_scale ? half_to_float(float_to_half(p.table[p.index[i]])) : p.table[p.index[i]];
           naive[start * 36 + i] = channel_scale ? v * scale[start + static_cast<int64_t>(i) / 36] : v;
         }
       }
@@ -224,6 +226,15 @@ TEST(Palettize, DefaultRuleKeepsDepthwiseAndFirstConvFloat) {
   ir::Model all = formats::onnx::load_model(testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"));
   auto all_stats = run_pipeline(all, "fold, fuse-bn, dce, palettize(bits=4, depthwise=true, first=true)");
   EXPECT_EQ(all_stats["palettized"], stats["palettized"] + stats["kept_depthwise"] + stats["kept_first"]);
+  // depthwise=auto (the default) palettizes depthwise kernels from 6 bits up; depthwise=false keeps them there too.
+  std::map<std::string, std::map<std::string, int64_t>> six;
+  for (const std::string dw : {"auto", "false"}) {
+    ir::Model m6 = formats::onnx::load_model(testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"));
+    six[dw] = run_pipeline(m6, "fold, fuse-bn, dce, palettize(bits=6, depthwise=" + dw + ")");
+  }
+  EXPECT_GT(six["false"]["kept_depthwise"], 5);
+  EXPECT_EQ(six["auto"]["kept_depthwise"], 0);
+  EXPECT_EQ(six["auto"]["palettized"], six["false"]["palettized"] + six["false"]["kept_depthwise"]);
   // By default the kept kernels are stored as per-channel int8; kept=float16 as float16.
   for (const std::string kept : {"int8", "float16"}) {
     ir::Model k = formats::onnx::load_model(testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"));
@@ -288,23 +299,23 @@ TEST(Palettize, IfAnyKeepsAModelWithNothingToPalettize) {
 // with `fold, fuse-bn, fuse-act, dce, <q>, strip`; every output runs in ONNX
 // Runtime close to pare's runner. The bounds are the palettization issue's
 // targets where they hold (4-bit <= 15% on the models over 1 MB and <= 20% on
-// the classifier, int4 <= 17% on the recogniser); where they do not, the bound
+// the classifier, 6-bit <= 20% on those over 1 MB and <= 25% on the
+// classifier, int4 <= 17% on the recogniser); where they do not, the bound
 // sits just above the measured figure, so a regression still fails, and
-// docs/quantization.md says which targets are missed: 4-bit on BlazeFace (26.0%
-// for 20%), 6-bit nearly everywhere (20.0-20.7% for 20% on the large ones, 26%
-// and 37% for 25% on the small ones). M-LSD 512 large is measured in the docs
-// only (80 s per shrink).
+// docs/quantization.md says which targets are missed: BlazeFace (4-bit 25.8%
+// for 20%, 6-bit 35.7% for 25%). det's 6-bit download is 19.97%: at the bound.
+// M-LSD 512 large is measured in the docs only (80 s per shrink).
 struct SizeCase {
   std::string model;
   double max_p4, max_p6, max_int4;  // download fractions; <= 0: not asserted
 };
 
 std::vector<SizeCase> size_cases() {
-  return {{testing::testdata_model("face_detection_front_128x128_barracuda.onnx"), 0.265, 0, 0},
-          {testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"), 0.20, 0.27, 0},
-          {testing::fetched_model("ch_PP-OCRv4_det_infer.onnx"), 0.15, 0.215, 0},
-          {testing::fetched_model("ch_PP-OCRv4_rec_infer.onnx"), 0.15, 0, 0.17},
-          {testing::fetched_model("mlsd_320x320_tiny.onnx"), 0.15, 0, 0}};
+  return {{testing::testdata_model("face_detection_front_128x128_barracuda.onnx"), 0.265, 0.36, 0},
+          {testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx"), 0.20, 0.25, 0},
+          {testing::fetched_model("ch_PP-OCRv4_det_infer.onnx"), 0.15, 0.20, 0},
+          {testing::fetched_model("ch_PP-OCRv4_rec_infer.onnx"), 0.15, 0.20, 0.17},
+          {testing::fetched_model("mlsd_320x320_tiny.onnx"), 0.15, 0.20, 0}};
 }
 
 TEST(Palettize, DownloadTargetsOnRealModelsAndOrtAgrees) {

@@ -47,7 +47,7 @@ std::vector<const ir::Node*> convs(const ir::Model& m) {
 
 TEST(Select, OnlyLimitsEachWeightPassToTheMatchingNodes) {
   for (const std::string pass : {"quantize(fp16, only=L)", "quantize(int8, weights-only, only=L)",
-                                 "quantize(int4, weights-only, only=L)", "palettize(bits=4, depthwise, first, only=L)"}) {
+                                 "quantize(int4, weights-only, only=L)", "palettize(bits=4, depthwise=true, first, only=L)"}) {
     ir::Model m = formats::onnx::load_model(kCls);
     testing::run_pipeline(m, "fold, fuse-bn, dce");
     auto cs = convs(m);
@@ -81,7 +81,7 @@ TEST(Select, PalettizeOnlyStoresNoOtherLayersBiasAsFloat16) {
   testing::run_pipeline(m, "fold, fuse-bn, dce");
   auto cs = convs(m);
   std::string label = ir::node_label(*cs[9]);
-  auto stats = testing::run_pipeline(m, "palettize(bits=6, depthwise, first, only=" + passes::quote_if_needed(label) + ")");
+  auto stats = testing::run_pipeline(m, "palettize(bits=6, depthwise=true, first, only=" + passes::quote_if_needed(label) + ")");
   EXPECT_EQ(stats["palettized"], 1);
   EXPECT_LE(stats["biases_float16"], 1);
   for (const auto& n : m.graph->nodes())
