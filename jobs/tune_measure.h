@@ -93,6 +93,7 @@ class Measurer {
   std::vector<double> base_noise_all_;              // the same on every sample (for channel choices)
   size_t k_ = 0;                                    // samples that measure sensitivity
   std::map<std::string, std::pair<float, float>> ranges_;  // static int8 ranges on the prepared model
+  std::map<std::string, std::vector<double>> means_;        // correct='s layer input means on the prepared model
   std::mutex samples_mutex_;
   std::map<std::string, std::vector<formats::Sample>> calib_;  // by folder
   std::string cache_file_;

@@ -89,7 +89,7 @@ std::string step_text(const Choice& c, const std::vector<std::string>& only, con
   std::string o = only_args(only);
   if (c.key == "qdq") return "quantize(dtype=int8, calib=" + passes::quote_if_needed(calib) + o + ")";
   // With samples, the weight-storage choices take back their mean shift
-  // (correct=): PP-OCR cls with --max-top1-drop 1, 79.4% -> 68.8% of int8's download (docs/tuning.md).
+  // (correct=): PP-OCR cls with --max-top1-drop 1, 78.8% -> 67.6% of int8's download (docs/tuning.md).
   std::string corrected = (calib.empty() ? "" : ", correct=" + passes::quote_if_needed(calib)) +
                           (composed ? ", if-any" : "") + o;
   if (c.key == "fp16") return "quantize(dtype=fp16" + corrected + ")";

@@ -194,8 +194,24 @@ void store_constants(ir::Model& model, ir::Graph& g, BiasCorrector* corrector, P
     if (read_as_bias(v)) store(v);
 }
 
+std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& model, const std::vector<Sample>& samples) {
+  std::map<std::string, int64_t> axes;  // correct= corrects the main graph's layers
+  for (const ir::Value* w : model.graph->constants())
+    for (const ir::Node* n : weight_readers(w)) axes.emplace(n->input(0)->name(), input_channel_axis(*n));
+  return channel_means(model, samples, axes);
+}
+
 BiasCorrector::BiasCorrector(const ir::Model& model, const std::vector<const ir::Value*>& weights,
                              const std::string& dir, PassContext& ctx) {
+  std::map<std::string, int64_t> axes;  // every layer's data input
+  for (const ir::Value* w : weights)
+    for (const ir::Node* n : weight_readers(w)) axes.emplace(n->input(0)->name(), input_channel_axis(*n));
+  // Means the caller measured on this same model: those of these layers' inputs.
+  if (const auto* known = ctx.known_means ? ctx.known_means(dir) : nullptr) {
+    for (const auto& [name, axis] : axes)
+      if (auto it = known->find(name); it != known->end()) means_.insert(*it);
+    return;
+  }
   if (!ctx.load_samples) fail("correct={}: this caller cannot read sample folders", dir);
   std::vector<Sample> samples;
   try {
@@ -205,9 +221,6 @@ BiasCorrector::BiasCorrector(const ir::Model& model, const std::vector<const ir:
     throw;
   }
   if (samples.empty()) fail("correct={}: holds no samples", dir);
-  std::map<std::string, int64_t> axes;  // every layer's data input
-  for (const ir::Value* w : weights)
-    for (const ir::Node* n : weight_readers(w)) axes.emplace(n->input(0)->name(), input_channel_axis(*n));
   means_ = channel_means(model, samples, axes);
 }
 

@@ -50,6 +50,11 @@ class BiasCorrector {
   std::map<std::string, std::vector<double>> means_;  // data input value name -> per-channel mean (float model)
 };
 
+// The per-channel means over `samples` of the data input of every Conv, Gemm
+// and MatMul of `model` that reads a constant weight: what BiasCorrector
+// measures, for every layer at once (PassContext::known_means).
+std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& model, const std::vector<Sample>& samples);
+
 // Runs `store` on every constant of `g` (it returns whether it rewrote the
 // value). With a corrector (for the main graph), the weights go first, each
 // corrected right after it is stored, then the biases they shifted and the ones

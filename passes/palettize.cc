@@ -328,7 +328,7 @@ void palettize_weight(ir::Graph& g, ir::Value* v, int64_t axis, const PalettizeO
                                    : g.add_constant(g.unique_name("pt"), ir::Tensor::from<float>(
                                                                               {static_cast<int64_t>(table.size())}, table));
   replace_constant(g, v, [&](const std::string& name) {
-    if (o.channel_scale) tab = cast_to_float(g, tab, "pt");
+    ir::Value* entries = o.channel_scale ? cast_to_float(g, tab, "pt") : tab;
     ir::Node* cast = g.add_node("Cast", {idx}, {g.unique_name("pi")});
     cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(ir::DataType::kInt32)));
     ir::Value* at = cast->output(0);
@@ -340,8 +340,8 @@ void palettize_weight(ir::Graph& g, ir::Value* v, int64_t axis, const PalettizeO
       ir::Value* off = g.add_constant(g.unique_name("po"), ir::Tensor::from<int32_t>(offset_dims, offsets));
       at = g.add_node("Add", {at, off}, {g.unique_name("pi")})->output(0);
     }
-    if (!o.channel_scale) return g.add_node("Gather", {tab, at}, {name});
-    ir::Value* shapes = g.add_node("Gather", {tab, at}, {g.unique_name("pg")})->output(0);
+    if (!o.channel_scale) return g.add_node("Gather", {entries, at}, {name});
+    ir::Value* shapes = g.add_node("Gather", {entries, at}, {g.unique_name("pg")})->output(0);
     std::vector<int64_t> scale_dims(t.rank(), 1);
     scale_dims[axis] = channels;
     std::vector<uint8_t> bytes(scale16.size() * 2);

@@ -27,6 +27,11 @@ struct PassContext {
   // for its many one-layer variants); static int8 uses them instead of
   // calibrating when they cover every tensor it needs. Optional.
   std::function<std::map<std::string, std::pair<float, float>>()> known_ranges;
+  // For correct=DIR: the per-channel input means of every layer of this very
+  // model over DIR's samples, measured once by the caller (pare tune, for its
+  // many one-layer variants; passes::layer_input_means), or nullptr for
+  // another folder. Optional; the correction is the same either way.
+  std::function<const std::map<std::string, std::vector<double>>*(const std::string& dir)> known_means;
   // Reports progress of long work (calibration): what, done, total. Optional.
   std::function<void(const std::string& what, size_t done, size_t total)> progress;
 };

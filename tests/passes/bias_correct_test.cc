@@ -10,7 +10,9 @@
 #include <random>
 
 #include "lib/base/fp16.h"
+#include "formats/onnx/onnx.h"
 #include "lib/metrics/compare.h"
+#include "passes/bias_correct.h"
 #include "passes/kernel_sums.h"
 #include "passes/pipeline.h"
 #include "tests/support/errors.h"
@@ -151,6 +153,31 @@ TEST(BiasCorrection, LayerMeansMatchTheFloatModelAgain) {
     EXPECT_GT(worst_before, 1e-4);
     // The correction is exact for a linear chain up to the Relu's clipping; well below the uncorrected shift.
     EXPECT_LT(worst_after, worst_before / 5) << worst_before << " -> " << worst_after;
+  }
+}
+
+// Means the caller measured once on the same model (PassContext::known_means,
+// from layer_input_means; pare tune's one-layer variants) give the same bytes
+// as the pass measuring them itself, and only for their own folder.
+TEST(BiasCorrection, KnownMeansGiveTheSameModel) {
+  ir::Model original = testing::model_from_text(three_layers());
+  std::vector<Sample> samples = offset_samples(original, 4);
+  std::map<std::string, std::vector<double>> means = layer_input_means(original, samples);
+  EXPECT_EQ(means.size(), 3u);  // the Conv's, the MatMul's and the Gemm's data inputs
+  for (const char* storage : {"quantize(int8, weights-only, min-size=4, correct=samples)",
+                              "palettize(bits=2, min-size=4, correct=samples)"}) {
+    SCOPED_TRACE(storage);
+    auto run = [&](bool known) {
+      ir::Model m = testing::model_from_text(three_layers());
+      PassContext ctx;
+      int loads = 0;
+      ctx.load_samples = [&](const std::string&, const std::vector<std::string>&) { return ++loads, samples; };
+      if (known) ctx.known_means = [&](const std::string& dir) { return dir == "samples" ? &means : nullptr; };
+      Pipeline::parse(storage).run(m, ctx, true);
+      EXPECT_EQ(loads, known ? 0 : 1);
+      return formats::onnx::serialize_model(m);
+    };
+    EXPECT_EQ(run(true), run(false));
   }
 }
 
