@@ -194,18 +194,27 @@ void store_constants(ir::Model& model, ir::Graph& g, BiasCorrector* corrector, P
     if (read_as_bias(v)) store(v);
 }
 
-std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& model, const std::vector<Sample>& samples) {
-  std::map<std::string, int64_t> axes;  // correct= corrects the main graph's layers
-  for (const ir::Value* w : model.graph->constants())
+namespace {
+
+// The data input of every layer reading one of `weights`, with its channel axis.
+template <typename Values>
+std::map<std::string, int64_t> layer_inputs(const Values& weights) {
+  std::map<std::string, int64_t> axes;
+  for (const ir::Value* w : weights)
     for (const ir::Node* n : weight_readers(w)) axes.emplace(n->input(0)->name(), input_channel_axis(*n));
-  return channel_means(model, samples, axes);
+  return axes;
+}
+
+}  // namespace
+
+std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& model, const std::vector<Sample>& samples) {
+  // correct= corrects the main graph's layers.
+  return channel_means(model, samples, layer_inputs(model.graph->constants()));
 }
 
 BiasCorrector::BiasCorrector(const ir::Model& model, const std::vector<const ir::Value*>& weights,
                              const std::string& dir, PassContext& ctx) {
-  std::map<std::string, int64_t> axes;  // every layer's data input
-  for (const ir::Value* w : weights)
-    for (const ir::Node* n : weight_readers(w)) axes.emplace(n->input(0)->name(), input_channel_axis(*n));
+  std::map<std::string, int64_t> axes = layer_inputs(weights);  // every layer's data input
   // Means the caller measured on this same model: those of these layers' inputs.
   if (const auto* known = ctx.known_means ? ctx.known_means(dir) : nullptr) {
     for (const auto& [name, axis] : axes)

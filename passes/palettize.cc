@@ -53,7 +53,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "lib/base/fp16.h"
 #include "lib/base/strings.h"
@@ -205,23 +204,6 @@ int64_t deflated_size(const std::vector<uint8_t>& bytes) {
   return n;
 }
 
-// `values` as a 1-D float16 tensor (rounded to nearest even).
-ir::Tensor float16_tensor(const std::vector<float>& values) {
-  std::vector<uint8_t> bytes(values.size() * 2);
-  for (size_t i = 0; i < values.size(); ++i) {
-    uint16_t h = float_to_half(values[i]);
-    std::memcpy(bytes.data() + 2 * i, &h, 2);
-  }
-  return ir::Tensor(ir::DataType::kFloat16, {static_cast<int64_t>(values.size())}, bytes);
-}
-
-// Cast(v, to=float) as a new node's output, named from `prefix`.
-ir::Value* cast_to_float(ir::Graph& g, ir::Value* v, const std::string& prefix) {
-  ir::Node* cast = g.add_node("Cast", {v}, {g.unique_name(prefix)});
-  cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(ir::DataType::kFloat)));
-  return cast->output(0);
-}
-
 // Indices below 16, two per byte, the first in the low nibble (ONNX's uint4).
 std::vector<uint8_t> pack_nibbles(const std::vector<uint8_t>& index) {
   std::vector<uint8_t> packed((index.size() + 1) / 2, 0);
@@ -240,6 +222,13 @@ bool is_bias(const ir::Value* v) {
         (u.node->op_type != "Conv" && u.node->op_type != "ConvTranspose" && u.node->op_type != "Gemm"))
       return false;
   return !v->uses().empty();
+}
+
+// A float32 constant the pass may store otherwise (a weight, or a bias it
+// stores as float16): read by some node, neither a graph input nor an output.
+bool in_use_float(const ir::Value* v) {
+  return !v->is_graph_output() && !v->is_graph_input() && !v->uses().empty() &&
+         v->constant().dtype() == ir::DataType::kFloat;
 }
 
 bool reads_graph_input(const ir::Node& n) {
@@ -324,14 +313,14 @@ void palettize_weight(ir::Graph& g, ir::Value* v, int64_t axis, const PalettizeO
   // With channel scales the table holds shapes in [-1, 1], stored as float16:
   // its rounding (2^-11 relative) is far below the spacing of 2^bits entries,
   // and it halves the table (the classifier's 6-bit download 1% smaller).
-  ir::Value* tab = o.channel_scale ? g.add_constant(g.unique_name("pt"), float16_tensor(table))
-                                   : g.add_constant(g.unique_name("pt"), ir::Tensor::from<float>(
-                                                                              {static_cast<int64_t>(table.size())}, table));
+  std::vector<int64_t> table_dims = {static_cast<int64_t>(table.size())};
+  std::vector<uint16_t> table16;
+  for (float f : table) table16.push_back(float_to_half(f));
+  ir::Value* tab = g.add_constant(g.unique_name("pt"), o.channel_scale ? float16_tensor(table_dims, table16)
+                                                                       : ir::Tensor::from<float>(table_dims, table));
   replace_constant(g, v, [&](const std::string& name) {
-    ir::Value* entries = o.channel_scale ? cast_to_float(g, tab, "pt") : tab;
-    ir::Node* cast = g.add_node("Cast", {idx}, {g.unique_name("pi")});
-    cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(ir::DataType::kInt32)));
-    ir::Value* at = cast->output(0);
+    ir::Value* entries = o.channel_scale ? add_cast(g, tab, ir::DataType::kFloat, g.unique_name("pt"))->output(0) : tab;
+    ir::Value* at = add_cast(g, idx, ir::DataType::kInt32, g.unique_name("pi"))->output(0);
     if (groups > 1) {
       std::vector<int64_t> offset_dims(t.rank(), 1);
       offset_dims[axis] = channels;
@@ -344,10 +333,8 @@ void palettize_weight(ir::Graph& g, ir::Value* v, int64_t axis, const PalettizeO
     ir::Value* shapes = g.add_node("Gather", {entries, at}, {g.unique_name("pg")})->output(0);
     std::vector<int64_t> scale_dims(t.rank(), 1);
     scale_dims[axis] = channels;
-    std::vector<uint8_t> bytes(scale16.size() * 2);
-    std::memcpy(bytes.data(), scale16.data(), bytes.size());
-    ir::Value* s16 = g.add_constant(g.unique_name("ps"), ir::Tensor(ir::DataType::kFloat16, scale_dims, bytes));
-    return g.add_node("Mul", {shapes, cast_to_float(g, s16, "ps")}, {name});
+    ir::Value* s16 = g.add_constant(g.unique_name("ps"), float16_tensor(scale_dims, scale16));
+    return g.add_node("Mul", {shapes, add_cast(g, s16, ir::DataType::kFloat, g.unique_name("ps"))->output(0)}, {name});
   });
 }
 
@@ -391,8 +378,7 @@ class Palettize : public Pass {
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
       // Returns whether it rewrote weight `v` (what correct= then corrects).
       auto store = [&](ir::Value* v) {
-        if (v->is_graph_output() || v->is_graph_input() || v->uses().empty()) return false;
-        if (v->constant().dtype() != ir::DataType::kFloat) return false;
+        if (!in_use_float(v)) return false;
         int64_t axis = weight_axis_of_all_uses(v);
         if (axis < 0) {
           // Biases: float16 with kept=float16 (about a fifth of a small model's download otherwise),
@@ -424,7 +410,7 @@ class Palettize : public Pass {
       store_constants(model, g, &g == model.graph.get() && corrector ? &*corrector : nullptr, ctx, store);
       g.compact();
     });
-    if (changed == 0 && !o_.if_any) fail("nothing to palettize: no float32 weight of Conv, ConvTranspose, Gemm or MatMul qualifies");
+    if (changed == 0) fail("nothing to palettize: no float32 weight of Conv, ConvTranspose, Gemm or MatMul qualifies");
     // A weight with fewer channels than G is one group; G beyond every weight's channels is a mistake.
     if (o_.group > most_channels)
       fail("group={} is larger than the output channels of every weight (at most {})", o_.group, most_channels);
@@ -436,8 +422,7 @@ class Palettize : public Pass {
     bool any = false;
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
       for (const ir::Value* v : g.constants()) {
-        if (any || v->is_graph_output() || v->is_graph_input() || v->uses().empty()) continue;
-        if (v->constant().dtype() != ir::DataType::kFloat) continue;
+        if (any || !in_use_float(v)) continue;
         int64_t axis = weight_axis_of_all_uses(v);
         any = axis >= 0 && kept_reason(v, axis, o_).empty();
       }

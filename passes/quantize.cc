@@ -43,6 +43,7 @@
 // Upsample, Range, Pad, ConstantOfShape: their floats steer shapes and
 // coordinates), nodes whose name matches a skip glob, and graph outputs.
 #include <cmath>
+#include <cstring>
 
 #include "lib/base/fp16.h"
 #include "lib/base/strings.h"
@@ -76,6 +77,18 @@ static uint16_t half_toward(uint16_t h, float target) {
   return (next & 0x7c00) == 0x7c00 ? h : next;
 }
 
+ir::Node* add_cast(ir::Graph& g, ir::Value* v, ir::DataType to, const std::string& name) {
+  ir::Node* cast = g.add_node("Cast", {v}, {name});
+  cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(to)));
+  return cast;
+}
+
+ir::Tensor float16_tensor(const std::vector<int64_t>& dims, const std::vector<uint16_t>& halves) {
+  std::vector<uint8_t> bytes(halves.size() * 2);
+  std::memcpy(bytes.data(), halves.data(), bytes.size());
+  return ir::Tensor(ir::DataType::kFloat16, dims, std::move(bytes));
+}
+
 void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx) {
   const ir::Tensor& t = v->constant();
   std::vector<uint16_t> half(static_cast<size_t>(t.numel()));
@@ -105,16 +118,9 @@ void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx) {
     for (size_t i = 0; i < half.size(); ++i)
       if (flip[i]) half[i] = alternative[i], ++ctx.stats["kernel_sum_flips"];
   }
-  std::vector<uint8_t> bytes(half.size() * 2);
-  std::memcpy(bytes.data(), half.data(), bytes.size());
   count_underflow(ctx, v->name(), below_normal);
-  ir::Value* w16 = g.add_constant(g.unique_name("h16"), ir::Tensor(ir::DataType::kFloat16, t.dims(), bytes),
-                                  v->constant_origin);
-  replace_constant(g, v, [&](const std::string& name) {
-    ir::Node* cast = g.add_node("Cast", {w16}, {name});
-    cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(ir::DataType::kFloat)));
-    return cast;
-  });
+  ir::Value* w16 = g.add_constant(g.unique_name("h16"), float16_tensor(t.dims(), half), v->constant_origin);
+  replace_constant(g, v, [&](const std::string& name) { return add_cast(g, w16, ir::DataType::kFloat, name); });
   ++ctx.stats["converted"];
 }
 
@@ -182,8 +188,7 @@ std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis
     std::vector<int64_t> scale_dims(t.rank(), 1);
     if (per_channel) scale_dims[axis] = channels;
     ir::Value* s = g.add_constant(g.unique_name("s8"), ir::Tensor::from<float>(scale_dims, scale));
-    ir::Node* cast = g.add_node("Cast", {wq}, {g.unique_name("q8f")});
-    cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(ir::DataType::kFloat)));
+    ir::Node* cast = add_cast(g, wq, ir::DataType::kFloat, g.unique_name("q8f"));
     return g.add_node("Mul", {cast->output(0), s}, {name});
   });
   ++ctx.stats["quantized"];
@@ -228,9 +233,8 @@ void quantize_weight_int4(ir::Graph& g, ir::Value* v, int64_t in_axis, int64_t b
                                  v->constant_origin);
   std::vector<int64_t> scale_dims = t.dims();
   scale_dims[in_axis] = blocks;
-  ir::Tensor scales = half ? ir::Tensor::from<uint16_t>(scale_dims, scale16) : ir::Tensor::from<float>(scale_dims, scale);
-  if (half) scales = ir::Tensor(ir::DataType::kFloat16, scale_dims, std::vector<uint8_t>(scales.raw(), scales.raw() + scales.byte_size()));
-  ir::Value* s = g.add_constant(g.unique_name("s4"), scales);
+  ir::Value* s = g.add_constant(g.unique_name("s4"), half ? float16_tensor(scale_dims, scale16)
+                                                        : ir::Tensor::from<float>(scale_dims, scale));
   replace_constant(g, v, [&](const std::string& name) {
     ir::Node* deq = g.add_node("DequantizeLinear", {wq, s}, {half ? g.unique_name("q4h") : name});
     deq->set_attr(ir::Attribute::of_int("axis", in_axis));
@@ -239,9 +243,7 @@ void quantize_weight_int4(ir::Graph& g, ir::Value* v, int64_t in_axis, int64_t b
     // DequantizeLinear-21 computes in the scale's type: float16 here, then float32 for the op.
     deq->output(0)->dtype = ir::DataType::kFloat16;
     deq->output(0)->shape = v->shape;
-    ir::Node* cast = g.add_node("Cast", {deq->output(0)}, {name});
-    cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(ir::DataType::kFloat)));
-    return cast;
+    return add_cast(g, deq->output(0), ir::DataType::kFloat, name);
   });
   ++ctx.stats["quantized_int4"];
   if (!half && fp16_scales) ++ctx.stats["int4_float32_scales"];
@@ -279,8 +281,7 @@ void halve_io(ir::Graph& g, PassContext& ctx) {
     if (v->dtype != ir::DataType::kFloat) continue;
     std::string name = v->name();
     g.rename(v, g.unique_name(name + "_f32"));
-    ir::Node* cast = g.add_node("Cast", {v}, {name});
-    cast->set_attr(ir::Attribute::of_int("to", static_cast<int64_t>(ir::DataType::kFloat16)));
+    ir::Node* cast = add_cast(g, v, ir::DataType::kFloat16, name);
     cast->output(0)->dtype = ir::DataType::kFloat16;
     cast->output(0)->shape = v->shape;
     g.outputs[k] = cast->output(0);

@@ -50,6 +50,13 @@ void replace_constant(ir::Graph& g, ir::Value* v, Build build) {
   g.erase_value(v);
 }
 
+// A Cast of `v` to `to`, its output named `name`: the decoding step every
+// stored form ends or begins with. Shared by quantize and palettize.
+ir::Node* add_cast(ir::Graph& g, ir::Value* v, ir::DataType to, const std::string& name);
+
+// float16 bit patterns (lib/base/fp16.h) as a tensor of shape `dims`.
+ir::Tensor float16_tensor(const std::vector<int64_t>& dims, const std::vector<uint16_t>& halves);
+
 // Stores float32 constant `v` as float16 behind a Cast to float32 (quantize(fp16)'s
 // rewrite; values beyond float16 are clamped, counted as `clamped`).
 void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx);
