@@ -48,8 +48,10 @@ metrics::Evaluation evaluate_samples(Runner& before, Runner& after, const std::v
   e.samples = samples.size();
   Fidelity f = fidelity(before, after, samples, !labels.empty(), progress);
   e.diffs = f.outputs;
-  if (!labels.empty())
+  if (!labels.empty()) {
     e.accuracy = {metrics::top1_accuracy(f.first_before, labels), metrics::top1_accuracy(f.first_after, labels)};
+    e.accuracy_lost = metrics::top1_lost(f.first_before, f.first_after, labels);
+  }
   if (job.per_layer)
     e.layers = metrics::per_layer_error(before.model(), after.model(), before.session(), after.session(), samples);
   return e;

@@ -316,9 +316,14 @@ metrics::TunePoint Measurer::verify(const std::string& pipeline, const metrics::
   metrics::Measured m;
   m.bytes = size.file_bytes;
   m.download_bytes = size.download_bytes;
-  std::optional<double> accuracy;
-  if (!labels_.empty()) accuracy = metrics::top1_accuracy(first, labels_);
-  metrics::add_fidelity(m, diffs, accuracy);
+  std::optional<double> accuracy, lost;
+  if (!labels_.empty()) {
+    std::vector<ir::Tensor> original;
+    for (const auto& r : reference_) original.push_back(r[0]);
+    accuracy = metrics::top1_accuracy(first, labels_);
+    lost = metrics::top1_lost(original, first, labels_);
+  }
+  metrics::add_fidelity(m, diffs, accuracy, lost);
   metrics::TunePoint point;
   point.bytes = size.file_bytes;
   point.download_bytes = size.download_bytes;

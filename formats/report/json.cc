@@ -49,7 +49,10 @@ void add_evaluation(json& report, const metrics::Evaluation& e) {
   report["data"] = {{"folder", e.folder}, {"samples", e.samples}};
   report["fidelity"] = json::array();
   for (const auto& d : e.diffs) report["fidelity"].push_back(diff_json(d));
-  if (e.accuracy) report["accuracy"] = {{"labels", e.labels}, {"before", e.accuracy->first}, {"after", e.accuracy->second}};
+  if (e.accuracy) {
+    report["accuracy"] = {{"labels", e.labels}, {"before", e.accuracy->first}, {"after", e.accuracy->second}};
+    if (e.accuracy_lost) report["accuracy"]["lost"] = *e.accuracy_lost;
+  }
   if (e.per_layer) {
     report["per_layer"] = json::array();
     for (const auto& l : e.layers)
@@ -217,7 +220,8 @@ json check_json(const metrics::CheckReport& report) {
       m["fidelity"] = json::array();
       for (const auto& d : r.evaluation->diffs) m["fidelity"].push_back(diff_json(d));
       if (r.evaluation->accuracy)
-        m["accuracy"] = {{"before", r.evaluation->accuracy->first}, {"after", r.evaluation->accuracy->second}};
+        m["accuracy"] = {{"before", r.evaluation->accuracy->first}, {"after", r.evaluation->accuracy->second},
+                         {"lost", r.evaluation->accuracy_lost.value_or(0.0)}};
       json budgets = json::array();
       for (const auto& b : r.results) budgets.push_back(budget_json(b, true));
       m["budgets"] = budgets;

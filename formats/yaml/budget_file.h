@@ -20,7 +20,7 @@
 //       image: {size: 128x128, mean: "0.5", std: "0.5", layout: NCHW, channels: rgb}
 //       min-sqnr: 30                  # dB, the worst output's
 //       min-cosine: 0.999
-//       max-top1-drop: 1              # percentage points of top-1 disagreement
+//       max-top1-drop: 1              # points of top-1 accuracy lost (with labels), else of disagreement
 //       min-accuracy: 0.9             # needs labels
 //     - path: models/cls.onnx
 //       max-download-bytes: 1MB

@@ -192,7 +192,8 @@ Figure limit_of(const Budget& b, std::string_view key) {
   return {};
 }
 
-void add_fidelity(Measured& m, const std::vector<OutputDiff>& compared, std::optional<double> accuracy) {
+void add_fidelity(Measured& m, const std::vector<OutputDiff>& compared, std::optional<double> accuracy,
+                  std::optional<double> lost) {
   std::vector<OutputDiff> outputs = judged(compared);
   auto worst = [&](auto get, bool lowest) -> std::optional<double> {
     std::optional<double> w;
@@ -209,6 +210,7 @@ void add_fidelity(Measured& m, const std::vector<OutputDiff>& compared, std::opt
       },
       false);
   m.accuracy = accuracy;
+  if (lost) m.top1_drop = 100.0 * *lost;
 }
 
 std::vector<BudgetResult> check_limits(const Budget& budget, const Measured& m, Level level) {

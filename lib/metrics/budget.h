@@ -92,9 +92,15 @@ struct Measured {
   };
   std::optional<Sizes> baseline;
 };
-// The fidelity figures of `outputs` (and the accuracy after, when labelled) into
-// `m`; an output with tensors before discontinuous steps is judged at those (judged()).
-void add_fidelity(Measured& m, const std::vector<OutputDiff>& outputs, std::optional<double> accuracy);
+// The fidelity figures of `outputs` into `m`; an output with tensors before
+// discontinuous steps is judged at those (judged()). With labels, `accuracy` is
+// the top-1 accuracy after and `lost` the fraction of samples the original got
+// right and the model wrong (metrics::top1_lost): the top-1 drop is then that
+// accuracy lost, in points (what a user with labels means by it, as NNCF's
+// max_drop), not the disagreement with the original's answers, which is what
+// it is without labels (the original's own top-1 taken as the labels).
+void add_fidelity(Measured& m, const std::vector<OutputDiff>& outputs, std::optional<double> accuracy,
+                  std::optional<double> lost);
 
 // A figure of a budget line: unknown, a count (sizes, parameters, MACs) or a real.
 using Figure = std::variant<std::monostate, int64_t, double>;

@@ -59,18 +59,34 @@ std::vector<LayerDiff> per_layer_error(const ir::Model& before, const ir::Model&
   return layers;
 }
 
-double top1_accuracy(const std::vector<ir::Tensor>& scores, const std::vector<int64_t>& labels) {
+namespace {
+// Per sample, whether its first output's largest score is at the label's index.
+std::vector<bool> top1_hits(const std::vector<ir::Tensor>& scores, const std::vector<int64_t>& labels) {
   if (scores.size() != labels.size() || scores.empty())
     throw InternalError(fmt::format("{} score tensors for {} labels", scores.size(), labels.size()));
-  size_t right = 0;
+  std::vector<bool> hits;
   for (size_t i = 0; i < scores.size(); ++i) {
     auto v = scores[i].as_double();
     if (labels[i] >= static_cast<int64_t>(v.size()))
       fail("label {} of sample {} is beyond the model's {} classes", labels[i], i + 1, v.size());
     size_t best = std::max_element(v.begin(), v.end()) - v.begin();
-    right += static_cast<int64_t>(best) == labels[i];
+    hits.push_back(static_cast<int64_t>(best) == labels[i]);
   }
-  return static_cast<double>(right) / static_cast<double>(scores.size());
+  return hits;
+}
+}  // namespace
+
+double top1_accuracy(const std::vector<ir::Tensor>& scores, const std::vector<int64_t>& labels) {
+  std::vector<bool> hits = top1_hits(scores, labels);
+  return static_cast<double>(std::count(hits.begin(), hits.end(), true)) / static_cast<double>(hits.size());
+}
+
+double top1_lost(const std::vector<ir::Tensor>& before, const std::vector<ir::Tensor>& after,
+                 const std::vector<int64_t>& labels) {
+  std::vector<bool> a = top1_hits(before, labels), b = top1_hits(after, labels);
+  size_t lost = 0;
+  for (size_t i = 0; i < a.size(); ++i) lost += a[i] && !b[i];
+  return static_cast<double>(lost) / static_cast<double>(a.size());
 }
 
 }  // namespace pare::metrics

@@ -33,5 +33,11 @@ std::vector<LayerDiff> per_layer_error(const ir::Model& before, const ir::Model&
 
 // The fraction of samples whose first output's largest score is at the label's index.
 double top1_accuracy(const std::vector<ir::Tensor>& scores, const std::vector<int64_t>& labels);
+// The fraction of samples `before` classifies right and `after` wrong: the
+// top-1 accuracy lost, in which a sample `after` newly gets right does not buy
+// back one it broke (on a few hundred samples such trades are mostly chance, and
+// a search keeping the net figure within a limit picks the lucky ones).
+double top1_lost(const std::vector<ir::Tensor>& before, const std::vector<ir::Tensor>& after,
+                 const std::vector<int64_t>& labels);
 
 }  // namespace pare::metrics

@@ -11,7 +11,7 @@ Measured measured(const ModelFacts& after, const Evaluation* e) {
   m.params = after.weights.parameters;
   if (after.macs.known) m.macs = after.macs.total;
   else m.macs_reason = after.macs.reason;
-  if (e) add_fidelity(m, e->diffs, e->accuracy ? std::optional(e->accuracy->second) : std::nullopt);
+  if (e) add_fidelity(m, e->diffs, e->accuracy ? std::optional(e->accuracy->second) : std::nullopt, e->accuracy_lost);
   return m;
 }
 

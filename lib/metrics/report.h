@@ -46,6 +46,7 @@ struct Evaluation {
   size_t samples = 0;
   std::vector<OutputDiff> diffs;
   std::optional<std::pair<double, double>> accuracy;  // before, after (with labels)
+  std::optional<double> accuracy_lost;                // with labels: metrics::top1_lost
   bool per_layer = false;
   std::vector<LayerDiff> layers;  // worst first (with per_layer)
 };

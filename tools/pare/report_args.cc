@@ -31,7 +31,8 @@ void add_budget_options(CLI::App& sub, BudgetArgs& a, bool check_only) {
       {"max-growth", "budget, with --baseline: each size figure at most PERCENT over the baseline's (5%)"},
       {"min-sqnr", "budget, with --data: every output's SQNR at least DB"},
       {"min-cosine", "budget, with --data: every output's cosine similarity at least X"},
-      {"max-top1-drop", "budget, with --data: top-1 disagreement of any class-score output at most POINTS"},
+      {"max-top1-drop", "budget, with --data: top-1 accuracy lost at most POINTS (with --labels: samples the "
+                        "original got right; without, disagreement with the original on any class-score output)"},
       {"min-accuracy", "budget, with --data and --labels: top-1 accuracy at least X (0..1)"},
   };
   for (const auto& key : metrics::budget_keys()) {
