@@ -404,9 +404,9 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
   if (!fp16 && !keep_io) fail("keep-io=false is for fp16; int8 models keep float32 inputs and outputs");
 }
 
-bool QuantizeOptions::node_skipped(const ir::Node& n) const {
+bool QuantizeOptions::node_skipped(const ir::Node& n, bool keep_float_list) const {
   for (const auto& op : kKeepFloatOps)
-    if (n.op_type == op) return true;
+    if (keep_float_list && n.op_type == op) return true;
   for (const auto& op : skip_ops)
     if (n.op_type == op) return true;
   return !globs.selects(n);

@@ -32,7 +32,9 @@ struct QuantizeOptions {
 
   explicit QuantizeOptions(const OptionValues& v);
   // Nodes whose inputs stay float: the keep-float list, skip-ops, skip globs and, with only=, the nodes it does not match.
-  bool node_skipped(const ir::Node& n) const;
+  // `keep_float_list`: whether the default keep-float ops (Resize, Pad...) count;
+  // static int8 quantizes a nearest Resize's data input, never its coordinates.
+  bool node_skipped(const ir::Node& n, bool keep_float_list = true) const;
 };
 
 // Replaces constant `v` by the output of the node `build(name)` makes; that

@@ -18,7 +18,8 @@
 //
 // Quantizable: Conv, ConvTranspose, Gemm, MatMul (activations, weights, biases);
 // Add, Mul, Concat, MaxPool, AveragePool, GlobalAveragePool, HardSwish,
-// HardSigmoid, Sigmoid (activation inputs).
+// HardSigmoid, Sigmoid, nearest Resize (activation inputs). A quantized output
+// of a nearest Resize or a MaxPool shares its input's scale and zero point.
 // A tensor gets one Q/DQ pair however many quantized nodes read it; its float
 // consumers keep the float tensor. Skipped nodes (skip=, skip-ops=, the keep-float
 // list) keep float inputs. Only the main graph's activations are quantized (the
@@ -75,11 +76,24 @@ bool is_activation(const ir::Value* v) {
          (v->producer() || v->is_graph_input());
 }
 
+// Nearest Resize and MaxPool move values without computing new ones: their
+// output takes their input's scale and zero point (as ONNX Runtime's quantizer
+// gives Resize, MaxPool, Transpose...), so that a runtime runs them on the
+// bytes (pare's runner: qdq_groups.h) instead of dequantizing, moving floats
+// and quantizing again. PP-OCRv4 det upsamples 96 channels to 160x160 six times.
+bool moves_values(const ir::Node& n) {
+  if (!n.domain.empty()) return false;
+  if (n.op_type == "Resize" || n.op_type == "Upsample") return n.attr_string("mode", "nearest") == "nearest";
+  return n.op_type == "MaxPool" && (n.outputs().size() == 1 || !n.outputs()[1]);
+}
+
 // The inputs of `n` that get a Q/DQ pair.
 std::vector<size_t> activation_slots(const ir::Node& n) {
   std::vector<size_t> out;
   if (!n.domain.empty()) return out;
-  if (kWeightOps.count(n.op_type)) {
+  if (moves_values(n)) {
+    if (is_activation(n.input(0))) out.push_back(0);
+  } else if (kWeightOps.count(n.op_type)) {
     for (size_t i = 0; i < std::min<size_t>(n.inputs().size(), 2); ++i)
       if (is_activation(n.input(i))) out.push_back(i);
   } else if (kActivationOps.count(n.op_type)) {
@@ -211,7 +225,7 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
   std::vector<std::string> names;
   std::set<const ir::Value*> seen;
   for (ir::Node* n : g.nodes_snapshot()) {
-    if (o.node_skipped(*n)) continue;
+    if (o.node_skipped(*n, !moves_values(*n))) continue;
     for (size_t i : activation_slots(*n)) {
       if (constant_derived.count(n->input(i))) continue;
       uses.emplace_back(n, i);
@@ -238,12 +252,22 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
     auto it = dequantized.find(x);
     if (it == dequantized.end()) {
       QParams p = qparams(ranges.at(x->name()), o.uint8_activations, o.calibration.symmetric);
-      // Short generated names: exporters' tensor names can be 100 characters, and
-      // a derived name would be stored ~10 times per tensor.
-      ir::Value* s = g.add_constant(g.unique_name("qs"), ir::Tensor::scalar<float>(p.scale));
-      ir::Value* z = g.add_constant(g.unique_name("qz"),
-                                    o.uint8_activations ? ir::Tensor::scalar<uint8_t>(static_cast<uint8_t>(p.zero_point))
-                                                        : ir::Tensor::scalar<int8_t>(static_cast<int8_t>(p.zero_point)));
+      ir::Value *s = nullptr, *z = nullptr;
+      if (ir::Node* mover = x->producer(); mover && moves_values(*mover) && scale_of.count(mover->input(0))) {
+        // The mover's input's own constants (moves_values): its dequantized input is ours.
+        ir::Node* dq = mover->input(0)->producer();
+        s = dq->input(1);
+        z = dq->input(2);
+        p.scale = scale_of.at(mover->input(0));
+        ++ctx.stats["activations_sharing_input_params"];
+      } else {
+        // Short generated names: exporters' tensor names can be 100 characters, and
+        // a derived name would be stored ~10 times per tensor.
+        s = g.add_constant(g.unique_name("qs"), ir::Tensor::scalar<float>(p.scale));
+        z = g.add_constant(g.unique_name("qz"),
+                           o.uint8_activations ? ir::Tensor::scalar<uint8_t>(static_cast<uint8_t>(p.zero_point))
+                                               : ir::Tensor::scalar<int8_t>(static_cast<int8_t>(p.zero_point)));
+      }
       ir::Node* q = g.add_node("QuantizeLinear", {x, s, z}, {g.unique_name("q")});
       q->output(0)->dtype = qtype;
       q->output(0)->shape = x->shape;

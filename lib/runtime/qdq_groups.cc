@@ -416,6 +416,33 @@ std::optional<QdqGroup> match_chain(const ir::Node& first, int64_t opset) {
   return g;
 }
 
+// x_q -> DequantizeLinear -> Resize (nearest) | MaxPool -> QuantizeLinear with
+// x_q's own constants -> y_q. Every output element is one input element
+// (nearest) or the largest of some (DequantizeLinear with a positive scale is
+// increasing, so the largest byte dequantizes to the largest value), and
+// QuantizeLinear(DequantizeLinear(b)) = b for every byte b, so the op on the
+// bytes gives y_q exactly.
+std::optional<QdqGroup> match_movement(const ir::Node& op,
+                                       const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  bool nearest = (onnx_op(&op, "Resize") || onnx_op(&op, "Upsample")) && op.attr_string("mode", "nearest") == "nearest";
+  bool max_pool = onnx_op(&op, "MaxPool") && (op.outputs().size() == 1 || !op.outputs()[1]);
+  if (!nearest && !max_pool) return std::nullopt;
+  TensorParams xp;
+  const ir::Value* x_q = quantized_source(op.input(0), xp);
+  const ir::Node* q = sole_reader(op.outputs()[0]);
+  if (!x_q || !onnx_op(q, "QuantizeLinear") || !q->outputs()[0]) return std::nullopt;
+  auto yp = tensor_params(*q);
+  if (!yp || yp->type != xp.type || yp->scale != xp.scale || yp->zero_point != xp.zero_point) return std::nullopt;
+  if (!(xp.scale > 0) || !std::isfinite(xp.scale)) return std::nullopt;
+  QdqGroup g;
+  g.op = &op;
+  g.inputs = {x_q};
+  g.fused = {q};
+  g.output = q->outputs()[0];
+  g.spec = Movement{};
+  return g;
+}
+
 }  // namespace
 
 std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
@@ -425,13 +452,15 @@ std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
   if (onnx_op(&node, "Add"))
     if (auto g = match_add(node, opset, sole_reader)) return g;
   if (auto g = match_activation(node, opset, sole_reader)) return g;
+  if (auto g = match_movement(node, sole_reader)) return g;
   return match_chain(node, opset);
 }
 
 std::unique_ptr<Kernel> make_group_kernel(const QdqGroup& group, const KernelInit& init) {
   if (const auto* conv = std::get_if<kernels::QConvSpec>(&group.spec)) return kernels::make_qconv(init, *conv);
   if (const auto* add = std::get_if<kernels::QAddSpec>(&group.spec)) return kernels::make_qadd(init, *add);
-  return kernels::make_qlut(init, std::get<kernels::QLutSpec>(group.spec));
+  if (const auto* lut = std::get_if<kernels::QLutSpec>(&group.spec)) return kernels::make_qlut(init, *lut);
+  throw InternalError("a data-movement group runs its op's own kernel (the session makes it)");
 }
 
 }  // namespace pare::rt

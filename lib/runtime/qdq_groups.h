@@ -19,6 +19,14 @@
 //   x_q -> DequantizeLinear -> HardSwish | HardSigmoid | Sigmoid | LeakyRelu | Relu | Clip
 //       -> QuantizeLinear -> y_q
 //
+// and the data movement between two tensors of one scale and zero point:
+//
+//   x_q -> DequantizeLinear -> Resize (nearest) | MaxPool
+//       -> QuantizeLinear (the same constants) -> y_q
+//
+// which the op's own kernel computes on the bytes (quantize(int8, calib=...)
+// gives these outputs their input's parameters).
+//
 // The group's kernel reads the quantized inputs and writes y_q; the float
 // values in between are never computed. The DequantizeLinear of x_q stays a node
 // (other readers may need the float tensor); the session drops it when nothing
@@ -38,12 +46,16 @@
 
 namespace pare::rt {
 
+// A data-movement group: the op's own kernel on the bytes, its other inputs
+// (Resize's scales or sizes) read as they are.
+struct Movement {};
+
 struct QdqGroup {
-  const ir::Node* op = nullptr;                  // the Conv, Add or activation
+  const ir::Node* op = nullptr;                  // the Conv, Add, activation or data movement
   std::vector<const ir::Value*> inputs;          // the quantized values its kernel reads
   std::vector<const ir::Node*> fused;            // activation, Pad, QuantizeLinear: computed by its kernel
   const ir::Value* output = nullptr;             // y_q, written by it
-  std::variant<kernels::QConvSpec, kernels::QAddSpec, kernels::QLutSpec> spec;
+  std::variant<kernels::QConvSpec, kernels::QAddSpec, kernels::QLutSpec, Movement> spec;
 };
 
 // The group that `node` starts, or nullopt. `sole_reader(v)` is the one node
@@ -51,7 +63,8 @@ struct QdqGroup {
 std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
                                         const std::function<const ir::Node*(const ir::Value*)>& sole_reader);
 
-// The group's kernel, built from `init` (the KernelInit of its Conv or Add).
+// The group's kernel, built from `init` (the KernelInit of its Conv or Add);
+// a Movement group's is the op's own kernel (the session's create_kernel).
 std::unique_ptr<Kernel> make_group_kernel(const QdqGroup& group, const KernelInit& init);
 
 }  // namespace pare::rt

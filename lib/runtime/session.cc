@@ -498,9 +498,10 @@ template <typename SlotOf>
 CompiledGraph::Step integer_step(const QdqGroup& grp, const KernelDef* def, const KernelInit& init, SlotOf& slot,
                                  CompiledGraph& cg) {
   const ir::Node& op = *grp.op;
-  CompiledGraph::Step step{&op, def, make_group_kernel(grp, init), {}, {}, {}, grp.fused};
+  bool movement = std::holds_alternative<Movement>(grp.spec);
+  CompiledGraph::Step step{&op, def, movement ? create_kernel(*def, init) : make_group_kernel(grp, init), {}, {}, {}, grp.fused};
   for (const ir::Value* v : grp.inputs) step.in.push_back(slot(v));
-  if (op.op_type == "Conv")
+  if (op.op_type == "Conv" || movement)
     for (size_t i = 1; i < op.inputs().size(); ++i) step.in.push_back(op.inputs()[i] ? slot(op.inputs()[i]) : -1);
   step.out.push_back(slot(grp.output));
   cg.fused_away.insert(slot(op.outputs()[0]));

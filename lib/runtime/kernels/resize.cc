@@ -1,4 +1,6 @@
-// Resize (opsets 10-18) and Upsample (7-9), float32: nearest and linear.
+// Resize (opsets 10-18) and Upsample (7-9), float32: nearest and linear; uint8
+// and int8: nearest (each output element is one input element, so an int8
+// model's Resize runs on the bytes, qdq_groups.h).
 //
 // Output size comes from `sizes` or from `scales` (floor(in * scale)); each
 // output coordinate maps back to the input by the coordinate_transformation_mode
@@ -37,7 +39,9 @@ class Resize : public Kernel {
 
   void compute(KernelContext& ctx) override {
     const TensorView& x = *ctx.input(0);
-    if (x.dtype != DataType::kFloat) compute_error(ctx, "only float32 is supported");
+    bool bytes = x.dtype == DataType::kUint8 || x.dtype == DataType::kInt8;
+    if (x.dtype != DataType::kFloat && !(bytes && mode_ == "nearest"))
+      compute_error(ctx, "only float32 is supported (uint8 and int8 in nearest mode)");
     size_t rank = x.rank();
     std::vector<float> scales(rank, 1.0f);
     std::vector<int64_t> out(rank);
@@ -70,7 +74,7 @@ class Resize : public Kernel {
       }
       for (size_t i = 0; i < rank; ++i) out[i] = static_cast<int64_t>(std::floor(x.dims[i] * scales[i]));
     }
-    TensorView& y = ctx.allocate_output(0, DataType::kFloat, out);
+    TensorView& y = ctx.allocate_output(0, x.dtype, out);
     // Per axis and output index: the two source indices and the weight of the second.
     std::vector<std::vector<int64_t>> lo(rank), hi(rank);
     std::vector<std::vector<float>> wt(rank);
@@ -80,6 +84,7 @@ class Resize : public Kernel {
       wt[a].resize(out[a]);
       for (int64_t o = 0; o < out[a]; ++o) map_index(a, o, x.dims[a], out[a], scales[a], lo[a][o], hi[a][o], wt[a][o]);
     }
+    if (bytes) return nearest_bytes(ctx, x, y, lo);
     if (rank >= 2 && only_last_two_resized(x.dims, out, lo)) {
       resize_planes(ctx, x, y, lo, hi, wt);
       return;
@@ -135,6 +140,34 @@ class Resize : public Kernel {
         if (lo[a][i] != i) return false;
     }
     return true;
+  }
+
+  // Nearest on 1-byte elements: each output row gathers from one input row.
+  static void nearest_bytes(const KernelContext& ctx, const TensorView& x, TensorView& y,
+                            const std::vector<std::vector<int64_t>>& lo) {
+    size_t rank = x.rank();
+    const auto* px = static_cast<const uint8_t*>(x.data);
+    auto* py = static_cast<uint8_t*>(y.data);
+    if (rank == 0) {
+      py[0] = px[0];
+      return;
+    }
+    std::vector<int64_t> strides(rank, 1);
+    for (size_t i = rank - 1; i-- > 0;) strides[i] = strides[i + 1] * x.dims[i + 1];
+    int64_t inner = y.dims.back(), rows = inner ? y.numel() / inner : 0;
+    const std::vector<int64_t>& cols = lo[rank - 1];
+    ctx.parallel_for(rows, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        int64_t rem = r, off = 0;
+        for (size_t d = rank - 1; d-- > 0;) {
+          off += lo[d][rem % y.dims[d]] * strides[d];
+          rem /= y.dims[d];
+        }
+        const uint8_t* src = px + off;
+        uint8_t* dst = py + r * inner;
+        for (int64_t c = 0; c < inner; ++c) dst[c] = src[cols[c]];
+      }
+    });
   }
 
   // The common case (NCHW images): per plane and output row, two source rows
