@@ -7,7 +7,9 @@
 # resize, normalisation, softmax, shape and tensor ops, reductions, QDQ and the
 # float16 bridge) stay at -O3. Pad joined the -Os list when the Conv after a
 # zero Pad began to absorb it (pad_fusion.h): what is left runs a memcpy per row.
-set(PARE_COLD_KERNELS control conv_transpose create detection indexing linalg loss normalize_extra pad passthrough quant_linear
+# The float16 bridge (only models computing in float16 take it; 10.7 KB less
+# text at -Os) and the quantized Concat (byte copies and table lookups) too.
+set(PARE_COLD_KERNELS control conv_transpose create detection float16 indexing linalg loss normalize_extra pad passthrough qconcat quant_linear
   reference_nd registry resize_general rnn rnn_simple scan signal text training unary_extra unique unpool)
 
 # What runs once per model, not per element, is built with -Os too: the base

@@ -19,7 +19,7 @@
 // Quantizable: Conv, ConvTranspose, Gemm, MatMul (activations, weights, biases);
 // Add, Mul, Concat, MaxPool, AveragePool, GlobalAveragePool, HardSwish,
 // HardSigmoid, Sigmoid, nearest Resize (activation inputs). A quantized output
-// of a nearest Resize or a MaxPool shares its input's scale and zero point.
+// of a nearest Resize shares its input's scale and zero point.
 // A tensor gets one Q/DQ pair however many quantized nodes read it; its float
 // consumers keep the float tensor. Skipped nodes (skip=, skip-ops=, the keep-float
 // list) keep float inputs. Only the main graph's activations are quantized (the
@@ -76,15 +76,14 @@ bool is_activation(const ir::Value* v) {
          (v->producer() || v->is_graph_input());
 }
 
-// Nearest Resize and MaxPool move values without computing new ones: their
-// output takes their input's scale and zero point (as ONNX Runtime's quantizer
-// gives Resize, MaxPool, Transpose...), so that a runtime runs them on the
-// bytes (pare's runner: qdq_groups.h) instead of dequantizing, moving floats
-// and quantizing again. PP-OCRv4 det upsamples 96 channels to 160x160 six times.
+// A nearest Resize moves values without computing new ones: its output takes
+// its input's scale and zero point (as ONNX Runtime's quantizer shares them for
+// Resize, MaxPool, Transpose...), so that a runtime runs it on the bytes
+// (pare's runner: qdq_groups.h) instead of dequantizing, moving floats and
+// quantizing again. PP-OCRv4 det upsamples 96 channels to 160x160 six times.
 bool moves_values(const ir::Node& n) {
-  if (!n.domain.empty()) return false;
-  if (n.op_type == "Resize" || n.op_type == "Upsample") return n.attr_string("mode", "nearest") == "nearest";
-  return n.op_type == "MaxPool" && (n.outputs().size() == 1 || !n.outputs()[1]);
+  if (!n.domain.empty() || (n.op_type != "Resize" && n.op_type != "Upsample")) return false;
+  return n.attr_string("mode", "nearest") == "nearest";
 }
 
 // The inputs of `n` that get a Q/DQ pair.

@@ -416,17 +416,14 @@ std::optional<QdqGroup> match_chain(const ir::Node& first, int64_t opset) {
   return g;
 }
 
-// x_q -> DequantizeLinear -> Resize (nearest) | MaxPool -> QuantizeLinear with
-// x_q's own constants -> y_q. Every output element is one input element
-// (nearest) or the largest of some (DequantizeLinear with a positive scale is
-// increasing, so the largest byte dequantizes to the largest value), and
-// QuantizeLinear(DequantizeLinear(b)) = b for every byte b, so the op on the
-// bytes gives y_q exactly.
+// x_q -> DequantizeLinear -> nearest Resize -> QuantizeLinear with x_q's own
+// constants -> y_q. Every output element is one input element, and
+// QuantizeLinear(DequantizeLinear(b)) = b for every byte b, so the Resize on
+// the bytes gives y_q exactly.
 std::optional<QdqGroup> match_movement(const ir::Node& op,
                                        const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
   bool nearest = (onnx_op(&op, "Resize") || onnx_op(&op, "Upsample")) && op.attr_string("mode", "nearest") == "nearest";
-  bool max_pool = onnx_op(&op, "MaxPool") && (op.outputs().size() == 1 || !op.outputs()[1]);
-  if (!nearest && !max_pool) return std::nullopt;
+  if (!nearest) return std::nullopt;
   TensorParams xp;
   const ir::Value* x_q = quantized_source(op.input(0), xp);
   const ir::Node* q = sole_reader(op.outputs()[0]);
@@ -443,6 +440,32 @@ std::optional<QdqGroup> match_movement(const ir::Node& op,
   return g;
 }
 
+// x1_q -> DequantizeLinear, ..., xn_q -> DequantizeLinear (per-tensor
+// constants each) -> Concat -> QuantizeLinear -> y_q.
+std::optional<QdqGroup> match_concat(const ir::Node& concat,
+                                     const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  if (!onnx_op(&concat, "Concat")) return std::nullopt;
+  QdqGroup g;
+  kernels::QConcatSpec spec;
+  for (const ir::Value* in : concat.inputs()) {
+    TensorParams p;
+    const ir::Value* x_q = quantized_source(in, p);
+    if (!x_q) return std::nullopt;
+    g.inputs.push_back(x_q);
+    spec.inputs.push_back(p);
+  }
+  const ir::Node* q = sole_reader(concat.outputs()[0]);
+  if (!onnx_op(q, "QuantizeLinear") || q->attr_int("saturate", 1) != 1 || !q->outputs()[0]) return std::nullopt;
+  auto yp = tensor_params(*q);
+  if (!yp) return std::nullopt;
+  spec.y = *yp;
+  g.op = &concat;
+  g.fused = {q};
+  g.output = q->outputs()[0];
+  g.spec = spec;
+  return g;
+}
+
 }  // namespace
 
 std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
@@ -453,6 +476,7 @@ std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
     if (auto g = match_add(node, opset, sole_reader)) return g;
   if (auto g = match_activation(node, opset, sole_reader)) return g;
   if (auto g = match_movement(node, sole_reader)) return g;
+  if (auto g = match_concat(node, sole_reader)) return g;
   return match_chain(node, opset);
 }
 
@@ -460,6 +484,7 @@ std::unique_ptr<Kernel> make_group_kernel(const QdqGroup& group, const KernelIni
   if (const auto* conv = std::get_if<kernels::QConvSpec>(&group.spec)) return kernels::make_qconv(init, *conv);
   if (const auto* add = std::get_if<kernels::QAddSpec>(&group.spec)) return kernels::make_qadd(init, *add);
   if (const auto* lut = std::get_if<kernels::QLutSpec>(&group.spec)) return kernels::make_qlut(init, *lut);
+  if (const auto* cat = std::get_if<kernels::QConcatSpec>(&group.spec)) return kernels::make_qconcat(init, *cat);
   throw InternalError("a data-movement group runs its op's own kernel (the session makes it)");
 }
 

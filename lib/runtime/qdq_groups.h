@@ -19,13 +19,16 @@
 //   x_q -> DequantizeLinear -> HardSwish | HardSigmoid | Sigmoid | LeakyRelu | Relu | Clip
 //       -> QuantizeLinear -> y_q
 //
+// and the Concat of quantized tensors into one (a table per input, qconcat.h):
+//
+//   x1_q -> DequantizeLinear, ..., xn_q -> DequantizeLinear -> Concat -> QuantizeLinear -> y_q
+//
 // and the data movement between two tensors of one scale and zero point:
 //
-//   x_q -> DequantizeLinear -> Resize (nearest) | MaxPool
-//       -> QuantizeLinear (the same constants) -> y_q
+//   x_q -> DequantizeLinear -> Resize (nearest) -> QuantizeLinear (the same constants) -> y_q
 //
-// which the op's own kernel computes on the bytes (quantize(int8, calib=...)
-// gives these outputs their input's parameters).
+// which the Resize kernel computes on the bytes (quantize(int8, calib=...)
+// gives a nearest Resize's output its input's parameters).
 //
 // The group's kernel reads the quantized inputs and writes y_q; the float
 // values in between are never computed. The DequantizeLinear of x_q stays a node
@@ -41,6 +44,7 @@
 #include <variant>
 
 #include "lib/runtime/kernels/qadd.h"
+#include "lib/runtime/kernels/qconcat.h"
 #include "lib/runtime/kernels/qconv.h"
 #include "lib/runtime/kernels/qlut.h"
 
@@ -55,7 +59,7 @@ struct QdqGroup {
   std::vector<const ir::Value*> inputs;          // the quantized values its kernel reads
   std::vector<const ir::Node*> fused;            // activation, Pad, QuantizeLinear: computed by its kernel
   const ir::Value* output = nullptr;             // y_q, written by it
-  std::variant<kernels::QConvSpec, kernels::QAddSpec, kernels::QLutSpec, Movement> spec;
+  std::variant<kernels::QConvSpec, kernels::QAddSpec, kernels::QLutSpec, kernels::QConcatSpec, Movement> spec;
 };
 
 // The group that `node` starts, or nullopt. `sole_reader(v)` is the one node

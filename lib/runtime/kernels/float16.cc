@@ -2,11 +2,11 @@
 // float16 tensors by widening its float16 inputs to float32, letting the kernel
 // compute in float32, and rounding its float32 outputs to float16 (round to
 // nearest even) at the op boundary. That is what ONNX Runtime's CPU provider
-// does for most float16 ops, and it keeps one implementation per op. (MaxPool
-// on int8/uint8 is its kernel's own: pool.cc.)
+// does for most float16 ops, and it keeps one implementation per op. The same
+// bridge runs MaxPool on int8/uint8 (a max is exact in float32).
 //
-// A node whose inputs hold no float16 goes straight to its kernel, so float32
-// models pay nothing. The widened copies live on the
+// A node whose inputs hold no float16 (or 8-bit ints, for MaxPool) goes straight
+// to its kernel, so float32 models pay nothing. The widened copies live on the
 // heap for the duration of the node's compute; they are not counted in the
 // arena's peak bytes.
 #include <set>
@@ -32,16 +32,18 @@ const std::set<std::string_view>& bridged_ops() {
   return ops;
 }
 
-bool widened(DataType t) { return t == DataType::kFloat16; }
+bool widened(DataType t, bool ints) {
+  return t == DataType::kFloat16 || (ints && (t == DataType::kInt8 || t == DataType::kUint8));
+}
 
 // The kernel's view of the node: widened inputs, float32 outputs kept aside.
 class WideningContext : public KernelContext {
  public:
-  explicit WideningContext(KernelContext& outer) : outer_(outer) {
+  WideningContext(KernelContext& outer, bool ints) : outer_(outer), ints_(ints) {
     for (size_t i = 0; i < outer.num_inputs(); ++i) {
       const TensorView* in = outer.input(i);
       inputs_.emplace_back();
-      if (!in || !widened(in->dtype)) continue;
+      if (!in || !widened(in->dtype, ints)) continue;
       if (narrow_ == DataType::kUndefined) narrow_ = in->dtype;
       auto& buf = buffers_.emplace_back(static_cast<size_t>(in->numel()));
       for (int64_t k = 0; k < in->numel(); ++k) buf[k] = element(*in, k);
@@ -78,8 +80,20 @@ class WideningContext : public KernelContext {
   }
 
  private:
-  static float element(const TensorView& t, int64_t k) { return half_to_float(static_cast<const uint16_t*>(t.data)[k]); }
-  static void store(TensorView& t, int64_t k, float v) { static_cast<uint16_t*>(t.data)[k] = float_to_half(v); }
+  static float element(const TensorView& t, int64_t k) {
+    switch (t.dtype) {
+      case DataType::kFloat16: return half_to_float(static_cast<const uint16_t*>(t.data)[k]);
+      case DataType::kInt8: return static_cast<const int8_t*>(t.data)[k];
+      default: return static_cast<const uint8_t*>(t.data)[k];
+    }
+  }
+  static void store(TensorView& t, int64_t k, float v) {
+    switch (t.dtype) {
+      case DataType::kFloat16: static_cast<uint16_t*>(t.data)[k] = float_to_half(v); break;
+      case DataType::kInt8: static_cast<int8_t*>(t.data)[k] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f)); break;
+      default: static_cast<uint8_t*>(t.data)[k] = static_cast<uint8_t>(std::clamp(v, 0.0f, 255.0f)); break;
+    }
+  }
   struct WideOutput {
     size_t index = 0;
     std::vector<float> buf;
@@ -87,6 +101,7 @@ class WideningContext : public KernelContext {
   };
 
   KernelContext& outer_;
+  bool ints_;
   DataType narrow_ = DataType::kUndefined;
   std::vector<TensorView> inputs_;
   std::vector<std::vector<float>> buffers_;
@@ -95,19 +110,20 @@ class WideningContext : public KernelContext {
 
 class Float16Bridge : public Kernel {
  public:
-  explicit Float16Bridge(std::unique_ptr<Kernel> inner) : inner_(std::move(inner)) {}
+  Float16Bridge(std::unique_ptr<Kernel> inner, bool ints) : inner_(std::move(inner)), ints_(ints) {}
   void compute(KernelContext& ctx) override {
     bool any = false;
     for (size_t i = 0; i < ctx.num_inputs(); ++i)
-      if (const TensorView* in = ctx.input(i); in && widened(in->dtype)) any = true;
+      if (const TensorView* in = ctx.input(i); in && widened(in->dtype, ints_)) any = true;
     if (!any) return inner_->compute(ctx);
-    WideningContext wide(ctx);
+    WideningContext wide(ctx, ints_);
     inner_->compute(wide);
     wide.narrow_outputs();
   }
 
  private:
   std::unique_ptr<Kernel> inner_;
+  bool ints_;
 };
 
 }  // namespace
@@ -116,7 +132,7 @@ namespace kernels {
 
 std::unique_ptr<Kernel> bridge_float16(const KernelDef& def, std::unique_ptr<Kernel> k) {
   if (def.domain.empty() && bridged_ops().count(def.op_type))
-    return std::make_unique<Float16Bridge>(std::move(k));
+    return std::make_unique<Float16Bridge>(std::move(k), def.op_type == "MaxPool");
   return k;
 }
 

@@ -1,5 +1,5 @@
 // Pooling, float32: MaxPool, AveragePool (1-D and 2-D), GlobalAveragePool,
-// GlobalMaxPool; MaxPool also on uint8 and int8.
+// GlobalMaxPool.
 //
 // Windows follow the ONNX rules: pads or auto_pad, strides, dilations (MaxPool),
 // ceil_mode (a last window must start inside the input or its begin padding),
@@ -47,9 +47,7 @@ class Pool : public Kernel {
   void compute(KernelContext& ctx) override {
     const TensorView& x = *ctx.input(0);
     size_t s = kernel_.size();
-    bool bytes = max_ && (x.dtype == DataType::kUint8 || x.dtype == DataType::kInt8);
-    if ((x.dtype != DataType::kFloat && !bytes) || x.rank() != s + 2)
-      compute_error(ctx, max_ ? "input must be float32, uint8 or int8 [N, C, spatial]" : "input must be float32 [N, C, spatial]");
+    if (x.dtype != DataType::kFloat || x.rank() != s + 2) compute_error(ctx, "input must be float32 [N, C, spatial]");
     bool one_d = s == 1;
     int64_t n = x.dims[0], c = x.dims[1], h = one_d ? 1 : x.dims[2], w = x.dims.back();
     std::vector<int64_t> in = {h, w};
@@ -80,30 +78,15 @@ class Pool : public Kernel {
       if (out[i] < 1) compute_error(ctx, "the pooling window is larger than the padded input");
     }
     std::vector<int64_t> out_dims = one_d ? std::vector<int64_t>{n, c, out[1]} : std::vector<int64_t>{n, c, out[0], out[1]};
-    TensorView& y = ctx.allocate_output(0, x.dtype, out_dims);
-    Window win{n, c, h, w, k, st, di, pb, pe, out};
-    if (x.dtype == DataType::kUint8) return pool(ctx, static_cast<const uint8_t*>(x.data), static_cast<uint8_t*>(y.data), win);
-    if (x.dtype == DataType::kInt8) return pool(ctx, static_cast<const int8_t*>(x.data), static_cast<int8_t*>(y.data), win);
-    pool(ctx, x.as<float>(), y.as<float>(), win);
-  }
-
- private:
-  struct Window {
-    int64_t n, c, h, w;
-    std::vector<int64_t> k, st, di, pb, pe, out;
-  };
-
-  // Max pooling is exact on any ordered element type (an int8 model's MaxPool
-  // runs on the bytes, qdq_groups.h); average pooling is float32 only.
-  template <typename T>
-  void pool(KernelContext& ctx, const T* px, T* py, const Window& win) const {
-    auto& [n, c, h, w, k, st, di, pb, pe, out] = win;
+    TensorView& y = ctx.allocate_output(0, DataType::kFloat, out_dims);
+    const float* px = x.as<float>();
+    float* py = y.as<float>();
     // ys[oy, ox] = window(xs, oy, ox) over every output position of every plane.
     auto each_output = [&](auto window) {
       ctx.parallel_for(n * c, [&](int64_t b, int64_t e) {
         for (int64_t plane = b; plane < e; ++plane) {
-          const T* xs = px + plane * h * w;
-          T* ys = py + plane * out[0] * out[1];
+          const float* xs = px + plane * h * w;
+          float* ys = py + plane * out[0] * out[1];
           for (int64_t oy = 0; oy < out[0]; ++oy)
             for (int64_t ox = 0; ox < out[1]; ++ox) ys[oy * out[1] + ox] = window(xs, oy, ox);
         }
@@ -111,17 +94,17 @@ class Pool : public Kernel {
     };
     if (max_ && di[0] == 1 && di[1] == 1) {
       int64_t planes = n * c, tasks = std::min<int64_t>(ctx.threads(), planes);
-      auto* rows = static_cast<T*>(ctx.scratch(sizeof(T) * tasks * h * out[1]));
+      auto* rows = static_cast<float*>(ctx.scratch(sizeof(float) * tasks * h * out[1]));
       ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t)
           for (int64_t plane = t * planes / tasks; plane < (t + 1) * planes / tasks; ++plane)
-            separable_max<T>(px + plane * h * w, h, w, k, st, pb, out, rows + t * h * out[1],
+            separable_max(px + plane * h * w, h, w, k, st, pb, out, rows + t * h * out[1],
                           py + plane * out[0] * out[1]);
       });
       return;
     }
-    each_output([&](const T* xs, int64_t oy, int64_t ox) {
-      T acc = max_ ? lowest<T>() : T(0);
+    each_output([&](const float* xs, int64_t oy, int64_t ox) {
+      float acc = max_ ? -std::numeric_limits<float>::infinity() : 0.0f;
       int64_t count = 0, padded = 0;
       for (int64_t i = 0; i < k[0]; ++i) {
         int64_t iy = oy * st[0] - pb[0] + i * di[0];
@@ -131,14 +114,13 @@ class Pool : public Kernel {
           // count_include_pad counts the explicit padding, not the overhang ceil_mode adds.
           if (!inside && iy < h + pe[0] && ix < w + pe[1]) ++padded;
           if (!inside) continue;
-          T v = xs[iy * w + ix];
+          float v = xs[iy * w + ix];
           if (max_) acc = std::max(acc, v);
-          else if constexpr (std::is_same_v<T, float>) acc += v;
+          else acc += v;
           ++count;
         }
       }
-      if constexpr (std::is_same_v<T, float>)
-        if (!max_) acc /= static_cast<float>(include_pad_ ? count + padded : std::max<int64_t>(count, 1));
+      if (!max_) acc /= static_cast<float>(include_pad_ ? count + padded : std::max<int64_t>(count, 1));
       return acc;
     });
   }
@@ -150,33 +132,27 @@ class Pool : public Kernel {
   // order, so the result is the per-window loop's (NaN ignored, of equal
   // values the first), and the inner loops vectorise: the per-window loop took
   // 10% of BlazeFace's time and was 17x ONNX Runtime's on M-LSD's heat map.
-  template <typename T>
-  static T lowest() {
-    if constexpr (std::is_same_v<T, float>) return -std::numeric_limits<float>::infinity();
-    else return std::numeric_limits<T>::lowest();
-  }
-  template <typename T>
-  static void separable_max(const T* xs, int64_t h, int64_t w, const std::vector<int64_t>& k,
+  static void separable_max(const float* xs, int64_t h, int64_t w, const std::vector<int64_t>& k,
                             const std::vector<int64_t>& st, const std::vector<int64_t>& pb,
-                            const std::vector<int64_t>& out, T* rows, T* ys) {
-    const T kLowest = lowest<T>();
+                            const std::vector<int64_t>& out, float* rows, float* ys) {
+    constexpr float kLowest = -std::numeric_limits<float>::infinity();
     int64_t oh = out[0], ow = out[1];
     if (k[0] == 2 && k[1] == 2 && st[0] == 2 && st[1] == 2 && pb[0] == 0 && pb[1] == 0 && 2 * oh <= h && 2 * ow <= w) {
       // The common 2x2 pool with every window inside: one pass, in the same
       // order (BlazeFace's pools took 1.8x ONNX Runtime's time in two).
       for (int64_t oy = 0; oy < oh; ++oy) {
-        const T *top = xs + 2 * oy * w, *bottom = top + w;
-        T* yr = ys + oy * ow;
+        const float *top = xs + 2 * oy * w, *bottom = top + w;
+        float* yr = ys + oy * ow;
         for (int64_t ox = 0; ox < ow; ++ox) {
-          T m = std::max(std::max(kLowest, top[2 * ox]), top[2 * ox + 1]);
+          float m = std::max(std::max(kLowest, top[2 * ox]), top[2 * ox + 1]);
           yr[ox] = std::max(std::max(m, bottom[2 * ox]), bottom[2 * ox + 1]);
         }
       }
       return;
     }
     for (int64_t iy = 0; iy < h; ++iy) {
-      const T* xr = xs + iy * w;
-      T* hr = rows + iy * ow;
+      const float* xr = xs + iy * w;
+      float* hr = rows + iy * ow;
       std::fill(hr, hr + ow, kLowest);
       for (int64_t j = 0; j < k[1]; ++j) {
         int64_t shift = j - pb[1];  // ix = ox * st + shift
@@ -189,12 +165,12 @@ class Pool : public Kernel {
       }
     }
     for (int64_t oy = 0; oy < oh; ++oy) {
-      T* yr = ys + oy * ow;
+      float* yr = ys + oy * ow;
       std::fill(yr, yr + ow, kLowest);
       for (int64_t i = 0; i < k[0]; ++i) {
         int64_t iy = oy * st[0] - pb[0] + i;
         if (iy < 0 || iy >= h) continue;
-        const T* hr = rows + iy * ow;
+        const float* hr = rows + iy * ow;
         for (int64_t ox = 0; ox < ow; ++ox) yr[ox] = std::max(yr[ox], hr[ox]);
       }
     }

@@ -11,6 +11,7 @@
 // Rejected at compile time: cubic, tf_crop_and_resize, antialias, and the
 // keep_aspect_ratio_policy other than stretch.
 #include <cmath>
+#include <cstring>
 
 #include "lib/runtime/kernels/families.h"
 
@@ -142,7 +143,9 @@ class Resize : public Kernel {
     return true;
   }
 
-  // Nearest on 1-byte elements: each output row gathers from one input row.
+  // Nearest on 1-byte elements: each output row gathers from one input row
+  // (an upsampling by 2 repeats each byte, which the compiler vectorises), and
+  // a row from the same input row as the row before it is a copy of that row.
   static void nearest_bytes(const KernelContext& ctx, const TensorView& x, TensorView& y,
                             const std::vector<std::vector<int64_t>>& lo) {
     size_t rank = x.rank();
@@ -156,16 +159,31 @@ class Resize : public Kernel {
     for (size_t i = rank - 1; i-- > 0;) strides[i] = strides[i + 1] * x.dims[i + 1];
     int64_t inner = y.dims.back(), rows = inner ? y.numel() / inner : 0;
     const std::vector<int64_t>& cols = lo[rank - 1];
+    bool doubled = inner % 2 == 0;
+    for (int64_t c = 0; doubled && c < inner; ++c) doubled = cols[c] == c / 2;
+    auto source_row = [&](int64_t r) {
+      int64_t off = 0;
+      for (size_t d = rank - 1; d-- > 0;) {
+        off += lo[d][r % y.dims[d]] * strides[d];
+        r /= y.dims[d];
+      }
+      return off;
+    };
     ctx.parallel_for(rows, [&](int64_t r0, int64_t r1) {
+      int64_t previous = -1;
       for (int64_t r = r0; r < r1; ++r) {
-        int64_t rem = r, off = 0;
-        for (size_t d = rank - 1; d-- > 0;) {
-          off += lo[d][rem % y.dims[d]] * strides[d];
-          rem /= y.dims[d];
-        }
-        const uint8_t* src = px + off;
+        int64_t off = source_row(r);
         uint8_t* dst = py + r * inner;
-        for (int64_t c = 0; c < inner; ++c) dst[c] = src[cols[c]];
+        if (off == previous) {
+          std::memcpy(dst, dst - inner, static_cast<size_t>(inner));
+          continue;
+        }
+        previous = off;
+        const uint8_t* src = px + off;
+        if (doubled)
+          for (int64_t c = 0; c < inner / 2; ++c) dst[2 * c] = dst[2 * c + 1] = src[c];
+        else
+          for (int64_t c = 0; c < inner; ++c) dst[c] = src[cols[c]];
       }
     });
   }
