@@ -187,9 +187,12 @@ bool not_known_to_broadcast(const ir::Value* a, const ir::Value* b) {
   return true;
 }
 
+// The same with Mul (a squeeze-excite block's x * scale[c]), broadcasting allowed.
 std::optional<QdqGroup> match_add(const ir::Node& add, int64_t opset,
                                   const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
-  if (add.inputs().size() != 2 || !add.input(0) || !add.input(1) || !not_known_to_broadcast(add.input(0), add.input(1)))
+  bool mul = add.op_type == "Mul";
+  if (add.inputs().size() != 2 || !add.input(0) || !add.input(1) ||
+      (!mul && !not_known_to_broadcast(add.input(0), add.input(1))))
     return std::nullopt;
   QdqGroup g;
   g.op = &add;
@@ -205,6 +208,7 @@ std::optional<QdqGroup> match_add(const ir::Node& add, int64_t opset,
   spec.y = tail->y;
   spec.act_lo = tail->act_lo;
   spec.act_hi = tail->act_hi;
+  spec.mul = mul;
   g.spec = spec;
   return g;
 }
@@ -472,7 +476,7 @@ std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
                                         const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
   if (node.outputs().size() != 1 || !node.outputs()[0] || node.inputs().empty() || !node.input(0)) return std::nullopt;
   if (onnx_op(&node, "Conv")) return match_conv(node, opset, sole_reader);
-  if (onnx_op(&node, "Add"))
+  if (onnx_op(&node, "Add") || onnx_op(&node, "Mul"))
     if (auto g = match_add(node, opset, sole_reader)) return g;
   if (auto g = match_activation(node, opset, sole_reader)) return g;
   if (auto g = match_movement(node, sole_reader)) return g;

@@ -1,5 +1,6 @@
-// The quantized Add of QDQ groups (kernels/qadd.cc) against its oracle, the
-// literal nodes: DequantizeLinear twice, Add, Relu or Clip, QuantizeLinear.
+// The quantized Add and Mul of QDQ groups (kernels/qadd.cc) against their
+// oracle, the literal nodes: DequantizeLinear twice, Add or Mul, Relu or Clip,
+// QuantizeLinear.
 // It computes their float formulas in their order, so the bits are the same,
 // with uint8 and int8 tensors, zero points 0 and not, on both paths and threads.
 #include <gtest/gtest.h>
@@ -21,7 +22,7 @@ struct QdqAdd {
   // b_dims: b's shape when it differs from a's; `shapes`: whether the graph
   // gives the dequantized values' shapes (quantizers often write none).
   QdqAdd(DataType a_type, DataType y_type, float zp, const std::string& act, std::vector<int64_t> dims,
-         std::vector<int64_t> b_dims = {}, bool shapes = true) {
+         std::vector<int64_t> b_dims = {}, bool shapes = true, const std::string& op = "Add") {
     model.opsets = {{"", 13}};
     ir::Graph& g = *model.graph;
     auto zero_point = [&](const std::string& name, DataType t, float v) {
@@ -48,7 +49,7 @@ struct QdqAdd {
       if (shapes) d->output(0)->shape = x->shape;
       dq.push_back(d->output(0));
     }
-    ir::Value* sum = g.add_node("Add", {dq[0], dq[1]}, {"sum"})->output(0);
+    ir::Value* sum = g.add_node(op, {dq[0], dq[1]}, {"sum"})->output(0);
     if (act == "Relu") sum = g.add_node("Relu", {sum}, {"act"})->output(0);
     if (act == "Clip")
       sum = g.add_node("Clip", {sum, g.add_constant("lo", ir::Tensor::scalar<float>(-1.0f)),
@@ -111,6 +112,28 @@ TEST(QAdd, KnownBroadcastStaysLiteral) {
   bool ran = true;
   t.run(SessionOptions{1, true}, &ran);
   EXPECT_FALSE(ran);
+}
+
+// The quantized Mul: a squeeze-excite block's x * scale[c] through a table per
+// channel (scale first or second, of x's rank or one less), other shapes element
+// by element, known shapes or not: the literal nodes' bits.
+TEST(QAdd, MulGivesTheLiteralNodesBits) {
+  std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> shapes = {
+      {{1, 5, 37, 41}, {}}, {{1, 5, 37, 41}, {1, 5, 1, 1}}, {{2, 5, 7, 9}, {5, 1, 1}},
+      {{1, 5, 1, 1}, {1, 5, 37, 41}}, {{1, 5, 37, 41}, {1, 5, 1, 41}}};
+  for (DataType a : {DataType::kUint8, DataType::kInt8})
+    for (const std::string act : {"", "Relu"})
+      for (bool known : {true, false})
+        for (const auto& [dims, b_dims] : shapes) {
+          SCOPED_TRACE(::testing::Message() << ir::name(a) << " act '" << act << "' shapes " << known << " "
+                                            << dims.size() << " b " << b_dims.size());
+          QdqAdd t(a, a, 9, act, dims, b_dims, known, "Mul");
+          bool ran = false;
+          auto want = t.run(SessionOptions{1, false}), got = t.run(SessionOptions{1, true}, &ran);
+          ASSERT_TRUE(ran) << "the quantized Mul did not compute the group";
+          ASSERT_EQ(got, want);
+          EXPECT_EQ(t.run(SessionOptions{2, true}), got) << "2 threads";
+        }
 }
 
 TEST(QAdd, TwoThreadsGiveTheSameBits) {

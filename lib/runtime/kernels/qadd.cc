@@ -16,6 +16,16 @@ struct Flat {  // the spec as the loop reads it
   uint8_t flip_a, flip_b;  // 0x80 for an int8 input, read as uint8 (below)
 };
 
+// The literal nodes' tail for one value: Relu or Clip, then QuantizeLinear.
+inline uint8_t requantize(float s, const Flat& f) {
+  s = s < f.lo ? f.lo : (s > f.hi ? f.hi : s);
+  float q = std::nearbyint(s / f.sy) + f.ya;
+  return static_cast<uint8_t>(static_cast<int32_t>(q < f.qmin ? f.qmin : (q > f.qmax ? f.qmax : q)));
+}
+inline float dequantize(uint8_t x, uint8_t flip, int32_t z, float scale) {
+  return static_cast<float>(static_cast<int32_t>(static_cast<uint8_t>(x ^ flip)) - z) * scale;
+}
+
 // One loop serves every mix of uint8 and int8 tensors, so the binary holds one
 // instance instead of eight (pare-run's size, docs/runtime.md): an int8 byte x
 // with zero point z is read as the uint8 byte x ^ 0x80 with zero point z + 128,
@@ -71,6 +81,35 @@ PARE_TARGET_AVX2 void qadd_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, 
 }
 #endif
 
+// y[i] = the tail of DQ(x[i]) * c, for one channel of a squeeze-excite product
+// (x: flip, zero point z, scale s; c: the channel's dequantized scale).
+// Not inlined: one copy serves the portable path and the AVX2 path's tail (pare-run's size).
+__attribute__((noinline)) void qmul_portable(const uint8_t* x, uint8_t flip, int32_t z, float s, float c, uint8_t* y,
+                                             int64_t n, const Flat& f) {
+  for (int64_t i = 0; i < n; ++i) y[i] = requantize(dequantize(x[i], flip, z, s) * c, f);
+}
+#if PARE_HAVE_AVX2_KERNELS
+// qmul_portable 8 at a time: the same operations in the same order (qadd_avx2).
+PARE_TARGET_AVX2 void qmul_avx2(const uint8_t* x, uint8_t flip, int32_t z, float s, float c, uint8_t* y, int64_t n,
+                                const Flat& f) {
+  const __m128i vflip = _mm_set1_epi8(static_cast<char>(flip));
+  const __m256i vz = _mm256_set1_epi32(z), low = _mm256_set1_epi32(0xff);
+  const __m256 vs = _mm256_set1_ps(s), vc = _mm256_set1_ps(c), sy = _mm256_set1_ps(f.sy), ya = _mm256_set1_ps(f.ya);
+  const __m256 lo = _mm256_set1_ps(f.lo), hi = _mm256_set1_ps(f.hi), qmin = _mm256_set1_ps(f.qmin), qmax = _mm256_set1_ps(f.qmax);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_mul_ps(dequantize8(x + i, vflip, vz, vs), vc);
+    v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+    __m256 q = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(v, sy), _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC), ya);
+    q = _mm256_min_ps(qmax, _mm256_max_ps(qmin, q));
+    __m256i w = _mm256_and_si256(_mm256_cvttps_epi32(q), low);
+    __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(y + i), _mm_packus_epi16(words, words));
+  }
+  qmul_portable(x + i, flip, z, s, c, y + i, n - i, f);
+}
+#endif
+
 void qadd_run(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Flat& f, Isa isa) {
 #if PARE_HAVE_AVX2_KERNELS
   if (has_avx2(isa)) return qadd_avx2(a, b, y, n, f);
@@ -95,7 +134,11 @@ class QAdd : public Kernel {
     const TensorView& a = *ctx.input(0);
     const TensorView& b = *ctx.input(1);
     if (a.dtype != spec_.a.type || b.dtype != spec_.b.type) compute_error(ctx, "quantized inputs of another type");
-    if (a.dims != b.dims) return broadcast(ctx, a, b);
+    if (spec_.mul) {
+      if (channel_scale(a, b)) return per_channel(ctx, a, b, false);
+      if (channel_scale(b, a)) return per_channel(ctx, b, a, true);
+    }
+    if (a.dims != b.dims || spec_.mul) return broadcast(ctx, a, b);
     TensorView& y = ctx.allocate_output(0, spec_.y.type, a.dims);
     int64_t n = a.numel();
     for_chunks(ctx, n, [&](int64_t i, int64_t end) {
@@ -111,8 +154,47 @@ class QAdd : public Kernel {
     TensorView& y = ctx.allocate_output(0, spec_.y.type, broadcast_shapes(a.dims, b.dims));
     const auto *pa = static_cast<const uint8_t*>(a.data), *pb = static_cast<const uint8_t*>(b.data);
     auto* py = static_cast<uint8_t*>(y.data);
+    const Flat& f = flat_;
+    bool mul = spec_.mul;
     for_each_broadcast<2>(ctx, y.dims, {&a.dims, &b.dims}, [&](int64_t o, int64_t ia, int64_t ib) {
-      qadd_portable(pa + ia, pb + ib, py + o, 1, flat_);
+      if (!mul) return qadd_portable(pa + ia, pb + ib, py + o, 1, f);
+      py[o] = requantize(dequantize(pa[ia], f.flip_a, f.za, f.sa) * dequantize(pb[ib], f.flip_b, f.zb, f.sb), f);
+    });
+  }
+
+  // Whether s holds one value per channel of x ([N, C, ...] against [C, 1...]
+  // or [1, C, 1...] of x's rank or one less).
+  static bool channel_scale(const TensorView& x, const TensorView& s) {
+    if (x.rank() < 3 || s.rank() > x.rank() || s.rank() + 1 < x.rank() || s.numel() != x.dims[1]) return false;
+    size_t lead = x.rank() - s.rank();  // s's dim d is x's dim d + lead
+    for (size_t d = 0; d < s.rank(); ++d)
+      if (s.dims[d] != (d + lead == 1 ? x.dims[1] : 1)) return false;
+    return true;
+  }
+
+  // y = x * s[c], channel by channel (a product of two floats is the same in
+  // either order, so which input was first does not matter).
+  void per_channel(KernelContext& ctx, const TensorView& x, const TensorView& s, bool swapped) const {
+    TensorView& y = ctx.allocate_output(0, spec_.y.type, x.dims);
+    const Flat& f = flat_;
+    uint8_t fx = swapped ? f.flip_b : f.flip_a, fs = swapped ? f.flip_a : f.flip_b;
+    int32_t zx = swapped ? f.zb : f.za, zs = swapped ? f.za : f.zb;
+    float sx = swapped ? f.sb : f.sa, ss = swapped ? f.sa : f.sb;
+    int64_t n = x.dims[0], c = x.dims[1], plane = x.numel() / std::max<int64_t>(n * c, 1);
+    const auto *px = static_cast<const uint8_t*>(x.data), *ps = static_cast<const uint8_t*>(s.data);
+    auto* py = static_cast<uint8_t*>(y.data);
+    Isa isa = isa_;
+    ctx.parallel_for(n * c, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        float scale = dequantize(ps[p % c], fs, zs, ss);
+#if PARE_HAVE_AVX2_KERNELS
+        if (has_avx2(isa)) {
+          qmul_avx2(px + p * plane, fx, zx, sx, scale, py + p * plane, plane, f);
+          continue;
+        }
+#endif
+        qmul_portable(px + p * plane, fx, zx, sx, scale, py + p * plane, plane, f);
+      }
     });
   }
 

@@ -7,6 +7,11 @@
 // exactly (the file is compiled with -ffp-contract=off; no FMA fuses the two
 // products). Inputs of one shape take a vectorised loop; others broadcast
 // (numpy's rules) element by element.
+//
+// The same kernel runs the quantized Mul (`mul`): a squeeze-excite block's
+// x * scale[c] (PP-OCRv4 det, MobileNetV3) channel by channel, DQ(x) * DQ(s[c])
+// then QuantizeLinear with the literal formulas (vectorised as the Add);
+// other shapes element by element.
 #pragma once
 
 #include <limits>
@@ -26,6 +31,7 @@ struct QAddSpec {
   QTensorParams a, b, y;
   // A Relu (0, +inf) or Clip (its bounds) between the Add and the QuantizeLinear.
   float act_lo = -std::numeric_limits<float>::infinity(), act_hi = std::numeric_limits<float>::infinity();
+  bool mul = false;  // a Mul instead of the Add
 };
 
 // Its two inputs are a_q and b_q, its output y_q.
