@@ -420,6 +420,11 @@ std::optional<QdqGroup> match_chain(const ir::Node& first, int64_t opset) {
   return g;
 }
 
+// Whether q is a QuantizeLinear of v (its data input, not its scale).
+bool quantizes(const ir::Node* q, const ir::Value* v) {
+  return onnx_op(q, "QuantizeLinear") && q->attr_int("saturate", 1) == 1 && q->outputs()[0] && q->inputs()[0] == v;
+}
+
 // x_q -> DequantizeLinear -> nearest Resize -> QuantizeLinear with x_q's own
 // constants -> y_q. Every output element is one input element, and
 // QuantizeLinear(DequantizeLinear(b)) = b for every byte b, so the Resize on
@@ -431,7 +436,7 @@ std::optional<QdqGroup> match_movement(const ir::Node& op,
   TensorParams xp;
   const ir::Value* x_q = quantized_source(op.input(0), xp);
   const ir::Node* q = sole_reader(op.outputs()[0]);
-  if (!x_q || !onnx_op(q, "QuantizeLinear") || !q->outputs()[0]) return std::nullopt;
+  if (!x_q || !quantizes(q, op.outputs()[0])) return std::nullopt;
   auto yp = tensor_params(*q);
   if (!yp || yp->type != xp.type || yp->scale != xp.scale || yp->zero_point != xp.zero_point) return std::nullopt;
   if (!(xp.scale > 0) || !std::isfinite(xp.scale)) return std::nullopt;
@@ -459,7 +464,7 @@ std::optional<QdqGroup> match_concat(const ir::Node& concat,
     spec.inputs.push_back(p);
   }
   const ir::Node* q = sole_reader(concat.outputs()[0]);
-  if (!onnx_op(q, "QuantizeLinear") || q->attr_int("saturate", 1) != 1 || !q->outputs()[0]) return std::nullopt;
+  if (!quantizes(q, concat.outputs()[0])) return std::nullopt;
   auto yp = tensor_params(*q);
   if (!yp) return std::nullopt;
   spec.y = *yp;
