@@ -62,21 +62,32 @@ PARE_TARGET_AVX2 inline __m256 dequantize8(const uint8_t* x, __m128i flip, __m25
 // max(lo, s) is s < lo ? lo : s and min(hi, s) is s > hi ? hi : s, NaN
 // included; the rounding is nearbyint's (the current mode, no exceptions);
 // the int32's low byte is the uint8 or int8 result.
+// The tail after the Add or the Mul (Relu or Clip, QuantizeLinear) for 8
+// values, stored as 8 bytes: requantize()'s operations, vectorised.
+struct Tail8 {
+  __m256 lo, hi, sy, ya, qmin, qmax;
+};
+PARE_AVX2_INLINE Tail8 tail8(const Flat& f) {
+  return {_mm256_set1_ps(f.lo), _mm256_set1_ps(f.hi),   _mm256_set1_ps(f.sy),
+          _mm256_set1_ps(f.ya), _mm256_set1_ps(f.qmin), _mm256_set1_ps(f.qmax)};
+}
+PARE_AVX2_INLINE void store_tail8(__m256 s, const Tail8& t, uint8_t* y) {
+  s = _mm256_min_ps(t.hi, _mm256_max_ps(t.lo, s));
+  __m256 q = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(s, t.sy), _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC), t.ya);
+  q = _mm256_min_ps(t.qmax, _mm256_max_ps(t.qmin, q));
+  __m256i v = _mm256_and_si256(_mm256_cvttps_epi32(q), _mm256_set1_epi32(0xff));
+  __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(y), _mm_packus_epi16(words, words));
+}
+
 PARE_TARGET_AVX2 void qadd_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Flat& f) {
   const __m128i flip_a = _mm_set1_epi8(static_cast<char>(f.flip_a)), flip_b = _mm_set1_epi8(static_cast<char>(f.flip_b));
-  const __m256i za = _mm256_set1_epi32(f.za), zb = _mm256_set1_epi32(f.zb), low = _mm256_set1_epi32(0xff);
-  const __m256 sa = _mm256_set1_ps(f.sa), sb = _mm256_set1_ps(f.sb), sy = _mm256_set1_ps(f.sy), ya = _mm256_set1_ps(f.ya);
-  const __m256 lo = _mm256_set1_ps(f.lo), hi = _mm256_set1_ps(f.hi), qmin = _mm256_set1_ps(f.qmin), qmax = _mm256_set1_ps(f.qmax);
+  const __m256i za = _mm256_set1_epi32(f.za), zb = _mm256_set1_epi32(f.zb);
+  const __m256 sa = _mm256_set1_ps(f.sa), sb = _mm256_set1_ps(f.sb);
+  const Tail8 tail = tail8(f);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 s = _mm256_add_ps(dequantize8(a + i, flip_a, za, sa), dequantize8(b + i, flip_b, zb, sb));
-    s = _mm256_min_ps(hi, _mm256_max_ps(lo, s));
-    __m256 q = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(s, sy), _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC), ya);
-    q = _mm256_min_ps(qmax, _mm256_max_ps(qmin, q));
-    __m256i v = _mm256_and_si256(_mm256_cvttps_epi32(q), low);
-    __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(y + i), _mm_packus_epi16(words, words));
-  }
+  for (; i + 8 <= n; i += 8)
+    store_tail8(_mm256_add_ps(dequantize8(a + i, flip_a, za, sa), dequantize8(b + i, flip_b, zb, sb)), tail, y + i);
   qadd_body(a + i, b + i, y + i, n - i, f);
 }
 #endif
@@ -93,19 +104,11 @@ __attribute__((noinline)) void qmul_portable(const uint8_t* x, uint8_t flip, int
 PARE_TARGET_AVX2 void qmul_avx2(const uint8_t* x, uint8_t flip, int32_t z, float s, float c, uint8_t* y, int64_t n,
                                 const Flat& f) {
   const __m128i vflip = _mm_set1_epi8(static_cast<char>(flip));
-  const __m256i vz = _mm256_set1_epi32(z), low = _mm256_set1_epi32(0xff);
-  const __m256 vs = _mm256_set1_ps(s), vc = _mm256_set1_ps(c), sy = _mm256_set1_ps(f.sy), ya = _mm256_set1_ps(f.ya);
-  const __m256 lo = _mm256_set1_ps(f.lo), hi = _mm256_set1_ps(f.hi), qmin = _mm256_set1_ps(f.qmin), qmax = _mm256_set1_ps(f.qmax);
+  const __m256i vz = _mm256_set1_epi32(z);
+  const __m256 vs = _mm256_set1_ps(s), vc = _mm256_set1_ps(c);
+  const Tail8 tail = tail8(f);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_mul_ps(dequantize8(x + i, vflip, vz, vs), vc);
-    v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
-    __m256 q = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(v, sy), _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC), ya);
-    q = _mm256_min_ps(qmax, _mm256_max_ps(qmin, q));
-    __m256i w = _mm256_and_si256(_mm256_cvttps_epi32(q), low);
-    __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(y + i), _mm_packus_epi16(words, words));
-  }
+  for (; i + 8 <= n; i += 8) store_tail8(_mm256_mul_ps(dequantize8(x + i, vflip, vz, vs), vc), tail, y + i);
   qmul_portable(x + i, flip, z, s, c, y + i, n - i, f);
 }
 #endif
