@@ -8,8 +8,10 @@
 # float16 bridge) stay at -O3. Pad joined the -Os list when the Conv after a
 # zero Pad began to absorb it (pad_fusion.h): what is left runs a memcpy per row.
 # The float16 bridge (only models computing in float16 take it; 10.7 KB less
-# text at -Os) and the quantized Concat (byte copies and table lookups) too.
-set(PARE_COLD_KERNELS control conv_transpose create detection float16 indexing linalg loss normalize_extra pad passthrough qconcat quant_linear
+# text at -Os), the quantized Concat (byte copies and table lookups) and the
+# reductions (8.5 KB less: real models reduce small tensors, PP-OCRv4 rec's
+# LayerNorms over 120 values, an MLP's mean) too.
+set(PARE_COLD_KERNELS control conv_transpose create detection float16 indexing linalg loss normalize_extra pad passthrough qconcat quant_linear reduce
   reference_nd registry resize_general rnn rnn_simple scan signal text training unary_extra unique unpool)
 
 # What runs once per model, not per element, is built with -Os too: the base

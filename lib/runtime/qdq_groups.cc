@@ -208,7 +208,7 @@ std::optional<QdqGroup> match_add(const ir::Node& add, int64_t opset,
   spec.y = tail->y;
   spec.act_lo = tail->act_lo;
   spec.act_hi = tail->act_hi;
-  spec.mul = mul;
+  spec.op = mul ? kernels::QAddSpec::Op::kMul : kernels::QAddSpec::Op::kAdd;
   g.spec = spec;
   return g;
 }
@@ -449,6 +449,29 @@ std::optional<QdqGroup> match_movement(const ir::Node& op,
   return g;
 }
 
+// x_q -> DequantizeLinear -> GlobalAveragePool -> QuantizeLinear -> y_q (the
+// quantized Add's kernel, qadd.h).
+std::optional<QdqGroup> match_global_average(const ir::Node& pool,
+                                             const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  if (!onnx_op(&pool, "GlobalAveragePool")) return std::nullopt;
+  kernels::QAddSpec spec;
+  spec.op = kernels::QAddSpec::Op::kMean;
+  const ir::Value* x_q = quantized_source(pool.input(0), spec.a);
+  const ir::Node* q = sole_reader(pool.outputs()[0]);
+  if (!x_q || !quantizes(q, pool.outputs()[0])) return std::nullopt;
+  auto yp = tensor_params(*q);
+  if (!yp) return std::nullopt;
+  spec.b = spec.a;  // unused, but a valid 8-bit type for the kernel's checks
+  spec.y = *yp;
+  QdqGroup g;
+  g.op = &pool;
+  g.inputs = {x_q};
+  g.fused = {q};
+  g.output = q->outputs()[0];
+  g.spec = spec;
+  return g;
+}
+
 // x1_q -> DequantizeLinear, ..., xn_q -> DequantizeLinear (per-tensor
 // constants each) -> Concat -> QuantizeLinear -> y_q.
 std::optional<QdqGroup> match_concat(const ir::Node& concat,
@@ -486,6 +509,7 @@ std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
   if (auto g = match_activation(node, opset, sole_reader)) return g;
   if (auto g = match_movement(node, sole_reader)) return g;
   if (auto g = match_concat(node, sole_reader)) return g;
+  if (auto g = match_global_average(node, sole_reader)) return g;
   return match_chain(node, opset);
 }
 

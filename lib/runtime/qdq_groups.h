@@ -9,7 +9,8 @@
 //                                         each the only reader of the value before it
 //       -> QuantizeLinear(constant scalars) -> y_q
 //
-// and the residual Adds (and the quantized Mul, broadcasting: qadd.h):
+// and the residual Adds (and the quantized Mul, broadcasting, and the quantized
+// GlobalAveragePool: qadd.h):
 //
 //   a_q -> DequantizeLinear, b_q -> DequantizeLinear (constant scalars, one shape)
 //       -> Add [-> Relu | Clip] -> QuantizeLinear -> y_q

@@ -136,6 +136,46 @@ TEST(QAdd, MulGivesTheLiteralNodesBits) {
         }
 }
 
+// The quantized GlobalAveragePool (the Add's kernel, kMean): the literal
+// DequantizeLinear, float pool (eight double lanes) and QuantizeLinear's bits,
+// planes of whole blocks of 8 and not, uint8 and int8, on every path.
+TEST(QAdd, MeanGivesTheLiteralNodesBits) {
+  for (Isa isa : runnable_isas())
+    for (DataType type : {DataType::kUint8, DataType::kInt8})
+      for (std::vector<int64_t> dims : std::vector<std::vector<int64_t>>{{1, 7, 37, 41}, {2, 5, 4, 6}, {1, 3, 5}}) {
+        SCOPED_TRACE(::testing::Message() << isa_name(isa) << " " << ir::name(type) << " rank " << dims.size());
+        ir::Model m;
+        m.opsets = {{"", 13}};
+        ir::Graph& g = *m.graph;
+        int64_t n = 1;
+        for (int64_t d : dims) n *= d;
+        ir::Value* x = g.add_value("x");
+        x->dtype = DataType::kFloat;
+        g.inputs.push_back(x);
+        auto zero_point = [&](const std::string& name, float v) {
+          return type == DataType::kUint8 ? g.add_constant(name, ir::Tensor::scalar<uint8_t>(static_cast<uint8_t>(v)))
+                                          : g.add_constant(name, ir::Tensor::scalar<int8_t>(static_cast<int8_t>(v)));
+        };
+        ir::Value *sx = g.add_constant("sx", ir::Tensor::scalar<float>(0.0371f)), *zx = zero_point("zx", 13);
+        ir::Node* q = g.add_node("QuantizeLinear", {x, sx, zx}, {"x_q"});
+        ir::Node* dq = g.add_node("DequantizeLinear", {q->output(0), sx, zx}, {"a_dq"});
+        ir::Node* pool = g.add_node("GlobalAveragePool", {dq->output(0)}, {"mean"});
+        ir::Value *sy = g.add_constant("sy", ir::Tensor::scalar<float>(0.0093f)), *zy = zero_point("zy", -3);
+        ir::Node* qy = g.add_node("QuantizeLinear", {pool->output(0), sy, zy}, {"y_q"});
+        g.outputs.push_back(g.add_node("DequantizeLinear", {qy->output(0), sy, zy}, {"y"})->output(0));
+        std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>(dims, testing::uniform_floats(n, 77, -2, 5))}};
+        SessionOptions literal{1, false}, integer{1, true};
+        literal.isa = integer.isa = isa;
+        Session a(m, literal), b(m, integer);
+        auto want = a.run_capture(feed, {"y_q"}).at("y_q").as_double();
+        auto got = b.run_capture(feed, {"y_q"}).at("y_q").as_double();
+        const auto& nodes = b.last_stats().nodes;
+        EXPECT_TRUE(std::none_of(nodes.begin(), nodes.end(), [](const ir::Node* n) { return n->output(0)->name() == "a_dq"; }))
+            << "the quantized mean did not compute the group";
+        ASSERT_EQ(got, want);
+      }
+}
+
 TEST(QAdd, TwoThreadsGiveTheSameBits) {
   QdqAdd t(DataType::kUint8, DataType::kUint8, 7, "Relu", {2, 16, 64, 33});  // several chunks
   EXPECT_EQ(t.run(SessionOptions{2, true}), t.run(SessionOptions{1, true}));

@@ -113,6 +113,26 @@ PARE_TARGET_AVX2 void qmul_avx2(const uint8_t* x, uint8_t flip, int32_t z, float
 }
 #endif
 
+#if PARE_HAVE_AVX2_KERNELS
+// The quantized mean's lanes over whole blocks of 8 (lanes 0-3 and 4-7 in two
+// registers, each lane's additions in plane_sum's order); returns the elements done.
+PARE_TARGET_AVX2 int64_t sum_lanes_avx2(const uint8_t* x, int64_t n, const Flat& f, double* lanes) {
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(f.flip_a));
+  const __m256i z = _mm256_set1_epi32(f.za);
+  const __m256 s = _mm256_set1_ps(f.sa);
+  __m256d lo = _mm256_loadu_pd(lanes), hi = _mm256_loadu_pd(lanes + 4);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = dequantize8(x + i, flip, z, s);
+    lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  }
+  _mm256_storeu_pd(lanes, lo);
+  _mm256_storeu_pd(lanes + 4, hi);
+  return i;
+}
+#endif
+
 void qadd_run(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Flat& f, Isa isa) {
 #if PARE_HAVE_AVX2_KERNELS
   if (has_avx2(isa)) return qadd_avx2(a, b, y, n, f);
@@ -124,7 +144,7 @@ class QAdd : public Kernel {
  public:
   QAdd(const KernelInit& init, const QAddSpec& s) : spec_(s), isa_(init.isa) {
     for (const QTensorParams* p : {&s.a, &s.b, &s.y})
-      if (p->type != DataType::kUint8 && p->type != DataType::kInt8) init.reject("quantized Add: not 8-bit");
+      if (p->type != DataType::kUint8 && p->type != DataType::kInt8) init.reject("quantized Add, Mul or mean: not 8-bit");
     bool u8 = s.y.type == DataType::kUint8;
     bool a_signed = s.a.type == DataType::kInt8, b_signed = s.b.type == DataType::kInt8;
     flat_ = {s.a.scale, s.b.scale, s.y.scale, static_cast<float>(s.y.zero_point), 0, s.act_lo, s.act_hi,
@@ -135,13 +155,14 @@ class QAdd : public Kernel {
 
   void compute(KernelContext& ctx) override {
     const TensorView& a = *ctx.input(0);
+    if (spec_.op == QAddSpec::Op::kMean) return mean(ctx, a);
     const TensorView& b = *ctx.input(1);
     if (a.dtype != spec_.a.type || b.dtype != spec_.b.type) compute_error(ctx, "quantized inputs of another type");
-    if (spec_.mul) {
+    if (spec_.op == QAddSpec::Op::kMul) {
       if (channel_scale(a, b)) return per_channel(ctx, a, b, false);
       if (channel_scale(b, a)) return per_channel(ctx, b, a, true);
     }
-    if (a.dims != b.dims || spec_.mul) return broadcast(ctx, a, b);
+    if (a.dims != b.dims || spec_.op == QAddSpec::Op::kMul) return broadcast(ctx, a, b);
     TensorView& y = ctx.allocate_output(0, spec_.y.type, a.dims);
     int64_t n = a.numel();
     for_chunks(ctx, n, [&](int64_t i, int64_t end) {
@@ -158,10 +179,41 @@ class QAdd : public Kernel {
     const auto *pa = static_cast<const uint8_t*>(a.data), *pb = static_cast<const uint8_t*>(b.data);
     auto* py = static_cast<uint8_t*>(y.data);
     const Flat& f = flat_;
-    bool mul = spec_.mul;
+    bool mul = spec_.op == QAddSpec::Op::kMul;
     for_each_broadcast<2>(ctx, y.dims, {&a.dims, &b.dims}, [&](int64_t o, int64_t ia, int64_t ib) {
       if (!mul) return qadd_portable(pa + ia, pb + ib, py + o, 1, f);
       py[o] = requantize(dequantize(pa[ia], f.flip_a, f.za, f.sa) * dequantize(pb[ib], f.flip_b, f.zb, f.sb), f);
+    });
+  }
+
+  // The quantized GlobalAveragePool (qadd.h): per plane, the float kernel's sum.
+  void mean(KernelContext& ctx, const TensorView& x) const {
+    if (x.dtype != spec_.a.type || x.rank() < 3) compute_error(ctx, "quantized input of another type or rank");
+    std::vector<int64_t> dims(x.rank(), 1);
+    dims[0] = x.dims[0];
+    dims[1] = x.dims[1];
+    TensorView& y = ctx.allocate_output(0, spec_.y.type, dims);
+    int64_t planes = x.dims[0] * x.dims[1], inner = planes ? x.numel() / planes : 0;
+    const auto* px = static_cast<const uint8_t*>(x.data);
+    auto* py = static_cast<uint8_t*>(y.data);
+    const Flat& f = flat_;
+    Isa isa = isa_;
+    ctx.parallel_for(planes, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        const uint8_t* xs = px + p * inner;
+        int64_t i = 0;
+#if PARE_HAVE_AVX2_KERNELS
+        if (has_avx2(isa)) i = sum_lanes_avx2(xs, inner, f, lanes);
+#endif
+        for (; i + 8 <= inner; i += 8)
+          for (int l = 0; l < 8; ++l) lanes[l] += dequantize(xs[i + l], f.flip_a, f.za, f.sa);
+        for (int l = 0; i < inner; ++i, ++l) lanes[l] += dequantize(xs[i], f.flip_a, f.za, f.sa);
+        double sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+        float m = static_cast<float>(sum / inner);  // GlobalAveragePool
+        float q = std::nearbyint(m / f.sy) + f.ya;  // QuantizeLinear
+        py[p] = static_cast<uint8_t>(static_cast<int32_t>(q < f.qmin ? f.qmin : (q > f.qmax ? f.qmax : q)));
+      }
     });
   }
 

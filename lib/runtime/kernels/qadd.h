@@ -12,6 +12,12 @@
 // x * scale[c] (PP-OCRv4 det, MobileNetV3) channel by channel, DQ(x) * DQ(s[c])
 // then QuantizeLinear with the literal formulas (vectorised as the Add);
 // other shapes element by element.
+//
+// And the quantized GlobalAveragePool (`kMean`, one input): x_q ->
+// DequantizeLinear -> GlobalAveragePool -> QuantizeLinear, each plane's mean
+// summed as the float kernel sums it (pool.cc, plane_sum: eight double lanes,
+// element i in lane i % 8, added pairwise at the end) over the dequantized
+// bytes, then quantized: the literal nodes' bits without their float tensor.
 #pragma once
 
 #include <limits>
@@ -31,7 +37,7 @@ struct QAddSpec {
   QTensorParams a, b, y;
   // A Relu (0, +inf) or Clip (its bounds) between the Add and the QuantizeLinear.
   float act_lo = -std::numeric_limits<float>::infinity(), act_hi = std::numeric_limits<float>::infinity();
-  bool mul = false;  // a Mul instead of the Add
+  enum class Op { kAdd, kMul, kMean } op = Op::kAdd;  // kMean: `a` is the input, `b` unused
 };
 
 // Its two inputs are a_q and b_q, its output y_q.
