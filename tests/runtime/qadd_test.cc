@@ -160,7 +160,7 @@ TEST(QAdd, MeanGivesTheLiteralNodesBits) {
         ir::Node* q = g.add_node("QuantizeLinear", {x, sx, zx}, {"x_q"});
         ir::Node* dq = g.add_node("DequantizeLinear", {q->output(0), sx, zx}, {"a_dq"});
         ir::Node* pool = g.add_node("GlobalAveragePool", {dq->output(0)}, {"mean"});
-        ir::Value *sy = g.add_constant("sy", ir::Tensor::scalar<float>(0.0093f)), *zy = zero_point("zy", -3);
+        ir::Value *sy = g.add_constant("sy", ir::Tensor::scalar<float>(0.0093f)), *zy = zero_point("zy", 3);
         ir::Node* qy = g.add_node("QuantizeLinear", {pool->output(0), sy, zy}, {"y_q"});
         g.outputs.push_back(g.add_node("DequantizeLinear", {qy->output(0), sy, zy}, {"y"})->output(0));
         std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>(dims, testing::uniform_floats(n, 77, -2, 5))}};
