@@ -17,12 +17,12 @@ struct Flat {  // the spec as the loop reads it
 };
 
 // The literal nodes' tail for one value: Relu or Clip, then QuantizeLinear.
-inline uint8_t requantize(float s, const Flat& f) {
+__attribute__((always_inline)) inline uint8_t requantize(float s, const Flat& f) {
   s = s < f.lo ? f.lo : (s > f.hi ? f.hi : s);
   float q = std::nearbyint(s / f.sy) + f.ya;
   return static_cast<uint8_t>(static_cast<int32_t>(q < f.qmin ? f.qmin : (q > f.qmax ? f.qmax : q)));
 }
-inline float dequantize(uint8_t x, uint8_t flip, int32_t z, float scale) {
+__attribute__((always_inline)) inline float dequantize(uint8_t x, uint8_t flip, int32_t z, float scale) {
   return static_cast<float>(static_cast<int32_t>(static_cast<uint8_t>(x ^ flip)) - z) * scale;
 }
 
@@ -36,14 +36,8 @@ inline float dequantize(uint8_t x, uint8_t flip, int32_t z, float scale) {
 // the same order either way, so the same bits.
 __attribute__((always_inline)) inline void qadd_body(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n,
                                                      const Flat& f) {
-  for (int64_t i = 0; i < n; ++i) {
-    float va = static_cast<float>(static_cast<int32_t>(static_cast<uint8_t>(a[i] ^ f.flip_a)) - f.za) * f.sa;  // DequantizeLinear
-    float vb = static_cast<float>(static_cast<int32_t>(static_cast<uint8_t>(b[i] ^ f.flip_b)) - f.zb) * f.sb;
-    float s = va + vb;                                                        // Add
-    s = s < f.lo ? f.lo : (s > f.hi ? f.hi : s);                              // Relu or Clip
-    float q = std::nearbyint(s / f.sy) + f.ya;                                // QuantizeLinear
-    y[i] = static_cast<uint8_t>(static_cast<int32_t>(q < f.qmin ? f.qmin : (q > f.qmax ? f.qmax : q)));
-  }
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = requantize(dequantize(a[i], f.flip_a, f.za, f.sa) + dequantize(b[i], f.flip_b, f.zb, f.sb), f);
 }
 
 void qadd_portable(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Flat& f) {
@@ -210,9 +204,8 @@ class QAdd : public Kernel {
           for (int l = 0; l < 8; ++l) lanes[l] += dequantize(xs[i + l], f.flip_a, f.za, f.sa);
         for (int l = 0; i < inner; ++i, ++l) lanes[l] += dequantize(xs[i], f.flip_a, f.za, f.sa);
         double sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-        float m = static_cast<float>(sum / inner);  // GlobalAveragePool
-        float q = std::nearbyint(m / f.sy) + f.ya;  // QuantizeLinear
-        py[p] = static_cast<uint8_t>(static_cast<int32_t>(q < f.qmin ? f.qmin : (q > f.qmax ? f.qmax : q)));
+        // GlobalAveragePool, then QuantizeLinear (a mean has no activation: lo and hi are infinite).
+        py[p] = requantize(static_cast<float>(sum / inner), f);
       }
     });
   }
