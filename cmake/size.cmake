@@ -73,7 +73,7 @@ endfunction()
 # epilogue it fuses into both call. Shared by the main and the runtime-alone builds.
 function(pare_exact_fp_files root)
   set(files lib/runtime/epilogue.cc lib/runtime/kernels/packed_gemm.cc lib/runtime/kernels/conv.cc
-    lib/runtime/kernels/depthwise.cc
+    lib/runtime/kernels/depthwise.cc lib/runtime/kernels/winograd.cc
     lib/runtime/kernels/epilogue_kernel.cc lib/runtime/kernels/qgemm.cc lib/runtime/kernels/qconv.cc
     lib/runtime/kernels/qadd.cc)
   list(TRANSFORM files PREPEND ${root}/)
@@ -82,6 +82,17 @@ endfunction()
 function(pare_exact_fp_options root)
   pare_exact_fp_files(${root})
   set_source_files_properties(${PARE_EXACT_FP_FILES} PROPERTIES COMPILE_OPTIONS -ffp-contract=off)
+  pare_exact_size_options(${root} -ffp-contract=off)
+endfunction()
+
+# pare_exact_size_options(ROOT [OPTIONS...]): -Os (after OPTIONS) on the exact
+# files that are built for size too. Winograd's transforms (winograd.cc) are
+# written in vectors of the build's width, which -O3 only unrolls: M-LSD tiny
+# ran at the same speed either way (2026-12-04, interleaved), and -O3 cost
+# pare-run 4 KB. In the main build the exact files' object library gives
+# -O3 -ffp-contract=off first and this file's -Os comes after it.
+function(pare_exact_size_options root)
+  set_source_files_properties(${root}/lib/runtime/kernels/winograd.cc PROPERTIES COMPILE_OPTIONS "${ARGN};-Os")
 endfunction()
 
 # pare_fold_identical_code(TARGET): link TARGET with gold's identical code

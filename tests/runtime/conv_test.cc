@@ -107,7 +107,7 @@ TEST(Conv, MatchesNaiveLoops) {
       {1, 8, 9, 9, 8, 5, 5, 8, 1, 1, 1, 1, 2, 2, 2, 2},      // depthwise 5x5
       {1, 4, 9, 13, 8, 3, 3, 2, 1, 2, 2, 1, 2, 0, 1, 3},     // grouped, dilated, asymmetric pads
       {1, 3, 1, 17, 4, 1, 5, 1, 1, 2, 1, 2, 0, 2, 0, 1},     // 1-D as H == 1
-      {1, 130, 5, 5, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // a large GEMM
+      {1, 130, 5, 5, 70, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // a large GEMM (3x2: Winograd takes 3x3)
       {1, 5, 13, 7, 5, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1},     // depthwise 3x3 fast path
       {1, 4, 6, 2, 4, 3, 3, 4, 1, 1, 1, 1, 0, 1, 2, 1},      // 3x3, narrower than the kernel's reach
       {1, 4, 9, 10, 4, 3, 3, 4, 2, 2, 1, 1, 0, 0, 1, 1},     // 3x3 stride 2, padded after only (TF style)

@@ -26,6 +26,7 @@
 #include "lib/runtime/kernels/conv_geometry.h"
 #include "lib/runtime/kernels/depthwise.h"
 #include "lib/runtime/kernels/packed_gemm.h"
+#include "lib/runtime/kernels/winograd.h"
 
 namespace pare::rt::kernels {
 namespace {
@@ -38,7 +39,8 @@ class Conv : public Kernel {
     // Depthwise weights (one input channel per group) are read directly.
     if (w && w->dtype() == DataType::kFloat && !(w->dims()[1] == 1 && a_.group == w->dims()[0])) {
       int64_t m = w->dims()[0], mg = m / a_.group, k = w->numel() / std::max<int64_t>(m, 1);
-      if (m % a_.group == 0) {
+      winograd_ = winograd_weights(*w, a_.group, a_.strides, a_.dilations);
+      if (winograd_.u.empty() && m % a_.group == 0) {
         const float* pw = w->span<float>().data();
         for (int64_t grp = 0; grp < a_.group; ++grp) {
           packed_.push_back(pack_a(pw + grp * mg * k, mg, k, k));
@@ -70,6 +72,8 @@ class Conv : public Kernel {
       float* yn = py + n * g.m * spatial;
       if (depthwise) {
         depthwise_conv(ctx, g, xn, pw, pb, epilogue_, isa_, yn);
+      } else if (!winograd_.u.empty()) {
+        winograd_conv(ctx, g, winograd_, xn, pb, epilogue_, isa_, yn);
       } else if (!packed_.empty()) {
         for (int64_t grp = 0; grp < a_.group; ++grp) {
           const float* xg = xn + grp * cg * g.h * g.w;
@@ -431,6 +435,7 @@ class Conv : public Kernel {
   Epilogue epilogue_;
   std::vector<Epilogue> group_epilogues_;  // epilogue_ for each group's channels (packed_ beside it)
   std::vector<PackedA> packed_;  // per group, when W is a constant
+  WinogradWeights winograd_;     // instead, for the convolutions Winograd's F(4x4, 3x3) runs
 };
 
 int64_t product(const std::vector<int64_t>& v, size_t from = 0) {
