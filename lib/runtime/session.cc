@@ -291,8 +291,14 @@ std::vector<ir::Tensor> StepContext::run_subgraph(const CompiledGraph& g, const 
 
 namespace {
 
-// Kernels that apply an Epilogue they are given (KernelInit::epilogue).
-bool fusable_producer(const ir::Node& n) { return (n.domain.empty() || n.domain == "ai.onnx") && n.op_type == "Conv"; }
+// Kernels that apply an Epilogue they are given (KernelInit::epilogue): Conv,
+// and a float Add (the residual Add -> Relu of BlazeFace and ResNets), whose
+// rows get the activation while in cache.
+bool fusable_producer(const ir::Node& n) {
+  if (!n.domain.empty() && n.domain != "ai.onnx") return false;
+  return n.op_type == "Conv" || (n.op_type == "Add" && n.outputs().size() == 1 && n.outputs()[0] &&
+                                 n.outputs()[0]->dtype == ir::DataType::kFloat);
+}
 
 // For each value: how many node inputs, subgraph captures and graph outputs read
 // it, and its one reader when that count is 1.
@@ -470,8 +476,8 @@ struct ChainFinder {
   std::optional<Epilogue> after(const ir::Node& n, std::vector<const ir::Node*>& chain) const {
     Epilogue e;
     auto constants = constants_of(n);
-    const ir::Tensor* w = constants.size() > 1 ? constants[1] : nullptr;
-    int64_t channels = w && !w->dims().empty() ? w->dims()[0] : 0;
+    const ir::Tensor* w = constants.size() > 1 && n.op_type == "Conv" ? constants[1] : nullptr;
+    int64_t channels = w && !w->dims().empty() ? w->dims()[0] : 0;  // for a BatchNormalization after it
     extend_after(e, n.outputs()[0], channels, chain);
     if (chain.empty()) return std::nullopt;
     return e;

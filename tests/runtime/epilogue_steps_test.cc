@@ -1,5 +1,5 @@
 // Arithmetic with constants, HardSwish spelled out in nodes and an unfolded
-// BatchNormalization, fused into the Conv before them (Epilogue::Step,
+// BatchNormalization, fused into the Conv (or float Add) before them (Epilogue::Step,
 // Epilogue::Kind::kMulClip, Epilogue::channel_mul): the same bits
 // as the nodes run one by one, on every instruction set and thread count, and
 // fused only where no other reader needs the values in between.
@@ -193,6 +193,44 @@ TEST(EpilogueSteps, WhatOtherNodesReadOrBroadcastsStaysUnfused) {
     ir::Value* clipped = g.add_node("Clip", {added, t.constant({}, 0.0f), hi}, {"cl"})->output(0);
     t.last = g.add_node("Mul", {x, clipped}, {"m"})->output(0);
     expect_fused_exactly(t, false);
+  }
+}
+
+// x + y -> Relu (a residual connection, as BlazeFace's), then a step: the
+// Add's kernel computes the chain with the nodes' bits, same shapes or broadcast.
+TEST(EpilogueSteps, AResidualAddTakesTheActivationAfterIt) {
+  for (bool broadcast : {false, true}) {
+    ir::Model model;
+    model.opsets = {{"", 13}};
+    ir::Graph& g = *model.graph;
+    std::vector<int64_t> xd = {1, 4, 5, 38}, yd = broadcast ? std::vector<int64_t>{1, 4, 1, 38} : xd;
+    std::map<std::string, ir::Tensor> feed;
+    std::vector<ir::Value*> in;
+    for (auto [name, dims] : {std::pair{"x", xd}, std::pair{"y", yd}}) {
+      ir::Value* v = g.add_value(name);
+      v->dtype = ir::DataType::kFloat;
+      v->shape = ir::Shape::of(dims);
+      g.inputs.push_back(v);
+      in.push_back(v);
+      int64_t n = dims[0] * dims[1] * dims[2] * dims[3];
+      feed[name] = ir::Tensor::from<float>(dims, testing::uniform_floats(n, 70 + in.size(), -2, 2));
+    }
+    ir::Value* sum = g.add_node("Add", in, {"sum"})->output(0);
+    sum->dtype = ir::DataType::kFloat;
+    ir::Value* r = g.add_node("Relu", {sum}, {"r"})->output(0);
+    ir::Value* k = g.add_constant("k", ir::Tensor::from<float>({}, std::vector<float>{0.5f}));
+    g.outputs = {g.add_node("Mul", {r, k}, {"y_out"})->output(0)};
+    for (Isa isa : runnable_isas())
+      for (int threads : {1, 2}) {
+        SCOPED_TRACE(::testing::Message() << isa_name(isa) << " threads " << threads << " broadcast " << broadcast);
+        SessionOptions fused_options{threads, true}, literal_options{threads, false};
+        fused_options.isa = literal_options.isa = isa;
+        Session fused(model, fused_options), literal(model, literal_options);
+        auto a = fused.run(feed), b = literal.run(feed);
+        EXPECT_TRUE(a[0].same_content(b[0])) << "the fused chain computes other floats";
+        EXPECT_EQ(fused.last_stats().kernels_run, 1);
+        EXPECT_EQ(literal.last_stats().kernels_run, 3);
+      }
   }
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "lib/runtime/broadcast.h"
+#include "lib/runtime/epilogue.h"
 #include "lib/runtime/kernels/chunks.h"
 #include "lib/runtime/kernels/families.h"
 
@@ -332,7 +333,8 @@ RowOp row_op(Bin op) {
 // inputs' element size and `ys` the output's. Rows of the last axis are the
 // unit of work, with whole-tensor fast paths for the common layouts.
 void broadcast_rows(const KernelContext& ctx, const RowOp& op, const TensorView& a, const TensorView& b,
-                    const TensorView& y, const uint8_t* pa, const uint8_t* pb, uint8_t* py, size_t es, size_t ys) {
+                    const TensorView& y, const uint8_t* pa, const uint8_t* pb, uint8_t* py, size_t es, size_t ys,
+                    const Epilogue* e = nullptr, Isa isa = Isa::kBaseline) {
   int64_t n = y.numel();
   if (n == 0) return;
   int64_t na = a.numel(), nb = b.numel();
@@ -340,6 +342,9 @@ void broadcast_rows(const KernelContext& ctx, const RowOp& op, const TensorView&
     int64_t ia = na == n ? 1 : 0, ib = nb == n ? 1 : 0;
     for_chunks(ctx, n, [&](int64_t k0, int64_t k1) {
       op.row(op, pa + k0 * ia * es, ia, pb + k0 * ib * es, ib, py + k0 * ys, k1 - k0);
+      // While the chunk is in cache: BlazeFace's residual Add -> Relu pairs
+      // spent as long in the Relu's own pass over memory as in the Add.
+      if (e) e->apply(reinterpret_cast<float*>(py + k0 * ys), k1 - k0, isa);
     });
     return;
   }
@@ -357,6 +362,7 @@ void broadcast_rows(const KernelContext& ctx, const RowOp& op, const TensorView&
         ob += idx * sb[d];
       }
       op.row(op, pa + oa * es, ia, pb + ob * es, ib, py + r * inner * ys, inner);
+      if (e) e->apply(reinterpret_cast<float*>(py + r * inner * ys), inner, isa);
     }
   });
 }
@@ -406,7 +412,11 @@ class Binary : public Kernel {
   explicit Binary(Bin op) : op_(op) {}
   // Before opset 7, broadcast=1 with `axis` aligns B with A starting at that axis
   // (without `axis`, at the end, as numpy does).
-  Binary(Bin op, const KernelInit& init) : op_(op) {
+  // Not inlined: every op's factory would copy the Epilogue (2.5 KB of pare-run).
+  __attribute__((noinline)) Binary(Bin op, const KernelInit& init) : op_(op), isa_(init.isa) {
+    // The session fuses what follows a float Add (an activation, steps, a QDQ
+    // round trip; never per-channel factors) into it.
+    if (init.epilogue) epilogue_ = *init.epilogue, fused_ = true;
     if (init.opset < 7 && init.attr_int("broadcast", 0) != 0 && init.node.has_attr("axis"))
       legacy_axis_ = init.attr_int("axis", 0);
     // PRelu before opset 7 takes a per-channel slope [C] for an input [N, C, ...].
@@ -446,12 +456,16 @@ class Binary : public Kernel {
       pb = converted.data();
     }
     if (op_ == Bin::kDiv) check_divisors(ctx, b, pb);
+    if (fused_ && out_type != DataType::kFloat) compute_error(ctx, "a fused activation needs float32 inputs");
     broadcast_rows(ctx, row, a, b, y, static_cast<const uint8_t*>(a.data), pb, static_cast<uint8_t*>(y.data),
-                   ir::size_of(a.dtype), ir::size_of(out_type));
+                   ir::size_of(a.dtype), ir::size_of(out_type), fused_ ? &epilogue_ : nullptr, isa_);
   }
 
  private:
   Bin op_;
+  Isa isa_;
+  bool fused_ = false;
+  Epilogue epilogue_;
   int64_t legacy_axis_ = -1;
   bool legacy_prelu_ = false;
 };
