@@ -17,7 +17,8 @@ namespace {
 
 struct Case {
   int64_t c, h, w, m, pt, pl, pb, pr;
-  bool relu = false;  // a Relu after the Conv (fused into its epilogue)
+  bool relu = false;   // a Relu after the Conv (fused into its epilogue)
+  int64_t batch = 1;   // images
 };
 
 ir::Model conv_model(const Case& k, const std::vector<float>& wt, const std::vector<float>& b) {
@@ -26,7 +27,7 @@ ir::Model conv_model(const Case& k, const std::vector<float>& wt, const std::vec
   ir::Graph& g = *model.graph;
   ir::Value* xv = g.add_value("x");
   xv->dtype = ir::DataType::kFloat;
-  xv->shape = ir::Shape::of({1, k.c, k.h, k.w});
+  xv->shape = ir::Shape::of({k.batch, k.c, k.h, k.w});
   g.inputs.push_back(xv);
   ir::Value* w = g.add_constant("w", ir::Tensor::from<float>({k.m, k.c, 3, 3}, wt));
   ir::Value* bv = g.add_constant("b", ir::Tensor::from<float>({k.m}, b));
@@ -42,27 +43,26 @@ ir::Model conv_model(const Case& k, const std::vector<float>& wt, const std::vec
 // magnitudes over its channel.
 void reference(const Case& k, const std::vector<float>& x, const std::vector<float>& wt, const std::vector<float>& b,
                int64_t oh, int64_t ow, std::vector<double>& y, std::vector<double>& scale) {
-  y.assign(static_cast<size_t>(k.m * oh * ow), 0.0);
+  y.assign(static_cast<size_t>(k.batch * k.m * oh * ow), 0.0);
   scale.assign(y.size(), 0.0);
-  for (int64_t m = 0; m < k.m; ++m)
-    for (int64_t oy = 0; oy < oh; ++oy)
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        double acc = b[m], mag = std::fabs(b[m]);
-        for (int64_t c = 0; c < k.c; ++c)
-          for (int64_t i = 0; i < 3; ++i)
-            for (int64_t j = 0; j < 3; ++j) {
-              int64_t iy = oy - k.pt + i, ix = ox - k.pl + j;
-              if (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w) continue;
-              double term = double(wt[((m * k.c + c) * 3 + i) * 3 + j]) * x[(c * k.h + iy) * k.w + ix];
-              acc += term;
-              mag += std::fabs(term);
-            }
-        size_t at = static_cast<size_t>((m * oh + oy) * ow + ox);
-        y[at] = k.relu ? std::max(acc, 0.0) : acc;
-        scale[at] = mag;
-      }
-  for (int64_t m = 0; m < k.m; ++m) {
-    auto first = scale.begin() + m * oh * ow, last = first + oh * ow;
+  // Output (n, m, oy, ox) is element `at`: one loop over all of them.
+  for (int64_t at = 0; at < static_cast<int64_t>(y.size()); ++at) {
+    int64_t ox = at % ow, oy = at / ow % oh, m = at / (oh * ow) % k.m, n = at / (oh * ow * k.m);
+    double acc = b[m], mag = std::fabs(b[m]);
+    for (int64_t c = 0; c < k.c; ++c)
+      for (int64_t i = 0; i < 3; ++i)
+        for (int64_t j = 0; j < 3; ++j) {
+          int64_t iy = oy - k.pt + i, ix = ox - k.pl + j;
+          if (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w) continue;
+          double term = double(wt[((m * k.c + c) * 3 + i) * 3 + j]) * x[((n * k.c + c) * k.h + iy) * k.w + ix];
+          acc += term;
+          mag += std::fabs(term);
+        }
+    y[at] = k.relu ? std::max(acc, 0.0) : acc;
+    scale[at] = mag;
+  }
+  for (int64_t nm = 0; nm < k.batch * k.m; ++nm) {
+    auto first = scale.begin() + nm * oh * ow, last = first + oh * ow;
     std::fill(first, last, *std::max_element(first, last));
   }
 }
@@ -77,16 +77,17 @@ TEST(Winograd, OutputsAreTheConvolutionWithinRounding) {
       {16, 5, 700, 18, 1, 1, 1, 1},           // wide rows: tile rows split into column blocks
       {33, 1, 1, 16, 1, 1, 1, 1},             // a 1x1 map: one tile, mostly padding
       {96, 10, 36, 24, 1, 1, 1, 1},           // PP-OCRv4 det's channels, K = 96
+      {18, 7, 9, 16, 1, 1, 1, 1, true, 3},    // three images through one set of buffers
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(::testing::Message() << "c " << k.c << " " << k.h << "x" << k.w << " m " << k.m << " pads " << k.pt
                                       << "," << k.pl << "," << k.pb << "," << k.pr);
     ASSERT_TRUE(kernels::winograd_applies(1, k.c, k.m, 3, 3, 1, 1, 1, 1));
-    auto x = testing::uniform_floats(static_cast<size_t>(k.c * k.h * k.w), 51, -2, 2);
+    auto x = testing::uniform_floats(static_cast<size_t>(k.batch * k.c * k.h * k.w), 51, -2, 2);
     auto wt = testing::uniform_floats(static_cast<size_t>(k.m * k.c * 9), 52, -1, 1);
     auto b = testing::uniform_floats(static_cast<size_t>(k.m), 53, -1, 1);
     ir::Model model = conv_model(k, wt, b);
-    std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>({1, k.c, k.h, k.w}, x)}};
+    std::map<std::string, ir::Tensor> feed = {{"x", ir::Tensor::from<float>({k.batch, k.c, k.h, k.w}, x)}};
     int64_t oh = k.h + k.pt + k.pb - 2, ow = k.w + k.pl + k.pr - 2;
     std::vector<double> want, scale;
     reference(k, x, wt, b, oh, ow, want, scale);
@@ -97,7 +98,7 @@ TEST(Winograd, OutputsAreTheConvolutionWithinRounding) {
         SessionOptions options{threads};
         options.isa = isa;
         std::vector<ir::Tensor> outputs = Session(model, options).run(feed);
-        ASSERT_EQ(outputs[0].dims(), (std::vector<int64_t>{1, k.m, oh, ow}));
+        ASSERT_EQ(outputs[0].dims(), (std::vector<int64_t>{k.batch, k.m, oh, ow}));
         auto got = outputs[0].as_float();
         // F(4x4, 3x3) rounds its transforms: a few 1e-6 of the terms' sums
         // in float (by tile, so an output of the bias alone in the padding

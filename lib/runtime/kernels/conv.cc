@@ -67,13 +67,12 @@ class Conv : public Kernel {
     int64_t cg = g.c / a_.group, mg = g.m / a_.group, spatial = g.oh * g.ow;
     bool depthwise = a_.group == g.c && a_.group == g.m;
     bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w;
+    if (!winograd_.u.empty()) return winograd_conv(ctx, g, winograd_, px, pb, epilogue_, isa_, py);  // all images
     for (int64_t n = 0; n < g.n; ++n) {
       const float* xn = px + n * g.c * g.h * g.w;
       float* yn = py + n * g.m * spatial;
       if (depthwise) {
         depthwise_conv(ctx, g, xn, pw, pb, epilogue_, isa_, yn);
-      } else if (!winograd_.u.empty()) {
-        winograd_conv(ctx, g, winograd_, xn, pb, epilogue_, isa_, yn);
       } else if (!packed_.empty()) {
         for (int64_t grp = 0; grp < a_.group; ++grp) {
           const float* xg = xn + grp * cg * g.h * g.w;

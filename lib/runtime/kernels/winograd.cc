@@ -328,24 +328,30 @@ void winograd_conv(const KernelContext& ctx, const Geometry& g, const WinogradWe
   // Once: the spare columns and the vectors' overhang past a span are computed
   // over but never used, and must not hold NaNs or subnormals (slow to multiply).
   std::fill(scratch, scratch + tasks * per_task, 0.0f);
-  ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      Buffers s(scratch + t * per_task, g, b);
-      for (int64_t index = t * b.blocks() / tasks; index < (t + 1) * b.blocks() / tasks; ++index) {
-        Block blk = block_at(b, index);
-        // Whole 16-column panels (the tile's loads unmasked): the columns past
-        // the span are spare, computed and never read.
-        int64_t columns = round_up((blk.r1 - blk.r0) * b.stride(), 16);
-        transform_inputs(g, x, blk, b, s);
-        for (int64_t p = 0; p < kWinogradPoints; ++p) {
-          const PackedA& u = w.u[static_cast<size_t>(p)];
-          packed_gemm(u, 0, u.panels(), s.v + p * s.v_step, s.ld, columns, nullptr, Epilogue{}, s.mm + p * s.mm_step,
-                      s.ld, isa);
+  // Image by image, through the same buffers (scratch lasts until the kernel returns).
+  for (int64_t image = 0; image < g.n; ++image) {
+    const float* xi = x + image * g.c * g.h * g.w;
+    float* yi = y + image * g.m * g.oh * g.ow;
+    ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        Buffers s(scratch + t * per_task, g, b);
+        for (int64_t index = t * b.blocks() / tasks; index < (t + 1) * b.blocks() / tasks; ++index) {
+          Block blk = block_at(b, index);
+          // Whole 16-column panels (the tile's loads unmasked): the columns past
+          // the span are spare, computed and never read.
+          int64_t columns = round_up((blk.r1 - blk.r0) * b.stride(), 16);
+          transform_inputs(g, xi, blk, b, s);
+          for (int64_t p = 0; p < kWinogradPoints; ++p) {
+            const PackedA& u = w.u[static_cast<size_t>(p)];
+            packed_gemm(u, 0, u.panels(), s.v + p * s.v_step, s.ld, columns, nullptr, Epilogue{},
+                        s.mm + p * s.mm_step, s.ld, isa);
+          }
+          for (int64_t oc = 0; oc < g.m; ++oc)
+            transform_outputs(g, oc, bias ? bias[oc] : 0.0f, blk, b, s, e, isa, yi);
         }
-        for (int64_t oc = 0; oc < g.m; ++oc) transform_outputs(g, oc, bias ? bias[oc] : 0.0f, blk, b, s, e, isa, y);
       }
-    }
-  });
+    });
+  }
 }
 
 }  // namespace pare::rt::kernels

@@ -51,9 +51,9 @@ bool winograd_applies(int64_t group, int64_t c, int64_t m, int64_t kh, int64_t k
 WinogradWeights winograd_weights(const ir::Tensor& w, int64_t group, const std::vector<int64_t>& strides,
                                  const std::vector<int64_t>& dilations);
 
-// y (g.m x g.oh x g.ow) = epilogue(bias + conv(x (g.c x g.h x g.w), w)) for
-// one image, with the geometry's pads; blocks of tiles are split over the
-// context's threads, so threads do not change results.
+// y (g.n x g.m x g.oh x g.ow) = epilogue(bias + conv(x (g.n x g.c x g.h x g.w),
+// w)), with the geometry's pads; blocks of tiles are split over the context's
+// threads, so threads do not change results.
 void winograd_conv(const KernelContext& ctx, const Geometry& g, const WinogradWeights& w, const float* x,
                    const float* bias, const Epilogue& e, Isa isa, float* y);
 
