@@ -176,22 +176,31 @@ struct Buffers {
   // read together, do not all fall in one L1 set (rows of 64 or 96 channels
   // make operands 4 KB multiples apart: PP-OCRv4 det's ran 2.5x slower).
   int64_t v_step, mm_step;
+  int64_t floats = 0;  // in all, from p on
 
+  // The buffers from p on (with p null, only their sizes: `floats`).
   Buffers(float* p, const Geometry& g, const Blocking& b)
       : ld(b.ld()), row_len(round_up(kTile * b.stride(), 16)), v_step(g.c * ld + 16), mm_step(g.m * ld + 16) {
-    v = p;
-    mm = v + kWinogradPoints * v_step;
-    phased = mm + kWinogradPoints * mm_step;
-    vert = phased + kPoints * 4 * ld;
-    z = vert + kPoints * 4 * ld;
-    out = z + 4 * kPoints * ld;
-    rows = out + kTile * 4 * ld;
+    auto take = [&](int64_t n) {
+      float* at = p ? p + floats : nullptr;
+      floats += n;
+      return at;
+    };
+    v = take(kWinogradPoints * v_step);
+    mm = take(kWinogradPoints * mm_step);
+    phased = take(kPoints * 4 * ld);
+    vert = take(kPoints * 4 * ld);
+    z = take(4 * kPoints * ld);
+    out = take(kTile * 4 * ld);
+    rows = take(kPoints * row_len);
   }
-  // Floats in all, as the constructor lays them out.
-  static int64_t floats(const Geometry& g, const Blocking& b) {
-    int64_t ld = b.ld();
-    return kWinogradPoints * (g.c * ld + 16 + g.m * ld + 16) + (2 * kPoints * 4 + 4 * kPoints + kTile * 4) * ld +
-           kPoints * round_up(kTile * b.stride(), 16);
+  // Zeros where a transform or the GEMM reads floats nothing wrote yet: the
+  // operands' spare columns past a span and the phase rows' slack (they are
+  // computed over and never used, and must not hold NaNs or subnormals, slow
+  // to multiply). The products are written before they are read.
+  void clear() const {
+    std::fill(v, mm, 0.0f);
+    std::fill(phased, rows + kPoints * row_len, 0.0f);
   }
 };
 
@@ -287,8 +296,6 @@ namespace {
 // U = G g G^T for each output and input channel of w ([m, c, 3, 3]).
 WinogradWeights winograd_pack(const float* w, int64_t m, int64_t c) {
   WinogradWeights out;
-  out.m = m;
-  out.c = c;
   std::vector<float> u(static_cast<size_t>(kWinogradPoints * m * c));
   for (int64_t oc = 0; oc < m; ++oc)
     for (int64_t ic = 0; ic < c; ++ic) {
@@ -311,11 +318,9 @@ WinogradWeights winograd_pack(const float* w, int64_t m, int64_t c) {
 
 WinogradWeights winograd_weights(const ir::Tensor& w, int64_t group, const std::vector<int64_t>& strides,
                                  const std::vector<int64_t>& dilations) {
-  auto at = [](const std::vector<int64_t>& v, size_t i) { return i < v.size() ? v[i] : int64_t{1}; };
-  if (w.rank() != 4 || w.dtype() != DataType::kFloat ||
-      !winograd_applies(group, w.dims()[1], w.dims()[0], w.dims()[2], w.dims()[3], at(strides, 0), at(strides, 1),
-                        at(dilations, 0), at(dilations, 1)))
-    return {};
+  if (w.rank() != 4 || w.dtype() != DataType::kFloat) return {};
+  auto s = or_ones(strides, 2), d = or_ones(dilations, 2);
+  if (!winograd_applies(group, w.dims()[1], w.dims()[0], w.dims()[2], w.dims()[3], s[0], s[1], d[0], d[1])) return {};
   return winograd_pack(w.span<float>().data(), w.dims()[0], w.dims()[1]);
 }
 
@@ -323,11 +328,9 @@ void winograd_conv(const KernelContext& ctx, const Geometry& g, const WinogradWe
                    const float* bias, const Epilogue& e, Isa isa, float* y) {
   Blocking b = blocking(g, ctx.threads());
   int64_t tasks = std::min<int64_t>(ctx.threads(), b.blocks());
-  int64_t per_task = Buffers::floats(g, b);
+  int64_t per_task = Buffers(nullptr, g, b).floats;
   auto* scratch = static_cast<float*>(const_cast<KernelContext&>(ctx).scratch(sizeof(float) * tasks * per_task));
-  // Once: the spare columns and the vectors' overhang past a span are computed
-  // over but never used, and must not hold NaNs or subnormals (slow to multiply).
-  std::fill(scratch, scratch + tasks * per_task, 0.0f);
+  for (int64_t t = 0; t < tasks; ++t) Buffers(scratch + t * per_task, g, b).clear();
   // Image by image, through the same buffers (scratch lasts until the kernel returns).
   for (int64_t image = 0; image < g.n; ++image) {
     const float* xi = x + image * g.c * g.h * g.w;

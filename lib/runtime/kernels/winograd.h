@@ -35,7 +35,6 @@ inline constexpr int kWinogradPoints = 36;  // 6x6 transformed values per tile
 
 // The transformed weights: 36 operands of [m x c], packed for the GEMM tile.
 struct WinogradWeights {
-  int64_t m = 0, c = 0;
   std::vector<PackedA> u;  // kWinogradPoints of them
 };
 
