@@ -416,7 +416,7 @@ class Binary : public Kernel {
   __attribute__((noinline)) Binary(Bin op, const KernelInit& init) : op_(op), isa_(init.isa) {
     // The session fuses what follows a float Add (an activation, steps, a QDQ
     // round trip; never per-channel factors) into it.
-    if (init.epilogue) epilogue_ = *init.epilogue, fused_ = true;
+    if (init.epilogue) epilogue_ = *init.epilogue;
     if (init.opset < 7 && init.attr_int("broadcast", 0) != 0 && init.node.has_attr("axis"))
       legacy_axis_ = init.attr_int("axis", 0);
     // PRelu before opset 7 takes a per-channel slope [C] for an input [N, C, ...].
@@ -456,16 +456,16 @@ class Binary : public Kernel {
       pb = converted.data();
     }
     if (op_ == Bin::kDiv) check_divisors(ctx, b, pb);
-    if (fused_ && out_type != DataType::kFloat) compute_error(ctx, "a fused activation needs float32 inputs");
+    bool fused = !epilogue_.none();  // a fused chain always computes something
+    if (fused && out_type != DataType::kFloat) compute_error(ctx, "a fused activation needs float32 inputs");
     broadcast_rows(ctx, row, a, b, y, static_cast<const uint8_t*>(a.data), pb, static_cast<uint8_t*>(y.data),
-                   ir::size_of(a.dtype), ir::size_of(out_type), fused_ ? &epilogue_ : nullptr, isa_);
+                   ir::size_of(a.dtype), ir::size_of(out_type), fused ? &epilogue_ : nullptr, isa_);
   }
 
  private:
   Bin op_;
   Isa isa_;
-  bool fused_ = false;
-  Epilogue epilogue_;
+  Epilogue epilogue_;  // what the session fused after it; none() otherwise
   int64_t legacy_axis_ = -1;
   bool legacy_prelu_ = false;
 };
