@@ -56,4 +56,12 @@ ir::Model read_model(const std::string& path);
 ir::Model read_model_from_bytes(std::string_view bytes, const std::string& label, const std::string& base_dir);
 bool runtime_signature(const std::string& op, const std::string& domain, int64_t opset, NodeSignature& out);
 
+// The generated table's spelling of a type list (tools/gen-signatures writes
+// it, runtime_signature reads it): one letter per element type, after an 'S'
+// for each seq( and an 'O' for each optional( around it, so
+// {"tensor(float)", "seq(tensor(int64))"} is "aSg". Spelled out, the lists
+// were 27 KB of pare-run. Throws pare::Error on a type it has no letter for.
+std::string compact_type_list(const std::vector<std::string>& types);
+std::vector<std::string> expand_type_list(std::string_view compact);
+
 }  // namespace pare::formats::onnx

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "formats/onnx/read.h"
+#include "lib/base/error.h"
 
 namespace pare::formats::onnx {
 namespace {
@@ -21,7 +22,7 @@ struct Row {
   int min_inputs, max_inputs, min_outputs, max_outputs;  // -1: any number
   const char* attributes;  // "axis=2 perm=7!" (kind as AttributeProto's type, ! required)
   const char* formal;      // "X! B?" (! required)
-  const char* operands;    // "T|1|tensor(float) tensor(double);..." (param, binds, allowed)
+  const char* operands;    // "T|1|fd;..." (param, binds, allowed as compact_type_list spells them)
 };
 
 // The table as generated: read at compile time only (below).
@@ -166,12 +167,57 @@ void decode(const Row& r, NodeSignature& out) {
     NodeSignature::Operand op;
     op.type_param = std::string(parts.at(0));
     op.binds = parts.at(1) == "1";
-    for (std::string_view t : split(parts.at(2), ' ')) op.allowed.emplace_back(t);
+    op.allowed = expand_type_list(parts.at(2));
     out.operands.push_back(std::move(op));
   }
 }
 
+// The element types, lettered in TensorProto's order from 'a' (float is 'a'
+// + 0, uint8 'b', ...): compact_type_list's alphabet.
+constexpr const char* kElementTypes[] = {"float", "uint8", "int8", "uint16", "int16", "int32",
+                                         "int64", "string", "bool", "float16", "double", "uint32",
+                                         "uint64", "complex64", "complex128", "bfloat16"};
+constexpr int kElementCount = sizeof(kElementTypes) / sizeof(kElementTypes[0]);
+
 }  // namespace
+
+std::string compact_type_list(const std::vector<std::string>& types) {
+  std::string out;
+  for (const std::string& type : types) {
+    std::string_view t = type;
+    std::string wrappers;
+    for (bool more = true; more;) {
+      more = false;
+      for (auto [prefix, letter] : {std::pair<std::string_view, char>{"seq(", 'S'}, {"optional(", 'O'}})
+        if (t.substr(0, prefix.size()) == prefix && t.back() == ')') {
+          wrappers += letter, t = t.substr(prefix.size(), t.size() - prefix.size() - 1), more = true;
+        }
+    }
+    int code = -1;
+    for (int i = 0; i < kElementCount; ++i)
+      if (t == "tensor(" + std::string(kElementTypes[i]) + ")") code = i;
+    if (code < 0) throw Error("no letter for the type " + type + " in the signature table's spelling");
+    out += wrappers + static_cast<char>('a' + code);
+  }
+  return out;
+}
+
+std::vector<std::string> expand_type_list(std::string_view compact) {
+  std::vector<std::string> out;
+  std::string wrappers;
+  for (char c : compact) {
+    if (c == 'S' || c == 'O') {
+      wrappers += c;
+      continue;
+    }
+    if (c < 'a' || c >= 'a' + kElementCount) throw Error(std::string("no type has the letter ") + c);
+    std::string t = "tensor(" + std::string(kElementTypes[c - 'a']) + ")";
+    for (auto w = wrappers.rbegin(); w != wrappers.rend(); ++w) t = (*w == 'S' ? "seq(" : "optional(") + t + ")";
+    out.push_back(std::move(t));
+    wrappers.clear();
+  }
+  return out;
+}
 
 bool runtime_signature(const std::string& op, const std::string& domain, int64_t opset, NodeSignature& out) {
   out = NodeSignature{};

@@ -51,5 +51,17 @@ TEST(Signatures, OpsWithoutAKernelAreLeftToTheSession) {
   EXPECT_EQ(s.attribute_kinds.at("strides"), 7);  // INTS
 }
 
+TEST(Signatures, TypeListsSpelledCompactlyComeBackAsWritten) {
+  std::vector<std::string> types = {"tensor(float)", "tensor(bfloat16)", "seq(tensor(int64))",
+                                    "optional(seq(tensor(uint8)))", "optional(tensor(complex128))"};
+  std::string compact = compact_type_list(types);
+  EXPECT_EQ(compact, "apSgOSbOo");
+  EXPECT_EQ(expand_type_list(compact), types);
+  EXPECT_TRUE(expand_type_list("").empty());
+  // A type without a letter stops the generator rather than being dropped.
+  EXPECT_THROW(compact_type_list({"tensor(float8e4m3fn)"}), Error);
+  EXPECT_THROW(expand_type_list("a?"), Error);
+}
+
 }  // namespace
 }  // namespace pare::formats::onnx

@@ -42,13 +42,13 @@ std::string formal(const NodeSignature& s) {
   return out;
 }
 
-// "T|1|tensor(float) tensor(double);..." with the allowed lists as given.
+// "T|1|ak;..." with the allowed lists as given, in compact_type_list's letters.
 std::string operands(const NodeSignature& s) {
   std::string out;
   for (const auto& o : s.operands) {
     if (!out.empty()) out += ';';
     out += o.type_param + "|" + (o.binds ? "1" : "0") + "|";
-    for (size_t i = 0; i < o.allowed.size(); ++i) out += (i ? " " : "") + o.allowed[i];
+    out += pare::formats::onnx::compact_type_list(o.allowed);
   }
   return out;
 }
