@@ -4,7 +4,8 @@
 // over odd shapes (channels not multiples of 8 or 6, stride 2, pads, groups,
 // dilation, depthwise 3x3/5x5), zero points 0 and not, uint8 and int8
 // activations, Relu and Clip folded. The integer GEMM against its triple loop;
-// every runnable Isa (portable, AVX2, AVX-512, VNNI's byte GEMM) bit-identical;
+// every runnable Isa (portable, AVX2, AVX-512, VNNI's byte GEMM and its direct
+// stride-1 convolution) bit-identical;
 // 1 and 2 threads bit-identical.
 #include <gtest/gtest.h>
 
@@ -127,6 +128,10 @@ std::vector<Case> odd_cases() {
       {{1, 3, 8, 33}, {3, 1, 3, 3}, 3, 2, 0},          // depthwise 3x3 stride 2 without padding, odd width
       {{1, 2, 5, 3}, {2, 1, 3, 3}, 2, 2, 1},           // depthwise 3x3 stride 2 on a tiny plane
       {{1, 3, 11, 35}, {3, 1, 5, 5}, 3, 2, 2},         // depthwise 5x5 stride 2
+      // Dense stride-1 kernels read in place on VNNI (QConv::direct):
+      {{1, 16, 9, 70}, {10, 16, 5, 5}, 1, 1, 2},       // 5x5, rows of three 16-pixel tiles and a part
+      {{2, 5, 6, 48}, {6, 5, 1, 3}, 1, 1, 0},          // 1x3, two images, rows of exactly 48
+      {{1, 33, 12, 9}, {25, 33, 3, 3}, 1, 1, 0},       // no padding, channels one past whole quads
   };
 }
 

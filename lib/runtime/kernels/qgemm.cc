@@ -226,14 +226,15 @@ PARE_TARGET_AVX512VNNI void store_tile_vnni(const int32_t* tile, int64_t stride,
   }
 }
 
-// kTiles adjacent panels of B (6 rows x 16 * kTiles columns) over the whole of
-// K: 18 accumulators for three panels; per quad of K rows, kTiles loads of B,
-// six broadcasts of A and 6 * kTiles vpdpbusd. Each accumulator starts at its
-// row's `start` (the zero point's correction). B's panels are whole (padded), so
-// only the `cols` columns stored are bounded. Every index into acc is a
-// constant once the loops unroll, so acc lives in registers.
+// kTiles adjacent 16-column panels of B (6 rows x 16 * kTiles columns) over
+// the whole of K: 18 accumulators for three panels; per quad of K rows, kTiles
+// loads of B, six broadcasts of A and 6 * kTiles vpdpbusd. B's quad rows are
+// walked as `b` describes them (QuadRows), panel t `tile_stride` bytes after
+// the first. Each accumulator starts at its row's `start` (the zero point's
+// correction). Columns past `cols` are read, never stored. Every index into
+// acc is a constant once the loops unroll, so acc lives in registers.
 template <int kTiles>
-PARE_TARGET_AVX512VNNI void tiles_vnni(int64_t kq, const int32_t* ap, const uint8_t* b, int64_t tile_stride,
+PARE_TARGET_AVX512VNNI void tiles_vnni(const int32_t* ap, const QuadRows& b, int64_t tile_stride,
                                        const int32_t* start, int64_t rows, int64_t cols, const Requant& rq,
                                        int64_t row0, uint8_t* c, int64_t ldc) {
   __m512i acc[kQPanelRows][kTiles];
@@ -241,18 +242,19 @@ PARE_TARGET_AVX512VNNI void tiles_vnni(int64_t kq, const int32_t* ap, const uint
   for (int r = 0; r < kQPanelRows; ++r)
 #pragma GCC unroll 3
     for (int t = 0; t < kTiles; ++t) acc[r][t] = _mm512_set1_epi32(start[r]);
-  for (int64_t i = 0; i < kq; i += 4) {
-    __m512i bv[kTiles];
+  for (int64_t s = 0; s < b.taps; ++s) {
+    const uint8_t* bq = b.base + b.offset[s];
+    for (int64_t q = 0; q < b.quads; ++q, bq += b.quad_stride, ap += kQPanelRows) {
+      __m512i bv[kTiles];
 #pragma GCC unroll 3
-    for (int t = 0; t < kTiles; ++t) bv[t] = _mm512_loadu_si512(b + t * tile_stride);
+      for (int t = 0; t < kTiles; ++t) bv[t] = _mm512_loadu_si512(bq + t * tile_stride);
 #pragma GCC unroll 6
-    for (int r = 0; r < kQPanelRows; ++r) {
-      __m512i a = _mm512_set1_epi32(ap[r]);
+      for (int r = 0; r < kQPanelRows; ++r) {
+        __m512i a = _mm512_set1_epi32(ap[r]);
 #pragma GCC unroll 3
-      for (int t = 0; t < kTiles; ++t) acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], bv[t], a);
+        for (int t = 0; t < kTiles; ++t) acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], bv[t], a);
+      }
     }
-    ap += kQPanelRows;
-    b += 4 * kQTileCols;
   }
   // Requantized from memory by one function for both instances (pare-run's size).
   alignas(64) int32_t tile[kQPanelRows * kTiles * kQTileCols];
@@ -263,13 +265,13 @@ PARE_TARGET_AVX512VNNI void tiles_vnni(int64_t kq, const int32_t* ap, const uint
   store_tile_vnni(tile, kTiles * kQTileCols, rows, cols, rq, row0, c, ldc);
 }
 
-}  // namespace
-#endif
-
-void qgemm_vnni_panels(const PackedQA& a, int64_t panel0, int64_t panel1, const uint8_t* b, int32_t zero_point,
-                       int64_t n, const Requant& rq, int64_t row0, uint8_t* c, int64_t ldc) {
-#if PARE_HAVE_AVX2_KERNELS
-  int64_t panel_stride = kQTileCols * a.kp;
+// Panels [panel0, panel1) of A against n columns of B: B's 16 columns from j
+// start `column_bytes(j)` bytes after b.base, the next panel `tile_stride` on.
+template <typename ColumnBytes>
+void panels_vnni(const PackedQA& a, int64_t panel0, int64_t panel1, QuadRows b, int64_t tile_stride,
+                 ColumnBytes column_bytes, int32_t zero_point, int64_t n, const Requant& rq, int64_t row0, uint8_t* c,
+                 int64_t ldc) {
+  const uint8_t* base = b.base;
   for (int64_t p = panel0; p < panel1; ++p) {
     int64_t r0 = p * kQPanelRows, rows = std::min(kQPanelRows, a.m - r0);
     int32_t start[kQPanelRows];  // |zp * sum| <= 255 * 128 * k <= 2^30
@@ -278,15 +280,36 @@ void qgemm_vnni_panels(const PackedQA& a, int64_t panel0, int64_t panel1, const 
     for (int64_t j = 0; j < n;) {
       int tiles = n - j > 2 * kQTileCols ? 3 : 1;
       int64_t cols = std::min(n - j, tiles * kQTileCols);
-      const uint8_t* bj = b + j / kQTileCols * panel_stride;
+      b.base = base + column_bytes(j);
       uint8_t* cj = c + r0 * ldc + j;
       if (tiles == 3)
-        tiles_vnni<3>(a.kp, a.quad_panel(p), bj, panel_stride, start, rows, cols, rq, row0 + r0, cj, ldc);
+        tiles_vnni<3>(a.quad_panel(p), b, tile_stride, start, rows, cols, rq, row0 + r0, cj, ldc);
       else
-        tiles_vnni<1>(a.kp, a.quad_panel(p), bj, panel_stride, start, rows, cols, rq, row0 + r0, cj, ldc);
+        tiles_vnni<1>(a.quad_panel(p), b, tile_stride, start, rows, cols, rq, row0 + r0, cj, ldc);
       j += tiles * kQTileCols;
     }
   }
+}
+
+}  // namespace
+#endif
+
+void qgemm_vnni_panels(const PackedQA& a, int64_t panel0, int64_t panel1, const uint8_t* b, int32_t zero_point,
+                       int64_t n, const Requant& rq, int64_t row0, uint8_t* c, int64_t ldc) {
+#if PARE_HAVE_AVX2_KERNELS
+  // One run of kq / 4 quad rows, 64 bytes apart within a panel.
+  const int64_t no_offset = 0, panel_stride = kQTileCols * a.kp;
+  QuadRows rows{b, &no_offset, 1, a.kp / 4, 4 * kQTileCols};
+  panels_vnni(a, panel0, panel1, rows, panel_stride, [&](int64_t j) { return j / kQTileCols * panel_stride; },
+              zero_point, n, rq, row0, c, ldc);
+#endif
+}
+
+void qgemm_vnni_quad_rows(const PackedQA& a, int64_t panel0, int64_t panel1, const QuadRows& b, int32_t zero_point,
+                          int64_t n, const Requant& rq, int64_t row0, uint8_t* c, int64_t ldc) {
+#if PARE_HAVE_AVX2_KERNELS
+  panels_vnni(a, panel0, panel1, b, 4 * kQTileCols, [](int64_t j) { return 4 * j; }, zero_point, n, rq, row0, c,
+              ldc);
 #endif
 }
 

@@ -112,6 +112,21 @@ void pack_qb_vnni(const uint8_t* b, int64_t ldb, int64_t k, int64_t n, uint8_t z
 void qgemm_vnni_panels(const PackedQA& a, int64_t panel0, int64_t panel1, const uint8_t* b, int32_t zero_point,
                        int64_t n, const Requant& rq, int64_t row0, uint8_t* c, int64_t ldc);
 
+// B's quad rows read in place, where they lie in a layout of the caller's
+// (the direct int8 convolution, qconv.cc): quad row s * quads + q of the 16
+// columns from j is the 64 bytes at base + offset[s] + q * quad_stride + 4 * j,
+// each column's four bytes side by side. Columns up to n rounded up to 16 are
+// read (they must be readable) but only [0, n) stored.
+struct QuadRows {
+  const uint8_t* base;
+  const int64_t* offset;  // per run of quads (a kernel tap)
+  int64_t taps, quads, quad_stride;
+};
+// qgemm_vnni_panels with B as `b` describes it: K = 4 * taps * quads, which
+// must be A's kp. Only where qgemm_vnni(isa).
+void qgemm_vnni_quad_rows(const PackedQA& a, int64_t panel0, int64_t panel1, const QuadRows& b, int32_t zero_point,
+                          int64_t n, const Requant& rq, int64_t row0, uint8_t* c, int64_t ldc);
+
 // The plain triple loop the tests compare against: A int8 [m, k], B int16 [k, n].
 void qgemm_reference(const int8_t* a, int64_t m, int64_t k, const int16_t* b, int64_t n, const Requant& rq,
                      int64_t row0, uint8_t* c, int64_t ldc);
