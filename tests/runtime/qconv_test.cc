@@ -132,6 +132,8 @@ std::vector<Case> odd_cases() {
       {{1, 16, 9, 70}, {10, 16, 5, 5}, 1, 1, 2},       // 5x5, rows of three 16-pixel tiles and a part
       {{2, 5, 6, 48}, {6, 5, 1, 3}, 1, 1, 0},          // 1x3, two images, rows of exactly 48
       {{1, 33, 12, 9}, {25, 33, 3, 3}, 1, 1, 0},       // no padding, channels one past whole quads
+      {{1, 12, 23, 21}, {9, 12, 3, 3}, 1, 1, 5, 5},    // dilation 5, padding beyond the input, as M-LSD's
+      {{1, 8, 9, 40}, {7, 8, 3, 2}, 1, 1, 1, 2},       // 3x2 at dilation 2 (rows and columns)
   };
 }
 

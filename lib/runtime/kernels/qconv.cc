@@ -238,7 +238,7 @@ void im2col(const Geometry& g, int64_t channels, const uint8_t* x, bool is_signe
 }
 
 // ---------- direct convolution on channel quads (VNNI) ----------
-// A dense KxK convolution at stride 1 reads its input in place instead of
+// A dense KxK convolution at stride 1 (any dilation) reads its input in place instead of
 // through im2col: each padded input row is laid out once as channel quads,
 // row[q][X] = the four bytes of channels 4q..4q+3 at padded column X, so the 16
 // pixels from column X of one quad row are 64 contiguous bytes, which is what
@@ -247,7 +247,9 @@ void im2col(const Geometry& g, int64_t channels, const uint8_t* x, bool is_signe
 // their time building im2col rows for only 24 output channels.
 
 // Columns of a laid-out row: the output row rounded up to whole 16-pixel loads, plus the kernel's reach.
-inline int64_t quad_row_width(const Geometry& g) { return (g.ow + kQTileCols - 1) / kQTileCols * kQTileCols + g.kw - 1; }
+inline int64_t quad_row_width(const Geometry& g) {
+  return (g.ow + kQTileCols - 1) / kQTileCols * kQTileCols + (g.kw - 1) * g.dw;
+}
 
 // W [m, c, kh, kw] as A [m, kh * kw * quads * 4]: tap by tap, channels padded
 // to whole quads with zero weights.
@@ -357,7 +359,7 @@ class QConv : public Kernel {
     const int8_t* w = spec.weight.span<int8_t>().data();
     auto strides = or_ones(a_.strides, 2), dilations = or_ones(a_.dilations, 2);
     direct_ = !depthwise_ && qgemm_vnni(isa_) && a_.group == 1 && d[2] * d[3] > 1 && strides[0] == 1 &&
-              strides[1] == 1 && dilations[0] == 1 && dilations[1] == 1;
+              strides[1] == 1;
     if (depthwise_) {
       wf_.assign(w, w + spec.weight.numel());  // int8 values as floats (exact)
     } else if (direct_) {
@@ -448,29 +450,30 @@ class QConv : public Kernel {
   }
 
   // The direct path (above tap_major): each task takes a run of output rows
-  // and keeps the kh padded input rows they read as channel quads in a ring,
+  // and keeps the padded input rows they read (a span of (kh - 1) * dh + 1) as
+  // channel quads in a ring,
   // laying out each input row once per task; each output row is then one
   // GEMM over every panel of A. Integer sums: any split gives the same bits.
   void direct(const KernelContext& ctx, const Geometry& g, const uint8_t* x, uint8_t* y) const {
     int64_t width = quad_row_width(g), quads = (g.c + 3) / 4, row_bytes = quads * width * 4;
-    int64_t taps = g.kh * g.kw, tasks = std::min<int64_t>(ctx.threads(), g.oh);
-    int64_t per_task = (g.kh * row_bytes + 63) / 64 * 64;
+    int64_t taps = g.kh * g.kw, tasks = std::min<int64_t>(ctx.threads(), g.oh), span = (g.kh - 1) * g.dh + 1;
+    int64_t per_task = (span * row_bytes + 63) / 64 * 64;
     auto* rings = static_cast<uint8_t*>(const_cast<KernelContext&>(ctx).scratch(static_cast<size_t>(tasks * per_task)));
     bool is_signed = spec_.x_type == DataType::kInt8;
     int32_t zp = spec_.x_zero_point + (is_signed ? 128 : 0);  // the bytes' zero point
     const PackedQA& a = packed_[0];
     ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
-      std::vector<int64_t> held(static_cast<size_t>(g.kh)), offset(static_cast<size_t>(taps));
+      std::vector<int64_t> held(static_cast<size_t>(span)), offset(static_cast<size_t>(taps));
       for (int64_t t = t0; t < t1; ++t) {
         uint8_t* ring = rings + t * per_task;
         std::fill(held.begin(), held.end(), -1);  // the padded row each slot holds
         for (int64_t oy = t * g.oh / tasks; oy < (t + 1) * g.oh / tasks; ++oy) {
           for (int64_t ki = 0; ki < g.kh; ++ki) {
-            int64_t py = oy + ki, slot = py % g.kh;
+            int64_t py = oy + ki * g.dh, slot = py % span;
             if (held[slot] != py)
               fill_quad_row(g, x, py, is_signed ? 0x80 : 0, static_cast<uint8_t>(zp), width, ring + slot * row_bytes);
             held[slot] = py;
-            for (int64_t kj = 0; kj < g.kw; ++kj) offset[ki * g.kw + kj] = slot * row_bytes + 4 * kj;
+            for (int64_t kj = 0; kj < g.kw; ++kj) offset[ki * g.kw + kj] = slot * row_bytes + 4 * kj * g.dw;
           }
           QuadRows b{ring, offset.data(), taps, quads, 4 * width};
           qgemm_vnni_quad_rows(a, 0, a.panels(), b, zp, g.ow, rq_, 0, y + oy * g.ow, g.oh * g.ow);
@@ -614,7 +617,7 @@ class QConv : public Kernel {
   Requant rq_;
   Isa isa_;
   bool depthwise_ = false;
-  bool direct_ = false;           // a dense stride-1 KxK convolution read in place (direct)
+  bool direct_ = false;           // a dense stride-1 convolution read in place (direct)
   std::vector<float> wf_;         // depthwise weights [C, kh, kw]
   std::vector<PackedQA> packed_;  // per group, dense and grouped (quads where qgemm_vnni(isa_))
 };
