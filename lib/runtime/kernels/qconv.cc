@@ -538,12 +538,14 @@ class QConv : public Kernel {
   // (depthwise_row_bytes_avx2) are requantized. M-LSD's int8
   // depthwise layers had taken longer than their float versions through float planes.
   void depthwise_bytes(const KernelContext& ctx, const Geometry& g, const uint8_t* x, uint8_t* y) const {
-    int64_t rows = 0, width = 0, blocks = (g.ow + 15) / 16;
+    int64_t rows = 0, width = 0;
     plane_extent(g, g.oh * g.ow, rows, width);
     // The last block of 16 reads up to 15 strides and one 32-byte load past a
     // row's end (into the next row, for outputs it discards): 64 bytes of slack.
     int64_t plane_bytes = (rows * width + 64 + 63) / 64 * 64;  // the sums after it stay aligned
-    int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = plane_bytes + 4 * blocks * 16;
+    // The sums of a whole output plane, requantized at once: each row's last
+    // block of 16 runs into the next row's place, which that row then writes.
+    int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = (plane_bytes + 4 * (g.oh * g.ow + 16) + 63) / 64 * 64;
     auto* buffers = static_cast<uint8_t*>(const_cast<KernelContext&>(ctx).scratch(static_cast<size_t>(tasks * per_task)));
     bool is_signed = spec_.x_type == DataType::kInt8;
     int32_t zp = spec_.x_zero_point + (is_signed ? 128 : 0);
@@ -555,10 +557,9 @@ class QConv : public Kernel {
         for (int64_t c = t * g.c / tasks; c < (t + 1) * g.c / tasks; ++c) {
           BlockPlanes b = fill_planes(g, 1, x + c * g.h * g.w, is_signed ? 0x80 : 0, static_cast<uint8_t>(zp), 0,
                                       g.oh * g.ow, plane);
-          for (int64_t oy = 0; oy < g.oh; ++oy) {
-            depthwise_row_bytes_avx2<3>(plane + oy * g.sh * b.width, b.width, g.sh, g.ow, w + c * 9, zp, acc);
-            requantize_row(acc, g.ow, rq_, c, y + (c * g.oh + oy) * g.ow, isa_);
-          }
+          for (int64_t oy = 0; oy < g.oh; ++oy)
+            depthwise_row_bytes_avx2<3>(plane + oy * g.sh * b.width, b.width, g.sh, g.ow, w + c * 9, zp, acc + oy * g.ow);
+          requantize_row(acc, g.oh * g.ow, rq_, c, y + c * g.oh * g.ow, isa_);
         }
       }
     });
