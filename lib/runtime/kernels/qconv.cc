@@ -262,20 +262,54 @@ std::vector<int8_t> tap_major(const int8_t* w, int64_t m, int64_t c, int64_t tap
   return a;
 }
 
+#if PARE_HAVE_AVX2_KERNELS
+// Columns [x0, x1) of one quad row from its four channels' rows (`src[i] + X`,
+// null past the last channel: the pad byte), 16 columns a step by two rounds of
+// unpacks, the rest one by one. Only the direct path (VNNI) calls it.
+PARE_TARGET_AVX512VNNI void interleave_quad_row(const uint8_t* const src[4], int64_t x0, int64_t x1, uint8_t flip,
+                                                uint8_t pad, uint8_t* row) {
+  const __m128i flips = _mm_set1_epi8(static_cast<char>(flip)), pads = _mm_set1_epi8(static_cast<char>(pad));
+  int64_t X = x0;
+  for (; X + 16 <= x1; X += 16) {
+    __m128i r[4];
+    for (int i = 0; i < 4; ++i)
+      r[i] = src[i] ? _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src[i] + X)), flips) : pads;
+    __m128i lo01 = _mm_unpacklo_epi8(r[0], r[1]), hi01 = _mm_unpackhi_epi8(r[0], r[1]);
+    __m128i lo23 = _mm_unpacklo_epi8(r[2], r[3]), hi23 = _mm_unpackhi_epi8(r[2], r[3]);
+    auto* dst = reinterpret_cast<__m128i*>(row + 4 * X);
+    _mm_storeu_si128(dst, _mm_unpacklo_epi16(lo01, lo23));
+    _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(lo01, lo23));
+    _mm_storeu_si128(dst + 2, _mm_unpacklo_epi16(hi01, hi23));
+    _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(hi01, hi23));
+  }
+  for (; X < x1; ++X)
+    for (int i = 0; i < 4; ++i) row[4 * X + i] = src[i] ? src[i][X] ^ flip : pad;
+}
+#endif
+
 // Padded input row `py` (input row py - pt) as channel quads, `width` columns,
-// the padding and the channels past c written as the zero point.
+// the padding and the channels past c written as the zero point. (The
+// interleave was 8% of M-LSD 320 large's int8 time one byte at a time.)
 void fill_quad_row(const Geometry& g, const uint8_t* x, int64_t py, uint8_t flip, uint8_t pad, int64_t width,
                    uint8_t* out) {
   int64_t quads = (g.c + 3) / 4, iy = py - g.pt;
-  std::memset(out, pad, static_cast<size_t>(quads * width * 4));
-  if (iy < 0 || iy >= g.h) return;
+  if (iy < 0 || iy >= g.h) {
+    std::memset(out, pad, static_cast<size_t>(quads * width * 4));
+    return;
+  }
   int64_t x0 = std::min(g.pl, width), x1 = std::min(g.pl + g.w, width);  // padded columns holding input
   for (int64_t q = 0; q < quads; ++q) {
     uint8_t* row = out + q * width * 4;
-    for (int64_t i = 0; i < 4 && 4 * q + i < g.c; ++i) {
-      const uint8_t* src = x + ((4 * q + i) * g.h + iy) * g.w - g.pl;
-      for (int64_t X = x0; X < x1; ++X) row[4 * X + i] = src[X] ^ flip;
-    }
+    std::memset(row, pad, static_cast<size_t>(4 * x0));
+    std::memset(row + 4 * x1, pad, static_cast<size_t>(4 * (width - x1)));
+    const uint8_t* src[4];
+    for (int64_t i = 0; i < 4; ++i) src[i] = 4 * q + i < g.c ? x + ((4 * q + i) * g.h + iy) * g.w - g.pl : nullptr;
+#if PARE_HAVE_AVX2_KERNELS
+    interleave_quad_row(src, x0, x1, flip, pad, row);
+#else
+    for (int64_t X = x0; X < x1; ++X)
+      for (int i = 0; i < 4; ++i) row[4 * X + i] = src[i] ? src[i][X] ^ flip : pad;
+#endif
   }
 }
 
