@@ -26,6 +26,10 @@
 #define PARE_TARGET_AVX512VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")))
 #define PARE_AVX512VNNI_INLINE \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma"), always_inline))
+// Byte permutes across a whole 512-bit register (vpermi2b), taken where
+// cpu_has_avx512vbmi() says so (Ice Lake and later, AMD Zen 4): not an Isa level,
+// since CPUs with VNNI lack it (Cascade Lake).
+#define PARE_TARGET_AVX512VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma")))
 #else
 #define PARE_HAVE_AVX2_KERNELS 0
 #endif

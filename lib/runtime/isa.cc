@@ -25,6 +25,18 @@ Isa cpu_isa() {
 #endif
 }
 
+bool cpu_has_avx512vbmi() {
+#if PARE_HAVE_AVX2_KERNELS
+  static const bool vbmi = [] {
+    __builtin_cpu_init();
+    return cpu_isa() >= Isa::kAvx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+  }();
+  return vbmi;
+#else
+  return false;
+#endif
+}
+
 std::optional<Isa> parse_isa_request(const std::string& value) {
   if (value.empty() || value == "auto") return std::nullopt;
   if (value == "baseline") return Isa::kBaseline;

@@ -41,6 +41,11 @@ inline bool has_avx2(Isa isa) { return isa >= Isa::kAvx2Fma; }
 // AVX-512 F, AVX2 and FMA; kAvx2Fma with AVX2 and FMA; kBaseline elsewhere.
 Isa cpu_isa();
 
+// Whether this CPU and build have AVX-512 VBMI (byte permutes, vpermi2b), asked
+// once; a kernel takes its VBMI form only at an Isa of kAvx512 or above, so
+// PARE_CPU=avx2 and SessionOptions::isa still turn it off.
+bool cpu_has_avx512vbmi();
+
 // The Isa new sessions use: cpu_isa(), or at most kBaseline or kAvx2Fma when
 // the environment says PARE_CPU=baseline or PARE_CPU=avx2 (read once).
 // PARE_CPU=auto or unset is cpu_isa(); any other value is a pare::Error naming it.

@@ -4,7 +4,9 @@
 // tensors, as in PP-OCR's and MobileNetV3's blocks). Every output depends on
 // one 8-bit input, so the kernel computes the 256 possible results once, at
 // compile time, with the literal nodes' scalar formulas (epilogue.h), and a run
-// is one table lookup per byte: bit-identical to the nodes.
+// is one table lookup per byte: bit-identical to the nodes. With AVX-512 VBMI
+// (cpu_has_avx512vbmi) the lookups go 64 bytes at a time; tests/runtime/qlut_test.cc
+// runs every Isa, so both forms meet the nodes there.
 #pragma once
 
 #include <memory>
