@@ -238,8 +238,9 @@ void im2col(const Geometry& g, int64_t channels, const uint8_t* x, bool is_signe
 }
 
 // ---------- direct convolution on channel quads (VNNI) ----------
-// A dense KxK convolution at stride 1 (any dilation) reads its input in place instead of
-// through im2col: each padded input row is laid out once as channel quads,
+// A dense convolution at stride 1 (any kernel above 1x1, any dilation) reads
+// its input in place instead of through im2col: each padded input row is laid
+// out once as channel quads,
 // row[q][X] = the four bytes of channels 4q..4q+3 at padded column X, so the 16
 // pixels from column X of one quad row are 64 contiguous bytes, which is what
 // vpdpbusd takes. The GEMM's K runs tap by tap (QuadRows), A's columns in that
@@ -485,9 +486,9 @@ class QConv : public Kernel {
 
   // The direct path (above tap_major): each task takes a run of output rows
   // and keeps the padded input rows they read (a span of (kh - 1) * dh + 1) as
-  // channel quads in a ring,
-  // laying out each input row once per task; each output row is then one
-  // GEMM over every panel of A. Integer sums: any split gives the same bits.
+  // channel quads in a ring, laying out each input row once per task; each
+  // output row is then one GEMM over every panel of A. Integer sums: any split
+  // gives the same bits.
   void direct(const KernelContext& ctx, const Geometry& g, const uint8_t* x, uint8_t* y) const {
     int64_t width = quad_row_width(g), quads = (g.c + 3) / 4, row_bytes = quads * width * 4;
     int64_t taps = g.kh * g.kw, tasks = std::min<int64_t>(ctx.threads(), g.oh), span = (g.kh - 1) * g.dh + 1;

@@ -4,7 +4,8 @@
 // weights, exact int32 sums, one requantization per output (qgemm.h), the
 // Relu or Clip folded into its clamp. Dense and grouped convolutions go through
 // the packed integer GEMM over an im2col of (x_q - zero point) in int16, or of
-// x_q's bytes where the CPU has AVX-512 VNNI (qgemm.h); depthwise ones
+// x_q's bytes where the CPU has AVX-512 VNNI (qgemm.h), where dense ones at
+// stride 1 read x_q in place instead (QConv::direct, design.md decision 39); depthwise ones
 // (group == C == M) with 3x3 or 5x5 kernels through the float depthwise kernel
 // (depthwise.h) on x_q - zero point, whose sums of integers are exact; other
 // depthwise kernels through a direct row loop.

@@ -282,9 +282,9 @@ void panels_vnni(const PackedQA& a, int64_t panel0, int64_t panel1, QuadRows b, 
     int64_t r0 = p * kQPanelRows, rows = std::min(kQPanelRows, a.m - r0);
     int32_t start[kQPanelRows];  // |zp * sum| <= 255 * 128 * k <= 2^30
     for (int64_t r = 0; r < kQPanelRows; ++r) start[r] = -zero_point * a.sums[r0 + r];
-    // Three panels of B at a time while more than two remain, then the rest
-    // (one tile's six broadcasts feed only six vpdpbusd: rows of 80 pixels had
-    // spent a third of their time in one-panel tiles).
+    // Three panels of B at a time, the last one or two together (a one-panel
+    // tile's six broadcasts feed only six vpdpbusd: rows of 80 pixels, as
+    // 48 + 16 + 16, had spent a third of their time in one-panel tiles).
     for (int64_t j = 0; j < n;) {
       int tiles = static_cast<int>(std::min<int64_t>(3, (n - j + kQTileCols - 1) / kQTileCols));
       int64_t cols = std::min(n - j, tiles * kQTileCols);
