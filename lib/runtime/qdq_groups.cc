@@ -473,19 +473,35 @@ std::optional<QdqGroup> match_global_average(const ir::Node& pool,
 }
 
 // x1_q -> DequantizeLinear, ..., xn_q -> DequantizeLinear (per-tensor
-// constants each) -> Concat -> QuantizeLinear -> y_q.
+// constants each) -> Concat -> QuantizeLinear -> y_q. An input may be float
+// instead (kFloat in the spec): Q(Concat(a, f)) is Concat(Q(a), Q(f)), so the
+// kernel quantizes it with y's parameters. BlazeFace pads its channels with a
+// ConstantOfShape of zeros, which the quantizer leaves float as a constant in
+// disguise; without this each of its eleven blocks ran a float Concat and a
+// QuantizeLinear.
 std::optional<QdqGroup> match_concat(const ir::Node& concat,
                                      const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
   if (!onnx_op(&concat, "Concat")) return std::nullopt;
   QdqGroup g;
   kernels::QConcatSpec spec;
+  bool any_quantized = false;
   for (const ir::Value* in : concat.inputs()) {
     TensorParams p;
     const ir::Value* x_q = quantized_source(in, p);
-    if (!x_q) return std::nullopt;
+    if (x_q) {
+      any_quantized = true;
+    } else if (in && (in->dtype == DataType::kFloat || in->dtype == DataType::kUndefined)) {
+      // Concat's inputs share one type, float as the dequantized ones are; a
+      // file that says otherwise meets the kernel's type check at run time.
+      x_q = in;
+      p.type = DataType::kFloat;
+    } else {
+      return std::nullopt;
+    }
     g.inputs.push_back(x_q);
     spec.inputs.push_back(p);
   }
+  if (!any_quantized) return std::nullopt;
   const ir::Node* q = sole_reader(concat.outputs()[0]);
   if (!quantizes(q, concat.outputs()[0])) return std::nullopt;
   auto yp = tensor_params(*q);

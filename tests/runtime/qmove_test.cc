@@ -1,7 +1,8 @@
 // Bytes moved in QDQ groups (qdq_groups.h): DequantizeLinear -> nearest Resize
 // -> QuantizeLinear with the input's own constants runs the Resize on the bytes,
 // and DequantizeLinear of each input -> Concat -> QuantizeLinear copies bytes
-// through a table per input. The bytes must be exactly the literal nodes' (no
+// through a table per input (a float input, constant or computed, quantized by
+// the kernel). The bytes must be exactly the literal nodes' (no
 // step of tolerance), uint8 and int8, zero points 0 and not; a Resize whose
 // QuantizeLinear has other constants is left to the literal nodes.
 #include <gtest/gtest.h>
@@ -52,6 +53,17 @@ struct QdqMove {
       ir::Node* dq2 = g.add_node("DequantizeLinear", {q2->output(0), s2, q2->input(2)}, {"x2_dq"});
       mover = g.add_node("Concat", {dq->output(0), dq2->output(0), dq->output(0)}, {"m"});
       mover->attrs = {ir::Attribute::of_int("axis", 1)};
+    } else if (op == "ConcatFloat") {
+      // Float inputs beside the quantized one: zero channels from a
+      // ConstantOfShape (a constant when the kernel is built, as BlazeFace's)
+      // and a computed tensor, with values beyond y's range (clamped).
+      ir::Value* shape = g.add_constant("shape", ir::Tensor::from<int64_t>({4}, {1, 2, 13, 17}));
+      ir::Value* zeros = g.add_node("ConstantOfShape", {shape}, {"zeros"})->output(0);
+      ir::Value* three = g.add_constant("three", ir::Tensor::scalar<float>(3.0f));
+      ir::Value* x3 = g.add_node("Mul", {x, three}, {"x3"})->output(0);
+      zeros->dtype = x3->dtype = DataType::kFloat;
+      mover = g.add_node("Concat", {zeros, dq->output(0), x3}, {"m"});
+      mover->attrs = {ir::Attribute::of_int("axis", 1)};
     } else {
       ir::Value* roi = g.add_constant("roi", ir::Tensor::from<float>({0}, {}));
       ir::Value* scales = g.add_constant("scales", ir::Tensor::from<float>({4}, {1, 1, 2, op == "Resize2" ? 2.0f : 3.0f}));
@@ -76,11 +88,11 @@ struct QdqMove {
 };
 
 TEST(QMove, ResizeAndConcatOnTheBytesAreTheLiteralNodes) {
-  for (const std::string op : {"Resize", "Resize2", "Concat"})
+  for (const std::string op : {"Resize", "Resize2", "Concat", "ConcatFloat"})
     for (DataType type : {DataType::kUint8, DataType::kInt8})
       for (float zp : {0.0f, 11.0f})
         for (float y_scale : {0.057f, 0.031f}) {
-          if (op != "Concat" && y_scale != 0.057f) continue;  // below
+          if (op.rfind("Concat", 0) != 0 && y_scale != 0.057f) continue;  // below
           SCOPED_TRACE(::testing::Message() << op << " " << ir::name(type) << " zp " << zp << " y scale " << y_scale);
           QdqMove t(op, type, zp, y_scale);
           bool on_bytes = false;

@@ -1,6 +1,7 @@
 #include "lib/runtime/kernels/qconcat.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "lib/runtime/kernels/qlut.h"
@@ -16,7 +17,19 @@ class QConcat : public Kernel {
  public:
   QConcat(const KernelInit& init, const QConcatSpec& s) : spec_(s), axis_(init.attr_int("axis", 1)) {
     if (s.y.type != DataType::kUint8 && s.y.type != DataType::kInt8) init.reject("quantized Concat: not 8-bit");
-    for (const QTensorParams& p : s.inputs) {
+    for (size_t i = 0; i < s.inputs.size(); ++i) {
+      const QTensorParams& p = s.inputs[i];
+      constants_.emplace_back();
+      if (p.type == DataType::kFloat) {
+        const ir::Tensor* c = i < init.constant_inputs.size() ? init.constant_inputs[i] : nullptr;
+        if (c && c->dtype() == DataType::kFloat) {
+          auto v = c->span<float>();
+          constants_.back().resize(v.size());
+          quantize_floats(v.data(), static_cast<int64_t>(v.size()), constants_.back().data());
+        }
+        tables_.emplace_back();
+        continue;
+      }
       if (p.type != DataType::kUint8 && p.type != DataType::kInt8) init.reject("quantized Concat: not 8-bit");
       QLutSpec lut;  // no activation: the table is QuantizeLinear(DequantizeLinear(b))
       lut.x = p;
@@ -52,7 +65,16 @@ class QConcat : public Kernel {
       int64_t part = x.dims[axis] * inner;
       const auto* px = static_cast<const uint8_t*>(x.data);
       const std::vector<uint8_t>& table = tables_[i];
-      for (int64_t o = 0; o < outer; ++o) copy(ctx, px + o * part, py + o * row + at, part, table);
+      if (spec_.inputs[i].type == DataType::kFloat) {
+        const std::vector<uint8_t>& bytes = constants_[i];
+        bool known = static_cast<int64_t>(bytes.size()) == outer * part;  // quantized when built
+        for (int64_t o = 0; o < outer; ++o) {
+          if (known) std::memcpy(py + o * row + at, bytes.data() + o * part, static_cast<size_t>(part));
+          else quantize_floats(static_cast<const float*>(x.data) + o * part, part, py + o * row + at);
+        }
+      } else {
+        for (int64_t o = 0; o < outer; ++o) copy(ctx, px + o * part, py + o * row + at, part, table);
+      }
       at += part;
     }
   }
@@ -72,9 +94,18 @@ class QConcat : public Kernel {
     });
   }
 
+  // QuantizeLinear's formula with y's parameters (quant.cc), into bytes.
+  void quantize_floats(const float* x, int64_t n, uint8_t* out) const {
+    bool u8 = spec_.y.type == DataType::kUint8;
+    float lo = u8 ? 0.0f : -128.0f, hi = u8 ? 255.0f : 127.0f, zp = static_cast<float>(spec_.y.zero_point);
+    for (int64_t k = 0; k < n; ++k)
+      out[k] = static_cast<uint8_t>(static_cast<int32_t>(std::clamp(std::nearbyint(x[k] / spec_.y.scale) + zp, lo, hi)));
+  }
+
   QConcatSpec spec_;
   int64_t axis_;
   std::vector<std::vector<uint8_t>> tables_;
+  std::vector<std::vector<uint8_t>> constants_;  // float constant inputs, quantized when built
 };
 
 }  // namespace

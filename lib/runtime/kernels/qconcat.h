@@ -5,7 +5,10 @@
 // Each byte of y_q is QuantizeLinear(DequantizeLinear(b)) of one input byte b:
 // a table of 256 per input, computed once with the literal nodes' formulas
 // (qlut_table), and a plain copy where an input shares y's scale and zero point.
-// Bit-identical to the nodes.
+// An input may be float (its QTensorParams' type kFloat): its values are
+// quantized with y's parameters, as the QuantizeLinear after the Concat would
+// (once, when the kernel is built, where the input is a constant). Bit-identical
+// to the nodes.
 #pragma once
 
 #include <memory>
@@ -17,7 +20,7 @@
 namespace pare::rt::kernels {
 
 struct QConcatSpec {
-  std::vector<QTensorParams> inputs;
+  std::vector<QTensorParams> inputs;  // kFloat: a float input, quantized by the kernel
   QTensorParams y;
 };
 
