@@ -20,7 +20,9 @@
 //   x_q -> DequantizeLinear -> HardSwish | HardSigmoid | Sigmoid | LeakyRelu | Relu | Clip
 //       -> QuantizeLinear -> y_q
 //
-// and the Concat of quantized tensors into one (a table per input, qconcat.h):
+// and the Concat of quantized tensors into one (a table per input, qconcat.h),
+// where an input may also be a float tensor the kernel quantizes itself (a
+// ConstantOfShape of zero channels):
 //
 //   x1_q -> DequantizeLinear, ..., xn_q -> DequantizeLinear -> Concat -> QuantizeLinear -> y_q
 //
