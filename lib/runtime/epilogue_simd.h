@@ -30,6 +30,9 @@
 // cpu_has_avx512vbmi() says so (Ice Lake and later, AMD Zen 4): not an Isa level,
 // since CPUs with VNNI lack it (Cascade Lake).
 #define PARE_TARGET_AVX512VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma")))
+// Both: the int8 depthwise rows that gather taps with vpermb for vpdpbusd.
+#define PARE_TARGET_AVX512VNNI_VBMI \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2,fma")))
 #else
 #define PARE_HAVE_AVX2_KERNELS 0
 #endif

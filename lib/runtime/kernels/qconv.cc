@@ -359,6 +359,35 @@ PARE_TARGET_AVX2 void depthwise_row_bytes_avx2(const uint8_t* top, int64_t row_b
 }
 #endif
 
+#if PARE_HAVE_AVX2_KERNELS
+// One output row of a depthwise channel whose kernel is at most 8 wide, at
+// column stride 1 or 2, from a plane of bytes padded with the zero point (as
+// depthwise_row_bytes_avx2's): per sixteen outputs and kernel row, taps 0-3
+// and 4-7 are gathered into byte quads by vpermb (output p's quad is the bytes
+// sw * p + t, `gather`) and summed by vpdpbusd against the row's weights as
+// four signed bytes (`quads`: two per kernel row, zeros past kw). acc starts at
+// -zp * sum(w), so the sums are the exact integers. PP-OCR's classifier spends
+// most of its int8 time in 5x5 depthwise layers over planes two rows high.
+PARE_TARGET_AVX512VNNI_VBMI void depthwise_row_vnni(const uint8_t* top, int64_t row_step, int64_t kh, int64_t sw,
+                                                    int64_t ow, const int32_t* quads, bool wide, int32_t start,
+                                                    const uint8_t* gather, int32_t* acc) {
+  const __m512i idx = _mm512_loadu_si512(gather);
+  for (int64_t ox = 0; ox < ow; ox += 16) {
+    __m512i sum = _mm512_set1_epi32(start);
+    const uint8_t* at = top + ox * sw;
+    for (int64_t r = 0; r < kh; ++r, at += row_step) {
+      __m512i taps = _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(at));
+      sum = _mm512_dpbusd_epi32(sum, taps, _mm512_set1_epi32(quads[2 * r]));
+      if (wide) {
+        taps = _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(at + 4));
+        sum = _mm512_dpbusd_epi32(sum, taps, _mm512_set1_epi32(quads[2 * r + 1]));
+      }
+    }
+    _mm512_storeu_si512(acc + ox, sum);
+  }
+}
+#endif
+
 // One output row of a depthwise channel, any kernel, stride and dilation, tap
 // by tap: exact integer sums in float, whatever the order. Square 3x3 and 5x5
 // kernels take depthwise_square_conv instead (QConv::depthwise_square).
@@ -539,7 +568,8 @@ class QConv : public Kernel {
 #if PARE_HAVE_AVX2_KERNELS
     // 3x3 only: at 5x5 the float kernel, which keeps rows in registers across
     // taps, was 6% faster on the classifier's int8 model (measured interleaved).
-    if (has_avx2(isa_) && g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2)
+    if (depthwise_vnni(g) ||
+        (has_avx2(isa_) && g.kh == 3 && g.kw == 3 && g.dh == 1 && g.dw == 1 && g.sh == g.sw && g.sh <= 2))
       return depthwise_bytes(ctx, g, x, y);
 #endif
     if (depthwise_square_applies(g)) return depthwise_square(ctx, g, x, y);
@@ -572,12 +602,22 @@ class QConv : public Kernel {
   // the same x - zp), then each output row's exact sums
   // (depthwise_row_bytes_avx2) are requantized. M-LSD's int8
   // depthwise layers had taken longer than their float versions through float planes.
+  // Whether depthwise_row_vnni computes this channel's rows.
+  bool depthwise_vnni(const Geometry& g) const {
+    return isa_ >= Isa::kAvx512Vnni && cpu_has_avx512vbmi() && g.dw == 1 && g.kw <= 8 && g.sw <= 2;
+  }
+
   void depthwise_bytes(const KernelContext& ctx, const Geometry& g, const uint8_t* x, uint8_t* y) const {
     int64_t rows = 0, width = 0;
     plane_extent(g, g.oh * g.ow, rows, width);
     // The last block of 16 reads up to 15 strides and one 32-byte load past a
-    // row's end (into the next row, for outputs it discards): 64 bytes of slack.
-    int64_t plane_bytes = (rows * width + 64 + 63) / 64 * 64;  // the sums after it stay aligned
+    // row's end (into the next row, for outputs it discards), VNNI's rows a
+    // 64-byte load 4 bytes on: 128 bytes of slack.
+    int64_t plane_bytes = (rows * width + 128 + 63) / 64 * 64;  // the sums after it stay aligned
+    bool vnni = depthwise_vnni(g);
+    alignas(64) uint8_t gather[64];  // depthwise_row_vnni's vpermb indices: output p, tap t
+    for (int p = 0; p < 16; ++p)
+      for (int t = 0; t < 4; ++t) gather[4 * p + t] = static_cast<uint8_t>(g.sw * p + t);
     // The sums of a whole output plane, requantized at once: each row's last
     // block of 16 runs into the next row's place, which that row then writes.
     int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = (plane_bytes + 4 * (g.oh * g.ow + 16) + 63) / 64 * 64;
@@ -586,14 +626,31 @@ class QConv : public Kernel {
     int32_t zp = spec_.x_zero_point + (is_signed ? 128 : 0);
     const int8_t* w = spec_.weight.span<int8_t>().data();
     ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
+      std::vector<int32_t> quads(static_cast<size_t>(vnni ? 2 * g.kh : 0));  // two per kernel row
       for (int64_t t = t0; t < t1; ++t) {
         uint8_t* plane = buffers + t * per_task;
         auto* acc = reinterpret_cast<int32_t*>(plane + plane_bytes);
         for (int64_t c = t * g.c / tasks; c < (t + 1) * g.c / tasks; ++c) {
           BlockPlanes b = fill_planes(g, 1, x + c * g.h * g.w, is_signed ? 0x80 : 0, static_cast<uint8_t>(zp), 0,
                                       g.oh * g.ow, plane);
-          for (int64_t oy = 0; oy < g.oh; ++oy)
-            depthwise_row_bytes_avx2<3>(plane + oy * g.sh * b.width, b.width, g.sh, g.ow, w + c * 9, zp, acc + oy * g.ow);
+          if (vnni) {
+            std::fill(quads.begin(), quads.end(), 0);
+            int32_t sum = 0;
+            const int8_t* wc = w + c * g.kh * g.kw;
+            for (int64_t i = 0; i < g.kh; ++i)
+              for (int64_t j = 0; j < g.kw; ++j) {
+                auto* q = reinterpret_cast<uint8_t*>(quads.data() + 2 * i + j / 4);
+                q[j % 4] = static_cast<uint8_t>(wc[i * g.kw + j]);
+                sum += wc[i * g.kw + j];
+              }
+            for (int64_t oy = 0; oy < g.oh; ++oy)
+              depthwise_row_vnni(plane + oy * g.sh * b.width, g.dh * b.width, g.kh, g.sw, g.ow, quads.data(), g.kw > 4,
+                                 -zp * sum, gather, acc + oy * g.ow);
+          } else {
+            for (int64_t oy = 0; oy < g.oh; ++oy)
+              depthwise_row_bytes_avx2<3>(plane + oy * g.sh * b.width, b.width, g.sh, g.ow, w + c * 9, zp,
+                                          acc + oy * g.ow);
+          }
           requantize_row(acc, g.oh * g.ow, rq_, c, y + c * g.oh * g.ow, isa_);
         }
       }
