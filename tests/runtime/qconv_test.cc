@@ -136,6 +136,9 @@ std::vector<Case> odd_cases() {
       {{1, 33, 12, 9}, {25, 33, 3, 3}, 1, 1, 0},       // no padding, channels one past whole quads
       {{1, 12, 23, 21}, {9, 12, 3, 3}, 1, 1, 5, 5},    // dilation 5, padding beyond the input, as M-LSD's
       {{1, 8, 9, 40}, {7, 8, 3, 2}, 1, 1, 1, 2},       // 3x2 at dilation 2 (rows and columns)
+      {{1, 3, 37, 71}, {24, 3, 5, 5}, 1, 2, 2},       // a first layer, 5x5 at stride 2 (BlazeFace's)
+      {{1, 6, 17, 50}, {5, 6, 3, 3}, 1, 3, 1},         // stride 3 (laid out without vectors)
+      {{1, 9, 21, 44}, {6, 9, 3, 3}, 1, 2, 2, 2},      // stride 2 at dilation 2
   };
 }
 

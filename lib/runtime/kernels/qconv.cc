@@ -238,18 +238,20 @@ void im2col(const Geometry& g, int64_t channels, const uint8_t* x, bool is_signe
 }
 
 // ---------- direct convolution on channel quads (VNNI) ----------
-// A dense convolution at stride 1 (any kernel above 1x1, any dilation) reads
-// its input in place instead of through im2col: each padded input row is laid
-// out once as channel quads,
-// row[q][X] = the four bytes of channels 4q..4q+3 at padded column X, so the 16
-// pixels from column X of one quad row are 64 contiguous bytes, which is what
-// vpdpbusd takes. The GEMM's K runs tap by tap (QuadRows), A's columns in that
-// order (tap_major). PP-OCRv4 det's 96 -> 24 channel layers had spent most of
-// their time building im2col rows for only 24 output channels.
+// A dense convolution (any kernel above 1x1, stride and dilation) reads its
+// input in place instead of through im2col: each padded input row is laid out
+// once as channel quads, row[phase][q][i] = the four bytes of channels
+// 4q..4q+3 at padded column X = i * sw + phase (one phase at stride 1), so the
+// 16 outputs from column ox of one kernel tap read 64 contiguous bytes, which
+// is what vpdpbusd takes. The GEMM's K runs tap by tap (QuadRows), A's columns
+// in that order (tap_major). PP-OCRv4 det's 96 -> 24 channel layers had spent
+// most of their time building im2col rows for only 24 output channels, and
+// strided first layers (3 channels, 3x3 or 5x5) copying im2col rows byte by byte.
 
-// Columns of a laid-out row: the output row rounded up to whole 16-pixel loads, plus the kernel's reach.
+// Quads per phase of a laid-out row: the output row rounded up to whole
+// 16-pixel loads, plus the kernel's reach in that phase.
 inline int64_t quad_row_width(const Geometry& g) {
-  return (g.ow + kQTileCols - 1) / kQTileCols * kQTileCols + (g.kw - 1) * g.dw;
+  return (g.ow + kQTileCols - 1) / kQTileCols * kQTileCols + (g.kw - 1) * g.dw / g.sw;
 }
 
 // W [m, c, kh, kw] as A [m, kh * kw * quads * 4]: tap by tap, channels padded
@@ -263,54 +265,88 @@ std::vector<int8_t> tap_major(const int8_t* w, int64_t m, int64_t c, int64_t tap
   return a;
 }
 
+// One input row of one quad: the four channels' rows (`src[i][ix]`, null past
+// the last channel: the pad byte) from input column `ix0`.
+struct QuadSource {
+  const uint8_t* src[4];
+  uint8_t flip, pad;
+  uint8_t byte(int i, int64_t ix) const { return src[i] ? src[i][ix] ^ flip : pad; }
+};
+
 #if PARE_HAVE_AVX2_KERNELS
-// Columns [x0, x1) of one quad row from its four channels' rows (`src[i] + X`,
-// null past the last channel: the pad byte), 16 columns a step by two rounds of
-// unpacks, the rest one by one. Only the direct path (VNNI) calls it.
-PARE_TARGET_AVX512VNNI void interleave_quad_row(const uint8_t* const src[4], int64_t x0, int64_t x1, uint8_t flip,
-                                                uint8_t pad, uint8_t* row) {
-  const __m128i flips = _mm_set1_epi8(static_cast<char>(flip)), pads = _mm_set1_epi8(static_cast<char>(pad));
-  int64_t X = x0;
-  for (; X + 16 <= x1; X += 16) {
-    __m128i r[4];
-    for (int i = 0; i < 4; ++i)
-      r[i] = src[i] ? _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src[i] + X)), flips) : pads;
-    __m128i lo01 = _mm_unpacklo_epi8(r[0], r[1]), hi01 = _mm_unpackhi_epi8(r[0], r[1]);
-    __m128i lo23 = _mm_unpacklo_epi8(r[2], r[3]), hi23 = _mm_unpackhi_epi8(r[2], r[3]);
-    auto* dst = reinterpret_cast<__m128i*>(row + 4 * X);
-    _mm_storeu_si128(dst, _mm_unpacklo_epi16(lo01, lo23));
-    _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(lo01, lo23));
-    _mm_storeu_si128(dst + 2, _mm_unpacklo_epi16(hi01, hi23));
-    _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(hi01, hi23));
+// Sixteen columns of four channels as sixteen byte quads at `dst` (two rounds of unpacks).
+inline PARE_AVX512VNNI_INLINE void store_quads(const __m128i r[4], uint8_t* dst) {
+  __m128i lo01 = _mm_unpacklo_epi8(r[0], r[1]), hi01 = _mm_unpackhi_epi8(r[0], r[1]);
+  __m128i lo23 = _mm_unpacklo_epi8(r[2], r[3]), hi23 = _mm_unpackhi_epi8(r[2], r[3]);
+  auto* d = reinterpret_cast<__m128i*>(dst);
+  _mm_storeu_si128(d, _mm_unpacklo_epi16(lo01, lo23));
+  _mm_storeu_si128(d + 1, _mm_unpackhi_epi16(lo01, lo23));
+  _mm_storeu_si128(d + 2, _mm_unpacklo_epi16(hi01, hi23));
+  _mm_storeu_si128(d + 3, _mm_unpackhi_epi16(hi01, hi23));
+}
+
+// Input columns [0, n) of one quad into its laid-out row at stride 1 (column
+// ix at quad ix + pl of `row`) or 2 (even columns into one phase, odd ones
+// into the other, `phase[ix % 2] + 4 * ((ix + pl) / 2)`), vectors where whole
+// steps fit, the rest one by one. Only the direct path (VNNI) calls it.
+PARE_TARGET_AVX512VNNI void interleave_quad_row(const QuadSource& s, int64_t n, int64_t sw, int64_t pl,
+                                                uint8_t* const phase[2]) {
+  const __m128i flips = _mm_set1_epi8(static_cast<char>(s.flip)), pads = _mm_set1_epi8(static_cast<char>(s.pad));
+  auto load = [&](int i, int64_t ix) {
+    return s.src[i] ? _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.src[i] + ix)), flips) : pads;
+  };
+  int64_t ix = 0;
+  if (sw == 1) {
+    for (; ix + 16 <= n; ix += 16) {
+      __m128i r[4] = {load(0, ix), load(1, ix), load(2, ix), load(3, ix)};
+      store_quads(r, phase[0] + 4 * (ix + pl));
+    }
+  } else {
+    // Each channel's 32 bytes split into their even and odd bytes.
+    const __m128i split = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    for (; ix + 32 <= n; ix += 32) {
+      __m128i even[4], odd[4];
+      for (int i = 0; i < 4; ++i) {
+        __m128i a = _mm_shuffle_epi8(load(i, ix), split), b = _mm_shuffle_epi8(load(i, ix + 16), split);
+        even[i] = _mm_unpacklo_epi64(a, b);
+        odd[i] = _mm_unpackhi_epi64(a, b);
+      }
+      store_quads(even, phase[0] + 4 * ((ix + pl) / 2));
+      store_quads(odd, phase[1] + 4 * ((ix + 1 + pl) / 2));
+    }
   }
-  for (; X < x1; ++X)
-    for (int i = 0; i < 4; ++i) row[4 * X + i] = src[i] ? src[i][X] ^ flip : pad;
+  for (; ix < n; ++ix)
+    for (int i = 0; i < 4; ++i) phase[ix % sw][4 * ((ix + pl) / sw) + i] = s.byte(i, ix);
 }
 #endif
 
-// Padded input row `py` (input row py - pt) as channel quads, `width` columns,
-// the padding and the channels past c written as the zero point. (The
-// interleave was 8% of M-LSD 320 large's int8 time one byte at a time.)
+// Padded input row `py` (input row py - pt) laid out as channel quads in `sw`
+// phases of `width` quads each, the padding and the channels past c written as
+// the zero point. (The interleave was 8% of M-LSD 320 large's int8 time one
+// byte at a time.)
 void fill_quad_row(const Geometry& g, const uint8_t* x, int64_t py, uint8_t flip, uint8_t pad, int64_t width,
                    uint8_t* out) {
-  int64_t quads = (g.c + 3) / 4, iy = py - g.pt;
-  if (iy < 0 || iy >= g.h) {
-    std::memset(out, pad, static_cast<size_t>(quads * width * 4));
-    return;
-  }
-  int64_t x0 = std::min(g.pl, width), x1 = std::min(g.pl + g.w, width);  // padded columns holding input
+  int64_t quads = (g.c + 3) / 4, iy = py - g.pt, phase_bytes = quads * width * 4;
+  std::memset(out, pad, static_cast<size_t>(g.sw * phase_bytes));
+  if (iy < 0 || iy >= g.h) return;
+  // The input columns whose padded column falls inside the row (the last may not).
+  int64_t n = std::min(g.w, width * g.sw - g.pl);
   for (int64_t q = 0; q < quads; ++q) {
-    uint8_t* row = out + q * width * 4;
-    std::memset(row, pad, static_cast<size_t>(4 * x0));
-    std::memset(row + 4 * x1, pad, static_cast<size_t>(4 * (width - x1)));
-    const uint8_t* src[4];
-    for (int64_t i = 0; i < 4; ++i) src[i] = 4 * q + i < g.c ? x + ((4 * q + i) * g.h + iy) * g.w - g.pl : nullptr;
+    QuadSource s{{}, flip, pad};
+    for (int64_t i = 0; i < 4; ++i) s.src[i] = 4 * q + i < g.c ? x + ((4 * q + i) * g.h + iy) * g.w : nullptr;
+    // Phase p holds padded columns p, p + sw, ...; input column ix is padded column ix + pl.
+    uint8_t* phase[2] = {out + q * width * 4 + (g.pl % g.sw) * phase_bytes, nullptr};
+    if (g.sw == 2) phase[1] = out + q * width * 4 + ((g.pl + 1) % 2) * phase_bytes;
 #if PARE_HAVE_AVX2_KERNELS
-    interleave_quad_row(src, x0, x1, flip, pad, row);
-#else
-    for (int64_t X = x0; X < x1; ++X)
-      for (int i = 0; i < 4; ++i) row[4 * X + i] = src[i] ? src[i][X] ^ flip : pad;
+    if (g.sw <= 2) {
+      interleave_quad_row(s, n, g.sw, g.pl, phase);
+      continue;
+    }
 #endif
+    for (int64_t ix = 0; ix < n; ++ix) {
+      uint8_t* at = out + q * width * 4 + ((ix + g.pl) % g.sw) * phase_bytes + 4 * ((ix + g.pl) / g.sw);
+      for (int i = 0; i < 4; ++i) at[i] = s.byte(i, ix);
+    }
   }
 }
 
@@ -421,9 +457,7 @@ class QConv : public Kernel {
     int64_t m = d[0], k = weight_taps(spec);
     depthwise_ = d[1] == 1 && a_.group == m && d[2] * d[3] <= kMaxDepthwiseTaps;
     const int8_t* w = spec.weight.span<int8_t>().data();
-    auto strides = or_ones(a_.strides, 2), dilations = or_ones(a_.dilations, 2);
-    direct_ = !depthwise_ && qgemm_vnni(isa_) && a_.group == 1 && d[2] * d[3] > 1 && strides[0] == 1 &&
-              strides[1] == 1;
+    direct_ = !depthwise_ && qgemm_vnni(isa_) && a_.group == 1 && d[2] * d[3] > 1;
     if (depthwise_) {
       wf_.assign(w, w + spec.weight.numel());  // int8 values as floats (exact)
     } else if (direct_) {
@@ -514,12 +548,13 @@ class QConv : public Kernel {
   }
 
   // The direct path (above tap_major): each task takes a run of output rows
-  // and keeps the padded input rows they read (a span of (kh - 1) * dh + 1) as
+  // and keeps the padded input rows each reads (a span of (kh - 1) * dh + 1) as
   // channel quads in a ring, laying out each input row once per task; each
   // output row is then one GEMM over every panel of A. Integer sums: any split
   // gives the same bits.
   void direct(const KernelContext& ctx, const Geometry& g, const uint8_t* x, uint8_t* y) const {
-    int64_t width = quad_row_width(g), quads = (g.c + 3) / 4, row_bytes = quads * width * 4;
+    int64_t width = quad_row_width(g), quads = (g.c + 3) / 4, phase_bytes = quads * width * 4;
+    int64_t row_bytes = g.sw * phase_bytes;
     int64_t taps = g.kh * g.kw, tasks = std::min<int64_t>(ctx.threads(), g.oh), span = (g.kh - 1) * g.dh + 1;
     int64_t per_task = (span * row_bytes + 63) / 64 * 64;
     auto* rings = static_cast<uint8_t*>(const_cast<KernelContext&>(ctx).scratch(static_cast<size_t>(tasks * per_task)));
@@ -533,11 +568,12 @@ class QConv : public Kernel {
         std::fill(held.begin(), held.end(), -1);  // the padded row each slot holds
         for (int64_t oy = t * g.oh / tasks; oy < (t + 1) * g.oh / tasks; ++oy) {
           for (int64_t ki = 0; ki < g.kh; ++ki) {
-            int64_t py = oy + ki * g.dh, slot = py % span;
+            int64_t py = oy * g.sh + ki * g.dh, slot = py % span;  // a window of span rows: distinct slots
             if (held[slot] != py)
               fill_quad_row(g, x, py, is_signed ? 0x80 : 0, static_cast<uint8_t>(zp), width, ring + slot * row_bytes);
             held[slot] = py;
-            for (int64_t kj = 0; kj < g.kw; ++kj) offset[ki * g.kw + kj] = slot * row_bytes + 4 * kj * g.dw;
+            for (int64_t kj = 0; kj < g.kw; ++kj)  // padded column ox * sw + kj * dw
+              offset[ki * g.kw + kj] = slot * row_bytes + (kj * g.dw % g.sw) * phase_bytes + 4 * (kj * g.dw / g.sw);
           }
           QuadRows b{ring, offset.data(), taps, quads, 4 * width};
           qgemm_vnni_quad_rows(a, 0, a.panels(), b, zp, g.ow, rq_, 0, y + oy * g.ow, g.oh * g.ow);
@@ -710,7 +746,7 @@ class QConv : public Kernel {
   Requant rq_;
   Isa isa_;
   bool depthwise_ = false;
-  bool direct_ = false;           // a dense stride-1 convolution read in place (direct)
+  bool direct_ = false;           // a dense convolution read in place (direct)
   std::vector<float> wf_;         // depthwise weights [C, kh, kw]
   std::vector<PackedQA> packed_;  // per group, dense and grouped (quads where qgemm_vnni(isa_))
 };
