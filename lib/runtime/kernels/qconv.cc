@@ -424,6 +424,32 @@ PARE_TARGET_AVX512VNNI_VBMI void depthwise_row_vnni(const uint8_t* top, int64_t 
 }
 #endif
 
+#if PARE_HAVE_AVX2_KERNELS
+// fill_planes for one channel's whole plane (`rows` rows of `width` bytes),
+// 64 bytes a store: each row the pad byte, then the input row over it from
+// column pl with masked loads and stores. The per-row memset and memcpy calls
+// had cost BlazeFace's small int8 depthwise planes more than their sums. Each
+// row's last store may run up to 63 bytes past it, into the next row (written
+// after) or the plane's slack.
+PARE_TARGET_AVX512VNNI_VBMI void fill_plane_vnni(const Geometry& g, const uint8_t* x, uint8_t flip, uint8_t pad,
+                                                 int64_t rows, int64_t width, uint8_t* plane) {
+  const __m512i pads = _mm512_set1_epi8(static_cast<char>(pad)), flips = _mm512_set1_epi8(static_cast<char>(flip));
+  int64_t lo = std::min(width, g.pl), hi = std::clamp(g.w + g.pl, lo, width);  // columns holding input
+  for (int64_t y = 0; y < rows; ++y) {
+    uint8_t* row = plane + y * width;
+    for (int64_t j = 0; j < width; j += 64) _mm512_storeu_si512(row + j, pads);
+    int64_t iy = y - g.pt;
+    if (iy < 0 || iy >= g.h) continue;
+    const uint8_t* src = x + iy * g.w + lo - g.pl;
+    for (int64_t j = 0; j < hi - lo; j += 64) {
+      __mmask64 m = hi - lo - j >= 64 ? ~__mmask64{0} : (__mmask64{1} << (hi - lo - j)) - 1;
+      __m512i v = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + j), flips);
+      _mm512_mask_storeu_epi8(row + lo + j, m, v);
+    }
+  }
+}
+#endif
+
 // One output row of a depthwise channel, any kernel, stride and dilation, tap
 // by tap: exact integer sums in float, whatever the order. Square 3x3 and 5x5
 // kernels take depthwise_square_conv instead (QConv::depthwise_square).
@@ -667,8 +693,9 @@ class QConv : public Kernel {
         uint8_t* plane = buffers + t * per_task;
         auto* acc = reinterpret_cast<int32_t*>(plane + plane_bytes);
         for (int64_t c = t * g.c / tasks; c < (t + 1) * g.c / tasks; ++c) {
-          BlockPlanes b = fill_planes(g, 1, x + c * g.h * g.w, is_signed ? 0x80 : 0, static_cast<uint8_t>(zp), 0,
-                                      g.oh * g.ow, plane);
+          BlockPlanes b{plane, 0, rows, width};
+          if (vnni) fill_plane_vnni(g, x + c * g.h * g.w, is_signed ? 0x80 : 0, static_cast<uint8_t>(zp), rows, width, plane);
+          else b = fill_planes(g, 1, x + c * g.h * g.w, is_signed ? 0x80 : 0, static_cast<uint8_t>(zp), 0, g.oh * g.ow, plane);
           if (vnni) {
             std::fill(quads.begin(), quads.end(), 0);
             int32_t sum = 0;
