@@ -408,18 +408,22 @@ PARE_TARGET_AVX512VNNI_VBMI void depthwise_row_vnni(const uint8_t* top, int64_t 
                                                     int64_t ow, const int32_t* quads, bool wide, int32_t start,
                                                     const uint8_t* gather, int32_t* acc) {
   const __m512i idx = _mm512_loadu_si512(gather);
-  for (int64_t ox = 0; ox < ow; ox += 16) {
-    __m512i sum = _mm512_set1_epi32(start);
+  // Four blocks of sixteen at once, whether or not the row has them all: one
+  // block's sums are a chain of dependent vpdpbusd, four hide their latency.
+  // (The caller leaves room for the sums and the loads past the row.)
+  for (int64_t ox = 0; ox < ow; ox += 64) {
+    __m512i sum[4];
+    for (int b = 0; b < 4; ++b) sum[b] = _mm512_set1_epi32(start);
     const uint8_t* at = top + ox * sw;
     for (int64_t r = 0; r < kh; ++r, at += row_step) {
-      __m512i taps = _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(at));
-      sum = _mm512_dpbusd_epi32(sum, taps, _mm512_set1_epi32(quads[2 * r]));
-      if (wide) {
-        taps = _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(at + 4));
-        sum = _mm512_dpbusd_epi32(sum, taps, _mm512_set1_epi32(quads[2 * r + 1]));
+      __m512i w0 = _mm512_set1_epi32(quads[2 * r]), w1 = _mm512_set1_epi32(quads[2 * r + 1]);
+      for (int b = 0; b < 4; ++b) {
+        const uint8_t* block = at + 16 * b * sw;
+        sum[b] = _mm512_dpbusd_epi32(sum[b], _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(block)), w0);
+        if (wide) sum[b] = _mm512_dpbusd_epi32(sum[b], _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(block + 4)), w1);
       }
     }
-    _mm512_storeu_si512(acc + ox, sum);
+    for (int b = 0; b < 4; ++b) _mm512_storeu_si512(acc + ox + 16 * b, sum[b]);
   }
 }
 #endif
@@ -673,16 +677,18 @@ class QConv : public Kernel {
     int64_t rows = 0, width = 0;
     plane_extent(g, g.oh * g.ow, rows, width);
     // The last block of 16 reads up to 15 strides and one 32-byte load past a
-    // row's end (into the next row, for outputs it discards), VNNI's rows a
-    // 64-byte load 4 bytes on: 128 bytes of slack.
-    int64_t plane_bytes = (rows * width + 128 + 63) / 64 * 64;  // the sums after it stay aligned
+    // row's end (into the next row, for outputs it discards); VNNI's rows
+    // compute whole groups of four blocks, up to 63 outputs past the row at
+    // stride 2 and a 64-byte load 4 bytes on: 256 bytes of slack.
+    int64_t plane_bytes = (rows * width + 256 + 63) / 64 * 64;  // the sums after it stay aligned
     bool vnni = depthwise_vnni(g);
     alignas(64) uint8_t gather[64];  // depthwise_row_vnni's vpermb indices: output p, tap t
     for (int p = 0; p < 16; ++p)
       for (int t = 0; t < 4; ++t) gather[4 * p + t] = static_cast<uint8_t>(g.sw * p + t);
     // The sums of a whole output plane, requantized at once: each row's last
-    // block of 16 runs into the next row's place, which that row then writes.
-    int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = (plane_bytes + 4 * (g.oh * g.ow + 16) + 63) / 64 * 64;
+    // block (or group of four) runs into the next row's place, which that row
+    // then writes.
+    int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = (plane_bytes + 4 * (g.oh * g.ow + 64) + 63) / 64 * 64;
     auto* buffers = static_cast<uint8_t*>(const_cast<KernelContext&>(ctx).scratch(static_cast<size_t>(tasks * per_task)));
     bool is_signed = spec_.x_type == DataType::kInt8;
     int32_t zp = spec_.x_zero_point + (is_signed ? 128 : 0);

@@ -159,6 +159,9 @@ void qgemm_panels(const PackedQA& a, int64_t panel0, int64_t panel1, const int16
 
 #if PARE_HAVE_AVX2_KERNELS
 namespace {
+// The VNNI tile's requantization (below) over one row: sixteen lanes a step.
+void requantize_row_vnni(const int32_t* acc, int64_t n, const Requant& rq, int64_t r, uint8_t* out);
+
 // Whole rows, the last part of 16 through a copy (M-LSD's 40- and 20-wide
 // depthwise rows had spent 3% of the model in the scalar formula).
 PARE_TARGET_AVX2 void requantize_row_avx2(const int32_t* acc, int64_t n, const Requant& rq, int64_t r, uint8_t* out) {
@@ -190,6 +193,7 @@ PARE_TARGET_AVX2 void requantize_sums_row_avx2(const float* sums, int64_t n, con
 
 void requantize_row(const int32_t* acc, int64_t n, const Requant& rq, int64_t r, uint8_t* out, Isa isa) {
 #if PARE_HAVE_AVX2_KERNELS
+  if (qgemm_vnni(isa)) return requantize_row_vnni(acc, n, rq, r, out);
   if (has_avx2(isa)) return requantize_row_avx2(acc, n, rq, r, out);
 #endif
   for (int64_t j = 0; j < n; ++j) out[j] = static_cast<uint8_t>(rq.apply(acc[j], r));
@@ -224,12 +228,16 @@ PARE_TARGET_AVX512VNNI void store_tile_vnni(const int32_t* tile, int64_t stride,
     __m512 scale = _mm512_set1_ps(rq.scale[row0 + r]), offset = _mm512_set1_ps(rq.offset[row0 + r]);
     for (int64_t j = 0; j < cols; j += kQTileCols) {
       auto mask = static_cast<__mmask16>(cols - j >= kQTileCols ? 0xFFFF : (1u << (cols - j)) - 1);
-      __m512 v = _mm512_cvtepi32_ps(_mm512_load_si512(tile + r * stride + j));
+      __m512 v = _mm512_cvtepi32_ps(_mm512_loadu_si512(tile + r * stride + j));
       v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(_mm512_mul_ps(v, scale), offset), lo_f), hi_f);
       __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);  // half to even, as nearbyint
       _mm512_mask_cvtepi32_storeu_epi8(c + r * ldc + j, mask, _mm512_min_epi32(_mm512_max_epi32(q, lo), hi));
     }
   }
+}
+
+void requantize_row_vnni(const int32_t* acc, int64_t n, const Requant& rq, int64_t r, uint8_t* out) {
+  store_tile_vnni(acc, n, 1, n, rq, r, out, n);
 }
 
 // kTiles adjacent 16-column panels of B (6 rows x 16 * kTiles columns) over
