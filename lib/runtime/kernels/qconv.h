@@ -4,11 +4,13 @@
 // weights, exact int32 sums, one requantization per output (qgemm.h), the
 // Relu or Clip folded into its clamp. Dense and grouped convolutions go through
 // the packed integer GEMM over an im2col of (x_q - zero point) in int16, or of
-// x_q's bytes where the CPU has AVX-512 VNNI (qgemm.h), where dense ones at
-// stride 1 read x_q in place instead (QConv::direct, design.md decision 39); depthwise ones
-// (group == C == M) with 3x3 or 5x5 kernels through the float depthwise kernel
-// (depthwise.h) on x_q - zero point, whose sums of integers are exact; other
-// depthwise kernels through a direct row loop.
+// x_q's bytes where the CPU has AVX-512 VNNI (qgemm.h), where dense ones read
+// x_q in place instead (QConv::direct, design.md decision 39). Depthwise ones
+// (group == C == M): with VNNI and VBMI, kernels up to 8 wide by byte quads
+// gathered per kernel row (depthwise_row_vnni); with AVX2, 3x3 by int16 pairs
+// from the bytes; otherwise 3x3 and 5x5 through the float depthwise kernel
+// (depthwise.h) on x_q - zero point, whose sums of integers are exact, and
+// other kernels through a direct row loop.
 //
 // The literal nodes, run one by one in float (SessionOptions::fuse = false or
 // integer = false), are the oracle: every output is within one quantization
