@@ -265,8 +265,8 @@ std::vector<int8_t> tap_major(const int8_t* w, int64_t m, int64_t c, int64_t tap
   return a;
 }
 
-// One input row of one quad: the four channels' rows (`src[i][ix]`, null past
-// the last channel: the pad byte) from input column `ix0`.
+// One input row of one quad of channels: their four rows (`src[i][ix]`; null
+// past the last channel, read as the pad byte).
 struct QuadSource {
   const uint8_t* src[4];
   uint8_t flip, pad;
@@ -335,10 +335,10 @@ void fill_quad_row(const Geometry& g, const uint8_t* x, int64_t py, uint8_t flip
     QuadSource s{{}, flip, pad};
     for (int64_t i = 0; i < 4; ++i) s.src[i] = 4 * q + i < g.c ? x + ((4 * q + i) * g.h + iy) * g.w : nullptr;
     // Phase p holds padded columns p, p + sw, ...; input column ix is padded column ix + pl.
-    uint8_t* phase[2] = {out + q * width * 4 + (g.pl % g.sw) * phase_bytes, nullptr};
-    if (g.sw == 2) phase[1] = out + q * width * 4 + ((g.pl + 1) % 2) * phase_bytes;
 #if PARE_HAVE_AVX2_KERNELS
     if (g.sw <= 2) {
+      uint8_t* phase[2] = {out + q * width * 4 + (g.pl % g.sw) * phase_bytes,
+                           out + q * width * 4 + ((g.pl + 1) % g.sw) * phase_bytes};  // even and odd columns
       interleave_quad_row(s, n, g.sw, g.pl, phase);
       continue;
     }
