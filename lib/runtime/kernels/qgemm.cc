@@ -228,7 +228,8 @@ PARE_TARGET_AVX512VNNI void store_tile_vnni(const int32_t* tile, int64_t stride,
     __m512 scale = _mm512_set1_ps(rq.scale[row0 + r]), offset = _mm512_set1_ps(rq.offset[row0 + r]);
     for (int64_t j = 0; j < cols; j += kQTileCols) {
       auto mask = static_cast<__mmask16>(cols - j >= kQTileCols ? 0xFFFF : (1u << (cols - j)) - 1);
-      __m512 v = _mm512_cvtepi32_ps(_mm512_loadu_si512(tile + r * stride + j));
+      // Masked: requantize_row's sums end at n, not at a whole tile (ASan saw the overread).
+      __m512 v = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(mask, tile + r * stride + j));
       v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(_mm512_mul_ps(v, scale), offset), lo_f), hi_f);
       __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);  // half to even, as nearbyint
       _mm512_mask_cvtepi32_storeu_epi8(c + r * ldc + j, mask, _mm512_min_epi32(_mm512_max_epi32(q, lo), hi));
