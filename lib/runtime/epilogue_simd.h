@@ -28,7 +28,7 @@
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma"), always_inline))
 // Byte permutes across a whole 512-bit register (vpermi2b), taken where
 // cpu_has_avx512vbmi() says so (Ice Lake and later, AMD Zen 4): not an Isa level,
-// since CPUs with VNNI lack it (Cascade Lake).
+// since some CPUs with VNNI lack it (Cascade Lake).
 #define PARE_TARGET_AVX512VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma")))
 // Both: the int8 depthwise rows that gather taps with vpermb for vpdpbusd.
 #define PARE_TARGET_AVX512VNNI_VBMI \

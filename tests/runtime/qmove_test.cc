@@ -61,7 +61,7 @@ struct QdqMove {
       ir::Value* zeros = g.add_node("ConstantOfShape", {shape}, {"zeros"})->output(0);
       ir::Value* three = g.add_constant("three", ir::Tensor::scalar<float>(3.0f));
       ir::Value* x3 = g.add_node("Mul", {x, three}, {"x3"})->output(0);
-      zeros->dtype = x3->dtype = DataType::kFloat;
+      x3->dtype = DataType::kFloat;  // the zeros' type left unknown, as BlazeFace's file leaves it
       mover = g.add_node("Concat", {zeros, dq->output(0), x3}, {"m"});
       mover->attrs = {ir::Attribute::of_int("axis", 1)};
     } else {
