@@ -130,6 +130,7 @@ std::vector<Case> odd_cases() {
       {{1, 3, 11, 35}, {3, 1, 5, 5}, 3, 2, 2},         // depthwise 5x5 stride 2
       {{1, 6, 2, 50}, {6, 1, 5, 5}, 6, 1, 2},          // depthwise 5x5 over a plane two rows high, as the classifier's
       {{1, 4, 9, 30}, {4, 1, 7, 7}, 4, 1, 3},          // depthwise 7x7: taps 4-6 of each row in a second quad
+      {{1, 9, 8, 8}, {9, 1, 3, 3}, 9, 1, 1},           // depthwise on an 8x8 plane (on VNNI, the plane as one row)
       // Dense stride-1 kernels read in place on VNNI (QConv::direct):
       {{1, 16, 9, 70}, {10, 16, 5, 5}, 1, 1, 2},       // 5x5, rows of three 16-pixel tiles and a part
       {{2, 5, 6, 48}, {6, 5, 1, 3}, 1, 1, 0},          // 1x3, two images, rows of exactly 48

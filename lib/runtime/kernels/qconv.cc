@@ -479,6 +479,26 @@ void planes_minus_zero_point(const KernelContext& ctx, const T* x, int64_t plane
   });
 }
 
+// depthwise_row_vnni's weights for each channel of [m, kh, kw] int8 weights
+// (kw <= 8): two signed-byte quads per kernel row (taps 0-3, 4-7; zeros past
+// kw), then the sums' start, -zp * the sum of the channel's weights, which
+// makes them the exact sums of (x - zp) * w over bytes x padded with zp.
+std::vector<int32_t> depthwise_quads(const int8_t* w, int64_t m, int64_t kh, int64_t kw, int32_t zp) {
+  std::vector<int32_t> out(static_cast<size_t>(m * (2 * kh + 1)), 0);
+  for (int64_t c = 0; c < m; ++c) {
+    int32_t* quads = out.data() + c * (2 * kh + 1);
+    int32_t sum = 0;
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j) {
+        int8_t v = w[(c * kh + i) * kw + j];
+        quads[2 * i + j / 4] |= static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint8_t>(v)) << (8 * (j % 4)));
+        sum += v;
+      }
+    quads[2 * kh] = -zp * sum;
+  }
+  return out;
+}
+
 class QConv : public Kernel {
  public:
   QConv(const KernelInit& init, const QConvSpec& spec)
@@ -490,6 +510,7 @@ class QConv : public Kernel {
     direct_ = !depthwise_ && qgemm_vnni(isa_) && a_.group == 1 && d[2] * d[3] > 1;
     if (depthwise_) {
       wf_.assign(w, w + spec.weight.numel());  // int8 values as floats (exact)
+      if (d[3] <= 8) dw_quads_ = depthwise_quads(w, m, d[2], d[3], spec.x_zero_point + (spec.x_type == DataType::kInt8 ? 128 : 0));
     } else if (direct_) {
       std::vector<int8_t> a = tap_major(w, m, d[1], d[2] * d[3]);
       packed_.push_back(pack_qa(a.data(), m, a.size() / m, a.size() / m, true));
@@ -672,6 +693,16 @@ class QConv : public Kernel {
   bool depthwise_vnni(const Geometry& g) const {
     return isa_ >= Isa::kAvx512Vnni && cpu_has_avx512vbmi() && g.dw == 1 && g.kw <= 8 && g.sw <= 2;
   }
+  // Whether depthwise_row_vnni computes a channel's plane as one row: with equal
+  // strides, output (oy, ox) reads the plane from sw * (oy * width + ox), so the
+  // outputs at pitch `width` are one row of a plane `width` bytes wide, whose
+  // columns past ow are computed and dropped. Taken where that makes fewer
+  // groups of 64 sums than row by row: on BlazeFace's 16x16 and 8x8 planes a
+  // row's group of 64 held 16 or 8 outputs.
+  static bool flat_depthwise(const Geometry& g, int64_t width) {
+    int64_t flat_groups = ((g.oh - 1) * width + g.ow + 63) / 64, row_groups = g.oh * ((g.ow + 63) / 64);
+    return g.sh == g.sw && flat_groups < row_groups;
+  }
 
   void depthwise_bytes(const KernelContext& ctx, const Geometry& g, const uint8_t* x, uint8_t* y) const {
     int64_t rows = 0, width = 0;
@@ -688,13 +719,13 @@ class QConv : public Kernel {
     // The sums of a whole output plane, requantized at once: each row's last
     // block (or group of four) runs into the next row's place, which that row
     // then writes.
-    int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = (plane_bytes + 4 * (g.oh * g.ow + 64) + 63) / 64 * 64;
+    int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = (plane_bytes + 4 * (g.oh * width + 64) + 63) / 64 * 64;
     auto* buffers = static_cast<uint8_t*>(const_cast<KernelContext&>(ctx).scratch(static_cast<size_t>(tasks * per_task)));
     bool is_signed = spec_.x_type == DataType::kInt8;
     int32_t zp = spec_.x_zero_point + (is_signed ? 128 : 0);
     const int8_t* w = spec_.weight.span<int8_t>().data();
+    bool flat = vnni && flat_depthwise(g, width);
     ctx.parallel_for(tasks, [&](int64_t t0, int64_t t1) {
-      std::vector<int32_t> quads(static_cast<size_t>(vnni ? 2 * g.kh : 0));  // two per kernel row
       for (int64_t t = t0; t < t1; ++t) {
         uint8_t* plane = buffers + t * per_task;
         auto* acc = reinterpret_cast<int32_t*>(plane + plane_bytes);
@@ -703,18 +734,18 @@ class QConv : public Kernel {
           if (vnni) fill_plane_vnni(g, x + c * g.h * g.w, is_signed ? 0x80 : 0, static_cast<uint8_t>(zp), rows, width, plane);
           else b = fill_planes(g, 1, x + c * g.h * g.w, is_signed ? 0x80 : 0, static_cast<uint8_t>(zp), 0, g.oh * g.ow, plane);
           if (vnni) {
-            std::fill(quads.begin(), quads.end(), 0);
-            int32_t sum = 0;
-            const int8_t* wc = w + c * g.kh * g.kw;
-            for (int64_t i = 0; i < g.kh; ++i)
-              for (int64_t j = 0; j < g.kw; ++j) {
-                auto* q = reinterpret_cast<uint8_t*>(quads.data() + 2 * i + j / 4);
-                q[j % 4] = static_cast<uint8_t>(wc[i * g.kw + j]);
-                sum += wc[i * g.kw + j];
-              }
-            for (int64_t oy = 0; oy < g.oh; ++oy)
-              depthwise_row_vnni(plane + oy * g.sh * b.width, g.dh * b.width, g.kh, g.sw, g.ow, quads.data(), g.kw > 4,
-                                 -zp * sum, gather, acc + oy * g.ow);
+            const int32_t* quads = dw_quads_.data() + c * (2 * g.kh + 1);  // two per kernel row, then the start
+            if (flat) {
+              // The whole plane as one row of pitch `width` (flat_depthwise), then its rows side by side.
+              depthwise_row_vnni(plane, g.dh * width, g.kh, g.sw, (g.oh - 1) * width + g.ow, quads, g.kw > 4,
+                                 quads[2 * g.kh], gather, acc);
+              for (int64_t oy = 1; oy < g.oh; ++oy)
+                std::memmove(acc + oy * g.ow, acc + oy * width, sizeof(int32_t) * static_cast<size_t>(g.ow));
+            } else {
+              for (int64_t oy = 0; oy < g.oh; ++oy)
+                depthwise_row_vnni(plane + oy * g.sh * b.width, g.dh * b.width, g.kh, g.sw, g.ow, quads, g.kw > 4,
+                                   quads[2 * g.kh], gather, acc + oy * g.ow);
+            }
           } else {
             for (int64_t oy = 0; oy < g.oh; ++oy)
               depthwise_row_bytes_avx2<3>(plane + oy * g.sh * b.width, b.width, g.sh, g.ow, w + c * 9, zp,
@@ -781,6 +812,7 @@ class QConv : public Kernel {
   bool depthwise_ = false;
   bool direct_ = false;           // a dense convolution read in place (direct)
   std::vector<float> wf_;         // depthwise weights [C, kh, kw]
+  std::vector<int32_t> dw_quads_;  // depthwise kernels up to 8 wide, per channel (depthwise_quads)
   std::vector<PackedQA> packed_;  // per group, dense and grouped (quads where qgemm_vnni(isa_))
 };
 
