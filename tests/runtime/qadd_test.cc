@@ -121,19 +121,22 @@ TEST(QAdd, MulGivesTheLiteralNodesBits) {
   std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> shapes = {
       {{1, 5, 37, 41}, {}}, {{1, 5, 37, 41}, {1, 5, 1, 1}}, {{2, 5, 7, 9}, {5, 1, 1}},
       {{1, 5, 1, 1}, {1, 5, 37, 41}}, {{1, 5, 37, 41}, {1, 5, 1, 41}}};
-  for (DataType a : {DataType::kUint8, DataType::kInt8})
-    for (const std::string act : {"", "Relu"})
-      for (bool known : {true, false})
-        for (const auto& [dims, b_dims] : shapes) {
-          SCOPED_TRACE(::testing::Message() << ir::name(a) << " act '" << act << "' shapes " << known << " "
-                                            << dims.size() << " b " << b_dims.size());
-          QdqAdd t(a, a, 9, act, dims, b_dims, known, "Mul");
-          bool ran = false;
-          auto want = t.run(SessionOptions{1, false}), got = t.run(SessionOptions{1, true}, &ran);
-          ASSERT_TRUE(ran) << "the quantized Mul did not compute the group";
-          ASSERT_EQ(got, want);
-          EXPECT_EQ(t.run(SessionOptions{2, true}), got) << "2 threads";
-        }
+  for (Isa isa : runnable_isas())
+    for (DataType a : {DataType::kUint8, DataType::kInt8})
+      for (const std::string act : {"", "Relu"})
+        for (bool known : {true, false})
+          for (const auto& [dims, b_dims] : shapes) {
+            SCOPED_TRACE(::testing::Message() << isa_name(isa) << " " << ir::name(a) << " act '" << act << "' shapes "
+                                              << known << " " << dims.size() << " b " << b_dims.size());
+            QdqAdd t(a, a, 9, act, dims, b_dims, known, "Mul");
+            SessionOptions literal{1, false}, integer{1, true}, two{2, true};
+            literal.isa = integer.isa = two.isa = isa;
+            bool ran = false;
+            auto want = t.run(literal), got = t.run(integer, &ran);
+            ASSERT_TRUE(ran) << "the quantized Mul did not compute the group";
+            ASSERT_EQ(got, want);
+            EXPECT_EQ(t.run(two), got) << "2 threads";
+          }
 }
 
 // The quantized GlobalAveragePool (the Add's kernel, kMean): the literal
