@@ -3,7 +3,10 @@
 # code only inside the kernels dispatched at run time (docs/design.md, decision
 # 36): lists every function of BINARY that holds a VEX-encoded instruction (any
 # AVX instruction, on xmm or ymm registers) and fails if one of them is not a
-# dispatched kernel. Usage: scripts/check_dispatch.sh BINARY [BINARY...]
+# dispatched kernel. It also fails where a function using ymm or zmm registers
+# jumps to another function (a tail call) without vzeroupper first: GCC left
+# one so, and the SSE code after it ran several times slower (the upper
+# halves stayed dirty). Usage: scripts/check_dispatch.sh BINARY [BINARY...]
 set -eu
 [ $# -ge 1 ] || { echo "usage: $0 BINARY [BINARY...]" >&2; exit 2; }
 # The functions compiled for AVX2 or AVX-512 on purpose (PARE_TARGET_AVX2, PARE_TARGET_AVX512,
@@ -24,5 +27,18 @@ for bin in "$@"; do
     status=1
   fi
   [ -n "$found" ] || { echo "$bin: no AVX code at all: the AVX2 kernels are missing" >&2; status=1; }
+  dirty=$(objdump -d --no-show-raw-insn -C "$bin" | awk '
+    /^[0-9a-f]+ <.*>:$/ { fn = substr($0, index($0, "<") + 1); sub(/>:$/, "", fn); wide = 0; prev = ""; next }
+    /^ +[0-9a-f]+:\t/ {
+      split($0, f, "\t"); split(f[2], m, " ")
+      if (f[2] ~ /%[yz]mm/) wide = 1
+      if (wide && m[1] == "jmp" && f[2] ~ /<[^>+]*>$/ && prev != "vzeroupper") print fn " -> " substr(f[2], index(f[2], "<"))
+      prev = m[1]
+    }' | grep -v -E " -> <($allowed)" || true)
+  if [ -n "$dirty" ]; then
+    echo "$bin: tail calls from ymm/zmm code without vzeroupper:" >&2
+    echo "$dirty" | sed 's/^/  /' >&2
+    status=1
+  fi
 done
 exit $status

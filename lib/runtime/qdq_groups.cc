@@ -209,6 +209,7 @@ std::optional<QdqGroup> match_add(const ir::Node& add, int64_t opset,
   spec.act_lo = tail->act_lo;
   spec.act_hi = tail->act_hi;
   spec.op = mul ? kernels::QAddSpec::Op::kMul : kernels::QAddSpec::Op::kAdd;
+  if (kernels::qadd_refusal(spec)) return std::nullopt;
   g.spec = spec;
   return g;
 }
@@ -449,6 +450,37 @@ std::optional<QdqGroup> match_movement(const ir::Node& op,
   return g;
 }
 
+// x_q -> DequantizeLinear -> MaxPool -> QuantizeLinear -> y_q: the max on
+// the bytes, then a table (make_qmax_pool). Its exactness needs every window
+// to hold an input element (an all-padding window is -inf in float, which
+// quantizes to the lowest byte, not to the table's first entry): dilation 1
+// and each pad smaller than the kernel. BlazeFace's stride-2 shortcuts pool
+// 2x2 between tensors of slightly different ranges.
+std::optional<QdqGroup> match_max_pool(const ir::Node& pool,
+                                       const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  if (!onnx_op(&pool, "MaxPool") || pool.outputs().size() != 1) return std::nullopt;
+  std::vector<int64_t> k = pool.attr_ints("kernel_shape"), pads = pool.attr_ints("pads");
+  for (int64_t d : pool.attr_ints("dilations"))
+    if (d != 1) return std::nullopt;
+  for (size_t i = 0; i < pads.size(); ++i)
+    if (k.empty() || pads[i] >= k[i % k.size()]) return std::nullopt;
+  kernels::QLutSpec spec;
+  const ir::Value* x_q = quantized_source(pool.input(0), spec.x);
+  const ir::Node* q = sole_reader(pool.outputs()[0]);
+  if (!x_q || !quantizes(q, pool.outputs()[0])) return std::nullopt;
+  auto yp = tensor_params(*q);
+  if (!yp) return std::nullopt;
+  spec.y = *yp;
+  spec.max_pool = true;
+  QdqGroup g;
+  g.op = &pool;
+  g.inputs = {x_q};
+  g.fused = {q};
+  g.output = q->outputs()[0];
+  g.spec = spec;
+  return g;
+}
+
 // x_q -> DequantizeLinear -> GlobalAveragePool -> QuantizeLinear -> y_q (the
 // quantized Add's kernel, qadd.h).
 std::optional<QdqGroup> match_global_average(const ir::Node& pool,
@@ -526,13 +558,15 @@ std::optional<QdqGroup> match_qdq_group(const ir::Node& node, int64_t opset,
   if (auto g = match_movement(node, sole_reader)) return g;
   if (auto g = match_concat(node, sole_reader)) return g;
   if (auto g = match_global_average(node, sole_reader)) return g;
+  if (auto g = match_max_pool(node, sole_reader)) return g;
   return match_chain(node, opset);
 }
 
 std::unique_ptr<Kernel> make_group_kernel(const QdqGroup& group, const KernelInit& init) {
   if (const auto* conv = std::get_if<kernels::QConvSpec>(&group.spec)) return kernels::make_qconv(init, *conv);
   if (const auto* add = std::get_if<kernels::QAddSpec>(&group.spec)) return kernels::make_qadd(init, *add);
-  if (const auto* lut = std::get_if<kernels::QLutSpec>(&group.spec)) return kernels::make_qlut(init, *lut);
+  if (const auto* lut = std::get_if<kernels::QLutSpec>(&group.spec))
+    return lut->max_pool ? kernels::make_qmax_pool(init, *lut) : kernels::make_qlut(init, *lut);
   if (const auto* cat = std::get_if<kernels::QConcatSpec>(&group.spec)) return kernels::make_qconcat(init, *cat);
   throw InternalError("a data-movement group runs its op's own kernel (the session makes it)");
 }

@@ -26,6 +26,11 @@
 //
 //   x1_q -> DequantizeLinear, ..., xn_q -> DequantizeLinear -> Concat -> QuantizeLinear -> y_q
 //
+// and the MaxPool between two quantized tensors (the max on the bytes, then a
+// table if their parameters differ: make_qmax_pool, qlut.h):
+//
+//   x_q -> DequantizeLinear -> MaxPool (dilation 1, pads below the kernel) -> QuantizeLinear -> y_q
+//
 // and the data movement between two tensors of one scale and zero point:
 //
 //   x_q -> DequantizeLinear -> Resize (nearest) -> QuantizeLinear (the same constants) -> y_q

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "lib/runtime/broadcast.h"
 #include "lib/runtime/epilogue_simd.h"
@@ -26,23 +27,40 @@ __attribute__((always_inline)) inline float dequantize(uint8_t x, uint8_t flip, 
   return static_cast<float>(static_cast<int32_t>(static_cast<uint8_t>(x ^ flip)) - z) * scale;
 }
 
+// The Add in fixed point, as integer runtimes compute QLinearAdd: with
+// ka = sa / sy and kb = sb / sy as 16-bit multipliers of 2^-shift,
+//   y = clamp(((a - za) ka + (b - zb) kb + ya) rounded, lo, hi)
+// is one vpmaddwd per eight outputs. The multipliers' rounding moves a value
+// by at most 256 * 2^-shift steps (1/16 at the smallest shift taken,
+// fixed_add), so a byte differs from the literal nodes' (float, half to even)
+// by one step where the exact value lies that close to a rounding boundary,
+// never by more. The activation's bounds are clamps in steps (QuantizeLinear
+// never decreases, so Q(clamp(s)) = clamp(Q(s), Q(lo), Q(hi))).
 // One loop serves every mix of uint8 and int8 tensors, so the binary holds one
 // instance instead of eight (pare-run's size, docs/runtime.md): an int8 byte x
 // with zero point z is read as the uint8 byte x ^ 0x80 with zero point z + 128,
 // the same integer x - z, and a result q in [qmin, qmax] is stored as the low
-// byte of (int32)q, which is the int8 or the uint8 value alike. The dequantized
-// values, sums and roundings are the literal nodes' exactly.
-// One body compiled twice (baseline and AVX2); the same float operations in
-// the same order either way, so the same bits.
-__attribute__((always_inline)) inline void qadd_body(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n,
-                                                     const Flat& f) {
-  for (int64_t i = 0; i < n; ++i)
-    y[i] = requantize(dequantize(a[i], f.flip_a, f.za, f.sa) + dequantize(b[i], f.flip_b, f.zb, f.sb), f);
+// byte of q, which is the int8 or the uint8 value alike.
+struct Fixed {
+  int32_t ka, kb;    // multipliers, below 2^15
+  int32_t bias;      // (ya - za ka - zb kb) 2^shift + 2^(shift - 1) (rounding half up)
+  int32_t shift;
+  int32_t lo, hi;    // the clamps in steps: max(qmin, Q(act_lo)), min(qmax, Q(act_hi))
+  uint8_t flip_a, flip_b;
+};
+
+// The smallest shift fixed_add takes: rounding errors of at most 1/16 step.
+constexpr int kMinShift = 12;
+
+__attribute__((always_inline)) inline uint8_t fixed_add_one(uint8_t a, uint8_t b, const Fixed& f) {
+  int32_t s = (static_cast<uint8_t>(a ^ f.flip_a) * f.ka + static_cast<uint8_t>(b ^ f.flip_b) * f.kb + f.bias) >> f.shift;
+  return static_cast<uint8_t>(s < f.lo ? f.lo : (s > f.hi ? f.hi : s));
 }
 
-void qadd_portable(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Flat& f) {
-  qadd_body(a, b, y, n, f);
+__attribute__((noinline)) void qadd_portable(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Fixed& f) {
+  for (int64_t i = 0; i < n; ++i) y[i] = fixed_add_one(a[i], b[i], f);
 }
+
 #if PARE_HAVE_AVX2_KERNELS
 // (x ^ flip - z) * s for 8 bytes.
 PARE_TARGET_AVX2 inline __m256 dequantize8(const uint8_t* x, __m128i flip, __m256i z, __m256 s) {
@@ -50,107 +68,43 @@ PARE_TARGET_AVX2 inline __m256 dequantize8(const uint8_t* x, __m128i flip, __m25
   return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(bytes), z)), s);
 }
 
-// qadd_body 8 at a time, written out: the compiler's own vectorisation of it
-// (four vectors, NaN-exact blends, spills) made the fused Add slower than the
-// five float kernels it replaces. The same operations in the same order:
-// max(lo, s) is s < lo ? lo : s and min(hi, s) is s > hi ? hi : s, NaN
-// included; the rounding is nearbyint's (the current mode, no exceptions);
-// the int32's low byte is the uint8 or int8 result.
-// The tail after the Add or the Mul (Relu or Clip, QuantizeLinear) for 8
-// values, stored as 8 bytes: requantize()'s operations, vectorised.
-struct Tail8 {
-  __m256 lo, hi, sy, ya, qmin, qmax;
+// qadd_portable 16 at a time: bytes of a and b interleaved into 16-bit pairs
+// (a, b), one vpmaddwd by (ka, kb) per eight sums, the same integers.
+struct Fixed8 {
+  __m256i k, bias, lo, hi, low_byte;
+  __m128i shift;
 };
-PARE_AVX2_INLINE Tail8 tail8(const Flat& f) {
-  return {_mm256_set1_ps(f.lo), _mm256_set1_ps(f.hi),   _mm256_set1_ps(f.sy),
-          _mm256_set1_ps(f.ya), _mm256_set1_ps(f.qmin), _mm256_set1_ps(f.qmax)};
-}
-PARE_AVX2_INLINE void store_tail8(__m256 s, const Tail8& t, uint8_t* y) {
-  s = _mm256_min_ps(t.hi, _mm256_max_ps(t.lo, s));
-  __m256 q = _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(s, t.sy), _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC), t.ya);
-  q = _mm256_min_ps(t.qmax, _mm256_max_ps(t.qmin, q));
-  __m256i v = _mm256_and_si256(_mm256_cvttps_epi32(q), _mm256_set1_epi32(0xff));
-  __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  _mm_storel_epi64(reinterpret_cast<__m128i*>(y), _mm_packus_epi16(words, words));
+// Eight (a, b) byte pairs -> eight results, each in the low byte of its int32.
+PARE_AVX2_INLINE __m256i fixed_add8(__m128i pairs, const Fixed8& f) {
+  __m256i s = _mm256_add_epi32(_mm256_madd_epi16(_mm256_cvtepu8_epi16(pairs), f.k), f.bias);
+  s = _mm256_min_epi32(_mm256_max_epi32(_mm256_sra_epi32(s, f.shift), f.lo), f.hi);
+  return _mm256_and_si256(s, f.low_byte);
 }
 
-PARE_TARGET_AVX2 void qadd_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Flat& f) {
+PARE_TARGET_AVX2 void qadd_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Fixed& f) {
   const __m128i flip_a = _mm_set1_epi8(static_cast<char>(f.flip_a)), flip_b = _mm_set1_epi8(static_cast<char>(f.flip_b));
-  const __m256i za = _mm256_set1_epi32(f.za), zb = _mm256_set1_epi32(f.zb);
-  const __m256 sa = _mm256_set1_ps(f.sa), sb = _mm256_set1_ps(f.sb);
-  const Tail8 tail = tail8(f);
+  const Fixed8 v{_mm256_set1_epi32(static_cast<int32_t>((static_cast<uint32_t>(f.kb) << 16) | (static_cast<uint32_t>(f.ka) & 0xffffu))),
+                 _mm256_set1_epi32(f.bias), _mm256_set1_epi32(f.lo), _mm256_set1_epi32(f.hi), _mm256_set1_epi32(0xff),
+                 _mm_cvtsi32_si128(f.shift)};
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    store_tail8(_mm256_add_ps(dequantize8(a + i, flip_a, za, sa), dequantize8(b + i, flip_b, zb, sb)), tail, y + i);
-  qadd_body(a + i, b + i, y + i, n - i, f);
-}
-#endif
-
-// y[i] = the tail of DQ(x[i]) * c, for one channel of a squeeze-excite product
-// (x: flip, zero point z, scale s; c: the channel's dequantized scale).
-// Not inlined: one copy serves the portable path and the AVX2 path's tail (pare-run's size).
-__attribute__((noinline)) void qmul_portable(const uint8_t* x, uint8_t flip, int32_t z, float s, float c, uint8_t* y,
-                                             int64_t n, const Flat& f) {
-  for (int64_t i = 0; i < n; ++i) y[i] = requantize(dequantize(x[i], flip, z, s) * c, f);
-}
-#if PARE_HAVE_AVX2_KERNELS
-// qmul_portable 8 at a time: the same operations in the same order (qadd_avx2).
-PARE_TARGET_AVX2 void qmul_avx2(const uint8_t* x, uint8_t flip, int32_t z, float s, float c, uint8_t* y, int64_t n,
-                                const Flat& f) {
-  const __m128i vflip = _mm_set1_epi8(static_cast<char>(flip));
-  const __m256i vz = _mm256_set1_epi32(z);
-  const __m256 vs = _mm256_set1_ps(s), vc = _mm256_set1_ps(c);
-  const Tail8 tail = tail8(f);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) store_tail8(_mm256_mul_ps(dequantize8(x + i, vflip, vz, vs), vc), tail, y + i);
-  qmul_portable(x + i, flip, z, s, c, y + i, n - i, f);
+  for (; i + 16 <= n; i += 16) {
+    __m128i va = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)), flip_a);
+    __m128i vb = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)), flip_b);
+    __m256i first = fixed_add8(_mm_unpacklo_epi8(va, vb), v), second = fixed_add8(_mm_unpackhi_epi8(va, vb), v);
+    // packs works per 128-bit lane: words 0-3 8-11 4-7 12-15, put in order by the permute.
+    __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(first, second), 0xD8);
+    __m128i bytes = _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), bytes);
+  }
+  // GCC left the upper halves dirty at this tail call, and every SSE
+  // instruction after it paid for that: the classifier's Mul, 192 bytes a
+  // call, ran at the scalar loop's speed.
+  _mm256_zeroupper();
+  qadd_portable(a + i, b + i, y + i, n - i, f);
 }
 #endif
 
 #if PARE_HAVE_AVX2_KERNELS
-// The AVX2 loops 16 at a time (Isa kAvx512): the same operations in the same
-// order, so the same bits; vpmovdb stores each int32's low byte. The residual
-// Adds were the one int8 kernel of BlazeFace slower than their float versions.
-struct Tail16 {
-  __m512 lo, hi, sy, ya, qmin, qmax;
-};
-PARE_AVX512_INLINE Tail16 tail16(const Flat& f) {
-  return {_mm512_set1_ps(f.lo), _mm512_set1_ps(f.hi),   _mm512_set1_ps(f.sy),
-          _mm512_set1_ps(f.ya), _mm512_set1_ps(f.qmin), _mm512_set1_ps(f.qmax)};
-}
-PARE_AVX512_INLINE __m512 dequantize16(const uint8_t* x, __m128i flip, __m512i z, __m512 s) {
-  __m128i bytes = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)), flip);
-  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_cvtepu8_epi32(bytes), z)), s);
-}
-PARE_AVX512_INLINE void store_tail16(__m512 s, const Tail16& t, uint8_t* y) {
-  s = _mm512_min_ps(t.hi, _mm512_max_ps(t.lo, s));
-  __m512 q = _mm512_add_ps(_mm512_roundscale_ps(_mm512_div_ps(s, t.sy), _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC), t.ya);
-  q = _mm512_min_ps(t.qmax, _mm512_max_ps(t.qmin, q));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(q)));
-}
-
-PARE_TARGET_AVX512 void qadd_avx512(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Flat& f) {
-  const __m128i flip_a = _mm_set1_epi8(static_cast<char>(f.flip_a)), flip_b = _mm_set1_epi8(static_cast<char>(f.flip_b));
-  const __m512i za = _mm512_set1_epi32(f.za), zb = _mm512_set1_epi32(f.zb);
-  const __m512 sa = _mm512_set1_ps(f.sa), sb = _mm512_set1_ps(f.sb);
-  const Tail16 tail = tail16(f);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    store_tail16(_mm512_add_ps(dequantize16(a + i, flip_a, za, sa), dequantize16(b + i, flip_b, zb, sb)), tail, y + i);
-  qadd_avx2(a + i, b + i, y + i, n - i, f);
-}
-
-PARE_TARGET_AVX512 void qmul_avx512(const uint8_t* x, uint8_t flip, int32_t z, float s, float c, uint8_t* y, int64_t n,
-                                    const Flat& f) {
-  const __m128i vflip = _mm_set1_epi8(static_cast<char>(flip));
-  const __m512i vz = _mm512_set1_epi32(z);
-  const __m512 vs = _mm512_set1_ps(s), vc = _mm512_set1_ps(c);
-  const Tail16 tail = tail16(f);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) store_tail16(_mm512_mul_ps(dequantize16(x + i, vflip, vz, vs), vc), tail, y + i);
-  qmul_avx2(x + i, flip, z, s, c, y + i, n - i, f);
-}
-
 // The quantized mean's lanes over whole blocks of 8 (lanes 0-3 and 4-7 in two
 // registers, each lane's additions in plane_sum's order); returns the elements done.
 PARE_TARGET_AVX2 int64_t sum_lanes_avx2(const uint8_t* x, int64_t n, const Flat& f, double* lanes) {
@@ -170,9 +124,62 @@ PARE_TARGET_AVX2 int64_t sum_lanes_avx2(const uint8_t* x, int64_t n, const Flat&
 }
 #endif
 
-void qadd_run(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Flat& f, Isa isa) {
+// The shift of the Add's multipliers: as large as keeps both below 2^15 in
+// magnitude and
+// the bias within int32 (at most 20), or -1 when that is below kMinShift
+// (y's scale over 8 times finer than an input's).
+// Plain arithmetic, no libm: the Mul sets up a fixed point per channel plane,
+// and nearbyint (which keeps the floating-point environment) had cost more
+// than the classifier's planes of 192 bytes themselves.
+int64_t round_half_away(double x) { return static_cast<int64_t>(x < 0 ? x - 0.5 : x + 0.5); }
+
+int32_t fixed_shift(double ka, double kb) {
+  double k = std::max(std::fabs(ka), std::fabs(kb));
+  if (!(k <= 1e30)) return -1;  // NaN or beyond any shift
+  int32_t shift = 20;
+  while (shift >= kMinShift && k * static_cast<double>(int64_t{1} << shift) >= 32767.5) --shift;
+  return shift >= kMinShift ? shift : -1;
+}
+
+// Q(act_lo) and Q(act_hi) as y's integers, by the literal formula (an
+// infinite bound gives qmin or qmax): the fixed-point clamps.
+std::pair<int32_t, int32_t> fixed_clamps(const Flat& f) {
+  Flat unclamped = f;
+  unclamped.lo = -std::numeric_limits<float>::infinity();
+  unclamped.hi = std::numeric_limits<float>::infinity();
+  auto steps = [&](float v) {
+    uint8_t q = requantize(v, unclamped);
+    return f.qmin == 0.0f ? static_cast<int32_t>(q) : static_cast<int32_t>(static_cast<int8_t>(q));
+  };
+  return {steps(f.lo), steps(f.hi)};
+}
+
+// y = (a - za) ka + (b - zb) kb + ya in y's steps, with `shift` from
+// fixed_shift(ka, kb) and the clamps of `like`; za and zb as the bytes are
+// read (after the flips, which the caller sets).
+Fixed fixed_sum(double ka, double kb, int32_t za, int32_t zb, int32_t shift, float ya, const Fixed& like) {
+  auto unit = static_cast<double>(int64_t{1} << shift);
+  Fixed x = like;
+  x.ka = static_cast<int32_t>(round_half_away(ka * unit));
+  x.kb = static_cast<int32_t>(round_half_away(kb * unit));
+  x.bias = static_cast<int32_t>(round_half_away((ya - za * ka - zb * kb) * unit)) + (1 << (shift - 1));
+  x.shift = shift;
+  return x;
+}
+
+// The Add's, or for the Mul only the clamps and flips (per_channel makes the rest).
+Fixed fixed_of(const Flat& f, bool add) {
+  Fixed x{};
+  std::tie(x.lo, x.hi) = fixed_clamps(f);
+  x.flip_a = f.flip_a;
+  x.flip_b = f.flip_b;
+  if (!add) return x;
+  double ka = static_cast<double>(f.sa) / f.sy, kb = static_cast<double>(f.sb) / f.sy;
+  return fixed_sum(ka, kb, f.za, f.zb, fixed_shift(ka, kb), f.ya, x);
+}
+
+void qadd_run(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Fixed& f, Isa isa) {
 #if PARE_HAVE_AVX2_KERNELS
-  if (isa >= Isa::kAvx512) return qadd_avx512(a, b, y, n, f);
   if (has_avx2(isa)) return qadd_avx2(a, b, y, n, f);
 #endif
   qadd_portable(a, b, y, n, f);
@@ -189,6 +196,8 @@ class QAdd : public Kernel {
              u8 ? 0.0f : -128.0f, u8 ? 255.0f : 127.0f, s.a.zero_point + (a_signed ? 128 : 0),
              s.b.zero_point + (b_signed ? 128 : 0), static_cast<uint8_t>(a_signed ? 0x80 : 0),
              static_cast<uint8_t>(b_signed ? 0x80 : 0)};
+    if (const char* why = qadd_refusal(s)) init.reject(std::string("quantized Add or Mul: ") + why);
+    fixed_ = fixed_of(flat_, s.op == QAddSpec::Op::kAdd);
   }
 
   void compute(KernelContext& ctx) override {
@@ -205,7 +214,7 @@ class QAdd : public Kernel {
     int64_t n = a.numel();
     for_chunks(ctx, n, [&](int64_t i, int64_t end) {
       qadd_run(static_cast<const uint8_t*>(a.data) + i, static_cast<const uint8_t*>(b.data) + i,
-               static_cast<uint8_t*>(y.data) + i, end - i, flat_, isa_);
+               static_cast<uint8_t*>(y.data) + i, end - i, fixed_, isa_);
     });
   }
 
@@ -219,7 +228,7 @@ class QAdd : public Kernel {
     const Flat& f = flat_;
     bool mul = spec_.op == QAddSpec::Op::kMul;
     for_each_broadcast<2>(ctx, y.dims, {&a.dims, &b.dims}, [&](int64_t o, int64_t ia, int64_t ib) {
-      if (!mul) return qadd_portable(pa + ia, pb + ib, py + o, 1, f);
+      if (!mul) return qadd_portable(pa + ia, pb + ib, py + o, 1, fixed_);
       py[o] = requantize(dequantize(pa[ia], f.flip_a, f.za, f.sa) * dequantize(pb[ib], f.flip_b, f.zb, f.sb), f);
     });
   }
@@ -264,8 +273,9 @@ class QAdd : public Kernel {
     return true;
   }
 
-  // y = x * s[c], channel by channel (a product of two floats is the same in
-  // either order, so which input was first does not matter).
+  // y = x * s[c], channel by channel, in fixed point as the Add: the product
+  // DQ(x) * DQ(s[c]) is (x - zx) * k with k = sx * DQ(s[c]) / sy in y's steps,
+  // the Add's loop with kb = 0 (within one step of the nodes).
   void per_channel(KernelContext& ctx, const TensorView& x, const TensorView& s, bool swapped) const {
     TensorView& y = ctx.allocate_output(0, spec_.y.type, x.dims);
     const Flat& f = flat_;
@@ -279,29 +289,43 @@ class QAdd : public Kernel {
     ctx.parallel_for(n * c, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         float scale = dequantize(ps[p % c], fs, zs, ss);
-#if PARE_HAVE_AVX2_KERNELS
-        if (isa >= Isa::kAvx512) {
-          qmul_avx512(px + p * plane, fx, zx, sx, scale, py + p * plane, plane, f);
-          continue;
-        }
-        if (has_avx2(isa)) {
-          qmul_avx2(px + p * plane, fx, zx, sx, scale, py + p * plane, plane, f);
-          continue;
-        }
-#endif
-        qmul_portable(px + p * plane, fx, zx, sx, scale, py + p * plane, plane, f);
+        const uint8_t* xp = px + p * plane;
+        double k = static_cast<double>(sx) * scale / f.sy;  // fixed_shift takes it (qadd_refusal)
+        Fixed fixed = fixed_sum(k, 0, zx, 0, fixed_shift(k, 0), f.ya, fixed_);
+        fixed.flip_a = fixed.flip_b = fx;
+        qadd_run(xp, xp, py + p * plane, plane, fixed, isa);
       }
     });
   }
 
   QAddSpec spec_;
   Flat flat_{};
+  Fixed fixed_{};  // the Add's
   Isa isa_;
 };
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_qadd(const KernelInit& init, const QAddSpec& spec) {
+const char* qadd_refusal(const QAddSpec& s) {
+  for (const QTensorParams* p : {&s.a, &s.b, &s.y})
+    if (!(p->scale > 0) || !std::isfinite(p->scale)) return "a scale is not positive";
+  if (s.op == QAddSpec::Op::kMean) return nullptr;
+  double ka = static_cast<double>(s.a.scale) / s.y.scale, kb = static_cast<double>(s.b.scale) / s.y.scale;
+  if (s.op == QAddSpec::Op::kMul) {
+    // A channel's k is sx DQ(s[c]) / sy; the largest |DQ| of each input bounds it.
+    auto largest = [](const QTensorParams& t) {
+      int32_t z = t.zero_point + (t.type == DataType::kInt8 ? 128 : 0);  // as the bytes are read
+      return static_cast<double>(std::max(z, 255 - z)) * t.scale;
+    };
+    ka *= largest(s.b);
+    kb *= largest(s.a);
+  }
+  if (fixed_shift(ka, kb) < 0) return "the output's scale is too fine for the fixed-point multipliers";
+  if (!(s.act_lo <= s.act_hi)) return "the activation's bounds are not a range";
+  return nullptr;
+}
+
+[[gnu::cold]] std::unique_ptr<Kernel> make_qadd(const KernelInit& init, const QAddSpec& spec) {
   return std::make_unique<QAdd>(init, spec);
 }
 

@@ -1,17 +1,22 @@
 // The quantized Add: what the session runs for a QDQ group
 //   a_q -> DequantizeLinear, b_q -> DequantizeLinear -> Add [-> Relu | Clip] -> QuantizeLinear -> y_q
 // (the residual connections of int8 CNNs) as one pass over the 8-bit tensors
-// instead of five over float ones. Each element is computed with the literal
-// nodes' float formulas in their order, (a - za) * sa + (b - zb) * sb, the
-// activation, then QuantizeLinear's rounding, so it gives the oracle's bits
-// exactly (the file is compiled with -ffp-contract=off; no FMA fuses the two
-// products). Inputs of one shape take a vectorised loop; others broadcast
+// instead of five over float ones. It computes in fixed point, as integer
+// runtimes compute QLinearAdd: (a - za) sa / sy + (b - zb) sb / sy + ya with
+// 16-bit multipliers, one vpmaddwd per eight outputs, rounded half up and
+// clamped to Q(lo) and Q(hi) of the activation. Within one step of the literal
+// nodes (float, half to even), and the same bytes on every path (integers);
+// a byte differs only where the exact value lies within 1/16 step of a
+// rounding boundary. A group whose output scale is over 8 times finer than an
+// input's (the multipliers would lose that precision) stays literal nodes
+// (qadd_refusal). Inputs of one shape take a vectorised loop; others broadcast
 // (numpy's rules) element by element.
 //
 // The same kernel runs the quantized Mul (`mul`): a squeeze-excite block's
-// x * scale[c] (PP-OCRv4 det, MobileNetV3) channel by channel, DQ(x) * DQ(s[c])
-// then QuantizeLinear with the literal formulas (vectorised as the Add);
-// other shapes element by element.
+// x * scale[c] (PP-OCRv4 det, MobileNetV3) channel by channel, each channel
+// the Add's fixed point with kb = 0 and ka = sx DQ(s[c]) / sy (a channel whose
+// multiplier is too large for it takes the literal formula); other shapes
+// element by element with the literal float formulas (their bits).
 //
 // And the quantized GlobalAveragePool (`kMean`, one input): x_q ->
 // DequantizeLinear -> GlobalAveragePool -> QuantizeLinear, each plane's mean
@@ -42,5 +47,8 @@ struct QAddSpec {
 
 // Its two inputs are a_q and b_q, its output y_q.
 std::unique_ptr<Kernel> make_qadd(const KernelInit& init, const QAddSpec& spec);
+
+// Why the kernel cannot run `spec` (the group then stays literal nodes), or nullptr.
+const char* qadd_refusal(const QAddSpec& spec);
 
 }  // namespace pare::rt::kernels

@@ -842,7 +842,7 @@ std::string qconv_refusal(const QConvSpec& s) {
   return "";
 }
 
-std::unique_ptr<Kernel> make_qconv(const KernelInit& init, const QConvSpec& spec) {
+[[gnu::cold]] std::unique_ptr<Kernel> make_qconv(const KernelInit& init, const QConvSpec& spec) {
   std::string why = qconv_refusal(spec);
   if (!why.empty()) init.reject("integer Conv: " + why);
   return std::make_unique<QConv>(init, spec);

@@ -38,9 +38,20 @@ PARE_TARGET_AVX512VBMI void lookup_vbmi(const uint8_t* table, const uint8_t* src
 }
 #endif
 
+}  // namespace
+
+void lookup_bytes(const uint8_t* table, const uint8_t* src, uint8_t* dst, int64_t n, Isa isa) {
+#if PARE_HAVE_AVX2_KERNELS
+  if (isa >= Isa::kAvx512 && cpu_has_avx512vbmi()) return lookup_vbmi(table, src, dst, n);
+#endif
+  for (int64_t i = 0; i < n; ++i) dst[i] = table[src[i]];
+}
+
+namespace {
+
 class QLut : public Kernel {
  public:
-  QLut(const KernelInit& init, const QLutSpec& s) : spec_(s), vbmi_(init.isa >= Isa::kAvx512 && cpu_has_avx512vbmi()) {
+  QLut(const KernelInit& init, const QLutSpec& s) : spec_(s), isa_(init.isa) {
     for (const QTensorParams* p : {&s.x, &s.y})
       if (p->type != DataType::kUint8 && p->type != DataType::kInt8) init.reject("quantized activation: not 8-bit");
     table_ = s.table.size() == 256 ? s.table : qlut_table(s);
@@ -56,27 +67,20 @@ class QLut : public Kernel {
     int64_t n = x.numel();
     constexpr int64_t kChunk = 65536;
     ctx.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t c0, int64_t c1) {
-      // Locals: a byte store may alias anything, so pointers read through the
-      // closure were reloaded after every element (3x slower).
-      const uint8_t *src = px, *table = t;
-      uint8_t* dst = py;
       int64_t begin = c0 * kChunk, end = std::min(n, c1 * kChunk);
-#if PARE_HAVE_AVX2_KERNELS
-      if (vbmi_) return lookup_vbmi(table, src + begin, dst + begin, end - begin);
-#endif
-      for (int64_t i = begin; i < end; ++i) dst[i] = table[src[i]];
+      lookup_bytes(t, px + begin, py + begin, end - begin, isa_);
     });
   }
 
  private:
   QLutSpec spec_;
-  bool vbmi_;  // the table looked up 64 bytes at a time (lookup_vbmi)
+  Isa isa_;
   std::vector<uint8_t> table_;
 };
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_qlut(const KernelInit& init, const QLutSpec& spec) {
+[[gnu::cold]] std::unique_ptr<Kernel> make_qlut(const KernelInit& init, const QLutSpec& spec) {
   return std::make_unique<QLut>(init, spec);
 }
 

@@ -23,9 +23,16 @@ struct QLutSpec {
   // The table itself, when the group computed it (a chain of nodes,
   // qdq_groups.cc); otherwise qlut_table computes it from the fields above.
   std::vector<uint8_t> table;
+  // The group's op is a MaxPool (no activation), computed on the bytes before
+  // the table: make_qmax_pool (kernels/pool.cc).
+  bool max_pool = false;
 };
 
 std::unique_ptr<Kernel> make_qlut(const KernelInit& init, const QLutSpec& spec);
+std::unique_ptr<Kernel> make_qmax_pool(const KernelInit& init, const QLutSpec& spec);
+
+// dst[i] = table[src[i]] for n bytes (dst may be src), 64 at a time with VBMI.
+void lookup_bytes(const uint8_t* table, const uint8_t* src, uint8_t* dst, int64_t n, Isa isa);
 
 // The table: entry b is y_q's byte for the input byte b.
 std::vector<uint8_t> qlut_table(const QLutSpec& spec);
