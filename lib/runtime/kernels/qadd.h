@@ -7,15 +7,15 @@
 // clamped to Q(lo) and Q(hi) of the activation. Within one step of the literal
 // nodes (float, half to even), and the same bytes on every path (integers);
 // a byte differs only where the exact value lies within 1/16 step of a
-// rounding boundary. A group whose output scale is over 8 times finer than an
-// input's (the multipliers would lose that precision) stays literal nodes
-// (qadd_refusal). Inputs of one shape take a vectorised loop; others broadcast
+// rounding boundary. A group whose multipliers could exceed 8 (an output
+// scale over 8 times finer than an input's; for the Mul, than the largest
+// product of one byte) stays literal nodes (qadd_refusal): they would lose
+// that precision. Inputs of one shape take a vectorised loop; others broadcast
 // (numpy's rules) element by element.
 //
 // The same kernel runs the quantized Mul (`mul`): a squeeze-excite block's
 // x * scale[c] (PP-OCRv4 det, MobileNetV3) channel by channel, each channel
-// the Add's fixed point with kb = 0 and ka = sx DQ(s[c]) / sy (a channel whose
-// multiplier is too large for it takes the literal formula); other shapes
+// the Add's fixed point with kb = 0 and ka = sx DQ(s[c]) / sy; other shapes
 // element by element with the literal float formulas (their bits).
 //
 // And the quantized GlobalAveragePool (`kMean`, one input): x_q ->
