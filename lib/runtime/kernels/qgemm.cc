@@ -222,8 +222,12 @@ namespace {
 // time in 512-bit registers; each int32's low byte stored (values within a byte's range).
 PARE_TARGET_AVX512VNNI void store_tile_vnni(const int32_t* tile, int64_t stride, int64_t rows, int64_t cols,
                                             const Requant& rq, int64_t row0, uint8_t* c, int64_t ldc) {
-  const __m512 lo_f = _mm512_set1_ps(-kFloatBound), hi_f = _mm512_set1_ps(kFloatBound);
-  const __m512i zp = _mm512_set1_epi32(rq.zero_point), lo = _mm512_set1_epi32(rq.lo), hi = _mm512_set1_epi32(rq.hi);
+  // Requant::apply with one clamp instead of two: to [lo - zp, hi - zp] in
+  // float before rounding (integers, so rounding keeps them and the same bytes
+  // come out; the bound also keeps the conversion in range).
+  const __m512 lo_f = _mm512_set1_ps(static_cast<float>(rq.lo - rq.zero_point));
+  const __m512 hi_f = _mm512_set1_ps(static_cast<float>(rq.hi - rq.zero_point));
+  const __m512i zp = _mm512_set1_epi32(rq.zero_point);
   for (int64_t r = 0; r < rows; ++r) {
     __m512 scale = _mm512_set1_ps(rq.scale[row0 + r]), offset = _mm512_set1_ps(rq.offset[row0 + r]);
     for (int64_t j = 0; j < cols; j += kQTileCols) {
@@ -232,7 +236,7 @@ PARE_TARGET_AVX512VNNI void store_tile_vnni(const int32_t* tile, int64_t stride,
       __m512 v = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(mask, tile + r * stride + j));
       v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(_mm512_mul_ps(v, scale), offset), lo_f), hi_f);
       __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);  // half to even, as nearbyint
-      _mm512_mask_cvtepi32_storeu_epi8(c + r * ldc + j, mask, _mm512_min_epi32(_mm512_max_epi32(q, lo), hi));
+      _mm512_mask_cvtepi32_storeu_epi8(c + r * ldc + j, mask, q);
     }
   }
 }
