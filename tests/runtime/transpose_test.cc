@@ -37,7 +37,8 @@ TEST(Transpose, MatchesANaiveLoopOnEveryPath) {
   };
   std::vector<Case> cases = {
       {{1, 4, 37, 41}, {0, 2, 3, 1}},    // NCHW -> NHWC (M-LSD's output)
-      {{1, 45, 33, 3}, {0, 3, 1, 2}},    // NHWC -> NCHW (BlazeFace's input)
+      {{1, 45, 33, 3}, {0, 3, 1, 2}},    // NHWC -> NCHW (BlazeFace's input: three columns, split_three)
+      {{2, 7, 5, 3}, {0, 3, 1, 2}},      // the same for two images
       {{3, 5, 17, 19}, {0, 1, 3, 2}},    // a batch of 15 2-D transposes
       {{20, 35}, {1, 0}},                // plain 2-D, tiles cut at both ends
       {{2, 1, 9, 1, 7}, {0, 4, 3, 2, 1}},  // size-1 axes between and around

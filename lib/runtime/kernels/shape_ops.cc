@@ -270,6 +270,10 @@ class Transpose : public Kernel {
   // (M-LSD's NCHW -> NHWC output transpose wrote four floats per row).
   static void transpose_2d(const KernelContext& ctx, const uint32_t* x, uint32_t* y, int64_t batch, int64_t rows,
                            int64_t cols) {
+    if (cols == 3) {
+      for (int64_t b = 0; b < batch; ++b) split_three(ctx, x + b * rows * 3, y + b * rows * 3, rows);
+      return;
+    }
     constexpr int64_t kTile = 16;
     int64_t row_tiles = (rows + kTile - 1) / kTile;
     ctx.parallel_for(batch * row_tiles, [&](int64_t t0, int64_t t1) {
@@ -282,6 +286,23 @@ class Transpose : public Kernel {
           for (int64_t c = c0; c < c1; ++c)
             for (int64_t r = r0; r < r1; ++r) yb[c * rows + r] = xb[r * cols + c];
         }
+      }
+    });
+  }
+
+  // [n, 3] -> [3, n]: an RGB image from NHWC to NCHW (BlazeFace's
+  // input), one pass, which the compiler vectorises for the known stride (the
+  // tiles above spent 0.5 ns an element on it).
+  static void split_three(const KernelContext& ctx, const uint32_t* x, uint32_t* y, int64_t n) {
+    ctx.parallel_for(n, [&](int64_t b, int64_t e) {
+      const uint32_t* __restrict src = x;
+      uint32_t* __restrict r = y;
+      uint32_t* __restrict g = y + n;
+      uint32_t* __restrict bl = y + 2 * n;
+      for (int64_t i = b; i < e; ++i) {
+        r[i] = src[3 * i];
+        g[i] = src[3 * i + 1];
+        bl[i] = src[3 * i + 2];
       }
     });
   }
