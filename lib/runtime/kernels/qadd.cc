@@ -32,7 +32,7 @@ __attribute__((always_inline)) inline float dequantize(uint8_t x, uint8_t flip, 
 //   y = clamp(((a - za) ka + (b - zb) kb + ya) rounded, lo, hi)
 // is one vpmaddwd per eight outputs. The multipliers' rounding moves a value
 // by at most 256 * 2^-shift steps (1/16 at the smallest shift taken,
-// fixed_add), so a byte differs from the literal nodes' (float, half to even)
+// fixed_shift), so a byte differs from the literal nodes' (float, half to even)
 // by one step where the exact value lies that close to a rounding boundary,
 // never by more. The activation's bounds are clamps in steps (QuantizeLinear
 // never decreases, so Q(clamp(s)) = clamp(Q(s), Q(lo), Q(hi))).
@@ -49,7 +49,7 @@ struct Fixed {
   uint8_t flip_a, flip_b;
 };
 
-// The smallest shift fixed_add takes: rounding errors of at most 1/16 step.
+// The smallest shift fixed_shift takes: rounding errors of at most 1/16 step.
 constexpr int kMinShift = 12;
 
 __attribute__((always_inline)) inline uint8_t fixed_add_one(uint8_t a, uint8_t b, const Fixed& f) {
@@ -124,15 +124,14 @@ PARE_TARGET_AVX2 int64_t sum_lanes_avx2(const uint8_t* x, int64_t n, const Flat&
 }
 #endif
 
-// The shift of the Add's multipliers: as large as keeps both below 2^15 in
-// magnitude and
-// the bias within int32 (at most 20), or -1 when that is below kMinShift
-// (y's scale over 8 times finer than an input's).
 // Plain arithmetic, no libm: the Mul sets up a fixed point per channel plane,
 // and nearbyint (which keeps the floating-point environment) had cost more
 // than the classifier's planes of 192 bytes themselves.
 int64_t round_half_away(double x) { return static_cast<int64_t>(x < 0 ? x - 0.5 : x + 0.5); }
 
+// The shift of the multipliers: as large as keeps both below 2^15 in
+// magnitude and the bias within int32 (at most 20), or -1 when that is below
+// kMinShift (a multiplier above 8: y's scale over 8 times finer than an input's).
 int32_t fixed_shift(double ka, double kb) {
   double k = std::max(std::fabs(ka), std::fabs(kb));
   if (!(k <= 1e30)) return -1;  // NaN or beyond any shift
@@ -317,8 +316,9 @@ const char* qadd_refusal(const QAddSpec& s) {
       int32_t z = t.zero_point + (t.type == DataType::kInt8 ? 128 : 0);  // as the bytes are read
       return static_cast<double>(std::max(z, 255 - z)) * t.scale;
     };
-    ka *= largest(s.b);
-    kb *= largest(s.a);
+    // 0.1% more: DQ(s[c]) is rounded to float before k is made of it.
+    ka *= largest(s.b) * 1.001;
+    kb *= largest(s.a) * 1.001;
   }
   if (fixed_shift(ka, kb) < 0) return "the output's scale is too fine for the fixed-point multipliers";
   if (!(s.act_lo <= s.act_hi)) return "the activation's bounds are not a range";
