@@ -66,6 +66,39 @@ for entry in "${models[@]}"; do
 done
 echo "test-arm64: real models: $real of ${#models[@]} match the host"
 
+# Static int8 models, quantized here by the host's pare (calibrated on three
+# seeded inputs): aarch64 runs the integer kernels' portable paths, the host
+# its AVX2 or VNNI ones. Their sums are exact integers and their requantization
+# the same float operations, so the int8 parts give the same bytes, and the
+# outputs differ only where float layers follow (BlazeFace's heads): the
+# float models' criterion holds (a byte off in a residual Add would move
+# BlazeFace's outputs far beyond it).
+int8_models=(
+  "testdata/models/face_detection_front_128x128_barracuda.onnx|"
+  "testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx|--dim p2o.DynamicDimension.0=1 --dim p2o.DynamicDimension.1=48 --dim p2o.DynamicDimension.2=192"
+)
+int8=0
+for entry in "${int8_models[@]}"; do
+  IFS='|' read -r model dims <<< "$entry"
+  name=$(basename "$model" .onnx)_int8
+  for seed in 1 2 3; do
+    # shellcheck disable=SC2086
+    "$host/pare" run "$model" $dims --seed "$seed" --save-inputs "$work/$name/calib/$seed" >/dev/null
+  done
+  # shellcheck disable=SC2086
+  "$host/pare" shrink "$model" -o "$work/$name.onnx" $dims -q \
+    --passes "fold, fuse-bn, fuse-act, dce, quantize(int8, calib=$work/$name/calib), strip" >/dev/null
+  # shellcheck disable=SC2086
+  "$host/pare" run "$work/$name.onnx" $dims --seed 7 --save-inputs "$work/$name/in" --outputs "$work/$name/want" >/dev/null
+  if run_arm "$work/$name.onnx" "$work/$name/in" "$work/$name/got" --expect "$work/$name/want" $close; then
+    int8=$((int8 + 1))
+  else
+    echo "test-arm64: FAILED $name" >&2
+    failed=1
+  fi
+done
+echo "test-arm64: int8 models: $int8 of ${#int8_models[@]} match the host"
+
 # Conformance cases: every case the host's pare-run passes (the runner has its
 # ops and matches the expected outputs within ONNX's rtol 1e-3) must pass on
 # aarch64 too. One case per line: "dir".
