@@ -426,6 +426,37 @@ bool quantizes(const ir::Node* q, const ir::Value* v) {
   return onnx_op(q, "QuantizeLinear") && q->attr_int("saturate", 1) == 1 && q->outputs()[0] && q->inputs()[0] == v;
 }
 
+// The two ends of a group around a one-input op: x_q (through its
+// DequantizeLinear) and the QuantizeLinear that alone reads op's output, with
+// their parameters.
+struct Ends {
+  const ir::Value* x_q = nullptr;
+  const ir::Node* q = nullptr;
+  TensorParams x, y;
+};
+std::optional<Ends> one_input_ends(const ir::Node& op, const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  Ends e;
+  e.x_q = quantized_source(op.input(0), e.x);
+  e.q = sole_reader(op.outputs()[0]);
+  if (!e.x_q || !quantizes(e.q, op.outputs()[0])) return std::nullopt;
+  auto yp = tensor_params(*e.q);
+  if (!yp) return std::nullopt;
+  e.y = *yp;
+  return e;
+}
+
+// The group of `op` between those ends, computed by `spec`'s kernel.
+template <typename Spec>
+QdqGroup one_input_group(const ir::Node& op, const Ends& e, Spec spec) {
+  QdqGroup g;
+  g.op = &op;
+  g.inputs = {e.x_q};
+  g.fused = {e.q};
+  g.output = e.q->outputs()[0];
+  g.spec = std::move(spec);
+  return g;
+}
+
 // x_q -> DequantizeLinear -> nearest Resize -> QuantizeLinear with x_q's own
 // constants -> y_q. Every output element is one input element, and
 // QuantizeLinear(DequantizeLinear(b)) = b for every byte b, so the Resize on
@@ -434,20 +465,10 @@ std::optional<QdqGroup> match_movement(const ir::Node& op,
                                        const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
   bool nearest = (onnx_op(&op, "Resize") || onnx_op(&op, "Upsample")) && op.attr_string("mode", "nearest") == "nearest";
   if (!nearest) return std::nullopt;
-  TensorParams xp;
-  const ir::Value* x_q = quantized_source(op.input(0), xp);
-  const ir::Node* q = sole_reader(op.outputs()[0]);
-  if (!x_q || !quantizes(q, op.outputs()[0])) return std::nullopt;
-  auto yp = tensor_params(*q);
-  if (!yp || yp->type != xp.type || yp->scale != xp.scale || yp->zero_point != xp.zero_point) return std::nullopt;
-  if (!(xp.scale > 0) || !std::isfinite(xp.scale)) return std::nullopt;
-  QdqGroup g;
-  g.op = &op;
-  g.inputs = {x_q};
-  g.fused = {q};
-  g.output = q->outputs()[0];
-  g.spec = Movement{};
-  return g;
+  auto e = one_input_ends(op, sole_reader);
+  if (!e || e->y.type != e->x.type || e->y.scale != e->x.scale || e->y.zero_point != e->x.zero_point) return std::nullopt;
+  if (!(e->x.scale > 0) || !std::isfinite(e->x.scale)) return std::nullopt;
+  return one_input_group(op, *e, Movement{});
 }
 
 // x_q -> DequantizeLinear -> MaxPool -> QuantizeLinear -> y_q: the max on
@@ -464,21 +485,13 @@ std::optional<QdqGroup> match_max_pool(const ir::Node& pool,
     if (d != 1) return std::nullopt;
   for (size_t i = 0; i < pads.size(); ++i)
     if (k.empty() || pads[i] >= k[i % k.size()]) return std::nullopt;
+  auto e = one_input_ends(pool, sole_reader);
+  if (!e) return std::nullopt;
   kernels::QLutSpec spec;
-  const ir::Value* x_q = quantized_source(pool.input(0), spec.x);
-  const ir::Node* q = sole_reader(pool.outputs()[0]);
-  if (!x_q || !quantizes(q, pool.outputs()[0])) return std::nullopt;
-  auto yp = tensor_params(*q);
-  if (!yp) return std::nullopt;
-  spec.y = *yp;
+  spec.x = e->x;
+  spec.y = e->y;
   spec.max_pool = true;
-  QdqGroup g;
-  g.op = &pool;
-  g.inputs = {x_q};
-  g.fused = {q};
-  g.output = q->outputs()[0];
-  g.spec = spec;
-  return g;
+  return one_input_group(pool, *e, std::move(spec));
 }
 
 // x_q -> DequantizeLinear -> GlobalAveragePool -> QuantizeLinear -> y_q (the
@@ -486,22 +499,14 @@ std::optional<QdqGroup> match_max_pool(const ir::Node& pool,
 std::optional<QdqGroup> match_global_average(const ir::Node& pool,
                                              const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
   if (!onnx_op(&pool, "GlobalAveragePool")) return std::nullopt;
+  auto e = one_input_ends(pool, sole_reader);
+  if (!e) return std::nullopt;
   kernels::QAddSpec spec;
   spec.op = kernels::QAddSpec::Op::kMean;
-  const ir::Value* x_q = quantized_source(pool.input(0), spec.a);
-  const ir::Node* q = sole_reader(pool.outputs()[0]);
-  if (!x_q || !quantizes(q, pool.outputs()[0])) return std::nullopt;
-  auto yp = tensor_params(*q);
-  if (!yp) return std::nullopt;
-  spec.b = spec.a;  // unused, but a valid 8-bit type for the kernel's checks
-  spec.y = *yp;
-  QdqGroup g;
-  g.op = &pool;
-  g.inputs = {x_q};
-  g.fused = {q};
-  g.output = q->outputs()[0];
-  g.spec = spec;
-  return g;
+  spec.a = e->x;
+  spec.b = e->x;  // unused, but a valid 8-bit type for the kernel's checks
+  spec.y = e->y;
+  return one_input_group(pool, *e, std::move(spec));
 }
 
 // x1_q -> DequantizeLinear, ..., xn_q -> DequantizeLinear (per-tensor
