@@ -49,7 +49,7 @@ float Epilogue::apply_after_channel(float x) const {
   x = activate(x);
   for (int i = 0; i < n_post; ++i) x = post[i].on(x);
   if (!round_trip) return x;
-  float q = std::clamp(std::nearbyint(x / scale) + zero_point, qmin, qmax);
+  float q = quantize_linear(x, scale, zero_point, qmin, qmax);
   return (q - zero_point) * scale;
 }
 

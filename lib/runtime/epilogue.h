@@ -8,6 +8,8 @@
 // same formula as the activation's own kernel in kernels/elementwise.cc.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -16,6 +18,16 @@
 #include "lib/runtime/isa.h"
 
 namespace pare::rt {
+
+// QuantizeLinear of one float as its kernel computes it (kernels/quant.cc):
+// x / scale rounded half to even (nearbyint in the default rounding mode),
+// plus the zero point, clamped to the type's [qmin, qmax]. The integer
+// kernels' tables and constants and the epilogue's round trip use this one
+// formula, so that they give the literal node's bytes.
+__attribute__((always_inline)) inline float quantize_linear(float x, float scale, float zero_point, float qmin,
+                                                            float qmax) {
+  return std::clamp(std::nearbyint(x / scale) + zero_point, qmin, qmax);
+}
 
 struct Epilogue {
   // kMulClip: x * Clip(x + shift, a, b), the core of HardSwish as exporters

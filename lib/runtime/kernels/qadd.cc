@@ -20,8 +20,7 @@ struct Flat {  // the spec as the loop reads it
 // The literal nodes' tail for one value: Relu or Clip, then QuantizeLinear.
 __attribute__((always_inline)) inline uint8_t requantize(float s, const Flat& f) {
   s = s < f.lo ? f.lo : (s > f.hi ? f.hi : s);
-  float q = std::nearbyint(s / f.sy) + f.ya;
-  return static_cast<uint8_t>(static_cast<int32_t>(q < f.qmin ? f.qmin : (q > f.qmax ? f.qmax : q)));
+  return static_cast<uint8_t>(static_cast<int32_t>(quantize_linear(s, f.sy, f.ya, f.qmin, f.qmax)));
 }
 __attribute__((always_inline)) inline float dequantize(uint8_t x, uint8_t flip, int32_t z, float scale) {
   return static_cast<float>(static_cast<int32_t>(static_cast<uint8_t>(x ^ flip)) - z) * scale;

@@ -97,7 +97,7 @@ class QConcat : public Kernel {
     bool u8 = spec_.y.type == DataType::kUint8;
     float lo = u8 ? 0.0f : -128.0f, hi = u8 ? 255.0f : 127.0f, zp = static_cast<float>(spec_.y.zero_point);
     for (int64_t k = 0; k < n; ++k)
-      out[k] = static_cast<uint8_t>(static_cast<int32_t>(std::clamp(std::nearbyint(x[k] / spec_.y.scale) + zp, lo, hi)));
+      out[k] = static_cast<uint8_t>(static_cast<int32_t>(quantize_linear(x[k], spec_.y.scale, zp, lo, hi)));
   }
 
   QConcatSpec spec_;

@@ -24,8 +24,8 @@ int32_t type_max(DataType t) { return t == DataType::kUint8 ? 255 : 127; }
 
 // QuantizeLinear of one float, as its kernel computes it (quant.cc).
 int32_t quantize(float v, float scale, int32_t zero_point, DataType t) {
-  float q = std::nearbyint(v / scale) + static_cast<float>(zero_point);
-  return static_cast<int32_t>(std::clamp(q, static_cast<float>(type_min(t)), static_cast<float>(type_max(t))));
+  return static_cast<int32_t>(quantize_linear(v, scale, static_cast<float>(zero_point), static_cast<float>(type_min(t)),
+                                              static_cast<float>(type_max(t))));
 }
 
 int64_t weight_taps(const QConvSpec& s) { return s.weight.numel() / std::max<int64_t>(s.weight.dims()[0], 1); }

@@ -14,7 +14,7 @@ std::vector<uint8_t> qlut_table(const QLutSpec& s) {
     int32_t x = s.x.type == DataType::kUint8 ? b : static_cast<int8_t>(static_cast<uint8_t>(b));
     float v = static_cast<float>(x - s.x.zero_point) * s.x.scale;                              // DequantizeLinear
     v = s.activation.activate(v);                                                              // the activation
-    float q = std::clamp(std::nearbyint(v / s.y.scale) + static_cast<float>(s.y.zero_point), qmin, qmax);  // QuantizeLinear
+    float q = quantize_linear(v, s.y.scale, static_cast<float>(s.y.zero_point), qmin, qmax);  // QuantizeLinear
     table[b] = static_cast<uint8_t>(static_cast<int32_t>(q));
   }
   return table;

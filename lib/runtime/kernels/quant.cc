@@ -46,7 +46,7 @@ Channels channels(const KernelContext& ctx, const TensorView& x, const TensorVie
 template <typename T>
 __attribute__((always_inline)) inline void quantize_body(const float* x, float scale, float zp, T* y, int64_t n) {
   constexpr float lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
-  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(std::clamp(std::nearbyint(x[i] / scale) + zp, lo, hi));
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(quantize_linear(x[i], scale, zp, lo, hi));
 }
 template <typename T>
 __attribute__((always_inline)) inline void dequantize_body(const T* x, int32_t zp, float scale, float* y, int64_t n) {
@@ -127,9 +127,7 @@ class Quantize : public Kernel {
     ctx.parallel_for((n + 16383) / 16384, [&](int64_t b, int64_t e) {
       for (int64_t i = b * 16384, end = std::min(n, e * 16384); i < end; ++i) {
         int64_t c = ch.of(i);
-        // nearbyint rounds half to even in the default rounding mode.
-        float q = std::nearbyint(x[i] / scale[c]) + (zp ? static_cast<float>(zp[c]) : 0.0f);
-        y[i] = static_cast<T>(std::clamp(q, lo, hi));
+        y[i] = static_cast<T>(quantize_linear(x[i], scale[c], zp ? static_cast<float>(zp[c]) : 0.0f, lo, hi));
       }
     });
   }
