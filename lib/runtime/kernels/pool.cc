@@ -25,8 +25,9 @@ namespace {
 class Pool : public Kernel {
  public:
   // The quantized MaxPool (make_qmax_pool): bytes of type x_type in, each
-  // output byte looked up in `table` (unless empty), type y_type out.
-  Pool(const KernelInit& init, bool max, std::vector<uint8_t> table = {}, DataType x_type = DataType::kUndefined,
+  // output byte looked up in `table` (unless empty), type y_type out. Cold: it
+  // runs once per model, so it is built for size (pare-run, docs/runtime.md).
+  [[gnu::cold]] Pool(const KernelInit& init, bool max, std::vector<uint8_t> table = {}, DataType x_type = DataType::kUndefined,
        DataType y_type = DataType::kUndefined)
       : max_(max), table_(std::move(table)), x_type_(x_type), y_type_(y_type), isa_(init.isa) {
     kernel_ = init.attr_ints("kernel_shape");

@@ -20,7 +20,8 @@ namespace {
 
 class Resize : public Kernel {
  public:
-  Resize(const KernelInit& init, bool upsample) : upsample_(upsample), opset_(init.opset) {
+  // Cold: a constructor runs once per model, so it is built for size (pare-run, docs/runtime.md).
+  [[gnu::cold]] Resize(const KernelInit& init, bool upsample) : upsample_(upsample), opset_(init.opset) {
     mode_ = init.attr_string("mode", "nearest");
     bool legacy = upsample || init.opset < 11;
     coord_ = legacy ? "asymmetric" : init.attr_string("coordinate_transformation_mode", "half_pixel");
