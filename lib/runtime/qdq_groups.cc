@@ -434,7 +434,8 @@ struct Ends {
   const ir::Node* q = nullptr;
   TensorParams x, y;
 };
-std::optional<Ends> one_input_ends(const ir::Node& op, const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+std::optional<Ends> one_input_ends(const ir::Node& op,
+                                   const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
   Ends e;
   e.x_q = quantized_source(op.input(0), e.x);
   e.q = sole_reader(op.outputs()[0]);
@@ -466,7 +467,8 @@ std::optional<QdqGroup> match_movement(const ir::Node& op,
   bool nearest = (onnx_op(&op, "Resize") || onnx_op(&op, "Upsample")) && op.attr_string("mode", "nearest") == "nearest";
   if (!nearest) return std::nullopt;
   auto e = one_input_ends(op, sole_reader);
-  if (!e || e->y.type != e->x.type || e->y.scale != e->x.scale || e->y.zero_point != e->x.zero_point) return std::nullopt;
+  if (!e || e->y.type != e->x.type || e->y.scale != e->x.scale || e->y.zero_point != e->x.zero_point)
+    return std::nullopt;
   if (!(e->x.scale > 0) || !std::isfinite(e->x.scale)) return std::nullopt;
   return one_input_group(op, *e, Movement{});
 }

@@ -304,7 +304,8 @@ TEST(QuantizeStatic, RealModelsRunInOnnxRuntimeAsInTheRunner) {
     auto dims = testing::dims_for(path);
     // Seeds 9-11 (the comparison below pools them; one input is noisy).
     std::vector<std::vector<ir::Tensor>> float_outputs;
-    for (uint64_t seed = 9; seed <= 11; ++seed) float_outputs.push_back(testing::run_model(m, testing::seeded_inputs(m, dims, seed)));
+    for (uint64_t seed = 9; seed <= 11; ++seed)
+      float_outputs.push_back(testing::run_model(m, testing::seeded_inputs(m, dims, seed)));
     std::vector<Sample> calib;
     rt::Session probe(m);
     for (uint64_t seed = 1; seed <= 3; ++seed) {
@@ -384,9 +385,6 @@ TEST(QuantizeStatic, OnnxRuntimeFusesConvWithFloatBiasesAsWithInt32Biases) {
   for (const std::string bias : {"float", "int32"}) {
     ir::Model m = formats::onnx::load_model(path);
     auto dims = testing::dims_for(path);
-    // Seeds 9-11 (the comparison below pools them; one input is noisy).
-    std::vector<std::vector<ir::Tensor>> float_outputs;
-    for (uint64_t seed = 9; seed <= 11; ++seed) float_outputs.push_back(testing::run_model(m, testing::seeded_inputs(m, dims, seed)));
     rt::Session probe(m);
     std::vector<Sample> calib;
     for (uint64_t seed = 1; seed <= 2; ++seed) {

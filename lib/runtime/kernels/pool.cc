@@ -27,8 +27,8 @@ class Pool : public Kernel {
   // The quantized MaxPool (make_qmax_pool): bytes of type x_type in, each
   // output byte looked up in `table` (unless empty), type y_type out. Cold: it
   // runs once per model, so it is built for size (pare-run, docs/runtime.md).
-  [[gnu::cold]] Pool(const KernelInit& init, bool max, std::vector<uint8_t> table = {}, DataType x_type = DataType::kUndefined,
-       DataType y_type = DataType::kUndefined)
+  [[gnu::cold]] Pool(const KernelInit& init, bool max, std::vector<uint8_t> table = {},
+                     DataType x_type = DataType::kUndefined, DataType y_type = DataType::kUndefined)
       : max_(max), table_(std::move(table)), x_type_(x_type), y_type_(y_type), isa_(init.isa) {
     kernel_ = init.attr_ints("kernel_shape");
     strides_ = init.attr_ints("strides");
@@ -62,7 +62,8 @@ class Pool : public Kernel {
     size_t s = kernel_.size();
     bool bytes = max_ && (x.dtype == DataType::kUint8 || x.dtype == DataType::kInt8);
     if ((x.dtype != DataType::kFloat && !bytes) || x.rank() != s + 2)
-      compute_error(ctx, max_ ? "input must be float32, uint8 or int8 [N, C, spatial]" : "input must be float32 [N, C, spatial]");
+      compute_error(ctx, max_ ? "input must be float32, uint8 or int8 [N, C, spatial]"
+                              : "input must be float32 [N, C, spatial]");
     if (x_type_ != DataType::kUndefined && x.dtype != x_type_) compute_error(ctx, "quantized input of another type");
     bool one_d = s == 1;
     int64_t n = x.dims[0], c = x.dims[1], h = one_d ? 1 : x.dims[2], w = x.dims.back();
@@ -177,12 +178,14 @@ class Pool : public Kernel {
                                  _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), flips));
         return _mm_and_si128(_mm_max_epu8(m, _mm_srli_epi16(m, 8)), low);
       };
-      for (; ox + 16 <= ow; ox += 16)
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + ox),
-                         _mm_packus_epi16(pairs(top + 2 * ox, bottom + 2 * ox), pairs(top + 2 * ox + 16, bottom + 2 * ox + 16)));
+      for (; ox + 16 <= ow; ox += 16) {
+        __m128i first = pairs(top + 2 * ox, bottom + 2 * ox), second = pairs(top + 2 * ox + 16, bottom + 2 * ox + 16);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + ox), _mm_packus_epi16(first, second));
+      }
 #endif
       for (; ox < ow; ++ox) {
-        uint8_t a = top[2 * ox] ^ flip, b = top[2 * ox + 1] ^ flip, c = bottom[2 * ox] ^ flip, d = bottom[2 * ox + 1] ^ flip;
+        uint8_t a = top[2 * ox] ^ flip, b = top[2 * ox + 1] ^ flip;
+        uint8_t c = bottom[2 * ox] ^ flip, d = bottom[2 * ox + 1] ^ flip;
         y[ox] = std::max(std::max(a, b), std::max(c, d));
       }
     }

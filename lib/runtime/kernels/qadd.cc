@@ -52,11 +52,18 @@ struct Fixed {
 constexpr int kMinShift = 12;
 
 __attribute__((always_inline)) inline uint8_t fixed_add_one(uint8_t a, uint8_t b, const Fixed& f) {
-  int32_t s = (static_cast<uint8_t>(a ^ f.flip_a) * f.ka + static_cast<uint8_t>(b ^ f.flip_b) * f.kb + f.bias) >> f.shift;
+  int32_t s = static_cast<uint8_t>(a ^ f.flip_a) * f.ka + static_cast<uint8_t>(b ^ f.flip_b) * f.kb + f.bias;
+  s >>= f.shift;
   return static_cast<uint8_t>(s < f.lo ? f.lo : (s > f.hi ? f.hi : s));
 }
 
-__attribute__((noinline)) void qadd_portable(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Fixed& f) {
+// (ka, kb) as the int16 pair vpmaddwd multiplies each (a, b) pair by.
+inline int32_t multiplier_pair(const Fixed& f) {
+  return static_cast<int32_t>((static_cast<uint32_t>(f.kb) << 16) | (static_cast<uint32_t>(f.ka) & 0xffffu));
+}
+
+__attribute__((noinline)) void qadd_portable(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n,
+                                             const Fixed& f) {
   for (int64_t i = 0; i < n; ++i) y[i] = fixed_add_one(a[i], b[i], f);
 }
 
@@ -81,10 +88,10 @@ PARE_AVX2_INLINE __m256i fixed_add8(__m128i pairs, const Fixed8& f) {
 }
 
 PARE_TARGET_AVX2 void qadd_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Fixed& f) {
-  const __m128i flip_a = _mm_set1_epi8(static_cast<char>(f.flip_a)), flip_b = _mm_set1_epi8(static_cast<char>(f.flip_b));
-  const Fixed8 v{_mm256_set1_epi32(static_cast<int32_t>((static_cast<uint32_t>(f.kb) << 16) | (static_cast<uint32_t>(f.ka) & 0xffffu))),
-                 _mm256_set1_epi32(f.bias), _mm256_set1_epi32(f.lo), _mm256_set1_epi32(f.hi), _mm256_set1_epi32(0xff),
-                 _mm_cvtsi32_si128(f.shift)};
+  const __m128i flip_a = _mm_set1_epi8(static_cast<char>(f.flip_a));
+  const __m128i flip_b = _mm_set1_epi8(static_cast<char>(f.flip_b));
+  const Fixed8 v{_mm256_set1_epi32(multiplier_pair(f)), _mm256_set1_epi32(f.bias), _mm256_set1_epi32(f.lo),
+                 _mm256_set1_epi32(f.hi), _mm256_set1_epi32(0xff), _mm_cvtsi32_si128(f.shift)};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m128i va = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)), flip_a);
@@ -191,9 +198,10 @@ PARE_AVX512VNNI_INLINE __m128i fixed_add16(__m256i pairs, const Fixed16& f) {
 }
 
 PARE_TARGET_AVX512VNNI void qadd_avx512(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Fixed& f) {
-  const __m256i flip_a = _mm256_set1_epi8(static_cast<char>(f.flip_a)), flip_b = _mm256_set1_epi8(static_cast<char>(f.flip_b));
-  const Fixed16 v{_mm512_set1_epi32(static_cast<int32_t>((static_cast<uint32_t>(f.kb) << 16) | (static_cast<uint32_t>(f.ka) & 0xffffu))),
-                  _mm512_set1_epi32(f.bias), _mm512_set1_epi32(f.lo), _mm512_set1_epi32(f.hi), _mm_cvtsi32_si128(f.shift)};
+  const __m256i flip_a = _mm256_set1_epi8(static_cast<char>(f.flip_a));
+  const __m256i flip_b = _mm256_set1_epi8(static_cast<char>(f.flip_b));
+  const Fixed16 v{_mm512_set1_epi32(multiplier_pair(f)), _mm512_set1_epi32(f.bias), _mm512_set1_epi32(f.lo),
+                  _mm512_set1_epi32(f.hi), _mm_cvtsi32_si128(f.shift)};
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
     __m256i va = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i)), flip_a);

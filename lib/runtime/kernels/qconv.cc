@@ -525,7 +525,8 @@ class QConv : public Kernel {
     direct_ = !depthwise_ && qgemm_vnni(isa_) && a_.group == 1 && d[2] * d[3] > 1;
     if (depthwise_) {
       wf_.assign(w, w + spec.weight.numel());  // int8 values as floats (exact)
-      if (d[3] <= 8) dw_quads_ = depthwise_quads(w, m, d[2], d[3], spec.x_zero_point + (spec.x_type == DataType::kInt8 ? 128 : 0));
+      int32_t zp = spec.x_zero_point + (spec.x_type == DataType::kInt8 ? 128 : 0);  // as the bytes are read
+      if (d[3] <= 8) dw_quads_ = depthwise_quads(w, m, d[2], d[3], zp);
     } else if (direct_) {
       std::vector<int8_t> a = tap_major(w, m, d[1], d[2] * d[3]);
       packed_.push_back(pack_qa(a.data(), m, a.size() / m, a.size() / m, true));
@@ -734,7 +735,8 @@ class QConv : public Kernel {
     // The sums of a whole output plane, requantized at once: each row's last
     // block (or group of four) runs into the next row's place, which that row
     // then writes.
-    int64_t tasks = std::min<int64_t>(ctx.threads(), g.c), per_task = (plane_bytes + 4 * (g.oh * width + 64) + 63) / 64 * 64;
+    int64_t tasks = std::min<int64_t>(ctx.threads(), g.c);
+    int64_t per_task = (plane_bytes + 4 * (g.oh * width + 64) + 63) / 64 * 64;
     auto* buffers = static_cast<uint8_t*>(const_cast<KernelContext&>(ctx).scratch(static_cast<size_t>(tasks * per_task)));
     bool is_signed = spec_.x_type == DataType::kInt8;
     int32_t zp = spec_.x_zero_point + (is_signed ? 128 : 0);
