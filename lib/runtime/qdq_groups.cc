@@ -214,6 +214,43 @@ std::optional<QdqGroup> match_add(const ir::Node& add, int64_t opset,
   return g;
 }
 
+// Whether q is a QuantizeLinear of v (its data input, not its scale).
+bool quantizes(const ir::Node* q, const ir::Value* v) {
+  return onnx_op(q, "QuantizeLinear") && q->attr_int("saturate", 1) == 1 && q->outputs()[0] && q->inputs()[0] == v;
+}
+
+// The two ends of a group around a one-input op: x_q (through its
+// DequantizeLinear) and the QuantizeLinear that alone reads op's output, with
+// their parameters.
+struct Ends {
+  const ir::Value* x_q = nullptr;
+  const ir::Node* q = nullptr;
+  TensorParams x, y;
+};
+std::optional<Ends> one_input_ends(const ir::Node& op,
+                                   const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
+  Ends e;
+  e.x_q = quantized_source(op.input(0), e.x);
+  e.q = sole_reader(op.outputs()[0]);
+  if (!e.x_q || !quantizes(e.q, op.outputs()[0])) return std::nullopt;
+  auto yp = tensor_params(*e.q);
+  if (!yp) return std::nullopt;
+  e.y = *yp;
+  return e;
+}
+
+// The group of `op` between those ends, computed by `spec`'s kernel.
+template <typename Spec>
+QdqGroup one_input_group(const ir::Node& op, const Ends& e, Spec spec) {
+  QdqGroup g;
+  g.op = &op;
+  g.inputs = {e.x_q};
+  g.fused = {e.q};
+  g.output = e.q->outputs()[0];
+  g.spec = std::move(spec);
+  return g;
+}
+
 // x_q -> DequantizeLinear -> activation -> QuantizeLinear (the activation the
 // only reader of its input's float value is not required: the DequantizeLinear
 // stays for its other readers).
@@ -223,23 +260,13 @@ std::optional<QdqGroup> match_activation(const ir::Node& act, int64_t opset,
   for (size_t i = 0; i < act.inputs().size(); ++i) constants.push_back(constant_input(act, i));
   auto e = epilogue_of(act, opset, constants);
   if (!e) return std::nullopt;
-  QdqGroup g;
-  g.op = &act;
+  auto ends = one_input_ends(act, sole_reader);
+  if (!ends) return std::nullopt;
   kernels::QLutSpec spec;
-  const ir::Value* x_q = quantized_source(act.input(0), spec.x);
-  if (!x_q) return std::nullopt;
-  g.inputs = {x_q};
-  const ir::Node* q = sole_reader(act.outputs()[0]);
-  if (!onnx_op(q, "QuantizeLinear") || q->attr_int("saturate", 1) != 1 || !q->outputs()[0]) return std::nullopt;
-  if (q->inputs()[0] != act.outputs()[0]) return std::nullopt;
-  auto yp = tensor_params(*q);
-  if (!yp) return std::nullopt;
-  spec.y = *yp;
+  spec.x = ends->x;
+  spec.y = ends->y;
   spec.activation = *e;
-  g.fused = {q};
-  g.output = q->outputs()[0];
-  g.spec = spec;
-  return g;
+  return one_input_group(act, *ends, std::move(spec));
 }
 
 // ---------- chains of elementwise nodes from one quantized tensor ----------
@@ -418,43 +445,6 @@ std::optional<QdqGroup> match_chain(const ir::Node& first, int64_t opset) {
   spec.y = *yp;
   spec.table = std::move(*table);
   g.spec = spec;
-  return g;
-}
-
-// Whether q is a QuantizeLinear of v (its data input, not its scale).
-bool quantizes(const ir::Node* q, const ir::Value* v) {
-  return onnx_op(q, "QuantizeLinear") && q->attr_int("saturate", 1) == 1 && q->outputs()[0] && q->inputs()[0] == v;
-}
-
-// The two ends of a group around a one-input op: x_q (through its
-// DequantizeLinear) and the QuantizeLinear that alone reads op's output, with
-// their parameters.
-struct Ends {
-  const ir::Value* x_q = nullptr;
-  const ir::Node* q = nullptr;
-  TensorParams x, y;
-};
-std::optional<Ends> one_input_ends(const ir::Node& op,
-                                   const std::function<const ir::Node*(const ir::Value*)>& sole_reader) {
-  Ends e;
-  e.x_q = quantized_source(op.input(0), e.x);
-  e.q = sole_reader(op.outputs()[0]);
-  if (!e.x_q || !quantizes(e.q, op.outputs()[0])) return std::nullopt;
-  auto yp = tensor_params(*e.q);
-  if (!yp) return std::nullopt;
-  e.y = *yp;
-  return e;
-}
-
-// The group of `op` between those ends, computed by `spec`'s kernel.
-template <typename Spec>
-QdqGroup one_input_group(const ir::Node& op, const Ends& e, Spec spec) {
-  QdqGroup g;
-  g.op = &op;
-  g.inputs = {e.x_q};
-  g.fused = {e.q};
-  g.output = e.q->outputs()[0];
-  g.spec = std::move(spec);
   return g;
 }
 
