@@ -49,20 +49,22 @@ models=(
   "$cache/mlsd_320x320_tiny.onnx||$sensitive"
   "$cache/hello_deepa.onnx||$close"
 )
+# matches_host NAME MODEL DIMS CRITERION: the host's outputs on seed 7, then
+# aarch64's on the same inputs judged against them.
+matches_host() {
+  # shellcheck disable=SC2086
+  "$host/pare" run "$2" $3 --seed 7 --save-inputs "$work/$1/in" --outputs "$work/$1/want" >/dev/null
+  # shellcheck disable=SC2086
+  if run_arm "$2" "$work/$1/in" "$work/$1/got" --expect "$work/$1/want" $4; then return 0; fi
+  echo "test-arm64: FAILED $1" >&2
+  failed=1
+  return 1
+}
 real=0
 for entry in "${models[@]}"; do
   IFS='|' read -r model dims criterion <<< "$entry"
   if [ ! -f "$model" ]; then echo "test-arm64: $model is missing (scripts/fetch_models.sh)" >&2; failed=1; continue; fi
-  name=$(basename "$model" .onnx)
-  # shellcheck disable=SC2086
-  "$host/pare" run "$model" $dims --seed 7 --save-inputs "$work/$name/in" --outputs "$work/$name/want" >/dev/null
-  # shellcheck disable=SC2086
-  if run_arm "$model" "$work/$name/in" "$work/$name/got" --expect "$work/$name/want" $criterion; then
-    real=$((real + 1))
-  else
-    echo "test-arm64: FAILED $name" >&2
-    failed=1
-  fi
+  if matches_host "$(basename "$model" .onnx)" "$model" "$dims" "$criterion"; then real=$((real + 1)); fi
 done
 echo "test-arm64: real models: $real of ${#models[@]} match the host"
 
@@ -88,14 +90,7 @@ for entry in "${int8_models[@]}"; do
   # shellcheck disable=SC2086
   "$host/pare" shrink "$model" -o "$work/$name.onnx" $dims -q \
     --passes "fold, fuse-bn, fuse-act, dce, quantize(int8, calib=$work/$name/calib), strip" >/dev/null
-  # shellcheck disable=SC2086
-  "$host/pare" run "$work/$name.onnx" $dims --seed 7 --save-inputs "$work/$name/in" --outputs "$work/$name/want" >/dev/null
-  if run_arm "$work/$name.onnx" "$work/$name/in" "$work/$name/got" --expect "$work/$name/want" $close; then
-    int8=$((int8 + 1))
-  else
-    echo "test-arm64: FAILED $name" >&2
-    failed=1
-  fi
+  if matches_host "$name" "$work/$name.onnx" "$dims" "$close"; then int8=$((int8 + 1)); fi
 done
 echo "test-arm64: int8 models: $int8 of ${#int8_models[@]} match the host"
 
