@@ -26,7 +26,7 @@ namespace {
 using json = nlohmann::json;
 
 // Bumped whenever what a cached figure means changes (choices, noise definition).
-constexpr int kCacheFormat = 6;  // 6: storage choices measured with correct= when --calib is given
+constexpr int kCacheFormat = 7;  // 7: palette and int4 choices measured with gptq= when --calib is given
 
 ir::Model parse(const std::string& bytes, const std::string& label, const std::string& dir) {
   return formats::onnx::load_model_from_bytes(bytes, label, dir);
@@ -106,6 +106,9 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
     // What correct= measures in every one-layer variant, measured once (tune on
     // PP-OCRv4 det with eight pages: each variant had run them all again).
     means_ = passes::layer_input_means(prepared, samples);
+    std::vector<ir::Value*> constants = prepared.graph->constants();
+    std::vector<const ir::Value*> weights(constants.begin(), constants.end());
+    moments_.emplace(prepared, weights, samples);
     calib_digest = sample_digest(samples, samples.size());
   }
   if (!job.cache_dir.empty()) {
@@ -184,6 +187,9 @@ Noise Measurer::measure(size_t layer, const std::string& key) {
     ctx.known_ranges = [this] { return ranges_; };
     // The variant is the prepared model plus one step: its layers' input means are the prepared model's.
     ctx.known_means = [this](const std::string& dir) { return dir == job_.calib ? &means_ : nullptr; };
+    ctx.known_moments = [this](const std::string& dir) {
+      return dir == job_.calib && moments_ ? &*moments_ : nullptr;
+    };
     passes::Pipeline::parse(step_text(c, key == "qdq" ? l.static_labels : std::vector<std::string>{l.label}, job_.calib))
         .run(variant, ctx, false);
     rt::Session session(variant);

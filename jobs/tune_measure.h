@@ -16,6 +16,7 @@
 #include "jobs/tune.h"
 #include "jobs/tune_space.h"
 #include "lib/metrics/report.h"
+#include "passes/gptq.h"
 
 namespace pare::jobs::tune_detail {
 
@@ -94,6 +95,7 @@ class Measurer {
   size_t k_ = 0;                                    // samples that measure sensitivity
   std::map<std::string, std::pair<float, float>> ranges_;  // static int8 ranges on the prepared model
   std::map<std::string, std::vector<double>> means_;        // correct='s layer input means on the prepared model
+  std::optional<passes::InputMoments> moments_;             // gptq='s layer input moments on the prepared model
   std::mutex samples_mutex_;
   std::map<std::string, std::vector<formats::Sample>> calib_;  // by folder
   std::string cache_file_;

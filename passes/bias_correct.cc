@@ -221,16 +221,21 @@ BiasCorrector::BiasCorrector(const ir::Model& model, const std::vector<const ir:
       if (auto it = known->find(name); it != known->end()) means_.insert(*it);
     return;
   }
-  if (!ctx.load_samples) fail("correct={}: this caller cannot read sample folders", dir);
+  means_ = channel_means(model, weight_pass_samples(model, dir, "correct", ctx), axes);
+}
+
+std::vector<Sample> weight_pass_samples(const ir::Model& model, const std::string& dir, const char* option,
+                                        PassContext& ctx) {
+  if (!ctx.load_samples) fail("{}={}: this caller cannot read sample folders", option, dir);
   std::vector<Sample> samples;
   try {
     samples = ctx.load_samples(dir, rt::input_names(model));
   } catch (Error& e) {
-    e.with_context("correct");
+    e.with_context(option);
     throw;
   }
-  if (samples.empty()) fail("correct={}: holds no samples", dir);
-  means_ = channel_means(model, samples, axes);
+  if (samples.empty()) fail("{}={}: holds no samples", option, dir);
+  return samples;
 }
 
 void BiasCorrector::correct(ir::Model& model, ir::Graph& g, const std::string& name, const ir::Tensor& before,

@@ -55,6 +55,12 @@ class BiasCorrector {
 // measures, for every layer at once (PassContext::known_means).
 std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& model, const std::vector<Sample>& samples);
 
+// The samples of `dir` for a weight pass's `option` (correct=, gptq=), loaded
+// through ctx.load_samples for `model`'s inputs. Throws pare::Error when the
+// caller cannot read folders, or the folder cannot be read or holds none.
+std::vector<Sample> weight_pass_samples(const ir::Model& model, const std::string& dir, const char* option,
+                                        PassContext& ctx);
+
 // Runs `store` on every constant of `g` (it returns whether it rewrote the
 // value). With a corrector (for the main graph), the weights go first, each
 // corrected right after it is stored, then the biases they shifted and the ones

@@ -19,6 +19,11 @@
 // Runtime evaluate the constant Cast/Gather once, at load (fold refuses to undo
 // them because that would grow the file).
 //
+// With gptq=DIR each weight's index is chosen by GPTQ (passes/gptq.h) on the
+// samples of DIR: the tables are the same k-means tables, but a weight may take
+// the entry on the other side of its value when that lets the weights of later
+// input positions cancel the layer's output error.
+//
 // How the indices are stored (the values are the same either way): one per byte
 // (uint8), or for N <= 4, packed two per byte as uint4, which needs opset 21;
 // with packed=true (default) the model is raised to 21 (upgrade_opset) and each
@@ -57,6 +62,7 @@
 #include "lib/base/fp16.h"
 #include "lib/base/strings.h"
 #include "passes/bias_correct.h"
+#include "passes/gptq.h"
 #include "passes/select.h"
 #include "passes/opset.h"
 #include "passes/pass.h"
@@ -183,6 +189,7 @@ struct PalettizeOptions {
   Kept kept = Kept::kInt8;     // how depthwise and first-layer kernels stay (biases: float16 unless kFloat32)
   std::string correct;         // samples for empirical bias correction (bias_correct.h)
   bool channel_scale = true;   // a float16 scale per output channel times a table of shapes
+  std::string gptq;            // samples for error-compensating index choice (gptq.h)
   bool uint4_allowed = false;  // set from the model: opset 21 or later
   bool if_any = false;         // no weight qualifying leaves the model as it is instead of failing
 };
@@ -253,8 +260,11 @@ std::string kept_reason(const ir::Value* v, int64_t axis, const PalettizeOptions
   return "";
 }
 
-// Stores `v` as table + indices (+ group offsets) behind Cast/Gather.
-void palettize_weight(ir::Graph& g, ir::Value* v, int64_t axis, const PalettizeOptions& o, PassContext& ctx) {
+// Stores `v` as table + indices (+ group offsets) behind Cast/Gather. With
+// `moments` (gptq=), each weight's index is chosen by GPTQ among its table's
+// entries instead of the nearest one.
+void palettize_weight(ir::Graph& g, ir::Value* v, int64_t axis, const PalettizeOptions& o, const InputMoments* moments,
+                      PassContext& ctx) {
   const ir::Tensor& t = v->constant();
   auto w = t.span<float>();
   int64_t channels = t.dims()[axis], inner = 1;
@@ -299,6 +309,22 @@ void palettize_weight(ir::Graph& g, ir::Value* v, int64_t axis, const PalettizeO
   for (size_t i = 0; i < w.size(); ++i) {
     int64_t gi = group_of(i);
     index[i] = palettes[gi].index[next[gi]++];
+  }
+  if (moments) {
+    // The entries as the graph computes them: float16 table times float16 scale.
+    std::vector<std::vector<double>> entries(groups), midpoints(groups);
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      for (float f : palettes[gi].table) entries[gi].push_back(o.channel_scale ? half_to_float(float_to_half(f)) : f);
+      for (size_t j = 1; j < entries[gi].size(); ++j) midpoints[gi].push_back(0.5 * (entries[gi][j - 1] + entries[gi][j]));
+    }
+    bool measured = moments->round(*v, [&](size_t i, double value) {
+      int64_t c = channel_of(i), gi = c / group;
+      double s = o.channel_scale ? double{scale[c]} : 1.0;
+      auto j = std::lower_bound(midpoints[gi].begin(), midpoints[gi].end(), value / s) - midpoints[gi].begin();
+      index[i] = static_cast<uint8_t>(j);
+      return static_cast<double>(static_cast<float>(entries[gi][static_cast<size_t>(j)]) * static_cast<float>(s));
+    });
+    ++ctx.stats[measured ? "gptq_rounded" : "gptq_unmeasured"];
   }
 
   // The same indices one per byte or, from opset 21 and for at most 16 entries,
@@ -369,12 +395,17 @@ class Palettize : public Pass {
     o_.uint4_allowed = model.opset("") >= 21;
     int64_t changed = 0, most_channels = 0;
     std::optional<BiasCorrector> corrector;
-    if (!o_.correct.empty()) {
-      std::vector<const ir::Value*> weights;
-      for (const ir::Value* v : model.graph->constants())
-        if (v->constant().dtype() == ir::DataType::kFloat && weight_axis_of_all_uses(v) >= 0) weights.push_back(v);
-      corrector.emplace(model, weights, o_.correct, ctx);
+    std::optional<InputMoments> own_moments;
+    const InputMoments* moments = nullptr;
+    std::vector<const ir::Value*> weights, palettized;  // of the main graph, which correct= and gptq= measure
+    for (const ir::Value* v : model.graph->constants()) {
+      int64_t axis = weight_axis_of_all_uses(v);
+      if (v->constant().dtype() != ir::DataType::kFloat || axis < 0) continue;
+      weights.push_back(v);
+      if (in_use_float(v) && kept_reason(v, axis, o_).empty()) palettized.push_back(v);
     }
+    if (!o_.correct.empty()) corrector.emplace(model, weights, o_.correct, ctx);
+    if (!o_.gptq.empty()) moments = &moments_for(model, palettized, o_.gptq, ctx, own_moments);
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
       // Returns whether it rewrote weight `v` (what correct= then corrects).
       auto store = [&](ir::Value* v) {
@@ -402,7 +433,7 @@ class Palettize : public Pass {
           return true;
         }
         most_channels = std::max(most_channels, v->constant().dims()[axis]);
-        palettize_weight(g, v, axis, o_, ctx);
+        palettize_weight(g, v, axis, o_, &g == model.graph.get() ? moments : nullptr, ctx);
         ++ctx.stats["palettized"];
         ++changed;
         return true;
@@ -461,6 +492,9 @@ extern const PassInfo kPalettizePass = {
         {"correct", OptionType::kString, "",
          "folder of samples; each layer's bias takes back the mean shift its palettized weights cause "
          "(empirical bias correction)"},
+        {"gptq", OptionType::kString, "",
+         "folder of samples; each weight's index is chosen so the layer's output error on them is least "
+         "(GPTQ error compensation) instead of the nearest entry"},
         {"if-any", OptionType::kBool, "false",
          "when no weight qualifies, keep the model as it is instead of failing (pare tune's configurations)"},
     },
@@ -470,6 +504,7 @@ extern const PassInfo kPalettizePass = {
                          NodeGlobs{v.list("skip"), v.list("only")},
                          v.flag("packed"), kept_of(v.str("kept")), v.str("correct"), v.flag("channel-scale")};
       o.if_any = v.flag("if-any");
+      o.gptq = v.str("gptq");
       return std::make_unique<Palettize>(std::move(o));
     },
 };

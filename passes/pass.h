@@ -16,6 +16,7 @@
 namespace pare::passes {
 
 using Sample = std::map<std::string, ir::Tensor>;
+class InputMoments;  // gptq.h
 
 struct PassContext {
   std::map<std::string, int64_t> stats;  // sorted, so reports are deterministic
@@ -32,6 +33,10 @@ struct PassContext {
   // many one-layer variants; passes::layer_input_means), or nullptr for
   // another folder. Optional; the correction is the same either way.
   std::function<const std::map<std::string, std::vector<double>>*(const std::string& dir)> known_means;
+  // For gptq=DIR: the input moments of every layer of this very model over
+  // DIR's samples, measured once by the caller (pare tune), or nullptr for
+  // another folder. Optional; the rounding is the same either way.
+  std::function<const InputMoments*(const std::string& dir)> known_moments;
   // Reports progress of long work (calibration): what, done, total. Optional.
   std::function<void(const std::string& what, size_t done, size_t total)> progress;
 };

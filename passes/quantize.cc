@@ -48,6 +48,7 @@
 #include "lib/base/fp16.h"
 #include "lib/base/strings.h"
 #include "passes/bias_correct.h"
+#include "passes/gptq.h"
 #include "passes/kernel_sums.h"
 #include "passes/opset.h"
 #include "passes/quantize.h"
@@ -196,7 +197,7 @@ std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis
 }
 
 void quantize_weight_int4(ir::Graph& g, ir::Value* v, int64_t in_axis, int64_t block, bool fp16_scales,
-                          PassContext& ctx) {
+                          const InputMoments* moments, PassContext& ctx) {
   const ir::Tensor& t = v->constant();
   auto w = t.span<float>();
   int64_t len = t.dims()[in_axis], inner = 1;
@@ -224,11 +225,21 @@ void quantize_weight_int4(ir::Graph& g, ir::Value* v, int64_t in_axis, int64_t b
       scale16[k] = float_to_half(scale[k]);
       scale[k] = half_to_float(scale16[k]);  // quantize against the scale the file holds
     }
-  std::vector<uint8_t> packed(static_cast<size_t>(ir::storage_bytes(ir::DataType::kInt4, w.size())), 0);
-  for (size_t i = 0; i < w.size(); ++i) {
-    int q = static_cast<int>(std::clamp(std::nearbyint(w[i] / scale[block_of(i)]), -8.0f, 7.0f));
-    packed[i / 2] |= static_cast<uint8_t>((q & 0xF) << (4 * (i % 2)));
+  auto step = [&](size_t i, double value) {
+    return static_cast<int>(std::clamp(std::nearbyint(static_cast<float>(value) / scale[block_of(i)]), -8.0f, 7.0f));
+  };
+  std::vector<int> q(w.size());
+  for (size_t i = 0; i < w.size(); ++i) q[i] = step(i, w[i]);
+  if (moments) {
+    // The scales stay those of the weights as they are; GPTQ picks the steps.
+    bool measured = moments->round(*v, [&](size_t i, double value) {
+      q[i] = step(i, value);
+      return static_cast<double>(static_cast<float>(q[i]) * scale[block_of(i)]);
+    });
+    ++ctx.stats[measured ? "gptq_rounded" : "gptq_unmeasured"];
   }
+  std::vector<uint8_t> packed(static_cast<size_t>(ir::storage_bytes(ir::DataType::kInt4, w.size())), 0);
+  for (size_t i = 0; i < w.size(); ++i) packed[i / 2] |= static_cast<uint8_t>((q[i] & 0xF) << (4 * (i % 2)));
   ir::Value* wq = g.add_constant(g.unique_name("q4"), ir::Tensor(ir::DataType::kInt4, t.dims(), std::move(packed)),
                                  v->constant_origin);
   std::vector<int64_t> scale_dims = t.dims();
@@ -300,9 +311,14 @@ class Quantize : public Pass {
     int64_t changed = 0, blocked = 0;
     std::optional<BiasCorrector> corrector;
     if (!o_.correct.empty()) corrector.emplace(model, eligible_in(*model.graph), o_.correct, ctx);
+    std::optional<InputMoments> own_moments;
+    const InputMoments* moments =
+        o_.gptq.empty() ? nullptr : &moments_for(model, eligible_in(*model.graph), o_.gptq, ctx, own_moments);
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
-      store_constants(model, g, &g == model.graph.get() && corrector ? &*corrector : nullptr, ctx, [&](ir::Value* v) {
-        if (!eligible_weight(v, o_) || !store(g, v, opset, blocked, ctx)) return false;
+      bool main = &g == model.graph.get();
+      store_constants(model, g, main && corrector ? &*corrector : nullptr, ctx, [&](ir::Value* v) {
+        if (!eligible_weight(v, o_) || !store(g, v, opset, main ? moments : nullptr, blocked, ctx))
+          return false;
         ++changed;
         return true;
       });
@@ -329,7 +345,8 @@ class Quantize : public Pass {
 
   // Stores one eligible constant in the pass's type (int4 blocks that do not
   // fit fall back to int8); false when int8 does not apply to it.
-  bool store(ir::Graph& g, ir::Value* v, int64_t opset, int64_t& blocked, PassContext& ctx) const {
+  bool store(ir::Graph& g, ir::Value* v, int64_t opset, const InputMoments* moments, int64_t& blocked,
+             PassContext& ctx) const {
     if (o_.fp16) {
       to_fp16(g, v, ctx);
       return true;
@@ -340,7 +357,7 @@ class Quantize : public Pass {
     if (o_.int4) {
       std::string refusal = int4_refusal(v, axis, o_.block);
       if (refusal.empty()) {
-        quantize_weight_int4(g, v, input_axis_of(axis), o_.block, o_.fp16_scales, ctx);
+        quantize_weight_int4(g, v, input_axis_of(axis), o_.block, o_.fp16_scales, moments, ctx);
         ++blocked;
         return true;
       }
@@ -384,7 +401,8 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
       uint8_activations(!v.flag("int8-activations")),
       int32_bias(v.str("bias") == "int32"),
       if_any(v.flag("if-any")),
-      correct(v.str("correct")) {
+      correct(v.str("correct")),
+      gptq(v.str("gptq")) {
   calibration.method = method_of(v.str("method"));
   calibration.percentile = v.number("percentile");
   calibration.symmetric = v.flag("symmetric");
@@ -401,6 +419,8 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
   if (!is_static && v.str("bias") != "float") fail("bias=int32 is for static int8; weights-only keeps biases float");
   if (is_static && !correct.empty())
     fail("correct= is for fp16 and weights-only storage; static int8 calibrates its activations on calib=");
+  if (!gptq.empty() && !int4)
+    fail("gptq= is for int4 blocks (and palettize); {} rounds to nearest", fp16 ? "fp16" : "int8");
   if (!fp16 && !keep_io) fail("keep-io=false is for fp16; int8 models keep float32 inputs and outputs");
 }
 
@@ -448,6 +468,9 @@ extern const PassInfo kQuantizePass = {
         {"correct", OptionType::kString, "",
          "fp16 and weights-only: folder of samples; each layer's bias takes back the mean shift its rounded weights cause "
          "(empirical bias correction)"},
+        {"gptq", OptionType::kString, "",
+         "int4: folder of samples; each weight's step is chosen so the layer's output error on them is least "
+         "(GPTQ error compensation) instead of the nearest"},
         {"if-any", OptionType::kBool, "false",
          "fp16 and weights-only: when no weight qualifies, keep the model as it is instead of failing (the presets)"},
     },

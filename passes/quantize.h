@@ -29,6 +29,7 @@ struct QuantizeOptions {
   bool int32_bias = false;  // else biases stay float (runtimes derive the int32 bias)
   bool if_any = false;      // no weight qualifies: leave the model as it is instead of failing (the presets)
   std::string correct;      // fp16 and weights-only: samples for empirical bias correction (bias_correct.h)
+  std::string gptq;         // int4: samples for error-compensating rounding (gptq.h)
 
   explicit QuantizeOptions(const OptionValues& v);
   // Nodes whose inputs stay float: the keep-float list, skip-ops, skip globs and, with only=, the nodes it does not match.
@@ -84,7 +85,11 @@ inline int64_t input_axis_of(int64_t output_axis) { return output_axis == 0 ? 1 
 // Replaces weight `v` by symmetric int4 in blocks of `block` along `in_axis`
 // behind DequantizeLinear(block_size) (opset 21), scales float16 when every
 // scale is a normal float16 and `fp16_scales`, else float32 (quantize.cc).
-void quantize_weight_int4(ir::Graph& g, ir::Value* v, int64_t in_axis, int64_t block, bool fp16_scales, PassContext& ctx);
+// With `moments` (gptq=), the int4 steps are chosen by GPTQ instead of rounding
+// each weight to its nearest.
+class InputMoments;
+void quantize_weight_int4(ir::Graph& g, ir::Value* v, int64_t in_axis, int64_t block, bool fp16_scales,
+                          const InputMoments* moments, PassContext& ctx);
 
 // Every activation tensor static int8 could quantize (whatever skip= and only=
 // say), so a caller can calibrate them all once and pass the ranges in

@@ -1,0 +1,256 @@
+#include "passes/gptq.h"
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+
+#include "lib/base/strings.h"
+#include "lib/runtime/session.h"
+#include "passes/bias_correct.h"
+
+namespace pare::passes {
+
+bool gptq_round(Eigen::MatrixXd& w, const Eigen::MatrixXd& h_in,
+                const std::function<double(int64_t row, int64_t column, double value)>& round) {
+  const Eigen::Index rows = w.rows(), cols = w.cols();
+  PARE_CHECK(h_in.rows() == cols && h_in.cols() == cols, "gptq: H is {}x{} for {} columns", h_in.rows(), h_in.cols(),
+             cols);
+  // An input never nonzero on the samples gets a unit diagonal: its column has
+  // nothing to compensate and compensates nothing.
+  Eigen::MatrixXd h = h_in;
+  for (Eigen::Index j = 0; j < cols; ++j)
+    if (!(h(j, j) > 0)) h(j, j) = 1;
+  // Act order: the inputs with most energy first, ties by position (deterministic).
+  std::vector<Eigen::Index> order(static_cast<size_t>(cols));
+  std::iota(order.begin(), order.end(), Eigen::Index{0});
+  std::stable_sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index b) { return h(a, a) > h(b, b); });
+  Eigen::MatrixXd hp(cols, cols), wp(rows, cols);
+  for (Eigen::Index j = 0; j < cols; ++j) {
+    wp.col(j) = w.col(order[j]);
+    for (Eigen::Index k = 0; k < cols; ++k) hp(j, k) = h(order[j], order[k]);
+  }
+  // U: the upper Cholesky factor of (H + damping)^-1; more damping if H is not
+  // positive definite in double precision.
+  double mean_diagonal = hp.diagonal().mean();
+  Eigen::MatrixXd u;
+  bool factored = false;
+  for (double damping = kGptqDamping; damping <= 1.0 && !factored; damping *= 10) {
+    Eigen::MatrixXd damped = hp;
+    damped.diagonal().array() += damping * mean_diagonal;
+    Eigen::LLT<Eigen::MatrixXd> llt(damped);
+    if (llt.info() != Eigen::Success) continue;
+    Eigen::LLT<Eigen::MatrixXd> inverse(llt.solve(Eigen::MatrixXd::Identity(cols, cols)));
+    if (inverse.info() != Eigen::Success) continue;
+    u = inverse.matrixU();
+    factored = true;
+  }
+  if (!factored) {
+    for (Eigen::Index j = 0; j < cols; ++j)
+      for (Eigen::Index r = 0; r < rows; ++r) w(r, j) = round(r, j, w(r, j));
+    return false;
+  }
+  // Columns in blocks: within a block each rounding updates the block's later
+  // columns; the block's errors reach the columns after it in one product.
+  constexpr Eigen::Index kBlock = 128;
+  for (Eigen::Index begin = 0; begin < cols; begin += kBlock) {
+    Eigen::Index end = std::min(cols, begin + kBlock);
+    Eigen::MatrixXd errors(rows, end - begin);
+    for (Eigen::Index j = begin; j < end; ++j) {
+      for (Eigen::Index r = 0; r < rows; ++r) {
+        double q = round(r, order[j], wp(r, j));
+        errors(r, j - begin) = (wp(r, j) - q) / u(j, j);
+        wp(r, j) = q;
+      }
+      if (j + 1 < end)
+        wp.middleCols(j + 1, end - j - 1).noalias() -= errors.col(j - begin) * u.row(j).segment(j + 1, end - j - 1);
+    }
+    if (end < cols) wp.rightCols(cols - end).noalias() -= errors * u.block(begin, end, end - begin, cols - end);
+  }
+  for (Eigen::Index j = 0; j < cols; ++j) w.col(order[j]) = wp.col(j);
+  return true;
+}
+
+namespace {
+
+// The one layer reading weight `v` (as input 1) with a computed data input, or
+// nullptr: a weight shared by layers has one H per reader.
+const ir::Node* sole_layer(const ir::Value& v) {
+  if (v.uses().size() != 1) return nullptr;
+  const ir::Use& u = v.uses()[0];
+  const ir::Node& n = *u.node;
+  if (u.index != 1 || !n.domain.empty() || !n.input(0) || n.input(0)->is_constant()) return nullptr;
+  if (n.op_type == "Conv" && (v.constant().rank() == 3 || v.constant().rank() == 4)) return &n;
+  if ((n.op_type == "Gemm" || n.op_type == "MatMul") && v.constant().rank() == 2) return &n;
+  return nullptr;
+}
+
+// Begin padding and output size of one spatial axis of a Conv.
+std::pair<int64_t, int64_t> conv_axis(const ir::Node& conv, size_t axis, size_t axes, int64_t in, int64_t kernel) {
+  auto at = [](const std::vector<int64_t>& v, size_t i, int64_t fallback) { return i < v.size() ? v[i] : fallback; };
+  int64_t stride = at(conv.attr_ints("strides"), axis, 1), dilation = at(conv.attr_ints("dilations"), axis, 1);
+  int64_t extent = (kernel - 1) * dilation + 1;
+  std::string mode = conv.attr_string("auto_pad", "NOTSET");
+  if (mode == "SAME_UPPER" || mode == "SAME_LOWER") {
+    int64_t out = (in + stride - 1) / stride, total = std::max<int64_t>(0, (out - 1) * stride + extent - in);
+    return {mode == "SAME_UPPER" ? total / 2 : total - total / 2, out};
+  }
+  std::vector<int64_t> pads = conv.attr_ints("pads");
+  int64_t begin = mode == "VALID" ? 0 : at(pads, axis, 0), end = mode == "VALID" ? 0 : at(pads, axis + axes, 0);
+  return {begin, (in + begin + end - extent) / stride + 1};
+}
+
+// Evenly spaced picks of at most kPositionsPerSample among `count`.
+int64_t pick_step(int64_t count) { return std::max<int64_t>(1, (count + kPositionsPerSample - 1) / kPositionsPerSample); }
+
+// Adds the Conv input patches of `x` (N, C, [H,] W) to h, one matrix per group.
+bool add_conv_patches(const ir::Node& conv, const std::vector<int64_t>& w_dims, const ir::Tensor& x,
+                      std::vector<Eigen::MatrixXd>& h) {
+  size_t axes = w_dims.size() - 2;
+  if (x.rank() != w_dims.size()) return false;
+  int64_t groups = conv.attr_int("group", 1), per_group = w_dims[1], channels = x.dims()[1];
+  if (groups < 1 || per_group * groups != channels) return false;
+  int64_t kh = axes == 2 ? w_dims[2] : 1, kw = w_dims.back();
+  int64_t ih = axes == 2 ? x.dims()[2] : 1, iw = x.dims().back();
+  auto [pt, oh] = axes == 2 ? conv_axis(conv, 0, 2, ih, kh) : std::pair<int64_t, int64_t>{0, 1};
+  auto [pl, ow] = conv_axis(conv, axes - 1, axes, iw, kw);
+  auto at = [](const std::vector<int64_t>& v, size_t i) { return i < v.size() ? v[i] : int64_t{1}; };
+  std::vector<int64_t> strides = conv.attr_ints("strides"), dilations = conv.attr_ints("dilations");
+  int64_t sh = axes == 2 ? at(strides, 0) : 1, sw = at(strides, axes - 1);
+  int64_t dh = axes == 2 ? at(dilations, 0) : 1, dw = at(dilations, axes - 1);
+  if (oh < 1 || ow < 1) return false;
+  int64_t images = x.dims()[0], positions = images * oh * ow, step = pick_step(positions), k = per_group * kh * kw;
+  if (h.empty()) h.assign(static_cast<size_t>(groups), Eigen::MatrixXd::Zero(k, k));
+  auto v = x.span<float>();
+  Eigen::MatrixXf patches((positions + step - 1) / step, k);
+  for (int64_t g = 0; g < groups; ++g) {
+    patches.setZero();
+    Eigen::Index row = 0;
+    for (int64_t p = 0; p < positions; p += step, ++row) {
+      int64_t n = p / (oh * ow), oy = p / ow % oh, ox = p % ow;
+      for (int64_t c = 0; c < per_group; ++c) {
+        const float* plane = v.data() + ((n * channels + g * per_group + c) * ih) * iw;
+        for (int64_t ky = 0; ky < kh; ++ky) {
+          int64_t y = oy * sh - pt + ky * dh;
+          if (y < 0 || y >= ih) continue;
+          for (int64_t kx = 0; kx < kw; ++kx) {
+            int64_t xx = ox * sw - pl + kx * dw;
+            if (xx >= 0 && xx < iw) patches(row, (c * kh + ky) * kw + kx) = plane[y * iw + xx];
+          }
+        }
+      }
+    }
+    h[static_cast<size_t>(g)].noalias() += (patches.transpose() * patches).cast<double>();
+  }
+  return true;
+}
+
+// Adds the rows of a Gemm's or MatMul's data input (K along its last axis, or
+// its first for Gemm with transA) to h.
+bool add_rows(const ir::Node& layer, int64_t k, const ir::Tensor& x, std::vector<Eigen::MatrixXd>& h) {
+  bool columns = layer.op_type == "Gemm" && layer.attr_int("transA", 0);
+  if (x.rank() < 1 || (columns ? x.dims()[0] : x.dims().back()) != k || (columns && x.rank() != 2)) return false;
+  int64_t count = x.numel() / k, step = pick_step(count);
+  if (h.empty()) h.assign(1, Eigen::MatrixXd::Zero(k, k));
+  auto v = x.span<float>();
+  Eigen::MatrixXf rows((count + step - 1) / step, k);
+  Eigen::Index row = 0;
+  for (int64_t r = 0; r < count; r += step, ++row)
+    for (int64_t i = 0; i < k; ++i) rows(row, i) = columns ? v[static_cast<size_t>(i * count + r)] : v[static_cast<size_t>(r * k + i)];
+  h[0].noalias() += (rows.transpose() * rows).cast<double>();
+  return true;
+}
+
+// The column count of weight dims for `layer`: what H is over.
+int64_t columns_of(const ir::Node& layer, const std::vector<int64_t>& d) {
+  if (layer.op_type == "Conv") {
+    int64_t k = 1;
+    for (size_t i = 1; i < d.size(); ++i) k *= d[i];
+    return k;
+  }
+  bool trans_b = layer.op_type == "Gemm" && layer.attr_int("transB", 0);
+  return trans_b ? d[1] : d[0];
+}
+
+}  // namespace
+
+const InputMoments& moments_for(const ir::Model& model, const std::vector<const ir::Value*>& weights,
+                                const std::string& dir, PassContext& ctx, std::optional<InputMoments>& own) {
+  if (const InputMoments* known = ctx.known_moments ? ctx.known_moments(dir) : nullptr) return *known;
+  return own.emplace(model, weights, dir, ctx);
+}
+
+InputMoments::InputMoments(const ir::Model& model, const std::vector<const ir::Value*>& weights, const std::string& dir,
+                           PassContext& ctx) {
+  measure(model, weights, weight_pass_samples(model, dir, "gptq", ctx));
+}
+
+InputMoments::InputMoments(const ir::Model& model, const std::vector<const ir::Value*>& weights,
+                           const std::vector<Sample>& samples) {
+  measure(model, weights, samples);
+}
+
+void InputMoments::measure(const ir::Model& model, const std::vector<const ir::Value*>& weights,
+                           const std::vector<Sample>& samples) {
+  std::map<std::string, const ir::Node*> layer_of;  // weight name -> its layer
+  std::set<std::string> names;                      // the layers' data inputs
+  for (const ir::Value* w : weights)
+    if (const ir::Node* n = sole_layer(*w)) {
+      layer_of[w->name()] = n;
+      names.insert(n->input(0)->name());
+    }
+  if (layer_of.empty()) return;
+  rt::Session session(model);
+  for (size_t s = 0; s < samples.size(); ++s) {
+    std::map<std::string, ir::Tensor> captured;
+    try {
+      captured = session.run_capture(samples[s], std::vector<std::string>(names.begin(), names.end()));
+    } catch (Error& e) {
+      e.with_context(fmt::format("gptq: sample {} of {}", s + 1, samples.size()));
+      throw;
+    }
+    for (const auto& [name, t] : samples[s]) captured.emplace(name, t);
+    for (auto it = layer_of.begin(); it != layer_of.end();) {
+      const auto& [weight, layer] = *it;
+      const ir::Tensor& x = captured.at(layer->input(0)->name());
+      const std::vector<int64_t>& d = model.graph->find_value(weight)->constant().dims();
+      Layer& l = layers_[weight];
+      bool fits = x.dtype() == ir::DataType::kFloat &&
+                  (layer->op_type == "Conv" ? add_conv_patches(*layer, d, x, l.h) : add_rows(*layer, columns_of(*layer, d), x, l.h));
+      if (!fits) {  // a layer whose input does not fit is left to nearest rounding
+        layers_.erase(weight);
+        it = layer_of.erase(it);
+        continue;
+      }
+      l.transposed = layer->op_type == "MatMul" || (layer->op_type == "Gemm" && !layer->attr_int("transB", 0));
+      ++it;
+    }
+  }
+}
+
+bool InputMoments::round(const ir::Value& v, const std::function<double(size_t element, double value)>& store) const {
+  auto found = layers_.find(v.name());
+  if (found == layers_.end()) return false;
+  const Layer& l = found->second;
+  const ir::Tensor& t = v.constant();
+  auto values = t.span<float>();
+  int64_t cols = l.h[0].rows(), groups = static_cast<int64_t>(l.h.size());
+  int64_t rows = t.numel() / cols, per_group = rows / groups;
+  if (rows * cols != t.numel() || per_group * groups != rows) return false;
+  // Element of (row, column): Conv and Gemm with transB hold a row per output
+  // channel; MatMul's and Gemm's [K, N] hold a column per output.
+  auto element = [&](int64_t row, int64_t column) {
+    return static_cast<size_t>(l.transposed ? column * rows + row : row * cols + column);
+  };
+  bool all = true;
+  for (int64_t g = 0; g < groups; ++g) {
+    Eigen::MatrixXd w(per_group, cols);
+    for (int64_t r = 0; r < per_group; ++r)
+      for (int64_t c = 0; c < cols; ++c) w(r, c) = values[element(g * per_group + r, c)];
+    all = gptq_round(w, l.h[static_cast<size_t>(g)], [&](int64_t r, int64_t c, double value) {
+            return store(element(g * per_group + r, c), value);
+          }) && all;
+  }
+  return all;
+}
+
+}  // namespace pare::passes
