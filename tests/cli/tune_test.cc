@@ -136,8 +136,8 @@ TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
 }
 
 // With --calib, the weight choices correct their mean shift on those samples
-// (correct=DIR in the reported pipeline, which rebuilds the model byte for
-// byte), and every configuration verified builds: a storage step whose layer
+// and palettes pick their entries by GPTQ on them (correct=DIR and gptq=DIR in
+// the reported pipeline, which rebuilds the model byte for byte), and every configuration verified builds: a storage step whose layer
 // channel pruning took below min-size is skipped (if-any), not a failure.
 TEST(Tune, CalibCorrectsTheWeightChoicesAndEveryConfigurationBuilds) {
   const TuneFixture& f = tune_fixture();
@@ -147,6 +147,11 @@ TEST(Tune, CalibCorrectsTheWeightChoicesAndEveryConfigurationBuilds) {
   ASSERT_EQ(r.command.exit_code, 0) << r.command.err;
   std::string pipeline = r.report["pipeline"].get<std::string>();
   EXPECT_NE(pipeline.find("correct=" + calib), std::string::npos) << pipeline;
+  // Palettes also choose their entries by GPTQ on them (gptq=DIR).
+  size_t palettes = 0;
+  for (size_t at = pipeline.find("palettize("); at != std::string::npos; at = pipeline.find("palettize(", at + 1), ++palettes)
+    EXPECT_NE(pipeline.substr(at, pipeline.find(')', at) - at).find("gptq=" + calib), std::string::npos) << pipeline;
+  EXPECT_GT(palettes, 0u) << pipeline;
   EXPECT_EQ(r.report["tune"]["unbuilt"].get<int64_t>(), 0);
   EXPECT_LE(accuracy_drop(kCls, out), 2.0);
   std::string rebuilt = f.dir + "/corrected_rebuilt.onnx";
