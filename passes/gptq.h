@@ -1,8 +1,8 @@
 // Error-compensating rounding of weights (GPTQ: Frantar et al. 2022, "GPTQ:
 // Accurate Post-Training Quantization for Generative Pre-trained
 // Transformers", which builds on Optimal Brain Quantization), shared by the
-// weight-storage passes through their gptq=DIR option (palettize, and
-// quantize's int4 blocks).
+// weight-storage passes through their gptq=DIR option (palettize; quantize's
+// fp16, int8 and int4 weights).
 //
 // Rounding each weight to its nearest stored value minimises the weights' own
 // error; what matters is the layer's output error over the data,

@@ -32,6 +32,12 @@
 // kernels, 3-channel first layers) gets per-channel int8 instead (counted
 // int8_fallback_block).
 //
+// Rounding: to the nearest value, but for a few Conv taps per kernel that keep
+// the kernel's sum (kernel_sums.h; fp16 and int8). With gptq=DIR, GPTQ chooses
+// each weight's value among the same grid (float16 values, int8 or int4 steps
+// of the same scales) for the least output error of its layer on the samples
+// of DIR (gptq.h); correct=DIR then takes back what mean shift is left.
+//
 // quantize(int8) without weights-only is static int8 (quantize_static.cc):
 // activations too, calibrated on calib=DIR.
 //
@@ -90,7 +96,7 @@ ir::Tensor float16_tensor(const std::vector<int64_t>& dims, const std::vector<ui
   return ir::Tensor(ir::DataType::kFloat16, dims, std::move(bytes));
 }
 
-void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx) {
+void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx, const InputMoments* moments) {
   const ir::Tensor& t = v->constant();
   std::vector<uint16_t> half(static_cast<size_t>(t.numel()));
   auto values = t.span<float>();
@@ -105,7 +111,15 @@ void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx) {
     half[i] = float_to_half(f);
     if (f != 0.0f && half_to_float(half[i]) == 0.0f) ++ctx.stats["flushed"];
   }
-  if (int64_t taps = conv_kernel_taps(v)) {
+  bool rounded = false;
+  if (moments) {
+    rounded = moments->round(*v, [&](size_t i, double value) {
+      half[i] = float_to_half(std::clamp(static_cast<float>(value), -65504.0f, 65504.0f));
+      return static_cast<double>(half_to_float(half[i]));
+    });
+    if (rounded) ++ctx.stats["gptq_rounded"];  // (biases and other constants have no layer moments)
+  }
+  if (int64_t taps = rounded ? 0 : conv_kernel_taps(v)) {
     std::vector<double> exact(half.size()), nearest(half.size()), other(half.size());
     std::vector<uint16_t> alternative(half.size());
     for (size_t i = 0; i < half.size(); ++i) {
@@ -149,7 +163,7 @@ int64_t weight_axis_of_all_uses(const ir::Value* v) {
 }
 
 std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis, int64_t opset, bool per_channel,
-                                        PassContext& ctx) {
+                                        PassContext& ctx, const InputMoments* moments) {
   const ir::Tensor& t = v->constant();
   auto w = t.span<float>();
   int64_t channels = per_channel ? t.dims()[axis] : 1, inner = 1;
@@ -161,7 +175,16 @@ std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis
   std::vector<int8_t> q(w.size());
   for (size_t i = 0; i < w.size(); ++i)
     q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(w[i] / scale[channel_of(i)]), -127.0f, 127.0f));
-  if (int64_t taps = per_channel ? conv_kernel_taps(v) : 0) {
+  bool rounded = false;
+  if (moments) {
+    rounded = moments->round(*v, [&](size_t i, double value) {
+      q[i] = static_cast<int8_t>(
+          std::clamp(std::nearbyint(static_cast<float>(value) / scale[channel_of(i)]), -127.0f, 127.0f));
+      return static_cast<double>(static_cast<float>(q[i]) * scale[channel_of(i)]);
+    });
+    ++ctx.stats[rounded ? "gptq_rounded" : "gptq_unmeasured"];
+  }
+  if (int64_t taps = per_channel && !rounded ? conv_kernel_taps(v) : 0) {
     std::vector<double> exact(w.size()), nearest(w.size()), other(w.size());
     for (size_t i = 0; i < w.size(); ++i) {
       exact[i] = static_cast<double>(w[i]) / scale[channel_of(i)];
@@ -348,7 +371,7 @@ class Quantize : public Pass {
   bool store(ir::Graph& g, ir::Value* v, int64_t opset, const InputMoments* moments, int64_t& blocked,
              PassContext& ctx) const {
     if (o_.fp16) {
-      to_fp16(g, v, ctx);
+      to_fp16(g, v, ctx, moments);
       return true;
     }
     // int8: only a weight input whose every use has the same output-channel axis.
@@ -363,7 +386,7 @@ class Quantize : public Pass {
       }
       ++ctx.stats[refusal];
     }
-    quantize_weight_int8(g, v, axis, opset, o_.per_channel, ctx);
+    quantize_weight_int8(g, v, axis, opset, o_.per_channel, ctx, moments);
     return true;
   }
 
@@ -417,10 +440,10 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
     fail("static int8 needs calibration samples: add calib=DIR (a folder of samples or images), "
          "or use quantize(int8, weights-only), which needs none");
   if (!is_static && v.str("bias") != "float") fail("bias=int32 is for static int8; weights-only keeps biases float");
+  if (is_static && !gptq.empty())
+    fail("gptq= is for fp16 and weights-only storage; static int8 calibrates its activations on calib=");
   if (is_static && !correct.empty())
     fail("correct= is for fp16 and weights-only storage; static int8 calibrates its activations on calib=");
-  if (!gptq.empty() && !int4)
-    fail("gptq= is for int4 blocks (and palettize); {} rounds to nearest", fp16 ? "fp16" : "int8");
   if (!fp16 && !keep_io) fail("keep-io=false is for fp16; int8 models keep float32 inputs and outputs");
 }
 
@@ -469,8 +492,8 @@ extern const PassInfo kQuantizePass = {
          "fp16 and weights-only: folder of samples; each layer's bias takes back the mean shift its rounded weights cause "
          "(empirical bias correction)"},
         {"gptq", OptionType::kString, "",
-         "int4: folder of samples; each weight's step is chosen so the layer's output error on them is least "
-         "(GPTQ error compensation) instead of the nearest"},
+         "fp16 and weights-only: folder of samples; each weight's stored value is chosen so the layer's output "
+         "error on them is least (GPTQ error compensation) instead of the nearest"},
         {"if-any", OptionType::kBool, "false",
          "fp16 and weights-only: when no weight qualifies, keep the model as it is instead of failing (the presets)"},
     },

@@ -11,6 +11,8 @@
 
 namespace pare::passes {
 
+class InputMoments;  // gptq.h
+
 struct QuantizeOptions {
   bool fp16 = false;
   bool int4 = false;          // block-wise int4 weights (weights-only)
@@ -29,7 +31,7 @@ struct QuantizeOptions {
   bool int32_bias = false;  // else biases stay float (runtimes derive the int32 bias)
   bool if_any = false;      // no weight qualifies: leave the model as it is instead of failing (the presets)
   std::string correct;      // fp16 and weights-only: samples for empirical bias correction (bias_correct.h)
-  std::string gptq;         // int4: samples for error-compensating rounding (gptq.h)
+  std::string gptq;         // fp16 and weights-only: samples for error-compensating rounding (gptq.h)
 
   explicit QuantizeOptions(const OptionValues& v);
   // Nodes whose inputs stay float: the keep-float list, skip-ops, skip globs and, with only=, the nodes it does not match.
@@ -61,8 +63,11 @@ ir::Node* add_cast(ir::Graph& g, ir::Value* v, ir::DataType to, const std::strin
 ir::Tensor float16_tensor(const std::vector<int64_t>& dims, const std::vector<uint16_t>& halves);
 
 // Stores float32 constant `v` as float16 behind a Cast to float32 (quantize(fp16)'s
-// rewrite; values beyond float16 are clamped, counted as `clamped`).
-void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx);
+// rewrite; values beyond float16 are clamped, counted as `clamped`). Each
+// float16 is the nearest, but for a few Conv taps that keep a kernel's sum
+// (kernel_sums.h); with `moments` (gptq=) and a measured layer, GPTQ chooses
+// among the neighbouring float16 values instead.
+void to_fp16(ir::Graph& g, ir::Value* v, PassContext& ctx, const InputMoments* moments = nullptr);
 
 // A float32 constant this pass may rewrite: big enough, used, not a graph
 // input or output, and not read by a skipped node.
@@ -74,9 +79,11 @@ int64_t weight_axis_of_all_uses(const ir::Value* v);
 
 // Replaces weight `v` by symmetric int8 (per channel along `axis`, or one scale)
 // behind DequantizeLinear (Cast*Mul below opset 13 for per-channel, below 10 for
-// any); consumers keep reading the same name. Returns the scales.
+// any); consumers keep reading the same name. Returns the scales. With
+// `moments` (gptq=) and a measured layer, GPTQ chooses the int8 steps (the
+// kernel-sum rounding is then not applied).
 std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis, int64_t opset, bool per_channel,
-                                        PassContext& ctx);
+                                        PassContext& ctx, const InputMoments* moments = nullptr);
 
 // The input-channel axis of a weight whose output-channel axis is `axis` (the
 // other of the first two: Conv 1, ConvTranspose 0, MatMul 0, Gemm 0 or 1).
@@ -87,7 +94,6 @@ inline int64_t input_axis_of(int64_t output_axis) { return output_axis == 0 ? 1 
 // scale is a normal float16 and `fp16_scales`, else float32 (quantize.cc).
 // With `moments` (gptq=), the int4 steps are chosen by GPTQ instead of rounding
 // each weight to its nearest.
-class InputMoments;
 void quantize_weight_int4(ir::Graph& g, ir::Value* v, int64_t in_axis, int64_t block, bool fp16_scales,
                           const InputMoments* moments, PassContext& ctx);
 
