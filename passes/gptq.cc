@@ -225,6 +225,11 @@ void InputMoments::measure(const ir::Model& model, const std::vector<const ir::V
       ++it;
     }
   }
+  // Samples that reach a layer with inf or NaN leave it to nearest rounding.
+  for (auto it = layers_.begin(); it != layers_.end();) {
+    bool finite = std::all_of(it->second.h.begin(), it->second.h.end(), [](const Eigen::MatrixXd& h) { return h.allFinite(); });
+    it = finite ? std::next(it) : layers_.erase(it);
+  }
 }
 
 bool InputMoments::round(const ir::Value& v, const std::function<double(size_t element, double value)>& store) const {

@@ -202,6 +202,29 @@ TEST(Gptq, KnownMomentsGiveTheSameModel) {
   }
 }
 
+// A sample holding NaN gives its layers no moments: they are stored as
+// without gptq= (counted gptq_unmeasured), never from NaN.
+TEST(Gptq, NonFiniteSamplesLeaveNearestRounding) {
+  std::vector<Sample> samples = smooth_samples(3);
+  std::vector<float> x = samples[1].at("x").as_float();
+  x[5] = std::nanf("");
+  samples[1]["x"] = ir::Tensor::from<float>({1, 3, 8, 8}, x);
+  const std::string one_conv = "<ir_version: 8, opset_import: [\"\" : 13]>\ng (float[1, 3, 8, 8] x) => (float y) "
+                               "<float[6, 3, 3, 3] w = {" + numbers(162, 0.3, 4) + "}> {\n  y = Conv(x, w)\n}";
+  auto run = [&](const std::string& pipeline, std::map<std::string, int64_t>* stats) {
+    ir::Model m = testing::model_from_text(one_conv);
+    PassContext ctx;
+    ctx.load_samples = [&](const std::string&, const std::vector<std::string>&) { return samples; };
+    auto steps = Pipeline::parse(pipeline).run(m, ctx, true);
+    if (stats) *stats = steps.back().stats;
+    return formats::onnx::serialize_model(m);
+  };
+  std::map<std::string, int64_t> stats;
+  EXPECT_EQ(run("quantize(int8, weights-only, gptq=s)", &stats), run("quantize(int8, weights-only)", nullptr));
+  EXPECT_EQ(stats["gptq_unmeasured"], 1);
+  EXPECT_EQ(stats["gptq_rounded"], 0);
+}
+
 TEST(Gptq, OptionsAreChecked) {
   ir::Model m = testing::model_from_text(two_convs());
   PassContext ctx;  // no sample reader
