@@ -30,16 +30,7 @@ std::map<std::string, std::vector<double>> channel_means(const ir::Model& model,
   if (axes.empty()) return sums;
   std::vector<std::string> names;
   for (const auto& [name, axis] : axes) names.push_back(name);
-  rt::Session session(model);
-  for (size_t s = 0; s < samples.size(); ++s) {
-    std::map<std::string, ir::Tensor> captured;
-    try {
-      captured = session.run_capture(samples[s], names);
-    } catch (Error& e) {
-      e.with_context(fmt::format("correct: sample {} of {}", s + 1, samples.size()));
-      throw;
-    }
-    for (const auto& [name, t] : samples[s]) captured.emplace(name, t);
+  for_each_capture(model, samples, names, "correct", [&](const std::map<std::string, ir::Tensor>& captured) {
     for (const auto& [name, a] : axes) {
       const ir::Tensor& t = captured.at(name);
       int64_t rank = static_cast<int64_t>(t.rank()), axis = a < 0 ? rank - 1 : a;
@@ -53,7 +44,7 @@ std::map<std::string, std::vector<double>> channel_means(const ir::Model& model,
       for (size_t i = 0; i < x.size(); ++i) sum[static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels)] += x[i];
       counts[name] += static_cast<int64_t>(x.size()) / std::max<int64_t>(1, channels);
     }
-  }
+  });
   for (auto& [name, sum] : sums)
     for (double& v : sum) v /= static_cast<double>(std::max<int64_t>(1, counts[name]));
   return sums;
@@ -222,6 +213,22 @@ BiasCorrector::BiasCorrector(const ir::Model& model, const std::vector<const ir:
     return;
   }
   means_ = channel_means(model, weight_pass_samples(model, dir, "correct", ctx), axes);
+}
+
+void for_each_capture(const ir::Model& model, const std::vector<Sample>& samples, const std::vector<std::string>& names,
+                      const char* option, const std::function<void(const std::map<std::string, ir::Tensor>&)>& visit) {
+  rt::Session session(model);
+  for (size_t s = 0; s < samples.size(); ++s) {
+    std::map<std::string, ir::Tensor> captured;
+    try {
+      captured = session.run_capture(samples[s], names);
+    } catch (Error& e) {
+      e.with_context(fmt::format("{}: sample {} of {}", option, s + 1, samples.size()));
+      throw;
+    }
+    for (const auto& [name, t] : samples[s]) captured.emplace(name, t);
+    visit(captured);
+  }
 }
 
 std::vector<Sample> weight_pass_samples(const ir::Model& model, const std::string& dir, const char* option,

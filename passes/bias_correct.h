@@ -61,6 +61,12 @@ std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& mo
 std::vector<Sample> weight_pass_samples(const ir::Model& model, const std::string& dir, const char* option,
                                         PassContext& ctx);
 
+// Runs `model` on each of `samples` and hands `visit` the tensors `names`
+// name (the samples' own inputs included), sample by sample; a run's error
+// names `option` (correct, gptq) and the sample.
+void for_each_capture(const ir::Model& model, const std::vector<Sample>& samples, const std::vector<std::string>& names,
+                      const char* option, const std::function<void(const std::map<std::string, ir::Tensor>&)>& visit);
+
 // Runs `store` on every constant of `g` (it returns whether it rewrote the
 // value). With a corrector (for the main graph), the weights go first, each
 // corrected right after it is stored, then the biases they shifted and the ones

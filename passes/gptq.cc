@@ -5,7 +5,7 @@
 #include <set>
 
 #include "lib/base/strings.h"
-#include "lib/runtime/session.h"
+#include "lib/runtime/kernels/conv_geometry.h"
 #include "passes/bias_correct.h"
 
 namespace pare::passes {
@@ -91,8 +91,8 @@ std::pair<int64_t, int64_t> conv_axis(const ir::Node& conv, size_t axis, size_t 
   int64_t extent = (kernel - 1) * dilation + 1;
   std::string mode = conv.attr_string("auto_pad", "NOTSET");
   if (mode == "SAME_UPPER" || mode == "SAME_LOWER") {
-    int64_t out = (in + stride - 1) / stride, total = std::max<int64_t>(0, (out - 1) * stride + extent - in);
-    return {mode == "SAME_UPPER" ? total / 2 : total - total / 2, out};
+    int64_t out = (in + stride - 1) / stride;
+    return {rt::kernels::same_pads(mode, (out - 1) * stride + extent - in).first, out};
   }
   std::vector<int64_t> pads = conv.attr_ints("pads");
   int64_t begin = mode == "VALID" ? 0 : at(pads, axis, 0), end = mode == "VALID" ? 0 : at(pads, axis + axes, 0);
@@ -199,16 +199,8 @@ void InputMoments::measure(const ir::Model& model, const std::vector<const ir::V
       names.insert(n->input(0)->name());
     }
   if (layer_of.empty()) return;
-  rt::Session session(model);
-  for (size_t s = 0; s < samples.size(); ++s) {
-    std::map<std::string, ir::Tensor> captured;
-    try {
-      captured = session.run_capture(samples[s], std::vector<std::string>(names.begin(), names.end()));
-    } catch (Error& e) {
-      e.with_context(fmt::format("gptq: sample {} of {}", s + 1, samples.size()));
-      throw;
-    }
-    for (const auto& [name, t] : samples[s]) captured.emplace(name, t);
+  std::vector<std::string> inputs(names.begin(), names.end());
+  for_each_capture(model, samples, inputs, "gptq", [&](const std::map<std::string, ir::Tensor>& captured) {
     for (auto it = layer_of.begin(); it != layer_of.end();) {
       const auto& [weight, layer] = *it;
       const ir::Tensor& x = captured.at(layer->input(0)->name());
@@ -224,7 +216,7 @@ void InputMoments::measure(const ir::Model& model, const std::vector<const ir::V
       l.transposed = layer->op_type == "MatMul" || (layer->op_type == "Gemm" && !layer->attr_int("transB", 0));
       ++it;
     }
-  }
+  });
   // Samples that reach a layer with inf or NaN leave it to nearest rounding.
   for (auto it = layers_.begin(); it != layers_.end();) {
     bool finite = std::all_of(it->second.h.begin(), it->second.h.end(), [](const Eigen::MatrixXd& h) { return h.allFinite(); });

@@ -172,14 +172,15 @@ std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis
   std::vector<float> scale(channels, 0.0f);
   for (size_t i = 0; i < w.size(); ++i) scale[channel_of(i)] = std::max(scale[channel_of(i)], std::fabs(w[i]));
   for (float& s : scale) s = s > 0 ? s / 127.0f : 1.0f;
+  auto step = [&](size_t i, float value) {
+    return static_cast<int8_t>(std::clamp(std::nearbyint(value / scale[channel_of(i)]), -127.0f, 127.0f));
+  };
   std::vector<int8_t> q(w.size());
-  for (size_t i = 0; i < w.size(); ++i)
-    q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(w[i] / scale[channel_of(i)]), -127.0f, 127.0f));
+  for (size_t i = 0; i < w.size(); ++i) q[i] = step(i, w[i]);
   bool rounded = false;
   if (moments) {
     rounded = moments->round(*v, [&](size_t i, double value) {
-      q[i] = static_cast<int8_t>(
-          std::clamp(std::nearbyint(static_cast<float>(value) / scale[channel_of(i)]), -127.0f, 127.0f));
+      q[i] = step(i, static_cast<float>(value));
       return static_cast<double>(static_cast<float>(q[i]) * scale[channel_of(i)]);
     });
     ++ctx.stats[rounded ? "gptq_rounded" : "gptq_unmeasured"];

@@ -11,8 +11,6 @@
 
 namespace pare::passes {
 
-class InputMoments;  // gptq.h
-
 struct QuantizeOptions {
   bool fp16 = false;
   bool int4 = false;          // block-wise int4 weights (weights-only)
