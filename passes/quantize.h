@@ -27,6 +27,7 @@ struct QuantizeOptions {
   CalibrationOptions calibration;
   bool uint8_activations = true;
   bool int32_bias = false;  // else biases stay float (runtimes derive the int32 bias)
+  bool float16_bias = false;  // fp16: biases too (else they stay float32)
   bool if_any = false;      // no weight qualifies: leave the model as it is instead of failing (the presets)
   std::string correct;      // fp16 and weights-only: samples for empirical bias correction (bias_correct.h)
   std::string gptq;         // fp16 and weights-only: samples for error-compensating rounding (gptq.h)

@@ -3,8 +3,9 @@
 // first depthwise layer has edge kernels whose taps cancel, so plain float16
 // and int8 weights wreck its `offsets` output. Measured here, with correction
 // samples apart from the evaluation samples: kernel-sum rounding (the default)
-// and correct= each gain, and int8 with correct= and that one layer in float16
-// keeps `offsets` at 25 dB or more (docs/quantization.md).
+// and correct= each gain: float16 with correct= keeps `offsets` at 40 dB or
+// more, and int8 with correct= and that one layer in float16 at 25 dB or more
+// (docs/quantization.md).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -79,7 +80,9 @@ TEST(BiasCorrectionMlsd, LargeModelKeepsItsOffsets) {
   // Before this work: fp16 16 dB, int8 4 dB on such pages. Kernel-sum rounding alone:
   EXPECT_GE(fp16, 25.0);
   EXPECT_GE(fp16_corrected, fp16 + 4);
-  EXPECT_GE(fp16_corrected, 35.0);  // the issue asks 40: not reached (docs/quantization.md)
+  // The issue's 40 dB: reached since float16 storage keeps the biases float32
+  // (47.7 dB here; 39.8 dB with float16 biases, docs/quantization.md).
+  EXPECT_GE(fp16_corrected, 40.0);
   EXPECT_GE(int8_kept, 25.0);
   EXPECT_GE(int8_kept, int8 + 10);
 }

@@ -124,6 +124,37 @@ TEST(Quantize, Fp16ClampsWhatFloat16CannotHold) {
   EXPECT_EQ(stats["flushed"], 1);
 }
 
+// Biases stay float32 under fp16 (a bias's rounding adds to every output of its
+// channel), Gemm's C and a MatMul's Add alike; float16-biases stores them too.
+TEST(Quantize, Fp16KeepsBiasesFloat32UnlessAsked) {
+  std::string weights, bias;
+  for (int i = 0; i < 64; ++i) weights += (i ? ", " : "") + std::to_string((i % 13) * 0.125 - 0.7);
+  for (int i = 0; i < 16; ++i) bias += (i ? ", " : "") + std::to_string(28.1234 + i * 0.001);
+  std::string text = "<ir_version: 8, opset_import: [\"\" : 13]>\ng (float[2, 4] x) => (float[2, 16] y, float[2, 16] z) "
+                     "<float[16, 4] w = {" + weights + "}, float[16] b = {" + bias + "}, float[4, 16] v = {" + weights +
+                     "}, float[16] c = {" + bias + "}> { y = Gemm<transB = 1>(x, w, b) m = MatMul(x, v) z = Add(m, c) }";
+  auto stored = [](const ir::Model& m, const std::string& name) { return m.graph->find_value(name)->constant().dtype(); };
+  ir::Model kept = testing::model_from_text(text);
+  auto stats = run_pipeline(kept, "quantize(fp16)");
+  EXPECT_EQ(stats["converted"], 2);  // w and v
+  EXPECT_EQ(stats["biases_float32"], 2);
+  EXPECT_EQ(stored(kept, "b"), ir::DataType::kFloat);
+  EXPECT_EQ(stored(kept, "c"), ir::DataType::kFloat);
+  EXPECT_FLOAT_EQ(kept.graph->find_value("b")->constant().span<float>()[0], 28.1234f);
+  ir::Model halved = testing::model_from_text(text);
+  stats = run_pipeline(halved, "quantize(fp16, float16-biases)");
+  EXPECT_EQ(stats["converted"], 4);
+  EXPECT_EQ(stats["biases_float32"], 0);
+  const ir::Value* b = halved.graph->find_value("b");  // now the Cast back from float16
+  ASSERT_TRUE(b->producer());
+  EXPECT_EQ(b->producer()->op_type, "Cast");
+  // What the float32 biases keep: the outputs differ from float only by the weights' rounding.
+  ir::Model original = testing::model_from_text(text);
+  auto inputs = testing::seeded_inputs(original, {});
+  auto reference = testing::run_model(original, inputs);
+  EXPECT_GT(worst_sqnr(reference, testing::run_model(kept, inputs)), worst_sqnr(reference, testing::run_model(halved, inputs)));
+}
+
 // The weights each storage type loses, counted per tensor: float16 below its
 // smallest normal (2^-14), int8 rounding a non-zero weight to 0.
 TEST(Quantize, CountsTheWeightsThatUnderflowPerTensor) {
@@ -148,6 +179,7 @@ TEST(Quantize, RefusesWhatItCannotDo) {
   EXPECT_NE(message("quantize(fp16, min-size=100000000)").find("nothing to quantize"), std::string::npos);
   // Skipping every Gemm leaves nothing for int8.
   EXPECT_NE(message("quantize(int8, weights-only, skip-ops=Gemm)").find("nothing to quantize"), std::string::npos);
+  EXPECT_NE(message("quantize(int8, weights-only, float16-biases)").find("float16-biases is for fp16"), std::string::npos);
 }
 
 TEST(Quantize, IsDeterministic) {
