@@ -1,6 +1,8 @@
 #include "jobs/tune_space.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <set>
 
 #include "lib/base/error.h"
@@ -133,6 +135,39 @@ std::string pipeline_text(const std::vector<Layer>& layers, const std::vector<Co
     add(s, [&](const Config& c) { return c.storage == s; });
   steps.push_back("strip");
   return join(steps, ", ");
+}
+
+std::vector<std::vector<Config>> config_path(const std::vector<Config>& from, const std::vector<Config>& to,
+                                             const std::function<std::pair<double, double>(size_t layer)>& estimate) {
+  struct Move {
+    size_t layer;
+    double efficiency;  // cost saved per noise added
+  };
+  std::vector<Move> moves;
+  for (size_t l = 0; l < from.size() && l < to.size(); ++l) {
+    if (from[l] == to[l]) continue;
+    auto [saved, added] = estimate(l);
+    double efficiency = saved <= 0 ? -1 : added <= 0 ? std::numeric_limits<double>::infinity() : saved / added;
+    moves.push_back({l, efficiency});
+  }
+  std::stable_sort(moves.begin(), moves.end(), [](const Move& a, const Move& b) { return a.efficiency > b.efficiency; });
+  std::vector<std::vector<Config>> out = {from};
+  for (const Move& m : moves) {
+    out.push_back(out.back());
+    out.back()[m.layer] = to[m.layer];
+  }
+  return out;
+}
+
+double shortfall(const metrics::TunePoint& p, const metrics::Budget& b) {
+  constexpr double kMissing = std::numeric_limits<double>::infinity();
+  double s = 0;
+  auto add = [&](double by) { s = std::max(s, by); };
+  if (b.min_sqnr) add(p.sqnr ? (*b.min_sqnr - *p.sqnr) / std::max(1.0, std::fabs(*b.min_sqnr)) : kMissing);
+  if (b.min_cosine) add(p.cosine ? (*b.min_cosine - *p.cosine) / std::max(1e-9, 1.0 - *b.min_cosine) : kMissing);
+  if (b.max_top1_drop) add(p.top1_drop ? (*p.top1_drop - *b.max_top1_drop) / std::max(0.1, *b.max_top1_drop) : kMissing);
+  if (b.min_accuracy) add(p.accuracy ? (*b.min_accuracy - *p.accuracy) / std::max(0.01, *b.min_accuracy) : kMissing);
+  return s;
 }
 
 }  // namespace pare::jobs::tune_detail

@@ -4,11 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lib/ir/graph.h"
+#include "lib/metrics/budget.h"
+#include "lib/metrics/report.h"
 
 namespace pare::jobs::tune_detail {
 
@@ -69,6 +73,19 @@ std::string step_text(const Choice& choice, const std::vector<std::string>& only
 // order): kPreparation, the magnitude prunes, the channel prunes, static
 // int8, each storage, strip.
 std::string pipeline_text(const std::vector<Layer>& layers, const std::vector<Config>& configs, const std::string& calib);
+
+// The configurations from `from` to `to`, one layer moving at a time from its
+// `from` configuration to its `to` one. `estimate(layer)` gives that move's
+// estimated cost saved and noise added; the moves that save most per noise
+// added go first (ones that add none, first of all; ones that save nothing,
+// last). Element k holds the first k moves: the first is `from`, the last `to`.
+std::vector<std::vector<Config>> config_path(const std::vector<Config>& from, const std::vector<Config>& to,
+                                             const std::function<std::pair<double, double>(size_t layer)>& estimate);
+
+// How far verified point `p` falls short of the limits of `b`, relative to
+// each limit (the largest shortfall; 0 when it meets them all, infinity when a
+// limited figure was not measured).
+double shortfall(const metrics::TunePoint& p, const metrics::Budget& b);
 
 // The steps that prepare a model before any choice (the start of every pipeline).
 inline constexpr const char* kPreparation = "fold, fuse-bn, fuse-act, dce";

@@ -12,6 +12,7 @@
 
 #include "formats/onnx/onnx.h"
 #include "formats/tensors/tensors.h"
+#include "jobs/tune_space.h"
 #include "lib/base/atomic_file.h"
 #include "lib/metrics/compare.h"
 #include "lib/metrics/layers.h"
@@ -92,6 +93,41 @@ double accuracy_drop(const std::string& a, const std::string& b) {
   size_t lost = 0;
   for (size_t i = 0; i < labels.size(); ++i) lost += argmax(ya[i]) == labels[i] && argmax(yb[i]) != labels[i];
   return 100.0 * static_cast<double>(lost) / static_cast<double>(labels.size());
+}
+
+// The path repair's route from a passing configuration to a cheaper failing
+// one: one layer at a time, most cost saved per noise added first, moves that
+// add no noise before all, moves that save nothing last.
+TEST(TuneSpace, ConfigPathMovesTheMostEfficientLayersFirst) {
+  using jobs::tune_detail::Config;
+  std::vector<Config> from(5), to = {{"", "int8", ""}, {}, {"", "p4", ""}, {"", "fp16", ""}, {"s50", "", ""}};
+  // layer: {cost saved, noise added}
+  std::map<size_t, std::pair<double, double>> moves = {{0, {10, 1}}, {2, {30, 1}}, {3, {5, 0}}, {4, {-2, 1}}};
+  auto path = jobs::tune_detail::config_path(from, to, [&](size_t l) { return moves.at(l); });
+  ASSERT_EQ(path.size(), 5u);  // from, then one per differing layer
+  EXPECT_EQ(path.front(), from);
+  EXPECT_EQ(path.back(), to);
+  std::vector<size_t> order;
+  for (size_t k = 1; k < path.size(); ++k)
+    for (size_t l = 0; l < from.size(); ++l)
+      if (!(path[k][l] == path[k - 1][l])) order.push_back(l);
+  EXPECT_EQ(order, (std::vector<size_t>{3, 2, 0, 4}));
+}
+
+TEST(TuneSpace, ShortfallIsRelativeToEachLimit) {
+  metrics::Budget b;
+  b.min_sqnr = 30;
+  b.max_top1_drop = 1;
+  metrics::TunePoint p;
+  p.sqnr = 31;
+  p.top1_drop = 0.5;
+  EXPECT_EQ(jobs::tune_detail::shortfall(p, b), 0);
+  p.sqnr = 29;  // 1 dB of 30
+  EXPECT_NEAR(jobs::tune_detail::shortfall(p, b), 1.0 / 30, 1e-12);
+  p.top1_drop = 1.5;  // half a point of 1: the larger
+  EXPECT_NEAR(jobs::tune_detail::shortfall(p, b), 0.5, 1e-12);
+  p.top1_drop.reset();
+  EXPECT_TRUE(std::isinf(jobs::tune_detail::shortfall(p, b)));
 }
 
 TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {

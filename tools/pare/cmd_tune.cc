@@ -100,7 +100,9 @@ void declare(CLI::App& sub, Args& a) {
   sub.add_option("--sensitivity-samples", a.sensitivity_samples,
                  "samples each one-layer variant runs on (all samples verify)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30));
-  sub.add_option("--verifications", a.verifications, "whole-model checks of the search at most")
+  sub.add_option("--verifications", a.verifications,
+                 "whole-model checks of the budget search (the uniform candidates and the path repair add at most 2 "
+                 "and 6)")
       ->check(CLI::Range(1, 100));
   sub.add_option("--report", a.report.files.json, "write the report as JSON");
   sub.add_flag("--keep-failed", a.keep_failed,
