@@ -377,7 +377,9 @@ class Quantize : public Pass {
   bool store(ir::Graph& g, ir::Value* v, int64_t opset, const InputMoments* moments, int64_t& blocked,
              PassContext& ctx) const {
     if (o_.fp16) {
-      if (!o_.float16_bias && read_as_bias(v)) {
+      // (One-dimensional: an Add after a MatMul may also add a whole tensor, a
+      // position embedding, which is a weight.)
+      if (!o_.float16_bias && v->constant().rank() <= 1 && read_as_bias(v)) {
         ++ctx.stats["biases_float32"];
         return false;
       }
