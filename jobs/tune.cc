@@ -280,29 +280,36 @@ using Verify = std::function<const metrics::TunePoint*(const std::vector<Config>
 // by one line in a thousand. Between the best passing configuration and the
 // failing one cheaper than it that came closest to the limits, layers move
 // one at a time (Search::path); a bisection over how many have moved keeps the
-// cheapest passing point it meets (every verified point is a candidate).
+// cheapest passing point it meets (every verified point is a candidate). While
+// checks remain, again from the best passing point to the next closest failing
+// one not yet started from.
 void repair(const Search& search, const Tried& tried, const metrics::Budget& budget, const TuneJob& job,
             const Verify& verify, const int64_t& verifications) {
-  const std::vector<Config>* pass = nullptr;
-  double pass_figure = std::numeric_limits<double>::infinity();
-  for (const auto& [c, p] : tried)
-    if (p.ok && figure(p, job.objective) < pass_figure) pass = &c, pass_figure = figure(p, job.objective);
-  const std::vector<Config>* fail = nullptr;
-  double closest = std::numeric_limits<double>::infinity();
-  for (const auto& [c, p] : tried)
-    if (!p.ok && p.error.empty() && figure(p, job.objective) < pass_figure && shortfall(p, budget) < closest)
-      fail = &c, closest = shortfall(p, budget);
-  if (!pass || !fail) return;
-  std::vector<std::vector<Config>> steps = search.path(*pass, *fail);  // copies: verify adds to `tried`
   int limit = static_cast<int>(verifications) + std::min(kRepairVerifications, job.max_verifications);
-  size_t lo = 0, hi = steps.size() - 1;  // steps[lo] passes, steps[hi] fails
-  while (hi - lo > 1 && verifications < limit) {
-    size_t mid = (lo + hi) / 2;
-    const metrics::TunePoint* p = nullptr;
-    for (const auto& [c, point] : tried)
-      if (c == steps[mid]) p = &point;  // met before: its verdict stands
-    if (!p && !(p = verify(steps[mid], limit))) break;
-    (p->ok ? lo : hi) = mid;
+  std::vector<std::vector<Config>> started;
+  while (verifications < limit) {
+    const std::vector<Config>* pass = nullptr;
+    double pass_figure = std::numeric_limits<double>::infinity();
+    for (const auto& [c, p] : tried)
+      if (p.ok && figure(p, job.objective) < pass_figure) pass = &c, pass_figure = figure(p, job.objective);
+    const std::vector<Config>* fail = nullptr;
+    double closest = std::numeric_limits<double>::infinity();
+    for (const auto& [c, p] : tried)
+      if (!p.ok && p.error.empty() && figure(p, job.objective) < pass_figure && shortfall(p, budget) < closest &&
+          std::find(started.begin(), started.end(), c) == started.end())
+        fail = &c, closest = shortfall(p, budget);
+    if (!pass || !fail) return;
+    started.push_back(*fail);
+    std::vector<std::vector<Config>> steps = search.path(*pass, *fail);  // copies: verify adds to `tried`
+    size_t lo = 0, hi = steps.size() - 1;  // steps[lo] passes, steps[hi] fails
+    while (hi - lo > 1 && verifications < limit) {
+      size_t mid = (lo + hi) / 2;
+      const metrics::TunePoint* p = nullptr;
+      for (const auto& [c, point] : tried)
+        if (c == steps[mid]) p = &point;  // met before: its verdict stands
+      if (!p && !(p = verify(steps[mid], limit))) return;
+      (p->ok ? lo : hi) = mid;
+    }
   }
 }
 
