@@ -192,8 +192,7 @@ class Search {
   std::vector<Config> uniform(const std::string& storage) const {
     std::vector<Config> configs(options_.size());
     for (size_t l = 0; l < options_.size(); ++l)
-      for (const Option& o : options_[l])
-        if (o.config == Config{"", storage}) configs[l] = o.config;
+      if (option(l, {"", storage})) configs[l] = {"", storage};
     return configs;
   }
 
@@ -226,8 +225,7 @@ class Search {
   double sum_of(const std::vector<Config>& configs, double Option::*figure) const {
     double sum = 0;
     for (size_t l = 0; l < configs.size(); ++l)
-      for (const Option& o : options_[l])
-        if (o.config == configs[l]) sum += o.*figure;
+      if (const Option* o = option(l, configs[l])) sum += o->*figure;
     return sum;
   }
 
@@ -271,6 +269,16 @@ double figure(const metrics::TunePoint& p, TuneObjective o) {
 constexpr int kRepairVerifications = 6;  // at most, and no more than --verifications
 
 using Tried = std::vector<std::pair<std::vector<Config>, metrics::TunePoint>>;
+
+// The verified configuration that passes with the smallest objective figure
+// (the first of equals), or nullptr.
+const Tried::value_type* best_passing(const Tried& tried, TuneObjective objective) {
+  const Tried::value_type* best = nullptr;
+  for (const auto& entry : tried)
+    if (entry.second.ok && (!best || figure(entry.second, objective) < figure(best->second, objective))) best = &entry;
+  return best;
+}
+
 using Verify = std::function<const metrics::TunePoint*(const std::vector<Config>&, int limit)>;
 
 // Path repair. The greedy's configurations are nested and its noise estimate
@@ -288,19 +296,19 @@ void repair(const Search& search, const Tried& tried, const metrics::Budget& bud
   int limit = static_cast<int>(verifications) + std::min(kRepairVerifications, job.max_verifications);
   std::vector<std::vector<Config>> started;
   while (verifications < limit) {
-    const std::vector<Config>* pass = nullptr;
-    double pass_figure = std::numeric_limits<double>::infinity();
-    for (const auto& [c, p] : tried)
-      if (p.ok && figure(p, job.objective) < pass_figure) pass = &c, pass_figure = figure(p, job.objective);
+    const Tried::value_type* pass = best_passing(tried, job.objective);
+    if (!pass) return;
     const std::vector<Config>* fail = nullptr;
     double closest = std::numeric_limits<double>::infinity();
-    for (const auto& [c, p] : tried)
-      if (!p.ok && p.error.empty() && figure(p, job.objective) < pass_figure && shortfall(p, budget) < closest &&
-          std::find(started.begin(), started.end(), c) == started.end())
-        fail = &c, closest = shortfall(p, budget);
-    if (!pass || !fail) return;
+    for (const auto& [c, p] : tried) {
+      if (p.ok || !p.error.empty() || !(figure(p, job.objective) < figure(pass->second, job.objective)) ||
+          std::find(started.begin(), started.end(), c) != started.end())
+        continue;
+      if (double by = shortfall(p, budget); by < closest) fail = &c, closest = by;
+    }
+    if (!fail) return;
     started.push_back(*fail);
-    std::vector<std::vector<Config>> steps = search.path(*pass, *fail);  // copies: verify adds to `tried`
+    std::vector<std::vector<Config>> steps = search.path(pass->first, *fail);  // copies: verify adds to `tried`
     size_t lo = 0, hi = steps.size() - 1;  // steps[lo] passes, steps[hi] fails
     while (hi - lo > 1 && verifications < limit) {
       size_t mid = (lo + hi) / 2;
@@ -364,7 +372,7 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
 
   // The noise budget: grown while the result verifies, shrunk while it does not, then bisected.
   metrics::Budget fidelity = fidelity_only(job.shrink.budget);
-  std::vector<std::pair<std::vector<Config>, metrics::TunePoint>> tried;
+  Tried tried;
   auto verify_configs = [&](const std::vector<Config>& configs, double t, int limit) -> const metrics::TunePoint* {
     for (auto& [c, p] : tried)
       if (c == configs) return nullptr;  // the same configuration: nothing new to learn
@@ -416,10 +424,7 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
   progress.finish();
 
   // The best verified configuration (none verified: every layer as it is).
-  const std::pair<std::vector<Config>, metrics::TunePoint>* best = nullptr;
-  for (const auto& entry : tried)
-    if (entry.second.ok && (!best || figure(entry.second, job.objective) < figure(best->second, job.objective)))
-      best = &entry;
+  const Tried::value_type* best = best_passing(tried, job.objective);
   std::vector<Config> chosen = best ? best->first : std::vector<Config>(m.layers().size());
   for (auto& [c, point] : tried) {
     point.chosen = best && &point == &best->second;
