@@ -1,6 +1,7 @@
 #include "passes/bias_correct.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 
 #include "lib/base/strings.h"
@@ -168,13 +169,39 @@ bool read_as_bias(const ir::Value* v) {
   return false;
 }
 
-void store_constants(ir::Model& model, ir::Graph& g, BiasCorrector* corrector, PassContext& ctx,
+void store_constants(ir::Model& model, ir::Graph& g, BiasCorrector* corrector, bool graph_order, PassContext& ctx,
                      const std::function<bool(ir::Value*)>& store) {
+  std::vector<ir::Value*> constants = g.constants();
+  if (graph_order) {
+    std::map<const ir::Node*, size_t> position;
+    for (const auto& n : g.nodes()) position.emplace(n.get(), position.size());
+    auto first_reader = [&](const ir::Value* v) {
+      size_t first = SIZE_MAX;
+      for (const ir::Use& u : v->uses())
+        if (auto it = position.find(u.node); it != position.end()) first = std::min(first, it->second);
+      return first;
+    };
+    std::stable_sort(constants.begin(), constants.end(),
+                     [&](const ir::Value* a, const ir::Value* b) { return first_reader(a) < first_reader(b); });
+  }
+  // In graph order the store may compact g (sequential GPTQ runs the model as
+  // stored so far), freeing the constants it replaced: look each one up by
+  // name at its turn.
+  std::vector<std::string> names;
+  for (const ir::Value* v : constants) names.push_back(v->name());
+  auto at = [&](size_t i) -> ir::Value* {
+    if (!graph_order) return constants[i];
+    ir::Value* v = g.find_value(names[i]);
+    return v && v->owner() == &g && v->is_constant() ? v : nullptr;
+  };
   if (!corrector) {
-    for (ir::Value* v : g.constants()) store(v);
+    for (size_t i = 0; i < constants.size(); ++i)
+      if (ir::Value* v = at(i)) store(v);
     return;
   }
-  for (ir::Value* v : g.constants()) {
+  for (size_t i = 0; i < constants.size(); ++i) {
+    ir::Value* v = at(i);
+    if (!v) continue;
     if (read_as_bias(v)) continue;
     std::string name = v->name();
     std::optional<ir::Tensor> before;
@@ -221,7 +248,7 @@ void for_each_capture(const ir::Model& model, const std::vector<Sample>& samples
   for (size_t s = 0; s < samples.size(); ++s) {
     std::map<std::string, ir::Tensor> captured;
     try {
-      captured = session.run_capture(samples[s], names);
+      captured = session.run_capture(samples[s], names, true);
     } catch (Error& e) {
       e.with_context(fmt::format("{}: sample {} of {}", option, s + 1, samples.size()));
       throw;

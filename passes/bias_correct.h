@@ -68,10 +68,12 @@ void for_each_capture(const ir::Model& model, const std::vector<Sample>& samples
                       const char* option, const std::function<void(const std::map<std::string, ir::Tensor>&)>& visit);
 
 // Runs `store` on every constant of `g` (it returns whether it rewrote the
-// value). With a corrector (for the main graph), the weights go first, each
-// corrected right after it is stored, then the biases they shifted and the ones
-// correct() added: what quantize and palettize do with correct=.
-void store_constants(ir::Model& model, ir::Graph& g, BiasCorrector* corrector, PassContext& ctx,
+// value), in file order, or with `graph_order` in the order of their first
+// readers in g (sequential GPTQ stores a layer after the ones before it). With a
+// corrector (for the main graph), the weights go first, each corrected right
+// after it is stored, then the biases they shifted and the ones correct()
+// added: what quantize and palettize do with correct=.
+void store_constants(ir::Model& model, ir::Graph& g, BiasCorrector* corrector, bool graph_order, PassContext& ctx,
                      const std::function<bool(ir::Value*)>& store);
 
 // Whether `v` is read as a Conv's or Gemm's bias (input 2) or as the constant of

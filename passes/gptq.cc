@@ -102,9 +102,10 @@ std::pair<int64_t, int64_t> conv_axis(const ir::Node& conv, size_t axis, size_t 
 // Evenly spaced picks of at most kPositionsPerSample among `count`.
 int64_t pick_step(int64_t count) { return std::max<int64_t>(1, (count + kPositionsPerSample - 1) / kPositionsPerSample); }
 
-// Adds the Conv input patches of `x` (N, C, [H,] W) to h, one matrix per group.
-bool add_conv_patches(const ir::Node& conv, const std::vector<int64_t>& w_dims, const ir::Tensor& x,
-                      std::vector<Eigen::MatrixXd>& h) {
+// The Conv input patches of `x` (N, C, [H,] W), one matrix per group: a row
+// per picked output position, a column per weight column.
+bool conv_patches(const ir::Node& conv, const std::vector<int64_t>& w_dims, const ir::Tensor& x,
+                  std::vector<Eigen::MatrixXf>& out) {
   size_t axes = w_dims.size() - 2;
   if (x.rank() != w_dims.size()) return false;
   int64_t groups = conv.attr_int("group", 1), per_group = w_dims[1], channels = x.dims()[1];
@@ -119,11 +120,10 @@ bool add_conv_patches(const ir::Node& conv, const std::vector<int64_t>& w_dims, 
   int64_t dh = axes == 2 ? at(dilations, 0) : 1, dw = at(dilations, axes - 1);
   if (oh < 1 || ow < 1) return false;
   int64_t images = x.dims()[0], positions = images * oh * ow, step = pick_step(positions), k = per_group * kh * kw;
-  if (h.empty()) h.assign(static_cast<size_t>(groups), Eigen::MatrixXd::Zero(k, k));
   auto v = x.span<float>();
-  Eigen::MatrixXf patches((positions + step - 1) / step, k);
+  out.assign(static_cast<size_t>(groups), Eigen::MatrixXf::Zero((positions + step - 1) / step, k));
   for (int64_t g = 0; g < groups; ++g) {
-    patches.setZero();
+    Eigen::MatrixXf& patches = out[static_cast<size_t>(g)];
     Eigen::Index row = 0;
     for (int64_t p = 0; p < positions; p += step, ++row) {
       int64_t n = p / (oh * ow), oy = p / ow % oh, ox = p % ow;
@@ -139,24 +139,22 @@ bool add_conv_patches(const ir::Node& conv, const std::vector<int64_t>& w_dims, 
         }
       }
     }
-    h[static_cast<size_t>(g)].noalias() += (patches.transpose() * patches).cast<double>();
   }
   return true;
 }
 
-// Adds the rows of a Gemm's or MatMul's data input (K along its last axis, or
-// its first for Gemm with transA) to h.
-bool add_rows(const ir::Node& layer, int64_t k, const ir::Tensor& x, std::vector<Eigen::MatrixXd>& h) {
+// The rows of a Gemm's or MatMul's data input (K along its last axis, or its
+// first for Gemm with transA), picked as a Conv's positions are.
+bool input_rows(const ir::Node& layer, int64_t k, const ir::Tensor& x, std::vector<Eigen::MatrixXf>& out) {
   bool columns = layer.op_type == "Gemm" && layer.attr_int("transA", 0);
   if (x.rank() < 1 || (columns ? x.dims()[0] : x.dims().back()) != k || (columns && x.rank() != 2)) return false;
   int64_t count = x.numel() / k, step = pick_step(count);
-  if (h.empty()) h.assign(1, Eigen::MatrixXd::Zero(k, k));
   auto v = x.span<float>();
-  Eigen::MatrixXf rows((count + step - 1) / step, k);
+  out.assign(1, Eigen::MatrixXf((count + step - 1) / step, k));
+  Eigen::MatrixXf& rows = out[0];
   Eigen::Index row = 0;
   for (int64_t r = 0; r < count; r += step, ++row)
     for (int64_t i = 0; i < k; ++i) rows(row, i) = columns ? v[static_cast<size_t>(i * count + r)] : v[static_cast<size_t>(r * k + i)];
-  h[0].noalias() += (rows.transpose() * rows).cast<double>();
   return true;
 }
 
@@ -171,26 +169,60 @@ int64_t columns_of(const ir::Node& layer, const std::vector<int64_t>& d) {
   return trans_b ? d[1] : d[0];
 }
 
-}  // namespace
-
-const InputMoments& moments_for(const ir::Model& model, const std::vector<const ir::Value*>& weights,
-                                const std::string& dir, PassContext& ctx, std::optional<InputMoments>& own) {
-  if (const InputMoments* known = ctx.known_moments ? ctx.known_moments(dir) : nullptr) return *known;
-  return own.emplace(model, weights, dir, ctx);
+// What H is measured on for `layer` reading a weight of `dims`, from its data input x.
+bool patches_of(const ir::Node& layer, const std::vector<int64_t>& dims, const ir::Tensor& x,
+                std::vector<Eigen::MatrixXf>& out) {
+  if (x.dtype() != ir::DataType::kFloat) return false;
+  return layer.op_type == "Conv" ? conv_patches(layer, dims, x, out) : input_rows(layer, columns_of(layer, dims), x, out);
 }
 
-InputMoments::InputMoments(const ir::Model& model, const std::vector<const ir::Value*>& weights, const std::string& dir,
-                           PassContext& ctx) {
-  measure(model, weights, weight_pass_samples(model, dir, "gptq", ctx));
+// sum += a^T b, per group (sum empty: started at zero).
+void add_products(const std::vector<Eigen::MatrixXf>& a, const std::vector<Eigen::MatrixXf>& b,
+                  std::vector<Eigen::MatrixXd>& sum) {
+  if (sum.empty())
+    for (const auto& m : a) sum.push_back(Eigen::MatrixXd::Zero(m.cols(), m.cols()));
+  for (size_t g = 0; g < a.size(); ++g) sum[g].noalias() += (a[g].transpose() * b[g]).cast<double>();
+}
+
+// W* = W (C + d I)(H~ + d I)^-1 (gptq.h): solved as (H~ + d I) W*^T = (C^T + d I) W^T.
+// W as it is where H~ is all zero or the solution is not finite.
+void aim_at_float_output(Eigen::MatrixXd& w, const Eigen::MatrixXd& h_stored, const Eigen::MatrixXd& cross) {
+  double ridge = kTargetRidge * h_stored.diagonal().mean();
+  if (!(ridge > 0)) return;
+  Eigen::MatrixXd damped = h_stored;
+  damped.diagonal().array() += ridge;
+  Eigen::MatrixXd rhs = cross.transpose() * w.transpose() + ridge * w.transpose();
+  Eigen::MatrixXd target = damped.ldlt().solve(rhs).transpose();
+  if (target.allFinite()) w = std::move(target);
+}
+
+}  // namespace
+
+const InputMoments& moments_for(ir::Model& model, const std::vector<const ir::Value*>& weights, const std::string& dir,
+                                bool sequential, PassContext& ctx, std::optional<InputMoments>& own) {
+  // One weight has nothing stored above it: sequential or not, it is rounded on H alone.
+  sequential = sequential && weights.size() > 1;
+  if (!sequential)
+    if (const InputMoments* known = ctx.known_moments ? ctx.known_moments(dir) : nullptr) return *known;
+  return own.emplace(model, weights, dir, sequential, ctx);
+}
+
+InputMoments::InputMoments(ir::Model& model, const std::vector<const ir::Value*>& weights, const std::string& dir,
+                           bool sequential, PassContext& ctx) {
+  std::vector<Sample> samples = weight_pass_samples(model, dir, "gptq", ctx);
+  measure(model, weights, samples, sequential);
+  if (!sequential) return;
+  stored_ = &model;
+  samples_ = std::move(samples);
 }
 
 InputMoments::InputMoments(const ir::Model& model, const std::vector<const ir::Value*>& weights,
                            const std::vector<Sample>& samples) {
-  measure(model, weights, samples);
+  measure(model, weights, samples, false);
 }
 
 void InputMoments::measure(const ir::Model& model, const std::vector<const ir::Value*>& weights,
-                           const std::vector<Sample>& samples) {
+                           const std::vector<Sample>& samples, bool keep_inputs) {
   std::map<std::string, const ir::Node*> layer_of;  // weight name -> its layer
   std::set<std::string> names;                      // the layers' data inputs
   for (const ir::Value* w : weights)
@@ -201,13 +233,18 @@ void InputMoments::measure(const ir::Model& model, const std::vector<const ir::V
   if (layer_of.empty()) return;
   std::vector<std::string> inputs(names.begin(), names.end());
   for_each_capture(model, samples, inputs, "gptq", [&](const std::map<std::string, ir::Tensor>& captured) {
+    if (keep_inputs) {
+      float_inputs_.emplace_back();
+      for (const auto& name : inputs) float_inputs_.back().emplace(name, captured.at(name));
+    }
+    std::vector<Eigen::MatrixXf> patches;
     for (auto it = layer_of.begin(); it != layer_of.end();) {
       const auto& [weight, layer] = *it;
       const ir::Tensor& x = captured.at(layer->input(0)->name());
       const std::vector<int64_t>& d = model.graph->find_value(weight)->constant().dims();
       Layer& l = layers_[weight];
-      bool fits = x.dtype() == ir::DataType::kFloat &&
-                  (layer->op_type == "Conv" ? add_conv_patches(*layer, d, x, l.h) : add_rows(*layer, columns_of(*layer, d), x, l.h));
+      bool fits = patches_of(*layer, d, x, patches);
+      if (fits) add_products(patches, patches, l.h);
       if (!fits) {  // a layer whose input does not fit is left to nearest rounding
         layers_.erase(weight);
         it = layer_of.erase(it);
@@ -224,10 +261,54 @@ void InputMoments::measure(const ir::Model& model, const std::vector<const ir::V
   }
 }
 
+bool InputMoments::below_rounded(const ir::Node& layer) const {
+  if (rounded_.empty()) return false;
+  std::set<const ir::Node*> seen;
+  std::vector<const ir::Node*> todo = {&layer};
+  while (!todo.empty()) {
+    const ir::Node* n = todo.back();
+    todo.pop_back();
+    for (const ir::Value* in : n->inputs())
+      if (const ir::Node* p = in ? in->producer() : nullptr; p && seen.insert(p).second) {
+        if (rounded_.count(p)) return true;
+        todo.push_back(p);
+      }
+  }
+  return false;
+}
+
+bool InputMoments::measure_stored(const ir::Node& layer, const std::vector<int64_t>& dims,
+                                  std::vector<Eigen::MatrixXd>& h, std::vector<Eigen::MatrixXd>& cross) const {
+  // The stored weights' decoding nodes were appended: the runner needs graph order.
+  stored_->graph->compact();
+  const std::string& name = layer.input(0)->name();
+  size_t s = 0;
+  bool fits = true;
+  std::vector<Eigen::MatrixXf> now, before;
+  for_each_capture(*stored_, samples_, {name}, "gptq", [&](const std::map<std::string, ir::Tensor>& captured) {
+    const ir::Tensor& x = float_inputs_[s++].at(name);
+    if (!fits || !patches_of(layer, dims, captured.at(name), now) || !patches_of(layer, dims, x, before) ||
+        now.size() != before.size() || now[0].rows() != before[0].rows()) {
+      fits = false;
+      return;
+    }
+    add_products(now, now, h);
+    add_products(before, now, cross);
+  });
+  return fits && std::all_of(h.begin(), h.end(), [](const Eigen::MatrixXd& m) { return m.allFinite(); }) &&
+         std::all_of(cross.begin(), cross.end(), [](const Eigen::MatrixXd& m) { return m.allFinite(); });
+}
+
 bool InputMoments::round(const ir::Value& v, const std::function<double(size_t element, double value)>& store) const {
   auto found = layers_.find(v.name());
   if (found == layers_.end()) return false;
   const Layer& l = found->second;
+  // Sequentially, a layer below a rounded one aims at the float output from its stored input.
+  const ir::Node* layer = stored_ ? sole_layer(v) : nullptr;
+  std::vector<Eigen::MatrixXd> h_stored, cross;
+  bool aimed = layer && below_rounded(*layer) && measure_stored(*layer, v.constant().dims(), h_stored, cross) &&
+               h_stored.size() == l.h.size();
+  if (layer) rounded_.insert(layer);
   const ir::Tensor& t = v.constant();
   auto values = t.span<float>();
   int64_t cols = l.h[0].rows(), groups = static_cast<int64_t>(l.h.size());
@@ -242,8 +323,9 @@ bool InputMoments::round(const ir::Value& v, const std::function<double(size_t e
     Eigen::MatrixXd w(per_group, cols);
     for (int64_t r = 0; r < per_group; ++r)
       for (int64_t c = 0; c < cols; ++c) w(r, c) = values[element(g * per_group + r, c)];
+    if (aimed) aim_at_float_output(w, h_stored[static_cast<size_t>(g)], cross[static_cast<size_t>(g)]);
     // (An H that cannot be factored rounds its group to nearest, through `store` all the same.)
-    gptq_round(w, l.h[static_cast<size_t>(g)],
+    gptq_round(w, aimed ? h_stored[static_cast<size_t>(g)] : l.h[static_cast<size_t>(g)],
                [&](int64_t r, int64_t c, double value) { return store(element(g * per_group + r, c), value); });
   }
   return true;

@@ -190,6 +190,7 @@ struct PalettizeOptions {
   std::string correct;         // samples for empirical bias correction (bias_correct.h)
   bool channel_scale = true;   // a float16 scale per output channel times a table of shapes
   std::string gptq;            // samples for error-compensating index choice (gptq.h)
+  bool sequential = true;      // gptq= in graph order, aiming at the float output (gptq.h)
   bool uint4_allowed = false;  // set from the model: opset 21 or later
   bool if_any = false;         // no weight qualifying leaves the model as it is instead of failing
 };
@@ -405,7 +406,7 @@ class Palettize : public Pass {
       if (in_use_float(v) && kept_reason(v, axis, o_).empty()) palettized.push_back(v);
     }
     if (!o_.correct.empty()) corrector.emplace(model, weights, o_.correct, ctx);
-    if (!o_.gptq.empty()) moments = &moments_for(model, palettized, o_.gptq, ctx, own_moments);
+    if (!o_.gptq.empty()) moments = &moments_for(model, palettized, o_.gptq, o_.sequential, ctx, own_moments);
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
       // Returns whether it rewrote weight `v` (what correct= then corrects).
       auto store = [&](ir::Value* v) {
@@ -438,7 +439,8 @@ class Palettize : public Pass {
         ++changed;
         return true;
       };
-      store_constants(model, g, &g == model.graph.get() && corrector ? &*corrector : nullptr, ctx, store);
+      bool main = &g == model.graph.get();
+      store_constants(model, g, main && corrector ? &*corrector : nullptr, main && moments && o_.sequential, ctx, store);
       g.compact();
     });
     if (changed == 0) fail("nothing to palettize: no float32 weight of Conv, ConvTranspose, Gemm or MatMul qualifies");
@@ -495,6 +497,9 @@ extern const PassInfo kPalettizePass = {
         {"gptq", OptionType::kString, "",
          "folder of samples; each weight's index is chosen so the layer's output error on them is least "
          "(GPTQ error compensation) instead of the nearest entry"},
+        {"sequential", OptionType::kBool, "true",
+         "with gptq=: layers in graph order, each below a stored one aiming at the float output from its stored "
+         "input (slower, more samples' memory); false: every layer on the float model's inputs"},
         {"if-any", OptionType::kBool, "false",
          "when no weight qualifies, keep the model as it is instead of failing (pare tune's configurations)"},
     },
@@ -505,6 +510,7 @@ extern const PassInfo kPalettizePass = {
                          v.flag("packed"), kept_of(v.str("kept")), v.str("correct"), v.flag("channel-scale")};
       o.if_any = v.flag("if-any");
       o.gptq = v.str("gptq");
+      o.sequential = v.flag("sequential");
       return std::make_unique<Palettize>(std::move(o));
     },
 };

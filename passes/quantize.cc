@@ -342,10 +342,12 @@ class Quantize : public Pass {
     if (!o_.correct.empty()) corrector.emplace(model, eligible_in(*model.graph), o_.correct, ctx);
     std::optional<InputMoments> own_moments;
     const InputMoments* moments =
-        o_.gptq.empty() ? nullptr : &moments_for(model, eligible_in(*model.graph), o_.gptq, ctx, own_moments);
+        o_.gptq.empty() ? nullptr
+                        : &moments_for(model, eligible_in(*model.graph), o_.gptq, o_.sequential, ctx, own_moments);
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
       bool main = &g == model.graph.get();
-      store_constants(model, g, main && corrector ? &*corrector : nullptr, ctx, [&](ir::Value* v) {
+      store_constants(model, g, main && corrector ? &*corrector : nullptr, main && moments && o_.sequential, ctx,
+                      [&](ir::Value* v) {
         if (!eligible_weight(v, o_) || !store(g, v, opset, main ? moments : nullptr, blocked, ctx))
           return false;
         ++changed;
@@ -438,7 +440,8 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
       float16_bias(v.flag("float16-biases")),
       if_any(v.flag("if-any")),
       correct(v.str("correct")),
-      gptq(v.str("gptq")) {
+      gptq(v.str("gptq")),
+      sequential(v.flag("sequential")) {
   calibration.method = method_of(v.str("method"));
   calibration.percentile = v.number("percentile");
   calibration.symmetric = v.flag("symmetric");
@@ -511,6 +514,9 @@ extern const PassInfo kQuantizePass = {
         {"gptq", OptionType::kString, "",
          "fp16 and weights-only: folder of samples; each weight's stored value is chosen so the layer's output "
          "error on them is least (GPTQ error compensation) instead of the nearest"},
+        {"sequential", OptionType::kBool, "true",
+         "with gptq=: layers in graph order, each below a stored one aiming at the float output from its stored "
+         "input (slower, more samples' memory); false: every layer on the float model's inputs"},
         {"if-any", OptionType::kBool, "false",
          "fp16 and weights-only: when no weight qualifies, keep the model as it is instead of failing (the presets)"},
     },

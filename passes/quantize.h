@@ -31,6 +31,7 @@ struct QuantizeOptions {
   bool if_any = false;      // no weight qualifies: leave the model as it is instead of failing (the presets)
   std::string correct;      // fp16 and weights-only: samples for empirical bias correction (bias_correct.h)
   std::string gptq;         // fp16 and weights-only: samples for error-compensating rounding (gptq.h)
+  bool sequential = true;   // gptq= in graph order, aiming at the float output (gptq.h)
 
   explicit QuantizeOptions(const OptionValues& v);
   // Nodes whose inputs stay float: the keep-float list, skip-ops, skip globs and, with only=, the nodes it does not match.

@@ -128,6 +128,7 @@ struct Session::Impl {
   RunStats* stats = nullptr;  // filled during a run of the main graph
   bool timing = false;        // RunStats::kernel_times
   std::vector<bool> keep;     // main-graph slots not to release (run_capture)
+  std::vector<bool> skip;     // main-graph steps not to run (run_capture with only_named)
   RunLimits limits;
   int64_t steps = 0;                                // charged since the run (or compile) began
   std::chrono::steady_clock::time_point started;
@@ -757,7 +758,7 @@ void Session::Impl::run_frame(Frame& frame, bool is_main) {
   }
   for (size_t i = 0; i < g.steps.size(); ++i) {
     const auto& step = g.steps[i];
-    {
+    if (!is_main || skip.empty() || !skip[i]) {
       StepContext ctx(*this, frame, step);
       bool timed = is_main && stats && timing;
       auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -818,8 +819,29 @@ void check_input(const ir::Value& declared, const ir::Tensor& t) {
 
 }  // namespace
 
+namespace {
+
+// The steps of `g` that computing `slots` does not need: none before a step
+// with subgraphs (what its subgraphs read from outside is not among its inputs).
+std::vector<bool> steps_not_needed(const CompiledGraph& g, const std::vector<bool>& slots) {
+  std::vector<bool> needed_slot = slots, skip(g.steps.size(), true);
+  needed_slot.resize(static_cast<size_t>(g.num_slots), false);
+  for (size_t i = g.steps.size(); i-- > 0;) {
+    const auto& step = g.steps[i];
+    bool needed = std::any_of(step.out.begin(), step.out.end(), [&](int o) { return o >= 0 && needed_slot[o]; });
+    if (!needed) continue;
+    if (!step.node->subgraphs().empty()) return std::vector<bool>(g.steps.size(), false);
+    skip[i] = false;
+    for (int in : step.in)
+      if (in >= 0) needed_slot[in] = true;
+  }
+  return skip;
+}
+
+}  // namespace
+
 std::map<std::string, ir::Tensor> Session::run_capture(const std::map<std::string, ir::Tensor>& inputs,
-                                                       const std::vector<std::string>& names) {
+                                                       const std::vector<std::string>& names, bool only_named) {
   Impl& s = *impl_;
   // A value fused away (a Conv's output that its activation consumed in the same
   // kernel) exists only in the graph compiled without fusion.
@@ -854,6 +876,7 @@ std::map<std::string, ir::Tensor> Session::run_capture(const std::map<std::strin
     if (it == g.slot_of.end()) fail("no value named '{}' in the main graph", n);
     s.keep[it->second] = true;
   }
+  s.skip = only_named ? steps_not_needed(g, s.keep) : std::vector<bool>{};
   // Reset, keeping the vectors' memory for this run's entries (Impl::record).
   stats_.peak_bytes = stats_.macs = stats_.kernels_run = 0;
   stats_.kernel_times.clear();
@@ -874,7 +897,7 @@ std::map<std::string, ir::Tensor> Session::run_capture(const std::map<std::strin
   stats_.nodes.resize(s.recorded);
   stats_.shapes.resize(s.recorded);
   std::map<std::string, ir::Tensor> out;
-  for (size_t i = 0; i < g.output_slots.size(); ++i) {
+  for (size_t i = 0; i < (only_named ? 0 : g.output_slots.size()); ++i) {
     const Slot& slot = frame.slots[g.output_slots[i]];
     if (!slot.set) fail("output '{}' was not computed", output_names_[i]);
     out.emplace(output_names_[i], to_tensor(slot.view));
@@ -885,6 +908,7 @@ std::map<std::string, ir::Tensor> Session::run_capture(const std::map<std::strin
   }
   for (Slot& slot : frame.slots) s.arena.release(slot.buffer, slot.capacity);
   s.keep.clear();
+  s.skip.clear();
   return out;
 }
 

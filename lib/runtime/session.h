@@ -101,9 +101,11 @@ class Session {
   // Outputs in graph-output order. A missing input, or one whose dtype, rank or a
   // known dim differs from the model's declaration, is a pare::Error.
   std::vector<ir::Tensor> run(const std::map<std::string, ir::Tensor>& inputs);
-  // Also returns the named intermediate values of the main graph.
+  // Also returns the named intermediate values of the main graph. With
+  // `only_named`, returns only them and runs only the steps they need (a
+  // value early in the graph costs only the steps before it).
   std::map<std::string, ir::Tensor> run_capture(const std::map<std::string, ir::Tensor>& inputs,
-                                                const std::vector<std::string>& names);
+                                                const std::vector<std::string>& names, bool only_named = false);
   const RunStats& last_stats() const { return stats_; }
   // Time each kernel of the following runs (RunStats::kernel_times): two clock
   // reads per kernel, so it stays off unless a profile is asked for.

@@ -115,7 +115,11 @@ double character_accuracy(const ir::Model& model, const std::vector<std::string>
 // matters at 4 bits; 256 lines instead of 64 change nothing). GPTQ's index
 // choice on the same 64 lines (gptq=, passes/gptq.h) does more: 4-bit 89%,
 // and with the correction 6-bit keeps the float accuracy at one table per
-// tensor (92.0% against 92.0%; asserted as the grouped one).
+// tensor (92.0% against 92.0%; asserted as the grouped one). Rounded
+// sequentially (gptq='s default: each layer on its input as the layers above
+// it are stored, aiming at the float output), 4-bit with the correction keeps
+// within half a point (91.6% against 92.0%; asserted as 6-bit is), where
+// every layer rounded on the float model's inputs gave 88.6%.
 TEST(RecognitionAccuracy, StorageModesOnRenderedLines) {
   std::vector<std::string> keys = dictionary();
   ASSERT_GT(keys.size(), 6000u);
@@ -142,7 +146,8 @@ TEST(RecognitionAccuracy, StorageModesOnRenderedLines) {
                                          {"palettize(bits=4)", -1},
                                          {"palettize(bits=4, correct=lines)", -1},
                                          {"palettize(bits=6, gptq=lines, correct=lines)", 0.015},
-                                         {"palettize(bits=4, gptq=lines)", -1},
+                                         {"palettize(bits=4, gptq=lines, sequential=false)", -1},
+                                         {"palettize(bits=4, gptq=lines, correct=lines)", 0.015},
                                          {"quantize(int4, weights-only, block=32, gptq=lines, correct=lines)", -1},
                                          {"palettize(bits=4, channel-scale=false)", -1}}) {
     SCOPED_TRACE(m.passes);
@@ -163,7 +168,7 @@ TEST(RecognitionAccuracy, StorageModesOnRenderedLines) {
   EXPECT_GE(accuracy["palettize(bits=4, correct=lines)"], accuracy["palettize(bits=4)"] + 0.5);
   EXPECT_GE(accuracy["palettize(bits=6, correct=lines)"], accuracy["palettize(bits=6)"] + 0.05);
   // GPTQ's index choice carries 4 bits further than the correction (89% against 69% here).
-  EXPECT_GE(accuracy["palettize(bits=4, gptq=lines)"], accuracy["palettize(bits=4, correct=lines)"] + 0.1);
+  EXPECT_GE(accuracy["palettize(bits=4, gptq=lines, sequential=false)"], accuracy["palettize(bits=4, correct=lines)"] + 0.1);
 }
 
 }  // namespace

@@ -148,5 +148,30 @@ TEST(Session, CapturesIntermediateValuesAndPreEvaluatesConstants) {
   for (const ir::Node* n : s.last_stats().nodes) EXPECT_TRUE(n->op_type == "Relu" || n->op_type == "Reshape") << n->op_type;
 }
 
+// only_named: the steps after the named values are not run, nothing else is
+// returned, and the values are those of a whole run.
+TEST(Session, CapturesOnlyWhatTheNamedValuesNeed) {
+  ir::Model m = testing::model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[2, 3] x) => (float[2, 3] y, float[2, 3] z) {
+      a = Relu(x)
+      b = Sigmoid(a)
+      y = Exp(b)
+      z = Neg(x)
+    })");
+  Session s(m);
+  std::map<std::string, ir::Tensor> in = {{"x", ir::Tensor::from<float>({2, 3}, {-1, 0.5f, 2, -3, 4, 0.25f})}};
+  auto whole = s.run_capture(in, {"b"});
+  auto only = s.run_capture(in, {"b"}, true);
+  EXPECT_EQ(only.size(), 1u);
+  EXPECT_EQ(only.at("b").as_float(), whole.at("b").as_float());
+  std::vector<std::string> ran;
+  for (const ir::Node* n : s.last_stats().nodes) ran.push_back(n->op_type);
+  EXPECT_EQ(ran, (std::vector<std::string>{"Relu", "Sigmoid"}));
+  // A whole run afterwards runs every step again.
+  EXPECT_EQ(s.run(in)[1].as_float(), whole.at("z").as_float());
+  EXPECT_EQ(s.last_stats().nodes.size(), 4u);
+}
+
 }  // namespace
 }  // namespace pare::rt
