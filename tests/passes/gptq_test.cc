@@ -142,6 +142,17 @@ std::vector<Sample> smooth_samples(int count) {
   return out;
 }
 
+// The squared difference of `stored`'s output from `original`'s over the samples.
+double output_error(const ir::Model& original, const ir::Model& stored, const std::vector<Sample>& samples) {
+  double total = 0;
+  for (const Sample& s : samples) {
+    auto a = testing::run_model(original, {s.at("x")})[0].as_double();
+    auto b = testing::run_model(stored, {s.at("x")})[0].as_double();
+    for (size_t i = 0; i < a.size(); ++i) total += (a[i] - b[i]) * (a[i] - b[i]);
+  }
+  return total;
+}
+
 TEST(Gptq, StoredWeightsLoseLessDeterministically) {
   ir::Model original = testing::model_from_text(two_convs());
   std::vector<Sample> samples = smooth_samples(6);
@@ -156,14 +167,7 @@ TEST(Gptq, StoredWeightsLoseLessDeterministically) {
     if (stats) *stats = steps.back().stats;
     return m;
   };
-  auto error = [&](const ir::Model& m) {
-    double total = 0;
-    for (const Sample& s : samples) {
-      auto a = testing::run_model(original, {s.at("x")})[0].as_double(), b = testing::run_model(m, {s.at("x")})[0].as_double();
-      for (size_t i = 0; i < a.size(); ++i) total += (a[i] - b[i]) * (a[i] - b[i]);
-    }
-    return total;
-  };
+  auto error = [&](const ir::Model& m) { return output_error(original, m, samples); };
   for (std::string storage : {"palettize(bits=2, first=true", "quantize(int4, weights-only, block=2",
                               "quantize(int8, weights-only", "quantize(fp16"}) {
     SCOPED_TRACE(storage);
@@ -192,14 +196,7 @@ TEST(Gptq, SequentialRoundingAimsAtTheFloatOutput) {
     Pipeline::parse(pipeline).run(m, ctx, true);
     return m;
   };
-  auto error = [&](const ir::Model& m) {
-    double total = 0;
-    for (const Sample& s : samples) {
-      auto a = testing::run_model(original, {s.at("x")})[0].as_double(), b = testing::run_model(m, {s.at("x")})[0].as_double();
-      for (size_t i = 0; i < a.size(); ++i) total += (a[i] - b[i]) * (a[i] - b[i]);
-    }
-    return total;
-  };
+  auto error = [&](const ir::Model& m) { return output_error(original, m, samples); };
   auto first_output = [&](const ir::Model& m) {  // the first layer's, as its stored weights compute it
     rt::Session session(m);
     return session.run_capture(samples[0], {"a"}).at("a").as_float();
