@@ -1,9 +1,11 @@
 #include "passes/gptq.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <set>
 
+#include "lib/base/fp16.h"
 #include "lib/base/strings.h"
 #include "lib/runtime/kernels/conv_geometry.h"
 #include "passes/bias_correct.h"
@@ -184,6 +186,32 @@ void add_products(const std::vector<Eigen::MatrixXf>& a, const std::vector<Eigen
   for (size_t g = 0; g < a.size(); ++g) sum[g].noalias() += (a[g].transpose() * b[g]).cast<double>();
 }
 
+// The float inputs sequential rounding keeps, as float16: half the memory,
+// and C is a sum over thousands of positions, which their rounding does not
+// move (a value beyond float16's range becomes inf, and its layer is then
+// rounded on H alone).
+ir::Tensor narrowed(const ir::Tensor& t) {
+  if (t.dtype() != ir::DataType::kFloat) return t;
+  auto v = t.span<float>();
+  std::vector<uint8_t> bytes(v.size() * 2);
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint16_t h = float_to_half(v[i]);
+    std::memcpy(bytes.data() + 2 * i, &h, 2);
+  }
+  return ir::Tensor(ir::DataType::kFloat16, t.dims(), std::move(bytes));
+}
+
+ir::Tensor widened(const ir::Tensor& t) {
+  if (t.dtype() != ir::DataType::kFloat16) return t;
+  std::vector<float> v(static_cast<size_t>(t.numel()));
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint16_t h;
+    std::memcpy(&h, t.raw() + 2 * i, 2);
+    v[i] = half_to_float(h);
+  }
+  return ir::Tensor::from<float>(t.dims(), v);
+}
+
 // W* = W (C + d I)(H~ + d I)^-1 (gptq.h): solved as (H~ + d I) W*^T = (C^T + d I) W^T.
 // W as it is where H~ is all zero or the solution is not finite.
 void aim_at_float_output(Eigen::MatrixXd& w, const Eigen::MatrixXd& h_stored, const Eigen::MatrixXd& cross) {
@@ -235,7 +263,7 @@ void InputMoments::measure(const ir::Model& model, const std::vector<const ir::V
   for_each_capture(model, samples, inputs, "gptq", [&](const std::map<std::string, ir::Tensor>& captured) {
     if (keep_inputs) {
       float_inputs_.emplace_back();
-      for (const auto& name : inputs) float_inputs_.back().emplace(name, captured.at(name));
+      for (const auto& name : inputs) float_inputs_.back().emplace(name, narrowed(captured.at(name)));
     }
     std::vector<Eigen::MatrixXf> patches;
     for (auto it = layer_of.begin(); it != layer_of.end();) {
@@ -286,7 +314,7 @@ bool InputMoments::measure_stored(const ir::Node& layer, const std::vector<int64
   bool fits = true;
   std::vector<Eigen::MatrixXf> now, before;
   for_each_capture(*stored_, samples_, {name}, "gptq", [&](const std::map<std::string, ir::Tensor>& captured) {
-    const ir::Tensor& x = float_inputs_[s++].at(name);
+    ir::Tensor x = widened(float_inputs_[s++].at(name));
     if (!fits || !patches_of(layer, dims, captured.at(name), now) || !patches_of(layer, dims, x, before) ||
         now.size() != before.size() || now[0].rows() != before[0].rows()) {
       fits = false;
