@@ -1,7 +1,6 @@
 #include "passes/gptq.h"
 
 #include <algorithm>
-#include <cstring>
 #include <numeric>
 #include <set>
 
@@ -9,6 +8,7 @@
 #include "lib/base/strings.h"
 #include "lib/runtime/kernels/conv_geometry.h"
 #include "passes/bias_correct.h"
+#include "passes/quantize.h"
 
 namespace pare::passes {
 
@@ -193,23 +193,13 @@ void add_products(const std::vector<Eigen::MatrixXf>& a, const std::vector<Eigen
 ir::Tensor narrowed(const ir::Tensor& t) {
   if (t.dtype() != ir::DataType::kFloat) return t;
   auto v = t.span<float>();
-  std::vector<uint8_t> bytes(v.size() * 2);
-  for (size_t i = 0; i < v.size(); ++i) {
-    uint16_t h = float_to_half(v[i]);
-    std::memcpy(bytes.data() + 2 * i, &h, 2);
-  }
-  return ir::Tensor(ir::DataType::kFloat16, t.dims(), std::move(bytes));
+  std::vector<uint16_t> halves(v.size());
+  std::transform(v.begin(), v.end(), halves.begin(), float_to_half);
+  return float16_tensor(t.dims(), halves);
 }
 
 ir::Tensor widened(const ir::Tensor& t) {
-  if (t.dtype() != ir::DataType::kFloat16) return t;
-  std::vector<float> v(static_cast<size_t>(t.numel()));
-  for (size_t i = 0; i < v.size(); ++i) {
-    uint16_t h;
-    std::memcpy(&h, t.raw() + 2 * i, 2);
-    v[i] = half_to_float(h);
-  }
-  return ir::Tensor::from<float>(t.dims(), v);
+  return t.dtype() == ir::DataType::kFloat16 ? ir::Tensor::from<float>(t.dims(), t.as_float()) : t;
 }
 
 // W* = W (C + d I)(H~ + d I)^-1 (gptq.h): solved as (H~ + d I) W*^T = (C^T + d I) W^T.

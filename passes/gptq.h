@@ -121,10 +121,12 @@ class InputMoments {
   // H~ and C (above) of `layer`, per group, on the stored model; false if the samples do not fit.
   bool measure_stored(const ir::Node& layer, const std::vector<int64_t>& dims, std::vector<Eigen::MatrixXd>& h,
                       std::vector<Eigen::MatrixXd>& cross) const;
+  // Whether `layer` reads, through any path, the output of a layer rounded so far.
   bool below_rounded(const ir::Node& layer) const;
   std::map<std::string, Layer> layers_;  // weight name -> its layer's moments
-  // Sequential rounding (follow()): the model being stored, the samples, each
-  // sample's layer inputs on the float model, and the layers rounded so far.
+  // Sequential rounding (constructed with `sequential`): the model being stored,
+  // the samples, each sample's layer inputs on the float model (as float16),
+  // and the layers rounded so far.
   ir::Model* stored_ = nullptr;
   std::vector<Sample> samples_;
   std::vector<std::map<std::string, ir::Tensor>> float_inputs_;
