@@ -233,11 +233,13 @@ std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& mo
 BiasCorrector::BiasCorrector(const ir::Model& model, const std::vector<const ir::Value*>& weights,
                              const std::string& dir, PassContext& ctx) {
   std::map<std::string, int64_t> axes = layer_inputs(weights);  // every layer's data input
-  // Means the caller measured on this same model: those of these layers' inputs.
+  // Means the caller measured on this same model: used when it has every layer's
+  // (static int8's smoothing gives layers new inputs, which it has not measured).
   if (const auto* known = ctx.known_means ? ctx.known_means(dir) : nullptr) {
     for (const auto& [name, axis] : axes)
       if (auto it = known->find(name); it != known->end()) means_.insert(*it);
-    return;
+    if (means_.size() == axes.size()) return;
+    means_.clear();
   }
   means_ = channel_means(model, weight_pass_samples(model, dir, "correct", ctx), axes);
 }

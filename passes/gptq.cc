@@ -171,12 +171,15 @@ int64_t columns_of(const ir::Node& layer, const std::vector<int64_t>& d) {
   return trans_b ? d[1] : d[0];
 }
 
-// What H is measured on for `layer` reading a weight of `dims`, from its data input x.
+}  // namespace
+
 bool patches_of(const ir::Node& layer, const std::vector<int64_t>& dims, const ir::Tensor& x,
                 std::vector<Eigen::MatrixXf>& out) {
   if (x.dtype() != ir::DataType::kFloat) return false;
   return layer.op_type == "Conv" ? conv_patches(layer, dims, x, out) : input_rows(layer, columns_of(layer, dims), x, out);
 }
+
+namespace {
 
 // sum += a^T b, per group (sum empty: started at zero).
 void add_products(const std::vector<Eigen::MatrixXf>& a, const std::vector<Eigen::MatrixXf>& b,
@@ -268,6 +271,7 @@ void InputMoments::measure(const ir::Model& model, const std::vector<const ir::V
         it = layer_of.erase(it);
         continue;
       }
+      l.input = layer->input(0)->name();
       l.transposed = layer->op_type == "MatMul" || (layer->op_type == "Gemm" && !layer->attr_int("transB", 0));
       ++it;
     }
@@ -295,7 +299,7 @@ bool InputMoments::below_rounded(const ir::Node& layer) const {
   return false;
 }
 
-bool InputMoments::measure_stored(const ir::Node& layer, const std::vector<int64_t>& dims,
+bool InputMoments::measure_stored(const ir::Node& layer, const Layer& l, const std::vector<int64_t>& dims,
                                   std::vector<Eigen::MatrixXd>& h, std::vector<Eigen::MatrixXd>& cross) const {
   // The stored weights' decoding nodes were appended: the runner needs graph order.
   stored_->graph->compact();
@@ -304,7 +308,7 @@ bool InputMoments::measure_stored(const ir::Node& layer, const std::vector<int64
   bool fits = true;
   std::vector<Eigen::MatrixXf> now, before;
   for_each_capture(*stored_, samples_, {name}, "gptq", [&](const std::map<std::string, ir::Tensor>& captured) {
-    ir::Tensor x = widened(float_inputs_[s++].at(name));
+    ir::Tensor x = widened(float_inputs_[s++].at(l.input));
     if (!fits || !patches_of(layer, dims, captured.at(name), now) || !patches_of(layer, dims, x, before) ||
         now.size() != before.size() || now[0].rows() != before[0].rows()) {
       fits = false;
@@ -324,7 +328,8 @@ bool InputMoments::round(const ir::Value& v, const std::function<double(size_t e
   // Sequentially, a layer below a rounded one aims at the float output from its stored input.
   const ir::Node* layer = stored_ ? sole_layer(v) : nullptr;
   std::vector<Eigen::MatrixXd> h_stored, cross;
-  bool aimed = layer && below_rounded(*layer) && measure_stored(*layer, v.constant().dims(), h_stored, cross) &&
+  bool aimed = layer && (aim_every_layer_ || below_rounded(*layer)) &&
+               measure_stored(*layer, l, v.constant().dims(), h_stored, cross) &&
                h_stored.size() == l.h.size();
   if (layer) rounded_.insert(layer);
   const ir::Tensor& t = v.constant();

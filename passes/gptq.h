@@ -73,6 +73,14 @@ bool gptq_round(Eigen::MatrixXd& w, const Eigen::MatrixXd& h,
 
 class InputMoments;
 
+// What H is measured on for `layer` (Conv, Gemm, MatMul) reading a weight of
+// `dims`, from its data input `x` (float32): per group, a row per picked output
+// position (up to kPositionsPerSample per sample, evenly spaced), a column per
+// weight column (for a Conv, the input channel within the group, then kernel
+// row and column). False when x does not fit the layer.
+bool patches_of(const ir::Node& layer, const std::vector<int64_t>& dims, const ir::Tensor& x,
+                std::vector<Eigen::MatrixXf>& out);
+
 // The moments gptq=`dir` rounds `weights` with: the caller's (ctx.known_moments)
 // when it has them for `dir`, else measured here on `model` into `own`. With
 // `sequential` and more than one weight, they are measured here, keeping the
@@ -104,6 +112,12 @@ class InputMoments {
   // `store` uncompensated (nearest rounding).
   bool round(const ir::Value& v, const std::function<double(size_t element, double value)>& store) const;
 
+  // The caller changed the model before storing any weight (static int8's
+  // activation Q/DQ pairs): every layer, not only those below a rounded one,
+  // aims at the float output from its input on the model as stored. Needs
+  // sequential construction (the float inputs kept).
+  void aim_every_layer() { aim_every_layer_ = true; }
+
   // The measured H of weight `name`'s layer, one per group (sums over the
   // positions, not yet divided by their count), or nullptr.
   const std::vector<Eigen::MatrixXd>* moments_of(const std::string& name) const {
@@ -115,11 +129,12 @@ class InputMoments {
   struct Layer {
     std::vector<Eigen::MatrixXd> h;  // per group of a Conv (one for Gemm and MatMul)
     bool transposed = false;         // weight columns run along its first axis (MatMul's [K, N], Gemm without transB)
+    std::string input;               // the layer's data input on the float model (float_inputs_' key)
   };
   void measure(const ir::Model& model, const std::vector<const ir::Value*>& weights, const std::vector<Sample>& samples,
                bool keep_inputs);
   // H~ and C (above) of `layer`, per group, on the stored model; false if the samples do not fit.
-  bool measure_stored(const ir::Node& layer, const std::vector<int64_t>& dims, std::vector<Eigen::MatrixXd>& h,
+  bool measure_stored(const ir::Node& layer, const Layer& l, const std::vector<int64_t>& dims, std::vector<Eigen::MatrixXd>& h,
                       std::vector<Eigen::MatrixXd>& cross) const;
   // Whether `layer` reads, through any path, the output of a layer rounded so far.
   bool below_rounded(const ir::Node& layer) const;
@@ -131,6 +146,7 @@ class InputMoments {
   std::vector<Sample> samples_;
   std::vector<std::map<std::string, ir::Tensor>> float_inputs_;
   mutable std::set<const ir::Node*> rounded_;
+  bool aim_every_layer_ = false;
 };
 
 }  // namespace pare::passes

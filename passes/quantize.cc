@@ -437,6 +437,7 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
       calib(v.str("calib")),
       uint8_activations(!v.flag("int8-activations")),
       int32_bias(v.str("bias") == "int32"),
+      smooth(v.number("smooth")),
       float16_bias(v.flag("float16-biases")),
       if_any(v.flag("if-any")),
       correct(v.str("correct")),
@@ -456,11 +457,14 @@ QuantizeOptions::QuantizeOptions(const OptionValues& v)
     fail("static int8 needs calibration samples: add calib=DIR (a folder of samples or images), "
          "or use quantize(int8, weights-only), which needs none");
   if (!is_static && int32_bias) fail("bias=int32 is for static int8; weights-only keeps biases float");
-  if (!fp16 && float16_bias) fail("float16-biases is for fp16; int8 and int4 keep biases float32");
-  if (is_static && !gptq.empty())
-    fail("gptq= is for fp16 and weights-only storage; static int8 calibrates its activations on calib=");
+  // (Measured on static int8, correct= took back little: the shift of the
+  // activations' rounding and clipping is not the weights' (W' - W) E[x].)
   if (is_static && !correct.empty())
     fail("correct= is for fp16 and weights-only storage; static int8 calibrates its activations on calib=");
+  if (is_static && !gptq.empty() && !sequential)
+    fail("static int8 rounds with gptq= layer after layer (every layer's input is quantized); drop sequential=false");
+  if (!is_static && smooth > 0) fail("smooth= is for static int8: it moves activation ranges into the weights");
+  if (!fp16 && float16_bias) fail("float16-biases is for fp16; int8 and int4 keep biases float32");
   if (!fp16 && !keep_io) fail("keep-io=false is for fp16; int8 models keep float32 inputs and outputs");
 }
 
@@ -502,6 +506,10 @@ extern const PassInfo kQuantizePass = {
         {"bias", OptionType::kChoice, "float",
          "static int8: biases stay float (runtimes derive the int32 bias) or are stored int32", 0, 0, false,
          {"float", "int32"}},
+        {"smooth", OptionType::kNumber, "0",
+         "static int8: per-channel Muls even out the channel ranges of the layers' inputs and outputs, so that small "
+         "channels keep their steps; this share (0-1, 0.5 as SmoothQuant; 0: none) of an input's spread moves into "
+         "the weights (depthwise kernels and outputs take it all)", 0, 1},
         {"float16-biases", OptionType::kBool, "false",
          "fp16: store biases as float16 too (the smallest file; else they stay float32, as their rounding adds to "
          "every output of the channel)"},
@@ -512,8 +520,8 @@ extern const PassInfo kQuantizePass = {
          "fp16 and weights-only: folder of samples; each layer's bias takes back the mean shift its rounded weights cause "
          "(empirical bias correction)"},
         {"gptq", OptionType::kString, "",
-         "fp16 and weights-only: folder of samples; each weight's stored value is chosen so the layer's output "
-         "error on them is least (GPTQ error compensation) instead of the nearest"},
+         "folder of samples; each weight's stored value is chosen so the layer's output "
+         "error on them is least (GPTQ error compensation) instead of the nearest; static int8: from its quantized input"},
         {"sequential", OptionType::kBool, "true",
          "with gptq=: layers in graph order, each below a stored one aiming at the float output from its stored "
          "input (slower, more samples' memory); false: every layer on the float model's inputs"},

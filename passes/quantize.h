@@ -2,6 +2,7 @@
 // (quantize_static.cc) share: the options and the int8 weight rewrite.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,10 +28,11 @@ struct QuantizeOptions {
   CalibrationOptions calibration;
   bool uint8_activations = true;
   bool int32_bias = false;  // else biases stay float (runtimes derive the int32 bias)
+  double smooth = 0;        // static int8: activation smoothing strength (smooth.h); 0: none
   bool float16_bias = false;  // fp16: biases too (else they stay float32)
   bool if_any = false;      // no weight qualifies: leave the model as it is instead of failing (the presets)
   std::string correct;      // fp16 and weights-only: samples for empirical bias correction (bias_correct.h)
-  std::string gptq;         // fp16 and weights-only: samples for error-compensating rounding (gptq.h)
+  std::string gptq;         // samples for error-compensating rounding (gptq.h)
   bool sequential = true;   // gptq= in graph order, aiming at the float output (gptq.h)
 
   explicit QuantizeOptions(const OptionValues& v);

@@ -32,8 +32,10 @@
 #include "lib/base/strings.h"
 #include "lib/runtime/inputs.h"
 #include "lib/runtime/session.h"
+#include "passes/gptq.h"
 #include "passes/opset.h"
 #include "passes/quantize.h"
+#include "passes/smooth.h"
 
 namespace pare::passes {
 namespace {
@@ -216,6 +218,28 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
   }
   ir::Graph& g = *model.graph;
 
+  // 0. With smooth=, the weight layers' inputs and the outputs to be quantized
+  // are smoothed first (smooth.h).
+  Smoothed smoothed;
+  if (o.smooth > 0) {
+    std::vector<ir::Node*> layers, outputs_of;
+    std::set<const ir::Node*> smoothed_inputs;
+    for (ir::Node* n : g.nodes_snapshot())
+      if (kWeightOps.count(n->op_type) && !o.node_skipped(*n) && eligible_weight(n->input(1), o)) {
+        layers.push_back(n);
+        smoothed_inputs.insert(n);
+      }
+    // An output is smoothed where another step quantizes it (HardSwish, Add...):
+    // a layer reading it quantizes its own smoothed input.
+    std::set<const ir::Value*> read_quantized;
+    for (ir::Node* n : g.nodes_snapshot())
+      if (!smoothed_inputs.count(n) && !o.node_skipped(*n, !moves_values(*n)))
+        for (size_t i : activation_slots(*n)) read_quantized.insert(n->input(i));
+    for (ir::Node* n : layers)
+      if (n->output(0) && read_quantized.count(n->output(0))) outputs_of.push_back(n);
+    smoothed = smooth_activations(model, layers, outputs_of, samples, o.smooth, ctx);
+  }
+
   // 1. Which tensors to quantize, in graph order (names are deterministic).
   // Tensors computed from constants only (BlazeFace's ConstantOfShape zero
   // channels) are constants in disguise: a Q/DQ pair on them would only cost bytes.
@@ -223,12 +247,17 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
   std::vector<std::pair<ir::Node*, size_t>> uses;
   std::vector<std::string> names;
   std::set<const ir::Value*> seen;
+  std::set<std::pair<ir::Node*, size_t>> used;
   for (ir::Node* n : g.nodes_snapshot()) {
-    if (o.node_skipped(*n, !moves_values(*n))) continue;
+    if (o.node_skipped(*n, !moves_values(*n)) || smoothed.muls.count(n)) continue;
     for (size_t i : activation_slots(*n)) {
-      if (constant_derived.count(n->input(i))) continue;
-      uses.emplace_back(n, i);
-      if (seen.insert(n->input(i)).second) names.push_back(n->input(i)->name());
+      // A smoothed output: its Mul reads the quantized tensor instead (smooth.h).
+      ir::Node* at = n;
+      size_t slot = i;
+      if (auto r = smoothed.restored.find(n->input(i)); r != smoothed.restored.end()) at = r->second, slot = 0;
+      if (constant_derived.count(at->input(slot)) || !used.insert({at, slot}).second) continue;
+      uses.emplace_back(at, slot);
+      if (seen.insert(at->input(slot)).second) names.push_back(at->input(slot)->name());
     }
   }
   if (names.empty())
@@ -240,6 +269,16 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
   std::map<std::string, Range> ranges = known_ranges_for(names, ctx);
   if (ranges.empty()) ranges = calibrate(model, samples, names, copt);
   ctx.stats["samples"] = static_cast<int64_t>(samples.size());
+
+  // With gptq=, the layers' float inputs are taken now, on the float model:
+  // their weights then aim at the float output from the quantized inputs (gptq.h).
+  std::vector<const ir::Value*> weights;
+  for (ir::Node* n : g.nodes_snapshot())
+    if (kWeightOps.count(n->op_type) && n->domain.empty() && !o.node_skipped(*n) && eligible_weight(n->input(1), o) &&
+        weight_axis_of_all_uses(n->input(1)) >= 0)
+      weights.push_back(n->input(1));
+  std::optional<InputMoments> moments;
+  if (!o.gptq.empty()) moments.emplace(model, weights, o.gptq, true, ctx);
 
   // 3. One Q/DQ pair per tensor.
   std::map<const ir::Value*, ir::Value*> dequantized;
@@ -280,6 +319,7 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
     g.set_input(n, i, it->second);
   }
 
+  if (moments) moments->aim_every_layer();
   // 4. Weights (per channel) and the biases that go with them; quantize_weight_int8
   // counts each weight in stats["quantized"].
   for (ir::Node* n : g.nodes_snapshot()) {
@@ -288,7 +328,7 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
     if (!eligible_weight(w, o)) continue;
     int64_t axis = weight_axis_of_all_uses(w);
     if (axis < 0) continue;
-    std::vector<float> wscales = quantize_weight_int8(g, w, axis, 13, o.per_channel, ctx);
+    std::vector<float> wscales = quantize_weight_int8(g, w, axis, 13, o.per_channel, ctx, moments ? &*moments : nullptr);
     auto input_scale = scale_of.find(n->input(0));
     // Gemm's C is per output column, like a Conv bias; MatMul has none.
     if (o.int32_bias && n->op_type != "MatMul" && input_scale != scale_of.end())
