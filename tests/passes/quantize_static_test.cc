@@ -306,14 +306,7 @@ TEST(QuantizeStatic, RealModelsRunInOnnxRuntimeAsInTheRunner) {
     std::vector<std::vector<ir::Tensor>> float_outputs;
     for (uint64_t seed = 9; seed <= 11; ++seed)
       float_outputs.push_back(testing::run_model(m, testing::seeded_inputs(m, dims, seed)));
-    std::vector<Sample> calib;
-    rt::Session probe(m);
-    for (uint64_t seed = 1; seed <= 3; ++seed) {
-      auto t = testing::seeded_inputs(m, dims, seed);
-      Sample s;
-      for (size_t k = 0; k < t.size(); ++k) s[probe.input_names()[k]] = t[k];
-      calib.push_back(s);
-    }
+    std::vector<Sample> calib = testing::seeded_samples(m, dims, 1, 3);
     PassContext ctx;
     ctx.load_samples = [&](const std::string&, const std::vector<std::string>&) { return calib; };
     Pipeline::parse("fold, fuse-bn, fuse-act, dce, quantize(int8, calib=seeded), strip").run(m, ctx, false);

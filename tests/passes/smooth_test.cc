@@ -135,14 +135,7 @@ TEST(Smooth, RealModelsRunInOnnxRuntimeAsInTheRunner) {
     SCOPED_TRACE(name);
     ir::Model m = formats::onnx::load_model(path);
     auto dims = testing::dims_for(path);
-    std::vector<Sample> calib;
-    rt::Session probe(m);
-    for (uint64_t seed = 1; seed <= 3; ++seed) {
-      auto t = testing::seeded_inputs(m, dims, seed);
-      Sample s;
-      for (size_t k = 0; k < t.size(); ++k) s[probe.input_names()[k]] = t[k];
-      calib.push_back(s);
-    }
+    std::vector<Sample> calib = testing::seeded_samples(m, dims, 1, 3);
     PassContext ctx;
     ctx.load_samples = [&](const std::string&, const std::vector<std::string>&) { return calib; };
     auto steps = Pipeline::parse("fold, fuse-bn, fuse-act, dce, quantize(int8, calib=seeded, smooth=0.5), strip").run(m, ctx, true);

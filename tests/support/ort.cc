@@ -110,6 +110,20 @@ std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std
   return rt::random_inputs(model, dims, seed);
 }
 
+std::vector<std::map<std::string, ir::Tensor>> seeded_samples(const ir::Model& model,
+                                                              const std::map<std::string, int64_t>& dims,
+                                                              uint64_t first, int count) {
+  std::vector<std::string> names = rt::input_names(model);
+  std::vector<std::map<std::string, ir::Tensor>> out;
+  for (uint64_t seed = first; seed < first + static_cast<uint64_t>(count); ++seed) {
+    auto t = seeded_inputs(model, dims, seed);
+    std::map<std::string, ir::Tensor> s;
+    for (size_t k = 0; k < t.size() && k < names.size(); ++k) s[names[k]] = t[k];
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 std::map<std::string, int64_t> dims_for(const std::string& model_path) {
   std::string name = fs::path(model_path).filename().string();
   if (name == "ch_ppocr_mobile_v2.0_cls_infer.onnx")

@@ -30,6 +30,11 @@ std::vector<ir::Tensor> run_model(const ir::Model& model, const std::vector<ir::
 std::vector<ir::Tensor> seeded_inputs(const ir::Model& model, const std::map<std::string, int64_t>& dims,
                                       uint64_t seed = 1);
 
+// seeded_inputs for seeds first .. first + count - 1, each keyed by the model's input names.
+std::vector<std::map<std::string, ir::Tensor>> seeded_samples(const ir::Model& model,
+                                                              const std::map<std::string, int64_t>& dims,
+                                                              uint64_t first, int count);
+
 // The symbolic dims to use for each real model of the test set (by file name).
 std::map<std::string, int64_t> dims_for(const std::string& model_path);
 
