@@ -2,7 +2,6 @@
 // (quantize_static.cc) share: the options and the int8 weight rewrite.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 

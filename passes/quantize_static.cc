@@ -25,6 +25,9 @@
 // list) keep float inputs. Only the main graph's activations are quantized (the
 // runner captures main-graph tensors); weights inside subgraphs still are.
 // Per-channel QDQ needs opset 13: older models are upgraded first (opset.h).
+// smooth=A first evens out the channel ranges of the layers' inputs and of the
+// outputs other steps quantize (smooth.h); gptq=DIR rounds the int8 weights
+// aiming at the float output from the quantized inputs (gptq.h).
 #include <algorithm>
 #include <cmath>
 #include <set>
