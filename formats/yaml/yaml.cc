@@ -89,6 +89,11 @@ class StructureCheck : public YAML::EventHandler {
 void refuse_stray_commas(const std::string& path, const std::string& text) {
   int line = 1, flow = 0;
   bool token_start = true;  // nothing but white space or an indicator since the last token
+  // Inside a plain scalar on this line (an ordinary character since the last
+  // indicator): a quote there is text, not the start of a quoted scalar
+  // ("path: a.onnx  \" x" is one plain scalar; skipping to a closing quote that
+  // never came hid a ',' that hangs yaml-cpp on a later line: yaml_fuzz).
+  bool in_plain = false;
   size_t block_indent = std::string::npos;  // in a block scalar: lines indented more than this are its text
   size_t bom = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte order mark is no token
   for (size_t i = bom; i < text.size(); ++i) {
@@ -101,6 +106,7 @@ void refuse_stray_commas(const std::string& path, const std::string& text) {
     if (c == '\n') {
       ++line;
       token_start = true;
+      in_plain = false;
       size_t indent = 0;
       while (i + 1 + indent < text.size() && text[i + 1 + indent] == ' ') ++indent;
       if (block_indent != std::string::npos) {
@@ -125,7 +131,7 @@ void refuse_stray_commas(const std::string& path, const std::string& text) {
       continue;
     }
     bool starts = token_start;
-    if ((c == '"' || c == '\'') && starts) {  // a quoted scalar (an unclosed one is StructureCheck's)
+    if ((c == '"' || c == '\'') && starts && !in_plain) {  // a quoted scalar (an unclosed one is StructureCheck's)
       for (++i; i < text.size() && text[i] != c; ++i) {
         if (c == '"' && text[i] == '\\') ++i;
         if (i < text.size() && text[i] == '\n') ++line;
@@ -150,6 +156,7 @@ void refuse_stray_commas(const std::string& path, const std::string& text) {
     bool spaced = next == ' ' || next == '\n' || next == '\r' || next == '\t';
     if (flow > 0) token_start = c == ',' || c == '[' || c == '{' || c == ':';
     else token_start = ((c == '-' || c == ':' || c == '?') && spaced) || c == ']' || c == '}';
+    in_plain = !token_start;
   }
 }
 
