@@ -123,24 +123,33 @@ std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> chann
   return out;
 }
 
+// Replaces `layer`'s weight with each element of channel c (as `channels` walks
+// them) mapped through scaled(value, c).
+void scale_weight(ir::Node& layer, const Columns& channels, const std::function<double(double, int64_t)>& scaled) {
+  const ir::Tensor& wt = layer.input(1)->constant();
+  std::vector<float> w(wt.span<float>().begin(), wt.span<float>().end());
+  for (int64_t c = 0; c < channels.channels; ++c)
+    channels.each(c, [&](size_t i) { w[i] = static_cast<float>(scaled(w[i], c)); });
+  std::vector<int64_t> dims = wt.dims();
+  layer.input(1)->set_constant(ir::Tensor::from<float>(dims, w));
+}
+
+// The shape of a per-channel constant broadcast along the channel axis of
+// `layer`'s data input or output: [1, C, 1, ...] for Conv, [C] for MatMul and Gemm.
+std::vector<int64_t> channel_dims(const ir::Node& layer, int64_t channels) {
+  if (layer.op_type != "Conv") return {channels};
+  std::vector<int64_t> dims(layer.input(1)->constant().rank(), 1);
+  dims[1] = channels;
+  return dims;
+}
+
 // Rewrites `layer` to read Mul(x, 1/s) with its weight's columns times s.
 void insert_smoothing(ir::Graph& g, ir::Node& layer, const Columns& cols, const std::vector<double>& s) {
   ir::Value* x = layer.input(0);
-  const ir::Tensor& wt = layer.input(1)->constant();
-  std::vector<float> w(wt.span<float>().begin(), wt.span<float>().end());
-  for (int64_t c = 0; c < cols.channels; ++c)
-    cols.each(c, [&](size_t i) { w[i] = static_cast<float>(w[i] * s[static_cast<size_t>(c)]); });
-  std::vector<int64_t> weight_dims = wt.dims();
-  layer.input(1)->set_constant(ir::Tensor::from<float>(weight_dims, w));
-  // 1/s broadcast along the channel axis: [1, C, 1, ...] for Conv, [C] for MatMul and Gemm.
-  std::vector<int64_t> dims = {cols.channels};
-  if (layer.op_type == "Conv") {
-    dims.assign(weight_dims.size(), 1);
-    dims[1] = cols.channels;
-  }
+  scale_weight(layer, cols, [&](double w, int64_t c) { return w * s[static_cast<size_t>(c)]; });
   std::vector<float> inverse(s.size());
   for (size_t c = 0; c < s.size(); ++c) inverse[c] = static_cast<float>(1.0 / s[c]);
-  ir::Value* k = g.add_constant(g.unique_name("smooth_s"), ir::Tensor::from<float>(dims, inverse));
+  ir::Value* k = g.add_constant(g.unique_name("smooth_s"), ir::Tensor::from<float>(channel_dims(layer, cols.channels), inverse));
   ir::Node* mul = g.add_node("Mul", {x, k}, {g.unique_name("smooth")});
   mul->output(0)->dtype = ir::DataType::kFloat;
   mul->output(0)->shape = x->shape;
@@ -151,24 +160,14 @@ void insert_smoothing(ir::Graph& g, ir::Node& layer, const Columns& cols, const 
 // weight's rows and bias divided by t; returns the Mul.
 ir::Node* insert_output_smoothing(ir::Graph& g, ir::Node& layer, const Columns& rows, ir::Value* bias,
                                   const std::vector<double>& t) {
-  const ir::Tensor& wt = layer.input(1)->constant();
-  std::vector<float> w(wt.span<float>().begin(), wt.span<float>().end());
-  for (int64_t o = 0; o < rows.channels; ++o)
-    rows.each(o, [&](size_t i) { w[i] = static_cast<float>(w[i] / t[static_cast<size_t>(o)]); });
-  std::vector<int64_t> weight_dims = wt.dims();
-  layer.input(1)->set_constant(ir::Tensor::from<float>(weight_dims, w));
+  scale_weight(layer, rows, [&](double w, int64_t o) { return w / t[static_cast<size_t>(o)]; });
   if (bias) {
     std::vector<float> b = bias->constant().as_float();
     for (size_t o = 0; o < b.size(); ++o) b[o] = static_cast<float>(b[o] / t[o]);
     bias->set_constant(ir::Tensor::from<float>(bias->constant().dims(), b));
   }
-  std::vector<int64_t> dims = {rows.channels};
-  if (layer.op_type == "Conv") {
-    dims.assign(weight_dims.size(), 1);
-    dims[1] = rows.channels;
-  }
   std::vector<float> scale(t.begin(), t.end());
-  ir::Value* k = g.add_constant(g.unique_name("smooth_t"), ir::Tensor::from<float>(dims, scale));
+  ir::Value* k = g.add_constant(g.unique_name("smooth_t"), ir::Tensor::from<float>(channel_dims(layer, rows.channels), scale));
   // y keeps its name (a graph output stays one) on the Mul's output; the layer's own output is renamed.
   ir::Value* y = layer.output(0);
   std::string name = y->name();
