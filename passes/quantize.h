@@ -15,6 +15,7 @@ struct QuantizeOptions {
   bool fp16 = false;
   bool int4 = false;          // block-wise int4 weights (weights-only)
   int64_t block = 32;         // int4: weights per scale, along the input-channel axis
+  int64_t bits = 8;           // int8 weights-only: steps in [-(2^(bits-1)-1), 2^(bits-1)-1], stored as int8
   bool fp16_scales = true;    // int4: scales stored as float16 (else float32)
   bool weights_only = false;
   bool per_channel = true;
@@ -82,9 +83,10 @@ int64_t weight_axis_of_all_uses(const ir::Value* v);
 // behind DequantizeLinear (Cast*Mul below opset 13 for per-channel, below 10 for
 // any); consumers keep reading the same name. Returns the scales. With
 // `moments` (gptq=) and a measured layer, GPTQ chooses the int8 steps (the
-// kernel-sum rounding is then not applied).
+// kernel-sum rounding is then not applied). `bits` < 8 uses the steps of a
+// narrower signed integer, still stored as int8 (quantize.cc says why).
 std::vector<float> quantize_weight_int8(ir::Graph& g, ir::Value* v, int64_t axis, int64_t opset, bool per_channel,
-                                        PassContext& ctx, const InputMoments* moments = nullptr);
+                                        PassContext& ctx, const InputMoments* moments = nullptr, int64_t bits = 8);
 
 // The input-channel axis of a weight whose output-channel axis is `axis` (the
 // other of the first two: Conv 1, ConvTranspose 0, MatMul 0, Gemm 0 or 1).

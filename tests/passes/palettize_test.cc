@@ -272,6 +272,8 @@ TEST(Palettize, BadOptionsAreOneLineAndExitTwo) {
            {"quantize(int4, weights-only, block=3)", "block=3 must be even"},
            {"quantize(int4, weights-only, block=1000000)", "larger than the input channels of every weight"},
            {"quantize(int4, block=32)", "int4 is weights-only"},
+           {"quantize(int8, weights-only, bits=1)", "option 'bits' must be in [2, 8], got 1"},
+           {"quantize(int8, weights-only, bits=9)", "option 'bits' must be in [2, 8], got 9"},
        }) {
     SCOPED_TRACE(b.passes);
     auto c = testing::run_command({testing::pare_bin(), "shrink", model, "-o", out, "--passes", b.passes});

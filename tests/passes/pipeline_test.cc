@@ -43,7 +43,7 @@ TEST(Pipeline, ListsRepeatTheirKeyAndQuoteWhatNeedsIt) {
   EXPECT_EQ(canonical,
             "quantize(dtype=fp16,weights-only=false,per-channel=true,min-size=16,skip=conv*,skip=\"head, 2\","
             "keep-io=true,calib=\"\",method=percentile,percentile=99.999,int8-activations=false,symmetric=false,"
-            "bias=float,smooth=0,float16-biases=false,block=32,scales=float16,correct=\"\",gptq=\"\",sequential=true,if-any=false)");
+            "bias=float,smooth=0,float16-biases=false,block=32,bits=8,scales=float16,correct=\"\",gptq=\"\",sequential=true,if-any=false)");
   EXPECT_EQ(Pipeline::parse(canonical).str(), canonical);
 }
 
