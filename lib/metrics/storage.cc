@@ -1,6 +1,7 @@
 #include "lib/metrics/storage.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -72,6 +73,16 @@ std::string palette_form(const ir::Node* gather, const std::vector<const ir::Nod
   return fmt::format("palette-{}bit", bits);
 }
 
+// "int8-dq", or "int8-dq-<N>bit" when every step fits an N-bit signed integer
+// (quantize(int8, weights-only, bits=N): int8 storage, a smaller download).
+std::string int8_form(const ir::Tensor& q) {
+  int largest = 0;
+  for (int8_t x : q.span<int8_t>()) largest = std::max(largest, std::abs(static_cast<int>(x)));
+  int bits = 2;
+  while (bits < 8 && largest > (1 << (bits - 1)) - 1) ++bits;
+  return bits < 8 ? fmt::format("int8-dq-{}bit", bits) : "int8-dq";
+}
+
 std::string form_of(const ir::Value* v) {
   if (v->is_constant()) {
     ir::DataType t = v->constant().dtype();
@@ -84,14 +95,15 @@ std::string form_of(const ir::Value* v) {
     if (n->op_type == "DequantizeLinear") {
       const ir::Tensor* x = constant_input(n, 0);
       if (x && ir::is_4bit(x->dtype())) return n->attr_int("block_size", 0) > 0 ? "int4-block" : "int4-dq";
+      if (x && x->dtype() == ir::DataType::kInt8) return int8_form(*x);
       return x ? fmt::format("{}-dq", ir::name(x->dtype())) : "dq";
     }
   for (const ir::Node* n : chain)
     if (n->op_type == "Cast")
       if (const ir::Tensor* x = constant_input(n, 0)) {
         if (x->dtype() == ir::DataType::kFloat16) return "float16";
-        if (x->dtype() == ir::DataType::kInt8 || x->dtype() == ir::DataType::kUint8)
-          return fmt::format("{}-dq", ir::name(x->dtype()));  // Cast * scale below opset 13
+        if (x->dtype() == ir::DataType::kInt8) return int8_form(*x);  // Cast * scale below opset 13
+        if (x->dtype() == ir::DataType::kUint8) return "uint8-dq";
       }
   return "decoded";
 }

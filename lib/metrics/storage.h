@@ -20,8 +20,9 @@ struct TensorStorage {
   int64_t parameters = 0;         // elements of the value the op reads
   int64_t raw_bytes = 0;          // bytes of every constant stored for it (indices, tables, scales...)
   int64_t deflate_bytes = 0;      // those bytes, concatenated, raw-deflated alone (level 9)
-  // float32, float16, int8-dq, int4-block, palette-<N>bit, or the dtype of
-  // any other stored constant (int64 for shapes ...).
+  // float32, float16, int8-dq (int8-dq-<N>bit when its steps fit N < 8 bits),
+  // int4-block, palette-<N>bit, or the dtype of any other stored constant
+  // (int64 for shapes ...).
   std::string form;
   // For a float32 value: why it is float32. "weight, depthwise" (Conv with one
   // input channel per group), "weight, first layer" (a Conv reading a graph

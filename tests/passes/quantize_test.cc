@@ -10,6 +10,7 @@
 #include "lib/metrics/steps.h"
 #include "lib/metrics/compare.h"
 #include "lib/metrics/size.h"
+#include "lib/metrics/storage.h"
 #include "passes/pipeline.h"
 #include "tests/support/errors.h"
 #include "tests/support/models.h"
@@ -156,6 +157,11 @@ TEST(Quantize, NarrowerIntegerStepsStayInt8AndDownloadLess) {
     EXPECT_EQ(checked, stats["quantized"]);
     EXPECT_GT(checked, 30);
     EXPECT_GE(static_cast<double>(nearest), 0.9 * static_cast<double>(weights));
+    // The report names the steps: int8-dq at 8 bits, int8-dq-6bit at 6.
+    int named = 0;
+    for (const auto& t : metrics::storage_by_tensor(m))
+      named += t.form == (bits == 8 ? std::string("int8-dq") : fmt::format("int8-dq-{}bit", bits));
+    EXPECT_EQ(named, checked);
     std::string out = testing::temp_dir() + "/q.onnx";
     formats::onnx::save_model(m, out);
     auto size = metrics::measure_file(out);
