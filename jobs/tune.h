@@ -50,7 +50,7 @@ struct TuneJob {
   std::string version;                     // pare's version: part of the cache key
 };
 
-// Every choice key tune knows, in order: fp16 int8 p6 p4 p3 int4 s25 s50 s75 qdq c25 c50.
+// Every choice key tune knows, in order: fp16 int8 int7 int6 p6 p4 p3 int4 s25 s50 s75 qdq c25 c50.
 const std::vector<std::string>& tune_choice_keys();
 
 struct TuneResult {

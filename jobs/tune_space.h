@@ -34,7 +34,7 @@ struct Layer {
 enum class Axis { kStorage, kSparsity, kActivations, kChannels };
 
 struct Choice {
-  std::string key;  // "fp16", "int8", "p6", "p4", "p3", "int4", "s25", "s50", "s75", "qdq", "c25", "c50"
+  std::string key;  // "fp16", "int8", "int7", "int6", "p6", "p4", "p3", "int4", "s25", "s50", "s75", "qdq", "c25", "c50"
   Axis axis;
   double sparsity = 0;  // s25..s75: of the layer's weights; c25, c50: of its channel space's channels
   std::string after;  // the choice whose noise must be within the cap before this one is measured ("": none)
@@ -50,7 +50,7 @@ const Choice& choice(const std::string& key);
 std::vector<Layer> find_layers(const ir::Model& prepared);
 
 // A layer's configuration: sparsity (0 or a choice's), storage ("" = float32
-// as it is, or fp16 int8 p6 p4 p3 int4 qdq) and, on a channel head, the
+// as it is, or fp16 int8 int7 int6 p6 p4 p3 int4 qdq) and, on a channel head, the
 // fraction of its space's channels removed.
 struct Config {
   std::string sparsity;  // "" or s25 s50 s75

@@ -25,12 +25,12 @@
 // bits=N (2..7) takes the steps of a narrower signed integer, scale[c] =
 // max|W[c]| / (2^(N-1) - 1), and still stores int8: the file and the kernels
 // are int8's, but deflate codes the fewer distinct steps in fewer bits, so the
-// download shrinks. An entropy-coded uniform grid is the better trade than a
-// k-means table of the same download: on PP-OCRv4 det's weights (each layer
-// alone, weight SQNR against deflated bits per weight) 7 bits keep 30.9 dB in
-// 6.1 bits and 6 bits 25.0 dB in 5.3, where 6-bit palettes keep 28.1 dB in 6.0
-// (docs/quantization.md). At 4-5 bits packed palettes win: deflate's whole-bit
-// codes spend 0.5 bits over the entropy of so few values.
+// download shrinks. On a large layer's weights an entropy-coded uniform grid
+// is the better trade than a k-means table of the same download (PP-OCRv4
+// det's weights, each layer alone: 7 bits keep 30.9 dB in 6.1 deflated bits
+// per weight, 6-bit palettes 28.1 dB in 6.0); on whole models with every
+// layer alike the palettes win, by their handling of depthwise and first
+// kernels (docs/design.md, decision 44), so pare tune offers it per layer.
 //
 // quantize(int4, weights-only, block=32): symmetric int4 in blocks of `block`
 // weights along the input-channel axis (Conv axis 1; ConvTranspose, MatMul and
