@@ -171,13 +171,18 @@ int64_t columns_of(const ir::Node& layer, const std::vector<int64_t>& d) {
   return trans_b ? d[1] : d[0];
 }
 
-}  // namespace
-
+// What H is measured on for `layer` (Conv, Gemm, MatMul) reading a weight of
+// `dims`, from its data input `x` (float32): per group, a row per picked output
+// position (up to kPositionsPerSample per sample, evenly spaced), a column per
+// weight column (for a Conv, the input channel within the group, then kernel
+// row and column). False when x does not fit the layer.
 bool patches_of(const ir::Node& layer, const std::vector<int64_t>& dims, const ir::Tensor& x,
                 std::vector<Eigen::MatrixXf>& out) {
   if (x.dtype() != ir::DataType::kFloat) return false;
   return layer.op_type == "Conv" ? conv_patches(layer, dims, x, out) : input_rows(layer, columns_of(layer, dims), x, out);
 }
+
+}  // namespace
 
 namespace {
 

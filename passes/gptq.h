@@ -73,14 +73,6 @@ bool gptq_round(Eigen::MatrixXd& w, const Eigen::MatrixXd& h,
 
 class InputMoments;
 
-// What H is measured on for `layer` (Conv, Gemm, MatMul) reading a weight of
-// `dims`, from its data input `x` (float32): per group, a row per picked output
-// position (up to kPositionsPerSample per sample, evenly spaced), a column per
-// weight column (for a Conv, the input channel within the group, then kernel
-// row and column). False when x does not fit the layer.
-bool patches_of(const ir::Node& layer, const std::vector<int64_t>& dims, const ir::Tensor& x,
-                std::vector<Eigen::MatrixXf>& out);
-
 // The moments gptq=`dir` rounds `weights` with: the caller's (ctx.known_moments)
 // when it has them for `dir`, else measured here on `model` into `own`. With
 // `sequential` and more than one weight, they are measured here, keeping the
