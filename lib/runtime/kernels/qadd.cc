@@ -130,6 +130,34 @@ PARE_TARGET_AVX2 int64_t sum_lanes_avx2(const uint8_t* x, int64_t n, const Flat&
 }
 #endif
 
+#if PARE_HAVE_AVX2_KERNELS
+// The Mul of two tensors of one shape (MobileNetV3's x * HardSigmoid(x) as
+// Paddle exports it), eight at a time: the literal nodes' float formulas in
+// their order (each input dequantized, the product, the activation's clamp,
+// divided by sy, rounded half to even, plus ya, clamped to the type), so the
+// bytes of the element loop. Returns the elements done. The element loop had
+// taken 84% of the classifier's static int8 run (9.5 ns an element).
+PARE_TARGET_AVX2 int64_t mul_same_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const Flat& f) {
+  const __m128i flip_a = _mm_set1_epi8(static_cast<char>(f.flip_a)), flip_b = _mm_set1_epi8(static_cast<char>(f.flip_b));
+  const __m256i za = _mm256_set1_epi32(f.za), zb = _mm256_set1_epi32(f.zb), low_byte = _mm256_set1_epi32(0xff);
+  const __m256 sa = _mm256_set1_ps(f.sa), sb = _mm256_set1_ps(f.sb), lo = _mm256_set1_ps(f.lo),
+               hi = _mm256_set1_ps(f.hi), sy = _mm256_set1_ps(f.sy), ya = _mm256_set1_ps(f.ya),
+               qmin = _mm256_set1_ps(f.qmin), qmax = _mm256_set1_ps(f.qmax);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 p = _mm256_mul_ps(dequantize8(a + i, flip_a, za, sa), dequantize8(b + i, flip_b, zb, sb));
+    p = _mm256_min_ps(_mm256_max_ps(p, lo), hi);
+    __m256 q = _mm256_round_ps(_mm256_div_ps(p, sy), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(q, ya), qmin), qmax);
+    __m256i v = _mm256_and_si256(_mm256_cvtps_epi32(q), low_byte);  // the low byte, as requantize stores it
+    __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(y + i), _mm_packus_epi16(words, words));
+  }
+  _mm256_zeroupper();
+  return i;
+}
+#endif
+
 // Plain arithmetic, no libm: the Mul sets up a fixed point per channel plane,
 // and nearbyint (which keeps the floating-point environment) had cost more
 // than the classifier's planes of 192 bytes themselves.
@@ -246,6 +274,7 @@ class QAdd : public Kernel {
       if (channel_scale(a, b)) return per_channel(ctx, a, b, false);
       if (channel_scale(b, a)) return per_channel(ctx, b, a, true);
     }
+    if (spec_.op == QAddSpec::Op::kMul && a.dims == b.dims) return mul_same_shape(ctx, a, b);
     if (a.dims != b.dims || spec_.op == QAddSpec::Op::kMul) return broadcast(ctx, a, b);
     TensorView& y = ctx.allocate_output(0, spec_.y.type, a.dims);
     int64_t n = a.numel();
@@ -267,6 +296,23 @@ class QAdd : public Kernel {
     for_each_broadcast<2>(ctx, y.dims, {&a.dims, &b.dims}, [&](int64_t o, int64_t ia, int64_t ib) {
       if (!mul) return qadd_portable(pa + ia, pb + ib, py + o, 1, fixed_);
       py[o] = requantize(dequantize(pa[ia], f.flip_a, f.za, f.sa) * dequantize(pb[ib], f.flip_b, f.zb, f.sb), f);
+    });
+  }
+
+  // Two inputs of one shape: the element formula of broadcast(), eight at a
+  // time where the CPU has AVX2 (mul_same_avx2, the same bytes).
+  void mul_same_shape(KernelContext& ctx, const TensorView& a, const TensorView& b) const {
+    TensorView& y = ctx.allocate_output(0, spec_.y.type, a.dims);
+    const auto *pa = static_cast<const uint8_t*>(a.data), *pb = static_cast<const uint8_t*>(b.data);
+    auto* py = static_cast<uint8_t*>(y.data);
+    const Flat& f = flat_;
+    Isa isa = isa_;
+    for_chunks(ctx, a.numel(), [&](int64_t i, int64_t end) {
+#if PARE_HAVE_AVX2_KERNELS
+      if (has_avx2(isa)) i += mul_same_avx2(pa + i, pb + i, py + i, end - i, f);
+#endif
+      for (; i < end; ++i)
+        py[i] = requantize(dequantize(pa[i], f.flip_a, f.za, f.sa) * dequantize(pb[i], f.flip_b, f.zb, f.sb), f);
     });
   }
 

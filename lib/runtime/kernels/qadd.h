@@ -15,8 +15,10 @@
 //
 // The same kernel runs the quantized Mul (`mul`): a squeeze-excite block's
 // x * scale[c] (PP-OCRv4 det, MobileNetV3) channel by channel, each channel
-// the Add's fixed point with kb = 0 and ka = sx DQ(s[c]) / sy; other shapes
-// element by element with the literal float formulas (their bits).
+// the Add's fixed point with kb = 0 and ka = sx DQ(s[c]) / sy; two inputs of
+// one shape (x * HardSigmoid(x)) with the literal float formulas, eight at a
+// time with AVX2; other shapes element by element with the same formulas
+// (their bits, on every path).
 //
 // And the quantized GlobalAveragePool (`kMean`, one input): x_q ->
 // DequantizeLinear -> GlobalAveragePool -> QuantizeLinear, each plane's mean
