@@ -118,8 +118,9 @@ std::string step_text(const Choice& c, const std::vector<std::string>& only, con
   if (c.key == "fp16") return "quantize(dtype=fp16, float16-biases" + rounded + ")";
   if (c.key == "int8") return "quantize(dtype=int8, weights-only" + rounded + ")";
   // int7 and int6: int8 storage with a narrower integer's steps, which deflate
-  // codes in fewer bits (quantize.cc): between int8 and 6-bit palettes, at less
-  // noise per downloaded byte than the palettes.
+  // codes in fewer bits (quantize.cc): on a large layer's weights less noise
+  // per downloaded byte than a 6-bit palette; det --min-sqnr 30 corrected,
+  // 925,169 -> 917,484 B with 30.4 -> 30.9 dB on 8 other pages.
   if (c.key == "int7" || c.key == "int6")
     return "quantize(dtype=int8, weights-only, bits=" + c.key.substr(3) + rounded + ")";
   if (c.key == "int4") return "quantize(dtype=int4, weights-only" + rounded + ")";
