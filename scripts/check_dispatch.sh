@@ -11,7 +11,7 @@ set -eu
 [ $# -ge 1 ] || { echo "usage: $0 BINARY [BINARY...]" >&2; exit 2; }
 # The functions compiled for AVX2 or AVX-512 on purpose (PARE_TARGET_AVX2, PARE_TARGET_AVX512,
 # PARE_TARGET_AVX512VNNI), as demangled names contain them.
-allowed='tile_avx<|gemm_tiles_avx2|gemm_tiles_avx512|tiles_avx512<|apply_avx2|depthwise_row_avx2\(|row_avx2<|row_avx512<|group_avx2<|group_avx512<|split_columns_avx512\(|split_columns_avx2\(|tile_avx2\(|requantize_row_avx2\(|requantize_sums_row_avx2\(|depthwise_row_bytes_avx2<|interleave_pairs_avx2\(|quantize_tensor_avx2<|dequantize_tensor_avx2<|qadd_avx2\(|qadd_avx512\(|sum_lanes_avx2\(|tiles_vnni<|store_tile_vnni\(|interleave_quads\(|interleave_quad_row\(|lookup_vbmi\(|depthwise_row_vnni\(|fill_plane_vnni\('
+allowed='tile_avx<|gemm_tiles_avx2|gemm_tiles_avx512|tiles_avx512<|apply_avx2|depthwise_row_avx2\(|row_avx2<|row_avx512<|group_avx2<|group_avx512<|split_columns_avx512\(|split_columns_avx2\(|tile_avx2\(|requantize_row_avx2\(|requantize_sums_row_avx2\(|depthwise_row_bytes_avx2<|interleave_pairs_avx2\(|quantize_tensor_avx2<|dequantize_tensor_avx2<|qadd_avx2\(|qadd_avx512\(|sum_lanes_avx2\(|mul_same_avx2\(|tiles_vnni<|store_tile_vnni\(|interleave_quads\(|interleave_quad_row\(|lookup_vbmi\(|depthwise_row_vnni\(|fill_plane_vnni\('
 status=0
 for bin in "$@"; do
   found=$(objdump -d --no-show-raw-insn -C "$bin" | awk '
