@@ -25,6 +25,11 @@ __attribute__((always_inline)) inline uint8_t requantize(float s, const Flat& f)
 __attribute__((always_inline)) inline float dequantize(uint8_t x, uint8_t flip, int32_t z, float scale) {
   return static_cast<float>(static_cast<int32_t>(static_cast<uint8_t>(x ^ flip)) - z) * scale;
 }
+// The literal Mul of one pair: both dequantized, the product, requantize's tail
+// (the element loops of the Mul; mul_same_avx2 computes the same eight at a time).
+__attribute__((always_inline)) inline uint8_t mul_one(uint8_t a, uint8_t b, const Flat& f) {
+  return requantize(dequantize(a, f.flip_a, f.za, f.sa) * dequantize(b, f.flip_b, f.zb, f.sb), f);
+}
 
 // The Add in fixed point, as integer runtimes compute QLinearAdd: with
 // ka = sa / sy and kb = sb / sy as 16-bit multipliers of 2^-shift,
@@ -273,9 +278,9 @@ class QAdd : public Kernel {
     if (spec_.op == QAddSpec::Op::kMul) {
       if (channel_scale(a, b)) return per_channel(ctx, a, b, false);
       if (channel_scale(b, a)) return per_channel(ctx, b, a, true);
+      if (a.dims == b.dims) return mul_same_shape(ctx, a, b);
     }
-    if (spec_.op == QAddSpec::Op::kMul && a.dims == b.dims) return mul_same_shape(ctx, a, b);
-    if (a.dims != b.dims || spec_.op == QAddSpec::Op::kMul) return broadcast(ctx, a, b);
+    if (a.dims != b.dims) return broadcast(ctx, a, b);
     TensorView& y = ctx.allocate_output(0, spec_.y.type, a.dims);
     int64_t n = a.numel();
     for_chunks(ctx, n, [&](int64_t i, int64_t end) {
@@ -295,7 +300,7 @@ class QAdd : public Kernel {
     bool mul = spec_.op == QAddSpec::Op::kMul;
     for_each_broadcast<2>(ctx, y.dims, {&a.dims, &b.dims}, [&](int64_t o, int64_t ia, int64_t ib) {
       if (!mul) return qadd_portable(pa + ia, pb + ib, py + o, 1, fixed_);
-      py[o] = requantize(dequantize(pa[ia], f.flip_a, f.za, f.sa) * dequantize(pb[ib], f.flip_b, f.zb, f.sb), f);
+      py[o] = mul_one(pa[ia], pb[ib], f);
     });
   }
 
@@ -311,8 +316,7 @@ class QAdd : public Kernel {
 #if PARE_HAVE_AVX2_KERNELS
       if (has_avx2(isa)) i += mul_same_avx2(pa + i, pb + i, py + i, end - i, f);
 #endif
-      for (; i < end; ++i)
-        py[i] = requantize(dequantize(pa[i], f.flip_a, f.za, f.sa) * dequantize(pb[i], f.flip_b, f.zb, f.sb), f);
+      for (; i < end; ++i) py[i] = mul_one(pa[i], pb[i], f);
     });
   }
 
