@@ -411,7 +411,7 @@ class Quantize : public Pass {
       }
       ++ctx.stats[refusal];
     }
-    quantize_weight_int8(g, v, axis, opset, o_.per_channel, ctx, moments, o_.int4 ? 8 : o_.bits);
+    quantize_weight_int8(g, v, axis, opset, o_.per_channel, ctx, moments, o_.bits);  // 8 with int4 (the options refuse others)
     return true;
   }
 
