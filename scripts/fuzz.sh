@@ -2,9 +2,9 @@
 # Runs each libFuzzer target of BUILD (make fuzz builds them) for SECONDS:
 # first over fuzz/regressions/<target>/ (every input that once crashed pare must
 # pass), then fuzzing from the seeds (fuzz/make_seeds.py) and the corpus the
-# earlier runs grew in BUILD/corpus/<target>. One fuzzer at a time, at the
-# lowest CPU priority (FUZZ_NICE=0 for a fair share of a busy machine). Findings
-# go to BUILD/findings/; exits 1 if there is one.
+# earlier runs grew in BUILD/corpus/<target>. FUZZ_JOBS fuzzers at a time (one
+# by default), at the lowest CPU priority (FUZZ_NICE=0 for a fair share of a
+# busy machine). Findings go to BUILD/findings/; exits 1 if there is one.
 #   scripts/fuzz.sh BUILD SECONDS [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,9 +27,10 @@ mkdir -p "$build/findings"
 # Memory and time per input are bounded: a loader that allocates gigabytes for a
 # small file, or takes seconds on one input, is a finding too.
 common=(-rss_limit_mb=2560 -malloc_limit_mb=1024 -timeout=30 -print_final_stats=1 -max_len=1048576)
-status=0
-for t in "${targets[@]}"; do
-  bin="$build/$t"
+# One target: the replay, then the fuzzing; its messages go to $build/findings/$t.out
+# (printed in the targets' order at the end), a finding makes it return 1.
+fuzz_target() {
+  local t=$1 bin="$build/$1" status=0
   if [ -d "fuzz/regressions/$t" ] && [ -n "$(ls -A "fuzz/regressions/$t")" ]; then
     echo "fuzz: $t: replaying fuzz/regressions/$t"
     nice -n "$niceness" "$bin" "${common[@]}" fuzz/regressions/"$t"/* >"$build/findings/$t.replay.log" 2>&1 || {
@@ -39,10 +40,10 @@ for t in "${targets[@]}"; do
   fi
   mkdir -p "$build/corpus/$t"
   echo "fuzz: $t: ${seconds}s"
-  log="$build/findings/$t.log"
+  local log="$build/findings/$t.log"
   # The CPU time (user + system) is what docs/security.md counts, not the wall time
   # (GNU time, Debian's package "time"; without it the run is not timed).
-  timer=()
+  local timer=()
   rm -f "$build/findings/$t.time"
   [ ! -x /usr/bin/time ] || timer=(/usr/bin/time -f "%U %S" -o "$build/findings/$t.time")
   if ! ${timer[@]+"${timer[@]}"} nice -n "$niceness" "$bin" "${common[@]}" ${seed[@]+"${seed[@]}"} \
@@ -54,5 +55,20 @@ for t in "${targets[@]}"; do
   grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$log" | sed "s/^/fuzz: $t: /" || true
   [ ! -f "$build/findings/$t.time" ] ||
     awk -v t="$t" 'END { printf "fuzz: %s: cpu_seconds: %.0f\n", t, $1 + $2 }' "$build/findings/$t.time" || true
+  return $status
+}
+
+# FUZZ_JOBS targets at once (default one; CI runs two on its two cores).
+jobs=${FUZZ_JOBS:-1}
+status=0
+for t in "${targets[@]}"; do
+  rm -f "$build/findings/$t.status"
+  { if fuzz_target "$t" >"$build/findings/$t.out" 2>&1; then echo 0; else echo 1; fi; } >"$build/findings/$t.status" &
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+done
+wait
+for t in "${targets[@]}"; do
+  cat "$build/findings/$t.out"
+  [ "$(cat "$build/findings/$t.status" 2>/dev/null)" = 0 ] || status=1
 done
 exit $status
