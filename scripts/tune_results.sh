@@ -20,6 +20,11 @@ trap 'rm -rf "$W"' EXIT
 "$B/pare_render_samples" pages "$W/pages" 8 1
 "$B/pare_render_samples" pages "$W/pages_held" 8 2
 "$B/pare_render_samples" pages "$W/pages_cal" 8 3
+# Two more held-out page sets, and all 24 held-out pages in one folder.
+"$B/pare_render_samples" pages "$W/pages_h2" 8 5
+"$B/pare_render_samples" pages "$W/pages_h3" 8 6
+mkdir "$W/pages_h24"
+for d in pages_held pages_h2 pages_h3; do for f in "$W/$d"/*.png; do ln -s "$f" "$W/pages_h24/${d}_${f##*/}"; done; done
 CLS=testdata/models/ch_ppocr_mobile_v2.0_cls_infer.onnx
 DET=$M/ch_PP-OCRv4_det_infer.onnx
 REC=$M/ch_PP-OCRv4_rec_infer.onnx
@@ -67,8 +72,12 @@ tune cls-top1-corrected "$CLS" --data "$W/search" --labels "$W/search/labels.txt
   --cache "$C" --sensitivity-samples 32 --calib "$W/cal" --choices fp16,int8,p6,p4,p3,int4,s25,s50,s75,c25,c50
 tune det-sqnr30 "$DET" --data "$W/pages" "${PAGE[@]}" --min-sqnr 30 --cache "$C"
 tune det-sqnr25 "$DET" --data "$W/pages" "${PAGE[@]}" --min-sqnr 25 --cache "$C"
+DETW=fp16,int8,int7,int6,p6,p4,p3,int4,s25,s50,s75,c25,c50  # the weight choices (no qdq)
 tune det-sqnr30-corrected "$DET" --data "$W/pages" "${PAGE[@]}" --min-sqnr 30 --cache "$C" --calib "$W/pages_cal" \
-  --choices fp16,int8,p6,p4,p3,int4,s25,s50,s75,c25,c50
+  --choices "$DETW"
+# The same with the one-layer sensitivities on all 8 search pages instead of 4.
+tune det-sqnr30-corrected8 "$DET" --data "$W/pages" "${PAGE[@]}" --min-sqnr 30 --cache "$C" --calib "$W/pages_cal" \
+  --choices "$DETW" --sensitivity-samples 8
 tune det-latency "$DET" --data "$W/pages" --calib "$W/pages" "${PAGE[@]}" --objective latency --min-sqnr 25 --cache "$C"
 tune rec-sqnr30 "$REC" --data "$W/lines" "${RECL[@]}" --min-sqnr 30 --cache "$C"
 echo
@@ -85,4 +94,7 @@ for h in held held2; do
   echo "held-out ($h): cls-top1 accuracy $(held_accuracy "$CLS" "$W/cls-top1.onnx" "$W/$h"); cls-top1-corrected $(held_accuracy "$CLS" "$W/cls-top1-corrected.onnx" "$W/$h"); fp16 $(held_accuracy "$CLS" "$W/cls-fp16.onnx" "$W/$h")"
 done
 echo "held-out: det-sqnr30 SQNR $(held_sqnr "$DET" "$W/det-sqnr30.onnx" "$W/pages_held") dB; det-sqnr30-corrected $(held_sqnr "$DET" "$W/det-sqnr30-corrected.onnx" "$W/pages_held") dB; det-latency $(held_sqnr "$DET" "$W/det-latency.onnx" "$W/pages_held") dB"
+for m in det-sqnr30-corrected det-sqnr30-corrected8; do
+  echo "held-out: $m SQNR $(for d in pages_held pages_h2 pages_h3 pages_h24; do printf '%s %s dB; ' "$d" "$(held_sqnr "$DET" "$W/$m.onnx" "$W/$d")"; done)"
+done
 echo "det-latency int8 layers: $(json "$W/det-latency.json" "sum(1 for l in r['tune']['layers'] if 'qdq' in l['choice'])") of $(json "$W/det-latency.json" "sum(1 for l in r['tune']['layers'] if l['op']=='Conv')") Conv layers"
