@@ -60,6 +60,7 @@ fuzz_target() {
 
 # FUZZ_JOBS targets at once (default one; CI runs two on its two cores).
 jobs=${FUZZ_JOBS:-1}
+[ "$jobs" -ge 1 ] || jobs=1
 status=0
 for t in "${targets[@]}"; do
   rm -f "$build/findings/$t.status"
