@@ -13,9 +13,10 @@ metrics::Report compare(const CompareJob& job, Progress& progress) {
   r.output = job.b;
   r.before = measure_model(ra, metrics::measure_file(job.a), job.dims);
   r.after = measure_model(rb, metrics::measure_file(job.b), job.dims);
+  SampleShapes sample_shapes;
   if (job.eval.enabled()) {
     try {
-      r.evaluation = evaluate(ra, rb, job.eval, progress);
+      r.evaluation = evaluate(ra, rb, job.eval, progress, &sample_shapes);
     } catch (const SamplesError&) {
       throw;  // the caller names the samples, and then both models
     } catch (Error& e) {
@@ -23,6 +24,8 @@ metrics::Report compare(const CompareJob& job, Progress& progress) {
       throw;
     }
   }
+  count_macs_at_samples(r.before, ra, job.dims, sample_shapes);
+  count_macs_at_samples(r.after, rb, job.dims, sample_shapes);
   if (job.latency_runs > 0)
     r.latency = {measure_latency(ra, job.dims, job.latency_runs), measure_latency(rb, job.dims, job.latency_runs)};
   check_budgets(r, job.budget);

@@ -117,7 +117,7 @@ rt::Session& Runner::session() {
   if (error_) throw *error_;
   if (!session_) {
     try {
-      session_ = std::make_unique<rt::Session>(model_);
+      session_ = std::make_unique<rt::Session>(model_, rt::SessionOptions{threads_});
     } catch (const Error& e) {
       error_ = e;
       throw;
@@ -180,7 +180,36 @@ std::vector<metrics::StepReport> run_steps(ir::Model& model, const passes::Pipel
   return out;
 }
 
-metrics::Evaluation evaluate(Runner& before, Runner& after, const EvalJob& job, Progress& progress) {
+SampleShapes shapes_of(const formats::Sample& sample) {
+  SampleShapes out;
+  for (const auto& [name, t] : sample) out[name] = t.dims();
+  return out;
+}
+
+std::map<std::string, int64_t> dims_with_samples(const ir::Model& model, const std::map<std::string, int64_t>& dims,
+                                                 const SampleShapes& shapes) {
+  std::map<std::string, int64_t> out = dims;
+  for (const ir::Value* v : model.graph->inputs) {
+    auto s = shapes.find(v->name());
+    if (!v->shape || s == shapes.end() || s->second.size() != v->shape->rank()) continue;
+    for (size_t i = 0; i < v->shape->rank(); ++i) {
+      const ir::Dim& d = v->shape->dims[i];
+      std::string key = rt::input_dim_key(v->name(), i);
+      if (d.is_known() || dims.count(key) || (!d.symbol.empty() && dims.count(d.symbol))) continue;
+      out.emplace(key, s->second[i]);
+    }
+  }
+  return out;
+}
+
+void count_macs_at_samples(metrics::ModelFacts& facts, Runner& model, const std::map<std::string, int64_t>& dims,
+                           const SampleShapes& shapes) {
+  if (facts.macs.known || shapes.empty()) return;
+  facts.macs = count_macs(model, dims_with_samples(model.model(), dims, shapes));
+}
+
+metrics::Evaluation evaluate(Runner& before, Runner& after, const EvalJob& job, Progress& progress,
+                             SampleShapes* first_shapes) {
   formats::SampleSet set;
   std::vector<int64_t> labels;
   try {
@@ -191,6 +220,7 @@ metrics::Evaluation evaluate(Runner& before, Runner& after, const EvalJob& job, 
   } catch (const Error& e) {
     throw SamplesError(e);
   }
+  if (first_shapes && !set.samples.empty()) *first_shapes = shapes_of(set.samples[0]);
   return evaluate_samples(before, after, set.samples, labels, job, progress);
 }
 

@@ -34,12 +34,14 @@ class SamplesError : public Error {
 // error: the MAC count reports it as the reason, evaluation and timing throw it.
 class Runner {
  public:
-  explicit Runner(const ir::Model& model) : model_(model) {}
+  // `threads`: the session's (results do not depend on it).
+  explicit Runner(const ir::Model& model, int threads = 1) : model_(model), threads_(threads) {}
   const ir::Model& model() const { return model_; }
   rt::Session& session();
 
  private:
   const ir::Model& model_;
+  int threads_ = 1;
   std::unique_ptr<rt::Session> session_;
   std::optional<Error> error_;
 };
@@ -105,13 +107,29 @@ struct EvalJob {
   bool enabled() const { return !data.empty(); }
 };
 
+// The shape of each input as a sample has it, by input name.
+using SampleShapes = std::map<std::string, std::vector<int64_t>>;
+SampleShapes shapes_of(const formats::Sample& sample);
+
 // `after` against `before` on the samples of job.data; reading them (and the
-// labels) throws a SamplesError.
-metrics::Evaluation evaluate(Runner& before, Runner& after, const EvalJob& job, Progress& progress);
+// labels) throws a SamplesError. `first_shapes`, when given, receives the
+// first sample's shapes.
+metrics::Evaluation evaluate(Runner& before, Runner& after, const EvalJob& job, Progress& progress,
+                             SampleShapes* first_shapes = nullptr);
 // The same on samples already in memory (pare build feeds a cut model the source
 // model's intermediate tensors); `names` are the samples' names, for job.labels.
 metrics::Evaluation evaluate(Runner& before, Runner& after, const std::vector<formats::Sample>& samples, const std::vector<std::string>& names,
                              const EvalJob& job, Progress& progress);
+
+// `dims` and, for every symbolic input dim of `model` that `dims` does not size
+// (by its symbol or by position), its size in `shapes` (rt::input_dim_key).
+std::map<std::string, int64_t> dims_with_samples(const ir::Model& model, const std::map<std::string, int64_t>& dims,
+                                                 const SampleShapes& shapes);
+// A model with symbolic dims has no MAC count from `dims` alone; where the
+// evaluation ran samples, count at their shapes (what `dims` sizes stays as
+// given): a detector's H and W are the pages' size. Known counts stay as they are.
+void count_macs_at_samples(metrics::ModelFacts& facts, Runner& model, const std::map<std::string, int64_t>& dims,
+                           const SampleShapes& shapes);
 
 // Median and min of `runs` timed runs of `session` on `feed` (warm-ups are the caller's).
 metrics::Latency time_runs(rt::Session& session, const std::map<std::string, ir::Tensor>& feed, int runs);

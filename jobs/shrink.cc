@@ -80,11 +80,12 @@ ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
   r.output = job.shown_output;
   r.pipeline = job.shown.str();
   r.cut = job.cut;
-  Runner before(original);
+  Runner before(original, job.threads);
   r.before = measure_model(before, before_size, job.dims);
 
   passes::PassContext ctx;
   ctx.load_samples = job.load_samples;
+  ctx.threads = job.threads;
   std::string prefix = job.name.empty() ? "" : job.name + ": ";
   ctx.progress = [&](const std::string& what, size_t done, size_t total) { progress.update(prefix + what, done, total); };
   // The metadata goes on first, so the size after each step is the size of the
@@ -97,15 +98,18 @@ ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
   for (size_t i = 0; i < r.steps->size(); ++i) (*r.steps)[i].step = job.shown.steps()[i].str();
 
   // Fidelity before anything is written: bad samples must leave no output behind.
-  Runner after(model);
+  Runner after(model, job.threads);
+  SampleShapes sample_shapes;
   if (job.eval.enabled()) {
     if (job.eval_samples) {
       formats::SampleSet set = job.eval_samples(original);
+      if (!set.samples.empty()) sample_shapes = shapes_of(set.samples[0]);
       r.evaluation = evaluate(before, after, set.samples, set.names, job.eval, progress);
     } else {
-      r.evaluation = evaluate(before, after, job.eval, progress);
+      r.evaluation = evaluate(before, after, job.eval, progress, &sample_shapes);
     }
   }
+  count_macs_at_samples(r.before, before, job.dims, sample_shapes);
   // Every input has been read now (samples, calibration data, labels): no output
   // may be one of them, checked before the first byte is written.
   check_output_path(job.output);
@@ -125,6 +129,7 @@ ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
     size = metrics::measure_bytes(bytes, job.output);
   }
   r.after = measure_model(after, size, job.dims);
+  count_macs_at_samples(r.after, after, job.dims, sample_shapes);
   // What trim removed, for the app to do outside the model (also in the model's metadata).
   for (const auto& [key, value] : model.metadata)
     if (starts_with(key, "pare.trim.")) r.trimmed.emplace_back(key.substr(10), value);
@@ -140,8 +145,12 @@ ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
     else write_file_atomic(kept, bytes);
   }
   if (!external) out.bytes = std::move(bytes);
-  if (job.latency_runs > 0)
-    r.latency = {measure_latency(before, job.dims, job.latency_runs), measure_latency(after, job.dims, job.latency_runs)};
+  if (job.latency_runs > 0) {
+    // Timed on one thread each, whatever the evaluation ran on.
+    Runner timed_before(original), timed_after(model);
+    r.latency = {measure_latency(timed_before, job.dims, job.latency_runs),
+                 measure_latency(timed_after, job.dims, job.latency_runs)};
+  }
   return out;
 }
 

@@ -45,6 +45,9 @@ struct ShrinkJob {
   // What passes read samples with (calib=DIR).
   std::function<std::vector<formats::Sample>(const std::string&, const std::vector<std::string>&)> load_samples;
   std::map<std::string, int64_t> dims;
+  // Runner threads of the evaluation and of the counts (results do not depend
+  // on it); latency is timed on one thread whatever this says.
+  int threads = 1;
   int latency_runs = 0;
   metrics::Budget budget;
   bool budget_failure_lines = false;

@@ -44,7 +44,7 @@ struct TuneJob {
   int64_t max_evals = 0;                  // sensitivity evaluations measured (0: no bound)
   double max_seconds = 0;                 // wall time of the search (0: no bound)
   int threads = 2;                        // evaluations run in parallel
-  size_t sensitivity_samples = 8;         // the first N samples measure sensitivity; all verify
+  size_t sensitivity_samples = 4;         // the first N samples measure sensitivity; all verify (as pare tune)
   int max_verifications = 8;              // whole-model checks of the noise-budget search
   std::vector<std::string> choices;       // choice keys to consider (empty: all); see tune_choice_keys()
   std::string version;                     // pare's version: part of the cache key

@@ -77,14 +77,14 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   }
   if (data_.samples.empty()) throw SamplesError(Error(fmt::format("{}: holds no samples", job.shrink.eval.data)));
   // MACs are counted at the samples' shapes (a detector's symbolic H and W are the pages' size).
-  dims_ = job.shrink.dims;
-  for (const auto& [name, t] : data_.samples[0])
-    for (size_t i = 0; i < t.dims().size(); ++i) dims_.emplace(rt::input_dim_key(name, i), t.dims()[i]);
+  dims_ = dims_with_samples(original, job.shrink.dims, shapes_of(data_.samples[0]));
   Runner runner(prepared);
   metrics::MacStats macs = count_macs(runner, dims_);
   for (Layer& l : layers_) l.macs = macs.by_node.count(l.label) ? macs.by_node.at(l.label) : 0;
   prepared_totals_ = totals_of(prepared, macs);  // the MACs counted just above
-  rt::Session reference(original);
+  // The whole-model runs (reference, verification) use every thread; the
+  // one-layer variants run one per thread instead (noise()).
+  rt::Session reference(original, rt::SessionOptions{std::max(1, job.threads)});
   output_names_ = reference.output_names();
   reference_probe_.emplace(original);
   for (size_t i = 0; i < data_.samples.size(); ++i) {
@@ -93,7 +93,7 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   }
   progress.finish();
   k_ = std::min(job.sensitivity_samples, data_.samples.size());
-  rt::Session prepared_session(prepared);
+  rt::Session prepared_session(prepared, rt::SessionOptions{std::max(1, job.threads)});
   base_noise_ = noise_of(prepared, prepared_session, k_);
   base_noise_all_ = noise_of(prepared, prepared_session, data_.samples.size());
 
@@ -105,10 +105,10 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
       ranges_[name] = {r.lo, r.hi};
     // What correct= measures in every one-layer variant, measured once (tune on
     // PP-OCRv4 det with eight pages: each variant had run them all again).
-    means_ = passes::layer_input_means(prepared, samples);
+    means_ = passes::layer_input_means(prepared, samples, std::max(1, job.threads));
     std::vector<ir::Value*> constants = prepared.graph->constants();
     std::vector<const ir::Value*> weights(constants.begin(), constants.end());
-    moments_.emplace(prepared, weights, samples);
+    moments_.emplace(prepared, weights, samples, std::max(1, job.threads));
     calib_digest = sample_digest(samples, samples.size());
   }
   if (!job.cache_dir.empty()) {
@@ -304,6 +304,7 @@ metrics::TunePoint Measurer::verify(const std::string& pipeline, const metrics::
   passes::Pipeline p = passes::Pipeline::parse(pipeline);
   model.set_metadata("pare.pipeline", p.str());  // as the shrink job writes it
   passes::PassContext ctx = pass_context();
+  ctx.threads = std::max(1, job_.threads);  // one model at a time: every thread on it
   try {
     p.run(model, ctx, false);
   } catch (const InternalError&) {
@@ -316,7 +317,7 @@ metrics::TunePoint Measurer::verify(const std::string& pipeline, const metrics::
     return failed;
   }
   metrics::FileSize size = metrics::measure_bytes(formats::onnx::serialize_model(model), "");
-  rt::Session session(model);
+  rt::Session session(model, rt::SessionOptions{std::max(1, job_.threads)});
   std::vector<ir::Tensor> first;
   std::vector<metrics::OutputDiff> diffs = against_reference(model, session, data_.samples.size(), &first);
   metrics::Measured m;

@@ -25,7 +25,7 @@ int64_t input_channel_axis(const ir::Node& n) {
 // Per-channel means over `samples` of the tensors `axes` names (channel axis, -1
 // for the last), captured from runs of `model`.
 std::map<std::string, std::vector<double>> channel_means(const ir::Model& model, const std::vector<Sample>& samples,
-                                                         const std::map<std::string, int64_t>& axes) {
+                                                         const std::map<std::string, int64_t>& axes, int threads) {
   std::map<std::string, std::vector<double>> sums;
   std::map<std::string, int64_t> counts;
   if (axes.empty()) return sums;
@@ -41,11 +41,18 @@ std::map<std::string, std::vector<double>> channel_means(const ir::Model& model,
       auto& sum = sums[name];
       if (sum.empty()) sum.assign(static_cast<size_t>(channels), 0.0);
       if (static_cast<int64_t>(sum.size()) != channels) continue;
-      auto x = t.span<float>();
-      for (size_t i = 0; i < x.size(); ++i) sum[static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels)] += x[i];
-      counts[name] += static_cast<int64_t>(x.size()) / std::max<int64_t>(1, channels);
+      // Element order as laid out (every channel's sum adds in the same order as
+      // one flat loop would), without a division per element.
+      const float* x = t.span<float>().data();
+      int64_t outer = channels * inner == 0 ? 0 : t.numel() / (channels * inner);
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t c = 0; c < channels; ++c) {
+          double& s = sum[static_cast<size_t>(c)];
+          for (int64_t i = 0; i < inner; ++i) s += *x++;
+        }
+      counts[name] += t.numel() / std::max<int64_t>(1, channels);
     }
-  });
+  }, threads);
   for (auto& [name, sum] : sums)
     for (double& v : sum) v /= static_cast<double>(std::max<int64_t>(1, counts[name]));
   return sums;
@@ -225,9 +232,10 @@ std::map<std::string, int64_t> layer_inputs(const Values& weights) {
 
 }  // namespace
 
-std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& model, const std::vector<Sample>& samples) {
+std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& model, const std::vector<Sample>& samples,
+                                                             int threads) {
   // correct= corrects the main graph's layers.
-  return channel_means(model, samples, layer_inputs(model.graph->constants()));
+  return channel_means(model, samples, layer_inputs(model.graph->constants()), threads);
 }
 
 BiasCorrector::BiasCorrector(const ir::Model& model, const std::vector<const ir::Value*>& weights,
@@ -241,12 +249,13 @@ BiasCorrector::BiasCorrector(const ir::Model& model, const std::vector<const ir:
     if (means_.size() == axes.size()) return;
     means_.clear();
   }
-  means_ = channel_means(model, weight_pass_samples(model, dir, "correct", ctx), axes);
+  means_ = channel_means(model, weight_pass_samples(model, dir, "correct", ctx), axes, ctx.threads);
 }
 
 void for_each_capture(const ir::Model& model, const std::vector<Sample>& samples, const std::vector<std::string>& names,
-                      const char* option, const std::function<void(const std::map<std::string, ir::Tensor>&)>& visit) {
-  rt::Session session(model);
+                      const char* option, const std::function<void(const std::map<std::string, ir::Tensor>&)>& visit,
+                      int threads) {
+  rt::Session session(model, rt::SessionOptions{std::max(1, threads)});
   for (size_t s = 0; s < samples.size(); ++s) {
     std::map<std::string, ir::Tensor> captured;
     try {

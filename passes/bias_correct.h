@@ -53,7 +53,8 @@ class BiasCorrector {
 // The per-channel means over `samples` of the data input of every Conv, Gemm
 // and MatMul of `model` that reads a constant weight: what BiasCorrector
 // measures, for every layer at once (PassContext::known_means).
-std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& model, const std::vector<Sample>& samples);
+std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& model, const std::vector<Sample>& samples,
+                                                             int threads = 1);
 
 // The samples of `dir` for a weight pass's `option` (correct=, gptq=), loaded
 // through ctx.load_samples for `model`'s inputs. Throws pare::Error when the
@@ -62,10 +63,11 @@ std::vector<Sample> weight_pass_samples(const ir::Model& model, const std::strin
                                         PassContext& ctx);
 
 // Runs `model` on each of `samples` and hands `visit` the tensors `names`
-// name (the samples' own inputs included), sample by sample; a run's error
-// names `option` (correct, gptq) and the sample.
+// name (the samples' own inputs included), sample by sample, on `threads`
+// runner threads; a run's error names `option` (correct, gptq) and the sample.
 void for_each_capture(const ir::Model& model, const std::vector<Sample>& samples, const std::vector<std::string>& names,
-                      const char* option, const std::function<void(const std::map<std::string, ir::Tensor>&)>& visit);
+                      const char* option, const std::function<void(const std::map<std::string, ir::Tensor>&)>& visit,
+                      int threads = 1);
 
 // Runs `store` on every constant of `g` (it returns whether it rewrote the
 // value), in file order, or with `graph_order` in the order of their first

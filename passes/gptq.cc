@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include "lib/base/fp16.h"
 #include "lib/base/strings.h"
@@ -236,19 +237,19 @@ const InputMoments& moments_for(ir::Model& model, const std::vector<const ir::Va
 InputMoments::InputMoments(ir::Model& model, const std::vector<const ir::Value*>& weights, const std::string& dir,
                            bool sequential, PassContext& ctx) {
   std::vector<Sample> samples = weight_pass_samples(model, dir, "gptq", ctx);
-  measure(model, weights, samples, sequential);
+  measure(model, weights, samples, sequential, ctx.threads);
   if (!sequential) return;
   stored_ = &model;
   samples_ = std::move(samples);
 }
 
 InputMoments::InputMoments(const ir::Model& model, const std::vector<const ir::Value*>& weights,
-                           const std::vector<Sample>& samples) {
-  measure(model, weights, samples, false);
+                           const std::vector<Sample>& samples, int threads) {
+  measure(model, weights, samples, false, threads);
 }
 
 void InputMoments::measure(const ir::Model& model, const std::vector<const ir::Value*>& weights,
-                           const std::vector<Sample>& samples, bool keep_inputs) {
+                           const std::vector<Sample>& samples, bool keep_inputs, int threads) {
   std::map<std::string, const ir::Node*> layer_of;  // weight name -> its layer
   std::set<std::string> names;                      // the layers' data inputs
   for (const ir::Value* w : weights)
@@ -263,24 +264,44 @@ void InputMoments::measure(const ir::Model& model, const std::vector<const ir::V
       float_inputs_.emplace_back();
       for (const auto& name : inputs) float_inputs_.back().emplace(name, narrowed(captured.at(name)));
     }
-    std::vector<Eigen::MatrixXf> patches;
-    for (auto it = layer_of.begin(); it != layer_of.end();) {
+    // Each layer's sum is its own, so layers are shared out over the threads
+    // (the sums, and so the rounding, are the same on any thread count).
+    struct Todo {
+      const ir::Node* layer;
+      const std::vector<int64_t>* dims;
+      Layer* moments;
+      bool fits = false;
+    };
+    std::vector<Todo> todo;
+    for (const auto& [weight, layer] : layer_of)
+      todo.push_back({layer, &model.graph->find_value(weight)->constant().dims(), &layers_[weight]});
+    auto work = [&](size_t first, size_t stride) {
+      std::vector<Eigen::MatrixXf> patches;
+      for (size_t i = first; i < todo.size(); i += stride) {
+        Todo& t = todo[i];
+        t.fits = patches_of(*t.layer, *t.dims, captured.at(t.layer->input(0)->name()), patches);
+        if (t.fits) add_products(patches, patches, t.moments->h);
+      }
+    };
+    size_t stride = std::clamp<size_t>(static_cast<size_t>(std::max(1, threads)), 1, std::max<size_t>(1, todo.size()));
+    std::vector<std::thread> helpers;
+    for (size_t t = 1; t < stride; ++t) helpers.emplace_back(work, t, stride);
+    work(0, stride);
+    for (auto& h : helpers) h.join();
+    size_t i = 0;
+    for (auto it = layer_of.begin(); it != layer_of.end(); ++i) {
       const auto& [weight, layer] = *it;
-      const ir::Tensor& x = captured.at(layer->input(0)->name());
-      const std::vector<int64_t>& d = model.graph->find_value(weight)->constant().dims();
-      Layer& l = layers_[weight];
-      bool fits = patches_of(*layer, d, x, patches);
-      if (fits) add_products(patches, patches, l.h);
-      if (!fits) {  // a layer whose input does not fit is left to nearest rounding
+      if (!todo[i].fits) {  // a layer whose input does not fit is left to nearest rounding
         layers_.erase(weight);
         it = layer_of.erase(it);
         continue;
       }
+      Layer& l = *todo[i].moments;
       l.input = layer->input(0)->name();
       l.transposed = layer->op_type == "MatMul" || (layer->op_type == "Gemm" && !layer->attr_int("transB", 0));
       ++it;
     }
-  });
+  }, threads);
   // Samples that reach a layer with inf or NaN leave it to nearest rounding.
   for (auto it = layers_.begin(); it != layers_.end();) {
     bool finite = std::all_of(it->second.h.begin(), it->second.h.end(), [](const Eigen::MatrixXd& h) { return h.allFinite(); });

@@ -93,8 +93,9 @@ class InputMoments {
   // goes on storing its weights in graph order.
   InputMoments(ir::Model& model, const std::vector<const ir::Value*>& weights, const std::string& dir,
                bool sequential, PassContext& ctx);
-  // The same from samples in hand (not sequential).
-  InputMoments(const ir::Model& model, const std::vector<const ir::Value*>& weights, const std::vector<Sample>& samples);
+  // The same from samples in hand (not sequential), on `threads` threads.
+  InputMoments(const ir::Model& model, const std::vector<const ir::Value*>& weights, const std::vector<Sample>& samples,
+               int threads = 1);
 
   // Rounds constant weight `v` (float32, as its layer reads it) through
   // `store(element, value)`, which returns the stored value for the element at
@@ -124,7 +125,7 @@ class InputMoments {
     std::string input;               // the layer's data input on the float model (float_inputs_' key)
   };
   void measure(const ir::Model& model, const std::vector<const ir::Value*>& weights, const std::vector<Sample>& samples,
-               bool keep_inputs);
+               bool keep_inputs, int threads);
   // H~ and C (above) of `layer`, per group, on the stored model; false if the samples do not fit.
   bool measure_stored(const ir::Node& layer, const Layer& l, const std::vector<int64_t>& dims, std::vector<Eigen::MatrixXd>& h,
                       std::vector<Eigen::MatrixXd>& cross) const;

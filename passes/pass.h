@@ -37,6 +37,9 @@ struct PassContext {
   // DIR's samples, measured once by the caller (pare tune), or nullptr for
   // another folder. Optional; the rounding is the same either way.
   std::function<const InputMoments*(const std::string& dir)> known_moments;
+  // Threads for the passes' runs over samples (correct=, gptq=) and for
+  // gptq='s per-layer sums: the results do not depend on it.
+  int threads = 1;
   // Reports progress of long work (calibration): what, done, total. Optional.
   std::function<void(const std::string& what, size_t done, size_t total)> progress;
 };

@@ -43,6 +43,22 @@ TEST(ShrinkReport, FidelityOnSamplesAndDeterministicJson) {
   EXPECT_LT(j["after"]["file_bytes"].get<int64_t>(), j["before"]["file_bytes"].get<int64_t>() / 3);
   EXPECT_EQ(j["after"]["weight_bytes"].contains("int8"), true);
   EXPECT_EQ(j["passes"].size(), 2u);
+  // The classifier's batch and width are symbolic: its MACs are counted at the
+  // samples' shapes, as `pare inspect` counts them with those dims given.
+  auto inspect = testing::run_command({testing::pare_bin(), "inspect", "--json", cls, "--dim",
+                                       "p2o.DynamicDimension.0=2", "--dim", "p2o.DynamicDimension.1=48", "--dim",
+                                       "p2o.DynamicDimension.2=192"});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  int64_t at_samples = nlohmann::json::parse(inspect.out)["macs"]["total"];
+  EXPECT_GT(at_samples, 0);
+  EXPECT_EQ(j["before"]["macs"], at_samples) << j["before"].dump();
+  EXPECT_EQ(j["after"]["macs"], at_samples);
+  // A dim given on the command line still wins over the samples' (batch 1 halves the count).
+  auto dim = testing::run_command({testing::pare_bin(), "shrink", cls, "-o", dir + "/q1.onnx", "--passes", "fuse-bn",
+                                   "--data", dir + "/data", "--dim", "p2o.DynamicDimension.0=1", "--report",
+                                   dir + "/r1.json"});
+  ASSERT_EQ(dim.exit_code, 0) << dim.err;
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir + "/r1.json"))["before"]["macs"], at_samples / 2);
   // A sample that does not fit the model is one clear error.
   std::filesystem::create_directories(dir + "/bad");
   write_file_atomic(dir + "/bad/wrong.npy", read_file(dir + "/data/s0/input_0.pb"));

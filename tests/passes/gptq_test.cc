@@ -156,9 +156,10 @@ double output_error(const ir::Model& original, const ir::Model& stored, const st
 TEST(Gptq, StoredWeightsLoseLessDeterministically) {
   ir::Model original = testing::model_from_text(two_convs());
   std::vector<Sample> samples = smooth_samples(6);
-  auto run = [&](const std::string& pipeline, std::map<std::string, int64_t>* stats) {
+  auto run = [&](const std::string& pipeline, std::map<std::string, int64_t>* stats, int threads = 1) {
     ir::Model m = testing::model_from_text(two_convs());
     PassContext ctx;
+    ctx.threads = threads;
     ctx.load_samples = [&](const std::string& dir, const std::vector<std::string>&) {
       EXPECT_EQ(dir, "samples");
       return samples;
@@ -179,6 +180,11 @@ TEST(Gptq, StoredWeightsLoseLessDeterministically) {
     std::printf("%s: output error %g -> %g\n", storage.c_str(), error(plain), error(rounded));
     EXPECT_EQ(formats::onnx::serialize_model(rounded),
               formats::onnx::serialize_model(run(storage + ", gptq=samples)", nullptr)));
+    // The layers' sums shared out over threads (PassContext::threads) give the same bytes.
+    EXPECT_EQ(formats::onnx::serialize_model(rounded),
+              formats::onnx::serialize_model(run(storage + ", gptq=samples)", nullptr, 3)));
+    EXPECT_EQ(formats::onnx::serialize_model(run(storage + ", gptq=samples, correct=samples)", nullptr)),
+              formats::onnx::serialize_model(run(storage + ", gptq=samples, correct=samples)", nullptr, 2)));
   }
 }
 
