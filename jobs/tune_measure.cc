@@ -101,6 +101,7 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   if (!job.calib.empty()) {
     auto samples = calib_samples(job.calib, rt::input_names(prepared));
     passes::CalibrationOptions copt;  // quantize(int8, calib=...)'s defaults
+    copt.threads = std::max(1, job.threads);
     for (const auto& [name, r] : passes::calibrate(prepared, samples, passes::static_activation_names(prepared), copt))
       ranges_[name] = {r.lo, r.hi};
     // What correct= measures in every one-layer variant, measured once (tune on

@@ -153,7 +153,7 @@ double entropy_threshold(const std::vector<double>& hist, double bin_width) {
 std::map<std::string, Range> calibrate(const ir::Model& model, const std::vector<Sample>& samples,
                                        const std::vector<std::string>& names, const CalibrationOptions& o) {
   if (samples.empty()) fail("no calibration samples");
-  rt::Session session(model);
+  rt::Session session(model, rt::SessionOptions{std::max(1, o.threads)});
   std::map<std::string, Stats> stats;
   for (const auto& n : names) stats[n];
   std::set<std::string> float_seen;

@@ -22,6 +22,7 @@ struct CalibrationOptions {
   CalibrationMethod method = CalibrationMethod::kPercentile;
   double percentile = 99.999;
   bool symmetric = false;  // ranges symmetric around 0 (else [lo, hi] as measured)
+  int threads = 1;         // runner threads (the ranges do not depend on it)
   // Called after each sample (done, total) and each pass over the samples.
   std::function<void(const std::string& what, size_t done, size_t total)> progress;
 };

@@ -269,6 +269,7 @@ void quantize_static(ir::Model& model, const QuantizeOptions& o, PassContext& ct
   // 2. Calibrate on the float model.
   CalibrationOptions copt = o.calibration;
   if (ctx.progress) copt.progress = ctx.progress;
+  copt.threads = ctx.threads;
   std::map<std::string, Range> ranges = known_ranges_for(names, ctx);
   if (ranges.empty()) ranges = calibrate(model, samples, names, copt);
   ctx.stats["samples"] = static_cast<int64_t>(samples.size());

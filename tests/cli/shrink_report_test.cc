@@ -77,6 +77,44 @@ nlohmann::json shrink_report(const std::string& model, const std::string& passes
   return nlohmann::json::parse(read_file(dir + "/r.json"));
 }
 
+// --threads runs the samples (evaluation, calib=, correct=, gptq=) on more
+// threads; the model and the report's figures are the same bytes.
+TEST(ShrinkReport, ThreadsChangeNoByte) {
+  std::string cls = testing::testdata_model("ch_ppocr_mobile_v2.0_cls_infer.onnx");
+  std::string dir = testing::temp_dir();
+  for (int s = 0; s < 2; ++s) {
+    auto c = testing::run_command({testing::pare_bin(), "run", cls, "--input-shape", "x=2x3x48x192", "--seed",
+                                   std::to_string(s + 7), "--save-inputs", dir + "/data/s" + std::to_string(s)});
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+  }
+  for (std::string pipeline : {"fold, fuse-bn, quantize(int8, calib=DATA)",
+                               "fold, fuse-bn, quantize(int8, weights-only, gptq=DATA, correct=DATA)"}) {
+    pipeline.replace(pipeline.find("DATA"), 4, dir + "/data");
+    while (pipeline.find("DATA") != std::string::npos) pipeline.replace(pipeline.find("DATA"), 4, dir + "/data");
+    SCOPED_TRACE(pipeline);
+    std::string out[2], report[2];
+    for (int t = 0; t < 2; ++t) {
+      std::string name = dir + "/t" + std::to_string(t + 1);
+      auto c = testing::run_command({testing::pare_bin(), "shrink", cls, "-o", name + ".onnx", "--passes", pipeline,
+                                     "--data", dir + "/data", "--threads", std::to_string(t + 1), "--report",
+                                     name + ".json", "-q"});
+      ASSERT_EQ(c.exit_code, 0) << c.err;
+      out[t] = read_file(name + ".onnx");
+      report[t] = read_file(name + ".json");
+    }
+    EXPECT_TRUE(out[0] == out[1]);
+    nlohmann::json r1 = nlohmann::json::parse(report[0]), r2 = nlohmann::json::parse(report[1]);
+    EXPECT_NE(r1["output"], r2["output"]);
+    r1.erase("output");
+    r2.erase("output");
+    EXPECT_TRUE(r1 == r2) << "the reports differ beyond their output paths";
+    EXPECT_GT(r1["fidelity"][0]["sqnr_db"].get<double>(), 10.0);
+  }
+  auto bad = testing::run_command({testing::pare_bin(), "shrink", cls, "-o", dir + "/t0.onnx", "--threads", "0"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/t0.onnx"));
+}
+
 TEST(ShrinkReport, TrimRecordsAndMacsBeforeAndAfter) {
   auto j = shrink_report(testing::testdata_model("face_detection_front_128x128_barracuda.onnx"),
                          "trim(pre), prune(sparsity=0.25, mode=channel)");

@@ -25,6 +25,7 @@ struct Args {
   bool verify_each = false;
   bool external_data = false;
   bool keep_failed = false;
+  int threads = 1;
   ReportArgs report;
 };
 
@@ -73,6 +74,7 @@ int shrink(const Args& a) {
     return formats::read_sample_set(dir, inputs, images).samples;
   };
   job.dims = p.dims;
+  job.threads = a.threads;
   job.latency_runs = a.report.latency;
   job.budget = p.budget;
   job.other_outputs = files.all();
@@ -95,6 +97,10 @@ const Command kShrinkCommand = {
       sub.add_flag("--external-data", a->external_data, "store large tensors in OUT.data beside the model");
       sub.add_flag("--keep-failed", a->keep_failed,
                    "keep a model over budget as OUT's .rejected.onnx (by default nothing is written)");
+      sub.add_option("--threads", a->threads,
+                     "runner threads for the samples: the evaluation, calib=, correct=, gptq= (results do not depend "
+                     "on it; --latency times one thread)")
+          ->check(CLI::Range(1, 256));
       sub.add_option("--report,--json", a->report.files.json,
                      "write the report as JSON (sorted keys, byte-identical across runs; - for stdout)");
       add_report_options(sub, a->report);

@@ -95,7 +95,9 @@ void declare(CLI::App& sub, Args& a) {
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   sub.add_option("--max-seconds", a.max_seconds, "stop measuring sensitivity after this long (0: no bound)")
       ->check(finite_non_negative());
-  sub.add_option("--threads", a.threads, "evaluations in parallel (default: the CPU count)")
+  sub.add_option("--threads", a.threads,
+                 "one-layer evaluations in parallel; whole-model runs use them all (default: the CPU count; results "
+                 "do not depend on it)")
       ->check(CLI::Range(0, 256));
   sub.add_option("--sensitivity-samples", a.sensitivity_samples,
                  "samples each one-layer variant runs on (all samples verify)")
