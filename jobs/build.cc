@@ -143,7 +143,7 @@ struct Entries {
 };
 
 Entries build_subtask(const formats::Plan& p, const formats::Subtask& s, Source& source, Progress& progress,
-                      bool keep_failed, BuiltSubtask& built) {
+                      const BuildJob& options, BuiltSubtask& built) {
   ShrinkJob job;
   job.input = p.resolve(p.model);
   job.input_bytes = &source.bytes();
@@ -168,7 +168,8 @@ Entries build_subtask(const formats::Plan& p, const formats::Subtask& s, Source&
   job.dims = p.dims;
   job.budget = s.budget;
   job.budget_failure_lines = true;
-  job.keep_failed = keep_failed;
+  job.keep_failed = options.keep_failed;
+  job.threads = options.threads;
   job.external_data = s.external_weights;
   ShrinkResult r;
   try {
@@ -334,7 +335,7 @@ std::vector<BuiltSubtask> build(const BuildJob& job, Progress& progress,
       source.samples();
       try {
         progress.update("building " + s.name, i, plan.subtasks.size());
-        entries = build_subtask(plan, s, source, progress, job.keep_failed, b);
+        entries = build_subtask(plan, s, source, progress, job, b);
       } catch (Error& e) {
         if (!starts_with(e.what(), plan.path + ":")) e.with_context(fmt::format("{}: subtask '{}'", plan.path, s.name));
         throw;

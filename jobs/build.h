@@ -24,6 +24,7 @@ struct BuildJob {
   // A subtask over budget is not written (nor listed in the manifest), so the next
   // build makes it again; with keep_failed it is kept as jobs::rejected_path says.
   bool keep_failed = false;
+  int threads = 1;  // each subtask's ShrinkJob::threads (the bytes do not depend on it)
 };
 
 struct BuiltSubtask {

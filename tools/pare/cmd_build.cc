@@ -15,11 +15,12 @@ namespace build_command {
 struct Args {
   std::string plan;
   bool force = false, quiet = false, keep_failed = false;
+  int threads = 1;
 };
 
 int build(const Args& a) {
   Progress progress(!a.quiet && stderr_is_terminal());
-  auto built = jobs::build({a.plan, a.force, a.keep_failed}, progress, [](const jobs::BuiltSubtask& s) {
+  auto built = jobs::build({a.plan, a.force, a.keep_failed, a.threads}, progress, [](const jobs::BuiltSubtask& s) {
     if (s.report) fmt::print("{}", formats::terminal_text(*s.report, s.output));
     else fmt::print("{}: up to date\n", s.name);
   });
@@ -41,6 +42,10 @@ void declare(CLI::App& sub, Args& a) {
   sub.add_flag("-q,--quiet", a.quiet, "no progress bar");
   sub.add_flag("--keep-failed", a.keep_failed,
                "keep a subtask model over budget as NAME.rejected.onnx (by default it is not written)");
+  sub.add_option("--threads", a.threads,
+                 "runner threads for each subtask's samples: evaluation, calib=, correct=, gptq= (the models and "
+                 "reports do not depend on it)")
+      ->check(CLI::Range(1, 256));
 }
 
 }  // namespace build_command
