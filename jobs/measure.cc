@@ -202,12 +202,6 @@ std::map<std::string, int64_t> dims_with_samples(const ir::Model& model, const s
   return out;
 }
 
-void count_macs_at_samples(metrics::ModelFacts& facts, Runner& model, const std::map<std::string, int64_t>& dims,
-                           const SampleShapes& shapes) {
-  if (facts.macs.known || shapes.empty()) return;
-  facts.macs = count_macs(model, dims_with_samples(model.model(), dims, shapes));
-}
-
 metrics::Evaluation evaluate(Runner& before, Runner& after, const EvalJob& job, Progress& progress,
                              SampleShapes* first_shapes) {
   formats::SampleSet set;

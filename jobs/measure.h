@@ -122,14 +122,11 @@ metrics::Evaluation evaluate(Runner& before, Runner& after, const std::vector<fo
                              const EvalJob& job, Progress& progress);
 
 // `dims` and, for every symbolic input dim of `model` that `dims` does not size
-// (by its symbol or by position), its size in `shapes` (rt::input_dim_key).
+// (by its symbol or by position), its size in `shapes` (rt::input_dim_key):
+// a model with symbolic dims is counted and timed at the shapes its samples
+// have, while what --dim sizes stays as given.
 std::map<std::string, int64_t> dims_with_samples(const ir::Model& model, const std::map<std::string, int64_t>& dims,
                                                  const SampleShapes& shapes);
-// A model with symbolic dims has no MAC count from `dims` alone; where the
-// evaluation ran samples, count at their shapes (what `dims` sizes stays as
-// given): a detector's H and W are the pages' size. Known counts stay as they are.
-void count_macs_at_samples(metrics::ModelFacts& facts, Runner& model, const std::map<std::string, int64_t>& dims,
-                           const SampleShapes& shapes);
 
 // Median and min of `runs` timed runs of `session` on `feed` (warm-ups are the caller's).
 metrics::Latency time_runs(rt::Session& session, const std::map<std::string, ir::Tensor>& feed, int runs);

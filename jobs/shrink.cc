@@ -109,7 +109,10 @@ ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
       r.evaluation = evaluate(before, after, job.eval, progress, &sample_shapes);
     }
   }
-  count_macs_at_samples(r.before, before, job.dims, sample_shapes);
+  // What --dim leaves open the samples fix (a detector's H and W are the pages'
+  // size): the MACs before and after, and the shapes latency is timed at.
+  std::map<std::string, int64_t> dims = dims_with_samples(original, job.dims, sample_shapes);
+  if (!r.before.macs.known && dims != job.dims) r.before.macs = count_macs(before, dims);
   // Every input has been read now (samples, calibration data, labels): no output
   // may be one of them, checked before the first byte is written.
   check_output_path(job.output);
@@ -128,8 +131,7 @@ ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
     if (job.pipeline.empty()) bytes = formats::onnx::serialize_model(model);
     size = metrics::measure_bytes(bytes, job.output);
   }
-  r.after = measure_model(after, size, job.dims);
-  count_macs_at_samples(r.after, after, job.dims, sample_shapes);
+  r.after = measure_model(after, size, dims);
   // What trim removed, for the app to do outside the model (also in the model's metadata).
   for (const auto& [key, value] : model.metadata)
     if (starts_with(key, "pare.trim.")) r.trimmed.emplace_back(key.substr(10), value);
@@ -148,8 +150,8 @@ ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
   if (job.latency_runs > 0) {
     // Timed on one thread each, whatever the evaluation ran on.
     Runner timed_before(original), timed_after(model);
-    r.latency = {measure_latency(timed_before, job.dims, job.latency_runs),
-                 measure_latency(timed_after, job.dims, job.latency_runs)};
+    r.latency = {measure_latency(timed_before, dims, job.latency_runs),
+                 measure_latency(timed_after, dims, job.latency_runs)};
   }
   return out;
 }

@@ -443,8 +443,6 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
 
   ShrinkJob sj = job.shrink;
   sj.threads = std::max(1, job.threads);
-  // The report's MACs at the samples' shapes, as the search counted them.
-  sj.dims = m.dims();
   sj.error_context = job.shrink.input;
   sj.input_bytes = &original;
   sj.pipeline = sj.shown = passes::Pipeline::parse(pipeline_text(m.layers(), chosen, job.calib));

@@ -45,8 +45,6 @@ class Measurer {
   size_t outputs() const { return output_names_.size(); }
   size_t sensitivity_samples() const { return k_; }
   size_t samples() const { return data_.samples.size(); }
-  // job.shrink.dims, and every input dim as the first sample has it.
-  const std::map<std::string, int64_t>& dims() const { return dims_; }
 
   // The noise of each (layer, choice) variant, measured job.threads at a time
   // (cache first). A run starts only while `may_start()` says so (called under

@@ -283,7 +283,7 @@ void InputMoments::measure(const ir::Model& model, const std::vector<const ir::V
         if (t.fits) add_products(patches, patches, t.moments->h);
       }
     };
-    size_t stride = std::clamp<size_t>(static_cast<size_t>(std::max(1, threads)), 1, std::max<size_t>(1, todo.size()));
+    size_t stride = std::min<size_t>(static_cast<size_t>(std::max(1, threads)), std::max<size_t>(1, todo.size()));
     std::vector<std::thread> helpers;
     for (size_t t = 1; t < stride; ++t) helpers.emplace_back(work, t, stride);
     work(0, stride);
