@@ -113,6 +113,13 @@ ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
   // size): the MACs before and after, and the shapes latency is timed at.
   std::map<std::string, int64_t> dims = dims_with_samples(original, job.dims, sample_shapes);
   if (!r.before.macs.known && dims != job.dims) r.before.macs = count_macs(before, dims);
+  if (job.latency_runs > 0) {
+    // Timed before anything is written: a symbolic dim nothing sizes fails here,
+    // leaving no output behind. On one thread each, whatever the evaluation ran on.
+    Runner timed_before(original), timed_after(model);
+    r.latency = {measure_latency(timed_before, dims, job.latency_runs),
+                 measure_latency(timed_after, dims, job.latency_runs)};
+  }
   // Every input has been read now (samples, calibration data, labels): no output
   // may be one of them, checked before the first byte is written.
   check_output_path(job.output);
@@ -147,12 +154,6 @@ ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
     else write_file_atomic(kept, bytes);
   }
   if (!external) out.bytes = std::move(bytes);
-  if (job.latency_runs > 0) {
-    // Timed on one thread each, whatever the evaluation ran on.
-    Runner timed_before(original), timed_after(model);
-    r.latency = {measure_latency(timed_before, dims, job.latency_runs),
-                 measure_latency(timed_after, dims, job.latency_runs)};
-  }
   return out;
 }
 

@@ -63,6 +63,13 @@ TEST(ShrinkReport, FidelityOnSamplesAndDeterministicJson) {
   nlohmann::json r1 = nlohmann::json::parse(read_file(dir + "/r1.json"));
   EXPECT_EQ(r1["before"]["macs"], at_samples / 2);
   EXPECT_TRUE(r1.contains("latency")) << r1.dump();
+  // Without samples nothing sizes the width: latency cannot be timed, and the
+  // command fails before it writes the model (it used to time after the write).
+  auto unsized = testing::run_command({testing::pare_bin(), "shrink", cls, "-o", dir + "/q3.onnx", "--passes",
+                                       "fuse-bn", "--latency", "2"});
+  EXPECT_EQ(unsized.exit_code, 2) << unsized.err;
+  EXPECT_NE(unsized.err.find("DynamicDimension"), std::string::npos) << unsized.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/q3.onnx")) << "a failed timing leaves no output";
   // A sample that does not fit the model is one clear error.
   std::filesystem::create_directories(dir + "/bad");
   write_file_atomic(dir + "/bad/wrong.npy", read_file(dir + "/data/s0/input_0.pb"));
