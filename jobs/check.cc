@@ -136,7 +136,8 @@ Error comparison_error(const Error& err, const formats::BudgetFile& budget, cons
 }
 
 // The row's model against its reference on the entry's samples.
-metrics::Evaluation compare(const Row& r, const formats::BudgetFile& budget, Runner& model, Progress& progress) {
+metrics::Evaluation compare(const Row& r, const formats::BudgetFile& budget, Runner& model, int threads,
+                            Progress& progress) {
   const formats::BudgetEntry& e = *r.compare;
   ir::Model reference;
   try {
@@ -150,7 +151,7 @@ metrics::Evaluation compare(const Row& r, const formats::BudgetFile& budget, Run
   job.shown_data = e.data;
   job.shown_labels = e.labels;
   job.images = e.images;
-  Runner runner(reference);
+  Runner runner(reference, threads);
   try {
     return evaluate(runner, model, job, progress);
   } catch (const SamplesError& err) {
@@ -182,7 +183,7 @@ void measure(Row& r, const formats::BudgetFile& budget, const CheckJob& job, Pro
   metrics::ModelFacts facts;
   facts.size = metrics::measure_file(m.path);
   ir::Model model = formats::onnx::load_model(m.path);
-  Runner runner(model);
+  Runner runner(model, job.threads);
   facts.weights = metrics::count_weights(model);
   // MACs cost a run of the model: counted (and shown) only when a limit asks for them.
   m.macs_counted = m.budget.max_macs.has_value() || m.warn.max_macs.has_value();
@@ -191,10 +192,13 @@ void measure(Row& r, const formats::BudgetFile& budget, const CheckJob& job, Pro
     m.reference = r.compare->reference;
     m.data = r.compare->data;
     m.labels = r.compare->labels;
-    m.evaluation = compare(r, budget, runner, progress);
+    m.evaluation = compare(r, budget, runner, job.threads, progress);
   }
   m.measured = metrics::measured(facts, m.evaluation ? &*m.evaluation : nullptr);
-  if (m.budget.needs_runs() || m.warn.needs_runs()) measure_runs(m.measured, runner, r.dims);
+  if (m.budget.needs_runs() || m.warn.needs_runs()) {
+    Runner one_thread(model);  // the limits are one thread's figures, whatever the comparison ran on
+    measure_runs(m.measured, one_thread, r.dims);
+  }
   if (m.budget.needs_baseline() || m.warn.needs_baseline()) {
     if (!job.baseline) m.growth_unchecked = "no baseline";
     else if (auto it = job.baseline->find(m.name); it != job.baseline->end()) m.measured.baseline = it->second;

@@ -24,6 +24,9 @@ struct CheckJob {
   // for max-growth; a model it does not have is new, and has no growth.
   // nullopt: no baseline given (or none yet), and growth limits are not checked.
   std::optional<std::map<std::string, metrics::Measured::Sizes>> baseline;
+  // Runner threads for the comparisons on samples (the figures do not depend on
+  // it); the runner's latency and peak memory are measured on one thread.
+  int threads = 1;
 };
 
 // Without a budget file, each of `files` is held to `budget` and `warn` alone

@@ -466,6 +466,12 @@ TEST(CheckFidelity, MinSqnrBothWays) {
   EXPECT_EQ(m["failures"][0]["what"], "SQNR");
   EXPECT_NEAR(m["failures"][0]["value"].get<double>(), f.sqnr, 1e-9);
 
+  // --threads 2 compares on two threads: the same figures, the same JSON.
+  auto threaded = testing::run_command({testing::pare_bin(), "check", "--budget", dir + "/budget.yaml", "--json",
+                                        dir + "/threads.json", "--threads", "2", "-q"});
+  EXPECT_EQ(threaded.exit_code, 1) << threaded.out << threaded.err;
+  EXPECT_EQ(read_file(dir + "/threads.json"), read_file(dir + "/out.json"));
+
   // JUnit: the model's testcase fails with the same text.
   std::string x = read_file(dir + "/junit.xml");
   check_xml(x);

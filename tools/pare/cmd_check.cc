@@ -35,6 +35,7 @@ struct Args {
   std::vector<std::string> warn;  // --warn KEY=VALUE
   std::string budget, baseline, junit, json;
   bool github = false, quiet = false;
+  int threads = 1;
 };
 
 // The flags' budget; a bad value names its flag.
@@ -98,6 +99,7 @@ int check(const Args& a) {
   std::optional<formats::Baseline> baseline = read_baseline(a.baseline);
   const formats::Baseline* base = baseline ? &*baseline : nullptr;
   if (baseline) job.baseline = formats::baseline_sizes(*baseline);
+  job.threads = a.threads;
   Progress progress(!a.quiet && stderr_is_terminal());
   metrics::CheckReport report = jobs::check(job, progress);
 
@@ -141,6 +143,10 @@ const Command kCheckCommand = {
       sub.add_option("--junit", a->junit, "write a JUnit XML report to this file (- for stdout)");
       sub.add_option("--json", a->json, "write the measurements as JSON (sorted keys; the --baseline format; - for stdout)");
       sub.add_flag("-q,--quiet", a->quiet, "no progress bar while models are compared with their references");
+      sub.add_option("--threads", a->threads,
+                     "runner threads for the comparisons on samples (results do not depend on it; "
+                     "max-runner-latency and max-runner-peak-memory are measured on one thread)")
+          ->check(CLI::Range(1, 256));
       return [a] { return check_command::check(*a); };
     }};
 
