@@ -45,6 +45,24 @@ std::string sample_digest(const std::vector<formats::Sample>& samples, size_t co
 
 double nsr_of(const metrics::OutputDiff& d) { return d.identical ? 0.0 : std::pow(10.0, -d.sqnr_db / 10.0); }
 
+// Per output: its noise-to-signal ratio, or the worst of the tensors before its steps.
+std::vector<double> noise_from(const std::vector<metrics::OutputDiff>& diffs) {
+  std::vector<double> out;
+  for (const auto& d : diffs) {
+    double n = nsr_of(d);
+    if (!d.before_steps.empty()) {
+      n = 0;
+      for (const auto& t : d.before_steps) n = std::max(n, nsr_of(t));
+    }
+    out.push_back(n);
+  }
+  return out;
+}
+
+// The most the prepared model's stored values for variants' runs may take
+// (PP-OCRv4 det, 8 pages of 640x640: a layer's input takes up to 52 MB).
+constexpr int64_t kSuffixCacheBytes = int64_t{512} << 20;
+
 // Every weight's stored and deflated bytes of `model`, and its MACs (0 when unknown).
 SpaceEffect totals_of(const ir::Model& model, const metrics::MacStats& macs) {
   SpaceEffect t;
@@ -95,6 +113,10 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   k_ = std::min(job.sensitivity_samples, data_.samples.size());
   rt::Session prepared_session(prepared, rt::SessionOptions{std::max(1, job.threads)});
   base_noise_ = noise_of(prepared, prepared_session, k_);
+  std::vector<formats::Sample> first(data_.samples.begin(), data_.samples.begin() + static_cast<std::ptrdiff_t>(k_));
+  suffix_ = std::make_unique<SuffixRuns>(parse(prepared_bytes_, job.shrink.input, base_dir_), std::move(first),
+                                         kSuffixCacheBytes, std::max(1, job.threads));
+  if (!suffix_->usable()) suffix_.reset();
   base_noise_all_ = noise_of(prepared, prepared_session, data_.samples.size());
 
   std::string calib_digest;
@@ -157,16 +179,28 @@ std::vector<metrics::OutputDiff> Measurer::against_reference(const ir::Model& mo
 }
 
 std::vector<double> Measurer::noise_of(const ir::Model& model, rt::Session& session, size_t count) const {
-  std::vector<double> out;
-  for (const auto& d : against_reference(model, session, count, nullptr)) {
-    double n = nsr_of(d);
-    if (!d.before_steps.empty()) {
-      n = 0;
-      for (const auto& t : d.before_steps) n = std::max(n, nsr_of(t));
+  return noise_from(against_reference(model, session, count, nullptr));
+}
+
+std::vector<double> Measurer::variant_noise(ir::Model& variant, const std::function<ir::Model()>& rebuild) {
+  if (suffix_) {
+    FidelityProbe probe(variant);
+    std::optional<std::vector<std::vector<ir::Tensor>>> got;
+    try {
+      got = suffix_->run(variant, probe);
+    } catch (const InternalError&) {
+      throw;
+    } catch (const Error&) {
+      variant = rebuild();  // the cut may have begun: run the whole variant below
     }
-    out.push_back(n);
+    if (got) {
+      FidelityAccumulator acc(*reference_probe_, probe);
+      for (size_t i = 0; i < got->size(); ++i) acc.add(reference_[i], (*got)[i]);
+      return noise_from(acc.result());
+    }
   }
-  return out;
+  rt::Session session(variant);
+  return noise_of(variant, session, k_);
 }
 
 passes::PassContext Measurer::pass_context() {
@@ -183,21 +217,27 @@ Noise Measurer::measure(size_t layer, const std::string& key) {
   if (c.axis == Axis::kChannels && !l.channel_head) return std::nullopt;
   std::vector<double> n;
   try {
-    ir::Model variant = parse(prepared_bytes_, job_.shrink.input, base_dir_);
-    passes::PassContext ctx = pass_context();
-    ctx.known_ranges = [this] { return ranges_; };
-    // The variant is the prepared model plus one step: its layers' input means are the prepared model's.
-    ctx.known_means = [this](const std::string& dir) { return dir == job_.calib ? &means_ : nullptr; };
-    ctx.known_moments = [this](const std::string& dir) {
-      return dir == job_.calib && moments_ ? &*moments_ : nullptr;
+    auto build = [&] {
+      ir::Model variant = parse(prepared_bytes_, job_.shrink.input, base_dir_);
+      passes::PassContext ctx = pass_context();
+      ctx.known_ranges = [this] { return ranges_; };
+      // The variant is the prepared model plus one step: its layers' input means are the prepared model's.
+      ctx.known_means = [this](const std::string& dir) { return dir == job_.calib ? &means_ : nullptr; };
+      ctx.known_moments = [this](const std::string& dir) {
+        return dir == job_.calib && moments_ ? &*moments_ : nullptr;
+      };
+      passes::Pipeline::parse(step_text(c, key == "qdq" ? l.static_labels : std::vector<std::string>{l.label}, job_.calib))
+          .run(variant, ctx, false);
+      return variant;
     };
-    passes::Pipeline::parse(step_text(c, key == "qdq" ? l.static_labels : std::vector<std::string>{l.label}, job_.calib))
-        .run(variant, ctx, false);
-    rt::Session session(variant);
-    // A channel that is dead on a few samples can be alive on others (a
-    // squeeze-excite gate): channel choices, one per space, run on every sample.
-    n = noise_of(variant, session, c.axis == Axis::kChannels ? data_.samples.size() : k_);
-    if (c.axis == Axis::kChannels) {
+    ir::Model variant = build();
+    if (c.axis != Axis::kChannels) {
+      n = variant_noise(variant, build);
+    } else {
+      // A channel that is dead on a few samples can be alive on others (a
+      // squeeze-excite gate): channel choices, one per space, run whole on every sample.
+      rt::Session session(variant);
+      n = noise_of(variant, session, data_.samples.size());
       Runner runner(variant);
       SpaceEffect after = totals_of(variant, count_macs(runner, dims_));
       std::lock_guard<std::mutex> lock(effects_mutex_);

@@ -15,6 +15,7 @@
 
 #include "jobs/tune.h"
 #include "jobs/tune_space.h"
+#include "jobs/tune_suffix.h"
 #include "lib/metrics/report.h"
 #include "passes/gptq.h"
 
@@ -77,6 +78,9 @@ class Measurer {
                                                      std::vector<ir::Tensor>* first) const;
   // Per output: its noise-to-signal ratio, or the worst of the tensors before its steps.
   std::vector<double> noise_of(const ir::Model& model, rt::Session& session, size_t count) const;
+  // The same for a variant on the sensitivity samples, run from where it differs
+  // from the prepared model (SuffixRuns) when it can be, else whole.
+  std::vector<double> variant_noise(ir::Model& variant, const std::function<ir::Model()>& rebuild);
   // A context whose calibration samples are read once per folder (calib_samples).
   passes::PassContext pass_context();
   std::vector<formats::Sample> calib_samples(const std::string& dir, const std::vector<std::string>& inputs);
@@ -93,6 +97,7 @@ class Measurer {
   std::vector<double> base_noise_;                  // the prepared model's own (fold, fuse-bn rounding)
   std::vector<double> base_noise_all_;              // the same on every sample (for channel choices)
   size_t k_ = 0;                                    // samples that measure sensitivity
+  std::unique_ptr<SuffixRuns> suffix_;               // the one-layer variants' runs
   std::map<std::string, std::pair<float, float>> ranges_;  // static int8 ranges on the prepared model
   std::map<std::string, std::vector<double>> means_;        // correct='s layer input means on the prepared model
   std::optional<passes::InputMoments> moments_;             // gptq='s layer input moments on the prepared model
