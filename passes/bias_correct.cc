@@ -26,36 +26,12 @@ int64_t input_channel_axis(const ir::Node& n) {
 // for the last), captured from runs of `model`.
 std::map<std::string, std::vector<double>> channel_means(const ir::Model& model, const std::vector<Sample>& samples,
                                                          const std::map<std::string, int64_t>& axes, int threads) {
-  std::map<std::string, std::vector<double>> sums;
-  std::map<std::string, int64_t> counts;
-  if (axes.empty()) return sums;
+  if (axes.empty()) return {};
+  ChannelMeans means(axes);
   std::vector<std::string> names;
   for (const auto& [name, axis] : axes) names.push_back(name);
-  for_each_capture(model, samples, names, "correct", [&](const std::map<std::string, ir::Tensor>& captured) {
-    for (const auto& [name, a] : axes) {
-      const ir::Tensor& t = captured.at(name);
-      int64_t rank = static_cast<int64_t>(t.rank()), axis = a < 0 ? rank - 1 : a;
-      if (t.dtype() != ir::DataType::kFloat || axis < 0 || axis >= rank) continue;
-      int64_t channels = t.dims()[static_cast<size_t>(axis)], inner = 1;
-      for (int64_t i = axis + 1; i < rank; ++i) inner *= t.dims()[static_cast<size_t>(i)];
-      auto& sum = sums[name];
-      if (sum.empty()) sum.assign(static_cast<size_t>(channels), 0.0);
-      if (static_cast<int64_t>(sum.size()) != channels) continue;
-      // Element order as laid out (every channel's sum adds in the same order as
-      // one flat loop would), without a division per element.
-      const float* x = t.span<float>().data();
-      int64_t outer = channels * inner == 0 ? 0 : t.numel() / (channels * inner);
-      for (int64_t o = 0; o < outer; ++o)
-        for (int64_t c = 0; c < channels; ++c) {
-          double& s = sum[static_cast<size_t>(c)];
-          for (int64_t i = 0; i < inner; ++i) s += *x++;
-        }
-      counts[name] += t.numel() / std::max<int64_t>(1, channels);
-    }
-  }, threads);
-  for (auto& [name, sum] : sums)
-    for (double& v : sum) v /= static_cast<double>(std::max<int64_t>(1, counts[name]));
-  return sums;
+  for_each_capture(model, samples, names, "correct", [&](const auto& captured) { means.add(captured); }, threads);
+  return means.means();
 }
 
 // The layers that read `v` as their weight (input 1).
@@ -231,6 +207,43 @@ std::map<std::string, int64_t> layer_inputs(const Values& weights) {
 }
 
 }  // namespace
+
+void ChannelMeans::add(const std::map<std::string, ir::Tensor>& captured) {
+  for (const auto& [name, a] : axes_) {
+    const ir::Tensor& t = captured.at(name);
+    int64_t rank = static_cast<int64_t>(t.rank()), axis = a < 0 ? rank - 1 : a;
+    if (t.dtype() != ir::DataType::kFloat || axis < 0 || axis >= rank) continue;
+    int64_t channels = t.dims()[static_cast<size_t>(axis)], inner = 1;
+    for (int64_t i = axis + 1; i < rank; ++i) inner *= t.dims()[static_cast<size_t>(i)];
+    auto& sum = sums_[name];
+    if (sum.empty()) sum.assign(static_cast<size_t>(channels), 0.0);
+    if (static_cast<int64_t>(sum.size()) != channels) continue;
+    // Element order as laid out (every channel's sum adds in the same order as
+    // one flat loop would), without a division per element.
+    const float* x = t.span<float>().data();
+    int64_t outer = channels * inner == 0 ? 0 : t.numel() / (channels * inner);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t c = 0; c < channels; ++c) {
+        double& s = sum[static_cast<size_t>(c)];
+        for (int64_t i = 0; i < inner; ++i) s += *x++;
+      }
+    counts_[name] += t.numel() / std::max<int64_t>(1, channels);
+  }
+}
+
+std::map<std::string, std::vector<double>> ChannelMeans::means() const {
+  std::map<std::string, std::vector<double>> out = sums_;
+  for (auto& [name, sum] : out)
+    for (double& v : sum) {
+      auto count = counts_.find(name);
+      v /= static_cast<double>(std::max<int64_t>(1, count == counts_.end() ? 0 : count->second));
+    }
+  return out;
+}
+
+std::map<std::string, int64_t> layer_input_axes(const std::vector<const ir::Value*>& weights) {
+  return layer_inputs(weights);
+}
 
 std::map<std::string, std::vector<double>> layer_input_means(const ir::Model& model, const std::vector<Sample>& samples,
                                                              int threads) {

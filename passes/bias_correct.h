@@ -32,6 +32,22 @@
 
 namespace pare::passes {
 
+// Per-channel means of named tensors, accumulated capture by capture (the
+// tensors' channel axis by name, -1 for the last; the sums add in one fixed
+// order whatever else the captures hold).
+class ChannelMeans {
+ public:
+  explicit ChannelMeans(std::map<std::string, int64_t> axes) : axes_(std::move(axes)) {}
+  const std::map<std::string, int64_t>& axes() const { return axes_; }
+  void add(const std::map<std::string, ir::Tensor>& captured);
+  std::map<std::string, std::vector<double>> means() const;
+
+ private:
+  std::map<std::string, int64_t> axes_;
+  std::map<std::string, std::vector<double>> sums_;
+  std::map<std::string, int64_t> counts_;
+};
+
 class BiasCorrector {
  public:
   // Loads the samples of `dir` through ctx.load_samples and measures, on
@@ -40,6 +56,8 @@ class BiasCorrector {
   // samples cannot be read or do not fit the model.
   BiasCorrector(const ir::Model& model, const std::vector<const ir::Value*>& weights, const std::string& dir,
                 PassContext& ctx);
+  // From means measured elsewhere (ChannelMeans over layer_input_axes(weights)).
+  explicit BiasCorrector(std::map<std::string, std::vector<double>> means) : means_(std::move(means)) {}
 
   // Weight `name` held `before` and now decodes (through the nodes the pass
   // put in front of it) to other values: shifts the bias of every layer reading
@@ -49,6 +67,10 @@ class BiasCorrector {
  private:
   std::map<std::string, std::vector<double>> means_;  // data input value name -> per-channel mean (float model)
 };
+
+// The data input of every Conv, Gemm and MatMul reading one of `weights`, with
+// its channel axis: the tensors whose means BiasCorrector needs.
+std::map<std::string, int64_t> layer_input_axes(const std::vector<const ir::Value*>& weights);
 
 // The per-channel means over `samples` of the data input of every Conv, Gemm
 // and MatMul of `model` that reads a constant weight: what BiasCorrector

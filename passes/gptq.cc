@@ -244,12 +244,30 @@ InputMoments::InputMoments(ir::Model& model, const std::vector<const ir::Value*>
 }
 
 InputMoments::InputMoments(const ir::Model& model, const std::vector<const ir::Value*>& weights,
-                           const std::vector<Sample>& samples, int threads) {
-  measure(model, weights, samples, false, threads);
+                           const std::vector<Sample>& samples, int threads, ChannelMeans* means) {
+  measure(model, weights, samples, false, threads, means);
+}
+
+void measure_weight_pass(ir::Model& model, const std::vector<const ir::Value*>& corrected,
+                         const std::vector<const ir::Value*>& rounded, const std::string& correct_dir,
+                         const std::string& gptq_dir, bool sequential, PassContext& ctx,
+                         std::optional<BiasCorrector>& corrector, std::optional<InputMoments>& own,
+                         const InputMoments*& moments) {
+  bool known = (ctx.known_means && ctx.known_means(correct_dir)) || (ctx.known_moments && ctx.known_moments(gptq_dir));
+  bool shared = !correct_dir.empty() && correct_dir == gptq_dir && !known && !(sequential && rounded.size() > 1);
+  if (!shared) {
+    if (!correct_dir.empty()) corrector.emplace(model, corrected, correct_dir, ctx);
+    if (!gptq_dir.empty()) moments = &moments_for(model, rounded, gptq_dir, sequential, ctx, own);
+    return;
+  }
+  ChannelMeans means(layer_input_axes(corrected));
+  own.emplace(model, rounded, weight_pass_samples(model, gptq_dir, "gptq", ctx), ctx.threads, &means);
+  moments = &*own;
+  corrector.emplace(means.means());
 }
 
 void InputMoments::measure(const ir::Model& model, const std::vector<const ir::Value*>& weights,
-                           const std::vector<Sample>& samples, bool keep_inputs, int threads) {
+                           const std::vector<Sample>& samples, bool keep_inputs, int threads, ChannelMeans* means) {
   std::map<std::string, const ir::Node*> layer_of;  // weight name -> its layer
   std::set<std::string> names;                      // the layers' data inputs
   for (const ir::Value* w : weights)
@@ -257,9 +275,14 @@ void InputMoments::measure(const ir::Model& model, const std::vector<const ir::V
       layer_of[w->name()] = n;
       names.insert(n->input(0)->name());
     }
-  if (layer_of.empty()) return;
+  if (layer_of.empty() && (!means || means->axes().empty())) return;
   std::vector<std::string> inputs(names.begin(), names.end());
-  for_each_capture(model, samples, inputs, "gptq", [&](const std::map<std::string, ir::Tensor>& captured) {
+  if (means)
+    for (const auto& [name, axis] : means->axes()) names.insert(name);
+  std::vector<std::string> captured_names(names.begin(), names.end());
+  const char* option = means ? "correct and gptq" : "gptq";
+  for_each_capture(model, samples, captured_names, option, [&](const std::map<std::string, ir::Tensor>& captured) {
+    if (means) means->add(captured);
     if (keep_inputs) {
       float_inputs_.emplace_back();
       for (const auto& name : inputs) float_inputs_.back().emplace(name, narrowed(captured.at(name)));

@@ -72,6 +72,8 @@ bool gptq_round(Eigen::MatrixXd& w, const Eigen::MatrixXd& h,
                 const std::function<double(int64_t row, int64_t column, double value)>& round);
 
 class InputMoments;
+class ChannelMeans;
+class BiasCorrector;
 
 // The moments gptq=`dir` rounds `weights` with: the caller's (ctx.known_moments)
 // when it has them for `dir`, else measured here on `model` into `own`. With
@@ -79,6 +81,17 @@ class InputMoments;
 // layers' float inputs, and follow `model` as the pass stores it.
 const InputMoments& moments_for(ir::Model& model, const std::vector<const ir::Value*>& weights, const std::string& dir,
                                 bool sequential, PassContext& ctx, std::optional<InputMoments>& own);
+
+// What a weight pass's correct=`correct_dir` (the means of the layers reading
+// `corrected`) and gptq=`gptq_dir` (moments_for `rounded`) measure, either
+// empty for none. When both measure the same folder on the model as it is
+// (neither known to the caller, not sequential), one run per sample serves
+// both: tune's verifications of PP-OCRv4 det ran every sample twice per step.
+void measure_weight_pass(ir::Model& model, const std::vector<const ir::Value*>& corrected,
+                         const std::vector<const ir::Value*>& rounded, const std::string& correct_dir,
+                         const std::string& gptq_dir, bool sequential, PassContext& ctx,
+                         std::optional<BiasCorrector>& corrector, std::optional<InputMoments>& own,
+                         const InputMoments*& moments);
 
 // H per weight, measured once for every Conv, Gemm and MatMul reading one of
 // the weights, then used as each weight is stored.
@@ -93,9 +106,10 @@ class InputMoments {
   // goes on storing its weights in graph order.
   InputMoments(ir::Model& model, const std::vector<const ir::Value*>& weights, const std::string& dir,
                bool sequential, PassContext& ctx);
-  // The same from samples in hand (not sequential), on `threads` threads.
+  // The same from samples in hand (not sequential), on `threads` threads; with
+  // `means`, the same runs also add up its tensors' channel means (correct=).
   InputMoments(const ir::Model& model, const std::vector<const ir::Value*>& weights, const std::vector<Sample>& samples,
-               int threads = 1);
+               int threads = 1, ChannelMeans* means = nullptr);
 
   // Rounds constant weight `v` (float32, as its layer reads it) through
   // `store(element, value)`, which returns the stored value for the element at
@@ -125,7 +139,7 @@ class InputMoments {
     std::string input;               // the layer's data input on the float model (float_inputs_' key)
   };
   void measure(const ir::Model& model, const std::vector<const ir::Value*>& weights, const std::vector<Sample>& samples,
-               bool keep_inputs, int threads);
+               bool keep_inputs, int threads, ChannelMeans* means = nullptr);
   // H~ and C (above) of `layer`, per group, on the stored model; false if the samples do not fit.
   bool measure_stored(const ir::Node& layer, const Layer& l, const std::vector<int64_t>& dims, std::vector<Eigen::MatrixXd>& h,
                       std::vector<Eigen::MatrixXd>& cross) const;

@@ -405,8 +405,8 @@ class Palettize : public Pass {
       weights.push_back(v);
       if (in_use_float(v) && kept_reason(v, axis, o_).empty()) palettized.push_back(v);
     }
-    if (!o_.correct.empty()) corrector.emplace(model, weights, o_.correct, ctx);
-    if (!o_.gptq.empty()) moments = &moments_for(model, palettized, o_.gptq, o_.sequential, ctx, own_moments);
+    measure_weight_pass(model, weights, palettized, o_.correct, o_.gptq, o_.sequential, ctx, corrector, own_moments,
+                        moments);
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
       // Returns whether it rewrote weight `v` (what correct= then corrects).
       auto store = [&](ir::Value* v) {

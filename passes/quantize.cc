@@ -350,11 +350,11 @@ class Quantize : public Pass {
     int64_t opset = model.opset("");
     int64_t changed = 0, blocked = 0;
     std::optional<BiasCorrector> corrector;
-    if (!o_.correct.empty()) corrector.emplace(model, eligible_in(*model.graph), o_.correct, ctx);
     std::optional<InputMoments> own_moments;
-    const InputMoments* moments =
-        o_.gptq.empty() ? nullptr
-                        : &moments_for(model, eligible_in(*model.graph), o_.gptq, o_.sequential, ctx, own_moments);
+    const InputMoments* moments = nullptr;
+    std::vector<const ir::Value*> eligible = eligible_in(*model.graph);
+    measure_weight_pass(model, eligible, eligible, o_.correct, o_.gptq, o_.sequential, ctx, corrector, own_moments,
+                        moments);
     ir::for_each_graph(*model.graph, [&](ir::Graph& g) {
       bool main = &g == model.graph.get();
       store_constants(model, g, main && corrector ? &*corrector : nullptr, main && moments && o_.sequential, ctx,

@@ -273,6 +273,32 @@ TEST(Gptq, KnownMomentsGiveTheSameModel) {
   EXPECT_EQ(loads, 1);
 }
 
+// correct= and gptq= on one folder share one run per sample (pare tune's
+// verifications ran each twice): the same bytes as two folders measured apart,
+// with one load of the samples instead of two.
+TEST(Gptq, CorrectAndGptqOnOneFolderShareTheRuns) {
+  std::vector<Sample> samples = smooth_samples(4);
+  for (const char* storage : {"palettize(bits=2, first=true, ", "quantize(int4, weights-only, block=2, ",
+                              "quantize(int8, weights-only, "}) {
+    SCOPED_TRACE(storage);
+    auto run = [&](const std::string& options, int expected_loads) {
+      ir::Model m = testing::model_from_text(two_convs());
+      PassContext ctx;
+      int loads = 0;
+      ctx.load_samples = [&](const std::string&, const std::vector<std::string>&) { return ++loads, samples; };
+      auto steps = Pipeline::parse(storage + options + ")").run(m, ctx, true);
+      EXPECT_EQ(loads, expected_loads) << options;
+      EXPECT_EQ(steps.back().stats["gptq_rounded"], 2) << options;
+      bool corrects = options.find("correct=") != std::string::npos;
+      EXPECT_EQ(steps.back().stats["bias_corrected"] > 0, corrects) << options;
+      return formats::onnx::serialize_model(m);
+    };
+    std::string shared = run("correct=s, gptq=s, sequential=false", 1);
+    EXPECT_EQ(shared, run("correct=a, gptq=b, sequential=false", 2));
+    EXPECT_NE(shared, run("gptq=s, sequential=false", 1)) << "the correction changes the biases";
+  }
+}
+
 // A sample holding NaN gives its layers no moments: they are stored as
 // without gptq= (counted gptq_unmeasured), never from NaN.
 TEST(Gptq, NonFiniteSamplesLeaveNearestRounding) {
