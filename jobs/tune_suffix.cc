@@ -169,11 +169,12 @@ std::vector<std::vector<ir::Tensor>> SuffixRuns::prepared_values(const std::vect
       computed.push_back(name);
   }
   if (!computed.empty()) {
+    // One name per run: a capture that asks for a value fusion removes runs
+    // unfused, which could round its other values differently. Alone, a value
+    // is the same whichever variant asked for it first.
     rt::Session session(prepared_);
-    for (const auto& s : samples_) {
-      auto captured = session.run_capture(s, computed, true);
-      for (const auto& name : computed) got[name].push_back(captured.at(name));
-    }
+    for (const auto& name : computed)
+      for (const auto& s : samples_) got[name].push_back(session.run_capture(s, {name}, true).at(name));
   }
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& [name, values] : got) {
