@@ -195,6 +195,7 @@ std::vector<std::vector<ir::Tensor>> SuffixRuns::prepared_values(const std::vect
 
 std::optional<std::vector<std::vector<ir::Tensor>>> SuffixRuns::run(ir::Model& variant, const FidelityProbe& probe) {
   if (!usable_) return std::nullopt;
+  if (samples_.empty()) return std::vector<std::vector<ir::Tensor>>{};
   ir::Graph& g = *variant.graph;
   std::unordered_map<const ir::Value*, uint64_t> prints = value_fingerprints(g);
   // A value is clean when the prepared model computes it too (by fingerprint).
