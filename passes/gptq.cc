@@ -196,9 +196,9 @@ void add_products(const std::vector<Eigen::MatrixXf>& a, const std::vector<Eigen
 }
 
 // The lower triangle of sum += a^T a, per group: half the multiplications of
-// add_products(a, a, sum), and the same values there (Eigen's triangular
-// product runs the same blocks; PP-OCRv4 det's gptq= moments, checked byte for
-// byte). mirror() completes the sums once every sample is in.
+// add_products(a, a, sum). Eigen's triangular product may add up in another
+// order: PP-OCRv4 det's tuned model stayed the same bytes, M-LSD tiny's moved
+// one stored weight. mirror() completes the sums once every sample is in.
 void add_gram(const std::vector<Eigen::MatrixXf>& a, std::vector<Eigen::MatrixXd>& sum) {
   if (sum.empty())
     for (const auto& m : a) sum.push_back(Eigen::MatrixXd::Zero(m.cols(), m.cols()));
