@@ -1,106 +1,15 @@
 #include "jobs/tune_suffix.h"
 
-#include <bit>
-#include <functional>
+#include <algorithm>
 #include <set>
-#include <string_view>
 
 #include "lib/base/error.h"
 #include "lib/runtime/session.h"
+#include "passes/content_hash.h"
 #include "passes/cut.h"
 
 namespace pare::jobs::tune_detail {
 namespace {
-
-uint64_t hash_bytes(std::string_view bytes) { return std::hash<std::string_view>{}(bytes); }
-
-// Appends `x` to the text a fingerprint is hashed from.
-template <typename T>
-void put(std::string& text, const T& x) {
-  text.append(reinterpret_cast<const char*>(&x), sizeof(x));
-}
-
-void put_text(std::string& text, std::string_view s) {
-  put(text, s.size());
-  text.append(s);
-}
-
-void put_tensor(std::string& text, const ir::Tensor& t) {
-  put(text, static_cast<int>(t.dtype()));
-  put(text, t.dims().size());
-  for (int64_t d : t.dims()) put(text, d);
-  if (t.dtype() == ir::DataType::kString) {
-    for (const auto& s : t.string_values()) put_text(text, s);
-  } else {
-    put(text, hash_bytes(std::string_view(reinterpret_cast<const char*>(t.raw()), t.byte_size())));
-  }
-}
-
-// The attribute's value; false for one that holds graphs (matched by nothing).
-bool put_attribute(std::string& text, const ir::Attribute& a) {
-  put_text(text, a.name);
-  put(text, static_cast<int>(a.kind));
-  switch (a.kind) {
-    case ir::Attribute::Kind::kFloat: put(text, std::bit_cast<uint32_t>(a.f)); break;
-    case ir::Attribute::Kind::kInt: put(text, a.i); break;
-    case ir::Attribute::Kind::kString: put_text(text, a.s); break;
-    case ir::Attribute::Kind::kTensor: put_tensor(text, a.t); break;
-    case ir::Attribute::Kind::kFloats:
-      put(text, a.floats.size());
-      for (float f : a.floats) put(text, std::bit_cast<uint32_t>(f));
-      break;
-    case ir::Attribute::Kind::kInts:
-      put(text, a.ints.size());
-      for (int64_t i : a.ints) put(text, i);
-      break;
-    case ir::Attribute::Kind::kStrings:
-      put(text, a.strings.size());
-      for (const auto& s : a.strings) put_text(text, s);
-      break;
-    case ir::Attribute::Kind::kTensors:
-      put(text, a.tensors.size());
-      for (const auto& t : a.tensors) put_tensor(text, t);
-      break;
-    case ir::Attribute::Kind::kGraph:
-    case ir::Attribute::Kind::kGraphs: return false;
-    case ir::Attribute::Kind::kUndefined: break;
-  }
-  return true;
-}
-
-class Fingerprinter {
- public:
-  uint64_t of(const ir::Value* v) {
-    if (auto it = memo_.find(v); it != memo_.end()) return it->second;
-    std::string text;
-    const ir::Node* n = v->producer();
-    if (v->is_constant()) {
-      text = "c";
-      put_tensor(text, v->constant());
-    } else if (!n) {
-      text = "i";  // a graph input (or an outer value): by name
-      put_text(text, v->name());
-    } else {
-      text = "n";
-      bool matchable = true;
-      put_text(text, n->op_type);
-      put_text(text, n->domain);
-      for (const auto& a : n->attrs) matchable = put_attribute(text, a) && matchable;
-      put(text, n->inputs().size());
-      for (const ir::Value* in : n->inputs()) put(text, in ? of(in) : uint64_t{0});
-      put(text, v->producer_index());
-      // Unique to this value: matches no value of another graph.
-      if (!matchable) put(text, reinterpret_cast<uintptr_t>(v));
-    }
-    uint64_t h = hash_bytes(text);
-    memo_[v] = h;
-    return h;
-  }
-  std::unordered_map<const ir::Value*, uint64_t> take() { return std::move(memo_); }
-
- private:
-  std::unordered_map<const ir::Value*, uint64_t> memo_;
-};
 
 std::vector<std::string> probe_names(const FidelityProbe& probe) {
   std::vector<std::string> names;
@@ -124,22 +33,19 @@ int64_t bytes_of(const std::vector<ir::Tensor>& values) {
 
 }  // namespace
 
-std::unordered_map<const ir::Value*, uint64_t> value_fingerprints(const ir::Graph& graph) {
-  Fingerprinter f;
-  for (const auto& n : graph.nodes())
-    for (const ir::Value* v : n->is_dead() ? std::vector<ir::Value*>{} : n->outputs())
-      if (v) f.of(v);
-  for (const ir::Value* v : graph.inputs) f.of(v);
-  return f.take();
-}
-
 SuffixRuns::SuffixRuns(ir::Model prepared, std::vector<formats::Sample> samples, int64_t cache_bytes, int threads)
     : prepared_(std::move(prepared)), samples_(std::move(samples)), cache_bytes_(cache_bytes) {
   for (const auto& n : prepared_.graph->nodes())
     if (!n->subgraphs().empty()) usable_ = false;
   if (!usable_) return;
-  for (const auto& [v, h] : value_fingerprints(*prepared_.graph))
-    if (!v->is_constant()) by_fingerprint_.emplace(h, v->name());
+  // Without the opset: the palette and int4 choices raise it (packed 4-bit
+  // indices need 21) and leave the nodes before their layer as they were.
+  passes::ContentHasher hashes(prepared_, 0, /*with_opset=*/false);
+  for (const auto& n : prepared_.graph->nodes())
+    for (const ir::Value* v : n->is_dead() ? std::vector<ir::Value*>{} : n->outputs())
+      if (v) by_hash_.emplace(hashes.of(v), v->name());
+  for (const ir::Value* v : prepared_.graph->inputs)
+    if (!v->is_constant()) by_hash_.emplace(hashes.of(v), v->name());
   FidelityProbe probe(prepared_);
   probed_names_ = probe_names(probe);
   rt::Session session(prepared_, rt::SessionOptions{threads});
@@ -197,13 +103,11 @@ std::optional<std::vector<std::vector<ir::Tensor>>> SuffixRuns::run(ir::Model& v
   if (!usable_) return std::nullopt;
   if (samples_.empty()) return std::vector<std::vector<ir::Tensor>>{};
   ir::Graph& g = *variant.graph;
-  std::unordered_map<const ir::Value*, uint64_t> prints = value_fingerprints(g);
-  // A value is clean when the prepared model computes it too (by fingerprint).
+  passes::ContentHasher hashes(variant, 1, /*with_opset=*/false);
+  // A value is clean when the prepared model computes it too (by content hash).
   auto prepared_name = [&](const ir::Value* v) -> const std::string* {
-    auto print = prints.find(v);
-    if (print == prints.end()) return nullptr;
-    auto it = by_fingerprint_.find(print->second);
-    return it == by_fingerprint_.end() ? nullptr : &it->second;
+    auto it = by_hash_.find(hashes.of(v));
+    return it == by_hash_.end() ? nullptr : &it->second;
   };
   // Where the changed part begins: clean tensors its nodes read (constants and
   // what constants alone compute come along with the cut).

@@ -24,13 +24,6 @@
 
 namespace pare::jobs::tune_detail {
 
-// What a value computes, as a 64-bit fingerprint of how it is made: constants
-// by their bytes, graph inputs by name, a node's outputs by its op, attributes
-// and inputs' fingerprints (not by names: passes rename freely). Two values with
-// the same fingerprint compute the same tensor. Values of nodes with subgraphs
-// get fingerprints of their own that match nothing.
-std::unordered_map<const ir::Value*, uint64_t> value_fingerprints(const ir::Graph& graph);
-
 class SuffixRuns {
  public:
   // `prepared`: what every variant is made from; `samples`: the samples the
@@ -55,7 +48,7 @@ class SuffixRuns {
   ir::Model prepared_;
   std::vector<formats::Sample> samples_;
   bool usable_ = true;
-  std::unordered_map<uint64_t, std::string> by_fingerprint_;  // a prepared value's name
+  std::unordered_map<std::string, std::string> by_hash_;  // a prepared value's name by content hash
   std::vector<std::string> probed_names_;                      // the prepared model's probe, in order
   std::vector<std::vector<ir::Tensor>> probed_;                // its values per sample
   std::mutex mutex_;

@@ -6,88 +6,11 @@
 #include <unordered_map>
 
 #include "lib/base/error.h"
-#include "lib/base/sha256.h"
+#include "passes/content_hash.h"
 #include "passes/cut.h"
 
 namespace pare::passes {
 namespace {
-
-void append_tensor(std::string& s, const ir::Tensor& t) {
-  s += fmt::format("{}[{}]", static_cast<int>(t.dtype()), fmt::join(t.dims(), ","));
-  if (t.dtype() == ir::DataType::kString) {
-    for (const auto& v : t.string_values()) s += fmt::format("{}:{}", v.size(), v);
-  } else {
-    s += sha256_hex(std::string_view(reinterpret_cast<const char*>(t.raw()), t.byte_size()));
-  }
-}
-
-// The attributes in a form that does not depend on their order in the file;
-// floats by their bits, so -0 and 0, or two NaNs, are told apart exactly.
-std::string canonical_attributes(const ir::Node& n) {
-  std::vector<const ir::Attribute*> attrs;
-  for (const auto& a : n.attrs) attrs.push_back(&a);
-  std::sort(attrs.begin(), attrs.end(), [](auto* a, auto* b) { return a->name < b->name; });
-  auto bits = [](float f) {
-    uint32_t u;
-    std::memcpy(&u, &f, 4);
-    return u;
-  };
-  std::string s;
-  for (const ir::Attribute* a : attrs) {
-    s += fmt::format("{}:{}=", a->name, static_cast<int>(a->kind));
-    s += fmt::format("{:x}|{}|{}:{}|", bits(a->f), a->i, a->s.size(), a->s);
-    for (float f : a->floats) s += fmt::format("{:x},", bits(f));
-    s += fmt::format("|{}|", fmt::join(a->ints, ","));
-    for (const auto& str : a->strings) s += fmt::format("{}:{},", str.size(), str);
-    if (a->kind == ir::Attribute::Kind::kTensor) append_tensor(s, a->t);
-    for (const auto& t : a->tensors) append_tensor(s, t);
-    s += ";";
-  }
-  return s;
-}
-
-bool has_subgraph(const ir::Node& n) { return !n.subgraphs().empty(); }
-
-// Content hashes of one model's main-graph values and nodes.
-class Hasher {
- public:
-  Hasher(const ir::Model& m, size_t model_index) : model_(m), index_(model_index) {}
-
-  const std::string& of(const ir::Value* v) {
-    auto it = values_.find(v);
-    if (it != values_.end()) return it->second;
-    std::string s;
-    if (v->is_constant()) {
-      s = "const|";
-      append_tensor(s, v->constant());
-    } else if (!v->producer()) {
-      s = fmt::format("input|{}|{}|{}", v->name(), static_cast<int>(v->dtype), v->shape ? v->shape->str() : "?");
-    } else {
-      s = fmt::format("{}#{}", of(v->producer()), v->producer_index());
-    }
-    return values_[v] = sha256_hex(s);
-  }
-
-  const std::string& of(const ir::Node* n) {
-    auto it = nodes_.find(n);
-    if (it != nodes_.end()) return it->second;
-    std::string s;
-    if (has_subgraph(*n) || n->owner() != model_.graph.get()) {
-      // Never shared: unique to this model and node.
-      s = fmt::format("unshared|{}|{}", index_, static_cast<const void*>(n));
-    } else {
-      s = fmt::format("node|{}|{}|{}|{}|", n->op_type, n->domain, model_.opset(n->domain), canonical_attributes(*n));
-      for (const ir::Value* in : n->inputs()) s += (in ? of(in) : std::string("-")) + ",";
-    }
-    return nodes_[n] = sha256_hex(s);
-  }
-
- private:
-  const ir::Model& model_;
-  size_t index_;
-  std::unordered_map<const ir::Value*, std::string> values_;
-  std::unordered_map<const ir::Node*, std::string> nodes_;
-};
 
 // The plan's view of one model: which of its nodes are shared, and which
 // trunk-side values its own nodes (or its outputs) read.
@@ -96,7 +19,7 @@ struct ModelSide {
   std::vector<const ir::Value*> boundary;  // in node order
 };
 
-ModelSide side_of(const ir::Model& m, Hasher& h, const std::set<std::string>& shared_hashes) {
+ModelSide side_of(const ir::Model& m, ContentHasher& h, const std::set<std::string>& shared_hashes) {
   ModelSide side;
   for (const auto& n : m.graph->nodes())
     if (shared_hashes.count(h.of(n.get()))) side.shared.insert(n.get());
@@ -126,14 +49,14 @@ Analysis analyse(const std::vector<const ir::Model*>& models) {
   Analysis a;
   std::map<std::string, std::set<size_t>> models_of;
   for (size_t i = 0; i < models.size(); ++i) {
-    Hasher h(*models[i], i);
+    ContentHasher h(*models[i], i);
     for (const auto& n : models[i]->graph->nodes()) models_of[h.of(n.get())].insert(i);
   }
   for (const auto& [hash, in] : models_of)
     if (in.size() >= 2) a.shared_hashes.insert(hash);
   std::set<std::string> used;
   for (size_t i = 0; i < models.size(); ++i) {
-    Hasher h(*models[i], i);
+    ContentHasher h(*models[i], i);
     for (const ir::Value* v : side_of(*models[i], h, a.shared_hashes).boundary) {
       const std::string& hash = h.of(v);
       if (a.trunk_names.count(hash)) continue;
@@ -150,7 +73,7 @@ Analysis analyse(const std::vector<const ir::Model*>& models) {
 std::map<std::string, int64_t> trunk_opsets(const std::vector<const ir::Model*>& models, const Analysis& a) {
   std::map<std::string, int64_t> versions;
   for (size_t i = 0; i < models.size(); ++i) {
-    Hasher h(*models[i], i);
+    ContentHasher h(*models[i], i);
     for (const auto& n : models[i]->graph->nodes()) {
       if (!a.shared_hashes.count(h.of(n.get()))) continue;
       std::string domain = n->domain == "ai.onnx" ? "" : n->domain;
@@ -174,7 +97,7 @@ SharePlan plan_sharing(const std::vector<const ir::Model*>& models) {
   plan.shared_nodes = 0;
   std::set<std::string> counted;
   for (size_t i = 0; i < models.size(); ++i) {
-    Hasher h(*models[i], i);
+    ContentHasher h(*models[i], i);
     ModelSide side = side_of(*models[i], h, a.shared_hashes);
     for (const ir::Node* n : side.shared) counted.insert(h.of(n));
     std::map<std::string, std::string> reads;
@@ -185,7 +108,7 @@ SharePlan plan_sharing(const std::vector<const ir::Model*>& models) {
   // Trunk outputs in the order the models first name them.
   std::set<std::string> seen;
   for (size_t i = 0; i < models.size(); ++i) {
-    Hasher h(*models[i], i);
+    ContentHasher h(*models[i], i);
     for (const ir::Value* v : side_of(*models[i], h, a.shared_hashes).boundary) {
       const std::string& name = a.trunk_names.at(h.of(v));
       if (seen.insert(name).second) plan.trunk_outputs.push_back(name);
@@ -213,7 +136,7 @@ ir::Model build_trunk(const std::vector<const ir::Model*>& models, const SharePl
     return n;
   };
   std::map<std::string, ir::Value*> by_hash;  // trunk values by content hash
-  auto trunk_value_for = [&](const ir::Value* v, Hasher& h) -> ir::Value* {
+  auto trunk_value_for = [&](const ir::Value* v, ContentHasher& h) -> ir::Value* {
     const std::string& hash = h.of(v);
     if (auto it = by_hash.find(hash); it != by_hash.end()) return it->second;
     ir::Value* t;
@@ -231,7 +154,7 @@ ir::Model build_trunk(const std::vector<const ir::Model*>& models, const SharePl
   };
 
   for (size_t i = 0; i < models.size(); ++i) {
-    Hasher h(*models[i], i);
+    ContentHasher h(*models[i], i);
     for (const auto& n : models[i]->graph->nodes()) {
       const std::string& nh = h.of(n.get());
       if (!a.shared_hashes.count(nh) || by_hash.count(nh)) continue;

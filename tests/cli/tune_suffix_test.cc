@@ -2,7 +2,7 @@
 // (jobs/tune_suffix.h): the probed tensors must be what a whole run of the
 // variant gives, for early, middle and late layers and for the storage and
 // static int8 choices; the part run must be smaller for a late layer; and the
-// fingerprints must tell changed values from unchanged ones.
+// content hashes must tell changed values from unchanged ones.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include "jobs/tune_suffix.h"
 #include "lib/runtime/inputs.h"
 #include "lib/runtime/session.h"
+#include "passes/content_hash.h"
 #include "passes/pipeline.h"
 #include "tests/support/models.h"
 
@@ -130,12 +131,15 @@ TEST(TuneSuffix, UnchangedVariantIsThePreparedModelsOwnRun) {
     EXPECT_EQ(relative_difference(probe.run(session, p.samples[s]), (*got)[s]), 0.0);
 }
 
-TEST(TuneSuffix, FingerprintsFollowWhatAValueComputes) {
+TEST(TuneSuffix, ContentHashesFollowWhatAValueComputes) {
   const Prepared& p = prepared_classifier();
   ir::Model a = parse(p.bytes), b = parse(p.bytes);
   auto by_name = [](const ir::Model& m) {
-    std::map<std::string, uint64_t> out;
-    for (const auto& [v, h] : jobs::tune_detail::value_fingerprints(*m.graph)) out[v->name()] = h;
+    passes::ContentHasher hashes(m, 0, /*with_opset=*/false);
+    std::map<std::string, std::string> out;
+    for (const auto& n : m.graph->nodes())
+      for (const ir::Value* v : n->outputs())
+        if (v) out[v->name()] = hashes.of(v);
     return out;
   };
   auto fa = by_name(a);
