@@ -196,8 +196,10 @@ void measure(Row& r, const formats::BudgetFile& budget, const CheckJob& job, Pro
   }
   m.measured = metrics::measured(facts, m.evaluation ? &*m.evaluation : nullptr);
   if (m.budget.needs_runs() || m.warn.needs_runs()) {
-    Runner one_thread(model);  // the limits are one thread's figures, whatever the comparison ran on
-    measure_runs(m.measured, one_thread, r.dims);
+    // The limits are one thread's figures, whatever the comparison ran on (a
+    // Runner compiles on first use: the spare one costs nothing when unused).
+    Runner one_thread(model);
+    measure_runs(m.measured, job.threads == 1 ? runner : one_thread, r.dims);
   }
   if (m.budget.needs_baseline() || m.warn.needs_baseline()) {
     if (!job.baseline) m.growth_unchecked = "no baseline";

@@ -115,10 +115,12 @@ ShrinkResult shrink(const ShrinkJob& job, Progress& progress) {
   if (!r.before.macs.known && dims != job.dims) r.before.macs = count_macs(before, dims);
   if (job.latency_runs > 0) {
     // Timed before anything is written: a symbolic dim nothing sizes fails here,
-    // leaving no output behind. On one thread each, whatever the evaluation ran on.
-    Runner timed_before(original), timed_after(model);
-    r.latency = {measure_latency(timed_before, dims, job.latency_runs),
-                 measure_latency(timed_after, dims, job.latency_runs)};
+    // leaving no output behind. On one thread each, whatever the evaluation ran
+    // on (a Runner compiles on first use: the spare ones cost nothing when unused).
+    Runner one_before(original), one_after(model);
+    bool one = job.threads == 1;
+    r.latency = {measure_latency(one ? before : one_before, dims, job.latency_runs),
+                 measure_latency(one ? after : one_after, dims, job.latency_runs)};
   }
   // Every input has been read now (samples, calibration data, labels): no output
   // may be one of them, checked before the first byte is written.
