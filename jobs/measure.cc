@@ -90,12 +90,13 @@ FidelityAccumulator::FidelityAccumulator(const FidelityProbe& reference, const F
   }
 }
 
-void FidelityAccumulator::add(const std::vector<ir::Tensor>& reference, const std::vector<ir::Tensor>& got) {
-  for (size_t o = 0; o < outputs_.size(); ++o) outputs_[o].add(reference[o], got[o]);
+void FidelityAccumulator::add(const std::vector<ir::Tensor>& reference, const std::vector<ir::Tensor>& got,
+                              double weight) {
+  for (size_t o = 0; o < outputs_.size(); ++o) outputs_[o].add(reference[o], got[o], weight);
   for (Pair& p : pairs_) {
     const ir::Tensor &a = reference.at(p.reference), &b = got.at(p.got);
     p.usable = p.usable && a.dtype() == ir::DataType::kFloat && b.dtype() == ir::DataType::kFloat && a.dims() == b.dims();
-    if (p.usable) p.acc.add(a, b);
+    if (p.usable) p.acc.add(a, b, weight);
   }
 }
 

@@ -84,7 +84,8 @@ class FidelityProbe {
 class FidelityAccumulator {
  public:
   FidelityAccumulator(const FidelityProbe& reference, const FidelityProbe& got);
-  void add(const std::vector<ir::Tensor>& reference, const std::vector<ir::Tensor>& got);
+  // `weight`: as OutputDiffAccumulator::add's.
+  void add(const std::vector<ir::Tensor>& reference, const std::vector<ir::Tensor>& got, double weight = 1.0);
   std::vector<metrics::OutputDiff> result() const;
 
  private:

@@ -365,6 +365,7 @@ TuneResult tune(const TuneJob& job, Progress& progress) {
   s.objective = objective_name(job.objective);
   s.search_samples = m.samples();
   s.sensitivity_samples = m.sensitivity_samples();
+  s.sensitivity_set = m.sensitivity_set();
   s.cache = job.cache_dir;
   search.measure_sensitivity(s, start);
   search.build_options();

@@ -44,7 +44,7 @@ struct TuneJob {
   int64_t max_evals = 0;                  // sensitivity evaluations measured (0: no bound)
   double max_seconds = 0;                 // wall time of the search (0: no bound)
   int threads = 2;                        // evaluations run in parallel
-  size_t sensitivity_samples = 4;         // the first N samples measure sensitivity; all verify (as pare tune)
+  size_t sensitivity_samples = 8;         // N samples measure sensitivity (choose_sensitivity_samples); all verify
   int max_verifications = 8;              // whole-model checks of the noise-budget search
   std::vector<std::string> choices;       // choice keys to consider (empty: all); see tune_choice_keys()
   std::string version;                     // pare's version: part of the cache key

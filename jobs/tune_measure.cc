@@ -1,5 +1,6 @@
 #include "jobs/tune_measure.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <exception>
@@ -26,7 +27,7 @@ namespace {
 using json = nlohmann::json;
 
 // Bumped whenever what a cached figure means changes (choices, noise definition).
-constexpr int kCacheFormat = 8;  // 8: storage choices measured with gptq= when --calib is given
+constexpr int kCacheFormat = 9;  // 9: sensitivity samples drawn by a proxy's error, weighted
 
 ir::Model parse(const std::string& bytes, const std::string& label, const std::string& dir) {
   return formats::onnx::load_model_from_bytes(bytes, label, dir);
@@ -76,6 +77,94 @@ SpaceEffect totals_of(const ir::Model& model, const metrics::MacStats& macs) {
 
 }  // namespace
 
+std::vector<WeightedSample> choose_sensitivity_samples(const std::vector<std::vector<double>>& proxy, size_t k) {
+  const size_t n = proxy.size();
+  k = std::max<size_t>(k, 1);
+  std::vector<WeightedSample> out;
+  if (k >= n) {
+    for (size_t s = 0; s < n; ++s) out.push_back({s, 1.0});
+    return out;
+  }
+  // Each sample's share of the proxy's error, averaged over the outputs that have any.
+  std::vector<double> p(n, 0.0);
+  size_t outputs = 0;
+  for (size_t o = 0; n > 0 && o < proxy[0].size(); ++o) {
+    double total = 0;
+    for (size_t s = 0; s < n; ++s) total += o < proxy[s].size() ? proxy[s][o] : 0.0;
+    if (!(total > 0) || !std::isfinite(total)) continue;
+    for (size_t s = 0; s < n; ++s) p[s] += (o < proxy[s].size() ? proxy[s][o] : 0.0) / total;
+    ++outputs;
+  }
+  // Half by share, half alike: every sample can be drawn, and a proxy that
+  // misjudges a layer cannot take every draw.
+  for (double& v : p) v = 0.5 * (outputs ? v / static_cast<double>(outputs) : 1.0 / static_cast<double>(n)) +
+                          0.5 / static_cast<double>(n);
+  std::vector<size_t> order(n);
+  for (size_t s = 0; s < n; ++s) order[s] = s;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
+  // Certain draws first: a sample whose probability k' * p / total reaches 1.
+  size_t first = 0, left = k;
+  double total = 1.0;
+  while (left > 0 && first < n && static_cast<double>(left) * p[order[first]] >= total) {
+    out.push_back({order[first], 1.0});
+    total -= p[order[first]];
+    ++first, --left;
+  }
+  // Systematic sampling over the rest, heaviest first: `left` points spaced
+  // total / left apart, from half a step in.
+  double step = left > 0 ? total / static_cast<double>(left) : 0.0, next = 0.5 * step, at = 0;
+  for (size_t i = first; i < n && left > 0 && out.size() < k; ++i) {
+    double v = p[order[i]];
+    if (at + v > next) {
+      out.push_back({order[i], step / v});
+      next += step;
+    }
+    at += v;
+  }
+  std::sort(out.begin(), out.end(), [](const WeightedSample& a, const WeightedSample& b) { return a.index < b.index; });
+  return out;
+}
+
+std::vector<std::pair<std::string, double>> Measurer::sensitivity_set() const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const WeightedSample& w : sensitivity_)
+    out.emplace_back(w.index < data_.names.size() ? data_.names[w.index] : std::to_string(w.index), w.weight);
+  return out;
+}
+
+std::vector<std::vector<double>> Measurer::proxy_errors(int threads) const {
+  ir::Model perturbed = parse(prepared_bytes_, job_.shrink.input, base_dir_);
+  std::vector<std::string> all;
+  for (const Layer& l : layers_) all.push_back(l.label);
+  try {
+    passes::PassContext ctx;
+    passes::Pipeline::parse(step_text(choice("int8"), all, "", true)).run(perturbed, ctx, false);
+  } catch (const InternalError&) {
+    throw;
+  } catch (const Error&) {
+    return {};
+  }
+  rt::Session session(perturbed, rt::SessionOptions{threads});
+  FidelityProbe probe(perturbed);
+  std::vector<std::vector<double>> out;
+  for (size_t i = 0; i < data_.samples.size(); ++i) {
+    std::vector<ir::Tensor> got = probe.run(session, data_.samples[i]);
+    const std::vector<ir::Tensor>& ref = reference_[i];
+    std::vector<double> errors;
+    for (size_t t = 0; t < std::min(ref.size(), got.size()); ++t) {
+      double e = 0;
+      if (ref[t].dtype() == ir::DataType::kFloat && got[t].dtype() == ir::DataType::kFloat &&
+          ref[t].dims() == got[t].dims()) {
+        auto a = ref[t].as_double(), b = got[t].as_double();
+        for (size_t j = 0; j < a.size(); ++j) e += (a[j] - b[j]) * (a[j] - b[j]);
+      }
+      errors.push_back(e);
+    }
+    out.push_back(std::move(errors));
+  }
+  return out;
+}
+
 Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& progress)
     : job_(job), original_bytes_(std::move(original_bytes)) {
   std::filesystem::path dir = std::filesystem::path(job.shrink.input).parent_path();
@@ -110,14 +199,21 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
     progress.update("reference outputs", i + 1, data_.samples.size());
   }
   progress.finish();
-  k_ = std::min(job.sensitivity_samples, data_.samples.size());
+  for (size_t i = 0; i < data_.samples.size(); ++i) all_.push_back({i, 1.0});
+  sensitivity_ = all_;
+  if (job.sensitivity_samples < data_.samples.size()) {
+    std::vector<std::vector<double>> proxy = proxy_errors(std::max(1, job.threads));
+    if (proxy.empty()) proxy.assign(data_.samples.size(), std::vector<double>{});  // alike
+    sensitivity_ = choose_sensitivity_samples(proxy, job.sensitivity_samples);
+  }
   rt::Session prepared_session(prepared, rt::SessionOptions{std::max(1, job.threads)});
-  base_noise_ = noise_of(prepared, prepared_session, k_);
-  std::vector<formats::Sample> first(data_.samples.begin(), data_.samples.begin() + static_cast<std::ptrdiff_t>(k_));
-  suffix_ = std::make_unique<SuffixRuns>(parse(prepared_bytes_, job.shrink.input, base_dir_), std::move(first),
+  base_noise_ = noise_of(prepared, prepared_session, sensitivity_);
+  std::vector<formats::Sample> chosen;
+  for (const WeightedSample& w : sensitivity_) chosen.push_back(data_.samples[w.index]);
+  suffix_ = std::make_unique<SuffixRuns>(parse(prepared_bytes_, job.shrink.input, base_dir_), std::move(chosen),
                                          kSuffixCacheBytes, std::max(1, job.threads));
   if (!suffix_->usable()) suffix_.reset();
-  base_noise_all_ = noise_of(prepared, prepared_session, data_.samples.size());
+  base_noise_all_ = noise_of(prepared, prepared_session, all_);
 
   std::string calib_digest;
   if (!job.calib.empty()) {
@@ -136,7 +232,8 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   }
   if (!job.cache_dir.empty()) {
     std::string key = sha256_hex(fmt::format("{}|{}|{}|{}|{}|{}", kCacheFormat, job.version, sha256_hex(original_bytes_),
-                                             sample_digest(data_.samples, data_.samples.size()), calib_digest, k_));
+                                             sample_digest(data_.samples, data_.samples.size()), calib_digest,
+                                             job.sensitivity_samples));
     std::filesystem::create_directories(job.cache_dir);
     cache_file_ = (std::filesystem::path(job.cache_dir) / ("tune-" + key.substr(0, 32) + ".json")).string();
     if (std::filesystem::exists(cache_file_)) {
@@ -166,20 +263,22 @@ std::vector<formats::Sample> Measurer::calib_samples(const std::string& dir, con
   return it->second;
 }
 
-std::vector<metrics::OutputDiff> Measurer::against_reference(const ir::Model& model, rt::Session& session, size_t count,
+std::vector<metrics::OutputDiff> Measurer::against_reference(const ir::Model& model, rt::Session& session,
+                                                             const std::vector<WeightedSample>& samples,
                                                              std::vector<ir::Tensor>* first) const {
   FidelityProbe probe(model);
   FidelityAccumulator acc(*reference_probe_, probe);
-  for (size_t i = 0; i < count; ++i) {
-    auto y = probe.run(session, data_.samples[i]);
-    acc.add(reference_[i], y);
+  for (const WeightedSample& w : samples) {
+    auto y = probe.run(session, data_.samples[w.index]);
+    acc.add(reference_[w.index], y, w.weight);
     if (first) first->push_back(y[0]);
   }
   return acc.result();
 }
 
-std::vector<double> Measurer::noise_of(const ir::Model& model, rt::Session& session, size_t count) const {
-  return noise_from(against_reference(model, session, count, nullptr));
+std::vector<double> Measurer::noise_of(const ir::Model& model, rt::Session& session,
+                                       const std::vector<WeightedSample>& samples) const {
+  return noise_from(against_reference(model, session, samples, nullptr));
 }
 
 std::vector<double> Measurer::variant_noise(ir::Model& variant, const std::function<ir::Model()>& rebuild) {
@@ -195,12 +294,13 @@ std::vector<double> Measurer::variant_noise(ir::Model& variant, const std::funct
     }
     if (got) {
       FidelityAccumulator acc(*reference_probe_, probe);
-      for (size_t i = 0; i < got->size(); ++i) acc.add(reference_[i], (*got)[i]);
+      for (size_t i = 0; i < got->size(); ++i)
+        acc.add(reference_[sensitivity_[i].index], (*got)[i], sensitivity_[i].weight);
       return noise_from(acc.result());
     }
   }
   rt::Session session(variant);
-  return noise_of(variant, session, k_);
+  return noise_of(variant, session, sensitivity_);
 }
 
 passes::PassContext Measurer::pass_context() {
@@ -237,7 +337,7 @@ Noise Measurer::measure(size_t layer, const std::string& key) {
       // A channel that is dead on a few samples can be alive on others (a
       // squeeze-excite gate): channel choices, one per space, run whole on every sample.
       rt::Session session(variant);
-      n = noise_of(variant, session, data_.samples.size());
+      n = noise_of(variant, session, all_);
       Runner runner(variant);
       SpaceEffect after = totals_of(variant, count_macs(runner, dims_));
       std::lock_guard<std::mutex> lock(effects_mutex_);
@@ -360,7 +460,7 @@ metrics::TunePoint Measurer::verify(const std::string& pipeline, const metrics::
   metrics::FileSize size = metrics::measure_bytes(formats::onnx::serialize_model(model), "");
   rt::Session session(model, rt::SessionOptions{std::max(1, job_.threads)});
   std::vector<ir::Tensor> first;
-  std::vector<metrics::OutputDiff> diffs = against_reference(model, session, data_.samples.size(), &first);
+  std::vector<metrics::OutputDiff> diffs = against_reference(model, session, all_, &first);
   metrics::Measured m;
   m.bytes = size.file_bytes;
   m.download_bytes = size.download_bytes;

@@ -97,6 +97,8 @@ json tune_json(const metrics::TuneSummary& s) {
             {"cached", s.cached},               {"skipped", s.skipped},
             {"verifications", s.verifications}, {"unbuilt", s.unbuilt}, {"seconds", s.seconds},
             {"cache", s.cache},                 {"stopped", s.stopped}};
+  j["sensitivity_set"] = json::array();
+  for (const auto& [name, weight] : s.sensitivity_set) j["sensitivity_set"].push_back({{"sample", name}, {"weight", weight}});
   j["front"] = json::array();
   for (const auto& p : s.front) {
     json e = {{"noise_budget_db", p.noise_budget_db}, {"bytes", p.bytes}, {"download_bytes", p.download_bytes},

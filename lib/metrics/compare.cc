@@ -6,18 +6,18 @@
 
 namespace pare::metrics {
 
-void OutputDiffAccumulator::add(const ir::Tensor& reference, const ir::Tensor& got) {
+void OutputDiffAccumulator::add(const ir::Tensor& reference, const ir::Tensor& got, double weight) {
   if (reference.dims() != got.dims())
     fail("output '{}' has shape [{}] but the reference has [{}]", name_, fmt::join(got.dims(), ","),
          fmt::join(reference.dims(), ","));
   auto r = reference.as_double(), g = got.as_double();
   for (size_t i = 0; i < r.size(); ++i) {
     double d = r[i] - g[i];
-    signal_ += r[i] * r[i];
-    noise_ += d * d;
-    dot_ += r[i] * g[i];
-    ref_sq_ += r[i] * r[i];
-    got_sq_ += g[i] * g[i];
+    signal_ += weight * (r[i] * r[i]);  // weight 1 leaves every sum as it was, bit for bit
+    noise_ += weight * (d * d);
+    dot_ += weight * (r[i] * g[i]);
+    ref_sq_ += weight * (r[i] * r[i]);
+    got_sq_ += weight * (g[i] * g[i]);
     max_abs_ = std::max(max_abs_, std::fabs(d));
     sum_abs_ += std::fabs(d);
   }

@@ -41,8 +41,10 @@ std::vector<OutputDiff> judged(const std::vector<OutputDiff>& outputs);
 class OutputDiffAccumulator {
  public:
   explicit OutputDiffAccumulator(std::string name) : name_(std::move(name)) {}
-  // Throws pare::Error when shapes differ.
-  void add(const ir::Tensor& reference, const ir::Tensor& got);
+  // Throws pare::Error when shapes differ. `weight` scales the sample's sums
+  // (signal, noise, products: SQNR and cosine), as when it stands for `weight`
+  // samples like it (tune's sensitivity samples); counts stay unweighted.
+  void add(const ir::Tensor& reference, const ir::Tensor& got, double weight = 1.0);
   OutputDiff result() const;
 
  private:

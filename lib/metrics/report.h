@@ -83,6 +83,9 @@ struct TunePoint {
 struct TuneSummary {
   std::string objective;
   size_t search_samples = 0, sensitivity_samples = 0;
+  // The samples the sensitivities ran on, by name, with the number of samples
+  // each stands for (jobs::tune_detail::choose_sensitivity_samples).
+  std::vector<std::pair<std::string, double>> sensitivity_set;
   std::vector<TuneLayerReport> layers;  // in graph order
   std::vector<TunePoint> front;         // every verified configuration, smallest cost first
   int64_t evaluations = 0;  // sensitivity runs measured now

@@ -7,11 +7,13 @@
 // exit 1 with the closest configuration written.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "formats/onnx/onnx.h"
 #include "formats/tensors/tensors.h"
+#include "jobs/tune_measure.h"
 #include "jobs/tune_space.h"
 #include "lib/base/atomic_file.h"
 #include "lib/metrics/compare.h"
@@ -130,6 +132,57 @@ TEST(TuneSpace, ShortfallIsRelativeToEachLimit) {
   EXPECT_TRUE(std::isinf(jobs::tune_detail::shortfall(p, b)));
 }
 
+// The sensitivity samples: drawn half by the proxy's error, half alike, so the
+// few samples that hold most of the error are among them, with weights that
+// make the weighted sum estimate the sum over all samples.
+TEST(TuneSpace, SensitivitySamplesFollowTheProxysError) {
+  using jobs::tune_detail::choose_sensitivity_samples;
+  using jobs::tune_detail::WeightedSample;
+  auto weighted_sum = [](const std::vector<WeightedSample>& w, const std::vector<std::vector<double>>& e) {
+    double sum = 0;
+    for (const auto& s : w) sum += s.weight * e[s.index][0];
+    return sum;
+  };
+  auto indices = [](const std::vector<WeightedSample>& w) {
+    std::vector<size_t> out;
+    for (const auto& s : w) out.push_back(s.index);
+    return out;
+  };
+  // Two heavy samples among 100 (as PP-OCRv4 rec's few lines near a decision).
+  std::vector<std::vector<double>> e(100, std::vector<double>{1.0});
+  e[17][0] = e[60][0] = 1000;
+  auto w = choose_sensitivity_samples(e, 4);
+  ASSERT_EQ(w.size(), 4u);
+  auto chosen = indices(w);
+  EXPECT_TRUE(std::is_sorted(chosen.begin(), chosen.end()));
+  EXPECT_NE(std::find(chosen.begin(), chosen.end(), 17), chosen.end());
+  EXPECT_NE(std::find(chosen.begin(), chosen.end(), 60), chosen.end());
+  EXPECT_NEAR(weighted_sum(w, e), 2098.0, 0.1 * 2098.0);
+  double count = 0;
+  for (const auto& s : w) count += s.weight;
+  EXPECT_NEAR(count, 100.0, 5.0);  // the weights stand for every sample
+  EXPECT_EQ(w, choose_sensitivity_samples(e, 4));  // deterministic
+
+  // A sample with nearly all the error is taken for certain, at weight 1.
+  e[60][0] = 1e9;
+  w = choose_sensitivity_samples(e, 4);
+  ASSERT_EQ(w.size(), 4u);
+  auto it = std::find_if(w.begin(), w.end(), [](const WeightedSample& s) { return s.index == 60; });
+  ASSERT_NE(it, w.end());
+  EXPECT_EQ(it->weight, 1.0);
+
+  // No error at all (or alike everywhere): evenly spread, each for a quarter.
+  std::vector<std::vector<double>> flat(100, std::vector<double>{0.0});
+  w = choose_sensitivity_samples(flat, 4);
+  EXPECT_EQ(indices(w), (std::vector<size_t>{12, 37, 62, 87}));
+  for (const auto& s : w) EXPECT_NEAR(s.weight, 25.0, 1e-9);
+  // As many as asked or more: every sample at weight 1.
+  w = choose_sensitivity_samples(flat, 100);
+  ASSERT_EQ(w.size(), 100u);
+  EXPECT_EQ(w[99].index, 99u);
+  EXPECT_EQ(w[99].weight, 1.0);
+}
+
 TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
   const TuneFixture& f = tune_fixture();
   std::string out = f.dir + "/tuned.onnx";
@@ -144,6 +197,15 @@ TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
   int chosen = 0;
   for (const auto& p : t["front"]) chosen += p["chosen"].get<bool>();
   EXPECT_EQ(chosen, 1);
+  // The 16 sensitivity lines: named as in the folder, standing for all 96.
+  ASSERT_EQ(t["sensitivity_set"].size(), 16u);
+  double stands_for = 0;
+  for (const auto& e : t["sensitivity_set"]) {
+    EXPECT_TRUE(fs::exists(f.lines + "/" + e["sample"].get<std::string>())) << e.dump();
+    EXPECT_GT(e["weight"].get<double>(), 0.0);
+    stands_for += e["weight"].get<double>();
+  }
+  EXPECT_NEAR(stands_for, 96.0, 15.0);
 
   // The limit holds on the labeled search lines, counted independently.
   EXPECT_LE(accuracy_drop(kCls, out), 2.0);
