@@ -132,7 +132,7 @@ std::vector<std::pair<std::string, double>> Measurer::sensitivity_set() const {
   return out;
 }
 
-std::vector<std::vector<double>> Measurer::proxy_errors(int threads) const {
+std::vector<std::vector<double>> Measurer::proxy_errors(int threads, Progress& progress) const {
   ir::Model perturbed = parse(prepared_bytes_, job_.shrink.input, base_dir_);
   std::vector<std::string> all;
   for (const Layer& l : layers_) all.push_back(l.label);
@@ -161,7 +161,9 @@ std::vector<std::vector<double>> Measurer::proxy_errors(int threads) const {
       errors.push_back(e);
     }
     out.push_back(std::move(errors));
+    progress.update("drawing sensitivity samples", i + 1, data_.samples.size());
   }
+  progress.finish();
   return out;
 }
 
@@ -201,10 +203,21 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
   progress.finish();
   for (size_t i = 0; i < data_.samples.size(); ++i) all_.push_back({i, 1.0});
   sensitivity_ = all_;
-  if (job.sensitivity_samples < data_.samples.size()) {
-    std::vector<std::vector<double>> proxy = proxy_errors(std::max(1, job.threads));
-    if (proxy.empty()) proxy.assign(data_.samples.size(), std::vector<double>{});  // alike
-    sensitivity_ = choose_sensitivity_samples(proxy, job.sensitivity_samples);
+  if (size_t k = std::max<size_t>(1, job.sensitivity_samples); k < data_.samples.size()) {
+    // The weighted draw estimates a sum of squared errors over all samples,
+    // which is what an SQNR or cosine limit judges. A top-1 or accuracy limit
+    // counts decisions instead, and there the draw did worse (design.md,
+    // decision 45): the first k samples measure, each standing for n / k.
+    const metrics::Budget& b = job.shrink.budget;
+    if (b.max_top1_drop || b.min_accuracy) {
+      double stands_for = static_cast<double>(data_.samples.size()) / static_cast<double>(k);
+      sensitivity_.clear();
+      for (size_t i = 0; i < k; ++i) sensitivity_.push_back({i, stands_for});
+    } else {
+      std::vector<std::vector<double>> proxy = proxy_errors(std::max(1, job.threads), progress);
+      if (proxy.empty()) proxy.assign(data_.samples.size(), std::vector<double>{});  // alike
+      sensitivity_ = choose_sensitivity_samples(proxy, k);
+    }
   }
   rt::Session prepared_session(prepared, rt::SessionOptions{std::max(1, job.threads)});
   base_noise_ = noise_of(prepared, prepared_session, sensitivity_);

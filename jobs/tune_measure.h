@@ -56,7 +56,9 @@ struct WeightedSample {
 // rest by systematic sampling over the others, heaviest first, each weighted
 // by the inverse of its probability (Horvitz-Thompson), so the weighted noise
 // estimates the noise over all samples. All samples (weight 1) when k covers
-// them. Deterministic; sorted by index.
+// them. Deterministic; sorted by index. Used under SQNR and cosine limits,
+// whose verdict is such a sum; under top-1 and accuracy limits the Measurer
+// takes the first k (design.md, decision 45).
 std::vector<WeightedSample> choose_sensitivity_samples(const std::vector<std::vector<double>>& proxy, size_t k);
 
 class Measurer {
@@ -105,7 +107,7 @@ class Measurer {
                                const std::vector<WeightedSample>& samples) const;
   // Every sample's squared error per probed tensor with int8 weights on every
   // layer (choose_sensitivity_samples' proxy); empty when that cannot be built.
-  std::vector<std::vector<double>> proxy_errors(int threads) const;
+  std::vector<std::vector<double>> proxy_errors(int threads, Progress& progress) const;
   // The same for a variant on the sensitivity samples, run from where it differs
   // from the prepared model (SuffixRuns) when it can be, else whole.
   std::vector<double> variant_noise(ir::Model& variant, const std::function<ir::Model()>& rebuild);
