@@ -244,9 +244,13 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
     calib_digest = sample_digest(samples, samples.size());
   }
   if (!job.cache_dir.empty()) {
+    // Which samples measured, and their weights (exactly, as hex floats): a
+    // top-1 search and an SQNR search of the same samples measure on different ones.
+    std::string measured_on;
+    for (const WeightedSample& w : sensitivity_) measured_on += fmt::format("{}:{:a};", w.index, w.weight);
     std::string key = sha256_hex(fmt::format("{}|{}|{}|{}|{}|{}", kCacheFormat, job.version, sha256_hex(original_bytes_),
                                              sample_digest(data_.samples, data_.samples.size()), calib_digest,
-                                             job.sensitivity_samples));
+                                             sha256_hex(measured_on)));
     std::filesystem::create_directories(job.cache_dir);
     cache_file_ = (std::filesystem::path(job.cache_dir) / ("tune-" + key.substr(0, 32) + ".json")).string();
     if (std::filesystem::exists(cache_file_)) {

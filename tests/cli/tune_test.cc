@@ -232,6 +232,11 @@ TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
   EXPECT_EQ(r2.report["tune"]["evaluations"].get<int64_t>(), 0);
   EXPECT_EQ(r2.report["tune"]["cached"].get<int64_t>(), t["evaluations"].get<int64_t>());
   EXPECT_EQ(read_input_file(again), read_input_file(out));
+
+  // An SQNR limit measures on drawn lines, not the first 16: its own cache entry.
+  TuneRun r3 = tune(f.dir + "/sqnr.onnx", {"--min-sqnr", "20"});
+  ASSERT_EQ(r3.command.exit_code, 0) << r3.command.err;
+  EXPECT_GT(r3.report["tune"]["evaluations"].get<int64_t>(), 0);
 }
 
 // With --calib, the weight choices correct their mean shift on those samples
