@@ -219,14 +219,26 @@ Measurer::Measurer(const TuneJob& job, std::string original_bytes, Progress& pro
       sensitivity_ = choose_sensitivity_samples(proxy, k);
     }
   }
-  rt::Session prepared_session(prepared, rt::SessionOptions{std::max(1, job.threads)});
-  base_noise_ = noise_of(prepared, prepared_session, sensitivity_);
+  {
+    // The prepared model's own noise on every sample and on the sensitivity
+    // samples (sorted by index), from one run of each sample.
+    rt::Session session(prepared, rt::SessionOptions{std::max(1, job.threads)});
+    FidelityProbe probe(prepared);
+    FidelityAccumulator all(*reference_probe_, probe), chosen(*reference_probe_, probe);
+    for (size_t i = 0, next = 0; i < data_.samples.size(); ++i) {
+      std::vector<ir::Tensor> y = probe.run(session, data_.samples[i]);
+      all.add(reference_[i], y);
+      if (next < sensitivity_.size() && sensitivity_[next].index == i)
+        chosen.add(reference_[i], y, sensitivity_[next++].weight);
+    }
+    base_noise_ = noise_from(chosen.result());
+    base_noise_all_ = noise_from(all.result());
+  }
   std::vector<formats::Sample> chosen;
   for (const WeightedSample& w : sensitivity_) chosen.push_back(data_.samples[w.index]);
   suffix_ = std::make_unique<SuffixRuns>(parse(prepared_bytes_, job.shrink.input, base_dir_), std::move(chosen),
                                          kSuffixCacheBytes, std::max(1, job.threads));
   if (!suffix_->usable()) suffix_.reset();
-  base_noise_all_ = noise_of(prepared, prepared_session, all_);
 
   std::string calib_digest;
   if (!job.calib.empty()) {
