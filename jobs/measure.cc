@@ -39,7 +39,16 @@ Fidelity fidelity(Runner& before, Runner& after, const std::vector<formats::Samp
 }
 
 // Both models on the samples: fidelity, accuracy when labelled, per-layer error when asked.
-metrics::Evaluation evaluate_samples(Runner& before, Runner& after, const std::vector<formats::Sample>& samples, const std::vector<int64_t>& labels,
+// Names the sample whose error weighs most in each spread.
+void name_loudest(std::vector<metrics::OutputDiff>& diffs, const std::vector<std::string>& names) {
+  for (auto& d : diffs) {
+    if (d.spread && d.spread->loudest < names.size()) d.spread->loudest_name = names[d.spread->loudest];
+    name_loudest(d.before_steps, names);
+  }
+}
+
+metrics::Evaluation evaluate_samples(Runner& before, Runner& after, const std::vector<formats::Sample>& samples,
+                                     const std::vector<std::string>& names, const std::vector<int64_t>& labels,
                                      const EvalJob& job, Progress& progress) {
   metrics::Evaluation e;
   e.folder = job.shown_data;
@@ -48,9 +57,11 @@ metrics::Evaluation evaluate_samples(Runner& before, Runner& after, const std::v
   e.samples = samples.size();
   Fidelity f = fidelity(before, after, samples, !labels.empty(), progress);
   e.diffs = f.outputs;
+  name_loudest(e.diffs, names);
   if (!labels.empty()) {
     e.accuracy = {metrics::top1_accuracy(f.first_before, labels), metrics::top1_accuracy(f.first_after, labels)};
     e.accuracy_lost = metrics::top1_lost(f.first_before, f.first_after, labels);
+    if (labels.size() >= 2) e.accuracy_change = metrics::top1_change_range(f.first_before, f.first_after, labels);
   }
   if (job.per_layer)
     e.layers = metrics::per_layer_error(before.model(), after.model(), before.session(), after.session(), samples);
@@ -102,7 +113,10 @@ void FidelityAccumulator::add(const std::vector<ir::Tensor>& reference, const st
 
 std::vector<metrics::OutputDiff> FidelityAccumulator::result() const {
   std::vector<metrics::OutputDiff> out;
-  for (const auto& a : outputs_) out.push_back(a.result());
+  for (const auto& a : outputs_) {
+    out.push_back(a.result());
+    out.back().spread = a.spread();
+  }
   // An output is judged before its steps only when every one of its tensors was compared.
   std::vector<bool> whole(out.size(), true);
   for (const Pair& p : pairs_) whole[p.output] = whole[p.output] && p.usable;
@@ -110,6 +124,7 @@ std::vector<metrics::OutputDiff> FidelityAccumulator::result() const {
     if (whole[p.output]) {
       out[p.output].steps = steps_[p.output];
       out[p.output].before_steps.push_back(p.acc.result());
+      out[p.output].before_steps.back().spread = p.acc.spread();
     }
   return out;
 }
@@ -216,14 +231,14 @@ metrics::Evaluation evaluate(Runner& before, Runner& after, const EvalJob& job, 
     throw SamplesError(e);
   }
   if (first_shapes && !set.samples.empty()) *first_shapes = shapes_of(set.samples[0]);
-  return evaluate_samples(before, after, set.samples, labels, job, progress);
+  return evaluate_samples(before, after, set.samples, set.names, labels, job, progress);
 }
 
 metrics::Evaluation evaluate(Runner& before, Runner& after, const std::vector<formats::Sample>& samples, const std::vector<std::string>& names,
                              const EvalJob& job, Progress& progress) {
   std::vector<int64_t> labels;
   if (!job.labels.empty()) labels = formats::read_labels(job.labels, names);
-  return evaluate_samples(before, after, samples, labels, job, progress);
+  return evaluate_samples(before, after, samples, names, labels, job, progress);
 }
 
 metrics::Latency time_runs(rt::Session& session, const std::map<std::string, ir::Tensor>& feed, int runs) {

@@ -208,9 +208,15 @@ std::string render_html(const json& r) {
     }
     if (!fidelity.empty()) {
       o += "<table id=\"fidelity-table\">\n" +
-           th_row({"output", "SQNR dB", "identical", "cosine", "max abs", "mean abs", "top-1 agreement"});
+           th_row({"output", "SQNR dB", "over resamples", "loudest sample", "identical", "cosine", "max abs", "mean abs",
+                   "top-1 agreement"});
       auto row = [&](const json& f, const std::string& id, const std::string& name_cell) {
+        const json& loudest = member(member(f, "spread"), "loudest_sample");
         o += "<tr>" + name_cell + td_num(id + "sqnr", member(f, "sqnr_db"), Kind::Db) +
+             td_text(id + "resampled", spread_range(f)) +
+             (loudest.is_string() ? td(id + "loudest", null_json(),
+                                       "<code>" + esc(text(loudest)) + "</code> " + esc(loudest_share(f)), false)
+                                  : td_text(id + "loudest", "n/a")) +
              td_text(id + "identical", yes_no(member(f, "identical"))) +
              td_num(id + "cosine", member(f, "cosine"), Kind::Cosine) +
              td_num(id + "max-abs", member(f, "max_abs"), Kind::Abs) +
@@ -234,6 +240,7 @@ std::string render_html(const json& r) {
         }
       }
       o += "</table>\n";
+      if (any_spread(fidelity)) o += "<p>" + esc(kSpreadNote) + "</p>\n";
       if (steps)
         o += "<p>An output computed through a discontinuous step (peak picking, ArgMax, a cast to integers) is judged "
              "at the tensors before it: its own SQNR counts harmless tie flips.</p>\n";
@@ -250,9 +257,10 @@ std::string render_html(const json& r) {
     std::string change = b.is_number() && a.is_number()
                              ? fmt::format("{:+.2f} points", 100 * (a.get<double>() - b.get<double>()))
                              : "n/a";
-    o += "<table id=\"accuracy-table\">\n" + th_row({"before", "after", "change"}) + "<tr>" +
+    o += "<table id=\"accuracy-table\">\n" + th_row({"before", "after", "change", "over resamples"}) + "<tr>" +
          td_num("accuracy-before", b, Kind::Frac) + td_num("accuracy-after", a, Kind::Frac) +
-         td_text("accuracy-change", change) + "</tr>\n</table>\n</section>\n";
+         td_text("accuracy-change", change) + td_text("accuracy-resampled", accuracy_change_range(acc)) +
+         "</tr>\n</table>\n</section>\n";
   }
 
   const json& layers = array_of(r, "per_layer");

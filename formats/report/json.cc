@@ -26,6 +26,10 @@ json diff_json(const metrics::OutputDiff& d) {
   json j = {{"name", d.name},     {"sqnr_db", d.sqnr_db}, {"identical", d.identical},
             {"cosine", d.cosine}, {"max_abs", d.max_abs}, {"mean_abs", d.mean_abs}};
   if (d.top1_agreement) j["top1_agreement"] = *d.top1_agreement;
+  if (d.spread)
+    j["spread"] = {{"sqnr_low_db", d.spread->sqnr_db.low},      {"sqnr_high_db", d.spread->sqnr_db.high},
+                   {"loudest_sample", d.spread->loudest_name}, {"loudest_share", d.spread->loudest_share},
+                   {"loudest_sqnr_db", d.spread->loudest_sqnr_db}};
   if (!d.before_steps.empty()) {  // judged there: budgets and tune read these figures
     j["steps"] = d.steps;
     j["before_steps"] = json::array();
@@ -52,6 +56,10 @@ void add_evaluation(json& report, const metrics::Evaluation& e) {
   if (e.accuracy) {
     report["accuracy"] = {{"labels", e.labels}, {"before", e.accuracy->first}, {"after", e.accuracy->second}};
     if (e.accuracy_lost) report["accuracy"]["lost"] = *e.accuracy_lost;
+    if (e.accuracy_change) {
+      report["accuracy"]["change_low"] = e.accuracy_change->low;
+      report["accuracy"]["change_high"] = e.accuracy_change->high;
+    }
   }
   if (e.per_layer) {
     report["per_layer"] = json::array();

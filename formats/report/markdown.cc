@@ -158,12 +158,15 @@ std::string render_markdown(const json& r) {
       o += fmt::format("On {} samples of {}.\n\n", num(member(data, "samples"), Kind::Int),
                        md_code(text(member(data, "folder")), false));
     if (!fidelity.empty()) {
-      md_head(o, {"output", "SQNR dB", "identical", "cosine", "max abs", "mean abs", "top-1 agreement"},
-              {false, true, false, true, true, true, true});
+      md_head(o, {"output", "SQNR dB", "over resamples", "loudest sample", "identical", "cosine", "max abs", "mean abs",
+                  "top-1 agreement"},
+              {false, true, true, false, false, true, true, true, true});
       auto row = [&](const json& f, const std::string& name) {
         const json& top1 = member(f, "top1_agreement");
-        md_row(o, {name, num(member(f, "sqnr_db"), Kind::Db), yes_no(member(f, "identical")),
-                   num(member(f, "cosine"), Kind::Cosine), num(member(f, "max_abs"), Kind::Abs),
+        const json& loudest = member(member(f, "spread"), "loudest_sample");
+        md_row(o, {name, num(member(f, "sqnr_db"), Kind::Db), spread_range(f),
+                   loudest.is_string() ? md_code(text(loudest), true) + " " + loudest_share(f) : "n/a",
+                   yes_no(member(f, "identical")), num(member(f, "cosine"), Kind::Cosine), num(member(f, "max_abs"), Kind::Abs),
                    num(member(f, "mean_abs"), Kind::Abs), f.contains("top1_agreement") ? num(top1, Kind::Frac) : "n/a"});
       };
       bool steps = false;
@@ -175,6 +178,7 @@ std::string render_markdown(const json& r) {
         }
       }
       o += "\n";
+      if (any_spread(fidelity)) o += std::string(kSpreadNote) + "\n\n";
       if (steps)
         o += "An output computed through a discontinuous step (peak picking, ArgMax, a cast to integers) is judged "
              "at the tensors before it: its own SQNR counts harmless tie flips.\n\n";
@@ -186,11 +190,11 @@ std::string render_markdown(const json& r) {
     o += "## Accuracy\n\n";
     o += fmt::format("Top-1 accuracy against the labels in {}.\n\n", md_code(text(member(acc, "labels")), false));
     const json &b = member(acc, "before"), &a = member(acc, "after");
-    md_head(o, {"before", "after", "change"}, {true, true, true});
+    md_head(o, {"before", "after", "change", "over resamples"}, {true, true, true, true});
     std::string change = b.is_number() && a.is_number()
                              ? fmt::format("{:+.2f} points", 100 * (a.get<double>() - b.get<double>()))
                              : "n/a";
-    md_row(o, {num(b, Kind::Frac), num(a, Kind::Frac), change});
+    md_row(o, {num(b, Kind::Frac), num(a, Kind::Frac), change, accuracy_change_range(acc)});
     o += "\n";
   }
 

@@ -22,6 +22,10 @@
 //   cosine                                                fmt "{:.6f}"
 //   max abs, mean abs                                     fmt "{:.6g}"
 //   top-1 agreement, accuracy                             fmt "{:.4f}"; accuracy change fmt "{:+.2f}" points
+//   over resamples (fidelity.spread, accuracy.change_*)   "LOW to HIGH", SQNR "{:.2f}" each, accuracy
+//                                                         change "{:+.2f} to {:+.2f} points"; "n/a" when absent
+//   loudest sample                                        its name in code, then "{:.0f}%" of the error and
+//                                                         "({:.2f} dB alone)"
 //   a budget's value and limit                            by what it measures: sizes and counts exact,
 //                                                         SQNR and top-1 drop "{:.2f}", cosine "{:.6f}",
 //                                                         accuracy "{:.4f}", anything else fmt "{}";
@@ -45,8 +49,10 @@
 //     download-bytes,parameters}; waterfall-I-{file-bytes,file-change,
 //     download-bytes,download-change,parameters}; pass-I-step, pass-I-stats,
 //     pass-I-stat-KEY; data-samples, data-folder; fidelity-I-{name,sqnr,
-//     identical,cosine,max-abs,mean-abs,top1}; accuracy-{labels,before,after,
-//     change}; layer-I-{tensor,node,op,sqnr,cosine,max-abs,identical};
+//     resampled,loudest,identical,cosine,max-abs,mean-abs,top1} (and
+//     fidelity-I-before-K-... for the tensors before an output's steps);
+//     accuracy-{labels,before,after,change,resampled};
+//     layer-I-{tensor,node,op,sqnr,cosine,max-abs,identical};
 //     budgets-summary; budget-I-{what,value,limit,status}. I is the index in
 //     the JSON array, from 0. The ids of sizes, pass-I-stat-KEY and
 //     data-samples are on a <span>, report-input, report-output, pipeline,

@@ -42,21 +42,37 @@ void steps(std::string& o, const std::vector<metrics::StepReport>& steps) {
   }
 }
 
+// Where an output's SQNR could lie with other samples, and the sample whose error weighs most.
+void spread_line(std::string& o, const metrics::OutputDiff& d, const char* indent) {
+  if (!d.spread) return;
+  const metrics::SampleSpread& s = *d.spread;
+  o += fmt::format("{}over samples: {:.2f} to {:.2f} dB in 90% of resamples; {} carries {:.0f}% of the error ({:.2f} dB alone)\n",
+                   indent, s.sqnr_db.low, s.sqnr_db.high, s.loudest_name.empty() ? fmt::format("sample {}", s.loudest + 1) : s.loudest_name,
+                   100 * s.loudest_share, s.loudest_sqnr_db);
+}
+
 void evaluation(std::string& o, const metrics::Evaluation& e) {
   o += fmt::format("  fidelity on {} samples of {}:\n", e.samples, e.folder);
   for (const auto& d : e.diffs) {
     std::string top1 = d.top1_agreement ? fmt::format(", top-1 agreement {:.4f}", *d.top1_agreement) : "";
     o += fmt::format("    {}: SQNR {} dB, cosine {:.6f}, max abs {:.6g}, mean abs {:.6g}{}\n", d.name, sqnr_text(d),
                      d.cosine, d.max_abs, d.mean_abs, top1);
+    spread_line(o, d, "      ");
     if (!d.before_steps.empty())
       o += fmt::format("      through {}: judged before, at\n", join(d.steps, ", "));
-    for (const auto& t : d.before_steps)
+    for (const auto& t : d.before_steps) {
       o += fmt::format("      {}: SQNR {} dB, cosine {:.6f}, max abs {:.6g}, mean abs {:.6g}\n", t.name, sqnr_text(t),
                        t.cosine, t.max_abs, t.mean_abs);
+      spread_line(o, t, "        ");
+    }
   }
-  if (e.accuracy)
-    o += fmt::format("  accuracy    {:.4f} -> {:.4f} ({:+.2f} points) on {} labeled samples ({})\n", e.accuracy->first,
-                     e.accuracy->second, 100 * (e.accuracy->second - e.accuracy->first), e.samples, e.labels);
+  if (e.accuracy) {
+    std::string range = e.accuracy_change ? fmt::format("; {:+.2f} to {:+.2f} over resamples", 100 * e.accuracy_change->low,
+                                                        100 * e.accuracy_change->high)
+                                          : "";
+    o += fmt::format("  accuracy    {:.4f} -> {:.4f} ({:+.2f} points{}) on {} labeled samples ({})\n", e.accuracy->first,
+                     e.accuracy->second, 100 * (e.accuracy->second - e.accuracy->first), range, e.samples, e.labels);
+  }
   if (e.per_layer) {
     o += fmt::format("  per-layer error, worst first ({} tensors; all in {}):\n", e.layers.size(), spell(Setting::kReportFile));
     for (size_t i = 0; i < e.layers.size() && i < 10; ++i) {

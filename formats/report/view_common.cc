@@ -146,6 +146,35 @@ const std::vector<std::string>& layer_columns() {
 }
 
 // "constants_removed=1, folded=1", or "no change".
+std::string spread_range(const json& f) {
+  const json& s = member(f, "spread");
+  if (!s.is_object()) return "n/a";
+  return num(member(s, "sqnr_low_db"), Kind::Db) + " to " + num(member(s, "sqnr_high_db"), Kind::Db);
+}
+
+std::string loudest_share(const json& f) {
+  const json& s = member(f, "spread");
+  if (!s.is_object()) return "n/a";
+  const json& share = member(s, "loudest_share");
+  std::string pct = share.is_number() ? fixed(100 * share.get<double>(), 0) + "%" : "unknown";
+  return pct + " (" + num(member(s, "loudest_sqnr_db"), Kind::Db) + " dB alone)";
+}
+
+bool any_spread(const json& fidelity) {
+  for (const auto& f : fidelity) {
+    if (member(f, "spread").is_object()) return true;
+    for (const auto& t : array_of(f, "before_steps"))
+      if (member(t, "spread").is_object()) return true;
+  }
+  return false;
+}
+
+std::string accuracy_change_range(const json& acc) {
+  const json &lo = member(acc, "change_low"), &hi = member(acc, "change_high");
+  if (!lo.is_number() || !hi.is_number()) return "n/a";
+  return fmt::format("{:+.2f} to {:+.2f} points", 100 * lo.get<double>(), 100 * hi.get<double>());
+}
+
 std::string stats_text(const json& stats) {
   if (!stats.is_object() || stats.empty()) return "no change";
   std::vector<std::string> parts;

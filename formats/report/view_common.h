@@ -54,6 +54,19 @@ std::string worst_tensors(size_t shown, size_t total);
 const std::vector<std::string>& layer_columns();
 // "constants_removed=1, folded=1", or "no change".
 std::string stats_text(const json& stats);
+// A fidelity row's spread over samples (metrics::SampleSpread): "29.10 to 32.02"
+// for the SQNR of 90% of resamples, and "41% (24.10 dB alone)" for the share of
+// the error its loudest sample carries; "n/a" without a spread.
+std::string spread_range(const json& fidelity_row);
+std::string loudest_share(const json& fidelity_row);
+// Whether some row of the fidelity section, or a row before its steps, has a spread.
+bool any_spread(const json& fidelity);
+// The accuracy section's change over resamples: "-0.40 to +0.80 points", or "n/a".
+std::string accuracy_change_range(const json& accuracy);
+// The sentence under a fidelity table with spreads.
+inline constexpr const char* kSpreadNote =
+    "Over resamples: the SQNR of 90% of 1000 draws of the samples with replacement (a bootstrap), where it could "
+    "lie with other samples like these. The loudest sample is the one whose error weighs most in the sum.";
 
 // ---- sections
 

@@ -13,8 +13,20 @@
 #include <vector>
 
 #include "lib/ir/tensor.h"
+#include "lib/metrics/spread.h"
 
 namespace pare::metrics {
+
+// How an output's SQNR is spread over the samples (metrics/spread.h): what
+// other samples of the same kind could have given, and the sample whose
+// error weighs most in the sum.
+struct SampleSpread {
+  Range sqnr_db;              // 90% of resamples of the samples
+  size_t loudest = 0;         // the sample with the largest squared error, in the order added
+  std::string loudest_name;   // its name, where the job knows it
+  double loudest_share = 0;   // its part of the summed squared error
+  double loudest_sqnr_db = 0; // its own SQNR
+};
 
 struct OutputDiff {
   std::string name;
@@ -31,6 +43,8 @@ struct OutputDiff {
   // the output, whose SQNR counts harmless tie flips.
   std::vector<std::string> steps;
   std::vector<OutputDiff> before_steps;
+  // Over two or more samples, not identical (fidelity reports; not per-layer rows).
+  std::optional<SampleSpread> spread;
 };
 
 // What budgets judge of the compared outputs: each output, or the tensors
@@ -46,9 +60,12 @@ class OutputDiffAccumulator {
   // samples like it (tune's sensitivity samples); counts stay unweighted.
   void add(const ir::Tensor& reference, const ir::Tensor& got, double weight = 1.0);
   OutputDiff result() const;
+  // With two or more samples and some error: the spread of SQNR over them.
+  std::optional<SampleSpread> spread() const;
 
  private:
   std::string name_;
+  std::vector<double> sample_signal_, sample_noise_;  // each add()'s weighted sums
   double signal_ = 0, noise_ = 0, dot_ = 0, ref_sq_ = 0, got_sq_ = 0, max_abs_ = 0, sum_abs_ = 0;
   int64_t elements_ = 0, rows_ = 0, rows_agree_ = 0;
   bool class_scores_ = true;

@@ -89,4 +89,10 @@ double top1_lost(const std::vector<ir::Tensor>& before, const std::vector<ir::Te
   return static_cast<double>(lost) / static_cast<double>(a.size());
 }
 
+Range top1_change_range(const std::vector<ir::Tensor>& before, const std::vector<ir::Tensor>& after,
+                        const std::vector<int64_t>& labels) {
+  std::vector<bool> a = top1_hits(before, labels), b = top1_hits(after, labels);
+  return mean_change_range(std::vector<double>(a.begin(), a.end()), std::vector<double>(b.begin(), b.end()));
+}
+
 }  // namespace pare::metrics

@@ -7,6 +7,7 @@
 
 #include "lib/ir/graph.h"
 #include "lib/metrics/compare.h"
+#include "lib/metrics/spread.h"
 
 namespace pare::rt {
 class Session;
@@ -39,5 +40,11 @@ double top1_accuracy(const std::vector<ir::Tensor>& scores, const std::vector<in
 // a search keeping the net figure within a limit picks the lucky ones).
 double top1_lost(const std::vector<ir::Tensor>& before, const std::vector<ir::Tensor>& after,
                  const std::vector<int64_t>& labels);
+
+// The change of top-1 accuracy (after - before, a fraction) over 90% of
+// resamples of the samples (metrics/spread.h): how far the measured change
+// could move with other samples like these. Needs two or more samples.
+Range top1_change_range(const std::vector<ir::Tensor>& before, const std::vector<ir::Tensor>& after,
+                        const std::vector<int64_t>& labels);
 
 }  // namespace pare::metrics

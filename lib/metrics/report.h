@@ -47,6 +47,7 @@ struct Evaluation {
   std::vector<OutputDiff> diffs;
   std::optional<std::pair<double, double>> accuracy;  // before, after (with labels)
   std::optional<double> accuracy_lost;                // with labels: metrics::top1_lost
+  std::optional<Range> accuracy_change;               // with labels, 2+ samples: metrics::top1_change_range
   bool per_layer = false;
   std::vector<LayerDiff> layers;  // worst first (with per_layer)
 };

@@ -54,6 +54,28 @@ TEST(Compare, ReportsSizesMacsAndFidelityOfBAgainstA) {
   ASSERT_EQ(j["fidelity"].size(), 1u);
   EXPECT_FALSE(j["fidelity"][0]["identical"].get<bool>());
   EXPECT_GT(j["fidelity"][0]["sqnr_db"].get<double>(), 10.0);
+  // The spread over the 3 samples: its loudest sample alone keeps the SQNR it names.
+  const auto& spread = j["fidelity"][0]["spread"];
+  ASSERT_TRUE(spread.is_object()) << j["fidelity"][0].dump();
+  EXPECT_LE(spread["sqnr_low_db"].get<double>(), spread["sqnr_high_db"].get<double>());
+  EXPECT_GE(spread["loudest_share"].get<double>(), 1.0 / 3);
+  EXPECT_LE(spread["loudest_share"].get<double>(), 1.0);
+  std::string loudest = spread["loudest_sample"];
+  ASSERT_TRUE(std::filesystem::is_directory(f.data + "/" + loudest)) << loudest;
+  std::string alone = f.dir + "/alone";
+  std::filesystem::create_directories(alone);
+  std::filesystem::copy(f.data + "/" + loudest, alone + "/" + loudest);
+  ASSERT_EQ(compare({"--data", alone, "--json", f.dir + "/alone.json", "-q"}).exit_code, 0);
+  auto a = nlohmann::json::parse(read_file(f.dir + "/alone.json"));
+  EXPECT_NEAR(a["fidelity"][0]["sqnr_db"].get<double>(), spread["loudest_sqnr_db"].get<double>(), 1e-9);
+  EXPECT_FALSE(a["fidelity"][0].contains("spread"));  // one sample: nothing to resample
+  // With labels, the change of accuracy over resamples brackets the measured one.
+  write_file_atomic(f.dir + "/labels.txt", "1 0\n2 1\n3 0\n");
+  ASSERT_EQ(compare({"--data", f.data, "--labels", f.dir + "/labels.txt", "--json", f.dir + "/l.json", "-q"}).exit_code, 0);
+  auto acc = nlohmann::json::parse(read_file(f.dir + "/l.json"))["accuracy"];
+  double change = acc["after"].get<double>() - acc["before"].get<double>();
+  EXPECT_LE(acc["change_low"].get<double>(), change + 1e-12);
+  EXPECT_GE(acc["change_high"].get<double>(), change - 1e-12);
   // Deterministic.
   ASSERT_EQ(compare({"--data", f.data, "--json", f.dir + "/c2.json", "-q"}).exit_code, 0);
   EXPECT_EQ(read_file(f.dir + "/c.json"), read_file(f.dir + "/c2.json"));
@@ -61,7 +83,9 @@ TEST(Compare, ReportsSizesMacsAndFidelityOfBAgainstA) {
   std::vector<std::string> self = {testing::pare_bin(), "compare", kCls, kCls, "--data", f.data, "--json",
                                    f.dir + "/self.json"};
   ASSERT_EQ(testing::run_command(self).exit_code, 0);
-  EXPECT_TRUE(nlohmann::json::parse(read_file(f.dir + "/self.json"))["fidelity"][0]["identical"].get<bool>());
+  auto self_json = nlohmann::json::parse(read_file(f.dir + "/self.json"));
+  EXPECT_TRUE(self_json["fidelity"][0]["identical"].get<bool>());
+  EXPECT_FALSE(self_json["fidelity"][0].contains("spread"));  // no error to spread
 }
 
 TEST(Compare, BudgetsOnBBothWays) {

@@ -46,10 +46,12 @@ json full_report() {
     "data": {"folder": "samples/", "samples": 3},
     "fidelity": [
       {"name": "softmax_0.tmp_0", "sqnr_db": 36.29123456789, "identical": false, "cosine": 0.9995732831569909,
-       "max_abs": 0.024803221225738525, "mean_abs": 0.012479027112325033, "top1_agreement": 1.0},
+       "max_abs": 0.024803221225738525, "mean_abs": 0.012479027112325033, "top1_agreement": 1.0,
+       "spread": {"sqnr_low_db": 33.126, "sqnr_high_db": 39.5, "loudest_sample": "img<2>.png", "loudest_share": 0.5234,
+                  "loudest_sqnr_db": 31.0}},
       {"name": "features", "sqnr_db": 200.0, "identical": true, "cosine": 1.0, "max_abs": 0.0, "mean_abs": 0.0}
     ],
-    "accuracy": {"labels": "labels.txt", "before": 0.9, "after": 0.875},
+    "accuracy": {"labels": "labels.txt", "before": 0.9, "after": 0.875, "change_low": -0.05, "change_high": 0.0},
     "per_layer": [
       {"tensor": "p2o.MatMul.1", "node": "p2o.MatMul.0", "op": "MatMul", "sqnr_db": 19.812452960569537,
        "cosine": 0.9957938800022326, "max_abs": 0.05282185971736908, "identical": false},
@@ -171,6 +173,12 @@ void check_figures(const std::string& html, const json& r, const std::string& wh
   EXPECT_EQ(cell(html, "fidelity-1-identical").text, "yes") << where;
   EXPECT_EQ(cell(html, "fidelity-1-top1").text, "n/a") << where;
   EXPECT_EQ(cell(html, "accuracy-change").text, "-2.50 points") << where;
+  EXPECT_EQ(cell(html, "accuracy-resampled").text, "-5.00 to +0.00 points") << where;
+  EXPECT_EQ(cell(html, "fidelity-0-resampled").text, "33.13 to 39.50") << where;
+  EXPECT_NE(html.find("id=\"fidelity-0-loudest\"><code>img&lt;2&gt;.png</code> 52% (31.00 dB alone)</td>"),
+            std::string::npos)
+      << where;  // the name escaped
+  EXPECT_EQ(cell(html, "fidelity-1-resampled").text, "n/a") << where;
   EXPECT_EQ(cell(html, "change-file-bytes").text, "-68.9%") << where;
   EXPECT_EQ(cell(html, "pass-0-stat-folded").text, "folded=1") << where;
   EXPECT_EQ(cell(html, "pass-2-stats").text, "no change") << where;
@@ -211,9 +219,11 @@ TEST(Report, MarkdownHasEveryFigureAndSection) {
   EXPECT_TRUE(has(md, "| 1 | `fold` | `constants_removed=1, folded=1` |")) << md;
   EXPECT_TRUE(has(md, "| 3 | `dce` | `no change` |")) << md;
   EXPECT_TRUE(has(md, "On 3 samples of `samples/`.")) << md;
-  EXPECT_TRUE(has(md, "| `softmax_0.tmp_0` | 36.29 | no | 0.999573 | 0.0248032 | 0.012479 | 1.0000 |")) << md;
-  EXPECT_TRUE(has(md, "| `features` | 200.00 | yes | 1.000000 | 0 | 0 | n/a |")) << md;
-  EXPECT_TRUE(has(md, "| 0.9000 | 0.8750 | -2.50 points |")) << md;
+  EXPECT_TRUE(has(md, "| `softmax_0.tmp_0` | 36.29 | 33.13 to 39.50 | `img<2>.png` 52% (31.00 dB alone) | no | 0.999573 | "
+                      "0.0248032 | 0.012479 | 1.0000 |")) << md;
+  EXPECT_TRUE(has(md, "| `features` | 200.00 | n/a | n/a | yes | 1.000000 | 0 | 0 | n/a |")) << md;
+  EXPECT_TRUE(has(md, "Over resamples: the SQNR of 90% of 1000 draws")) << md;
+  EXPECT_TRUE(has(md, "| 0.9000 | 0.8750 | -2.50 points | -5.00 to +0.00 points |")) << md;
   EXPECT_TRUE(has(md, "The worst 3 of 3 tensors")) << md;
   EXPECT_TRUE(has(md, "| 1 | `p2o.MatMul.1` | `p2o.MatMul.0` | `MatMul` | 19.81 | 0.995794 | 0.0528219 | no |")) << md;
   // The nasty name: a code span with a longer fence (it holds a backtick), | escaped.
