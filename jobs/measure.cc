@@ -38,7 +38,6 @@ Fidelity fidelity(Runner& before, Runner& after, const std::vector<formats::Samp
   return f;
 }
 
-// Both models on the samples: fidelity, accuracy when labelled, per-layer error when asked.
 // Names the sample whose error weighs most in each spread.
 void name_loudest(std::vector<metrics::OutputDiff>& diffs, const std::vector<std::string>& names) {
   for (auto& d : diffs) {
@@ -47,6 +46,7 @@ void name_loudest(std::vector<metrics::OutputDiff>& diffs, const std::vector<std
   }
 }
 
+// Both models on the samples: fidelity, accuracy when labelled, per-layer error when asked.
 metrics::Evaluation evaluate_samples(Runner& before, Runner& after, const std::vector<formats::Sample>& samples,
                                      const std::vector<std::string>& names, const std::vector<int64_t>& labels,
                                      const EvalJob& job, Progress& progress) {

@@ -237,6 +237,13 @@ TEST(Tune, MeetsTheTopOneLimitSmallerThanInt8AndRebuildsFromItsPipeline) {
   TuneRun r3 = tune(f.dir + "/sqnr.onnx", {"--min-sqnr", "20"});
   ASSERT_EQ(r3.command.exit_code, 0) << r3.command.err;
   EXPECT_GT(r3.report["tune"]["evaluations"].get<int64_t>(), 0);
+  // Another SQNR budget draws the same lines and reads their sensitivities from
+  // the cache (it may measure choices the first search never needed).
+  TuneRun r4 = tune(f.dir + "/sqnr2.onnx", {"--min-sqnr", "22"});
+  ASSERT_EQ(r4.command.exit_code, 0) << r4.command.err;
+  EXPECT_EQ(r4.report["tune"]["sensitivity_set"], r3.report["tune"]["sensitivity_set"]);
+  EXPECT_GT(r4.report["tune"]["cached"].get<int64_t>(), 0);
+  EXPECT_LT(r4.report["tune"]["evaluations"].get<int64_t>(), r3.report["tune"]["evaluations"].get<int64_t>());
 }
 
 // With --calib, the weight choices correct their mean shift on those samples
