@@ -46,9 +46,10 @@ void steps(std::string& o, const std::vector<metrics::StepReport>& steps) {
 void spread_line(std::string& o, const metrics::OutputDiff& d, const char* indent) {
   if (!d.spread) return;
   const metrics::SampleSpread& s = *d.spread;
-  o += fmt::format("{}over samples: {:.2f} to {:.2f} dB in 90% of resamples; {} carries {:.0f}% of the error ({:.2f} dB alone)\n",
-                   indent, s.sqnr_db.low, s.sqnr_db.high, s.loudest_name.empty() ? fmt::format("sample {}", s.loudest + 1) : s.loudest_name,
-                   100 * s.loudest_share, s.loudest_sqnr_db);
+  std::string loudest = s.loudest_name.empty() ? fmt::format("sample {}", s.loudest + 1) : s.loudest_name;
+  o += fmt::format("{}over samples: {:.2f} to {:.2f} dB in 90% of resamples; {} carries {:.0f}% of the error "
+                   "({:.2f} dB alone)\n",
+                   indent, s.sqnr_db.low, s.sqnr_db.high, loudest, 100 * s.loudest_share, s.loudest_sqnr_db);
 }
 
 void evaluation(std::string& o, const metrics::Evaluation& e) {

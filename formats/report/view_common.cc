@@ -145,7 +145,6 @@ const std::vector<std::string>& layer_columns() {
   return columns;
 }
 
-// "constants_removed=1, folded=1", or "no change".
 std::string spread_range(const json& f) {
   const json& s = member(f, "spread");
   if (!s.is_object()) return "n/a";
@@ -175,6 +174,7 @@ std::string accuracy_change_range(const json& acc) {
   return fmt::format("{:+.2f} to {:+.2f} points", 100 * lo.get<double>(), 100 * hi.get<double>());
 }
 
+// "constants_removed=1, folded=1", or "no change".
 std::string stats_text(const json& stats) {
   if (!stats.is_object() || stats.empty()) return "no change";
   std::vector<std::string> parts;
