@@ -75,30 +75,44 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   }
   job_ = &fn;
   n_ = n;
-  pending_.store(threads_ - 1);
-  generation_.fetch_add(1);  // publishes job_ and n_
+  done_.store(0);
+  uint64_t job = (state_.load() >> 32) + 1;
+  state_.store(job << 32);  // publishes job_ and n_; no chunk taken yet
   if (work_sleepers_.load() > 0) {
     { std::lock_guard<std::mutex> lock(mu_); }
     work_cv_.notify_all();
   }
-  run_chunk(fn, n, 0, threads_);
-  wait_for([this] { return pending_.load() == 0; }, done_cv_, done_sleepers_);
+  run_chunks(job);
+  wait_for([this] { return done_.load() == threads_; }, done_cv_, done_sleepers_);
   job_ = nullptr;
 }
 
-void ThreadPool::worker(int index) {
-  uint64_t seen = 0;
-  while (true) {
-    wait_for([&] { return stop_.load() || generation_.load() != seen; }, work_cv_,
-             work_sleepers_);
-    if (stop_.load()) return;
-    seen = generation_.load();
-    run_chunk(*job_, n_, index, threads_);
-    // The last worker to finish wakes the caller if it went to sleep.
-    if (pending_.fetch_sub(1) == 1 && done_sleepers_.load() > 0) {
+// Takes the job's chunks that nobody has taken yet, one at a time, until none
+// is left or another job has started. A chunk is taken by the compare-exchange
+// that moves the job's next-chunk counter, so each runs exactly once; the
+// caller cannot publish another job before every chunk of this one is done, so
+// job_ and n_ are this job's while a taken chunk runs.
+void ThreadPool::run_chunks(uint64_t job) {
+  uint64_t s = state_.load();
+  while ((s >> 32) == job && static_cast<int>(s & 0xffffffffu) < threads_) {
+    if (!state_.compare_exchange_weak(s, s + 1)) continue;  // s reloaded
+    run_chunk(*job_, n_, static_cast<int>(s & 0xffffffffu), threads_);
+    // The one that finishes the last chunk wakes the caller if it went to sleep.
+    if (done_.fetch_add(1) + 1 == threads_ && done_sleepers_.load() > 0) {
       { std::lock_guard<std::mutex> lock(mu_); }
       done_cv_.notify_one();
     }
+    s = state_.load();
+  }
+}
+
+void ThreadPool::worker(int /*index*/) {
+  uint64_t seen = 0;
+  while (true) {
+    wait_for([&] { return stop_.load() || (state_.load() >> 32) != seen; }, work_cv_, work_sleepers_);
+    if (stop_.load()) return;
+    seen = state_.load() >> 32;
+    run_chunks(seen);
   }
 }
 
