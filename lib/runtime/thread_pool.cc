@@ -76,8 +76,10 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   job_ = &fn;
   n_ = n;
   done_.store(0);
-  uint64_t job = (state_.load() >> 32) + 1;
-  state_.store(job << 32);  // publishes job_ and n_; no chunk taken yet
+  // Job numbers wrap at 2^32; a job ends before the next starts, so only
+  // consecutive numbers ever meet.
+  uint32_t job = static_cast<uint32_t>(state_.load() >> 32) + 1;
+  state_.store(uint64_t{job} << 32);  // publishes job_ and n_; no chunk taken yet
   if (work_sleepers_.load() > 0) {
     { std::lock_guard<std::mutex> lock(mu_); }
     work_cv_.notify_all();
@@ -92,9 +94,9 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
 // that moves the job's next-chunk counter, so each runs exactly once; the
 // caller cannot publish another job before every chunk of this one is done, so
 // job_ and n_ are this job's while a taken chunk runs.
-void ThreadPool::run_chunks(uint64_t job) {
+void ThreadPool::run_chunks(uint32_t job) {
   uint64_t s = state_.load();
-  while ((s >> 32) == job && static_cast<int>(s & 0xffffffffu) < threads_) {
+  while (static_cast<uint32_t>(s >> 32) == job && static_cast<int>(s & 0xffffffffu) < threads_) {
     if (!state_.compare_exchange_weak(s, s + 1)) continue;  // s reloaded
     run_chunk(*job_, n_, static_cast<int>(s & 0xffffffffu), threads_);
     // The one that finishes the last chunk wakes the caller if it went to sleep.
@@ -107,11 +109,12 @@ void ThreadPool::run_chunks(uint64_t job) {
 }
 
 void ThreadPool::worker(int /*index*/) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   while (true) {
-    wait_for([&] { return stop_.load() || (state_.load() >> 32) != seen; }, work_cv_, work_sleepers_);
+    wait_for([&] { return stop_.load() || static_cast<uint32_t>(state_.load() >> 32) != seen; }, work_cv_,
+             work_sleepers_);
     if (stop_.load()) return;
-    seen = state_.load() >> 32;
+    seen = static_cast<uint32_t>(state_.load() >> 32);
     run_chunks(seen);
   }
 }

@@ -51,7 +51,7 @@ class ThreadPool {
  private:
   void worker(int index);
   // Runs chunks of job number `job` that nobody has taken, until none is left.
-  void run_chunks(uint64_t job);
+  void run_chunks(uint32_t job);
   // Waits until `done()`; polls first, then sleeps on `cv` (counted in `sleepers`).
   template <typename Done>
   void wait_for(Done done, std::condition_variable& cv, std::atomic<int>& sleepers);
