@@ -61,9 +61,8 @@ std::optional<SampleSpread> OutputDiffAccumulator::spread() const {
   SampleSpread s;
   s.sqnr_db = sqnr_range_db(sample_signal_, sample_noise_);
   s.loudest = static_cast<size_t>(std::max_element(sample_noise_.begin(), sample_noise_.end()) - sample_noise_.begin());
-  double noise = sample_noise_[s.loudest], total = 0;
-  for (double n : sample_noise_) total += n;
-  s.loudest_share = noise / total;
+  double noise = sample_noise_[s.loudest];
+  s.loudest_share = noise / noise_;
   s.loudest_sqnr_db = std::min(200.0, 10 * std::log10(std::max(sample_signal_[s.loudest], 1e-300) / noise));
   return s;
 }

@@ -32,7 +32,7 @@ void run_chunk(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int i
 
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
   if (threads_ > kMaxThreads) fail("{} threads requested; at most {} are supported", threads, kMaxThreads);
-  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -108,7 +108,7 @@ void ThreadPool::run_chunks(uint32_t job) {
   }
 }
 
-void ThreadPool::worker(int /*index*/) {
+void ThreadPool::worker() {
   uint32_t seen = 0;
   while (true) {
     wait_for([&] { return stop_.load() || static_cast<uint32_t>(state_.load() >> 32) != seen; }, work_cv_,

@@ -49,7 +49,7 @@ class ThreadPool {
   static constexpr int kSpinMicros = 300;
 
  private:
-  void worker(int index);
+  void worker();
   // Runs chunks of job number `job` that nobody has taken, until none is left.
   void run_chunks(uint32_t job);
   // Waits until `done()`; polls first, then sleeps on `cv` (counted in `sleepers`).
